@@ -1,0 +1,255 @@
+//! `tocsin.toml`: every field documented here is documented for users in
+//! `tocsin.example.toml`.
+
+use crate::domain::Language;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://FILE`; `TOCSIN_DATABASE_URL` and `--database` override it.
+    pub database_url: String,
+    pub hospital: Hospital,
+    pub dispatch: Dispatch,
+    pub email: EmailConfig,
+    pub sms: OutboxOnly,
+    pub telegram: OutboxOnly,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://tocsin.db".into(),
+            hospital: Hospital::default(),
+            dispatch: Dispatch::default(),
+            email: EmailConfig::default(),
+            sms: OutboxOnly {
+                transport: OutboxTransport::Outbox,
+                dir: PathBuf::from("outbox/sms"),
+            },
+            telegram: OutboxOnly {
+                transport: OutboxTransport::Outbox,
+                dir: PathBuf::from("outbox/telegram"),
+            },
+        }
+    }
+}
+
+/// Facts about the hospital that every message repeats.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hospital {
+    pub name: String,
+    /// Signs SMS, where every character counts.
+    pub short_name: String,
+    /// The number patients may call.
+    pub phone: String,
+    pub press_phone: String,
+    /// Where to read more (a page that does not depend on the hospital's own servers).
+    pub website: String,
+    /// IANA time zone in which appointment times are written.
+    pub timezone: String,
+    /// Language of a campus, for patients whose own language is unknown.
+    pub campus_languages: BTreeMap<String, Language>,
+}
+
+impl Default for Hospital {
+    fn default() -> Self {
+        Hospital {
+            name: "Ziekenhuis Noord-Antwerpen".into(),
+            short_name: "ZNA".into(),
+            phone: "+32 3 000 00 00".into(),
+            press_phone: "+32 3 000 00 01".into(),
+            website: "https://status.example.be".into(),
+            timezone: "Europe/Brussels".into(),
+            campus_languages: BTreeMap::from([
+                ("Antwerpen".into(), Language::Nl),
+                ("Deurne".into(), Language::Nl),
+            ]),
+        }
+    }
+}
+
+impl Hospital {
+    pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
+        self.timezone
+            .parse()
+            .map_err(|_| format!("unknown time zone {:?}", self.timezone))
+    }
+
+    pub fn campus_language(&self, campus: &str) -> Option<Language> {
+        self.campus_languages
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(campus.trim()))
+            .map(|(_, language)| *language)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dispatch {
+    /// Messages in flight at once, across all channels.
+    pub workers: usize,
+    /// Deliveries claimed per database round trip.
+    pub claim_batch: u32,
+    /// How long a claim holds; after it a crashed worker's deliveries are due again.
+    /// Longer than any channel's send timeout.
+    pub lease_seconds: u64,
+    /// Attempts per delivery before it is given up as `failed`.
+    pub max_attempts: u32,
+    /// First retry delay; each later one doubles, with full jitter.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Dispatch {
+            workers: 16,
+            claim_batch: 500,
+            lease_seconds: 120,
+            max_attempts: 8,
+            backoff_base_ms: 30_000,
+            backoff_max_ms: 15 * 60_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxTransport {
+    Outbox,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub transport: EmailTransport,
+    /// Outbox: one `.eml` file per message.
+    pub dir: PathBuf,
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
+    /// `smtps://host:port` (TLS from the first byte). User and password may be in the URL;
+    /// the password is better given as `TOCSIN_SMTP_PASSWORD`.
+    pub smtp_url: String,
+    /// `"Name <address>"` of the sender.
+    pub from: String,
+    pub reply_to: Option<String>,
+    /// SMTP connections kept open.
+    pub connections: usize,
+    /// Per SMTP command; a send that takes longer is retried later.
+    pub timeout_seconds: u64,
+    /// Domain of the generated Message-IDs.
+    pub message_id_domain: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            transport: EmailTransport::Outbox,
+            dir: PathBuf::from("outbox/email"),
+            smtp_url: "smtp://127.0.0.1:25".into(),
+            from: "Crisiscel ZNA <crisis@example.be>".into(),
+            reply_to: None,
+            connections: 8,
+            timeout_seconds: 30,
+            message_id_domain: "tocsin.invalid".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxOnly {
+    /// Only `outbox` so far: real gateways arrive with their own issues.
+    pub transport: OutboxTransport,
+    pub dir: PathBuf,
+}
+
+impl Config {
+    /// Reads `path`, or `tocsin.toml` in the working directory if it exists, or defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let default_path = Path::new("tocsin.toml");
+        let path = match path {
+            Some(path) => path,
+            None if default_path.exists() => default_path,
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Invalid {
+            path: path.to_string(),
+            message: error.to_string(),
+        })?;
+        config
+            .hospital
+            .tz()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_string(),
+                message,
+            })?;
+        if config.dispatch.workers == 0 || config.dispatch.max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_string(),
+                message: "dispatch.workers and dispatch.max_attempts must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Resolves relative outbox directories against `base` (the demo's directory).
+    pub fn rebase_outboxes(&mut self, base: &Path) {
+        for dir in [
+            &mut self.email.dir,
+            &mut self.sms.dir,
+            &mut self.telegram.dir,
+        ] {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let text = include_str!("../tocsin.example.toml");
+        let config = Config::parse(text, "tocsin.example.toml").expect("example parses");
+        assert_eq!(config.email.transport, EmailTransport::Outbox);
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let error = Config::parse("[dispatch]\nwrokers = 3\n", "t.toml").expect_err("refused");
+        assert!(error.to_string().contains("wrokers"), "{error}");
+    }
+}

@@ -1,0 +1,152 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How a delivery travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Email,
+    Sms,
+    Telegram,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 3] = [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Sms => "sms",
+            ChannelKind::Telegram => "telegram",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown channel {0:?}: use email, sms or telegram")]
+pub struct UnknownChannel(pub String);
+
+impl FromStr for ChannelKind {
+    type Err = UnknownChannel;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "email" | "e-mail" | "mail" => Ok(ChannelKind::Email),
+            "sms" => Ok(ChannelKind::Sms),
+            "telegram" => Ok(ChannelKind::Telegram),
+            _ => Err(UnknownChannel(s.to_string())),
+        }
+    }
+}
+
+/// Where a delivery stands. `failed` with a next attempt is waiting for a retry; `failed`
+/// without one has used up its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Pending,
+    Sending,
+    Sent,
+    Delivered,
+    Failed,
+    Undeliverable,
+    Skipped,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 7] = [
+        DeliveryState::Pending,
+        DeliveryState::Sending,
+        DeliveryState::Sent,
+        DeliveryState::Delivered,
+        DeliveryState::Failed,
+        DeliveryState::Undeliverable,
+        DeliveryState::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Undeliverable => "undeliverable",
+            DeliveryState::Skipped => "skipped",
+        }
+    }
+
+    /// The message left our hands and a gateway took it.
+    pub fn reached(self) -> bool {
+        matches!(self, DeliveryState::Sent | DeliveryState::Delivered)
+    }
+
+    /// Whether the state machine allows moving from `self` to `to`. Receipts can arrive late
+    /// and out of order, so `sent` may still turn into `failed`, and `delivered` is final.
+    pub fn can_become(self, to: DeliveryState) -> bool {
+        use DeliveryState::*;
+        match (self, to) {
+            (Pending, Sending) | (Pending, Skipped) => true,
+            (Sending, Sent | Failed | Undeliverable | Pending) => true,
+            (Failed, Sending) => true,
+            (Sent, Delivered | Failed | Undeliverable) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown delivery state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl FromStr for DeliveryState {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DeliveryState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in DeliveryState::ALL {
+            assert_eq!(state.as_str().parse::<DeliveryState>(), Ok(state));
+        }
+        assert!("lost".parse::<DeliveryState>().is_err());
+    }
+
+    #[test]
+    fn final_states_cannot_be_left() {
+        use DeliveryState::*;
+        for to in DeliveryState::ALL {
+            assert!(!Delivered.can_become(to));
+            assert!(!Undeliverable.can_become(to));
+            assert!(!Skipped.can_become(to));
+        }
+        assert!(Pending.can_become(Sending));
+        assert!(Sending.can_become(Sent));
+        assert!(Sent.can_become(Delivered));
+        assert!(
+            !Pending.can_become(Sent),
+            "nothing is sent without being claimed first"
+        );
+    }
+}

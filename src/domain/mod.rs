@@ -1,0 +1,16 @@
+//! Plain types and rules. Nothing in here does I/O.
+
+mod contact;
+mod delivery;
+mod language;
+mod update;
+
+pub use contact::{
+    Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment, NewContact, Role,
+};
+pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
+pub use language::{choose_language, Language, UnknownLanguage};
+pub use update::{
+    AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,
+    UpdateText,
+};

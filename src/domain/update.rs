@@ -1,0 +1,241 @@
+use super::{ChannelKind, Language};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// What an update does to the picture, as in CAP's `msgType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateKind {
+    Alert,
+    Update,
+    Cancel,
+    AllClear,
+}
+
+impl UpdateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateKind::Alert => "alert",
+            UpdateKind::Update => "update",
+            UpdateKind::Cancel => "cancel",
+            UpdateKind::AllClear => "allclear",
+        }
+    }
+}
+
+impl FromStr for UpdateKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "alert" => Ok(UpdateKind::Alert),
+            "update" => Ok(UpdateKind::Update),
+            "cancel" => Ok(UpdateKind::Cancel),
+            "allclear" => Ok(UpdateKind::AllClear),
+            other => Err(format!(
+                "unknown kind {other:?}: use alert, update, cancel or allclear"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateState {
+    Draft,
+    Approved,
+    Sending,
+    Sent,
+}
+
+impl UpdateState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Draft => "draft",
+            UpdateState::Approved => "approved",
+            UpdateState::Sending => "sending",
+            UpdateState::Sent => "sent",
+        }
+    }
+}
+
+impl fmt::Display for UpdateState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for UpdateState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "draft" => Ok(UpdateState::Draft),
+            "approved" => Ok(UpdateState::Approved),
+            "sending" => Ok(UpdateState::Sending),
+            "sent" => Ok(UpdateState::Sent),
+            other => Err(format!("unknown update state {other:?}")),
+        }
+    }
+}
+
+/// What an update tells patients about their booked appointments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppointmentOutcome {
+    Cancelled,
+    Postponed,
+    AsPlanned,
+}
+
+impl AppointmentOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentOutcome::Cancelled => "cancelled",
+            AppointmentOutcome::Postponed => "postponed",
+            AppointmentOutcome::AsPlanned => "as-planned",
+        }
+    }
+}
+
+impl FromStr for AppointmentOutcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cancelled" => Ok(AppointmentOutcome::Cancelled),
+            "postponed" => Ok(AppointmentOutcome::Postponed),
+            "as-planned" => Ok(AppointmentOutcome::AsPlanned),
+            other => Err(format!(
+                "unknown appointment outcome {other:?}: use cancelled, postponed or as-planned"
+            )),
+        }
+    }
+}
+
+/// Who an update is for. Each audience is written to with its own templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// Patients with a booked (not already cancelled) appointment.
+    Patients,
+    /// General practitioners.
+    Gps,
+    /// The press list.
+    Media,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Patients => "patients",
+            Audience::Gps => "gps",
+            Audience::Media => "media",
+        }
+    }
+
+    /// The template family used for this audience: `templates/<channel>/<role>.<ext>.tera`.
+    pub fn role(self) -> super::Role {
+        match self {
+            Audience::Patients => super::Role::Patient,
+            Audience::Gps => super::Role::Gp,
+            Audience::Media => super::Role::Journalist,
+        }
+    }
+}
+
+impl FromStr for Audience {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "patients" => Ok(Audience::Patients),
+            "gps" => Ok(Audience::Gps),
+            "media" | "press" => Ok(Audience::Media),
+            other => Err(format!(
+                "unknown audience {other:?}: use patients, gps or media"
+            )),
+        }
+    }
+}
+
+/// The spokesperson's text in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateText {
+    pub title: String,
+    pub body: String,
+    /// The short text for SMS; templates add only the greeting and appointment facts.
+    pub sms: String,
+}
+
+/// One message in time within an incident, with its text in every language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub id: i64,
+    pub incident_id: String,
+    pub kind: UpdateKind,
+    pub follows: Option<i64>,
+    pub audiences: Vec<Audience>,
+    pub channels: Vec<ChannelKind>,
+    pub appointments: AppointmentOutcome,
+    pub state: UpdateState,
+    pub author: String,
+    pub approved_by: Option<String>,
+    pub created_at_ms: i64,
+    pub nl: UpdateText,
+    pub fr: UpdateText,
+    pub en: UpdateText,
+}
+
+impl Update {
+    pub fn text(&self, language: Language) -> &UpdateText {
+        match language {
+            Language::Nl => &self.nl,
+            Language::Fr => &self.fr,
+            Language::En => &self.en,
+        }
+    }
+}
+
+/// What a draft becomes once validated, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpdate {
+    pub incident_id: String,
+    pub incident_title: String,
+    pub kind: UpdateKind,
+    pub follows: Option<i64>,
+    pub audiences: Vec<Audience>,
+    pub channels: Vec<ChannelKind>,
+    pub appointments: AppointmentOutcome,
+    pub author: String,
+    pub nl: UpdateText,
+    pub fr: UpdateText,
+    pub en: UpdateText,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("update {0} is {1}, only a draft can be approved")]
+    NotDraft(i64, UpdateState),
+    #[error("update {id} was written by {author}: a second person must approve it (four eyes)")]
+    SameAuthor { id: i64, author: String },
+    #[error("the approver's name is empty")]
+    NoApprover,
+}
+
+impl Update {
+    /// Four eyes: the person who wrote an update may not be the one who releases it.
+    pub fn check_approval(&self, approver: &str) -> Result<(), ApprovalError> {
+        let approver = approver.trim();
+        if approver.is_empty() {
+            return Err(ApprovalError::NoApprover);
+        }
+        if self.state != UpdateState::Draft {
+            return Err(ApprovalError::NotDraft(self.id, self.state));
+        }
+        if approver.to_lowercase() == self.author.trim().to_lowercase() {
+            return Err(ApprovalError::SameAuthor {
+                id: self.id,
+                author: self.author.clone(),
+            });
+        }
+        Ok(())
+    }
+}

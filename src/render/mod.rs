@@ -1,0 +1,506 @@
+//! Turns an update into the text one contact receives on one channel: a Tera template per
+//! channel and audience, filled with the update's text in the contact's language, their own
+//! appointments, and fixed phrases and dates from the Fluent files.
+
+mod locale;
+pub mod sms;
+
+pub use locale::{DateTexts, LocaleError, Locales};
+
+use crate::config::Hospital;
+use crate::domain::{Appointment, Audience, ChannelKind, Contact, Language, Update};
+use fluent_bundle::{FluentArgs, FluentValue};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use tera::{Context, Tera, Value};
+
+/// The templates compiled into the binary; a `templates_dir` in the configuration replaces
+/// them file by file.
+const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "email/base.html.tera",
+        include_str!("../../templates/email/base.html.tera"),
+    ),
+    (
+        "email/patients.html.tera",
+        include_str!("../../templates/email/patients.html.tera"),
+    ),
+    (
+        "email/patients.txt.tera",
+        include_str!("../../templates/email/patients.txt.tera"),
+    ),
+    (
+        "email/gps.html.tera",
+        include_str!("../../templates/email/gps.html.tera"),
+    ),
+    (
+        "email/gps.txt.tera",
+        include_str!("../../templates/email/gps.txt.tera"),
+    ),
+    (
+        "email/media.html.tera",
+        include_str!("../../templates/email/media.html.tera"),
+    ),
+    (
+        "email/media.txt.tera",
+        include_str!("../../templates/email/media.txt.tera"),
+    ),
+    (
+        "sms/patients.txt.tera",
+        include_str!("../../templates/sms/patients.txt.tera"),
+    ),
+    (
+        "sms/gps.txt.tera",
+        include_str!("../../templates/sms/gps.txt.tera"),
+    ),
+    (
+        "sms/media.txt.tera",
+        include_str!("../../templates/sms/media.txt.tera"),
+    ),
+    (
+        "telegram/patients.html.tera",
+        include_str!("../../templates/telegram/patients.html.tera"),
+    ),
+    (
+        "telegram/gps.html.tera",
+        include_str!("../../templates/telegram/gps.html.tera"),
+    ),
+    (
+        "telegram/media.html.tera",
+        include_str!("../../templates/telegram/media.html.tera"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Locale(#[from] LocaleError),
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    #[error("cannot read template {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+fn template_error(name: &str, error: tera::Error) -> RenderError {
+    // Tera hides the useful part of its errors in `source()`.
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    RenderError::Template {
+        name: name.to_string(),
+        message,
+    }
+}
+
+/// What one contact receives on one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: Option<String>,
+    /// Plain text: the SMS, the e-mail's text part, or Telegram's HTML.
+    pub body: String,
+    /// The e-mail's HTML part.
+    pub body_html: Option<String>,
+}
+
+pub struct Renderer {
+    /// One Tera per language, so that the `t()` function in a template speaks the
+    /// language of the message it is rendering.
+    teras: [Tera; 3],
+    locales: Arc<Locales>,
+    hospital: Hospital,
+}
+
+/// `{{ t(key="greeting-patients", name=contact.name) }}`: a Fluent message in this Tera's
+/// language, with every other argument passed as a Fluent variable.
+struct FluentFunction {
+    locales: Arc<Locales>,
+    language: Language,
+}
+
+impl tera::Function for FluentFunction {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let key = args
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("t() needs key=\"message-id\""))?;
+        let mut fluent_args = FluentArgs::with_capacity(args.len());
+        for (name, value) in args {
+            if name == "key" {
+                continue;
+            }
+            let value = match value {
+                Value::String(text) => FluentValue::from(text.as_str()),
+                Value::Number(number) => FluentValue::from(number.as_f64().unwrap_or_default()),
+                other => FluentValue::from(other.to_string()),
+            };
+            fluent_args.set(name.as_str(), value);
+        }
+        self.locales
+            .format(self.language, key, Some(&fluent_args))
+            .map(Value::String)
+            .map_err(|error| tera::Error::msg(error.to_string()))
+    }
+
+    fn is_safe(&self) -> bool {
+        false
+    }
+}
+
+impl Renderer {
+    pub fn new(
+        hospital: Hospital,
+        templates_dir: Option<&Path>,
+        locales_dir: Option<&Path>,
+    ) -> Result<Renderer, RenderError> {
+        let tz = hospital.tz().map_err(RenderError::Config)?;
+        let locales = Arc::new(Locales::load(locales_dir, tz)?);
+        let mut sources = Vec::with_capacity(BUILTIN_TEMPLATES.len());
+        for (name, builtin) in BUILTIN_TEMPLATES {
+            let source = match templates_dir.map(|dir| dir.join(name)) {
+                Some(path) if path.exists() => {
+                    std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                }
+                _ => (*builtin).to_string(),
+            };
+            sources.push((*name, source));
+        }
+        let build = |language: Language| -> Result<Tera, RenderError> {
+            let mut tera = Tera::default();
+            tera.autoescape_on(vec![".html.tera"]);
+            tera.register_function(
+                "t",
+                FluentFunction {
+                    locales: Arc::clone(&locales),
+                    language,
+                },
+            );
+            tera.add_raw_templates(
+                sources
+                    .iter()
+                    .map(|(name, source)| (*name, source.as_str())),
+            )
+            .map_err(|error| template_error("(loading)", error))?;
+            Ok(tera)
+        };
+        Ok(Renderer {
+            teras: [
+                build(Language::Nl)?,
+                build(Language::Fr)?,
+                build(Language::En)?,
+            ],
+            locales,
+            hospital,
+        })
+    }
+
+    pub fn locales(&self) -> &Locales {
+        &self.locales
+    }
+
+    pub fn hospital(&self) -> &Hospital {
+        &self.hospital
+    }
+
+    /// Does the per-update work once, so that rendering for each recipient only adds what
+    /// is theirs.
+    pub fn prepare<'r>(&'r self, update: &Update) -> Result<Prepared<'r>, RenderError> {
+        let at = chrono::DateTime::from_timestamp_millis(update.created_at_ms).unwrap_or_default();
+        let outcome = update.appointments.as_str();
+        let mut bases = Vec::with_capacity(3);
+        let mut subjects = Vec::with_capacity(3);
+        for language in Language::ALL {
+            let text = update.text(language);
+            let when = self.locales.datetime(language, at)?.when;
+            let mut context = Context::new();
+            context.insert("lang", language.code());
+            context.insert("lang_tag", language.tag());
+            context.insert("hospital", &self.hospital);
+            context.insert(
+                "update",
+                &serde_json::json!({
+                    "id": update.id,
+                    "kind": update.kind.as_str(),
+                    "title": text.title,
+                    "body": text.body,
+                    "paragraphs": paragraphs(&text.body),
+                    "sms": text.sms,
+                    "when": when,
+                }),
+            );
+            context.insert("appointment_key", &format!("appointment-{outcome}"));
+            context.insert("sms_appointment_key", &format!("sms-appointment-{outcome}"));
+            context.insert("what_to_do_key", &format!("what-to-do-{outcome}"));
+            let mut args = FluentArgs::new();
+            args.set("hospital", FluentValue::from(self.hospital.name.as_str()));
+            args.set("title", FluentValue::from(text.title.as_str()));
+            subjects.push(
+                self.locales
+                    .format(language, "email-subject", Some(&args))?,
+            );
+            bases.push(context);
+        }
+        Ok(Prepared {
+            renderer: self,
+            bases,
+            subjects,
+        })
+    }
+}
+
+pub struct Prepared<'r> {
+    renderer: &'r Renderer,
+    bases: Vec<Context>,
+    subjects: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct AppointmentView {
+    when: String,
+    date: String,
+    time: String,
+    department: String,
+    campus: String,
+}
+
+impl Prepared<'_> {
+    pub fn render(
+        &self,
+        channel: ChannelKind,
+        audience: Audience,
+        language: Language,
+        contact: &Contact,
+        appointments: &[Appointment],
+    ) -> Result<Rendered, RenderError> {
+        let locales = &self.renderer.locales;
+        let mut context = self.bases[language as usize].clone();
+        context.insert(
+            "contact",
+            &serde_json::json!({
+                "name": contact.full_name(),
+                "first_name": contact.first_name,
+                "last_name": contact.last_name,
+                "organisation": contact.organisation,
+            }),
+        );
+        let mut views = Vec::with_capacity(appointments.len());
+        for appointment in appointments {
+            let texts = locales.datetime(language, appointment.starts_at)?;
+            views.push(AppointmentView {
+                when: texts.when,
+                date: texts.date,
+                time: texts.time,
+                department: locales.term(language, "dept", &appointment.department),
+                campus: locales.term(language, "campus", &appointment.campus),
+            });
+        }
+        context.insert("appointments", &views);
+        let tera = &self.renderer.teras[language as usize];
+        let render = |name: String| {
+            tera.render(&name, &context)
+                .map_err(|error| template_error(&name, error))
+        };
+        let audience = audience.as_str();
+        Ok(match channel {
+            ChannelKind::Email => Rendered {
+                subject: Some(self.subjects[language as usize].clone()),
+                body: tidy_text(&render(format!("email/{audience}.txt.tera"))?),
+                body_html: Some(render(format!("email/{audience}.html.tera"))?),
+            },
+            ChannelKind::Sms => Rendered {
+                subject: None,
+                body: one_line(&render(format!("sms/{audience}.txt.tera"))?),
+                body_html: None,
+            },
+            ChannelKind::Telegram => Rendered {
+                subject: None,
+                body: tidy_text(&render(format!("telegram/{audience}.html.tera"))?),
+                body_html: None,
+            },
+        })
+    }
+}
+
+fn paragraphs(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .map(|paragraph| paragraph.trim().replace('\n', " "))
+        .filter(|paragraph| !paragraph.is_empty())
+        .collect()
+}
+
+/// Templates are easier to read with loose blank lines; messages are not.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    // The signature separator is "-- " with its space, by convention (RFC 3676).
+    out.replace("\n--\n", "\n-- \n")
+}
+
+/// An SMS is one paragraph: every run of white space becomes one space.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        AppointmentOutcome, AppointmentStatus, Role, UpdateKind, UpdateState, UpdateText,
+    };
+    use chrono::TimeZone;
+
+    fn update() -> Update {
+        let text = |title: &str, body: &str, sms: &str| UpdateText {
+            title: title.into(),
+            body: body.into(),
+            sms: sms.into(),
+        };
+        Update {
+            id: 1,
+            incident_id: "cyber".into(),
+            kind: UpdateKind::Alert,
+            follows: None,
+            audiences: vec![Audience::Patients],
+            channels: vec![ChannelKind::Email, ChannelKind::Sms],
+            appointments: AppointmentOutcome::Cancelled,
+            state: UpdateState::Approved,
+            author: "a".into(),
+            approved_by: Some("b".into()),
+            created_at_ms: 1_768_300_000_000,
+            nl: text(
+                "Cyberaanval",
+                "Alle operaties <script>alert(1)</script> zijn geannuleerd.",
+                "Door een cyberaanval:",
+            ),
+            fr: text(
+                "Cyberattaque",
+                "Toutes les opérations sont annulées.",
+                "Suite a une cyberattaque:",
+            ),
+            en: text(
+                "Cyberattack",
+                "All operations are cancelled.",
+                "Due to a cyberattack:",
+            ),
+        }
+    }
+
+    fn patient() -> (Contact, Vec<Appointment>) {
+        let contact = Contact {
+            id: 7,
+            external_id: "P7".into(),
+            role: Role::Patient,
+            first_name: "An".into(),
+            last_name: "Peeters".into(),
+            language: Some("nl-BE".into()),
+            mobile: Some("+32471123456".into()),
+            email: Some("an@example.be".into()),
+            telegram_chat_id: None,
+            organisation: None,
+            opted_out: vec![],
+        };
+        let appointment = Appointment {
+            external_id: "A1".into(),
+            starts_at: chrono::Utc
+                .with_ymd_and_hms(2026, 1, 13, 8, 30, 0)
+                .single()
+                .expect("valid"),
+            campus: "Deurne".into(),
+            department: "cardiology".into(),
+            practitioner: None,
+            status: AppointmentStatus::Booked,
+        };
+        (contact, vec![appointment])
+    }
+
+    #[test]
+    fn a_patient_sms_names_their_own_appointment_in_their_language() {
+        let renderer = Renderer::new(Hospital::default(), None, None).expect("renderer");
+        let update = update();
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let (contact, appointments) = patient();
+        let render = |language| {
+            prepared
+                .render(
+                    ChannelKind::Sms,
+                    Audience::Patients,
+                    language,
+                    &contact,
+                    &appointments,
+                )
+                .expect("renders")
+                .body
+        };
+        assert_eq!(
+            render(Language::Nl),
+            "An, Door een cyberaanval: uw afspraak op dinsdag 13 januari 2026 om 09:30, \
+             Cardiologie, gaat niet door. ZNA"
+        );
+        assert_eq!(
+            render(Language::Fr),
+            "An, Suite a une cyberattaque: votre rendez-vous du mardi 13 janvier 2026 à 09h30, \
+             cardiologie, est annulé. ZNA"
+        );
+        assert!(
+            sms::is_gsm7(&render(Language::Fr)),
+            "the French SMS stays GSM-7"
+        );
+    }
+
+    #[test]
+    fn the_spokespersons_text_cannot_inject_markup_into_html() {
+        let renderer = Renderer::new(Hospital::default(), None, None).expect("renderer");
+        let update = update();
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let (contact, appointments) = patient();
+        let email = prepared
+            .render(
+                ChannelKind::Email,
+                Audience::Patients,
+                Language::Nl,
+                &contact,
+                &appointments,
+            )
+            .expect("renders");
+        let html = email.body_html.expect("html part");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("<html lang=\"nl-BE\">"));
+        assert!(
+            email.body.contains("<script>"),
+            "plain text keeps the text as written"
+        );
+        assert_eq!(
+            email.subject.as_deref(),
+            Some("Ziekenhuis Noord-Antwerpen: Cyberaanval")
+        );
+        assert!(email.body.contains(
+            "Uw afspraak van dinsdag 13 januari 2026 om 09:30 bij Cardiologie (campus Deurne) gaat niet door."
+        ));
+    }
+}

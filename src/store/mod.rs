@@ -1,0 +1,194 @@
+//! Everything that touches the database. Callers see the [`Store`] trait only, so a
+//! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::domain::{
+    Appointment, Audience, ChannelKind, Contact, DeliveryState, Language, NewAppointment,
+    NewContact, NewUpdate, Update, UpdateState,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("could not apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the database holds a value Tocsin cannot read: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL {0:?}: use sqlite://FILE (PostgreSQL is not wired in yet)")]
+    UnsupportedUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the store a database URL names, creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// A contact with the appointments that make them part of an audience.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub contact: Contact,
+    pub appointments: Vec<Appointment>,
+}
+
+/// A delivery as the planner writes it.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub update_id: i64,
+    pub contact_id: i64,
+    pub channel: ChannelKind,
+    pub address: Option<String>,
+    pub language: Language,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_html: Option<String>,
+    /// `Pending`, or `Skipped` with the reason in `detail`.
+    pub state: DeliveryState,
+    pub detail: Option<String>,
+}
+
+/// A delivery a worker holds a lease on.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub update_id: i64,
+    pub contact_id: i64,
+    pub channel: ChannelKind,
+    pub address: String,
+    pub language: Language,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_html: Option<String>,
+    /// Including the one this claim starts.
+    pub attempts: u32,
+}
+
+/// One move of a delivery's state, recorded together with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub delivery_id: i64,
+    /// Applied only if the delivery is still in this state: a stale worker cannot undo
+    /// what a newer one recorded.
+    pub from: DeliveryState,
+    pub to: DeliveryState,
+    pub at_ms: i64,
+    pub next_attempt_at_ms: Option<i64>,
+    pub gateway_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A delivery as stored, for previews and audits.
+#[derive(Debug, Clone)]
+pub struct StoredDelivery {
+    pub id: i64,
+    pub channel: ChannelKind,
+    pub address: Option<String>,
+    pub language: Language,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_html: Option<String>,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub gateway_id: Option<String>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub state: DeliveryState,
+    pub channel: ChannelKind,
+    pub language: Language,
+    pub count: u64,
+}
+
+/// A contact that no delivery of an update reached, once nothing is left to try.
+#[derive(Debug, Clone)]
+pub struct Unreached {
+    pub contact: Contact,
+    pub appointments: Vec<Appointment>,
+    /// Per channel: the state and the last error.
+    pub reasons: Vec<String>,
+}
+
+/// What is still to do for an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Pending, sending, or failed with a retry ahead.
+    pub open: u64,
+    /// When the earliest of them is due (a lease's expiry for one being sent).
+    pub next_due_ms: Option<i64>,
+}
+
+/// A plan being written: everything in one transaction, committed or not at all.
+#[async_trait]
+pub trait PlanWriter: Send {
+    /// Inserts the rows that do not exist yet; returns how many were new.
+    async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64>;
+    /// Logs the planning event of every new row, marks the update planned, commits.
+    async fn commit(self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Opens the incident if this is its first update, then stores the draft.
+    async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64>;
+    async fn update(&self, id: i64) -> Result<Update>;
+    async fn updates(&self) -> Result<Vec<Update>>;
+    async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()>;
+    async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()>;
+    /// When the update's deliveries were planned, if they were.
+    async fn planned_at(&self, id: i64) -> Result<Option<i64>>;
+
+    /// Adds contacts, or refreshes those whose external id is known.
+    async fn upsert_contacts(&self, contacts: &[NewContact], at_ms: i64) -> Result<()>;
+    async fn upsert_appointments(&self, appointments: &[NewAppointment]) -> Result<()>;
+    async fn recipient(&self, contact_id: i64) -> Result<Recipient>;
+    /// The next page of an audience, in contact id order after `after_id`.
+    async fn recipients(
+        &self,
+        audience: Audience,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Recipient>>;
+
+    async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>>;
+    /// Leases up to `limit` due deliveries of an update and moves them to `sending`.
+    async fn claim_due(
+        &self,
+        update_id: i64,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Applies transitions and appends their events, all in one transaction. Returns the
+    /// transitions that applied (a stale one is dropped).
+    async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>>;
+    async fn backlog(&self, update_id: i64) -> Result<Backlog>;
+
+    async fn delivery(
+        &self,
+        update_id: i64,
+        contact_id: i64,
+        channel: ChannelKind,
+    ) -> Result<Option<StoredDelivery>>;
+    async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>>;
+    async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>>;
+    /// `(from, to, detail)` of every event of a delivery, oldest first.
+    async fn events(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+}

@@ -1,0 +1,739 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Writes that read first (`claim_due`, `record`) run in `BEGIN IMMEDIATE` transactions, so
+//! they take the write lock up front and wait on `busy_timeout` instead of failing with
+//! `SQLITE_BUSY` when two writers meet.
+
+use super::{
+    Backlog, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
+    StoreError, StoredDelivery, Transition, Unreached,
+};
+use crate::domain::{
+    Appointment, AppointmentStatus, Audience, ChannelKind, Contact, DeliveryState, Language,
+    NewAppointment, NewContact, NewUpdate, Update, UpdateKind, UpdateState, UpdateText,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite allows 32,766 bound parameters per statement; batches stay well below.
+const ROWS_PER_INSERT: usize = 1_000;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL loses nothing when the process dies, only on power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn texts(&self, update_id: i64) -> Result<HashMap<Language, UpdateText>> {
+        let rows =
+            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
+                .bind(update_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_col::<Language>(row, "language")?,
+                    UpdateText {
+                        title: row.try_get("title")?,
+                        body: row.try_get("body")?,
+                        sms: row.try_get("sms")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn update_from_row(&self, row: &SqliteRow) -> Result<Update> {
+        let id: i64 = row.try_get("id")?;
+        let mut texts = self.texts(id).await?;
+        let mut text = |language: Language| {
+            texts
+                .remove(&language)
+                .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
+        };
+        Ok(Update {
+            id,
+            incident_id: row.try_get("incident_id")?,
+            kind: parse_col::<UpdateKind>(row, "kind")?,
+            follows: row.try_get("follows")?,
+            audiences: parse_list(row.try_get("audiences")?)?,
+            channels: parse_list(row.try_get("channels")?)?,
+            appointments: parse_col(row, "appointments")?,
+            state: parse_col::<UpdateState>(row, "state")?,
+            author: row.try_get("author")?,
+            approved_by: row.try_get("approved_by")?,
+            created_at_ms: row.try_get("created_at")?,
+            nl: text(Language::Nl)?,
+            fr: text(Language::Fr)?,
+            en: text(Language::En)?,
+        })
+    }
+
+    /// Loads the contacts with these ids and, for patients, their booked appointments.
+    async fn recipients_by_id(&self, rows: Vec<SqliteRow>) -> Result<Vec<Recipient>> {
+        let contacts = rows
+            .iter()
+            .map(contact_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        if contacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (first, last) = (contacts[0].id, contacts[contacts.len() - 1].id);
+        let mut appointments: HashMap<i64, Vec<Appointment>> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT patient_id, external_id, starts_at, campus, department, practitioner, status \
+             FROM appointments WHERE patient_id BETWEEN ? AND ? ORDER BY starts_at",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            appointments
+                .entry(row.try_get("patient_id")?)
+                .or_default()
+                .push(appointment_from_row(row)?);
+        }
+        let mut optouts: HashMap<i64, Vec<ChannelKind>> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT contact_id, channel FROM contact_optouts WHERE contact_id BETWEEN ? AND ?",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            optouts
+                .entry(row.try_get("contact_id")?)
+                .or_default()
+                .push(parse_col::<ChannelKind>(row, "channel")?);
+        }
+        Ok(contacts
+            .into_iter()
+            .map(|mut contact| {
+                contact.opted_out = optouts.remove(&contact.id).unwrap_or_default();
+                Recipient {
+                    appointments: appointments.remove(&contact.id).unwrap_or_default(),
+                    contact,
+                }
+            })
+            .collect())
+    }
+}
+
+const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
+     c.language, c.mobile, c.email, c.telegram_chat_id, c.organisation";
+
+fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
+    Ok(Contact {
+        id: row.try_get("id")?,
+        external_id: row.try_get("external_id")?,
+        role: parse_col(row, "role")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        language: row.try_get("language")?,
+        mobile: row.try_get("mobile")?,
+        email: row.try_get("email")?,
+        telegram_chat_id: row.try_get("telegram_chat_id")?,
+        organisation: row.try_get("organisation")?,
+        opted_out: Vec::new(),
+    })
+}
+
+fn appointment_from_row(row: &SqliteRow) -> Result<Appointment> {
+    let starts_at: i64 = row.try_get("starts_at")?;
+    let status: String = row.try_get("status")?;
+    Ok(Appointment {
+        external_id: row.try_get("external_id")?,
+        starts_at: chrono::DateTime::from_timestamp_millis(starts_at)
+            .ok_or_else(|| StoreError::Corrupt(format!("appointment time {starts_at}")))?,
+        campus: row.try_get("campus")?,
+        department: row.try_get("department")?,
+        practitioner: row.try_get("practitioner")?,
+        status: match status.as_str() {
+            "booked" => AppointmentStatus::Booked,
+            "cancelled" => AppointmentStatus::Cancelled,
+            other => return Err(StoreError::Corrupt(format!("appointment status {other}"))),
+        },
+    })
+}
+
+fn parse_col<T>(row: &SqliteRow, column: &str) -> Result<T>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: String = row.try_get(column)?;
+    raw.parse()
+        .map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}
+
+fn parse_list<T>(raw: String) -> Result<Vec<T>>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    raw.split(',')
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|error| StoreError::Corrupt(format!("{error}")))
+        })
+        .collect()
+}
+
+fn claimed_from_row(row: &SqliteRow) -> Result<ClaimedDelivery> {
+    let attempts: i64 = row.try_get("attempts")?;
+    let address: Option<String> = row.try_get("address")?;
+    let id: i64 = row.try_get("id")?;
+    Ok(ClaimedDelivery {
+        id,
+        update_id: row.try_get("update_id")?,
+        contact_id: row.try_get("contact_id")?,
+        channel: parse_col(row, "channel")?,
+        address: address.ok_or_else(|| {
+            StoreError::Corrupt(format!("delivery {id} is due but has no address"))
+        })?,
+        language: parse_col(row, "language")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        body_html: row.try_get("body_html")?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+    })
+}
+
+struct SqlitePlan {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl PlanWriter for SqlitePlan {
+    async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
+        let mut inserted = 0;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
+                 subject, body, body_html, state, next_attempt_at, last_error, updated_at) ",
+            );
+            let now = chrono::Utc::now().timestamp_millis();
+            query.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.update_id)
+                    .push_bind(row.contact_id)
+                    .push_bind(row.channel.as_str())
+                    .push_bind(row.address.as_deref())
+                    .push_bind(row.language.code())
+                    .push_bind(row.subject.as_deref())
+                    .push_bind(row.body.as_str())
+                    .push_bind(row.body_html.as_deref())
+                    .push_bind(row.state.as_str())
+                    .push_bind((row.state == DeliveryState::Pending).then_some(now))
+                    .push_bind(row.detail.as_deref())
+                    .push_bind(now);
+            });
+            query.push(" ON CONFLICT (update_id, contact_id, channel) DO NOTHING");
+            inserted += query.build().execute(&mut *self.tx).await?.rows_affected();
+        }
+        Ok(inserted)
+    }
+
+    async fn commit(mut self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+             SELECT d.id, ?, NULL, d.state, d.last_error FROM deliveries d \
+             WHERE d.update_id = ? \
+             AND NOT EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id)",
+        )
+        .bind(at_ms)
+        .bind(update_id)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE updates SET planned_at = ? WHERE id = ? AND planned_at IS NULL")
+            .bind(at_ms)
+            .bind(update_id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&update.incident_id)
+        .bind(&update.incident_title)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await?;
+        let join = |items: Vec<&str>| items.join(",");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO updates (incident_id, kind, follows, audiences, channels, \
+             appointments, state, author, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id",
+        )
+        .bind(&update.incident_id)
+        .bind(update.kind.as_str())
+        .bind(update.follows)
+        .bind(join(update.audiences.iter().map(|a| a.as_str()).collect()))
+        .bind(join(update.channels.iter().map(|c| c.as_str()).collect()))
+        .bind(update.appointments.as_str())
+        .bind(&update.author)
+        .bind(at_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (language, text) in [
+            (Language::Nl, &update.nl),
+            (Language::Fr, &update.fr),
+            (Language::En, &update.en),
+        ] {
+            sqlx::query(
+                "INSERT INTO update_texts (update_id, language, title, body, sms) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(language.code())
+            .bind(&text.title)
+            .bind(&text.body)
+            .bind(&text.sms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn update(&self, id: i64) -> Result<Update> {
+        let row = sqlx::query("SELECT * FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("update {id}")))?;
+        self.update_from_row(&row).await
+    }
+
+    async fn updates(&self) -> Result<Vec<Update>> {
+        let rows = sqlx::query("SELECT * FROM updates ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            updates.push(self.update_from_row(row).await?);
+        }
+        Ok(updates)
+    }
+
+    async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE updates SET state = 'approved', approved_by = ?, approved_at = ? \
+             WHERE id = ? AND state = 'draft'",
+        )
+        .bind(by)
+        .bind(at_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("draft update {id}")));
+        }
+        Ok(())
+    }
+
+    async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()> {
+        sqlx::query("UPDATE updates SET state = ? WHERE id = ?")
+            .bind(state.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn planned_at(&self, id: i64) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT planned_at FROM updates WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn upsert_contacts(&self, contacts: &[NewContact], at_ms: i64) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in contacts.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO contacts (external_id, role, first_name, last_name, language, \
+                 mobile, email, telegram_chat_id, organisation, birth_date, created_at, \
+                 updated_at) ",
+            );
+            query.push_values(chunk, |mut values, contact| {
+                values
+                    .push_bind(contact.external_id.as_str())
+                    .push_bind(contact.role.as_str())
+                    .push_bind(contact.first_name.as_str())
+                    .push_bind(contact.last_name.as_str())
+                    .push_bind(contact.language.as_deref())
+                    .push_bind(contact.mobile.as_deref())
+                    .push_bind(contact.email.as_deref())
+                    .push_bind(contact.telegram_chat_id.as_deref())
+                    .push_bind(contact.organisation.as_deref())
+                    .push_bind(contact.birth_date.map(|date| date.to_string()))
+                    .push_bind(at_ms)
+                    .push_bind(at_ms);
+            });
+            query.push(
+                " ON CONFLICT (external_id) DO UPDATE SET role = excluded.role, \
+                 first_name = excluded.first_name, last_name = excluded.last_name, \
+                 language = excluded.language, mobile = excluded.mobile, \
+                 email = excluded.email, telegram_chat_id = excluded.telegram_chat_id, \
+                 organisation = excluded.organisation, birth_date = excluded.birth_date, \
+                 updated_at = excluded.updated_at",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_appointments(&self, appointments: &[NewAppointment]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in appointments.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO appointments (external_id, patient_id, gp_id, starts_at, campus, \
+                 department, practitioner, status) ",
+            );
+            query.push_values(chunk, |mut values, appointment| {
+                values
+                    .push_bind(appointment.external_id.as_str())
+                    .push("(SELECT id FROM contacts WHERE external_id = ")
+                    .push_bind_unseparated(appointment.patient_external_id.as_str())
+                    .push_unseparated(")")
+                    .push("(SELECT id FROM contacts WHERE external_id = ")
+                    .push_bind_unseparated(appointment.gp_external_id.as_deref())
+                    .push_unseparated(")")
+                    .push_bind(appointment.starts_at.timestamp_millis())
+                    .push_bind(appointment.campus.as_str())
+                    .push_bind(appointment.department.as_str())
+                    .push_bind(appointment.practitioner.as_deref())
+                    .push_bind(appointment.status.as_str());
+            });
+            query.push(
+                " ON CONFLICT (external_id) DO UPDATE SET patient_id = excluded.patient_id, \
+                 gp_id = excluded.gp_id, starts_at = excluded.starts_at, \
+                 campus = excluded.campus, department = excluded.department, \
+                 practitioner = excluded.practitioner, status = excluded.status",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recipient(&self, contact_id: i64) -> Result<Recipient> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+        ))
+        .bind(contact_id)
+        .fetch_all(&self.pool)
+        .await?;
+        self.recipients_by_id(rows)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
+    }
+
+    async fn recipients(
+        &self,
+        audience: Audience,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Recipient>> {
+        let filter = match audience {
+            Audience::Patients => {
+                "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
+                 WHERE a.patient_id = c.id AND a.status = 'booked')"
+            }
+            Audience::Gps => "c.role = 'gp'",
+            Audience::Media => "c.role = 'journalist'",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > ? AND {filter} \
+             ORDER BY c.id LIMIT ?"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recipients = self.recipients_by_id(rows).await?;
+        if audience == Audience::Patients {
+            for recipient in &mut recipients {
+                recipient
+                    .appointments
+                    .retain(|appointment| appointment.status == AppointmentStatus::Booked);
+            }
+        }
+        Ok(recipients)
+    }
+
+    async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqlitePlan { tx }))
+    }
+
+    async fn claim_due(
+        &self,
+        update_id: i64,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let due: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, state FROM deliveries WHERE update_id = ?1 AND ( \
+               (state IN ('pending', 'failed') AND next_attempt_at <= ?2) \
+               OR (state = 'sending' AND lease_until <= ?2)) \
+             ORDER BY id LIMIT ?3",
+        )
+        .bind(update_id)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut events = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+        );
+        events.push_values(&due, |mut values, (id, state)| {
+            let detail = (state == "sending").then_some("the previous claim's lease expired");
+            values
+                .push_bind(*id)
+                .push_bind(now_ms)
+                .push_bind(state.as_str())
+                .push_bind("sending")
+                .push_bind(detail);
+        });
+        events.build().execute(&mut *tx).await?;
+        let mut claim =
+            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET state = 'sending', lease_until = ");
+        claim
+            .push_bind(lease_until_ms)
+            .push(", attempts = attempts + 1, next_attempt_at = NULL, updated_at = ")
+            .push_bind(now_ms)
+            .push(" WHERE id IN (");
+        let mut ids = claim.separated(", ");
+        for (id, _) in &due {
+            ids.push_bind(*id);
+        }
+        claim.push(
+            ") RETURNING id, update_id, contact_id, channel, address, language, subject, body, \
+             body_html, attempts",
+        );
+        let rows = claim.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|delivery| delivery.id);
+        Ok(claimed)
+    }
+
+    async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut applied = Vec::with_capacity(transitions.len());
+        for transition in transitions {
+            let done = sqlx::query(
+                "UPDATE deliveries SET state = ?, next_attempt_at = ?, \
+                 lease_until = NULL, gateway_id = COALESCE(?, gateway_id), \
+                 last_error = CASE WHEN ? IN ('failed', 'undeliverable') THEN ? ELSE last_error END, \
+                 updated_at = ? WHERE id = ? AND state = ?",
+            )
+            .bind(transition.to.as_str())
+            .bind(transition.next_attempt_at_ms)
+            .bind(transition.gateway_id.as_deref())
+            .bind(transition.to.as_str())
+            .bind(transition.detail.as_deref())
+            .bind(transition.at_ms)
+            .bind(transition.delivery_id)
+            .bind(transition.from.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let did_apply = done.rows_affected() == 1;
+            if did_apply {
+                sqlx::query(
+                    "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(transition.delivery_id)
+                .bind(transition.at_ms)
+                .bind(transition.from.as_str())
+                .bind(transition.to.as_str())
+                .bind(transition.detail.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            applied.push(did_apply);
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn backlog(&self, update_id: i64) -> Result<Backlog> {
+        let (open, next_due): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(CASE WHEN state = 'sending' THEN lease_until \
+                                      ELSE next_attempt_at END) \
+             FROM deliveries WHERE update_id = ? AND (state IN ('pending', 'sending') \
+               OR (state = 'failed' AND next_attempt_at IS NOT NULL))",
+        )
+        .bind(update_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            open: u64::try_from(open).unwrap_or_default(),
+            next_due_ms: next_due,
+        })
+    }
+
+    async fn delivery(
+        &self,
+        update_id: i64,
+        contact_id: i64,
+        channel: ChannelKind,
+    ) -> Result<Option<StoredDelivery>> {
+        let row = sqlx::query(
+            "SELECT id, channel, address, language, subject, body, body_html, state, attempts, \
+             gateway_id, last_error FROM deliveries \
+             WHERE update_id = ? AND contact_id = ? AND channel = ?",
+        )
+        .bind(update_id)
+        .bind(contact_id)
+        .bind(channel.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(StoredDelivery {
+                id: row.try_get("id")?,
+                channel: parse_col(&row, "channel")?,
+                address: row.try_get("address")?,
+                language: parse_col(&row, "language")?,
+                subject: row.try_get("subject")?,
+                body: row.try_get("body")?,
+                body_html: row.try_get("body_html")?,
+                state: parse_col(&row, "state")?,
+                attempts: u32::try_from(attempts).unwrap_or_default(),
+                gateway_id: row.try_get("gateway_id")?,
+                last_error: row.try_get("last_error")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
+        let rows = sqlx::query(
+            "SELECT state, channel, language, COUNT(*) AS n FROM deliveries \
+             WHERE update_id = ? GROUP BY state, channel, language",
+        )
+        .bind(update_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("n")?;
+                Ok(StatusRow {
+                    state: parse_col(row, "state")?,
+                    channel: parse_col(row, "channel")?,
+                    language: parse_col(row, "language")?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS}, \
+               GROUP_CONCAT(d.channel || ': ' || d.state || \
+                            COALESCE(' (' || d.last_error || ')', ''), '; ') AS reasons \
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
+             WHERE d.update_id = ? GROUP BY c.id \
+             HAVING SUM(d.state IN ('sent', 'delivered')) = 0 \
+                AND SUM(d.state IN ('pending', 'sending') \
+                        OR (d.state = 'failed' AND d.next_attempt_at IS NOT NULL)) = 0 \
+             ORDER BY c.last_name, c.first_name, c.id"
+        ))
+        .bind(update_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reasons = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let joined: String = row.try_get("reasons")?;
+            reasons.push(joined.split("; ").map(str::to_string).collect::<Vec<_>>());
+        }
+        let mut unreached = Vec::with_capacity(rows.len());
+        // One contact at a time keeps the appointment lookup simple; this list is short
+        // by nature (it is the call centre's work list).
+        for (row, reasons) in rows.into_iter().zip(reasons) {
+            let contact = contact_from_row(&row)?;
+            let appointments = sqlx::query(
+                "SELECT patient_id, external_id, starts_at, campus, department, practitioner, \
+                 status FROM appointments WHERE patient_id = ? AND status = 'booked' \
+                 ORDER BY starts_at",
+            )
+            .bind(contact.id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(appointment_from_row)
+            .collect::<Result<Vec<_>>>()?;
+            unreached.push(Unreached {
+                contact,
+                appointments,
+                reasons,
+            });
+        }
+        Ok(unreached)
+    }
+
+    async fn events(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT from_state, to_state, detail FROM delivery_events \
+             WHERE delivery_id = ? ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
