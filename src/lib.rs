@@ -1,7 +1,14 @@
 //! Tocsin: one trilingual crisis update, rendered for every recipient and channel,
 //! dispatched and tracked until it is confirmed or known to have failed.
 
+pub mod app;
+pub mod author;
+pub mod channels;
 pub mod config;
+pub mod demo;
+pub mod dispatch;
 pub mod domain;
+pub mod plan;
 pub mod render;
+pub mod report;
 pub mod store;

@@ -1,1 +1,286 @@
-fn main() {}
+//! The command line: parses, calls the library, prints.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tocsin::app::App;
+use tocsin::author::DraftOptions;
+use tocsin::config::Config;
+use tocsin::dispatch::Tally;
+use tocsin::domain::ChannelKind;
+use tocsin::render::sms;
+
+#[derive(Parser)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Crisis updates to every patient, GP and journalist, in their language"
+)]
+struct Cli {
+    /// Configuration file (default: tocsin.toml in the working directory, if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL, e.g. sqlite://tocsin.db.
+    #[arg(long, global = true, env = "TOCSIN_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the whole pipeline on a synthetic hospital day, with file outboxes.
+    Demo {
+        /// Where the demo's database and outboxes go.
+        #[arg(long, default_value = "tocsin-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 2_000)]
+        patients: usize,
+    },
+    /// Authoring, approval, preview and sending of updates.
+    #[command(subcommand)]
+    Update(UpdateCommand),
+    /// Where every delivery of an update stands.
+    Status {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists for follow-up by phone.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Checks an update file and stores it as a draft.
+    Draft {
+        file: PathBuf,
+        /// The author (else the file's `author`).
+        #[arg(long)]
+        by: Option<String>,
+        /// Replace each SMS text by the proposed GSM-7 version.
+        #[arg(long)]
+        sms_gsm7: bool,
+    },
+    /// Approves a draft; the approver may not be its author.
+    Approve {
+        id: i64,
+        #[arg(long)]
+        by: String,
+    },
+    /// Prints exactly what a contact receives.
+    Preview {
+        id: i64,
+        #[arg(long)]
+        contact: Option<i64>,
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+    },
+    /// Plans and sends an approved update, and tracks it until every delivery is final.
+    Send { id: i64 },
+    /// Lists the updates.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The contacts no channel reached, for the call centre.
+    Unreached {
+        id: i64,
+        #[arg(long)]
+        csv: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(database) = cli.database {
+        config.database_url = database;
+    }
+    match cli.command {
+        Command::Demo { dir, patients } => {
+            let summary = tocsin::demo::run(&dir, patients, config).await?;
+            print!("{summary}");
+        }
+        Command::Update(command) => update(App::open(config).await?, command).await?,
+        Command::Status { id, json } => {
+            let app = App::open(config).await?;
+            let report = tocsin::report::status(app.store.as_ref(), id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+        }
+        Command::Export(ExportCommand::Unreached { id, csv }) => {
+            let app = App::open(config).await?;
+            let report = tocsin::report::status(app.store.as_ref(), id).await?;
+            let file = std::fs::File::create(&csv)
+                .with_context(|| format!("cannot create {}", csv.display()))?;
+            tocsin::report::unreached_csv(&report.unreached, file)?;
+            println!(
+                "{} unreached contacts written to {}",
+                report.unreached.len(),
+                csv.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn update(app: App, command: UpdateCommand) -> Result<()> {
+    match command {
+        UpdateCommand::Draft { file, by, sms_gsm7 } => {
+            let options = DraftOptions {
+                accept_gsm7: sms_gsm7,
+                max_sms_segments: None,
+            };
+            let (id, draft) = app.draft(&file, by.as_deref(), options).await?;
+            println!(
+                "Stored draft update {id} ({}, by {}).",
+                draft.update.kind.as_str(),
+                draft.update.author
+            );
+            for (language, analysis) in &draft.sms {
+                println!(
+                    "  sms [{language}]: {}, {} part(s), {} units",
+                    analysis.encoding.as_str(),
+                    analysis.segments,
+                    analysis.units
+                );
+                if !analysis.non_gsm.is_empty() {
+                    let chars: String =
+                        analysis.non_gsm.iter().map(|c| format!("'{c}' ")).collect();
+                    println!("    forced UCS-2 by: {}", chars.trim_end());
+                    let text = &draft.update.text(*language).sms;
+                    if let Some(proposal) = sms::gsm7_version(text) {
+                        let cost = sms::analyse(&proposal);
+                        println!("    GSM-7 version ({} part(s)): {proposal}", cost.segments);
+                        println!("    draft again with --sms-gsm7 to use it");
+                    }
+                }
+            }
+            println!(
+                "Next: tocsin update approve {id} --by NAME   (someone other than the author)"
+            );
+        }
+        UpdateCommand::Approve { id, by } => {
+            app.approve(id, &by).await?;
+            println!("Update {id} approved by {by}. Next: tocsin update send {id}");
+        }
+        UpdateCommand::Preview {
+            id,
+            contact,
+            channel,
+        } => {
+            for preview in app.preview(id, contact, channel).await? {
+                println!(
+                    "=== {} to {} (contact {}), {}, {}{}",
+                    preview.channel,
+                    preview.address.as_deref().unwrap_or("(no address)"),
+                    preview.contact_id,
+                    preview.contact_name,
+                    preview.language,
+                    if preview.stored { ", as sent" } else { "" }
+                );
+                if let Some(subject) = &preview.subject {
+                    println!("Subject: {subject}\n");
+                }
+                println!("{}", preview.body);
+                if let Some(html) = &preview.body_html {
+                    println!("--- HTML part ---\n{html}");
+                }
+            }
+        }
+        UpdateCommand::Send { id } => {
+            let report = app.send(id, show_progress).await?;
+            if report.plan.already_planned {
+                println!("Update {id} was planned before: nothing new planned.");
+            } else {
+                println!(
+                    "Planned {} deliveries ({} skipped: opted out or no address).",
+                    report.plan.pending, report.plan.skipped
+                );
+            }
+            print!(
+                "{}",
+                tocsin::report::status(app.store.as_ref(), id)
+                    .await?
+                    .to_text()
+            );
+        }
+        UpdateCommand::List => {
+            for update in app.store.updates().await? {
+                println!(
+                    "{:>4}  {:<9} {:<8} {:<24} {}  (by {}{})",
+                    update.id,
+                    update.state.as_str(),
+                    update.kind.as_str(),
+                    update.incident_id,
+                    update.en.title,
+                    update.author,
+                    update
+                        .approved_by
+                        .map(|by| format!(", approved by {by}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal; a plain line every few seconds otherwise (logs, CI).
+pub fn show_progress(tally: Arc<Tally>, open: u64) {
+    if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(open);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} sent or final  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(tally.finished());
+                if tally.finished() >= open {
+                    bar.finish();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+    } else {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                eprintln!(
+                    "progress: {} of {open} final ({} sent, {} retrying, {} undeliverable)",
+                    tally.finished(),
+                    tally.sent.load(std::sync::atomic::Ordering::Relaxed),
+                    tally.retrying.load(std::sync::atomic::Ordering::Relaxed),
+                    tally
+                        .undeliverable
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                );
+                if tally.finished() >= open {
+                    break;
+                }
+            }
+        });
+    }
+}

@@ -24,11 +24,10 @@ what-to-do-postponed = { what-to-do-cancelled }
 what-to-do-as-planned = Please come to your appointment as planned.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-greeting = { $name },
-sms-appointment-cancelled = your appointment on { $when }, { $department }, is cancelled.
-sms-appointment-postponed = your appointment on { $when }, { $department }, is postponed.
-sms-appointment-as-planned = your appointment on { $when }, { $department }, goes ahead.
-sms-signature = { $hospital }
+sms-appointment-cancelled = Your appointment on { $when }, { $department }, is cancelled.
+sms-appointment-postponed = Your appointment on { $when }, { $department }, is postponed.
+sms-appointment-as-planned = Your appointment on { $when }, { $department }, goes ahead.
+sms-sender = { $hospital }:
 
 ## GPs and press
 gps-intro = This message is for general practitioners.

@@ -24,11 +24,10 @@ what-to-do-postponed = { what-to-do-cancelled }
 what-to-do-as-planned = Présentez-vous à votre rendez-vous comme prévu.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-greeting = { $name },
-sms-appointment-cancelled = votre rendez-vous du { $when }, { $department }, est annulé.
-sms-appointment-postponed = votre rendez-vous du { $when }, { $department }, est reporté.
-sms-appointment-as-planned = votre rendez-vous du { $when }, { $department }, est maintenu.
-sms-signature = { $hospital }
+sms-appointment-cancelled = Votre rendez-vous du { $when }, { $department }, est annulé.
+sms-appointment-postponed = Votre rendez-vous du { $when }, { $department }, est reporté.
+sms-appointment-as-planned = Votre rendez-vous du { $when }, { $department }, est maintenu.
+sms-sender = { $hospital } :
 
 ## GPs and press
 gps-intro = Ce message est destiné aux médecins généralistes.

@@ -24,11 +24,10 @@ what-to-do-postponed = { what-to-do-cancelled }
 what-to-do-as-planned = Kom zoals gepland naar uw afspraak.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-greeting = { $name },
-sms-appointment-cancelled = uw afspraak op { $when }, { $department }, gaat niet door.
-sms-appointment-postponed = uw afspraak op { $when }, { $department }, wordt uitgesteld.
-sms-appointment-as-planned = uw afspraak op { $when }, { $department }, gaat door.
-sms-signature = { $hospital }
+sms-appointment-cancelled = Uw afspraak op { $when }, { $department }, gaat niet door.
+sms-appointment-postponed = Uw afspraak op { $when }, { $department }, wordt uitgesteld.
+sms-appointment-as-planned = Uw afspraak op { $when }, { $department }, gaat door.
+sms-sender = { $hospital }:
 
 ## GPs and press
 gps-intro = Dit bericht is bestemd voor huisartsen.

@@ -210,6 +210,16 @@ pub struct NewUpdate {
     pub en: UpdateText,
 }
 
+impl NewUpdate {
+    pub fn text(&self, language: Language) -> &UpdateText {
+        match language {
+            Language::Nl => &self.nl,
+            Language::Fr => &self.fr,
+            Language::En => &self.en,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalError {
     #[error("update {0} is {1}, only a draft can be approved")]

@@ -395,17 +395,17 @@ mod tests {
             nl: text(
                 "Cyberaanval",
                 "Alle operaties <script>alert(1)</script> zijn geannuleerd.",
-                "Door een cyberaanval:",
+                "Door een cyberaanval zijn alle operaties geannuleerd.",
             ),
             fr: text(
                 "Cyberattaque",
                 "Toutes les opérations sont annulées.",
-                "Suite a une cyberattaque:",
+                "Suite a une cyberattaque, les operations sont annulees.",
             ),
             en: text(
                 "Cyberattack",
                 "All operations are cancelled.",
-                "Due to a cyberattack:",
+                "Due to a cyberattack, all operations are cancelled.",
             ),
         }
     }
@@ -458,13 +458,13 @@ mod tests {
         };
         assert_eq!(
             render(Language::Nl),
-            "An, Door een cyberaanval: uw afspraak op dinsdag 13 januari 2026 om 09:30, \
-             Cardiologie, gaat niet door. ZNA"
+            "ZNA: Door een cyberaanval zijn alle operaties geannuleerd. Uw afspraak op \
+             dinsdag 13 januari 2026 om 09:30, Cardiologie, gaat niet door."
         );
         assert_eq!(
             render(Language::Fr),
-            "An, Suite a une cyberattaque: votre rendez-vous du mardi 13 janvier 2026 à 09h30, \
-             cardiologie, est annulé. ZNA"
+            "ZNA : Suite a une cyberattaque, les operations sont annulees. Votre rendez-vous du \
+             mardi 13 janvier 2026 à 09h30, cardiologie, est annulé."
         );
         assert!(
             sms::is_gsm7(&render(Language::Fr)),

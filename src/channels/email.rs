@@ -1,0 +1,476 @@
+//! E-mail: MIME messages built with lettre, sent over SMTP connections of our own.
+//!
+//! lettre speaks the protocol; the connections are ours because lettre's pooled transport
+//! opens its sockets without `TCP_NODELAY`, and lettre writes a message and its closing
+//! `.` in two writes: with Nagle's algorithm the second waits for the server's delayed ACK,
+//! about 40 ms per message. Our sockets set `TCP_NODELAY` and stay pooled here.
+//!
+//! The handover is committed after the server's 354 to `DATA` and before the message is
+//! written, so a crash can no longer repeat a message the server may have taken.
+
+use super::{Channel, Handover, Message, Outcome};
+use async_trait::async_trait;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Address;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// `Content-Language`: lets mail clients pick spelling and speech for the reader.
+#[derive(Debug, Clone)]
+struct ContentLanguage(String);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ContentLanguage(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// A message as it travels.
+pub struct BuiltMail {
+    pub bytes: Vec<u8>,
+    pub from: Address,
+    pub to: Address,
+    pub message_id: String,
+}
+
+/// Builds the MIME message of a delivery. The Message-ID derives from the delivery, so a
+/// message sent again is recognisably the same message to the reader's mail client.
+#[derive(Debug, Clone)]
+pub struct MailBuilder {
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    message_id_domain: String,
+}
+
+impl MailBuilder {
+    pub fn new(
+        from: &str,
+        reply_to: Option<&str>,
+        message_id_domain: &str,
+    ) -> Result<MailBuilder, String> {
+        let parse = |raw: &str| {
+            raw.parse::<Mailbox>()
+                .map_err(|error| format!("{raw:?} is not a valid sender: {error}"))
+        };
+        Ok(MailBuilder {
+            from: parse(from)?,
+            reply_to: reply_to.map(parse).transpose()?,
+            message_id_domain: message_id_domain.to_string(),
+        })
+    }
+
+    pub fn build(&self, message: &Message) -> Result<BuiltMail, String> {
+        let to: Address = message
+            .address
+            .parse()
+            .map_err(|error| format!("{}: {error}", super::mask(&message.address)))?;
+        let message_id = format!(
+            "<tocsin.{}.{}@{}>",
+            message.update_id, message.delivery_id, self.message_id_domain
+        );
+        let mut builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to.clone()))
+            .subject(message.subject.clone().unwrap_or_default())
+            .message_id(Some(message_id.clone()))
+            .header(ContentLanguage(message.language.tag().to_string()));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body.clone());
+        let email = match &message.body_html {
+            Some(html) => builder.multipart(
+                MultiPart::alternative().singlepart(text).singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html.clone()),
+                ),
+            ),
+            None => builder.singlepart(text),
+        }
+        .map_err(|error| error.to_string())?;
+        Ok(BuiltMail {
+            bytes: email.formatted(),
+            from: self.from.email.clone(),
+            to,
+            message_id,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    Plain,
+    /// STARTTLS if the server offers it.
+    Opportunistic,
+    /// STARTTLS or give up.
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+/// Where and how to reach the SMTP server, from `smtp_url`.
+#[derive(Clone)]
+pub struct SmtpTarget {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+}
+
+impl std::fmt::Debug for SmtpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "[hidden]"),
+            )
+            .finish()
+    }
+}
+
+impl SmtpTarget {
+    /// `password` (from the environment) wins over one written in the URL.
+    pub fn parse(raw: &str, password: Option<String>) -> Result<SmtpTarget, String> {
+        let url = url::Url::parse(raw).map_err(|error| format!("smtp_url {raw:?}: {error}"))?;
+        let implicit = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => {
+                return Err(format!(
+                    "smtp_url scheme {other:?}: use smtp:// or smtps://"
+                ))
+            }
+        };
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("smtp_url {raw:?} has no host"))?
+            .to_string();
+        let mut security = if implicit {
+            Security::Implicit
+        } else {
+            Security::Plain
+        };
+        for (key, value) in url.query_pairs() {
+            match (key.as_ref(), value.as_ref(), implicit) {
+                ("tls", "required", false) => security = Security::StartTls,
+                ("tls", "opportunistic", false) => security = Security::Opportunistic,
+                ("tls", "none", false) => security = Security::Plain,
+                _ => return Err(format!("smtp_url: unknown option {key}={value}: use tls=required, tls=opportunistic or tls=none")),
+            }
+        }
+        let credentials = match (
+            url.username(),
+            password.or(url.password().map(str::to_string)),
+        ) {
+            ("", _) => None,
+            (user, Some(password)) => Some(Credentials::new(user.to_string(), password)),
+            (_, None) => {
+                return Err(
+                    "smtp_url names a user but no password: set TOCSIN_SMTP_PASSWORD".into(),
+                )
+            }
+        };
+        Ok(SmtpTarget {
+            port: url.port().unwrap_or(if implicit { 465 } else { 25 }),
+            host,
+            security,
+            credentials,
+        })
+    }
+}
+
+/// A TLS stream of our own for `smtps://`, so that its socket has `TCP_NODELAY` too.
+#[derive(Debug)]
+struct ImplicitTls(tokio_native_tls::TlsStream<TcpStream>);
+
+impl AsyncRead for ImplicitTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ImplicitTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().get_ref().get_ref().peer_addr()
+    }
+}
+
+/// E-mail over SMTP, with a pool of connections.
+pub struct SmtpChannel {
+    target: SmtpTarget,
+    mail: MailBuilder,
+    hello: ClientId,
+    timeout: Duration,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
+    slots: Semaphore,
+}
+
+/// Why a transaction stopped.
+enum Failure {
+    /// The server answered no; the connection is still good after a `RSET`.
+    Refused(lettre::transport::smtp::Error),
+    /// The connection is not to be trusted any more.
+    Broken(String),
+    /// Our own record of the handover failed; nothing was sent.
+    NotRecorded,
+}
+
+impl SmtpChannel {
+    pub fn new(
+        target: SmtpTarget,
+        mail: MailBuilder,
+        connections: usize,
+        timeout: Duration,
+    ) -> SmtpChannel {
+        SmtpChannel {
+            target,
+            mail,
+            hello: ClientId::default(),
+            timeout,
+            idle: Mutex::new(Vec::new()),
+            slots: Semaphore::new(connections.max(1)),
+        }
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let address = (self.target.host.as_str(), self.target.port);
+        let tcp = TcpStream::connect(address).await.map_err(|error| {
+            format!(
+                "cannot connect to {}:{}: {error}",
+                self.target.host, self.target.port
+            )
+        })?;
+        tcp.set_nodelay(true).map_err(|error| error.to_string())?;
+        let stream: Box<dyn AsyncTokioStream> = match self.target.security {
+            Security::Implicit => {
+                let connector =
+                    native_tls::TlsConnector::new().map_err(|error| error.to_string())?;
+                let tls = tokio_native_tls::TlsConnector::from(connector)
+                    .connect(&self.target.host, tcp)
+                    .await
+                    .map_err(|error| format!("TLS with {}: {error}", self.target.host))?;
+                Box::new(ImplicitTls(tls))
+            }
+            _ => Box::new(tcp),
+        };
+        let mut connection = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+            .await
+            .map_err(|error| error.to_string())?;
+        let wants_tls = match self.target.security {
+            Security::StartTls => true,
+            Security::Opportunistic => connection.can_starttls(),
+            Security::Plain | Security::Implicit => false,
+        };
+        if wants_tls {
+            let parameters =
+                TlsParameters::new(self.target.host.clone()).map_err(|error| error.to_string())?;
+            connection
+                .starttls(parameters, &self.hello)
+                .await
+                .map_err(|error| format!("STARTTLS: {error}"))?;
+        }
+        if let Some(credentials) = &self.target.credentials {
+            connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|error| format!("authentication: {error}"))?;
+        }
+        Ok(connection)
+    }
+
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    fn put_idle(&self, connection: AsyncSmtpConnection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+    }
+
+    async fn transaction(
+        connection: &mut AsyncSmtpConnection,
+        mail: &BuiltMail,
+        handover: &mut dyn Handover,
+    ) -> Result<String, Failure> {
+        let refused_or_broken = |error: lettre::transport::smtp::Error| {
+            if error.is_transient() || error.is_permanent() {
+                Failure::Refused(error)
+            } else {
+                Failure::Broken(error.to_string())
+            }
+        };
+        connection
+            .command(Mail::new(Some(mail.from.clone()), vec![]))
+            .await
+            .map_err(refused_or_broken)?;
+        connection
+            .command(Rcpt::new(mail.to.clone(), vec![]))
+            .await
+            .map_err(refused_or_broken)?;
+        connection.command(Data).await.map_err(refused_or_broken)?;
+        if !handover.commit(&mail.message_id).await {
+            return Err(Failure::NotRecorded);
+        }
+        let response = connection
+            .message(&mail.bytes)
+            .await
+            .map_err(refused_or_broken)?;
+        Ok(response.message().collect::<Vec<_>>().join(" "))
+    }
+}
+
+#[async_trait]
+impl Channel for SmtpChannel {
+    #[tracing::instrument(skip_all, fields(delivery = message.delivery_id, to = %super::mask(&message.address)))]
+    async fn send(&self, message: &Message, handover: &mut dyn Handover) -> Outcome {
+        let mail = match self.mail.build(message) {
+            Ok(mail) => mail,
+            Err(reason) => return Outcome::Permanent { reason },
+        };
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Outcome::RetryLater {
+                after: None,
+                reason: "the SMTP pool is closed".into(),
+            };
+        };
+        // A pooled connection the server has closed fails at once; that is no reason to
+        // count an attempt against the recipient, so it gets one fresh connection.
+        let mut reused = self.take_idle();
+        loop {
+            let was_reused = reused.is_some();
+            let mut connection = match reused.take() {
+                Some(connection) => connection,
+                None => match tokio::time::timeout(self.timeout, self.connect()).await {
+                    Ok(Ok(connection)) => connection,
+                    Ok(Err(reason)) => {
+                        return Outcome::RetryLater {
+                            after: None,
+                            reason,
+                        }
+                    }
+                    Err(_) => {
+                        return Outcome::RetryLater {
+                            after: None,
+                            reason: format!("no SMTP connection within {:?}", self.timeout),
+                        }
+                    }
+                },
+            };
+            let result = tokio::time::timeout(
+                self.timeout,
+                Self::transaction(&mut connection, &mail, handover),
+            )
+            .await;
+            return match result {
+                Ok(Ok(response)) => {
+                    self.put_idle(connection);
+                    Outcome::Accepted {
+                        gateway_id: mail.message_id,
+                        detail: Some(response),
+                    }
+                }
+                Ok(Err(Failure::Refused(error))) => {
+                    if connection.command(Rset).await.is_ok() {
+                        self.put_idle(connection);
+                    }
+                    let reason = error.to_string();
+                    if error.is_permanent() {
+                        Outcome::Permanent { reason }
+                    } else {
+                        Outcome::RetryLater {
+                            after: None,
+                            reason,
+                        }
+                    }
+                }
+                Ok(Err(Failure::Broken(_))) if was_reused => continue,
+                Ok(Err(Failure::Broken(reason))) => Outcome::RetryLater {
+                    after: None,
+                    reason,
+                },
+                Ok(Err(Failure::NotRecorded)) => Outcome::RetryLater {
+                    after: None,
+                    reason: "the handover could not be recorded; nothing was sent".into(),
+                },
+                Err(_) => Outcome::RetryLater {
+                    after: None,
+                    reason: format!("the SMTP server did not answer within {:?}", self.timeout),
+                },
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_chooses_the_security() {
+        let target = SmtpTarget::parse("smtp://127.0.0.1:2525", None).expect("valid");
+        assert_eq!((target.port, target.security), (2525, Security::Plain));
+        let target =
+            SmtpTarget::parse("smtp://relay.example.be:587?tls=required", None).expect("valid");
+        assert_eq!(target.security, Security::StartTls);
+        let target = SmtpTarget::parse("smtps://relay.example.be", None).expect("valid");
+        assert_eq!((target.port, target.security), (465, Security::Implicit));
+        assert!(SmtpTarget::parse("http://relay", None).is_err());
+        assert!(SmtpTarget::parse("smtp://relay?tls=maybe", None).is_err());
+    }
+
+    #[test]
+    fn the_password_comes_from_the_environment_and_is_never_printed() {
+        let target =
+            SmtpTarget::parse("smtp://crisis@relay:587", Some("s3cret".into())).expect("valid");
+        assert!(target.credentials.is_some());
+        assert!(!format!("{target:?}").contains("s3cret"));
+        assert!(SmtpTarget::parse("smtp://crisis@relay:587", None).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! How a rendered message leaves Tocsin. A channel knows nothing of the database: it takes a
+//! message and says what became of it. The dispatcher does the bookkeeping.
+
+pub mod email;
+pub mod outbox;
+
+use crate::domain::{ChannelKind, Language};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// One rendered message, addressed.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub delivery_id: i64,
+    pub update_id: i64,
+    pub channel: ChannelKind,
+    pub address: String,
+    pub language: Language,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_html: Option<String>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The gateway took the message; its id for the message is kept on the delivery.
+    Accepted {
+        gateway_id: String,
+        detail: Option<String>,
+    },
+    /// Worth trying again: a 4xx, a timeout, a lost connection. `after` is the gateway's
+    /// own wish (`Retry-After`), if it said one.
+    RetryLater {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// Trying again cannot help: a bad address, a hard bounce.
+    Permanent { reason: String },
+}
+
+/// The point of no return of a send. A channel that can tell when the gateway is about to
+/// take the message for good (SMTP: right before the message data) calls `commit` there, and
+/// the dispatcher records the delivery as `sent` before the channel goes on. A crash after
+/// that point cannot send the message twice. Returns false when the record could not be
+/// written: the channel must then abandon the send.
+#[async_trait]
+pub trait Handover: Send {
+    async fn commit(&mut self, gateway_id: &str) -> bool;
+}
+
+#[async_trait]
+pub trait Channel: Send + Sync {
+    async fn send(&self, message: &Message, handover: &mut dyn Handover) -> Outcome;
+}
+
+/// A handover that records nothing, for previews and benchmarks.
+pub struct NoHandover;
+
+#[async_trait]
+impl Handover for NoHandover {
+    async fn commit(&mut self, _gateway_id: &str) -> bool {
+        true
+    }
+}
+
+/// Masks an address for logs: enough to tell two apart, not enough to contact anyone.
+pub fn mask(address: &str) -> String {
+    if let Some((local, domain)) = address.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let chars: Vec<char> = address.chars().collect();
+    if chars.len() <= 6 {
+        return "***".into();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn logs_never_show_a_whole_address() {
+        assert_eq!(mask("an.peeters@example.be"), "a***@example.be");
+        assert_eq!(mask("+32471123456"), "+324***56");
+        assert_eq!(mask("12345"), "***");
+    }
+}

@@ -1,0 +1,78 @@
+use super::synthetic;
+use crate::app::App;
+use crate::author::DraftOptions;
+use crate::config::Config;
+use crate::report;
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// The shipped first alert of the model case, so the demo runs from the binary alone.
+const FIRST_ALERT: &str = include_str!("../../examples/01-first-alert.toml");
+
+/// The demo's days: Tuesday 13 and Wednesday 14 January 2026.
+fn affected_days() -> Vec<NaiveDate> {
+    [(2026, 1, 13), (2026, 1, 14)]
+        .into_iter()
+        .filter_map(|(year, month, day)| NaiveDate::from_ymd_opt(year, month, day))
+        .collect()
+}
+
+/// Generates the day, drafts the first alert as its author, approves it as a second
+/// person, sends it to the file outboxes and returns the status summary.
+pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<String> {
+    let started = Instant::now();
+    // A fresh directory: the demo's own database and outboxes from an earlier run go.
+    for stale in ["tocsin.db", "tocsin.db-wal", "tocsin.db-shm"] {
+        let path = dir.join(stale);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    let outbox = dir.join("outbox");
+    if outbox.exists() {
+        std::fs::remove_dir_all(&outbox)
+            .with_context(|| format!("cannot remove {}", outbox.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    config.database_url = format!("sqlite://{}", dir.join("tocsin.db").display());
+    config.email.dir = outbox.join("email");
+    config.sms.dir = outbox.join("sms");
+    config.telegram.dir = outbox.join("telegram");
+    let app = App::open(config).await?;
+
+    let day = synthetic::generate(patients, &affected_days(), 2026);
+    let now = app.clock.now_ms();
+    app.store.upsert_contacts(&day.contacts, now).await?;
+    app.store.upsert_appointments(&day.appointments).await?;
+
+    let update_file = dir.join("01-first-alert.toml");
+    std::fs::write(&update_file, FIRST_ALERT)
+        .with_context(|| format!("cannot write {}", update_file.display()))?;
+    let (id, draft) = app
+        .draft(&update_file, None, DraftOptions::default())
+        .await?;
+    app.approve(id, "Dr. Jan Claes").await?;
+    let sent = app.send(id, |_, _| {}).await?;
+    let status = report::status(app.store.as_ref(), id).await?;
+
+    let mut out = String::new();
+    writeln!(
+        out,
+        "Synthetic day: {} contacts, {} appointments on 13 and 14 January 2026.",
+        day.contacts.len(),
+        day.appointments.len()
+    )?;
+    writeln!(
+        out,
+        "Update {id} drafted by {}, approved by Dr. Jan Claes, {} deliveries planned ({} skipped).",
+        draft.update.author, sent.plan.pending, sent.plan.skipped
+    )?;
+    out.push_str(&status.to_text());
+    writeln!(out, "Outboxes: {}", outbox.display())?;
+    writeln!(out, "Done in {:.1} s.", started.elapsed().as_secs_f64())?;
+    Ok(out)
+}
