@@ -18,10 +18,12 @@ enum Request {
     Close,
 }
 
+type RecorderTask = tokio::task::JoinHandle<Result<(), StoreError>>;
+
 #[derive(Clone)]
 pub struct Recorder {
     requests: mpsc::Sender<Request>,
-    task: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<Result<(), StoreError>>>>>,
+    task: Arc<tokio::sync::Mutex<Option<RecorderTask>>>,
 }
 
 impl Recorder {

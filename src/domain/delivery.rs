@@ -91,13 +91,13 @@ impl DeliveryState {
     /// and out of order, so `sent` may still turn into `failed`, and `delivered` is final.
     pub fn can_become(self, to: DeliveryState) -> bool {
         use DeliveryState::*;
-        match (self, to) {
-            (Pending, Sending) | (Pending, Skipped) => true,
-            (Sending, Sent | Failed | Undeliverable | Pending) => true,
-            (Failed, Sending) => true,
-            (Sent, Delivered | Failed | Undeliverable) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Pending, Sending | Skipped)
+                | (Sending, Sent | Failed | Undeliverable | Pending)
+                | (Failed, Sending)
+                | (Sent, Delivered | Failed | Undeliverable)
+        )
     }
 }
 

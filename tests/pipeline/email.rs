@@ -1,0 +1,171 @@
+use crate::support::{seed, SmtpServer, TestApp, EMAIL_UPDATE};
+use mailparse::MailHeaderMap;
+use std::collections::HashMap;
+use tocsin::domain::{ChannelKind, DeliveryState};
+
+fn header(mail: &mailparse::ParsedMail, name: &str) -> String {
+    mail.headers.get_first_value(name).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subject_intact() {
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 30).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let received = server.received();
+    assert_eq!(received.len(), 30, "one message per patient");
+    let mut languages = HashMap::new();
+    for message in &received {
+        let raw = server.raw(message);
+        let mail = mailparse::parse_mail(&raw).expect("valid MIME");
+        let language = header(&mail, "Content-Language");
+        let subject = header(&mail, "Subject");
+        let expected_subject = match language.as_str() {
+            "nl-BE" => "Ziekenhuis Noord-Antwerpen: Cyberaanval – patiënten worden geïnformeerd",
+            "fr-BE" => "Ziekenhuis Noord-Antwerpen : Cyberattaque – opérations annulées, élèves infirmiers naïfs",
+            "en" => "Ziekenhuis Noord-Antwerpen: Cyberattack – operations cancelled",
+            other => panic!("unexpected Content-Language {other:?}"),
+        };
+        assert_eq!(subject, expected_subject);
+        assert_eq!(mail.ctype.mimetype, "multipart/alternative");
+        let parts: Vec<_> = mail
+            .subparts
+            .iter()
+            .map(|part| part.ctype.mimetype.clone())
+            .collect();
+        assert_eq!(parts, ["text/plain", "text/html"]);
+        let text = mail.subparts[0].get_body().expect("text part");
+        let html = mail.subparts[1].get_body().expect("html part");
+        let (greeting, html_lang) = match language.as_str() {
+            "nl-BE" => ("Beste Patiënt", "<html lang=\"nl-BE\">"),
+            "fr-BE" => ("Madame, Monsieur Patiënt", "<html lang=\"fr-BE\">"),
+            _ => ("Dear Patiënt", "<html lang=\"en\">"),
+        };
+        assert!(text.contains(greeting), "{text}");
+        assert!(html.contains(html_lang), "{html}");
+        assert_eq!(
+            message
+                .message_id
+                .as_deref()
+                .map(|id| id.starts_with("<tocsin.")),
+            Some(true)
+        );
+        *languages.entry(language).or_insert(0) += 1;
+    }
+    assert_eq!(languages.len(), 3, "{languages:?}");
+
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert_eq!(status.by_state.get(&DeliveryState::Sent), Some(&30));
+    let stored = test
+        .app
+        .store
+        .delivery(id, 1, ChannelKind::Email)
+        .await
+        .expect("query")
+        .expect("delivery");
+    assert!(
+        stored
+            .gateway_id
+            .is_some_and(|id| id.starts_with("<tocsin.")),
+        "the Message-ID is the gateway id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_the_same_update_twice_plans_nothing_new_and_sends_nothing_twice() {
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 12).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+
+    let first = test.app.send(id, |_, _| {}).await.expect("first send");
+    let second = test.app.send(id, |_, _| {}).await.expect("second send");
+
+    assert_eq!(first.plan.created, 12);
+    assert!(second.plan.already_planned);
+    assert_eq!(second.plan.created, 0);
+    assert_eq!(server.received().len(), 12, "nothing was sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_451_is_retried_with_backoff_until_the_server_accepts() {
+    let Some(server) = SmtpServer::start(&["--temp-fail", "patient1@=2"]) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 3).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let to_patient1: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|message| message.rcpt_tos == ["patient1@example.be"])
+        .collect();
+    assert_eq!(to_patient1.len(), 1, "accepted once, after two refusals");
+    let delivery = test
+        .app
+        .store
+        .delivery(id, 2, ChannelKind::Email)
+        .await
+        .expect("query")
+        .expect("delivery");
+    assert_eq!(delivery.state, DeliveryState::Sent);
+    assert_eq!(delivery.attempts, 3);
+    let events = test.app.store.events(delivery.id).await.expect("events");
+    let failures: Vec<_> = events
+        .iter()
+        .filter(|(_, to, _)| to == "failed")
+        .map(|(_, _, detail)| detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(failures.len(), 2, "{events:?}");
+    assert!(
+        failures.iter().all(|detail| detail.contains("451")),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason() {
+    let Some(server) = SmtpServer::start(&["--perm-fail", "patient2@"]) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 3).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let delivery = test
+        .app
+        .store
+        .delivery(id, 3, ChannelKind::Email)
+        .await
+        .expect("query")
+        .expect("delivery");
+    assert_eq!(delivery.state, DeliveryState::Undeliverable);
+    assert_eq!(delivery.attempts, 1, "a permanent failure is never retried");
+    let reason = delivery.last_error.expect("reason kept");
+    assert!(
+        reason.contains("550") && reason.contains("User unknown"),
+        "{reason}"
+    );
+    assert_eq!(server.received().len(), 2);
+
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert_eq!(status.unreached.len(), 1);
+    assert!(status.unreached[0].reasons[0].contains("undeliverable"));
+}

@@ -1,0 +1,228 @@
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+use tocsin::app::App;
+use tocsin::author::DraftOptions;
+use tocsin::config::{Config, EmailTransport};
+use tocsin::domain::{AppointmentStatus, NewAppointment, NewContact, Role};
+
+/// Outside software a test needs. On a laptop without it the test is skipped, loudly;
+/// under CI=true a missing dependency fails the test.
+pub fn require(what: &str, present: bool) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{what} is missing, and CI=true: .ci/run must install it");
+    }
+    eprintln!("\n*** SKIPPED: {what} is missing (apt-get install python3-aiosmtpd) ***\n");
+    false
+}
+
+/// aiosmtpd, started by the test on a free port, storing what it accepts in a directory.
+pub struct SmtpServer {
+    pub port: u16,
+    pub dir: TempDir,
+    child: Child,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Received {
+    pub rcpt_tos: Vec<String>,
+    pub file: String,
+    pub message_id: Option<String>,
+}
+
+impl SmtpServer {
+    /// None when aiosmtpd is not installed here (and CI is not set).
+    pub fn start(options: &[&str]) -> Option<SmtpServer> {
+        let present = Command::new("/usr/bin/python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !require("python3-aiosmtpd (a real SMTP server)", present) {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--port", "0", "--out"])
+            .arg(dir.path())
+            .arg("--exit-on-stdin-eof")
+            .args(options)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the SMTP server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("READY line");
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from the SMTP server: {line:?}"));
+        Some(SmtpServer { port, dir, child })
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        let Ok(index) = std::fs::read_to_string(self.dir.path().join("index.jsonl")) else {
+            return Vec::new();
+        };
+        index
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).expect("index line"))
+            .collect()
+    }
+
+    pub fn raw(&self, received: &Received) -> Vec<u8> {
+        std::fs::read(self.dir.path().join(&received.file)).expect("stored message")
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Tocsin with its own database and outboxes in a temporary directory.
+pub struct TestApp {
+    pub app: App,
+    pub dir: TempDir,
+}
+
+pub fn config_in(dir: &Path) -> Config {
+    let mut config = Config {
+        database_url: format!("sqlite://{}", dir.join("tocsin.db").display()),
+        ..Config::default()
+    };
+    config.email.dir = dir.join("outbox/email");
+    config.sms.dir = dir.join("outbox/sms");
+    config.telegram.dir = dir.join("outbox/telegram");
+    config.dispatch.backoff_base_ms = 20;
+    config.dispatch.backoff_max_ms = 200;
+    config
+}
+
+impl TestApp {
+    pub async fn new(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = config_in(dir.path());
+        adjust(&mut config);
+        let app = App::open(config).await.expect("app opens");
+        TestApp { app, dir }
+    }
+
+    pub async fn with_smtp(server: &SmtpServer) -> TestApp {
+        let url = server.url();
+        TestApp::new(move |config| {
+            config.email.transport = EmailTransport::Smtp;
+            config.email.smtp_url = url;
+        })
+        .await
+    }
+
+    /// Drafts, approves (as someone else) and returns the update's id.
+    pub async fn approved_update(&self, source: &str) -> i64 {
+        let file = self.dir.path().join("update.toml");
+        std::fs::write(&file, source).expect("write update file");
+        let (id, _) = self
+            .app
+            .draft(&file, None, DraftOptions::default())
+            .await
+            .expect("draft");
+        self.app
+            .approve(id, "Second Person")
+            .await
+            .expect("approve");
+        id
+    }
+}
+
+/// `count` patients with an e-mail address each, languages in turn nl, fr, en, one booked
+/// appointment each on 13 January 2026.
+pub fn patients(count: usize) -> (Vec<NewContact>, Vec<NewAppointment>) {
+    let languages = ["nl-BE", "Français", "en"];
+    let departments = ["cardiology", "radiology", "day-surgery"];
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-13T07:00:00Z")
+        .expect("valid")
+        .with_timezone(&chrono::Utc);
+    let mut contacts = Vec::with_capacity(count);
+    let mut appointments = Vec::with_capacity(count);
+    for n in 0..count {
+        contacts.push(NewContact {
+            external_id: format!("P{n:06}"),
+            role: Role::Patient,
+            first_name: format!("Patiënt{n}"),
+            last_name: "Test".into(),
+            language: Some(languages[n % 3].into()),
+            mobile: None,
+            email: Some(format!("patient{n}@example.be")),
+            telegram_chat_id: None,
+            organisation: None,
+            birth_date: None,
+        });
+        appointments.push(NewAppointment {
+            external_id: format!("A{n:06}"),
+            patient_external_id: format!("P{n:06}"),
+            gp_external_id: None,
+            starts_at: start + chrono::Duration::minutes(15 * (n % 36) as i64),
+            campus: "Deurne".into(),
+            department: departments[n % 3].into(),
+            practitioner: None,
+            status: AppointmentStatus::Booked,
+        });
+    }
+    (contacts, appointments)
+}
+
+pub async fn seed(app: &App, count: usize) {
+    let (contacts, appointments) = patients(count);
+    app.store
+        .upsert_contacts(&contacts, 0)
+        .await
+        .expect("contacts");
+    app.store
+        .upsert_appointments(&appointments)
+        .await
+        .expect("appointments");
+}
+
+/// An e-mail-only update to patients, with the accents that break careless mailers.
+pub const EMAIL_UPDATE: &str = r#"incident = "cyberattack-2026-01"
+kind = "alert"
+author = "Els Peeters"
+audiences = ["patients"]
+channels = ["email"]
+
+[nl]
+title = "Cyberaanval – patiënten worden geïnformeerd"
+body = "Alle geplande operaties gaan niet door."
+sms = "Cyberaanval: operaties gaan niet door."
+
+[fr]
+title = "Cyberattaque – opérations annulées, élèves infirmiers naïfs"
+body = "Toutes les opérations prévues sont annulées."
+sms = "Cyberattaque: operations annulees."
+
+[en]
+title = "Cyberattack – operations cancelled"
+body = "All planned operations are cancelled."
+sms = "Cyberattack: operations cancelled."
+"#;
+
+pub fn tocsin_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tocsin"))
+}
