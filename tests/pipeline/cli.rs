@@ -105,6 +105,66 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
     }
     assert!(checked > 200, "only {checked} patient SMS checked");
     assert_eq!(languages.len(), 3, "{languages:?}");
+    // The call centre's list holds exactly the unreached contacts of the status.
+    let database = "sqlite://demo/tocsin.db";
+    let export = tocsin(
+        dir.path(),
+        &[
+            "--database",
+            database,
+            "export",
+            "unreached",
+            "1",
+            "--csv",
+            "unreached.csv",
+        ],
+    );
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("unreached.csv")).expect("csv written");
+    let unreached = status["unreached"]
+        .as_array()
+        .expect("unreached list")
+        .len();
+    assert_eq!(csv.lines().count(), unreached + 1, "{csv}");
+    assert!(csv.starts_with("external_id,name,mobile,email,language,appointments,why_unreached"));
+
+    // Preview of a sent update prints the stored text, exactly as sent.
+    let patient = app
+        .store
+        .recipients(Audience::Patients, 0, 1)
+        .await
+        .expect("patients")
+        .remove(0);
+    let stored = app
+        .store
+        .delivery(1, patient.contact.id, ChannelKind::Email)
+        .await
+        .expect("query");
+    if let Some(stored) = stored.filter(|delivery| delivery.state == DeliveryState::Sent) {
+        let contact = patient.contact.id.to_string();
+        let preview = tocsin(
+            dir.path(),
+            &[
+                "--database",
+                database,
+                "update",
+                "preview",
+                "1",
+                "--contact",
+                &contact,
+                "--channel",
+                "email",
+            ],
+        );
+        let printed = String::from_utf8_lossy(&preview.stdout);
+        assert!(printed.contains(", as sent"), "{printed}");
+        assert!(printed.contains(&stored.body), "{printed}");
+    }
+
     let emails = std::fs::read_dir(dir.path().join("demo/outbox/email"))
         .expect("email outbox")
         .count();
