@@ -135,35 +135,37 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
     // Preview of a sent update prints the stored text, exactly as sent.
     let patient = app
         .store
-        .recipients(Audience::Patients, 0, 1)
+        .recipients(Audience::Patients, 0, 100)
         .await
         .expect("patients")
-        .remove(0);
+        .into_iter()
+        .find(|recipient| recipient.contact.email.is_some())
+        .expect("a patient with an e-mail address");
     let stored = app
         .store
         .delivery(1, patient.contact.id, ChannelKind::Email)
         .await
-        .expect("query");
-    if let Some(stored) = stored.filter(|delivery| delivery.state == DeliveryState::Sent) {
-        let contact = patient.contact.id.to_string();
-        let preview = tocsin(
-            dir.path(),
-            &[
-                "--database",
-                database,
-                "update",
-                "preview",
-                "1",
-                "--contact",
-                &contact,
-                "--channel",
-                "email",
-            ],
-        );
-        let printed = String::from_utf8_lossy(&preview.stdout);
-        assert!(printed.contains(", as sent"), "{printed}");
-        assert!(printed.contains(&stored.body), "{printed}");
-    }
+        .expect("query")
+        .expect("an e-mail delivery");
+    assert_eq!(stored.state, DeliveryState::Sent);
+    let contact = patient.contact.id.to_string();
+    let preview = tocsin(
+        dir.path(),
+        &[
+            "--database",
+            database,
+            "update",
+            "preview",
+            "1",
+            "--contact",
+            &contact,
+            "--channel",
+            "email",
+        ],
+    );
+    let printed = String::from_utf8_lossy(&preview.stdout);
+    assert!(printed.contains(", as sent"), "{printed}");
+    assert!(printed.contains(&stored.body), "{printed}");
 
     let emails = std::fs::read_dir(dir.path().join("demo/outbox/email"))
         .expect("email outbox")
