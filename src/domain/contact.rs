@@ -54,9 +54,12 @@ pub struct Contact {
     pub language: Option<String>,
     /// E.164.
     pub mobile: Option<String>,
+    /// E.164, a line that takes no SMS: for the call centre.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub telegram_chat_id: Option<String>,
     pub organisation: Option<String>,
+    pub birth_date: Option<chrono::NaiveDate>,
     pub opted_out: Vec<ChannelKind>,
 }
 
@@ -86,7 +89,10 @@ pub struct NewContact {
     pub first_name: String,
     pub last_name: String,
     pub language: Option<String>,
+    /// E.164, SMS-capable.
     pub mobile: Option<String>,
+    /// E.164, a landline or other number that takes no SMS.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub telegram_chat_id: Option<String>,
     pub organisation: Option<String>,

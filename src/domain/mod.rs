@@ -3,6 +3,7 @@
 mod contact;
 mod delivery;
 mod language;
+mod phone;
 mod update;
 
 pub use contact::{
@@ -10,6 +11,7 @@ pub use contact::{
 };
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
 pub use language::{choose_language, Language, UnknownLanguage};
+pub use phone::{PhoneError, PhoneNumber};
 pub use update::{
     AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,
     UpdateText,

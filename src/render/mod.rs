@@ -419,9 +419,11 @@ mod tests {
             last_name: "Peeters".into(),
             language: Some("nl-BE".into()),
             mobile: Some("+32471123456".into()),
+            phone: None,
             email: Some("an@example.be".into()),
             telegram_chat_id: None,
             organisation: None,
+            birth_date: None,
             opted_out: vec![],
         };
         let appointment = Appointment {

@@ -144,7 +144,7 @@ impl SqliteStore {
 }
 
 const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
-     c.language, c.mobile, c.email, c.telegram_chat_id, c.organisation";
+     c.language, c.mobile, c.phone, c.email, c.telegram_chat_id, c.organisation, c.birth_date";
 
 fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
     Ok(Contact {
@@ -155,9 +155,17 @@ fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
         last_name: row.try_get("last_name")?,
         language: row.try_get("language")?,
         mobile: row.try_get("mobile")?,
+        phone: row.try_get("phone")?,
         email: row.try_get("email")?,
         telegram_chat_id: row.try_get("telegram_chat_id")?,
         organisation: row.try_get("organisation")?,
+        birth_date: row
+            .try_get::<Option<String>, _>("birth_date")?
+            .map(|date| {
+                date.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("birth date {date}")))
+            })
+            .transpose()?,
         opted_out: Vec::new(),
     })
 }
@@ -390,7 +398,7 @@ impl Store for SqliteStore {
         for chunk in contacts.chunks(ROWS_PER_INSERT) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO contacts (external_id, role, first_name, last_name, language, \
-                 mobile, email, telegram_chat_id, organisation, birth_date, created_at, \
+                 mobile, phone, email, telegram_chat_id, organisation, birth_date, created_at, \
                  updated_at) ",
             );
             query.push_values(chunk, |mut values, contact| {
@@ -401,6 +409,7 @@ impl Store for SqliteStore {
                     .push_bind(contact.last_name.as_str())
                     .push_bind(contact.language.as_deref())
                     .push_bind(contact.mobile.as_deref())
+                    .push_bind(contact.phone.as_deref())
                     .push_bind(contact.email.as_deref())
                     .push_bind(contact.telegram_chat_id.as_deref())
                     .push_bind(contact.organisation.as_deref())
@@ -411,7 +420,7 @@ impl Store for SqliteStore {
             query.push(
                 " ON CONFLICT (external_id) DO UPDATE SET role = excluded.role, \
                  first_name = excluded.first_name, last_name = excluded.last_name, \
-                 language = excluded.language, mobile = excluded.mobile, \
+                 language = excluded.language, mobile = excluded.mobile, phone = excluded.phone, \
                  email = excluded.email, telegram_chat_id = excluded.telegram_chat_id, \
                  organisation = excluded.organisation, birth_date = excluded.birth_date, \
                  updated_at = excluded.updated_at",

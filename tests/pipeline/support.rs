@@ -169,6 +169,7 @@ pub fn patients(count: usize) -> (Vec<NewContact>, Vec<NewAppointment>) {
             last_name: "Test".into(),
             language: Some(languages[n % 3].into()),
             mobile: None,
+            phone: None,
             email: Some(format!("patient{n}@example.be")),
             telegram_chat_id: None,
             organisation: None,

@@ -1,0 +1,906 @@
+//! Broadcast throughput against the issue's targets: plan + render, dispatch to the file
+//! outbox, dispatch over SMTP to an in-process sink, lettre's pooled transport next to our own
+//! SMTP connections, and peak memory.
+//!
+//! `cargo bench --bench broadcast [-- --patients N] [--smtp-connections C] [--workers W]
+//!  [--claim-batch B] [--lettre-messages M] [--sink-messages S] [--sink-connections K]`
+//!
+//! It prints figures and asserts nothing: timings depend on the machine.
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::NaiveDate;
+use futures::stream::{self, StreamExt};
+use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tocsin::app::App;
+use tocsin::author::DraftOptions;
+use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
+use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::config::{Config, EmailTransport};
+use tocsin::demo::synthetic;
+use tocsin::domain::{Audience, ChannelKind, UpdateState};
+use tocsin::plan::{plan, PlanReport};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The shipped first alert; the bench narrows its audiences and channels.
+const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
+
+const PLAN_TARGET: f64 = 50_000.0;
+const SMTP_TARGET: f64 = 10_000.0;
+const RSS_TARGET_MB: f64 = 200.0;
+
+struct Args {
+    patients: usize,
+    smtp_connections: usize,
+    workers: usize,
+    claim_batch: Option<u32>,
+    lettre_messages: usize,
+    sink_messages: usize,
+    sink_connections: usize,
+}
+
+impl Args {
+    fn parse() -> Result<Args> {
+        let mut args = Args {
+            patients: 100_000,
+            smtp_connections: 16,
+            workers: 64,
+            claim_batch: None,
+            lettre_messages: 200,
+            sink_messages: 100_000,
+            sink_connections: 16,
+        };
+        // `cargo bench` adds `--bench`; anything not ours is ignored.
+        let mut raw = std::env::args().skip(1);
+        while let Some(arg) = raw.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) => (name.to_string(), Some(value.to_string())),
+                None => (arg.clone(), None),
+            };
+            let known = [
+                "--patients",
+                "--smtp-connections",
+                "--workers",
+                "--claim-batch",
+                "--lettre-messages",
+                "--sink-messages",
+                "--sink-connections",
+            ];
+            if !known.contains(&name.as_str()) {
+                continue;
+            }
+            let value = match inline {
+                Some(value) => value,
+                None => raw.next().ok_or_else(|| anyhow!("{name} needs a value"))?,
+            };
+            let number: usize = value
+                .replace('_', "")
+                .parse()
+                .with_context(|| format!("{name} {value}: not a number"))?;
+            if number == 0 {
+                bail!("{name} must be at least 1");
+            }
+            match name.as_str() {
+                "--patients" => args.patients = number,
+                "--smtp-connections" => args.smtp_connections = number,
+                "--workers" => args.workers = number,
+                "--claim-batch" => args.claim_batch = Some(u32::try_from(number)?),
+                "--lettre-messages" => args.lettre_messages = number,
+                "--sink-messages" => args.sink_messages = number,
+                _ => args.sink_connections = number,
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse()?;
+    // `plan` renders inside `block_in_place`: that needs the multi-thread runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+/// One line of the summary table.
+struct Figure {
+    name: String,
+    value: String,
+    target: String,
+    verdict: &'static str,
+}
+
+#[derive(Default)]
+struct Summary(Vec<Figure>);
+
+impl Summary {
+    fn info(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push(Figure {
+            name: name.into(),
+            value: value.into(),
+            target: "-".into(),
+            verdict: "",
+        });
+    }
+
+    fn at_least(&mut self, name: impl Into<String>, value: f64, unit: &str, target: f64) {
+        self.0.push(Figure {
+            name: name.into(),
+            value: format!("{} {unit}", thousands(value)),
+            target: format!(">= {} {unit}", thousands(target)),
+            verdict: if value >= target { "PASS" } else { "BELOW" },
+        });
+    }
+
+    fn at_most(&mut self, name: impl Into<String>, value: f64, unit: &str, target: f64) {
+        self.0.push(Figure {
+            name: name.into(),
+            value: format!("{value:.1} {unit}"),
+            target: format!("<= {target:.0} {unit}"),
+            verdict: if value <= target { "PASS" } else { "BELOW" },
+        });
+    }
+
+    fn print(&self) {
+        let width = |column: fn(&Figure) -> usize, title: &str| {
+            self.0
+                .iter()
+                .map(column)
+                .max()
+                .unwrap_or(0)
+                .max(title.len())
+        };
+        let name = width(|f| f.name.len(), "figure");
+        let value = width(|f| f.value.len(), "measured");
+        let target = width(|f| f.target.len(), "target");
+        println!();
+        println!("Summary");
+        println!(
+            "{:<name$}  {:>value$}  {:<target$}  result",
+            "figure", "measured", "target"
+        );
+        println!("{}", "-".repeat(name + value + target + 12));
+        for f in &self.0 {
+            println!(
+                "{:<name$}  {:>value$}  {:<target$}  {}",
+                f.name, f.value, f.target, f.verdict
+            );
+        }
+    }
+}
+
+/// 12345.6 → "12,346".
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Peak and current resident memory of this process, in MB, from /proc/self/status.
+fn memory_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn print_memory(phase: &str) -> f64 {
+    let (peak, now) = memory_mb();
+    println!("  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB)");
+    peak
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async fn run(args: Args) -> Result<()> {
+    let mut summary = Summary::default();
+    let n = args.patients;
+    println!(
+        "Tocsin broadcast benchmark: {n} patients, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    print_memory("start");
+
+    let tmp = tempfile::tempdir()?;
+    let mut config = Config::default();
+    config.database_url = format!("sqlite://{}", tmp.path().join("bench.db").display());
+    config.email.dir = tmp.path().join("outbox/email");
+    config.sms.dir = tmp.path().join("outbox/sms");
+    config.telegram.dir = tmp.path().join("outbox/telegram");
+    let mut app = App::open(config).await?;
+
+    // ---- Import -------------------------------------------------------------------------
+    println!("\n[1] import + plan + render");
+    let days: Vec<NaiveDate> = [(2026, 1, 13), (2026, 1, 14)]
+        .into_iter()
+        .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+        .collect();
+    let started = Instant::now();
+    let day = synthetic::generate(n, &days, 2026);
+    let generated = started.elapsed();
+    let (contacts, appointments) = (day.contacts.len(), day.appointments.len());
+    let started = Instant::now();
+    app.store
+        .upsert_contacts(&day.contacts, app.clock.now_ms())
+        .await?;
+    app.store.upsert_appointments(&day.appointments).await?;
+    let imported = started.elapsed();
+    drop(day);
+    println!(
+        "  generate: {contacts} contacts, {appointments} appointments in {:.2} s",
+        generated.as_secs_f64()
+    );
+    println!(
+        "  import: {:.2} s ({} contacts/s)",
+        imported.as_secs_f64(),
+        thousands(rate(contacts as u64, imported))
+    );
+    summary.info(
+        "import (contacts + appointments)",
+        format!("{:.2} s", imported.as_secs_f64()),
+    );
+    print_memory("import");
+
+    // ---- Plan + render ------------------------------------------------------------------
+    let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
+    let (first, report, planned) = draft_and_plan(&app, tmp.path(), "first", &source).await?;
+    let rendered = rate(report.pending, planned);
+    println!(
+        "  plan + render (patients, sms + email): {} rows ({} to send, {} skipped) in {:.2} s",
+        report.created,
+        report.pending,
+        report.skipped,
+        planned.as_secs_f64()
+    );
+    println!(
+        "  plan + render: {} deliveries/s rendered ({} rows/s written)",
+        thousands(rendered),
+        thousands(rate(report.created, planned))
+    );
+    summary.at_least(
+        format!("plan + render ({} deliveries)", report.pending),
+        rendered,
+        "deliveries/s",
+        PLAN_TARGET,
+    );
+    let peak_plan = print_memory("plan");
+
+    // ---- Dispatch to the file outbox ----------------------------------------------------
+    println!("\n[2] dispatch to the file outbox");
+    let dispatcher = app.dispatcher()?;
+    let tally = dispatcher.tally();
+    app.store
+        .set_update_state(first, UpdateState::Sending)
+        .await?;
+    let started = Instant::now();
+    dispatcher.run(first).await?;
+    let elapsed = started.elapsed();
+    app.store.set_update_state(first, UpdateState::Sent).await?;
+    let sent = tally.sent.load(Ordering::Relaxed);
+    let files = count_files(&app.config.email.dir) + count_files(&app.config.sms.dir);
+    println!(
+        "  settings: workers {}, claim_batch {}",
+        app.config.dispatch.workers, app.config.dispatch.claim_batch
+    );
+    println!(
+        "  {sent} messages sent ({files} files; {} failed, {} undeliverable) in {:.2} s: {} messages/s",
+        tally.failed.load(Ordering::Relaxed),
+        tally.undeliverable.load(Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        thousands(rate(sent, elapsed))
+    );
+    if sent != report.pending {
+        println!("  WARNING: {} planned, {sent} sent", report.pending);
+    }
+    summary.info(
+        format!("dispatch to file outbox ({sent} messages)"),
+        format!("{} messages/s", thousands(rate(sent, elapsed))),
+    );
+    let peak_outbox = print_memory("outbox dispatch");
+
+    // ---- SMTP sink capacity -------------------------------------------------------------
+    println!("\n[3] dispatch over SMTP to an in-process sink");
+    let sink = Sink::start().await?;
+    let sample = sample_mail(&app, first).await?;
+    let (capacity, lockstep) = {
+        let k = args.sink_connections;
+        let total = args.sink_messages;
+        let pipelined = sink_capacity(&sink, k, total, &sample, true).await?;
+        let lockstep = sink_capacity(&sink, k, total, &sample, false).await?;
+        (pipelined, lockstep)
+    };
+    println!(
+        "  SMTP sink capacity: {} msg/s ({} connections, {} messages of {} bytes, one write per transaction)",
+        thousands(capacity),
+        args.sink_connections,
+        args.sink_messages,
+        sample.len()
+    );
+    println!(
+        "  SMTP sink capacity, lock-step client (MAIL, RCPT, DATA, message each waiting for its reply): {} msg/s",
+        thousands(lockstep)
+    );
+    summary.at_least("SMTP sink capacity", capacity, "msg/s", SMTP_TARGET * 2.0);
+    summary.info(
+        "SMTP sink capacity, lock-step",
+        format!("{} msg/s", thousands(lockstep)),
+    );
+
+    // ---- Dispatch over SMTP -------------------------------------------------------------
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    app.config.email.transport = EmailTransport::Smtp;
+    app.config.email.smtp_url = url.clone();
+    app.config.email.connections = args.smtp_connections;
+    app.config.dispatch.workers = args.workers;
+    if let Some(batch) = args.claim_batch {
+        app.config.dispatch.claim_batch = batch;
+    }
+    let source = narrowed(FIRST_ALERT, "[\"email\"]", Some(first))?;
+    let (second, report, planned) = draft_and_plan(&app, tmp.path(), "second", &source).await?;
+    println!(
+        "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s)",
+        report.pending,
+        planned.as_secs_f64(),
+        thousands(rate(report.pending, planned))
+    );
+    let dispatcher = app.dispatcher()?;
+    let tally = dispatcher.tally();
+    app.store
+        .set_update_state(second, UpdateState::Sending)
+        .await?;
+    let before = sink.accepted.load(Ordering::Relaxed);
+    let started = Instant::now();
+    dispatcher.run(second).await?;
+    let elapsed = started.elapsed();
+    app.store
+        .set_update_state(second, UpdateState::Sent)
+        .await?;
+    let sent = tally.sent.load(Ordering::Relaxed);
+    let received = sink.accepted.load(Ordering::Relaxed) - before;
+    println!(
+        "  settings: smtp connections {}, dispatch.workers {}, claim_batch {}, timeout {} s",
+        app.config.email.connections,
+        app.config.dispatch.workers,
+        app.config.dispatch.claim_batch,
+        app.config.email.timeout_seconds
+    );
+    let smtp_rate = rate(sent, elapsed);
+    println!(
+        "  {sent} messages sent, {received} accepted by the sink ({} failed, {} retrying, {} undeliverable) in {:.2} s: {} messages/s",
+        tally.failed.load(Ordering::Relaxed),
+        tally.retrying.load(Ordering::Relaxed),
+        tally.undeliverable.load(Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        thousands(smtp_rate)
+    );
+    summary.at_least(
+        format!(
+            "dispatch over SMTP ({sent} msgs, {} conns, {} workers)",
+            app.config.email.connections, app.config.dispatch.workers
+        ),
+        smtp_rate,
+        "messages/s",
+        SMTP_TARGET,
+    );
+    let peak_smtp = print_memory("SMTP dispatch");
+
+    // ---- lettre's pool against our connections ------------------------------------------
+    println!("\n[4] lettre's pooled transport against SmtpChannel (same sink, same messages)");
+    let mail = MailBuilder::new(
+        &app.config.email.from,
+        app.config.email.reply_to.as_deref(),
+        &app.config.email.message_id_domain,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let template = sample_message(&app, second).await?;
+    let m = args.lettre_messages;
+    println!("  {m} messages each; sink sockets keep the default (Nagle on, delayed ACK on)");
+    for connections in [1usize, 8] {
+        let theirs = lettre_rate(&sink, &mail, &template, m, connections).await?;
+        let ours = ours_rate(&url, &mail, &template, m, connections).await?;
+        println!(
+            "  {connections} connection(s): lettre pool {:>9} msg/s | SmtpChannel {:>9} msg/s  ({:.0}x)",
+            thousands(theirs),
+            thousands(ours),
+            ours / theirs.max(1e-9)
+        );
+        summary.info(
+            format!("lettre pool, {connections} conn(s), {m} msgs"),
+            format!("{} msg/s", thousands(theirs)),
+        );
+        summary.info(
+            format!("SmtpChannel, {connections} conn(s), {m} msgs"),
+            format!("{} msg/s", thousands(ours)),
+        );
+    }
+    let peak_end = print_memory("lettre comparison");
+
+    for (phase, peak) in [
+        ("after plan", peak_plan),
+        ("after outbox dispatch", peak_outbox),
+        ("after SMTP dispatch", peak_smtp),
+        ("at the end", peak_end),
+    ] {
+        summary.at_most(
+            format!("peak RSS (VmHWM) {phase}"),
+            peak,
+            "MB",
+            RSS_TARGET_MB,
+        );
+    }
+    summary.print();
+    Ok(())
+}
+
+/// The shipped first alert for patients only, on `channels`; a follow-up if `follows`.
+fn narrowed(source: &str, channels: &str, follows: Option<i64>) -> Result<String> {
+    let mut out = String::with_capacity(source.len());
+    let (mut audiences_seen, mut channels_seen, mut kind_seen) = (false, false, false);
+    for line in source.lines() {
+        if line.starts_with("audiences =") {
+            out.push_str("audiences = [\"patients\"]");
+            audiences_seen = true;
+        } else if line.starts_with("channels =") {
+            out.push_str(&format!("channels = {channels}"));
+            channels_seen = true;
+        } else if line.starts_with("kind =") && follows.is_some() {
+            out.push_str(&format!(
+                "kind = \"update\"\nfollows = {}",
+                follows.unwrap_or_default()
+            ));
+            kind_seen = true;
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if !audiences_seen || !channels_seen || (follows.is_some() && !kind_seen) {
+        bail!("examples/01-first-alert.toml changed shape: no audiences/channels/kind line");
+    }
+    Ok(out)
+}
+
+/// Drafts, approves as a second person and plans (timed) an update.
+async fn draft_and_plan(
+    app: &App,
+    dir: &Path,
+    name: &str,
+    source: &str,
+) -> Result<(i64, PlanReport, Duration)> {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, source)?;
+    let (id, _) = app.draft(&file, None, DraftOptions::default()).await?;
+    app.approve(id, "Dr. Jan Claes").await?;
+    let update = app.store.update(id).await?;
+    let started = Instant::now();
+    let report = plan(
+        app.store.as_ref(),
+        &app.renderer,
+        &update,
+        app.clock.now_ms(),
+    )
+    .await?;
+    Ok((id, report, started.elapsed()))
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
+/// A planned e-mail of `update` as a channel message.
+async fn sample_message(app: &App, update: i64) -> Result<Message> {
+    let recipients = app.store.recipients(Audience::Patients, 0, 100).await?;
+    for recipient in recipients {
+        if recipient.contact.email.is_none() {
+            continue;
+        }
+        let Some(stored) = app
+            .store
+            .delivery(update, recipient.contact.id, ChannelKind::Email)
+            .await?
+        else {
+            continue;
+        };
+        return Ok(Message {
+            delivery_id: stored.id,
+            update_id: update,
+            channel: ChannelKind::Email,
+            address: stored.address.unwrap_or_default(),
+            language: stored.language,
+            subject: stored.subject,
+            body: stored.body,
+            body_html: stored.body_html,
+            attempt: 1,
+        });
+    }
+    bail!("no planned e-mail among the first patients")
+}
+
+/// The MIME bytes of a planned e-mail, as they travel.
+async fn sample_mail(app: &App, update: i64) -> Result<Vec<u8>> {
+    let message = sample_message(app, update).await?;
+    let email = &app.config.email;
+    let mail = MailBuilder::new(
+        &email.from,
+        email.reply_to.as_deref(),
+        &email.message_id_domain,
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(mail.build(&message).map_err(anyhow::Error::msg)?.bytes)
+}
+
+/// The template with its own delivery id, as the n-th message of a run.
+fn nth(template: &Message, n: usize) -> Message {
+    Message {
+        delivery_id: template.delivery_id + n as i64,
+        ..template.clone()
+    }
+}
+
+async fn lettre_rate(
+    sink: &Sink,
+    mail: &MailBuilder,
+    template: &Message,
+    count: usize,
+    connections: usize,
+) -> Result<f64> {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(sink.port)
+        .pool_config(PoolConfig::new().max_size(connections as u32))
+        .build();
+    let built: Vec<_> = (0..count)
+        .map(|n| mail.build(&nth(template, n)).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    let started = Instant::now();
+    let results: Vec<_> = stream::iter(&built)
+        .map(|mail| {
+            let transport = &transport;
+            async move {
+                let envelope = Envelope::new(Some(mail.from.clone()), vec![mail.to.clone()])?;
+                transport.send_raw(&envelope, &mail.bytes).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(connections)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    transport.shutdown().await;
+    let sent = results.iter().filter(|result| result.is_ok()).count();
+    if let Some(Err(error)) = results.iter().find(|result| result.is_err()) {
+        println!("  lettre: {} of {count} failed, e.g. {error}", count - sent);
+    }
+    Ok(rate(sent as u64, elapsed))
+}
+
+async fn ours_rate(
+    url: &str,
+    mail: &MailBuilder,
+    template: &Message,
+    count: usize,
+    connections: usize,
+) -> Result<f64> {
+    let channel = SmtpChannel::new(
+        SmtpTarget::parse(url, None).map_err(anyhow::Error::msg)?,
+        mail.clone(),
+        connections,
+        Duration::from_secs(30),
+    );
+    let messages: Vec<_> = (0..count).map(|n| nth(template, n)).collect();
+    let started = Instant::now();
+    let outcomes: Vec<Outcome> = stream::iter(&messages)
+        .map(|message| {
+            let channel = &channel;
+            async move {
+                let mut handover = NoHandover;
+                channel.send(message, &mut handover).await
+            }
+        })
+        .buffer_unordered(connections)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let sent = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Outcome::Accepted { .. }))
+        .count();
+    if let Some(outcome) = outcomes
+        .iter()
+        .find(|outcome| !matches!(outcome, Outcome::Accepted { .. }))
+    {
+        println!(
+            "  SmtpChannel: {} of {count} not accepted, e.g. {outcome:?}",
+            count - sent
+        );
+    }
+    Ok(rate(sent as u64, elapsed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SMTP sink
+
+const SINK_SIZE_LIMIT: usize = 50 * 1024 * 1024;
+
+/// A small SMTP server that accepts everything and keeps nothing but a count. Its sockets
+/// keep the kernel's defaults (Nagle's algorithm and delayed ACKs on), as many servers do;
+/// it writes each reply as one segment and flushes only when no pipelined input is waiting.
+struct Sink {
+    port: u16,
+    accepted: Arc<AtomicU64>,
+}
+
+impl Sink {
+    async fn start() -> Result<Sink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((socket, _)) => {
+                        let counter = Arc::clone(&counter);
+                        tokio::spawn(async move {
+                            let _ = serve(socket, counter).await;
+                        });
+                    }
+                    Err(error) => {
+                        eprintln!("sink: accept: {error}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+        Ok(Sink { port, accepted })
+    }
+}
+
+async fn serve(socket: TcpStream, accepted: Arc<AtomicU64>) -> std::io::Result<()> {
+    let (read, write) = socket.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut writer = BufWriter::with_capacity(16 * 1024, write);
+    writer
+        .write_all(b"220 sink.localhost ESMTP tocsin-bench\r\n")
+        .await?;
+    writer.flush().await?;
+    let mut line = Vec::with_capacity(1024);
+    let (mut has_sender, mut recipients) = (false, 0usize);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            return Ok(());
+        }
+        let verb = line
+            .get(..4)
+            .map(|verb| verb.to_ascii_uppercase())
+            .unwrap_or_default();
+        match verb.as_slice() {
+            b"EHLO" => {
+                has_sender = false;
+                recipients = 0;
+                writer
+                    .write_all(
+                        b"250-sink.localhost\r\n250-PIPELINING\r\n250-8BITMIME\r\n\
+                          250 SIZE 52428800\r\n",
+                    )
+                    .await?
+            }
+            b"HELO" => writer.write_all(b"250 sink.localhost\r\n").await?,
+            b"MAIL" if has_sender => {
+                writer
+                    .write_all(b"503 5.5.1 Error: nested MAIL command\r\n")
+                    .await?
+            }
+            b"MAIL" => {
+                has_sender = true;
+                writer.write_all(b"250 2.1.0 Ok\r\n").await?
+            }
+            b"RCPT" if !has_sender => {
+                writer
+                    .write_all(b"503 5.5.1 Error: need MAIL command\r\n")
+                    .await?
+            }
+            b"RCPT" => {
+                recipients += 1;
+                writer.write_all(b"250 2.1.5 Ok\r\n").await?
+            }
+            b"DATA" if recipients == 0 => {
+                writer
+                    .write_all(b"554 5.5.1 Error: no valid recipients\r\n")
+                    .await?
+            }
+            b"DATA" => {
+                writer
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
+                if reader.buffer().is_empty() {
+                    writer.flush().await?;
+                }
+                let mut size = 0usize;
+                loop {
+                    line.clear();
+                    if reader.read_until(b'\n', &mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == b".\r\n" || line == b".\n" {
+                        break;
+                    }
+                    size += line.len();
+                }
+                has_sender = false;
+                recipients = 0;
+                if size > SINK_SIZE_LIMIT {
+                    writer
+                        .write_all(b"552 5.3.4 Error: message file too big\r\n")
+                        .await?;
+                } else {
+                    let id = accepted.fetch_add(1, Ordering::Relaxed) + 1;
+                    writer
+                        .write_all(format!("250 2.0.0 Ok: queued as {id:010X}\r\n").as_bytes())
+                        .await?;
+                }
+            }
+            b"RSET" => {
+                has_sender = false;
+                recipients = 0;
+                writer.write_all(b"250 2.0.0 Ok\r\n").await?
+            }
+            b"NOOP" => writer.write_all(b"250 2.0.0 Ok\r\n").await?,
+            b"QUIT" => {
+                writer.write_all(b"221 2.0.0 Bye\r\n").await?;
+                writer.flush().await?;
+                return Ok(());
+            }
+            _ => {
+                writer
+                    .write_all(b"502 5.5.2 Error: command not recognized\r\n")
+                    .await?
+            }
+        }
+        if reader.buffer().is_empty() {
+            writer.flush().await?;
+        }
+    }
+}
+
+/// The sink's throughput on its own, with a raw client on `connections` connections.
+/// `pipelined`: each transaction goes out in one write (as PIPELINING allows, data after the
+/// DATA command included); otherwise every command waits for its reply.
+async fn sink_capacity(
+    sink: &Sink,
+    connections: usize,
+    total: usize,
+    message: &[u8],
+    pipelined: bool,
+) -> Result<f64> {
+    let mut body = dot_stuffed(message);
+    body.extend_from_slice(b".\r\n");
+    let body = Arc::new(body);
+    let before = sink.accepted.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..connections {
+        let share = total / connections + usize::from(c < total % connections);
+        let body = Arc::clone(&body);
+        let port = sink.port;
+        clients.spawn(async move { blast(port, share, &body, pipelined).await });
+    }
+    while let Some(result) = clients.join_next().await {
+        result??;
+    }
+    let elapsed = started.elapsed();
+    let accepted = sink.accepted.load(Ordering::Relaxed) - before;
+    if accepted != total as u64 {
+        bail!("the sink accepted {accepted} of {total} messages");
+    }
+    Ok(rate(accepted, elapsed))
+}
+
+fn dot_stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 16);
+    let mut at_line_start = true;
+    for &byte in message {
+        if at_line_start && byte == b'.' {
+            out.push(b'.');
+        }
+        out.push(byte);
+        at_line_start = byte == b'\n';
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+async fn blast(port: u16, count: usize, body: &[u8], pipelined: bool) -> Result<()> {
+    let socket = TcpStream::connect(("127.0.0.1", port)).await?;
+    socket.set_nodelay(true)?;
+    let (read, mut write) = socket.into_split();
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    expect(&mut reader, &mut line, b"220").await?;
+    write.write_all(b"EHLO bench.localhost\r\n").await?;
+    expect(&mut reader, &mut line, b"250").await?;
+    let envelope: &[u8] =
+        b"MAIL FROM:<crisis@example.be>\r\nRCPT TO:<patient@example.be>\r\nDATA\r\n";
+    let mut transaction = envelope.to_vec();
+    transaction.extend_from_slice(body);
+    for _ in 0..count {
+        if pipelined {
+            write.write_all(&transaction).await?;
+            for code in [b"250", b"250", b"354", b"250"] {
+                expect(&mut reader, &mut line, code).await?;
+            }
+        } else {
+            write
+                .write_all(b"MAIL FROM:<crisis@example.be>\r\n")
+                .await?;
+            expect(&mut reader, &mut line, b"250").await?;
+            write.write_all(b"RCPT TO:<patient@example.be>\r\n").await?;
+            expect(&mut reader, &mut line, b"250").await?;
+            write.write_all(b"DATA\r\n").await?;
+            expect(&mut reader, &mut line, b"354").await?;
+            write.write_all(body).await?;
+            expect(&mut reader, &mut line, b"250").await?;
+        }
+    }
+    write.write_all(b"QUIT\r\n").await?;
+    expect(&mut reader, &mut line, b"221").await?;
+    Ok(())
+}
+
+/// Reads one (possibly multi-line) reply and checks its code.
+async fn expect(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    line: &mut Vec<u8>,
+    code: &[u8],
+) -> Result<()> {
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', line).await? == 0 {
+            bail!("the sink closed the connection");
+        }
+        if !line.starts_with(code) {
+            bail!(
+                "expected {}, got {:?}",
+                String::from_utf8_lossy(code),
+                String::from_utf8_lossy(line)
+            );
+        }
+        if line.get(3) != Some(&b'-') {
+            return Ok(());
+        }
+    }
+}
