@@ -9,8 +9,8 @@ use crate::config::{Config, EmailTransport};
 use crate::dispatch::{
     Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, SystemClock, Tally,
 };
-use crate::domain::{choose_language, ApprovalError, Audience, ChannelKind, Language, UpdateState};
-use crate::plan::{plan, PlanError, PlanReport};
+use crate::domain::{ApprovalError, ChannelKind, DeliveryState, Language, UpdateState};
+use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
 use crate::store::{self, Store, StoreError};
 use std::collections::HashMap;
@@ -63,6 +63,8 @@ pub struct Preview {
     pub body_html: Option<String>,
     /// Already planned: this is the stored text, exactly as sent.
     pub stored: bool,
+    /// Why nothing goes to this channel (opted out, no address).
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +75,7 @@ pub struct SendReport {
 impl App {
     pub async fn open(config: Config) -> Result<App, AppError> {
         let store = store::open(&config.database_url).await?;
-        let renderer = Renderer::new(config.hospital.clone(), None, None)?;
+        let renderer = Renderer::new(config.hospital.clone(), config.gp_alert.patient_fields.clone(), None, None)?;
         Ok(App {
             config,
             store,
@@ -121,76 +123,70 @@ impl App {
         Ok(())
     }
 
-    /// Exactly what a contact receives (or would), per channel of the update. Without a
-    /// contact, the first contact of each audience.
-    pub async fn preview(
-        &self,
-        id: i64,
-        contact: Option<i64>,
-        channel: Option<ChannelKind>,
-    ) -> Result<Vec<Preview>, AppError> {
+    /// Exactly what a contact receives (or would), per channel. Without a contact, the first
+    /// contact of each audience.
+    pub async fn preview(&self, id: i64, contact: Option<i64>, channel: Option<ChannelKind>) -> Result<Vec<Preview>, AppError> {
         let update = self.store.update(id).await?;
-        let mut recipients = Vec::new();
-        match contact {
-            Some(contact_id) => {
-                let recipient = self.store.recipient(contact_id).await?;
-                let audience = update
-                    .audiences
-                    .iter()
-                    .copied()
-                    .find(|audience| audience.role() == recipient.contact.role)
-                    .unwrap_or(Audience::Patients);
-                recipients.push((audience, recipient));
-            }
-            None => {
-                for &audience in &update.audiences {
-                    if let Some(first) = self.store.recipients(audience, 0, 1).await?.pop() {
-                        recipients.push((audience, first));
-                    }
-                }
-            }
-        }
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let prepared = self.renderer.prepare(&update)?;
         let mut previews = Vec::new();
-        for (audience, recipient) in recipients {
-            for &kind in update
-                .channels
-                .iter()
-                .filter(|kind| channel.is_none_or(|wanted| wanted == **kind))
-            {
-                let contact = &recipient.contact;
-                if let Some(stored) = self.store.delivery(id, contact.id, kind).await? {
-                    previews.push(Preview {
-                        contact_id: contact.id,
-                        contact_name: contact.full_name(),
-                        channel: kind,
+        for spec in &update.audiences {
+            let selection = spec.selection(&update.audiences, tz);
+            let after = contact.map_or(0, |contact_id| contact_id - 1);
+            let Some(recipient) = self.store.recipients(&selection, after, 1).await?.pop() else {
+                continue;
+            };
+            if contact.is_some_and(|contact_id| contact_id != recipient.contact.id) {
+                continue;
+            }
+            let planner = Planner {
+                prepared: &prepared,
+                config: &self.config,
+                update: &update,
+                audience: spec.family(),
+                policy: self.config.policy.for_audience(spec.family()),
+            };
+            for row in planner.deliveries(&recipient)? {
+                if channel.is_some_and(|wanted| wanted != row.channel) {
+                    continue;
+                }
+                let stored = self.store.delivery(id, recipient.contact.id, row.channel).await?;
+                previews.push(match stored {
+                    Some(stored) => Preview {
+                        contact_id: recipient.contact.id,
+                        contact_name: recipient.contact.full_name(),
+                        channel: row.channel,
                         language: stored.language,
                         address: stored.address,
                         subject: stored.subject,
                         body: stored.body,
                         body_html: stored.body_html,
+                        skipped: stored.last_error.filter(|_| stored.state == DeliveryState::Skipped),
                         stored: true,
-                    });
-                    continue;
-                }
-                let campus = recipient.appointments.first().and_then(|appointment| {
-                    self.config.hospital.campus_language(&appointment.campus)
-                });
-                let language = choose_language(contact.language.as_deref(), campus);
-                let rendered =
-                    prepared.render(kind, audience, language, contact, &recipient.appointments)?;
-                previews.push(Preview {
-                    contact_id: contact.id,
-                    contact_name: contact.full_name(),
-                    channel: kind,
-                    language,
-                    address: contact.address(kind).map(str::to_string),
-                    subject: rendered.subject,
-                    body: rendered.body,
-                    body_html: rendered.body_html,
-                    stored: false,
+                    },
+                    None => Preview {
+                        contact_id: recipient.contact.id,
+                        contact_name: recipient.contact.full_name(),
+                        channel: row.channel,
+                        language: row.language,
+                        address: row.address,
+                        subject: row.subject,
+                        body: row.body,
+                        body_html: row.body_html,
+                        skipped: row.detail,
+                        stored: false,
+                    },
                 });
             }
+            if contact.is_some() {
+                break;
+            }
+        }
+        if let (Some(contact_id), true) = (contact, previews.is_empty()) {
+            return Err(AppError::Refused(format!(
+                "contact {contact_id} is in none of the audiences of update {id} (or has no channel{})",
+                channel.map(|channel| format!(" {channel}")).unwrap_or_default()
+            )));
         }
         Ok(previews)
     }
@@ -274,6 +270,7 @@ impl App {
         let report = plan(
             self.store.as_ref(),
             &self.renderer,
+            &self.config,
             &update,
             self.clock.now_ms(),
         )

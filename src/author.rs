@@ -4,7 +4,7 @@
 //! incident = "cyberattack-2026-01"
 //! kind = "alert"                 # alert | update | cancel | allclear
 //! author = "Els Peeters"         # or `tocsin update draft FILE --by NAME`
-//! audiences = ["patients", "gps", "media"]
+//! audiences = ["patients from=2026-01-13 to=2026-01-14", "gps-of-affected", "media"]
 //! channels = ["sms", "email"]
 //! appointments = "cancelled"     # cancelled | postponed | as-planned
 //! [nl]
@@ -14,7 +14,7 @@
 //! ```
 
 use crate::domain::{
-    AppointmentOutcome, Audience, ChannelKind, Language, NewUpdate, UpdateKind, UpdateText,
+    AppointmentOutcome, AudienceSpec, ChannelKind, Language, NewUpdate, UpdateKind, UpdateText,
 };
 use crate::render::sms;
 use serde::Deserialize;
@@ -166,16 +166,25 @@ pub fn parse_draft(
     };
     let mut audiences = Vec::new();
     for audience in parsed.audiences.get_ref() {
-        match audience.get_ref().parse::<Audience>() {
+        match AudienceSpec::parse(audience.get_ref()) {
             Ok(parsed) if !audiences.contains(&parsed) => audiences.push(parsed),
             Ok(_) => {}
-            Err(message) => problems.push(lines.problem(audience.span(), message)),
+            Err(error) => problems.push(lines.problem(audience.span(), error.to_string())),
         }
     }
     if parsed.audiences.get_ref().is_empty() {
         problems.push(lines.problem(
             parsed.audiences.span(),
-            "audiences is empty: name at least one of patients, gps, media",
+            "audiences is empty: name at least one of patients, gps-of-affected, all-gps, media",
+        ));
+    }
+    let has_patients = audiences
+        .iter()
+        .any(|audience| matches!(audience, AudienceSpec::Patients(_)));
+    if audiences.contains(&AudienceSpec::GpsOfAffected) && !has_patients {
+        problems.push(lines.problem(
+            parsed.audiences.span(),
+            "gps-of-affected needs a patients audience in the same update: it reaches the GPs of those patients",
         ));
     }
     let mut channels = Vec::new();
@@ -328,7 +337,10 @@ sms = "Due to a cyberattack, all operations are cancelled."
         assert_eq!(draft.update.author, "Els Peeters");
         assert_eq!(
             draft.update.audiences,
-            vec![Audience::Patients, Audience::Media]
+            vec![
+                AudienceSpec::parse("patients").expect("valid"),
+                AudienceSpec::Media
+            ]
         );
         assert_eq!(draft.update.incident_title, "Cyberattack");
         assert!(draft.sms.iter().all(

@@ -1,7 +1,7 @@
 //! `tocsin.toml`: every field documented here is documented for users in
 //! `tocsin.example.toml`.
 
-use crate::domain::Language;
+use crate::domain::{Audience, ChannelKind, Language};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub struct Config {
     pub email: EmailConfig,
     pub sms: OutboxOnly,
     pub telegram: OutboxOnly,
+    pub policy: Policies,
+    pub gp_alert: GpAlert,
 }
 
 impl Default for Config {
@@ -44,8 +46,87 @@ impl Default for Config {
                 transport: OutboxTransport::Outbox,
                 dir: PathBuf::from("outbox/telegram"),
             },
+            policy: Policies::default(),
+            gp_alert: GpAlert::default(),
         }
     }
+}
+
+/// Which channels reach each audience, in order of preference.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policies {
+    pub patients: ChannelPolicy,
+    pub gps: ChannelPolicy,
+    pub media: ChannelPolicy,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        use ChannelKind::*;
+        let all = |channels: Vec<ChannelKind>| ChannelPolicy {
+            channels,
+            mode: PolicyMode::All,
+        };
+        Policies {
+            patients: all(vec![Sms, Email, Telegram]),
+            gps: all(vec![Email, Sms]),
+            media: all(vec![Email, Telegram]),
+        }
+    }
+}
+
+impl Policies {
+    pub fn for_audience(&self, audience: Audience) -> &ChannelPolicy {
+        match audience {
+            Audience::Patients => &self.patients,
+            Audience::Gps => &self.gps,
+            Audience::Media => &self.media,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPolicy {
+    /// In order of preference; an update's own `channels` can only narrow this.
+    pub channels: Vec<ChannelKind>,
+    pub mode: PolicyMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyMode {
+    /// Every channel the contact has an address for.
+    All,
+    /// The first channel the contact has an address for and has not opted out of.
+    First,
+}
+
+/// What a GP's referral alert may say about their patients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GpAlert {
+    /// Any of "name", "initials", "birth_date", "appointment". A hospital that may not put
+    /// patient names in e-mail leaves out "name".
+    pub patient_fields: Vec<PatientField>,
+}
+
+impl Default for GpAlert {
+    fn default() -> Self {
+        GpAlert {
+            patient_fields: vec![PatientField::Name, PatientField::BirthDate, PatientField::Appointment],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatientField {
+    Name,
+    Initials,
+    BirthDate,
+    Appointment,
 }
 
 /// Facts about the hospital that every message repeats.

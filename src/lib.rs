@@ -7,6 +7,7 @@ pub mod channels;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
+pub mod import;
 pub mod domain;
 pub mod plan;
 pub mod render;

@@ -1,12 +1,14 @@
-//! Fan-out: one approved update becomes one delivery row per (contact, channel), rendered
+//! Fan-out: one approved update becomes delivery rows — one per (contact, channel) — rendered
 //! and written in a single transaction. Planning twice creates nothing new: the update is
 //! marked planned in that transaction, and the rows are unique per (update, contact,
 //! channel) besides.
 
-use crate::config::Hospital;
-use crate::domain::{choose_language, Audience, ChannelKind, DeliveryState, Update, UpdateState};
+use crate::config::{ChannelPolicy, Config, PolicyMode};
+use crate::domain::{
+    choose_language, Audience, ChannelKind, DeliveryState, Recipient, Update, UpdateState,
+};
 use crate::render::{Prepared, RenderError, Renderer};
-use crate::store::{NewDelivery, Recipient, Store, StoreError};
+use crate::store::{NewDelivery, Store, StoreError};
 
 /// Contacts read, rendered and written per step: bounds memory whatever the audience size.
 const PAGE: u32 = 2_000;
@@ -26,6 +28,8 @@ pub enum PlanError {
     NotApproved(i64),
     #[error("a rendering thread stopped unexpectedly")]
     RenderThread,
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +45,7 @@ pub struct PlanReport {
 pub async fn plan(
     store: &dyn Store,
     renderer: &Renderer,
+    config: &Config,
     update: &Update,
     now_ms: i64,
 ) -> Result<PlanReport, PlanError> {
@@ -53,18 +58,26 @@ pub async fn plan(
             ..PlanReport::default()
         });
     }
+    let tz = config.hospital.tz().map_err(PlanError::Config)?;
     let prepared = renderer.prepare(update)?;
     let mut writer = store.begin_plan().await?;
     let mut report = PlanReport::default();
-    for &audience in &update.audiences {
+    for spec in &update.audiences {
+        let selection = spec.selection(&update.audiences, tz);
+        let audience = spec.family();
+        let planner = Planner {
+            prepared: &prepared,
+            config,
+            update,
+            audience,
+            policy: config.policy.for_audience(audience),
+        };
         let mut after_id = 0;
         loop {
-            let page = store.recipients(audience, after_id, PAGE).await?;
+            let page = store.recipients(&selection, after_id, PAGE).await?;
             let Some(last) = page.last() else { break };
             after_id = last.contact.id;
-            let rows = tokio::task::block_in_place(|| {
-                render_page(&prepared, renderer.hospital(), update, audience, &page)
-            })?;
+            let rows = tokio::task::block_in_place(|| planner.page(&page))?;
             for row in &rows {
                 match row.state {
                     DeliveryState::Skipped => report.skipped += 1,
@@ -78,96 +91,109 @@ pub async fn plan(
     Ok(report)
 }
 
-/// Renders a page on every core: rendering, not the database, is what planning spends its
-/// time on.
-fn render_page(
-    prepared: &Prepared<'_>,
-    hospital: &Hospital,
-    update: &Update,
-    audience: Audience,
-    page: &[Recipient],
-) -> Result<Vec<NewDelivery>, PlanError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = page.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = page
-            .chunks(chunk)
-            .map(|recipients| {
-                scope.spawn(move || {
-                    let mut rows = Vec::with_capacity(recipients.len() * update.channels.len());
-                    for recipient in recipients {
-                        for &channel in &update.channels {
-                            rows.push(delivery_for(
-                                prepared, hospital, update, audience, recipient, channel,
-                            )?);
-                        }
-                    }
-                    Ok(rows)
-                })
-            })
-            .collect();
-        let mut rows = Vec::with_capacity(page.len() * update.channels.len());
-        for handle in handles {
-            let part: Result<Vec<NewDelivery>, PlanError> =
-                handle.join().unwrap_or(Err(PlanError::RenderThread));
-            rows.extend(part?);
-        }
-        Ok(rows)
-    })
+/// Everything needed to turn one recipient of one audience into delivery rows.
+pub struct Planner<'a> {
+    pub prepared: &'a Prepared<'a>,
+    pub config: &'a Config,
+    pub update: &'a Update,
+    pub audience: Audience,
+    pub policy: &'a ChannelPolicy,
 }
 
-fn delivery_for(
-    prepared: &Prepared<'_>,
-    hospital: &Hospital,
-    update: &Update,
-    audience: Audience,
-    recipient: &Recipient,
-    channel: ChannelKind,
-) -> Result<NewDelivery, PlanError> {
-    let contact = &recipient.contact;
-    let campus_language = recipient
-        .appointments
-        .first()
-        .and_then(|appointment| hospital.campus_language(&appointment.campus));
-    let language = choose_language(contact.language.as_deref(), campus_language);
-    let skip = if contact.opted_out.contains(&channel) {
-        Some(format!("opted out of {channel}"))
-    } else if contact.address(channel).is_none() {
-        Some(format!("no {channel} address"))
-    } else {
-        None
-    };
-    let mut row = NewDelivery {
-        update_id: update.id,
-        contact_id: contact.id,
-        channel,
-        address: contact.address(channel).map(str::to_string),
-        language,
-        subject: None,
-        body: String::new(),
-        body_html: None,
-        state: DeliveryState::Pending,
-        detail: None,
-    };
-    if let Some(reason) = skip {
-        row.state = DeliveryState::Skipped;
-        row.detail = Some(reason);
-        return Ok(row);
+impl Planner<'_> {
+    /// Renders a page on every core: rendering, not the database, is what planning spends
+    /// its time on.
+    fn page(&self, page: &[Recipient]) -> Result<Vec<NewDelivery>, PlanError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = page.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = page
+                .chunks(chunk)
+                .map(|recipients| {
+                    scope.spawn(move || {
+                        let mut rows = Vec::with_capacity(recipients.len() * 2);
+                        for recipient in recipients {
+                            rows.extend(self.deliveries(recipient)?);
+                        }
+                        Ok(rows)
+                    })
+                })
+                .collect();
+            let mut rows = Vec::with_capacity(page.len() * 2);
+            for handle in handles {
+                let part: Result<Vec<NewDelivery>, PlanError> =
+                    handle.join().unwrap_or(Err(PlanError::RenderThread));
+                rows.extend(part?);
+            }
+            Ok(rows)
+        })
     }
-    let rendered = prepared
-        .render(
-            channel,
-            audience,
-            language,
-            contact,
-            &recipient.appointments,
-        )
-        .map_err(|source| PlanError::Render {
+
+    /// The channel policy, narrowed to the update's channels: an opted-out channel is
+    /// recorded as skipped (and with mode "first" the next one is tried); a channel without
+    /// an address is recorded only when no channel reaches the contact at all, so the
+    /// unreached list says why.
+    pub fn deliveries(&self, recipient: &Recipient) -> Result<Vec<NewDelivery>, PlanError> {
+        let contact = &recipient.contact;
+        let campus_language = recipient
+            .appointments
+            .first()
+            .and_then(|appointment| self.config.hospital.campus_language(&appointment.campus));
+        let language = choose_language(contact.language.as_deref(), campus_language);
+        let row = |channel: ChannelKind, state, detail| NewDelivery {
+            update_id: self.update.id,
             contact_id: contact.id,
-            source,
-        })?;
-    row.subject = rendered.subject;
-    row.body = rendered.body;
-    row.body_html = rendered.body_html;
-    Ok(row)
+            channel,
+            address: contact.address(channel).map(str::to_string),
+            language,
+            subject: None,
+            body: String::new(),
+            body_html: None,
+            state,
+            detail,
+        };
+        let mut rows = Vec::new();
+        let mut without_address = Vec::new();
+        let mut reachable = false;
+        let candidates = self
+            .policy
+            .channels
+            .iter()
+            .copied()
+            .filter(|channel| self.update.channels.contains(channel));
+        for channel in candidates {
+            if contact.opted_out.contains(&channel) {
+                let reason = format!("opted out of {channel}");
+                rows.push(row(channel, DeliveryState::Skipped, Some(reason)));
+                continue;
+            }
+            if contact.address(channel).is_none() {
+                without_address.push(channel);
+                continue;
+            }
+            let rendered = self
+                .prepared
+                .render(channel, self.audience, language, recipient)
+                .map_err(|source| PlanError::Render {
+                    contact_id: contact.id,
+                    source,
+                })?;
+            let mut pending = row(channel, DeliveryState::Pending, None);
+            pending.subject = rendered.subject;
+            pending.body = rendered.body;
+            pending.body_html = rendered.body_html;
+            rows.push(pending);
+            reachable = true;
+            if self.policy.mode == PolicyMode::First {
+                break;
+            }
+        }
+        if !reachable {
+            for channel in without_address {
+                let reason = format!("no {channel} address");
+                rows.push(row(channel, DeliveryState::Skipped, Some(reason)));
+            }
+        }
+        Ok(rows)
+    }
 }

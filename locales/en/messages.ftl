@@ -31,6 +31,7 @@ sms-sender = { $hospital }:
 
 ## GPs and press
 gps-intro = This message is for general practitioners.
+gps-affected-intro = These patients of yours will not have their appointment:
 media-label = PRESS RELEASE
 media-contact = Press contact: { $phone }
 

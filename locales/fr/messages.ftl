@@ -31,6 +31,7 @@ sms-sender = { $hospital } :
 
 ## GPs and press
 gps-intro = Ce message est destiné aux médecins généralistes.
+gps-affected-intro = Les rendez-vous de vos patients suivants n'auront pas lieu :
 media-label = COMMUNIQUÉ DE PRESSE
 media-contact = Contact presse : { $phone }
 

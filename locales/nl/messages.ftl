@@ -31,6 +31,7 @@ sms-sender = { $hospital }:
 
 ## GPs and press
 gps-intro = Dit bericht is bestemd voor huisartsen.
+gps-affected-intro = Bij deze patiënten van u gaat de afspraak niet door:
 media-label = PERSBERICHT
 media-contact = Perscontact: { $phone }
 

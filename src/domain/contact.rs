@@ -157,3 +157,22 @@ impl EmailAddress {
         &self.0
     }
 }
+
+/// A contact with what makes them part of an audience: a patient's appointments in the
+/// selection, a GP's affected patients.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub contact: Contact,
+    pub appointments: Vec<Appointment>,
+    pub affected_patients: Vec<AffectedPatient>,
+}
+
+/// One of a GP's patients whose appointment the update concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffectedPatient {
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: Option<chrono::NaiveDate>,
+    pub appointment: Appointment,
+}
+

@@ -1,13 +1,15 @@
 //! Plain types and rules. Nothing in here does I/O.
 
+mod audience;
 mod contact;
 mod delivery;
 mod language;
 mod phone;
 mod update;
 
+pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
 pub use contact::{
-    Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment, NewContact, Role,
+    AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment, NewContact, Recipient, Role,
 };
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
 pub use language::{choose_language, Language, UnknownLanguage};

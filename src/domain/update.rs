@@ -1,4 +1,4 @@
-use super::{ChannelKind, Language};
+use super::{AudienceSpec, ChannelKind, Language};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -111,13 +111,13 @@ impl FromStr for AppointmentOutcome {
     }
 }
 
-/// Who an update is for. Each audience is written to with its own templates.
+/// A family of recipients, each written to with its own templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     /// Patients with a booked (not already cancelled) appointment.
     Patients,
-    /// General practitioners.
+    /// General practitioners: the referral alert.
     Gps,
     /// The press list.
     Media,
@@ -142,20 +142,6 @@ impl Audience {
     }
 }
 
-impl FromStr for Audience {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "patients" => Ok(Audience::Patients),
-            "gps" => Ok(Audience::Gps),
-            "media" | "press" => Ok(Audience::Media),
-            other => Err(format!(
-                "unknown audience {other:?}: use patients, gps or media"
-            )),
-        }
-    }
-}
-
 /// The spokesperson's text in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateText {
@@ -172,7 +158,7 @@ pub struct Update {
     pub incident_id: String,
     pub kind: UpdateKind,
     pub follows: Option<i64>,
-    pub audiences: Vec<Audience>,
+    pub audiences: Vec<AudienceSpec>,
     pub channels: Vec<ChannelKind>,
     pub appointments: AppointmentOutcome,
     pub state: UpdateState,
@@ -201,7 +187,7 @@ pub struct NewUpdate {
     pub incident_title: String,
     pub kind: UpdateKind,
     pub follows: Option<i64>,
-    pub audiences: Vec<Audience>,
+    pub audiences: Vec<AudienceSpec>,
     pub channels: Vec<ChannelKind>,
     pub appointments: AppointmentOutcome,
     pub author: String,

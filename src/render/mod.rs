@@ -7,8 +7,8 @@ pub mod sms;
 
 pub use locale::{DateTexts, LocaleError, Locales};
 
-use crate::config::Hospital;
-use crate::domain::{Appointment, Audience, ChannelKind, Contact, Language, Update};
+use crate::config::{Hospital, PatientField};
+use crate::domain::{AffectedPatient, Audience, ChannelKind, Language, Recipient, Update};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::HashMap;
 use std::path::Path;
@@ -118,6 +118,8 @@ pub struct Renderer {
     teras: [Tera; 3],
     locales: Arc<Locales>,
     hospital: Hospital,
+    /// What a GP's referral alert may say about each patient.
+    gp_patient_fields: Vec<PatientField>,
 }
 
 /// `{{ t(key="greeting-patients", name=contact.name) }}`: a Fluent message in this Tera's
@@ -159,6 +161,7 @@ impl tera::Function for FluentFunction {
 impl Renderer {
     pub fn new(
         hospital: Hospital,
+        gp_patient_fields: Vec<PatientField>,
         templates_dir: Option<&Path>,
         locales_dir: Option<&Path>,
     ) -> Result<Renderer, RenderError> {
@@ -203,6 +206,7 @@ impl Renderer {
             ],
             locales,
             hospital,
+            gp_patient_fields,
         })
     }
 
@@ -266,6 +270,17 @@ pub struct Prepared<'r> {
     subjects: Vec<String>,
 }
 
+/// One affected patient in a GP's alert, with only the fields the hospital allows.
+#[derive(serde::Serialize)]
+struct PatientView {
+    name: Option<String>,
+    initials: Option<String>,
+    birth_date: Option<String>,
+    appointment: Option<AppointmentView>,
+    /// All allowed fields on one line, as the built-in templates print them.
+    line: String,
+}
+
 #[derive(serde::Serialize)]
 struct AppointmentView {
     when: String,
@@ -276,15 +291,64 @@ struct AppointmentView {
 }
 
 impl Prepared<'_> {
+    fn appointment(
+        &self,
+        language: Language,
+        appointment: &crate::domain::Appointment,
+    ) -> Result<AppointmentView, RenderError> {
+        let locales = &self.renderer.locales;
+        let texts = locales.datetime(language, appointment.starts_at)?;
+        Ok(AppointmentView {
+            when: texts.when,
+            date: texts.date,
+            time: texts.time,
+            department: locales.term(language, "dept", &appointment.department),
+            campus: locales.term(language, "campus", &appointment.campus),
+        })
+    }
+
+    fn patient(&self, language: Language, patient: &AffectedPatient) -> Result<PatientView, RenderError> {
+        let fields = &self.renderer.gp_patient_fields;
+        let allowed = |field| fields.contains(&field);
+        let initial = |name: &str| name.chars().next().map(|c| format!("{c}.")).unwrap_or_default();
+        let name = allowed(PatientField::Name).then(|| format!("{} {}", patient.last_name, patient.first_name));
+        let initials = allowed(PatientField::Initials)
+            .then(|| format!("{}{}", initial(&patient.first_name), initial(&patient.last_name)));
+        let birth_date = allowed(PatientField::BirthDate)
+            .then(|| patient.birth_date.map(|date| date.format("%d/%m/%Y").to_string()))
+            .flatten();
+        let appointment = allowed(PatientField::Appointment)
+            .then(|| self.appointment(language, &patient.appointment))
+            .transpose()?;
+        let mut parts = Vec::new();
+        parts.extend(name.clone().or_else(|| initials.clone()));
+        if let Some(date) = &birth_date {
+            parts.push(format!("(°{date})"));
+        }
+        let mut line = parts.join(" ");
+        if let Some(appointment) = &appointment {
+            if !line.is_empty() {
+                line.push_str(" – ");
+            }
+            line.push_str(&format!("{}, {}, {}", appointment.when, appointment.department, appointment.campus));
+        }
+        Ok(PatientView {
+            name,
+            initials,
+            birth_date,
+            appointment,
+            line,
+        })
+    }
+
     pub fn render(
         &self,
         channel: ChannelKind,
         audience: Audience,
         language: Language,
-        contact: &Contact,
-        appointments: &[Appointment],
+        recipient: &Recipient,
     ) -> Result<Rendered, RenderError> {
-        let locales = &self.renderer.locales;
+        let contact = &recipient.contact;
         let mut context = self.bases[language as usize].clone();
         context.insert(
             "contact",
@@ -295,18 +359,18 @@ impl Prepared<'_> {
                 "organisation": contact.organisation,
             }),
         );
-        let mut views = Vec::with_capacity(appointments.len());
-        for appointment in appointments {
-            let texts = locales.datetime(language, appointment.starts_at)?;
-            views.push(AppointmentView {
-                when: texts.when,
-                date: texts.date,
-                time: texts.time,
-                department: locales.term(language, "dept", &appointment.department),
-                campus: locales.term(language, "campus", &appointment.campus),
-            });
-        }
-        context.insert("appointments", &views);
+        let appointments = recipient
+            .appointments
+            .iter()
+            .map(|appointment| self.appointment(language, appointment))
+            .collect::<Result<Vec<_>, _>>()?;
+        context.insert("appointments", &appointments);
+        let patients = recipient
+            .affected_patients
+            .iter()
+            .map(|patient| self.patient(language, patient))
+            .collect::<Result<Vec<_>, _>>()?;
+        context.insert("patients", &patients);
         let tera = &self.renderer.teras[language as usize];
         let render = |name: String| {
             tera.render(&name, &context)
@@ -370,7 +434,8 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::{
-        AppointmentOutcome, AppointmentStatus, Role, UpdateKind, UpdateState, UpdateText,
+        Appointment, AppointmentOutcome, AppointmentStatus, Contact, Role, UpdateKind, UpdateState,
+        UpdateText,
     };
     use chrono::TimeZone;
 
@@ -385,7 +450,7 @@ mod tests {
             incident_id: "cyber".into(),
             kind: UpdateKind::Alert,
             follows: None,
-            audiences: vec![Audience::Patients],
+            audiences: vec![crate::domain::AudienceSpec::parse("patients").expect("valid")],
             channels: vec![ChannelKind::Email, ChannelKind::Sms],
             appointments: AppointmentOutcome::Cancelled,
             state: UpdateState::Approved,
@@ -410,7 +475,7 @@ mod tests {
         }
     }
 
-    fn patient() -> (Contact, Vec<Appointment>) {
+    fn patient() -> Recipient {
         let contact = Contact {
             id: 7,
             external_id: "P7".into(),
@@ -437,24 +502,22 @@ mod tests {
             practitioner: None,
             status: AppointmentStatus::Booked,
         };
-        (contact, vec![appointment])
+        Recipient {
+            contact,
+            appointments: vec![appointment],
+            affected_patients: vec![],
+        }
     }
 
     #[test]
     fn a_patient_sms_names_their_own_appointment_in_their_language() {
-        let renderer = Renderer::new(Hospital::default(), None, None).expect("renderer");
+        let renderer = Renderer::new(Hospital::default(), vec![], None, None).expect("renderer");
         let update = update();
         let prepared = renderer.prepare(&update).expect("prepared");
-        let (contact, appointments) = patient();
+        let recipient = patient();
         let render = |language| {
             prepared
-                .render(
-                    ChannelKind::Sms,
-                    Audience::Patients,
-                    language,
-                    &contact,
-                    &appointments,
-                )
+                .render(ChannelKind::Sms, Audience::Patients, language, &recipient)
                 .expect("renders")
                 .body
         };
@@ -476,18 +539,11 @@ mod tests {
 
     #[test]
     fn the_spokespersons_text_cannot_inject_markup_into_html() {
-        let renderer = Renderer::new(Hospital::default(), None, None).expect("renderer");
+        let renderer = Renderer::new(Hospital::default(), vec![], None, None).expect("renderer");
         let update = update();
         let prepared = renderer.prepare(&update).expect("prepared");
-        let (contact, appointments) = patient();
         let email = prepared
-            .render(
-                ChannelKind::Email,
-                Audience::Patients,
-                Language::Nl,
-                &contact,
-                &appointments,
-            )
+            .render(ChannelKind::Email, Audience::Patients, Language::Nl, &patient())
             .expect("renders");
         let html = email.body_html.expect("html part");
         assert!(!html.contains("<script>"), "{html}");

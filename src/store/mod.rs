@@ -6,9 +6,10 @@ mod sqlite;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    Appointment, Audience, ChannelKind, Contact, DeliveryState, Language, NewAppointment,
-    NewContact, NewUpdate, Update, UpdateState,
+    Appointment, ChannelKind, Contact, DeliveryState, Language, NewAppointment,
+    NewContact, NewUpdate, Selection, Update, UpdateState,
 };
+pub use crate::domain::{AffectedPatient, Recipient};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -35,13 +36,6 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }
-}
-
-/// A contact with the appointments that make them part of an audience.
-#[derive(Debug, Clone)]
-pub struct Recipient {
-    pub contact: Contact,
-    pub appointments: Vec<Appointment>,
 }
 
 /// A delivery as the planner writes it.
@@ -156,10 +150,10 @@ pub trait Store: Send + Sync {
     async fn upsert_contacts(&self, contacts: &[NewContact], at_ms: i64) -> Result<()>;
     async fn upsert_appointments(&self, appointments: &[NewAppointment]) -> Result<()>;
     async fn recipient(&self, contact_id: i64) -> Result<Recipient>;
-    /// The next page of an audience, in contact id order after `after_id`.
+    /// The next page of a selection, in contact id order after `after_id`.
     async fn recipients(
         &self,
-        audience: Audience,
+        selection: &Selection,
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>>;

@@ -5,11 +5,12 @@
 //! `SQLITE_BUSY` when two writers meet.
 
 use super::{
-    Backlog, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
+    AffectedPatient, Backlog, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
     StoreError, StoredDelivery, Transition, Unreached,
 };
 use crate::domain::{
-    Appointment, AppointmentStatus, Audience, ChannelKind, Contact, DeliveryState, Language,
+    Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
+    DeliveryState, Language, Selection,
     NewAppointment, NewContact, NewUpdate, Update, UpdateKind, UpdateState, UpdateText,
 };
 use async_trait::async_trait;
@@ -78,7 +79,7 @@ impl SqliteStore {
             incident_id: row.try_get("incident_id")?,
             kind: parse_col::<UpdateKind>(row, "kind")?,
             follows: row.try_get("follows")?,
-            audiences: parse_list(row.try_get("audiences")?)?,
+            audiences: parse_audiences(row.try_get("audiences")?)?,
             channels: parse_list(row.try_get("channels")?)?,
             appointments: parse_col(row, "appointments")?,
             state: parse_col::<UpdateState>(row, "state")?,
@@ -91,30 +92,57 @@ impl SqliteStore {
         })
     }
 
-    /// Loads the contacts with these ids and, for patients, their booked appointments.
-    async fn recipients_by_id(&self, rows: Vec<SqliteRow>) -> Result<Vec<Recipient>> {
+    /// Completes a page of contacts: their appointments (all booked ones, or those in
+    /// `window`), their opt-outs, and for GPs of affected patients those patients.
+    async fn complete_page(
+        &self,
+        rows: Vec<SqliteRow>,
+        window: Option<&AppointmentWindow>,
+        gp_windows: Option<&[AppointmentWindow]>,
+    ) -> Result<Vec<Recipient>> {
         let contacts = rows
             .iter()
             .map(contact_from_row)
             .collect::<Result<Vec<_>>>()?;
-        if contacts.is_empty() {
+        let (Some(first), Some(last)) = (contacts.first(), contacts.last()) else {
             return Ok(Vec::new());
-        }
-        let (first, last) = (contacts[0].id, contacts[contacts.len() - 1].id);
+        };
+        let (first, last) = (first.id, last.id);
         let mut appointments: HashMap<i64, Vec<Appointment>> = HashMap::new();
-        let rows = sqlx::query(
-            "SELECT patient_id, external_id, starts_at, campus, department, practitioner, status \
-             FROM appointments WHERE patient_id BETWEEN ? AND ? ORDER BY starts_at",
-        )
-        .bind(first)
-        .bind(last)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT a.patient_id, a.external_id, a.starts_at, a.campus, a.department, \
+             a.practitioner, a.status FROM appointments a WHERE a.patient_id BETWEEN ",
+        );
+        query.push_bind(first).push(" AND ").push_bind(last).push(" AND ");
+        push_window(&mut query, window.unwrap_or(&AppointmentWindow::default()));
+        query.push(" ORDER BY a.starts_at");
+        for row in &query.build().fetch_all(&self.pool).await? {
             appointments
                 .entry(row.try_get("patient_id")?)
                 .or_default()
                 .push(appointment_from_row(row)?);
+        }
+        let mut affected: HashMap<i64, Vec<AffectedPatient>> = HashMap::new();
+        if let Some(windows) = gp_windows {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT a.gp_id, p.first_name, p.last_name, p.birth_date, a.external_id, \
+                 a.starts_at, a.campus, a.department, a.practitioner, a.status \
+                 FROM appointments a JOIN contacts p ON p.id = a.patient_id WHERE a.gp_id BETWEEN ",
+            );
+            query.push_bind(first).push(" AND ").push_bind(last).push(" AND ");
+            push_windows(&mut query, windows);
+            query.push(" ORDER BY a.gp_id, a.starts_at, p.last_name");
+            for row in &query.build().fetch_all(&self.pool).await? {
+                affected
+                    .entry(row.try_get("gp_id")?)
+                    .or_default()
+                    .push(AffectedPatient {
+                        first_name: row.try_get("first_name")?,
+                        last_name: row.try_get("last_name")?,
+                        birth_date: parse_date(row.try_get("birth_date")?)?,
+                        appointment: appointment_from_row(row)?,
+                    });
+            }
         }
         let mut optouts: HashMap<i64, Vec<ChannelKind>> = HashMap::new();
         let rows = sqlx::query(
@@ -136,11 +164,57 @@ impl SqliteStore {
                 contact.opted_out = optouts.remove(&contact.id).unwrap_or_default();
                 Recipient {
                     appointments: appointments.remove(&contact.id).unwrap_or_default(),
+                    affected_patients: affected.remove(&contact.id).unwrap_or_default(),
                     contact,
                 }
             })
             .collect())
     }
+}
+
+/// Booked appointments (alias `a`) within a window.
+fn push_window(query: &mut QueryBuilder<'_, Sqlite>, window: &AppointmentWindow) {
+    query.push("(a.status = 'booked'");
+    if let Some(from) = window.from_ms {
+        query.push(" AND a.starts_at >= ").push_bind(from);
+    }
+    if let Some(to) = window.to_ms {
+        query.push(" AND a.starts_at < ").push_bind(to);
+    }
+    if let Some(campus) = &window.campus {
+        query.push(" AND a.campus = ").push_bind(campus.clone()).push(" COLLATE NOCASE");
+    }
+    if let Some(department) = &window.department {
+        query
+            .push(" AND a.department = ")
+            .push_bind(department.clone())
+            .push(" COLLATE NOCASE");
+    }
+    query.push(")");
+}
+
+/// Booked appointments within any of the windows; none when there are none.
+fn push_windows(query: &mut QueryBuilder<'_, Sqlite>, windows: &[AppointmentWindow]) {
+    if windows.is_empty() {
+        query.push("0");
+        return;
+    }
+    query.push("(");
+    for (index, window) in windows.iter().enumerate() {
+        if index > 0 {
+            query.push(" OR ");
+        }
+        push_window(query, window);
+    }
+    query.push(")");
+}
+
+fn parse_date(raw: Option<String>) -> Result<Option<chrono::NaiveDate>> {
+    raw.map(|date| {
+        date.parse()
+            .map_err(|_| StoreError::Corrupt(format!("date {date}")))
+    })
+    .transpose()
 }
 
 const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
@@ -209,6 +283,15 @@ where
             item.parse()
                 .map_err(|error| StoreError::Corrupt(format!("{error}")))
         })
+        .collect()
+}
+
+fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
+    let specs: Vec<String> = serde_json::from_str(&raw)
+        .map_err(|error| StoreError::Corrupt(format!("audiences {raw}: {error}")))?;
+    specs
+        .iter()
+        .map(|spec| AudienceSpec::parse(spec).map_err(|error| StoreError::Corrupt(error.to_string())))
         .collect()
 }
 
@@ -310,7 +393,16 @@ impl Store for SqliteStore {
         .bind(&update.incident_id)
         .bind(update.kind.as_str())
         .bind(update.follows)
-        .bind(join(update.audiences.iter().map(|a| a.as_str()).collect()))
+        .bind(
+            serde_json::to_string(
+                &update
+                    .audiences
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        )
         .bind(join(update.channels.iter().map(|c| c.as_str()).collect()))
         .bind(update.appointments.as_str())
         .bind(&update.author)
@@ -472,7 +564,7 @@ impl Store for SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        self.recipients_by_id(rows)
+        self.complete_page(rows, None, None)
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
@@ -480,35 +572,45 @@ impl Store for SqliteStore {
 
     async fn recipients(
         &self,
-        audience: Audience,
+        selection: &Selection,
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>> {
-        let filter = match audience {
-            Audience::Patients => {
-                "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
-                 WHERE a.patient_id = c.id AND a.status = 'booked')"
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
+        ));
+        query.push_bind(after_id).push(" AND ");
+        match selection {
+            Selection::Patients(window) => {
+                query.push(
+                    "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
+                     WHERE a.patient_id = c.id AND ",
+                );
+                push_window(&mut query, window);
+                query.push(")");
             }
-            Audience::Gps => "c.role = 'gp'",
-            Audience::Media => "c.role = 'journalist'",
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > ? AND {filter} \
-             ORDER BY c.id LIMIT ?"
-        ))
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut recipients = self.recipients_by_id(rows).await?;
-        if audience == Audience::Patients {
-            for recipient in &mut recipients {
-                recipient
-                    .appointments
-                    .retain(|appointment| appointment.status == AppointmentStatus::Booked);
+            Selection::GpsOf(windows) => {
+                query.push(
+                    "c.role = 'gp' AND EXISTS (SELECT 1 FROM appointments a \
+                     WHERE a.gp_id = c.id AND ",
+                );
+                push_windows(&mut query, windows);
+                query.push(")");
+            }
+            Selection::AllGps => {
+                query.push("c.role = 'gp'");
+            }
+            Selection::Media => {
+                query.push("c.role = 'journalist'");
             }
         }
-        Ok(recipients)
+        query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        match selection {
+            Selection::Patients(window) => self.complete_page(rows, Some(window), None).await,
+            Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
+            Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
+        }
     }
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
