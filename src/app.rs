@@ -9,12 +9,16 @@ use crate::config::{Config, EmailTransport};
 use crate::dispatch::{
     Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, SystemClock, Tally,
 };
-use crate::domain::{ApprovalError, ChannelKind, DeliveryState, Language, UpdateState};
+use crate::domain::{
+    choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
+};
 use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
 use crate::store::{self, Store, StoreError};
-use std::collections::HashMap;
-use std::path::Path;
+use crate::import::{self, ImportBatch, Notice, Unreadable};
+use crate::store::ImportCounts;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +45,10 @@ pub enum AppError {
     Config(String),
     #[error("{0}")]
     Refused(String),
+    #[error("{0}; nothing was imported")]
+    Unreadable(#[from] Unreadable),
+    #[error(transparent)]
+    Audience(#[from] crate::domain::AudienceError),
 }
 
 pub struct App {
@@ -65,6 +73,36 @@ pub struct Preview {
     pub stored: bool,
     /// Why nothing goes to this channel (opted out, no address).
     pub skipped: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub records: usize,
+    pub counts: ImportCounts,
+    pub rejected: usize,
+    pub notices: Vec<Notice>,
+    /// Where the rejected records were written, if any were.
+    pub rejects_file: Option<PathBuf>,
+}
+
+/// The kinds of export `tocsin import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Appointments,
+    Fhir,
+    Gps,
+    Media,
+}
+
+/// Who an audience reaches, as `tocsin audience show` prints it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AudienceSummary {
+    pub spec: String,
+    pub contacts: u64,
+    pub by_language: BTreeMap<Language, u64>,
+    /// Contacts with an address for each channel ("none": no address at all).
+    pub reachable: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -189,6 +227,136 @@ impl App {
             )));
         }
         Ok(previews)
+    }
+
+    /// Reads an export and merges it in one transaction; rejected records go to
+    /// `rejects` (default: next to the file, `<file>.rejects.csv`).
+    pub async fn import(&self, kind: ImportKind, file: &Path, rejects: Option<&Path>) -> Result<ImportSummary, AppError> {
+        let bytes = std::fs::read(file).map_err(|source| AppError::Read {
+            path: file.display().to_string(),
+            source,
+        })?;
+        let name = file.display().to_string();
+        let batch: ImportBatch = match kind {
+            ImportKind::Appointments => import::csv::appointments(&name, &bytes)?,
+            ImportKind::Gps => import::csv::gps(&name, &bytes)?,
+            ImportKind::Media => import::csv::media(&name, &bytes)?,
+            ImportKind::Fhir => import::fhir::parse(&name, &bytes)?,
+        };
+        let counts = self
+            .store
+            .import(&batch.contacts, &batch.appointments, &name, self.clock.now_ms())
+            .await?;
+        let rejects_file = self.write_rejects(file, rejects, &batch.rejects)?;
+        Ok(ImportSummary {
+            records: batch.records,
+            counts,
+            rejected: batch.rejects.len(),
+            notices: batch.notices,
+            rejects_file,
+        })
+    }
+
+    fn write_rejects(&self, file: &Path, rejects_path: Option<&Path>, rejects: &[import::Reject]) -> Result<Option<PathBuf>, AppError> {
+        if rejects.is_empty() {
+            return Ok(None);
+        }
+        let path = rejects_path.map(Path::to_path_buf).unwrap_or_else(|| {
+            let mut name = file.as_os_str().to_owned();
+            name.push(".rejects.csv");
+            PathBuf::from(name)
+        });
+        let write_error = |reason: String| AppError::Refused(format!("cannot write the rejects file {}: {reason}", path.display()));
+        let out = std::fs::File::create(&path).map_err(|error| write_error(error.to_string()))?;
+        import::write_rejects(rejects, out).map_err(|error| write_error(error.to_string()))?;
+        Ok(Some(path))
+    }
+
+    /// Applies an opt-out list; returns (applied, unknown contacts and bad lines, rejects file).
+    pub async fn import_optouts(&self, file: &Path, rejects: Option<&Path>) -> Result<(usize, usize, Option<PathBuf>), AppError> {
+        let bytes = std::fs::read(file).map_err(|source| AppError::Read {
+            path: file.display().to_string(),
+            source,
+        })?;
+        let (optouts, mut rejected) = import::optouts(&file.display().to_string(), &bytes)?;
+        let mut applied = 0;
+        for optout in optouts {
+            match self.store.find_contact(&optout.contact).await? {
+                Some(contact) => {
+                    self.store
+                        .set_optout(contact.id, optout.channel, true, optout.reason.as_deref(), self.clock.now_ms())
+                        .await?;
+                    applied += 1;
+                }
+                None => rejected.push(import::Reject {
+                    line: optout.line,
+                    record: format!("{},{}", optout.contact, optout.channel),
+                    field: Some("contact".into()),
+                    reason: format!("no contact {:?} (by id, external id, e-mail or phone)", optout.contact),
+                }),
+            }
+        }
+        let rejects_file = self.write_rejects(file, rejects, &rejected)?;
+        Ok((applied, rejected.len(), rejects_file))
+    }
+
+    /// Opts a contact out of a channel (or back in); false when it already was.
+    pub async fn optout(&self, contact: &str, channel: ChannelKind, opted_out: bool, reason: Option<&str>) -> Result<bool, AppError> {
+        let found = self
+            .store
+            .find_contact(contact)
+            .await?
+            .ok_or_else(|| AppError::Refused(format!("no contact {contact:?} (by id, external id, e-mail or phone)")))?;
+        Ok(self.store.set_optout(found.id, channel, opted_out, reason, self.clock.now_ms()).await?)
+    }
+
+    /// Counts an audience by language and reachable channel. `specs` are read together, so
+    /// `gps-of-affected` follows the `patients` given with it.
+    pub async fn audience(&self, specs: &[String]) -> Result<Vec<AudienceSummary>, AppError> {
+        let specs = specs
+            .iter()
+            .map(|spec| AudienceSpec::parse(spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+        let mut summaries = Vec::new();
+        for spec in &specs {
+            let selection = spec.selection(&specs, tz);
+            let mut summary = AudienceSummary {
+                spec: spec.to_string(),
+                ..AudienceSummary::default()
+            };
+            let mut after_id = 0;
+            loop {
+                let page = self.store.recipients(&selection, after_id, 2_000).await?;
+                let Some(last) = page.last() else { break };
+                after_id = last.contact.id;
+                for recipient in &page {
+                    let contact = &recipient.contact;
+                    let campus = recipient
+                        .appointments
+                        .first()
+                        .and_then(|appointment| self.config.hospital.campus_language(&appointment.campus));
+                    summary.contacts += 1;
+                    *summary.by_language.entry(choose_language(contact.language.as_deref(), campus)).or_default() += 1;
+                    let mut any = false;
+                    for (channel, present) in [
+                        ("mobile", contact.mobile.is_some()),
+                        ("email", contact.email.is_some()),
+                        ("telegram", contact.telegram_chat_id.is_some()),
+                    ] {
+                        if present {
+                            any = true;
+                            *summary.reachable.entry(channel.into()).or_default() += 1;
+                        }
+                    }
+                    if !any {
+                        *summary.reachable.entry("none".into()).or_default() += 1;
+                    }
+                }
+            }
+            summaries.push(summary);
+        }
+        Ok(summaries)
     }
 
     /// The channels the configuration describes.

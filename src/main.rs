@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::app::App;
+use tocsin::app::{App, ImportKind};
 use tocsin::author::DraftOptions;
 use tocsin::config::Config;
 use tocsin::dispatch::Tally;
@@ -53,6 +53,67 @@ enum Command {
     /// Lists for follow-up by phone.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Contacts and appointments from the hospital's exports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// A contact's wish not to be reached on a channel.
+    #[command(subcommand)]
+    Optout(OptoutCommand),
+    /// Who a selection reaches.
+    #[command(subcommand)]
+    Audience(AudienceCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The scheduling system's appointments export (CSV).
+    Appointments(ImportArgs),
+    /// A FHIR R4 Bundle or NDJSON file (Patient, Practitioner, Appointment, …).
+    Fhir(ImportArgs),
+    /// The GP list (CSV).
+    Gps(ImportArgs),
+    /// The press list (CSV).
+    Media(ImportArgs),
+    /// An opt-out list (CSV: contact, channel, reason).
+    Optouts(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// Where rejected records go (default: FILE.rejects.csv).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum OptoutCommand {
+    /// Stops messages on a channel to a contact (by id, external id, e-mail or phone).
+    Add {
+        contact: String,
+        #[arg(long)]
+        channel: ChannelKind,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lifts an opt-out.
+    Remove {
+        contact: String,
+        #[arg(long)]
+        channel: ChannelKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum AudienceCommand {
+    /// Counts a selection by language and reachable channel, e.g.
+    /// `tocsin audience show "patients from=2026-01-13 to=2026-01-14 campus=Deurne" gps-of-affected`.
+    Show {
+        #[arg(required = true)]
+        specs: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +185,33 @@ async fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.to_text());
+            }
+        }
+        Command::Import(command) => import(App::open(config).await?, command).await?,
+        Command::Optout(command) => {
+            let app = App::open(config).await?;
+            match command {
+                OptoutCommand::Add { contact, channel, reason } => {
+                    let changed = app.optout(&contact, channel, true, reason.as_deref()).await?;
+                    println!("{contact}: {}", if changed { format!("opted out of {channel}") } else { format!("was already opted out of {channel}") });
+                }
+                OptoutCommand::Remove { contact, channel } => {
+                    let changed = app.optout(&contact, channel, false, None).await?;
+                    println!("{contact}: {}", if changed { format!("receives {channel} again") } else { format!("was not opted out of {channel}") });
+                }
+            }
+        }
+        Command::Audience(AudienceCommand::Show { specs, json }) => {
+            let summaries = App::open(config).await?.audience(&specs).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summaries)?);
+            }
+            for summary in summaries.iter().filter(|_| !json) {
+                println!("{}: {} contacts", summary.spec, summary.contacts);
+                let languages: Vec<String> = summary.by_language.iter().map(|(language, n)| format!("{language} {n}")).collect();
+                println!("  by language: {}", languages.join(", "));
+                let channels: Vec<String> = summary.reachable.iter().map(|(channel, n)| format!("{channel} {n}")).collect();
+                println!("  reachable by: {}", channels.join(", "));
             }
         }
         Command::Export(ExportCommand::Unreached { id, csv }) => {
@@ -240,6 +328,42 @@ async fn update(app: App, command: UpdateCommand) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+async fn import(app: App, command: ImportCommand) -> Result<()> {
+    let (kind, args) = match command {
+        ImportCommand::Appointments(args) => (Some(ImportKind::Appointments), args),
+        ImportCommand::Fhir(args) => (Some(ImportKind::Fhir), args),
+        ImportCommand::Gps(args) => (Some(ImportKind::Gps), args),
+        ImportCommand::Media(args) => (Some(ImportKind::Media), args),
+        ImportCommand::Optouts(args) => (None, args),
+    };
+    let Some(kind) = kind else {
+        let (applied, rejected, rejects) = app.import_optouts(&args.file, args.rejects.as_deref()).await?;
+        println!("{}: {applied} opt-outs applied, {rejected} rejected", args.file.display());
+        if let Some(rejects) = rejects {
+            println!("Rejected lines, with the reason: {}", rejects.display());
+        }
+        return Ok(());
+    };
+    let summary = app.import(kind, &args.file, args.rejects.as_deref()).await?;
+    let counts = summary.counts;
+    println!("{}: {} records read, {} rejected", args.file.display(), summary.records, summary.rejected);
+    println!(
+        "  contacts:     {} new, {} updated, {} unchanged",
+        counts.contacts.new, counts.contacts.updated, counts.contacts.unchanged
+    );
+    println!(
+        "  appointments: {} new, {} updated, {} unchanged",
+        counts.appointments.new, counts.appointments.updated, counts.appointments.unchanged
+    );
+    for notice in &summary.notices {
+        println!("  note, line {}: {}: {}", notice.line, notice.field, notice.message);
+    }
+    if let Some(rejects) = summary.rejects_file {
+        println!("Rejected records, with the reason by field: {}", rejects.display());
     }
     Ok(())
 }

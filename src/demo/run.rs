@@ -46,8 +46,9 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
 
     let day = synthetic::generate(patients, &affected_days(), 2026);
     let now = app.clock.now_ms();
-    app.store.upsert_contacts(&day.contacts, now).await?;
-    app.store.upsert_appointments(&day.appointments).await?;
+    app.store
+        .import(&day.contacts, &day.appointments, "synthetic day", now)
+        .await?;
 
     let update_file = dir.join("01-first-alert.toml");
     std::fs::write(&update_file, FIRST_ALERT)

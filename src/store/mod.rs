@@ -2,6 +2,7 @@
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
 mod sqlite;
+mod sqlite_import;
 
 pub use sqlite::SqliteStore;
 
@@ -36,6 +37,20 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }
+}
+
+/// What an import did to one kind of record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MergeCounts {
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub contacts: MergeCounts,
+    pub appointments: MergeCounts,
 }
 
 /// A delivery as the planner writes it.
@@ -146,9 +161,28 @@ pub trait Store: Send + Sync {
     /// When the update's deliveries were planned, if they were.
     async fn planned_at(&self, id: i64) -> Result<Option<i64>>;
 
-    /// Adds contacts, or refreshes those whose external id is known.
-    async fn upsert_contacts(&self, contacts: &[NewContact], at_ms: i64) -> Result<()>;
-    async fn upsert_appointments(&self, appointments: &[NewAppointment]) -> Result<()>;
+    /// Merges an export in one transaction: new records inserted, known ones updated field
+    /// by field with each change logged, the rest counted unchanged. Every appointment's
+    /// patient must be among `contacts` or already known.
+    async fn import(
+        &self,
+        contacts: &[NewContact],
+        appointments: &[NewAppointment],
+        source: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts>;
+    /// A contact by id, external id, e-mail address or phone number.
+    async fn find_contact(&self, key: &str) -> Result<Option<Contact>>;
+    /// Records (or, with `reason` None and `remove`, lifts) an opt-out; false when nothing
+    /// changed.
+    async fn set_optout(
+        &self,
+        contact_id: i64,
+        channel: ChannelKind,
+        opted_out: bool,
+        reason: Option<&str>,
+        at_ms: i64,
+    ) -> Result<bool>;
     async fn recipient(&self, contact_id: i64) -> Result<Recipient>;
     /// The next page of a selection, in contact id order after `after_id`.
     async fn recipients(

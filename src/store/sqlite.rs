@@ -5,7 +5,7 @@
 //! `SQLITE_BUSY` when two writers meet.
 
 use super::{
-    AffectedPatient, Backlog, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
+    AffectedPatient, Backlog, ImportCounts, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
     StoreError, StoredDelivery, Transition, Unreached,
 };
 use crate::domain::{
@@ -30,6 +30,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn open(url: &str) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -485,76 +489,60 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn upsert_contacts(&self, contacts: &[NewContact], at_ms: i64) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in contacts.chunks(ROWS_PER_INSERT) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO contacts (external_id, role, first_name, last_name, language, \
-                 mobile, phone, email, telegram_chat_id, organisation, birth_date, created_at, \
-                 updated_at) ",
-            );
-            query.push_values(chunk, |mut values, contact| {
-                values
-                    .push_bind(contact.external_id.as_str())
-                    .push_bind(contact.role.as_str())
-                    .push_bind(contact.first_name.as_str())
-                    .push_bind(contact.last_name.as_str())
-                    .push_bind(contact.language.as_deref())
-                    .push_bind(contact.mobile.as_deref())
-                    .push_bind(contact.phone.as_deref())
-                    .push_bind(contact.email.as_deref())
-                    .push_bind(contact.telegram_chat_id.as_deref())
-                    .push_bind(contact.organisation.as_deref())
-                    .push_bind(contact.birth_date.map(|date| date.to_string()))
-                    .push_bind(at_ms)
-                    .push_bind(at_ms);
-            });
-            query.push(
-                " ON CONFLICT (external_id) DO UPDATE SET role = excluded.role, \
-                 first_name = excluded.first_name, last_name = excluded.last_name, \
-                 language = excluded.language, mobile = excluded.mobile, phone = excluded.phone, \
-                 email = excluded.email, telegram_chat_id = excluded.telegram_chat_id, \
-                 organisation = excluded.organisation, birth_date = excluded.birth_date, \
-                 updated_at = excluded.updated_at",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn import(
+        &self,
+        contacts: &[NewContact],
+        appointments: &[NewAppointment],
+        source: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts> {
+        self.import_batch(contacts, appointments, source, at_ms).await
     }
 
-    async fn upsert_appointments(&self, appointments: &[NewAppointment]) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in appointments.chunks(ROWS_PER_INSERT) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO appointments (external_id, patient_id, gp_id, starts_at, campus, \
-                 department, practitioner, status) ",
-            );
-            query.push_values(chunk, |mut values, appointment| {
-                values
-                    .push_bind(appointment.external_id.as_str())
-                    .push("(SELECT id FROM contacts WHERE external_id = ")
-                    .push_bind_unseparated(appointment.patient_external_id.as_str())
-                    .push_unseparated(")")
-                    .push("(SELECT id FROM contacts WHERE external_id = ")
-                    .push_bind_unseparated(appointment.gp_external_id.as_deref())
-                    .push_unseparated(")")
-                    .push_bind(appointment.starts_at.timestamp_millis())
-                    .push_bind(appointment.campus.as_str())
-                    .push_bind(appointment.department.as_str())
-                    .push_bind(appointment.practitioner.as_deref())
-                    .push_bind(appointment.status.as_str());
-            });
-            query.push(
-                " ON CONFLICT (external_id) DO UPDATE SET patient_id = excluded.patient_id, \
-                 gp_id = excluded.gp_id, starts_at = excluded.starts_at, \
-                 campus = excluded.campus, department = excluded.department, \
-                 practitioner = excluded.practitioner, status = excluded.status",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn find_contact(&self, key: &str) -> Result<Option<Contact>> {
+        let key = key.trim();
+        let by_id = key.parse::<i64>().ok();
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ? OR c.external_id = ? \
+             OR c.email = ? COLLATE NOCASE OR c.mobile = ? OR c.phone = ? ORDER BY c.id LIMIT 1"
+        ))
+        .bind(by_id)
+        .bind(key)
+        .bind(key)
+        .bind(key)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
+    async fn set_optout(
+        &self,
+        contact_id: i64,
+        channel: ChannelKind,
+        opted_out: bool,
+        reason: Option<&str>,
+        at_ms: i64,
+    ) -> Result<bool> {
+        let done = if opted_out {
+            sqlx::query(
+                "INSERT INTO contact_optouts (contact_id, channel, reason, created_at) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (contact_id, channel) DO NOTHING",
+            )
+            .bind(contact_id)
+            .bind(channel.as_str())
+            .bind(reason)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM contact_optouts WHERE contact_id = ? AND channel = ?")
+                .bind(contact_id)
+                .bind(channel.as_str())
+                .execute(&self.pool)
+                .await?
+        };
+        Ok(done.rows_affected() > 0)
     }
 
     async fn recipient(&self, contact_id: i64) -> Result<Recipient> {

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real SQLite files, a real SMTP server (aiosmtpd), and the
 //! `tocsin` executable itself where a process has to die.
 
+mod audiences;
 mod cli;
 mod crash;
 mod email;

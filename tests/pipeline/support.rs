@@ -192,13 +192,9 @@ pub fn patients(count: usize) -> (Vec<NewContact>, Vec<NewAppointment>) {
 pub async fn seed(app: &App, count: usize) {
     let (contacts, appointments) = patients(count);
     app.store
-        .upsert_contacts(&contacts, 0)
+        .import(&contacts, &appointments, "test seed", 0)
         .await
-        .expect("contacts");
-    app.store
-        .upsert_appointments(&appointments)
-        .await
-        .expect("appointments");
+        .expect("seed");
 }
 
 /// An e-mail-only update to patients, with the accents that break careless mailers.
