@@ -60,7 +60,11 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
     let mut checked = 0;
     for recipient in app
         .store
-        .recipients(&Selection::Patients(AppointmentWindow::default()), 0, 10_000)
+        .recipients(
+            &Selection::Patients(AppointmentWindow::default()),
+            0,
+            10_000,
+        )
         .await
         .expect("patients")
     {

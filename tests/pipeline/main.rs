@@ -5,4 +5,5 @@ mod audiences;
 mod cli;
 mod crash;
 mod email;
+mod imports;
 mod support;
