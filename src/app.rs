@@ -12,11 +12,11 @@ use crate::dispatch::{
 use crate::domain::{
     choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
 };
+use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
-use crate::store::{self, Store, StoreError};
-use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::store::ImportCounts;
+use crate::store::{self, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,7 +113,12 @@ pub struct SendReport {
 impl App {
     pub async fn open(config: Config) -> Result<App, AppError> {
         let store = store::open(&config.database_url).await?;
-        let renderer = Renderer::new(config.hospital.clone(), config.gp_alert.patient_fields.clone(), None, None)?;
+        let renderer = Renderer::new(
+            config.hospital.clone(),
+            config.gp_alert.patient_fields.clone(),
+            None,
+            None,
+        )?;
         Ok(App {
             config,
             store,
@@ -163,7 +168,12 @@ impl App {
 
     /// Exactly what a contact receives (or would), per channel. Without a contact, the first
     /// contact of each audience.
-    pub async fn preview(&self, id: i64, contact: Option<i64>, channel: Option<ChannelKind>) -> Result<Vec<Preview>, AppError> {
+    pub async fn preview(
+        &self,
+        id: i64,
+        contact: Option<i64>,
+        channel: Option<ChannelKind>,
+    ) -> Result<Vec<Preview>, AppError> {
         let update = self.store.update(id).await?;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let prepared = self.renderer.prepare(&update)?;
@@ -188,7 +198,10 @@ impl App {
                 if channel.is_some_and(|wanted| wanted != row.channel) {
                     continue;
                 }
-                let stored = self.store.delivery(id, recipient.contact.id, row.channel).await?;
+                let stored = self
+                    .store
+                    .delivery(id, recipient.contact.id, row.channel)
+                    .await?;
                 previews.push(match stored {
                     Some(stored) => Preview {
                         contact_id: recipient.contact.id,
@@ -199,7 +212,9 @@ impl App {
                         subject: stored.subject,
                         body: stored.body,
                         body_html: stored.body_html,
-                        skipped: stored.last_error.filter(|_| stored.state == DeliveryState::Skipped),
+                        skipped: stored
+                            .last_error
+                            .filter(|_| stored.state == DeliveryState::Skipped),
                         stored: true,
                     },
                     None => Preview {
@@ -231,7 +246,12 @@ impl App {
 
     /// Reads an export and merges it in one transaction; rejected records go to
     /// `rejects` (default: next to the file, `<file>.rejects.csv`).
-    pub async fn import(&self, kind: ImportKind, file: &Path, rejects: Option<&Path>) -> Result<ImportSummary, AppError> {
+    pub async fn import(
+        &self,
+        kind: ImportKind,
+        file: &Path,
+        rejects: Option<&Path>,
+    ) -> Result<ImportSummary, AppError> {
         let bytes = std::fs::read(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
             source,
@@ -243,9 +263,15 @@ impl App {
             ImportKind::Media => import::csv::media(&name, &bytes)?,
             ImportKind::Fhir => import::fhir::parse(&name, &bytes)?,
         };
+        drop(bytes);
         let counts = self
             .store
-            .import(&batch.contacts, &batch.appointments, &name, self.clock.now_ms())
+            .import(
+                &batch.contacts,
+                &batch.appointments,
+                &name,
+                self.clock.now_ms(),
+            )
             .await?;
         let rejects_file = self.write_rejects(file, rejects, &batch.rejects)?;
         Ok(ImportSummary {
@@ -257,7 +283,12 @@ impl App {
         })
     }
 
-    fn write_rejects(&self, file: &Path, rejects_path: Option<&Path>, rejects: &[import::Reject]) -> Result<Option<PathBuf>, AppError> {
+    fn write_rejects(
+        &self,
+        file: &Path,
+        rejects_path: Option<&Path>,
+        rejects: &[import::Reject],
+    ) -> Result<Option<PathBuf>, AppError> {
         if rejects.is_empty() {
             return Ok(None);
         }
@@ -266,14 +297,23 @@ impl App {
             name.push(".rejects.csv");
             PathBuf::from(name)
         });
-        let write_error = |reason: String| AppError::Refused(format!("cannot write the rejects file {}: {reason}", path.display()));
+        let write_error = |reason: String| {
+            AppError::Refused(format!(
+                "cannot write the rejects file {}: {reason}",
+                path.display()
+            ))
+        };
         let out = std::fs::File::create(&path).map_err(|error| write_error(error.to_string()))?;
         import::write_rejects(rejects, out).map_err(|error| write_error(error.to_string()))?;
         Ok(Some(path))
     }
 
     /// Applies an opt-out list; returns (applied, unknown contacts and bad lines, rejects file).
-    pub async fn import_optouts(&self, file: &Path, rejects: Option<&Path>) -> Result<(usize, usize, Option<PathBuf>), AppError> {
+    pub async fn import_optouts(
+        &self,
+        file: &Path,
+        rejects: Option<&Path>,
+    ) -> Result<(usize, usize, Option<PathBuf>), AppError> {
         let bytes = std::fs::read(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
             source,
@@ -284,7 +324,13 @@ impl App {
             match self.store.find_contact(&optout.contact).await? {
                 Some(contact) => {
                     self.store
-                        .set_optout(contact.id, optout.channel, true, optout.reason.as_deref(), self.clock.now_ms())
+                        .set_optout(
+                            contact.id,
+                            optout.channel,
+                            true,
+                            optout.reason.as_deref(),
+                            self.clock.now_ms(),
+                        )
                         .await?;
                     applied += 1;
                 }
@@ -292,7 +338,10 @@ impl App {
                     line: optout.line,
                     record: format!("{},{}", optout.contact, optout.channel),
                     field: Some("contact".into()),
-                    reason: format!("no contact {:?} (by id, external id, e-mail or phone)", optout.contact),
+                    reason: format!(
+                        "no contact {:?} (by id, external id, e-mail or phone)",
+                        optout.contact
+                    ),
                 }),
             }
         }
@@ -301,13 +350,22 @@ impl App {
     }
 
     /// Opts a contact out of a channel (or back in); false when it already was.
-    pub async fn optout(&self, contact: &str, channel: ChannelKind, opted_out: bool, reason: Option<&str>) -> Result<bool, AppError> {
-        let found = self
+    pub async fn optout(
+        &self,
+        contact: &str,
+        channel: ChannelKind,
+        opted_out: bool,
+        reason: Option<&str>,
+    ) -> Result<bool, AppError> {
+        let found = self.store.find_contact(contact).await?.ok_or_else(|| {
+            AppError::Refused(format!(
+                "no contact {contact:?} (by id, external id, e-mail or phone)"
+            ))
+        })?;
+        Ok(self
             .store
-            .find_contact(contact)
-            .await?
-            .ok_or_else(|| AppError::Refused(format!("no contact {contact:?} (by id, external id, e-mail or phone)")))?;
-        Ok(self.store.set_optout(found.id, channel, opted_out, reason, self.clock.now_ms()).await?)
+            .set_optout(found.id, channel, opted_out, reason, self.clock.now_ms())
+            .await?)
     }
 
     /// Counts an audience by language and reachable channel. `specs` are read together, so
@@ -332,12 +390,14 @@ impl App {
                 after_id = last.contact.id;
                 for recipient in &page {
                     let contact = &recipient.contact;
-                    let campus = recipient
-                        .appointments
-                        .first()
-                        .and_then(|appointment| self.config.hospital.campus_language(&appointment.campus));
+                    let campus = recipient.appointments.first().and_then(|appointment| {
+                        self.config.hospital.campus_language(&appointment.campus)
+                    });
                     summary.contacts += 1;
-                    *summary.by_language.entry(choose_language(contact.language.as_deref(), campus)).or_default() += 1;
+                    *summary
+                        .by_language
+                        .entry(choose_language(contact.language.as_deref(), campus))
+                        .or_default() += 1;
                     let mut any = false;
                     for (channel, present) in [
                         ("mobile", contact.mobile.is_some()),

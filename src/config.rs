@@ -115,7 +115,11 @@ pub struct GpAlert {
 impl Default for GpAlert {
     fn default() -> Self {
         GpAlert {
-            patient_fields: vec![PatientField::Name, PatientField::BirthDate, PatientField::Appointment],
+            patient_fields: vec![
+                PatientField::Name,
+                PatientField::BirthDate,
+                PatientField::Appointment,
+            ],
         }
     }
 }

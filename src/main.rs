@@ -191,13 +191,33 @@ async fn main() -> Result<()> {
         Command::Optout(command) => {
             let app = App::open(config).await?;
             match command {
-                OptoutCommand::Add { contact, channel, reason } => {
-                    let changed = app.optout(&contact, channel, true, reason.as_deref()).await?;
-                    println!("{contact}: {}", if changed { format!("opted out of {channel}") } else { format!("was already opted out of {channel}") });
+                OptoutCommand::Add {
+                    contact,
+                    channel,
+                    reason,
+                } => {
+                    let changed = app
+                        .optout(&contact, channel, true, reason.as_deref())
+                        .await?;
+                    println!(
+                        "{contact}: {}",
+                        if changed {
+                            format!("opted out of {channel}")
+                        } else {
+                            format!("was already opted out of {channel}")
+                        }
+                    );
                 }
                 OptoutCommand::Remove { contact, channel } => {
                     let changed = app.optout(&contact, channel, false, None).await?;
-                    println!("{contact}: {}", if changed { format!("receives {channel} again") } else { format!("was not opted out of {channel}") });
+                    println!(
+                        "{contact}: {}",
+                        if changed {
+                            format!("receives {channel} again")
+                        } else {
+                            format!("was not opted out of {channel}")
+                        }
+                    );
                 }
             }
         }
@@ -208,9 +228,17 @@ async fn main() -> Result<()> {
             }
             for summary in summaries.iter().filter(|_| !json) {
                 println!("{}: {} contacts", summary.spec, summary.contacts);
-                let languages: Vec<String> = summary.by_language.iter().map(|(language, n)| format!("{language} {n}")).collect();
+                let languages: Vec<String> = summary
+                    .by_language
+                    .iter()
+                    .map(|(language, n)| format!("{language} {n}"))
+                    .collect();
                 println!("  by language: {}", languages.join(", "));
-                let channels: Vec<String> = summary.reachable.iter().map(|(channel, n)| format!("{channel} {n}")).collect();
+                let channels: Vec<String> = summary
+                    .reachable
+                    .iter()
+                    .map(|(channel, n)| format!("{channel} {n}"))
+                    .collect();
                 println!("  reachable by: {}", channels.join(", "));
             }
         }
@@ -341,16 +369,28 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         ImportCommand::Optouts(args) => (None, args),
     };
     let Some(kind) = kind else {
-        let (applied, rejected, rejects) = app.import_optouts(&args.file, args.rejects.as_deref()).await?;
-        println!("{}: {applied} opt-outs applied, {rejected} rejected", args.file.display());
+        let (applied, rejected, rejects) = app
+            .import_optouts(&args.file, args.rejects.as_deref())
+            .await?;
+        println!(
+            "{}: {applied} opt-outs applied, {rejected} rejected",
+            args.file.display()
+        );
         if let Some(rejects) = rejects {
             println!("Rejected lines, with the reason: {}", rejects.display());
         }
         return Ok(());
     };
-    let summary = app.import(kind, &args.file, args.rejects.as_deref()).await?;
+    let summary = app
+        .import(kind, &args.file, args.rejects.as_deref())
+        .await?;
     let counts = summary.counts;
-    println!("{}: {} records read, {} rejected", args.file.display(), summary.records, summary.rejected);
+    println!(
+        "{}: {} records read, {} rejected",
+        args.file.display(),
+        summary.records,
+        summary.rejected
+    );
     println!(
         "  contacts:     {} new, {} updated, {} unchanged",
         counts.contacts.new, counts.contacts.updated, counts.contacts.unchanged
@@ -360,10 +400,16 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         counts.appointments.new, counts.appointments.updated, counts.appointments.unchanged
     );
     for notice in &summary.notices {
-        println!("  note, line {}: {}: {}", notice.line, notice.field, notice.message);
+        println!(
+            "  note, line {}: {}: {}",
+            notice.line, notice.field, notice.message
+        );
     }
     if let Some(rejects) = summary.rejects_file {
-        println!("Rejected records, with the reason by field: {}", rejects.display());
+        println!(
+            "Rejected records, with the reason by field: {}",
+            rejects.display()
+        );
     }
     Ok(())
 }

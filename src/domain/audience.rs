@@ -84,7 +84,10 @@ impl AudienceSpec {
             if options.is_empty() {
                 Ok(spec)
             } else {
-                Err(fail(format!("{kind} takes no options (found {})", options.join(" "))))
+                Err(fail(format!(
+                    "{kind} takes no options (found {})",
+                    options.join(" ")
+                )))
             }
         };
         match kind {
@@ -95,8 +98,9 @@ impl AudienceSpec {
                         .split_once('=')
                         .ok_or_else(|| fail(format!("{option:?} is not key=value")))?;
                     let date = |value: &str| {
-                        NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                            .map_err(|_| fail(format!("{key}={value}: write the date as YYYY-MM-DD")))
+                        NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+                            fail(format!("{key}={value}: write the date as YYYY-MM-DD"))
+                        })
                     };
                     match key {
                         "from" => filter.from = Some(date(value)?),
@@ -203,7 +207,9 @@ mod tests {
     #[test]
     fn days_are_brussels_days() {
         let spec = AudienceSpec::parse("patients from=2026-01-13 to=2026-01-14").expect("valid");
-        let AudienceSpec::Patients(filter) = spec else { panic!("patients") };
+        let AudienceSpec::Patients(filter) = spec else {
+            panic!("patients")
+        };
         let window = filter.window(chrono_tz::Europe::Brussels);
         // Midnight in Brussels is 23:00 UTC the day before in winter.
         assert_eq!(window.from_ms, Some(1_768_258_800_000));

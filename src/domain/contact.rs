@@ -175,4 +175,3 @@ pub struct AffectedPatient {
     pub birth_date: Option<chrono::NaiveDate>,
     pub appointment: Appointment,
 }
-

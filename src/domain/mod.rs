@@ -9,7 +9,8 @@ mod update;
 
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
 pub use contact::{
-    AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment, NewContact, Recipient, Role,
+    AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment,
+    NewContact, Recipient, Role,
 };
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
 pub use language::{choose_language, Language, UnknownLanguage};

@@ -24,15 +24,15 @@
 //! Header names are matched case-insensitively, in any order, after trimming, folding accents
 //! and reading spaces, dashes, dots and camelCase as `_`: `Téléphone`, `E-mail`,
 //! `Rendez-vous ID`, `PatientId` and `N° INAMI` match `telephone`, `e_mail`, `rendez_vous_id`,
-//! `patient_id` and `n_inami`. When two columns mean the same, the one spelt exactly as the
-//! canonical name wins, else the first.
+//! `patient_id` and `n_inami`. When two columns mean the same, the canonical name wins, then
+//! the alias listed first below (`patientnummer` over `patient`), then the leftmost column.
 //!
 //! [`appointments`] (required: `patient_id`, `last_name`, `appointment_id`, `start`, `campus`,
 //! `department`):
 //!
 //! | column           | also accepted |
 //! |------------------|---------------|
-//! | `patient_id`     | `patientid`, `patient_number`, `patient_nr`, `patient_no`, `patient`, `patientnummer`, `patientnr`, `pid`, `numero_patient`, `n_patient`, `no_patient`, `dossiernummer` |
+//! | `patient_id`     | `patientid`, `patient_number`, `patient_nr`, `patient_no`, `patientnummer`, `patientnr`, `numero_patient`, `n_patient`, `no_patient`, `dossiernummer`, `pid`, `patient` |
 //! | `last_name`      | `lastname`, `naam`, `achternaam`, `familienaam`, `nom`, `nom_de_famille`, `surname`, `family_name` |
 //! | `first_name`     | `firstname`, `voornaam`, `prénom`/`prenom`, `given_name` |
 //! | `birth_date`     | `birthdate`, `date_of_birth`, `dob`, `geboortedatum`, `date_naissance`, `date_de_naissance` |
@@ -42,6 +42,7 @@
 //! | `email`          | `e-mail`, `mail`, `courriel`, `email_address`, `e_mailadres`, `emailadres`, `adresse_email` |
 //! | `appointment_id` | `appointment`, `appointmentid`, `afspraak_id`, `afspraaknummer`, `afspraak_nr`, `rendez_vous_id`, `rendezvous_id`, `rdv_id`, `booking_id` |
 //! | `start`          | `start_time`, `starts_at`, `begin`, `datum`, `date`, `afspraak`, `datum_tijd`, `date_heure`, `date_rdv`, `rendez_vous`, `rdv` |
+//! | `time`           | `tijd`, `uur`, `aanvangsuur`, `heure`, `heure_debut`, `hour`: the hour when `start` holds only a date (or Excel's midnight) |
 //! | `campus`         | `site`, `locatie`, `location`, `vestiging` |
 //! | `department`     | `dienst`, `service`, `specialty`, `spécialité`/`specialite`, `afdeling`, `discipline` |
 //! | `practitioner`   | `arts`, `médecin`/`medecin`, `doctor`, `dokter`, `zorgverlener`, `behandelend_arts` |
@@ -105,7 +106,7 @@ use chrono::{
 };
 use chrono_tz::Europe::Brussels;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::fmt::Display;
 use std::io::Write;
 
@@ -178,6 +179,49 @@ pub fn write_rejects(
 
 const REJECT_REASON: &str = "reject_reason";
 
+/// The maps of ids read: a file from the hospital's own systems needs no protection against
+/// crafted collisions, and SipHash was a tenth of a large file's reading.
+type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// The Firefox/rustc hash: a rotate, a xor and a multiply per word.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Columns
 
@@ -206,9 +250,11 @@ enum Col {
     Riziv,
     Organisation,
     Telegram,
+    /// The hour, when an export puts it beside a date-only `start`.
+    Time,
 }
 
-const COLS: usize = Col::Telegram as usize + 1;
+const COLS: usize = Col::Time as usize + 1;
 
 /// Where each column is in the file.
 type Columns = [Option<usize>; COLS];
@@ -229,14 +275,15 @@ struct Schema {
 }
 
 impl Schema {
-    fn find(&self, normalised: &str) -> Option<(&Spec, bool)> {
+    /// The column a header name means, and how surely: 0 for the canonical name, then the
+    /// alias's place in its list (the more specific aliases come first).
+    fn find(&self, normalised: &str) -> Option<(&Spec, usize)> {
         self.specs.iter().find_map(|spec| {
             if spec.name == normalised {
-                Some((spec, true))
-            } else if spec.aliases.contains(&normalised) {
-                Some((spec, false))
+                Some((spec, 0))
             } else {
-                None
+                let at = spec.aliases.iter().position(|alias| *alias == normalised)?;
+                Some((spec, at + 1))
             }
         })
     }
@@ -247,14 +294,14 @@ const PATIENT_ID: &[&str] = &[
     "patient_number",
     "patient_nr",
     "patient_no",
-    "patient",
     "patientnummer",
     "patientnr",
-    "pid",
     "numero_patient",
     "n_patient",
     "no_patient",
     "dossiernummer",
+    "pid",
+    "patient",
 ];
 const LAST_NAME: &[&str] = &[
     "lastname",
@@ -387,6 +434,11 @@ static APPOINTMENTS: Schema = Schema {
                 "rendez_vous",
                 "rdv",
             ],
+        },
+        Spec {
+            col: Col::Time,
+            name: "time",
+            aliases: &["tijd", "uur", "aanvangsuur", "heure", "heure_debut", "hour"],
         },
         Spec {
             col: Col::Campus,
@@ -989,7 +1041,7 @@ fn map_columns(
     notices: &mut Vec<Notice>,
 ) -> Result<Columns, Unreadable> {
     let mut columns: Columns = [None; COLS];
-    let mut exact = [false; COLS];
+    let mut rank = [usize::MAX; COLS];
     let line = found.header_line;
     for (index, raw) in found.header.iter().enumerate() {
         let name = raw.trim();
@@ -997,7 +1049,7 @@ fn map_columns(
             continue;
         }
         let normalised = normalise(name);
-        let Some((spec, is_exact)) = schema.find(&normalised) else {
+        let Some((spec, this_rank)) = schema.find(&normalised) else {
             if normalised != REJECT_REASON {
                 notices.push(Notice {
                     line,
@@ -1011,12 +1063,12 @@ fn map_columns(
         match columns[slot] {
             None => {
                 columns[slot] = Some(index);
-                exact[slot] = is_exact;
+                rank[slot] = this_rank;
             }
             Some(previous) => {
-                let (kept, ignored) = if is_exact && !exact[slot] {
+                let (kept, ignored) = if this_rank < rank[slot] {
                     columns[slot] = Some(index);
-                    exact[slot] = true;
+                    rank[slot] = this_rank;
                     (index, previous)
                 } else {
                     (previous, index)
@@ -1118,6 +1170,7 @@ type Problem = (Option<&'static str>, String);
 struct Row<'r> {
     record: &'r csv::StringRecord,
     columns: &'r Columns,
+    phones: &'r PhoneCache,
     line: usize,
     problems: Vec<Problem>,
     notices: Vec<Notice>,
@@ -1204,7 +1257,7 @@ impl<'r> Row<'r> {
         if raw.is_empty() {
             return None;
         }
-        match parse_phone(raw) {
+        match self.phones.parse(raw) {
             Ok(number) => Some(number),
             Err(reason) => {
                 self.fail(field, reason);
@@ -1270,6 +1323,21 @@ impl<'r> Row<'r> {
             self.fail(field, "is empty");
             return None;
         }
+        // A date-only start (or Excel's midnight) beside a time column.
+        let time = self.get(Col::Time);
+        let joined;
+        let raw = match raw.split_once([' ', 'T']) {
+            _ if time.is_empty() => raw,
+            None => {
+                joined = format!("{raw} {time}");
+                &joined
+            }
+            Some((date, clock)) if matches!(clock.trim(), "0:00" | "00:00" | "00:00:00") => {
+                joined = format!("{date} {time}");
+                &joined
+            }
+            Some(_) => raw,
+        };
         match parse_start(raw) {
             Ok((at, None)) => Some(at),
             Ok((at, Some(note))) => {
@@ -1343,6 +1411,22 @@ fn parse_phone(raw: &str) -> Result<PhoneNumber, String> {
             }
             Err(error.to_string())
         }
+    }
+}
+
+/// Phone numbers already parsed: libphonenumber's rules take microseconds a number, and a
+/// patient with several appointments, a GP on many rows, repeat theirs.
+#[derive(Default)]
+struct PhoneCache(std::cell::RefCell<HashMap<String, Result<PhoneNumber, String>>>);
+
+impl PhoneCache {
+    fn parse(&self, raw: &str) -> Result<PhoneNumber, String> {
+        if let Some(parsed) = self.0.borrow().get(raw) {
+            return parsed.clone();
+        }
+        let parsed = parse_phone(raw);
+        self.0.borrow_mut().insert(raw.to_string(), parsed.clone());
+        parsed
     }
 }
 
@@ -1616,7 +1700,7 @@ fn parse_start(raw: &str) -> Result<(DateTime<Utc>, Option<&'static str>), Strin
     let (date, _) = date_part(&mut cursor).ok_or_else(wrong)?;
     if cursor.done() {
         return Err(format!(
-            "{raw:?} has no time: the appointment's hour is needed"
+            "{raw:?} {NO_TIME}: the appointment's hour is needed"
         ));
     }
     if cursor.eat(b"Tt").is_none() && cursor.spaces() == 0 {
@@ -1638,6 +1722,8 @@ fn parse_start(raw: &str) -> Result<(DateTime<Utc>, Option<&'static str>), Strin
     }
     Ok(brussels(local))
 }
+
+const NO_TIME: &str = "has no time";
 
 fn brussels(local: NaiveDateTime) -> (DateTime<Utc>, Option<&'static str>) {
     match Brussels.from_local_datetime(&local) {
@@ -1688,6 +1774,9 @@ fn parse_birth_date(raw: &str) -> Option<NaiveDate> {
 // Driver
 
 trait Rows {
+    /// Room for about this many rows.
+    fn reserve(&mut self, _rows: usize, _batch: &mut ImportBatch) {}
+
     /// Reads the row; commits what it yields to `batch` only when the row has no problems.
     fn take(&mut self, row: &mut Row<'_>, batch: &mut ImportBatch);
 }
@@ -1702,7 +1791,9 @@ fn import<R: Rows>(
     let mut found = find_header(file, &text)?;
     let mut batch = ImportBatch::default();
     let columns = map_columns(file, &found, schema, &mut batch.notices)?;
+    let phones = PhoneCache::default();
     let width = found.header.len();
+    rows.reserve(text.bytes().filter(|&b| b == b'\n').count(), &mut batch);
     let mut record = csv::StringRecord::new();
     while found
         .reader
@@ -1716,6 +1807,7 @@ fn import<R: Rows>(
         let mut row = Row {
             record: &record,
             columns: &columns,
+            phones: &phones,
             line: found.lines.of(&record),
             problems: Vec::new(),
             notices: Vec::new(),
@@ -2034,6 +2126,11 @@ impl AppointmentRows {
 }
 
 impl Rows for AppointmentRows {
+    fn reserve(&mut self, rows: usize, batch: &mut ImportBatch) {
+        batch.appointments.reserve(rows);
+        self.appointments.reserve(rows);
+    }
+
     fn take(&mut self, row: &mut Row<'_>, batch: &mut ImportBatch) {
         let patient_id = row.required(Col::PatientId, "patient_id");
         let last_name = row.required(Col::LastName, "last_name");
@@ -2137,14 +2234,14 @@ impl ContactRows {
     fn gps() -> ContactRows {
         ContactRows {
             role: Role::Gp,
-            contacts: HashMap::new(),
+            contacts: HashMap::default(),
         }
     }
 
     fn media() -> ContactRows {
         ContactRows {
             role: Role::Journalist,
-            contacts: HashMap::new(),
+            contacts: HashMap::default(),
         }
     }
 
@@ -2813,6 +2910,36 @@ mod tests {
     }
 
     #[test]
+    fn a_date_and_an_hour_in_separate_columns_make_one_start() {
+        let text = "Naam;Patiëntnummer;Afspraak ID;Datum;Uur;Campus;Dienst\n\
+            Peeters;P1;A1;13/01/2026;09:30;Campus Noord;Cardiologie\n\
+            Peeters;P1;A2;14/01/2026 00:00;14:15;Campus Noord;Cardiologie\n";
+        let batch = appointments("x.csv", text.as_bytes()).expect("readable");
+        assert_eq!(batch.rejects, [], "{:#?}", batch.rejects);
+        assert_eq!(
+            appointment(&batch, "A1").starts_at,
+            utc("2026-01-13T08:30:00Z")
+        );
+        assert_eq!(
+            appointment(&batch, "A2").starts_at,
+            utc("2026-01-14T13:15:00Z")
+        );
+        assert_eq!(batch.contacts[0].external_id, "P1");
+
+        let both = "Patiënt;Patiëntnummer;Naam;Afspraak ID;Datum;Campus;Dienst\n\
+            Jan Peeters;P1;Peeters;A1;13/01/2026 09:30;Campus Noord;Cardiologie\n";
+        let batch = appointments("x.csv", both.as_bytes()).expect("readable");
+        assert_eq!(
+            batch.contacts[0].external_id, "P1",
+            "patientnummer over patient"
+        );
+        assert!(batch
+            .notices
+            .iter()
+            .any(|n| n.line == 1 && n.field == "Patiënt"));
+    }
+
+    #[test]
     fn start_times_are_read_in_brussels_time_unless_they_say_otherwise() {
         let at = |raw| parse_start(raw).map(|(at, _)| at);
         assert_eq!(at("13/01/2026 09:30"), Ok(utc("2026-01-13T08:30:00Z")));
@@ -2981,6 +3108,33 @@ mod tests {
     #[test]
     #[ignore]
     fn a_hundred_thousand_rows() {
+        for (what, with_phones) in [
+            ("without phone numbers", false),
+            ("with a mobile and a landline each", true),
+        ] {
+            let text = big_export(with_phones);
+            let started = std::time::Instant::now();
+            let batch = appointments("big.csv", text.as_bytes()).expect("readable");
+            let took = started.elapsed();
+            println!(
+                "{} rows {what} ({} bytes) in {took:?}: {} contacts, {} appointments, {} \
+                 rejects",
+                batch.records,
+                text.len(),
+                batch.contacts.len(),
+                batch.appointments.len(),
+                batch.rejects.len()
+            );
+            assert_eq!(batch.records, 100_000);
+            assert_eq!(batch.rejects.len(), 0, "{:?}", batch.rejects.first());
+            assert_eq!(batch.appointments.len(), 100_000);
+            assert_eq!(batch.contacts.len(), 100_000 + 500);
+        }
+    }
+
+    /// The worst case: every row a patient of its own, with a mobile and a landline of its
+    /// own, and every row naming one of 500 GPs.
+    fn big_export(with_phones: bool) -> String {
         use std::fmt::Write as _;
         let mut text = String::from(
             "patient_id;last_name;first_name;birth_date;language;mobile;phone;email;\
@@ -2988,61 +3142,25 @@ mod tests {
              gp_email;gp_phone\r\n",
         );
         for i in 0..100_000u32 {
-            let patient = i / 2;
             let gp = i % 500;
+            let digits = (i % 100, (i / 100) % 100, (i / 10_000) % 100);
+            let (mobile, phone) = if with_phones {
+                (
+                    format!("0471 {:02} {:02} {:02}", digits.0, digits.1, digits.2),
+                    format!("02 5{:02} {:02} {:02}", digits.0, digits.1, digits.2),
+                )
+            } else {
+                (String::new(), String::new())
+            };
             writeln!(
                 text,
-                "P{patient};Peeters{patient};Jan;03/02/1958;nl;0471 {:02} {:02} {:02};\
-                 02 555 {:02} {:02};jan.peeters{patient}@example.be;A{i};13/01/2026 09:30;\
-                 Campus Noord;Cardiologie;Dr. Wouters;gepland;1-{:05}-78-004;Dr. Marc Peeters;\
-                 gp{gp}@example.be;03 217 71 11\r",
-                patient % 100,
-                (patient / 100) % 100,
-                (patient / 10_000) % 100,
-                patient % 100,
-                (patient / 100) % 100,
+                "P{i};Peeters{i};Jan;03/02/1958;nl;{mobile};{phone};jan.peeters{i}@example.be;\
+                 A{i};13/01/2026 09:30;Campus Noord;Cardiologie;Dr. Wouters;gepland;\
+                 1-{:05}-78-004;Dr. Marc Peeters;gp{gp}@example.be;03 217 71 11\r",
                 gp + 10_000,
             )
             .expect("written");
         }
-        let started = std::time::Instant::now();
-        let batch = appointments("big.csv", text.as_bytes()).expect("readable");
-        let took = started.elapsed();
-        println!(
-            "{} rows ({} bytes) in {took:?}: {} contacts, {} appointments, {} rejects",
-            batch.records,
-            text.len(),
-            batch.contacts.len(),
-            batch.appointments.len(),
-            batch.rejects.len()
-        );
-        assert_eq!(batch.records, 100_000);
-        assert_eq!(batch.rejects.len(), 0, "{:?}", batch.rejects.first());
-        assert_eq!(batch.appointments.len(), 100_000);
-        assert_eq!(batch.contacts.len(), 50_000 + 500);
-    }
-}
-#[cfg(test)]
-mod scratch_timing {
-    #[test]
-    #[ignore]
-    fn timing_breakdown() {
-        use std::time::Instant;
-        let n = 100_000u32;
-        let t = Instant::now();
-        for i in 0..n { let _ = super::parse_phone(&format!("0471 {:02} {:02} {:02}", i % 100, (i / 100) % 100, (i / 10000) % 100)); }
-        eprintln!("mobile {:?}", t.elapsed());
-        let t = Instant::now();
-        for i in 0..n { let _ = super::parse_phone(&format!("02 555 {:02} {:02}", i % 100, (i / 100) % 100)); }
-        eprintln!("landline {:?}", t.elapsed());
-        let t = Instant::now();
-        for _ in 0..n { let _ = super::parse_start("13/01/2026 09:30"); }
-        eprintln!("start {:?}", t.elapsed());
-        let t = Instant::now();
-        for i in 0..n { let _ = crate::domain::EmailAddress::parse(&format!("jan.peeters{i}@example.be")); }
-        eprintln!("email {:?}", t.elapsed());
-        let t = Instant::now();
-        for _ in 0..n { let _ = crate::domain::Language::parse("nl"); }
-        eprintln!("lang {:?}", t.elapsed());
+        text
     }
 }

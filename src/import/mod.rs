@@ -93,7 +93,11 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
     };
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|_| unreadable("not UTF-8 text".into()))?;
-    let separator = if text.lines().next().unwrap_or_default().contains(';') { b';' } else { b',' };
+    let separator = if text.lines().next().unwrap_or_default().contains(';') {
+        b';'
+    } else {
+        b','
+    };
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(separator)
         .flexible(true)
@@ -116,12 +120,17 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
     let mut rejects = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| unreadable(error.to_string()))?;
-        let line = record.position().map_or(0, |position| position.line() as usize);
+        let line = record
+            .position()
+            .map_or(0, |position| position.line() as usize);
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
         let field = |index: usize| record.get(index).unwrap_or_default().trim().to_string();
-        let raw = record.iter().collect::<Vec<_>>().join(&char::from(separator).to_string());
+        let raw = record
+            .iter()
+            .collect::<Vec<_>>()
+            .join(&char::from(separator).to_string());
         let reject = |field: &str, reason: String| Reject {
             line,
             record: raw.clone(),
@@ -129,7 +138,10 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
             reason,
         };
         if field(contact).is_empty() {
-            rejects.push(reject("contact", "empty: name the contact by id, external id, e-mail or phone".into()));
+            rejects.push(reject(
+                "contact",
+                "empty: name the contact by id, external id, e-mail or phone".into(),
+            ));
             continue;
         }
         match field(channel).parse() {

@@ -307,15 +307,34 @@ impl Prepared<'_> {
         })
     }
 
-    fn patient(&self, language: Language, patient: &AffectedPatient) -> Result<PatientView, RenderError> {
+    fn patient(
+        &self,
+        language: Language,
+        patient: &AffectedPatient,
+    ) -> Result<PatientView, RenderError> {
         let fields = &self.renderer.gp_patient_fields;
         let allowed = |field| fields.contains(&field);
-        let initial = |name: &str| name.chars().next().map(|c| format!("{c}.")).unwrap_or_default();
-        let name = allowed(PatientField::Name).then(|| format!("{} {}", patient.last_name, patient.first_name));
-        let initials = allowed(PatientField::Initials)
-            .then(|| format!("{}{}", initial(&patient.first_name), initial(&patient.last_name)));
+        let initial = |name: &str| {
+            name.chars()
+                .next()
+                .map(|c| format!("{c}."))
+                .unwrap_or_default()
+        };
+        let name = allowed(PatientField::Name)
+            .then(|| format!("{} {}", patient.last_name, patient.first_name));
+        let initials = allowed(PatientField::Initials).then(|| {
+            format!(
+                "{}{}",
+                initial(&patient.first_name),
+                initial(&patient.last_name)
+            )
+        });
         let birth_date = allowed(PatientField::BirthDate)
-            .then(|| patient.birth_date.map(|date| date.format("%d/%m/%Y").to_string()))
+            .then(|| {
+                patient
+                    .birth_date
+                    .map(|date| date.format("%d/%m/%Y").to_string())
+            })
             .flatten();
         let appointment = allowed(PatientField::Appointment)
             .then(|| self.appointment(language, &patient.appointment))
@@ -330,7 +349,10 @@ impl Prepared<'_> {
             if !line.is_empty() {
                 line.push_str(" – ");
             }
-            line.push_str(&format!("{}, {}, {}", appointment.when, appointment.department, appointment.campus));
+            line.push_str(&format!(
+                "{}, {}, {}",
+                appointment.when, appointment.department, appointment.campus
+            ));
         }
         Ok(PatientView {
             name,
@@ -543,7 +565,12 @@ mod tests {
         let update = update();
         let prepared = renderer.prepare(&update).expect("prepared");
         let email = prepared
-            .render(ChannelKind::Email, Audience::Patients, Language::Nl, &patient())
+            .render(
+                ChannelKind::Email,
+                Audience::Patients,
+                Language::Nl,
+                &patient(),
+            )
             .expect("renders");
         let html = email.body_html.expect("html part");
         assert!(!html.contains("<script>"), "{html}");

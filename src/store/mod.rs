@@ -6,11 +6,11 @@ mod sqlite_import;
 
 pub use sqlite::SqliteStore;
 
-use crate::domain::{
-    Appointment, ChannelKind, Contact, DeliveryState, Language, NewAppointment,
-    NewContact, NewUpdate, Selection, Update, UpdateState,
-};
 pub use crate::domain::{AffectedPatient, Recipient};
+use crate::domain::{
+    Appointment, ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact,
+    NewUpdate, Selection, Update, UpdateState,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 

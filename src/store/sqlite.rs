@@ -5,13 +5,13 @@
 //! `SQLITE_BUSY` when two writers meet.
 
 use super::{
-    AffectedPatient, Backlog, ImportCounts, ClaimedDelivery, NewDelivery, PlanWriter, Recipient, Result, StatusRow, Store,
-    StoreError, StoredDelivery, Transition, Unreached,
+    AffectedPatient, Backlog, ClaimedDelivery, ImportCounts, NewDelivery, PlanWriter, Recipient,
+    Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
-    DeliveryState, Language, Selection,
-    NewAppointment, NewContact, NewUpdate, Update, UpdateKind, UpdateState, UpdateText,
+    DeliveryState, Language, NewAppointment, NewContact, NewUpdate, Selection, Update, UpdateKind,
+    UpdateState, UpdateText,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -117,7 +117,11 @@ impl SqliteStore {
             "SELECT a.patient_id, a.external_id, a.starts_at, a.campus, a.department, \
              a.practitioner, a.status FROM appointments a WHERE a.patient_id BETWEEN ",
         );
-        query.push_bind(first).push(" AND ").push_bind(last).push(" AND ");
+        query
+            .push_bind(first)
+            .push(" AND ")
+            .push_bind(last)
+            .push(" AND ");
         push_window(&mut query, window.unwrap_or(&AppointmentWindow::default()));
         query.push(" ORDER BY a.starts_at");
         for row in &query.build().fetch_all(&self.pool).await? {
@@ -133,7 +137,11 @@ impl SqliteStore {
                  a.starts_at, a.campus, a.department, a.practitioner, a.status \
                  FROM appointments a JOIN contacts p ON p.id = a.patient_id WHERE a.gp_id BETWEEN ",
             );
-            query.push_bind(first).push(" AND ").push_bind(last).push(" AND ");
+            query
+                .push_bind(first)
+                .push(" AND ")
+                .push_bind(last)
+                .push(" AND ");
             push_windows(&mut query, windows);
             query.push(" ORDER BY a.gp_id, a.starts_at, p.last_name");
             for row in &query.build().fetch_all(&self.pool).await? {
@@ -186,7 +194,10 @@ fn push_window(query: &mut QueryBuilder<'_, Sqlite>, window: &AppointmentWindow)
         query.push(" AND a.starts_at < ").push_bind(to);
     }
     if let Some(campus) = &window.campus {
-        query.push(" AND a.campus = ").push_bind(campus.clone()).push(" COLLATE NOCASE");
+        query
+            .push(" AND a.campus = ")
+            .push_bind(campus.clone())
+            .push(" COLLATE NOCASE");
     }
     if let Some(department) = &window.department {
         query
@@ -295,7 +306,9 @@ fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
         .map_err(|error| StoreError::Corrupt(format!("audiences {raw}: {error}")))?;
     specs
         .iter()
-        .map(|spec| AudienceSpec::parse(spec).map_err(|error| StoreError::Corrupt(error.to_string())))
+        .map(|spec| {
+            AudienceSpec::parse(spec).map_err(|error| StoreError::Corrupt(error.to_string()))
+        })
         .collect()
 }
 
@@ -496,7 +509,8 @@ impl Store for SqliteStore {
         source: &str,
         at_ms: i64,
     ) -> Result<ImportCounts> {
-        self.import_batch(contacts, appointments, source, at_ms).await
+        self.import_batch(contacts, appointments, source, at_ms)
+            .await
     }
 
     async fn find_contact(&self, key: &str) -> Result<Option<Contact>> {

@@ -23,7 +23,11 @@ struct Change {
 /// Compares field by field; a field the export leaves empty keeps what we know (an
 /// appointments file names a GP's e-mail, the GP file their phone: neither erases the other).
 /// Returns the merged contact when anything changed.
-fn merge_contact(old: &NewContact, new: &NewContact, changes: &mut Vec<Change>) -> Option<NewContact> {
+fn merge_contact(
+    old: &NewContact,
+    new: &NewContact,
+    changes: &mut Vec<Change>,
+) -> Option<NewContact> {
     let mut merged = old.clone();
     let mut changed = Vec::new();
     let mut take = |field: &'static str, current: &mut Option<String>, incoming: Option<String>| {
@@ -43,10 +47,22 @@ fn merge_contact(old: &NewContact, new: &NewContact, changes: &mut Vec<Change>) 
     take("mobile", &mut merged.mobile, new.mobile.clone());
     take("phone", &mut merged.phone, new.phone.clone());
     take("email", &mut merged.email, new.email.clone());
-    take("telegram_chat_id", &mut merged.telegram_chat_id, new.telegram_chat_id.clone());
-    take("organisation", &mut merged.organisation, new.organisation.clone());
+    take(
+        "telegram_chat_id",
+        &mut merged.telegram_chat_id,
+        new.telegram_chat_id.clone(),
+    );
+    take(
+        "organisation",
+        &mut merged.organisation,
+        new.organisation.clone(),
+    );
     let mut birth_date = merged.birth_date.map(|date| date.to_string());
-    take("birth_date", &mut birth_date, new.birth_date.map(|date| date.to_string()));
+    take(
+        "birth_date",
+        &mut birth_date,
+        new.birth_date.map(|date| date.to_string()),
+    );
     if changed.is_empty() {
         return None;
     }
@@ -82,7 +98,7 @@ impl SqliteStore {
         let mut updates = Vec::new();
         for contact in contacts {
             match known.get(&contact.external_id) {
-                None => inserts.push(contact.clone()),
+                None => inserts.push(contact),
                 Some(old) => match merge_contact(old, contact, &mut changes) {
                     Some(merged) => updates.push(merged),
                     None => counts.contacts.unchanged += 1,
@@ -116,12 +132,17 @@ impl SqliteStore {
 
         let mut people: Vec<&str> = appointments
             .iter()
-            .flat_map(|a| std::iter::once(a.patient_external_id.as_str()).chain(a.gp_external_id.as_deref()))
+            .flat_map(|a| {
+                std::iter::once(a.patient_external_id.as_str()).chain(a.gp_external_id.as_deref())
+            })
             .collect();
         people.sort_unstable();
         people.dedup();
         let ids = contact_ids(&mut tx, &people).await?;
-        let keys: Vec<&str> = appointments.iter().map(|a| a.external_id.as_str()).collect();
+        let keys: Vec<&str> = appointments
+            .iter()
+            .map(|a| a.external_id.as_str())
+            .collect();
         let known = load_appointments(&mut tx, &keys).await?;
         let mut inserts = Vec::new();
         for appointment in appointments {
@@ -131,7 +152,11 @@ impl SqliteStore {
                     appointment.patient_external_id, appointment.external_id
                 ))
             })?;
-            let gp_id = appointment.gp_external_id.as_ref().and_then(|gp| ids.get(gp)).copied();
+            let gp_id = appointment
+                .gp_external_id
+                .as_ref()
+                .and_then(|gp| ids.get(gp))
+                .copied();
             let row = AppointmentRow {
                 patient_id,
                 gp_id,
@@ -157,12 +182,24 @@ impl SqliteStore {
                     });
                 }
             };
-            compare("patient", old.patient_id.to_string(), row.patient_id.to_string());
+            compare(
+                "patient",
+                old.patient_id.to_string(),
+                row.patient_id.to_string(),
+            );
             compare("gp", format!("{:?}", old.gp_id), format!("{:?}", row.gp_id));
-            compare("starts_at", old.starts_at.to_string(), row.starts_at.to_string());
+            compare(
+                "starts_at",
+                old.starts_at.to_string(),
+                row.starts_at.to_string(),
+            );
             compare("campus", old.campus.clone(), row.campus.clone());
             compare("department", old.department.clone(), row.department.clone());
-            compare("practitioner", old.practitioner.clone().unwrap_or_default(), row.practitioner.clone().unwrap_or_default());
+            compare(
+                "practitioner",
+                old.practitioner.clone().unwrap_or_default(),
+                row.practitioner.clone().unwrap_or_default(),
+            );
             compare("status", old.status.clone(), row.status.clone());
             if changes.len() == before {
                 counts.appointments.unchanged += 1;
@@ -235,7 +272,10 @@ struct AppointmentRow {
     status: String,
 }
 
-async fn load_contacts(tx: &mut Transaction<'static, Sqlite>, keys: &[&str]) -> Result<HashMap<String, NewContact>> {
+async fn load_contacts(
+    tx: &mut Transaction<'static, Sqlite>,
+    keys: &[&str],
+) -> Result<HashMap<String, NewContact>> {
     let mut known = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -269,7 +309,11 @@ async fn load_contacts(tx: &mut Transaction<'static, Sqlite>, keys: &[&str]) -> 
     Ok(known)
 }
 
-async fn insert_contacts(tx: &mut Transaction<'static, Sqlite>, contacts: &[NewContact], at_ms: i64) -> Result<()> {
+async fn insert_contacts(
+    tx: &mut Transaction<'static, Sqlite>,
+    contacts: &[&NewContact],
+    at_ms: i64,
+) -> Result<()> {
     for chunk in contacts.chunks(ROWS_PER_INSERT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO contacts (external_id, role, first_name, last_name, language, mobile, \
@@ -296,10 +340,15 @@ async fn insert_contacts(tx: &mut Transaction<'static, Sqlite>, contacts: &[NewC
     Ok(())
 }
 
-async fn contact_ids(tx: &mut Transaction<'static, Sqlite>, keys: &[&str]) -> Result<HashMap<String, i64>> {
+async fn contact_ids(
+    tx: &mut Transaction<'static, Sqlite>,
+    keys: &[&str],
+) -> Result<HashMap<String, i64>> {
     let mut ids = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT external_id, id FROM contacts WHERE external_id IN (");
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT external_id, id FROM contacts WHERE external_id IN (",
+        );
         let mut list = query.separated(", ");
         for key in chunk {
             list.push_bind(*key);
@@ -312,7 +361,10 @@ async fn contact_ids(tx: &mut Transaction<'static, Sqlite>, keys: &[&str]) -> Re
     Ok(ids)
 }
 
-async fn load_appointments(tx: &mut Transaction<'static, Sqlite>, keys: &[&str]) -> Result<HashMap<String, AppointmentRow>> {
+async fn load_appointments(
+    tx: &mut Transaction<'static, Sqlite>,
+    keys: &[&str],
+) -> Result<HashMap<String, AppointmentRow>> {
     let mut known = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(

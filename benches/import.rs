@@ -1,0 +1,153 @@
+//! `cargo bench --bench import [-- --rows N]`: imports a generated appointments CSV of
+//! 100,000 rows (the scheduling export of a large hospital's week) and prints rows/s and
+//! peak memory. Target on a 2-core machine: ≤ 5 s, ≤ 200 MB peak RSS.
+
+use anyhow::Result;
+use std::fmt::Write as _;
+use std::time::Instant;
+use tocsin::app::{App, ImportKind};
+use tocsin::config::Config;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The export as the scheduling system writes it: `;`, dd/mm/yyyy, Dutch headers.
+fn export(rows: usize) -> Result<String> {
+    let days: Vec<_> = (12..=16)
+        .filter_map(|day| chrono::NaiveDate::from_ymd_opt(2026, 1, day))
+        .collect();
+    let day = tocsin::demo::synthetic::generate(rows * 10 / 11, &days, 7);
+    let people: std::collections::HashMap<_, _> = day
+        .contacts
+        .iter()
+        .map(|c| (c.external_id.as_str(), c))
+        .collect();
+    let mut out = String::with_capacity(rows * 220);
+    out.push_str("Patiëntnummer;Naam;Voornaam;Geboortedatum;Taal;GSM;E-mail;Afspraak ID;Datum;Campus;Dienst;Arts;Status;RIZIV huisarts;Huisarts;E-mail huisarts\r\n");
+    for appointment in day.appointments.iter().take(rows) {
+        let patient = people[appointment.patient_external_id.as_str()];
+        let gp = appointment
+            .gp_external_id
+            .as_deref()
+            .and_then(|gp| people.get(gp));
+        let local = appointment
+            .starts_at
+            .with_timezone(&chrono_tz::Europe::Brussels);
+        writeln!(
+            out,
+            "{};{};{};{};{};{};{};{};{};{};{};{};{};{};{};{}\r",
+            patient.external_id,
+            patient.last_name,
+            patient.first_name,
+            patient
+                .birth_date
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or_default(),
+            patient.language.as_deref().unwrap_or_default(),
+            patient
+                .mobile
+                .as_deref()
+                .map(|m| format!("0{}", &m[3..]))
+                .unwrap_or_default(),
+            patient.email.as_deref().unwrap_or_default(),
+            appointment.external_id,
+            local.format("%d/%m/%Y %H:%M"),
+            appointment.campus,
+            appointment.department,
+            appointment.practitioner.as_deref().unwrap_or_default(),
+            if appointment.status == tocsin::domain::AppointmentStatus::Booked {
+                "gepland"
+            } else {
+                "geannuleerd"
+            },
+            gp.map(|gp| gp.external_id.as_str()).unwrap_or_default(),
+            gp.map(|gp| format!("Dr. {} {}", gp.first_name, gp.last_name))
+                .unwrap_or_default(),
+            gp.and_then(|gp| gp.email.as_deref()).unwrap_or_default(),
+        )?;
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let rows = args
+        .iter()
+        .position(|arg| arg == "--rows")
+        .and_then(|index| args.get(index + 1))
+        .and_then(|rows| rows.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, export(rows)?)?;
+    let written = std::fs::metadata(&file)?.len();
+    let before = peak_rss_mb();
+    // Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the figure
+    // below is the import's own peak, not the generator's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let config = Config {
+        database_url: format!("sqlite://{}", dir.path().join("import.db").display()),
+        ..Config::default()
+    };
+    let app = App::open(config).await?;
+
+    let bytes = std::fs::read(&file)?;
+    let started = Instant::now();
+    let parsed = tocsin::import::csv::appointments("export.csv", &bytes)?;
+    let parse = started.elapsed().as_secs_f64();
+    drop((parsed, bytes));
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+
+    let started = Instant::now();
+    let first = app.import(ImportKind::Appointments, &file, None).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak = peak_rss_mb();
+    let started = Instant::now();
+    let second = app.import(ImportKind::Appointments, &file, None).await?;
+    let again = started.elapsed().as_secs_f64();
+
+    println!(
+        "Import of a generated appointments export ({rows} rows, {:.1} MB)",
+        written as f64 / 1e6
+    );
+    println!(
+        "  reading the CSV alone: {parse:.2} s, {:.0} rows/s",
+        rows as f64 / parse
+    );
+    println!(
+        "  first import:  {:.2} s, {:.0} rows/s; {} contacts and {} appointments new, {} rejected",
+        elapsed,
+        first.records as f64 / elapsed,
+        first.counts.contacts.new,
+        first.counts.appointments.new,
+        first.rejected
+    );
+    println!(
+        "  second import: {:.2} s, {:.0} rows/s; contacts {:?}, appointments {:?}",
+        again,
+        second.records as f64 / again,
+        second.counts.contacts,
+        second.counts.appointments
+    );
+    println!("  peak RSS during the import: {peak:.0} MB (the generator peaked at {before:.0} MB before it)");
+    println!(
+        "  target: ≤ 5 s and ≤ 200 MB at 100,000 rows: {}",
+        if elapsed <= 5.0 && peak <= 200.0 {
+            "PASS"
+        } else {
+            "BELOW TARGET"
+        }
+    );
+    Ok(())
+}
