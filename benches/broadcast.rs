@@ -23,7 +23,7 @@ use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
 use tocsin::config::{Config, EmailTransport};
 use tocsin::demo::synthetic;
-use tocsin::domain::{Audience, ChannelKind, UpdateState};
+use tocsin::domain::{ChannelKind, UpdateState};
 use tocsin::plan::{plan, PlanReport};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
@@ -215,6 +215,64 @@ fn memory_mb() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// CPU time (user + system, every thread) this process has used so far, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (in parentheses, possibly with spaces): state is field 3,
+    // utime and stime are fields 14 and 15, in clock ticks of 1/100 s.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or_else(Vec::new, |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The machine's load averages: other work on the machine skews every figure here.
+fn load_average() -> String {
+    let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Wall and CPU time of a phase.
+struct Stopwatch {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: cpu_seconds(),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.wall.elapsed()
+    }
+
+    /// How busy the process kept the machine: a phase that waits shows few busy cores.
+    fn cpu_note(&self) -> String {
+        let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
+        let cpu = cpu_seconds() - self.cpu;
+        format!(
+            "CPU {cpu:.2} s, {:.2} of {} cores busy, load average {}",
+            cpu / wall,
+            cores(),
+            load_average()
+        )
+    }
+}
+
 fn print_memory(phase: &str) -> f64 {
     let (peak, now) = memory_mb();
     println!("  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB)");
@@ -228,14 +286,17 @@ async fn run(args: Args) -> Result<()> {
     let mut summary = Summary::default();
     let n = args.patients;
     println!(
-        "Tocsin broadcast benchmark: {n} patients, {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "Tocsin broadcast benchmark: {n} patients, {} cores, load average {}",
+        cores(),
+        load_average()
     );
     print_memory("start");
 
     let tmp = tempfile::tempdir()?;
-    let mut config = Config::default();
-    config.database_url = format!("sqlite://{}", tmp.path().join("bench.db").display());
+    let mut config = Config {
+        database_url: format!("sqlite://{}", tmp.path().join("bench.db").display()),
+        ..Config::default()
+    };
     config.email.dir = tmp.path().join("outbox/email");
     config.sms.dir = tmp.path().join("outbox/sms");
     config.telegram.dir = tmp.path().join("outbox/telegram");
@@ -251,19 +312,24 @@ async fn run(args: Args) -> Result<()> {
     let day = synthetic::generate(n, &days, 2026);
     let generated = started.elapsed();
     let (contacts, appointments) = (day.contacts.len(), day.appointments.len());
-    let started = Instant::now();
+    let started = Stopwatch::start();
     app.store
-        .upsert_contacts(&day.contacts, app.clock.now_ms())
+        .import(
+            &day.contacts,
+            &day.appointments,
+            "synthetic day",
+            app.clock.now_ms(),
+        )
         .await?;
-    app.store.upsert_appointments(&day.appointments).await?;
     let imported = started.elapsed();
+    let import_cpu = started.cpu_note();
     drop(day);
     println!(
         "  generate: {contacts} contacts, {appointments} appointments in {:.2} s",
         generated.as_secs_f64()
     );
     println!(
-        "  import: {:.2} s ({} contacts/s)",
+        "  import: {:.2} s ({} contacts/s; {import_cpu})",
         imported.as_secs_f64(),
         thousands(rate(contacts as u64, imported))
     );
@@ -275,7 +341,8 @@ async fn run(args: Args) -> Result<()> {
 
     // ---- Plan + render ------------------------------------------------------------------
     let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
-    let (first, report, planned) = draft_and_plan(&app, tmp.path(), "first", &source).await?;
+    let (first, report, planned, plan_cpu) =
+        draft_and_plan(&app, tmp.path(), "first", &source).await?;
     let rendered = rate(report.pending, planned);
     println!(
         "  plan + render (patients, sms + email): {} rows ({} to send, {} skipped) in {:.2} s",
@@ -289,6 +356,7 @@ async fn run(args: Args) -> Result<()> {
         thousands(rendered),
         thousands(rate(report.created, planned))
     );
+    println!("  plan + render: {plan_cpu}");
     summary.at_least(
         format!("plan + render ({} deliveries)", report.pending),
         rendered,
@@ -304,9 +372,10 @@ async fn run(args: Args) -> Result<()> {
     app.store
         .set_update_state(first, UpdateState::Sending)
         .await?;
-    let started = Instant::now();
+    let started = Stopwatch::start();
     dispatcher.run(first).await?;
     let elapsed = started.elapsed();
+    let outbox_cpu = started.cpu_note();
     app.store.set_update_state(first, UpdateState::Sent).await?;
     let sent = tally.sent.load(Ordering::Relaxed);
     let files = count_files(&app.config.email.dir) + count_files(&app.config.sms.dir);
@@ -321,6 +390,7 @@ async fn run(args: Args) -> Result<()> {
         elapsed.as_secs_f64(),
         thousands(rate(sent, elapsed))
     );
+    println!("  {outbox_cpu}");
     if sent != report.pending {
         println!("  WARNING: {} planned, {sent} sent", report.pending);
     }
@@ -368,9 +438,10 @@ async fn run(args: Args) -> Result<()> {
         app.config.dispatch.claim_batch = batch;
     }
     let source = narrowed(FIRST_ALERT, "[\"email\"]", Some(first))?;
-    let (second, report, planned) = draft_and_plan(&app, tmp.path(), "second", &source).await?;
+    let (second, report, planned, plan_cpu) =
+        draft_and_plan(&app, tmp.path(), "second", &source).await?;
     println!(
-        "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s)",
+        "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s; {plan_cpu})",
         report.pending,
         planned.as_secs_f64(),
         thousands(rate(report.pending, planned))
@@ -381,9 +452,10 @@ async fn run(args: Args) -> Result<()> {
         .set_update_state(second, UpdateState::Sending)
         .await?;
     let before = sink.accepted.load(Ordering::Relaxed);
-    let started = Instant::now();
+    let started = Stopwatch::start();
     dispatcher.run(second).await?;
     let elapsed = started.elapsed();
+    let smtp_cpu = started.cpu_note();
     app.store
         .set_update_state(second, UpdateState::Sent)
         .await?;
@@ -405,6 +477,7 @@ async fn run(args: Args) -> Result<()> {
         elapsed.as_secs_f64(),
         thousands(smtp_rate)
     );
+    println!("  {smtp_cpu} (the sink's share included)");
     summary.at_least(
         format!(
             "dispatch over SMTP ({sent} msgs, {} conns, {} workers)",
@@ -461,6 +534,7 @@ async fn run(args: Args) -> Result<()> {
         );
     }
     summary.print();
+    println!("load average at the end: {}", load_average());
     Ok(())
 }
 
@@ -498,21 +572,22 @@ async fn draft_and_plan(
     dir: &Path,
     name: &str,
     source: &str,
-) -> Result<(i64, PlanReport, Duration)> {
+) -> Result<(i64, PlanReport, Duration, String)> {
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, source)?;
     let (id, _) = app.draft(&file, None, DraftOptions::default()).await?;
     app.approve(id, "Dr. Jan Claes").await?;
     let update = app.store.update(id).await?;
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let report = plan(
         app.store.as_ref(),
         &app.renderer,
+        &app.config,
         &update,
         app.clock.now_ms(),
     )
     .await?;
-    Ok((id, report, started.elapsed()))
+    Ok((id, report, started.elapsed(), started.cpu_note()))
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -521,7 +596,8 @@ fn count_files(dir: &Path) -> usize {
 
 /// A planned e-mail of `update` as a channel message.
 async fn sample_message(app: &App, update: i64) -> Result<Message> {
-    let recipients = app.store.recipients(Audience::Patients, 0, 100).await?;
+    let selection = tocsin::domain::Selection::Patients(Default::default());
+    let recipients = app.store.recipients(&selection, 0, 100).await?;
     for recipient in recipients {
         if recipient.contact.email.is_none() {
             continue;

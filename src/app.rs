@@ -263,6 +263,12 @@ impl App {
             ImportKind::Media => import::csv::media(&name, &bytes)?,
             ImportKind::Fhir => import::fhir::parse(&name, &bytes)?,
         };
+        // A CSV's rejects go back in its own columns, so they can be corrected in the same
+        // spreadsheet and imported again.
+        let header = match kind {
+            ImportKind::Fhir => None,
+            _ => Some(import::csv::header(&name, &bytes)?),
+        };
         drop(bytes);
         let counts = self
             .store
@@ -273,7 +279,7 @@ impl App {
                 self.clock.now_ms(),
             )
             .await?;
-        let rejects_file = self.write_rejects(file, rejects, &batch.rejects)?;
+        let rejects_file = self.write_rejects(file, rejects, header.as_deref(), &batch.rejects)?;
         Ok(ImportSummary {
             records: batch.records,
             counts,
@@ -287,6 +293,7 @@ impl App {
         &self,
         file: &Path,
         rejects_path: Option<&Path>,
+        csv_header: Option<&[String]>,
         rejects: &[import::Reject],
     ) -> Result<Option<PathBuf>, AppError> {
         if rejects.is_empty() {
@@ -304,7 +311,11 @@ impl App {
             ))
         };
         let out = std::fs::File::create(&path).map_err(|error| write_error(error.to_string()))?;
-        import::write_rejects(rejects, out).map_err(|error| write_error(error.to_string()))?;
+        match csv_header {
+            Some(header) => import::csv::write_rejects(header, rejects, out),
+            None => import::write_rejects(rejects, out),
+        }
+        .map_err(|error| write_error(error.to_string()))?;
         Ok(Some(path))
     }
 
@@ -345,7 +356,7 @@ impl App {
                 }),
             }
         }
-        let rejects_file = self.write_rejects(file, rejects, &rejected)?;
+        let rejects_file = self.write_rejects(file, rejects, None, &rejected)?;
         Ok((applied, rejected.len(), rejects_file))
     }
 
