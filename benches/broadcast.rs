@@ -3,9 +3,14 @@
 //! SMTP connections, and peak memory.
 //!
 //! `cargo bench --bench broadcast [-- --patients N] [--smtp-connections C] [--workers W]
-//!  [--claim-batch B] [--lettre-messages M] [--sink-messages S] [--sink-connections K]`
+//!  [--claim-batch B] [--lettre-messages M] [--channel-messages C] [--sink-messages S]
+//!  [--sink-connections K]`
 //!
 //! It prints figures and asserts nothing: timings depend on the machine.
+
+/// The same allocator as the `tocsin` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
@@ -41,6 +46,7 @@ struct Args {
     workers: usize,
     claim_batch: Option<u32>,
     lettre_messages: usize,
+    channel_messages: usize,
     sink_messages: usize,
     sink_connections: usize,
 }
@@ -53,6 +59,7 @@ impl Args {
             workers: 64,
             claim_batch: None,
             lettre_messages: 200,
+            channel_messages: 20_000,
             sink_messages: 100_000,
             sink_connections: 16,
         };
@@ -69,6 +76,7 @@ impl Args {
                 "--workers",
                 "--claim-batch",
                 "--lettre-messages",
+                "--channel-messages",
                 "--sink-messages",
                 "--sink-connections",
             ];
@@ -92,6 +100,7 @@ impl Args {
                 "--workers" => args.workers = number,
                 "--claim-batch" => args.claim_batch = Some(u32::try_from(number)?),
                 "--lettre-messages" => args.lettre_messages = number,
+                "--channel-messages" => args.channel_messages = number,
                 "--sink-messages" => args.sink_messages = number,
                 _ => args.sink_connections = number,
             }
@@ -422,6 +431,8 @@ async fn run(args: Args) -> Result<()> {
         "  SMTP sink capacity, lock-step client (MAIL, RCPT, DATA, message each waiting for its reply): {} msg/s",
         thousands(lockstep)
     );
+    // The raw clients' and the sink's own buffers count in the figures below.
+    print_memory("sink capacity test");
     summary.at_least("SMTP sink capacity", capacity, "msg/s", SMTP_TARGET * 2.0);
     summary.info(
         "SMTP sink capacity, lock-step",
@@ -446,6 +457,7 @@ async fn run(args: Args) -> Result<()> {
         planned.as_secs_f64(),
         thousands(rate(report.pending, planned))
     );
+    print_memory("second plan");
     let dispatcher = app.dispatcher()?;
     let tally = dispatcher.tally();
     app.store
@@ -518,6 +530,19 @@ async fn run(args: Args) -> Result<()> {
             format!("{} msg/s", thousands(ours)),
         );
     }
+    // The channel on its own, long enough to be steady: what the dispatcher could reach
+    // if its own bookkeeping cost nothing.
+    let (count, connections) = (args.channel_messages, args.smtp_connections);
+    let alone = ours_rate(&url, &mail, &template, count, connections).await?;
+    println!(
+        "  SmtpChannel alone (no dispatcher, no handover record), {connections} connections, \
+         {count} messages: {} msg/s",
+        thousands(alone)
+    );
+    summary.info(
+        format!("SmtpChannel alone, {connections} conns, {count} msgs"),
+        format!("{} msg/s", thousands(alone)),
+    );
     let peak_end = print_memory("lettre comparison");
 
     for (phase, peak) in [

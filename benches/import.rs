@@ -2,6 +2,10 @@
 //! 100,000 rows (the scheduling export of a large hospital's week) and prints rows/s and
 //! peak memory. Target on a 2-core machine: ≤ 5 s, ≤ 200 MB peak RSS.
 
+/// The same allocator as the `tocsin` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::time::Instant;

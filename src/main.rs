@@ -1,6 +1,11 @@
 //! The command line: parses, calls the library, prints.
 
 use anyhow::{Context, Result};
+
+/// Rendering and planning allocate many small strings on every core; glibc's allocator
+/// serialises them, mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;

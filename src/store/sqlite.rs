@@ -41,6 +41,9 @@ impl SqliteStore {
             // In WAL mode NORMAL loses nothing when the process dies, only on power loss.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
+            // 16 MB of page cache per connection (SQLite's default is 2 MB): planning reads
+            // contacts while it writes deliveries, and both stay in memory.
+            .pragma("cache_size", "-16384")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -682,39 +685,69 @@ impl Store for SqliteStore {
 
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut applied = Vec::with_capacity(transitions.len());
-        for transition in transitions {
-            let done = sqlx::query(
-                "UPDATE deliveries SET state = ?, next_attempt_at = ?, \
-                 lease_until = NULL, gateway_id = COALESCE(?, gateway_id), \
-                 last_error = CASE WHEN ? IN ('failed', 'undeliverable') THEN ? ELSE last_error END, \
-                 updated_at = ? WHERE id = ? AND state = ?",
-            )
-            .bind(transition.to.as_str())
-            .bind(transition.next_attempt_at_ms)
-            .bind(transition.gateway_id.as_deref())
-            .bind(transition.to.as_str())
-            .bind(transition.detail.as_deref())
-            .bind(transition.at_ms)
-            .bind(transition.delivery_id)
-            .bind(transition.from.as_str())
-            .execute(&mut *tx)
-            .await?;
-            let did_apply = done.rows_affected() == 1;
-            if did_apply {
-                sqlx::query(
-                    "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
-                     VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(transition.delivery_id)
-                .bind(transition.at_ms)
-                .bind(transition.from.as_str())
-                .bind(transition.to.as_str())
-                .bind(transition.detail.as_deref())
-                .execute(&mut *tx)
-                .await?;
+        let mut applied = vec![false; transitions.len()];
+        let mut start = 0;
+        while start < transitions.len() {
+            // One statement per round; a delivery that moves twice in a batch (handed over,
+            // then refused) starts a new round, so its moves apply in order.
+            let mut ids = std::collections::HashSet::new();
+            let mut end = start;
+            while end < transitions.len()
+                && end - start < ROWS_PER_INSERT
+                && ids.insert(transitions[end].delivery_id)
+            {
+                end += 1;
             }
-            applied.push(did_apply);
+            let round = &transitions[start..end];
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE deliveries SET state = t.column3, next_attempt_at = t.column4, \
+                 lease_until = NULL, gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
+                 last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable') \
+                                   THEN t.column6 ELSE deliveries.last_error END, \
+                 updated_at = t.column7 FROM (",
+            );
+            update.push_values(round, |mut values, transition| {
+                values
+                    .push_bind(transition.delivery_id)
+                    .push_bind(transition.from.as_str())
+                    .push_bind(transition.to.as_str())
+                    .push_bind(transition.next_attempt_at_ms)
+                    .push_bind(transition.gateway_id.as_deref())
+                    .push_bind(transition.detail.as_deref())
+                    .push_bind(transition.at_ms);
+            });
+            update.push(
+                ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
+                 RETURNING deliveries.id",
+            );
+            let moved: std::collections::HashSet<i64> = update
+                .build_query_scalar::<i64>()
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+            let mut events = Vec::with_capacity(moved.len());
+            for (offset, transition) in round.iter().enumerate() {
+                if moved.contains(&transition.delivery_id) {
+                    applied[start + offset] = true;
+                    events.push(transition);
+                }
+            }
+            if !events.is_empty() {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+                );
+                insert.push_values(&events, |mut values, transition| {
+                    values
+                        .push_bind(transition.delivery_id)
+                        .push_bind(transition.at_ms)
+                        .push_bind(transition.from.as_str())
+                        .push_bind(transition.to.as_str())
+                        .push_bind(transition.detail.as_deref());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            start = end;
         }
         tx.commit().await?;
         Ok(applied)

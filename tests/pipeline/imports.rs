@@ -110,7 +110,11 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
             .from_reader(rejected.trim_start_matches('\u{feff}').as_bytes());
         let header = reader.headers().expect("header").clone();
         assert_eq!(header.get(0), Some("Patiëntnummer"), "{rejected}");
-        assert_eq!(header.iter().next_back(), Some("reject_reason"), "{rejected}");
+        assert_eq!(
+            header.iter().next_back(),
+            Some("reject_reason"),
+            "{rejected}"
+        );
         let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.expect("row")).collect();
         assert_eq!(rows.len(), 1, "{rejected}");
         assert_eq!(&rows[0][0], "P1003");
