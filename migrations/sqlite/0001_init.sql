@@ -90,7 +90,8 @@ CREATE TABLE deliveries (
     body_html        TEXT,                   -- e-mail and Telegram
     state            TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'undeliverable', 'skipped')),
     attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  INTEGER,                -- due time while pending or failed-and-retrying
+    next_attempt_at  INTEGER,                -- when it is due: pending, failed-and-retrying, or
+                                            -- sending (= lease_until); NULL once nothing is left to do
     lease_until      INTEGER,                -- while sending: after this the claim has expired
     gateway_id       TEXT,                   -- e-mail Message-ID, SMS gateway id, Telegram message id
     last_error       TEXT,
