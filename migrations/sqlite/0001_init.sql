@@ -85,9 +85,6 @@ CREATE TABLE deliveries (
     channel          TEXT NOT NULL,
     address          TEXT,                   -- NULL when skipped for want of one
     language         TEXT NOT NULL,
-    subject          TEXT,                   -- e-mail only
-    body             TEXT NOT NULL,          -- the rendered text as sent
-    body_html        TEXT,                   -- e-mail and Telegram
     state            TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'undeliverable', 'skipped')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER,                -- when it is due: pending, failed-and-retrying, or
@@ -101,6 +98,15 @@ CREATE TABLE deliveries (
 -- The dispatcher's claim query reads only due rows of one update.
 CREATE INDEX deliveries_due ON deliveries (update_id, state, next_attempt_at);
 CREATE INDEX deliveries_gateway ON deliveries (gateway_id) WHERE gateway_id IS NOT NULL;
+
+-- What we told whom: the rendered message of a delivery, kept apart from its state row so
+-- that the rows every claim and outcome rewrites stay a few dozen bytes. None when skipped.
+CREATE TABLE delivery_messages (
+    delivery_id  INTEGER PRIMARY KEY REFERENCES deliveries(id),
+    subject      TEXT,                       -- e-mail only
+    body         TEXT NOT NULL,              -- the rendered text as sent
+    body_html    TEXT                        -- e-mail's HTML part
+);
 
 -- Append-only: every transition of every delivery.
 CREATE TABLE delivery_events (

@@ -315,10 +315,16 @@ fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
         .collect()
 }
 
-fn claimed_from_row(row: &SqliteRow) -> Result<ClaimedDelivery> {
+fn claimed_from_row(
+    row: &SqliteRow,
+    messages: &mut HashMap<i64, (Option<String>, String, Option<String>)>,
+) -> Result<ClaimedDelivery> {
     let attempts: i64 = row.try_get("attempts")?;
     let address: Option<String> = row.try_get("address")?;
     let id: i64 = row.try_get("id")?;
+    let message = messages
+        .remove(&id)
+        .ok_or_else(|| StoreError::Corrupt(format!("delivery {id} is due but has no message")))?;
     Ok(ClaimedDelivery {
         id,
         update_id: row.try_get("update_id")?,
@@ -328,9 +334,9 @@ fn claimed_from_row(row: &SqliteRow) -> Result<ClaimedDelivery> {
             StoreError::Corrupt(format!("delivery {id} is due but has no address"))
         })?,
         language: parse_col(row, "language")?,
-        subject: row.try_get("subject")?,
-        body: row.try_get("body")?,
-        body_html: row.try_get("body_html")?,
+        subject: message.0,
+        body: message.1,
+        body_html: message.2,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
     })
 }
@@ -343,12 +349,12 @@ struct SqlitePlan {
 impl PlanWriter for SqlitePlan {
     async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
         let mut inserted = 0;
+        let now = chrono::Utc::now().timestamp_millis();
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
-                 subject, body, body_html, state, next_attempt_at, last_error, updated_at) ",
+                 state, next_attempt_at, last_error, updated_at) ",
             );
-            let now = chrono::Utc::now().timestamp_millis();
             query.push_values(chunk, |mut values, row| {
                 values
                     .push_bind(row.update_id)
@@ -356,31 +362,68 @@ impl PlanWriter for SqlitePlan {
                     .push_bind(row.channel.as_str())
                     .push_bind(row.address.as_deref())
                     .push_bind(row.language.code())
-                    .push_bind(row.subject.as_deref())
-                    .push_bind(row.body.as_str())
-                    .push_bind(row.body_html.as_deref())
                     .push_bind(row.state.as_str())
                     .push_bind((row.state == DeliveryState::Pending).then_some(now))
                     .push_bind(row.detail.as_deref())
                     .push_bind(now);
             });
-            query.push(" ON CONFLICT (update_id, contact_id, channel) DO NOTHING");
-            inserted += query.build().execute(&mut *self.tx).await?.rows_affected();
+            query.push(
+                " ON CONFLICT (update_id, contact_id, channel) DO NOTHING \
+                 RETURNING id, contact_id, channel",
+            );
+            let created: Vec<(i64, i64, String)> =
+                query.build_query_as().fetch_all(&mut *self.tx).await?;
+            inserted += created.len() as u64;
+            let by_key: HashMap<(i64, &str), &NewDelivery> = chunk
+                .iter()
+                .map(|row| ((row.contact_id, row.channel.as_str()), row))
+                .collect();
+            let created: Vec<(i64, &NewDelivery)> = created
+                .iter()
+                .filter_map(|(id, contact, channel)| {
+                    by_key
+                        .get(&(*contact, channel.as_str()))
+                        .map(|row| (*id, *row))
+                })
+                .collect();
+            if created.is_empty() {
+                continue;
+            }
+            let mut events = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+            );
+            events.push_values(&created, |mut values, (id, row)| {
+                values
+                    .push_bind(*id)
+                    .push_bind(now)
+                    .push_bind(None::<&str>)
+                    .push_bind(row.state.as_str())
+                    .push_bind(row.detail.as_deref());
+            });
+            events.build().execute(&mut *self.tx).await?;
+            let messages: Vec<&(i64, &NewDelivery)> = created
+                .iter()
+                .filter(|(_, row)| row.state == DeliveryState::Pending)
+                .collect();
+            if messages.is_empty() {
+                continue;
+            }
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
+            );
+            insert.push_values(messages, |mut values, (id, row)| {
+                values
+                    .push_bind(*id)
+                    .push_bind(row.subject.as_deref())
+                    .push_bind(row.body.as_str())
+                    .push_bind(row.body_html.as_deref());
+            });
+            insert.build().execute(&mut *self.tx).await?;
         }
         Ok(inserted)
     }
 
     async fn commit(mut self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
-             SELECT d.id, ?, NULL, d.state, d.last_error FROM deliveries d \
-             WHERE d.update_id = ? \
-             AND NOT EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id)",
-        )
-        .bind(at_ms)
-        .bind(update_id)
-        .execute(&mut *self.tx)
-        .await?;
         sqlx::query("UPDATE updates SET planned_at = ? WHERE id = ? AND planned_at IS NULL")
             .bind(at_ms)
             .bind(update_id)
@@ -672,15 +715,28 @@ impl Store for SqliteStore {
         for (id, _) in &due {
             ids.push_bind(*id);
         }
-        claim.push(
-            ") RETURNING id, update_id, contact_id, channel, address, language, subject, body, \
-             body_html, attempts",
-        );
+        claim.push(") RETURNING id, update_id, contact_id, channel, address, language, attempts");
         let rows = claim.build().fetch_all(&mut *tx).await?;
+        let mut read = QueryBuilder::<Sqlite>::new(
+            "SELECT delivery_id, subject, body, body_html FROM delivery_messages \
+             WHERE delivery_id IN (",
+        );
+        let mut ids = read.separated(", ");
+        for (id, _) in &due {
+            ids.push_bind(*id);
+        }
+        read.push(")");
+        let mut messages: HashMap<i64, (Option<String>, String, Option<String>)> = read
+            .build_query_as::<(i64, Option<String>, String, Option<String>)>()
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(id, subject, body, html)| (id, (subject, body, html)))
+            .collect();
         tx.commit().await?;
         let mut claimed = rows
             .iter()
-            .map(claimed_from_row)
+            .map(|row| claimed_from_row(row, &mut messages))
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|delivery| delivery.id);
         Ok(claimed)
@@ -778,9 +834,10 @@ impl Store for SqliteStore {
         channel: ChannelKind,
     ) -> Result<Option<StoredDelivery>> {
         let row = sqlx::query(
-            "SELECT id, channel, address, language, subject, body, body_html, state, attempts, \
-             gateway_id, last_error FROM deliveries \
-             WHERE update_id = ? AND contact_id = ? AND channel = ?",
+            "SELECT d.id, d.channel, d.address, d.language, m.subject, \
+             COALESCE(m.body, '') AS body, m.body_html, d.state, d.attempts, d.gateway_id, \
+             d.last_error FROM deliveries d LEFT JOIN delivery_messages m ON m.delivery_id = d.id \
+             WHERE d.update_id = ? AND d.contact_id = ? AND d.channel = ?",
         )
         .bind(update_id)
         .bind(contact_id)
