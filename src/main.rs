@@ -391,9 +391,10 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         .await?;
     let counts = summary.counts;
     println!(
-        "{}: {} records read, {} rejected",
+        "{}: {} records read, {} accepted, {} rejected",
         args.file.display(),
         summary.records,
+        summary.records.saturating_sub(summary.rejected),
         summary.rejected
     );
     println!(

@@ -72,23 +72,50 @@ pub async fn plan(
             audience,
             policy: config.policy.for_audience(audience),
         };
-        let mut after_id = 0;
-        loop {
-            let page = store.recipients(&selection, after_id, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after_id = last.contact.id;
-            let rows = tokio::task::block_in_place(|| planner.page(&page))?;
-            for row in &rows {
-                match row.state {
-                    DeliveryState::Skipped => report.skipped += 1,
-                    _ => report.pending += 1,
-                }
+        let handle = tokio::runtime::Handle::current();
+        // A pipeline of three: while the render threads work on one page, this thread
+        // writes the page before it and reads the page after it.
+        tokio::task::block_in_place(|| -> Result<(), PlanError> {
+            let mut page = handle.block_on(store.recipients(&selection, 0, PAGE))?;
+            let mut rendered: Option<Vec<NewDelivery>> = None;
+            while !page.is_empty() || rendered.is_some() {
+                let next_after = page.last().map(|recipient| recipient.contact.id);
+                let (rows, next) = std::thread::scope(|scope| {
+                    let rendering = (!page.is_empty()).then(|| scope.spawn(|| planner.page(&page)));
+                    let io = handle.block_on(async {
+                        if let Some(rows) = rendered.take() {
+                            report.count(&rows);
+                            report.created += writer.insert(&rows).await?;
+                        }
+                        match next_after {
+                            Some(after) => store.recipients(&selection, after, PAGE).await,
+                            None => Ok(Vec::new()),
+                        }
+                    });
+                    let rows = rendering
+                        .map(|thread| thread.join().unwrap_or(Err(PlanError::RenderThread)))
+                        .transpose();
+                    (rows, io)
+                });
+                rendered = rows?;
+                page = next?;
             }
-            report.created += writer.insert(&rows).await?;
-        }
+            Ok(())
+        })?;
     }
     writer.commit(update.id, now_ms).await?;
     Ok(report)
+}
+
+impl PlanReport {
+    fn count(&mut self, rows: &[NewDelivery]) {
+        for row in rows {
+            match row.state {
+                DeliveryState::Skipped => self.skipped += 1,
+                _ => self.pending += 1,
+            }
+        }
+    }
 }
 
 /// Everything needed to turn one recipient of one audience into delivery rows.

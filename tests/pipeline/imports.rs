@@ -92,7 +92,7 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            stdout.contains("6 records read, 1 rejected"),
+            stdout.contains("6 records read, 5 accepted, 1 rejected"),
             "{name}: {stdout}"
         );
         assert!(
@@ -242,7 +242,10 @@ async fn the_official_fhir_examples_import_into_a_patient_a_gp_and_an_appointmen
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("7 records read, 1 rejected"), "{stdout}");
+    assert!(
+        stdout.contains("7 records read, 6 accepted, 1 rejected"),
+        "{stdout}"
+    );
     let pool = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",
         dir.path().join("tocsin.db").display()
