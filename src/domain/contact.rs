@@ -72,6 +72,23 @@ impl Contact {
         }
     }
 
+    /// The contact as an import would write it, to compare with what a new export says.
+    pub fn into_new(self) -> NewContact {
+        NewContact {
+            external_id: self.external_id,
+            role: self.role,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            language: self.language,
+            mobile: self.mobile,
+            phone: self.phone,
+            email: self.email,
+            telegram_chat_id: self.telegram_chat_id,
+            organisation: self.organisation,
+            birth_date: self.birth_date,
+        }
+    }
+
     pub fn address(&self, channel: ChannelKind) -> Option<&str> {
         match channel {
             ChannelKind::Email => self.email.as_deref(),

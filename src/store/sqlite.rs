@@ -235,10 +235,10 @@ fn parse_date(raw: Option<String>) -> Result<Option<chrono::NaiveDate>> {
     .transpose()
 }
 
-const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
+pub(super) const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
      c.language, c.mobile, c.phone, c.email, c.telegram_chat_id, c.organisation, c.birth_date";
 
-fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
+pub(super) fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
     Ok(Contact {
         id: row.try_get("id")?,
         external_id: row.try_get("external_id")?,

@@ -2,7 +2,7 @@
 //! by field (each change logged in `import_changes`), unchanged ones left alone — all in one
 //! transaction, so a file is imported whole or not at all.
 
-use super::sqlite::SqliteStore;
+use super::sqlite::{contact_from_row, SqliteStore, CONTACT_COLUMNS};
 use super::{ImportCounts, Result, StoreError};
 use crate::domain::{NewAppointment, NewContact};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -278,31 +278,16 @@ async fn load_contacts(
 ) -> Result<HashMap<String, NewContact>> {
     let mut known = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT external_id, role, first_name, last_name, language, mobile, phone, email, \
-             telegram_chat_id, organisation, birth_date FROM contacts WHERE external_id IN (",
-        );
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.external_id IN ("
+        ));
         let mut list = query.separated(", ");
         for key in chunk {
             list.push_bind(*key);
         }
         query.push(")");
         for row in query.build().fetch_all(&mut **tx).await? {
-            let role: String = row.try_get("role")?;
-            let birth_date: Option<String> = row.try_get("birth_date")?;
-            let contact = NewContact {
-                external_id: row.try_get("external_id")?,
-                role: role.parse().map_err(StoreError::Corrupt)?,
-                first_name: row.try_get("first_name")?,
-                last_name: row.try_get("last_name")?,
-                language: row.try_get("language")?,
-                mobile: row.try_get("mobile")?,
-                phone: row.try_get("phone")?,
-                email: row.try_get("email")?,
-                telegram_chat_id: row.try_get("telegram_chat_id")?,
-                organisation: row.try_get("organisation")?,
-                birth_date: birth_date.and_then(|date| date.parse().ok()),
-            };
+            let contact = contact_from_row(&row)?.into_new();
             known.insert(contact.external_id.clone(), contact);
         }
     }
