@@ -3,6 +3,7 @@
 
 pub mod email;
 pub mod outbox;
+pub mod sms;
 
 use crate::domain::{ChannelKind, Language};
 use async_trait::async_trait;
