@@ -25,7 +25,7 @@ pub struct Config {
     pub hospital: Hospital,
     pub dispatch: Dispatch,
     pub email: EmailConfig,
-    pub sms: OutboxOnly,
+    pub sms: SmsConfig,
     pub telegram: OutboxOnly,
     pub policy: Policies,
     pub gp_alert: GpAlert,
@@ -38,10 +38,7 @@ impl Default for Config {
             hospital: Hospital::default(),
             dispatch: Dispatch::default(),
             email: EmailConfig::default(),
-            sms: OutboxOnly {
-                transport: OutboxTransport::Outbox,
-                dir: PathBuf::from("outbox/sms"),
-            },
+            sms: SmsConfig::default(),
             telegram: OutboxOnly {
                 transport: OutboxTransport::Outbox,
                 dir: PathBuf::from("outbox/telegram"),
@@ -262,6 +259,103 @@ impl Default for EmailConfig {
     }
 }
 
+/// SMS: a file outbox, or real gateways tried in the order given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub transport: SmsTransport,
+    /// Outbox: one JSON file per message.
+    pub dir: PathBuf,
+    /// Per gateway request.
+    pub timeout_seconds: u64,
+    /// `[[sms.gateways]]`, in order of preference: a gateway that is unavailable hands the
+    /// message to the next.
+    pub gateways: Vec<GatewayConfig>,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            transport: SmsTransport::Outbox,
+            dir: PathBuf::from("outbox/sms"),
+            timeout_seconds: 10,
+            gateways: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsTransport {
+    Outbox,
+    Gateways,
+}
+
+/// One SMS gateway. Secrets may be written here or, better, named by an environment variable
+/// (`password_env`, `auth_token_env`, `api_secret_env`).
+#[derive(Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum GatewayConfig {
+    /// Kannel's smsbox `sendsms` interface.
+    Kannel {
+        name: Option<String>,
+        base_url: String,
+        username: String,
+        password: Option<String>,
+        password_env: Option<String>,
+        from: String,
+        /// Base URL of `tocsin serve`'s Kannel receipt endpoint, for delivery reports.
+        dlr_url: Option<String>,
+    },
+    /// Twilio's Messages API.
+    Twilio {
+        name: Option<String>,
+        account_sid: String,
+        auth_token: Option<String>,
+        auth_token_env: Option<String>,
+        from: Option<String>,
+        messaging_service_sid: Option<String>,
+        base_url: Option<String>,
+        status_callback: Option<String>,
+    },
+    /// Vonage's SMS API.
+    Vonage {
+        name: Option<String>,
+        api_key: String,
+        api_secret: Option<String>,
+        api_secret_env: Option<String>,
+        from: String,
+        base_url: Option<String>,
+        callback: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, name) = match self {
+            GatewayConfig::Kannel { name, .. } => ("kannel", name),
+            GatewayConfig::Twilio { name, .. } => ("twilio", name),
+            GatewayConfig::Vonage { name, .. } => ("vonage", name),
+        };
+        write!(
+            f,
+            "{kind} gateway {:?} (secrets hidden)",
+            name.as_deref().unwrap_or(kind)
+        )
+    }
+}
+
+/// A secret from the configuration, or from the environment variable it names.
+pub fn secret(inline: &Option<String>, env: &Option<String>, what: &str) -> Result<String, String> {
+    if let Some(variable) = env {
+        return std::env::var(variable)
+            .map_err(|_| format!("{what}: the environment variable {variable} is not set"));
+    }
+    inline.clone().ok_or_else(|| {
+        format!("{what}: give it in the configuration or name an environment variable")
+    })
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxOnly {
@@ -330,6 +424,27 @@ mod tests {
         let text = include_str!("../tocsin.example.toml");
         let config = Config::parse(text, "tocsin.example.toml").expect("example parses");
         assert_eq!(config.email.transport, EmailTransport::Outbox);
+    }
+
+    #[test]
+    fn gateways_are_read_in_order_and_never_print_their_secrets() {
+        let text = "[sms]\ntransport = \"gateways\"\n\
+            [[sms.gateways]]\nkind = \"kannel\"\nbase_url = \"http://127.0.0.1:13013\"\nusername = \"tocsin\"\npassword = \"hunter2\"\nfrom = \"ZNA\"\n\
+            [[sms.gateways]]\nkind = \"twilio\"\naccount_sid = \"AC1\"\nauth_token_env = \"TOCSIN_TWILIO_TOKEN\"\nfrom = \"+3212\"\n";
+        let config = Config::parse(text, "t.toml").expect("valid");
+        assert_eq!(config.sms.transport, SmsTransport::Gateways);
+        assert!(matches!(
+            config.sms.gateways[0],
+            GatewayConfig::Kannel { .. }
+        ));
+        assert!(matches!(
+            config.sms.gateways[1],
+            GatewayConfig::Twilio { .. }
+        ));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let error = Config::parse("[[sms.gateways]]\nkind = \"clickatell\"\n", "t.toml")
+            .expect_err("refused");
+        assert!(error.to_string().contains("clickatell"), "{error}");
     }
 
     #[test]
