@@ -463,15 +463,108 @@ impl App {
         };
         Ok(HashMap::from([
             (ChannelKind::Email, email_channel),
-            (
-                ChannelKind::Sms,
-                outbox(&self.config.sms.dir, ChannelKind::Sms, None)?,
-            ),
+            (ChannelKind::Sms, self.sms_channel()?),
             (
                 ChannelKind::Telegram,
                 outbox(&self.config.telegram.dir, ChannelKind::Telegram, None)?,
             ),
         ]))
+    }
+
+    /// SMS to the outbox, or through the configured gateways in order.
+    fn sms_channel(&self) -> Result<Arc<dyn Channel>, AppError> {
+        use crate::channels::sms::{self, kannel, twilio, vonage, SmsChannel, SmsGateway};
+        use crate::config::{secret, GatewayConfig, SmsTransport};
+        let config = &self.config.sms;
+        if config.transport == SmsTransport::Outbox {
+            let outbox =
+                Outbox::new(config.dir.clone(), ChannelKind::Sms, None).map_err(|source| {
+                    AppError::Read {
+                        path: config.dir.display().to_string(),
+                        source,
+                    }
+                })?;
+            return Ok(Arc::new(outbox));
+        }
+        if config.gateways.is_empty() {
+            return Err(AppError::Config(
+                "[sms] transport = \"gateways\" but no [[sms.gateways]] is configured".into(),
+            ));
+        }
+        let client = sms::http_client(Duration::from_secs(config.timeout_seconds))
+            .map_err(|error| AppError::Config(format!("SMS HTTP client: {error}")))?;
+        let mut gateways: Vec<Box<dyn SmsGateway>> = Vec::new();
+        for gateway in &config.gateways {
+            gateways.push(match gateway {
+                GatewayConfig::Kannel {
+                    name,
+                    base_url,
+                    username,
+                    password,
+                    password_env,
+                    from,
+                    dlr_url,
+                } => Box::new(kannel::Kannel::new(
+                    kannel::KannelConfig {
+                        name: name.clone().unwrap_or_else(|| "kannel".into()),
+                        base_url: base_url.clone(),
+                        username: username.clone(),
+                        password: secret(password, password_env, "kannel password")
+                            .map_err(AppError::Config)?,
+                        from: from.clone(),
+                        dlr_url: dlr_url.clone(),
+                    },
+                    client.clone(),
+                )),
+                GatewayConfig::Twilio {
+                    name,
+                    account_sid,
+                    auth_token,
+                    auth_token_env,
+                    from,
+                    messaging_service_sid,
+                    base_url,
+                    status_callback,
+                } => Box::new(twilio::Twilio::new(
+                    twilio::TwilioConfig {
+                        name: name.clone().unwrap_or_else(|| "twilio".into()),
+                        account_sid: account_sid.clone(),
+                        auth_token: secret(auth_token, auth_token_env, "twilio auth_token")
+                            .map_err(AppError::Config)?,
+                        from: from.clone(),
+                        messaging_service_sid: messaging_service_sid.clone(),
+                        base_url: base_url
+                            .clone()
+                            .unwrap_or_else(|| twilio::DEFAULT_BASE_URL.into()),
+                        status_callback: status_callback.clone(),
+                    },
+                    client.clone(),
+                )),
+                GatewayConfig::Vonage {
+                    name,
+                    api_key,
+                    api_secret,
+                    api_secret_env,
+                    from,
+                    base_url,
+                    callback,
+                } => Box::new(vonage::Vonage::new(
+                    vonage::VonageConfig {
+                        name: name.clone().unwrap_or_else(|| "vonage".into()),
+                        api_key: api_key.clone(),
+                        api_secret: secret(api_secret, api_secret_env, "vonage api_secret")
+                            .map_err(AppError::Config)?,
+                        from: from.clone(),
+                        base_url: base_url
+                            .clone()
+                            .unwrap_or_else(|| vonage::DEFAULT_BASE_URL.into()),
+                        callback: callback.clone(),
+                    },
+                    client.clone(),
+                )),
+            });
+        }
+        Ok(Arc::new(SmsChannel::new(gateways)))
     }
 
     pub fn dispatcher(&self) -> Result<Dispatcher, AppError> {

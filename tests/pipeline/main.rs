@@ -6,4 +6,6 @@ mod cli;
 mod crash;
 mod email;
 mod imports;
+mod kannel;
+mod sms_providers;
 mod support;

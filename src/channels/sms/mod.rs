@@ -2,6 +2,10 @@
 //! is one file behind [`SmsGateway`]; this module only decides which gateway gets a message
 //! and what its answer means for the delivery.
 
+pub mod kannel;
+pub mod twilio;
+pub mod vonage;
+
 use super::{Channel, Handover, Message, Outcome};
 use crate::render::sms::{self, Encoding};
 use async_trait::async_trait;

@@ -1,0 +1,504 @@
+//! Vonage (formerly Nexmo), through its SMS API — not the newer Messages API.
+//!
+//! Follows Vonage's SMS API reference, "Send an SMS" (<https://developer.vonage.com/en/api/sms>):
+//! `POST https://rest.nexmo.com/sms/json`, form-encoded `api_key`, `api_secret`, `from`, `to`
+//! (E.164 without the leading `+`, as in Vonage's examples: `447700900000`), `text`,
+//! `type=unicode` for UCS-2 text (else `text`), `callback` (the delivery receipt webhook) and
+//! `client-ref` (here, the delivery id). Vonage answers HTTP 200 whatever became of the
+//! message, with one object per SMS part:
+//! `{"message-count": "1", "messages": [{"to": "…", "message-id": "…", "status": "0",
+//! "remaining-balance": "…", "message-price": "…", "network": "…"}]}`, and a non-zero `status`
+//! with an `error-text` when a part was not taken.
+//!
+//! The status codes are those of "Troubleshooting SMS — SMS API error codes"
+//! (<https://developer.vonage.com/en/messaging/sms/guides/troubleshooting-sms>) and "API
+//! Errors — SMS API" (<https://developer.vonage.com/en/api-errors/sms>):
+//!
+//! | status | Vonage's meaning | Outcome |
+//! |---|---|---|
+//! | 0 | Success | `Accepted`, with the `message-id` of the first part |
+//! | 1 | Throttled | `Throttled` |
+//! | 10 | Too Many Existing Binds ("back off and retry") | `Throttled` |
+//! | 2 | Missing Parameters | `Rejected` |
+//! | 3 | Invalid Parameters | `Rejected` |
+//! | 6 | Invalid Message (e.g. unrecognised number prefix) | `Rejected` |
+//! | 7 | Number Barred | `Rejected` |
+//! | 12 | Message Too Long | `Rejected` |
+//! | 33 | Number De-activated | `Rejected` |
+//! | 34 | Invalid or Missing Msisdn Param (older Nexmo documentation) | `Rejected` |
+//! | 4 | Invalid Credentials | `Unavailable`: this gateway's configuration or account… |
+//! | 8 | Partner Account Barred | `Unavailable` |
+//! | 9 | Partner Quota Violation (no credit) | `Unavailable` |
+//! | 11 | Account Not Enabled For HTTP | `Unavailable` |
+//! | 14 | Invalid Signature | `Unavailable` |
+//! | 15 | Invalid (non-authorised) Sender Address | `Unavailable`: the sender is this gateway's setting; another gateway can deliver |
+//! | 19 | Facility Not Allowed | `Unavailable` |
+//! | 23 | Invalid Callback Url | `Unavailable` |
+//! | 29 | Non-Whitelisted Destination (trial account) | `Unavailable`: the account's restriction, not the number's |
+//! | 32 | Signature And API Secret Disallowed | `Unavailable` |
+//! | 5 | Internal Error | `Unavailable`: …or Vonage's trouble |
+//! | 13 | Communication Failed (older Nexmo documentation) | `Unavailable` |
+//! | anything else | | `Unavailable` |
+//!
+//! Status 2 is `Rejected` because the fields a message brings (`to`, `text`) are what can be
+//! missing: an empty `api_key`, `api_secret` or `from` is this gateway's configuration, so the
+//! gateway does not ask Vonage and answers `Unavailable` itself.
+//!
+//! HTTP itself: 429 is `Throttled` (with `Retry-After`); 408, 5xx, no connection or no answer
+//! in time are `Unavailable`; any other non-2xx is `Unavailable` too, since Vonage reports
+//! everything about a message in a 200 and a 4xx can only be about this gateway's endpoint or
+//! credentials.
+//!
+//! The API secret never appears in `Debug` output, logs or reasons (it travels in the form
+//! body, never in the URL); the recipient's number is masked in logs and reasons.
+
+use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
+use crate::channels::mask;
+use crate::render::sms::Encoding;
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use std::fmt;
+use std::time::Duration;
+
+/// Vonage's production SMS API.
+pub const DEFAULT_BASE_URL: &str = "https://rest.nexmo.com";
+
+/// One Vonage account as a gateway.
+#[derive(Clone)]
+pub struct VonageConfig {
+    /// As configured, for logs and status.
+    pub name: String,
+    pub api_key: String,
+    /// Secret: never in `Debug` output or logs.
+    pub api_secret: String,
+    /// The sender: a Vonage number (digits, no `+`) or an alphanumeric sender ID.
+    pub from: String,
+    /// [`DEFAULT_BASE_URL`], or an emulator's.
+    pub base_url: String,
+    /// Base URL of the delivery receipt webhook; `?delivery=<id>` is appended for each
+    /// message (the receipt also carries `client-ref`, the delivery id).
+    pub callback: Option<String>,
+}
+
+impl fmt::Debug for VonageConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VonageConfig")
+            .field("name", &self.name)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<hidden>")
+            .field("from", &self.from)
+            .field("base_url", &self.base_url)
+            .field("callback", &self.callback)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct Vonage {
+    config: VonageConfig,
+    client: reqwest::Client,
+    endpoint: String,
+}
+
+impl Vonage {
+    /// `client` should come from [`super::http_client`]: its timeout decides when an
+    /// unanswered request makes this gateway unavailable.
+    pub fn new(config: VonageConfig, client: reqwest::Client) -> Vonage {
+        let endpoint = format!("{}/sms/json", config.base_url.trim_end_matches('/'));
+        Vonage {
+            config,
+            client,
+            endpoint,
+        }
+    }
+
+    fn form(&self, sms: &Sms<'_>) -> Vec<(&'static str, String)> {
+        let kind = match sms.encoding {
+            Encoding::Gsm7 => "text",
+            Encoding::Ucs2 => "unicode",
+        };
+        let mut form = vec![
+            ("api_key", self.config.api_key.clone()),
+            ("api_secret", self.config.api_secret.clone()),
+            ("from", self.config.from.clone()),
+            ("to", sms.to.trim_start_matches('+').to_string()),
+            ("text", sms.text.to_string()),
+            ("type", kind.to_string()),
+            ("client-ref", sms.delivery_id.to_string()),
+        ];
+        if let Some(base) = &self.config.callback {
+            form.push(("callback", with_delivery(base, sms.delivery_id)));
+        }
+        form
+    }
+}
+
+#[async_trait]
+impl SmsGateway for Vonage {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    async fn submit(&self, sms: &Sms<'_>) -> GatewayOutcome {
+        tracing::debug!(
+            message = "submitting SMS to Vonage",
+            gateway = %self.config.name,
+            delivery_id = sms.delivery_id,
+            to = %mask(sms.to),
+            encoding = sms.encoding.as_str()
+        );
+        let config = &self.config;
+        for (field, value) in [
+            ("api_key", &config.api_key),
+            ("api_secret", &config.api_secret),
+            ("from", &config.from),
+        ] {
+            if value.trim().is_empty() {
+                return GatewayOutcome::Unavailable {
+                    reason: format!("not configured: no {field}"),
+                };
+            }
+        }
+        let sent = self
+            .client
+            .post(&self.endpoint)
+            .form(&self.form(sms))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                return GatewayOutcome::Unavailable {
+                    reason: describe(&error),
+                }
+            }
+        };
+        let status = response.status();
+        let wait = retry_after(response.headers());
+        let outcome = match response.bytes().await {
+            Ok(body) => interpret(status, wait, &body, sms.to),
+            Err(error) => GatewayOutcome::Unavailable {
+                reason: format!(
+                    "HTTP {}, but the answer could not be read: {}",
+                    status.as_u16(),
+                    describe(&error)
+                ),
+            },
+        };
+        tracing::debug!(
+            message = "Vonage answered",
+            gateway = %self.config.name,
+            delivery_id = sms.delivery_id,
+            to = %mask(sms.to),
+            ?outcome
+        );
+        outcome
+    }
+}
+
+/// What a non-zero `status` means for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meaning {
+    Throttled,
+    Rejected,
+    Unavailable,
+}
+
+fn meaning(status: u32) -> Meaning {
+    match status {
+        1 | 10 => Meaning::Throttled,
+        2 | 3 | 6 | 7 | 12 | 33 | 34 => Meaning::Rejected,
+        // 4, 8, 9, 11, 14, 15, 19, 23, 29, 32: this gateway's configuration or account;
+        // 5, 13: Vonage's trouble; and whatever Vonage may add.
+        _ => Meaning::Unavailable,
+    }
+}
+
+/// The `status` of one part: a string in Vonage's JSON, tolerated as a number.
+fn part_status(part: &serde_json::Value) -> Option<u32> {
+    match part.get("status")? {
+        serde_json::Value::String(status) => status.trim().parse().ok(),
+        serde_json::Value::Number(status) => status.as_u64()?.try_into().ok(),
+        _ => None,
+    }
+}
+
+fn text_field<'a>(part: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    part.get(name)?.as_str().filter(|value| !value.is_empty())
+}
+
+/// What one HTTP answer from Vonage means; `to` is masked wherever Vonage quotes it.
+fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) -> GatewayOutcome {
+    match classify_status(status) {
+        StatusClass::Success => {}
+        StatusClass::Throttled => {
+            return GatewayOutcome::Throttled {
+                retry_after: wait,
+                reason: format!("HTTP {}", status.as_u16()),
+            }
+        }
+        StatusClass::Unavailable | StatusClass::Refused => {
+            return GatewayOutcome::Unavailable {
+                reason: format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or_default()
+                )
+                .trim_end()
+                .to_string(),
+            }
+        }
+    }
+    let answer: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(answer) => answer,
+        Err(_) => {
+            return GatewayOutcome::Unavailable {
+                reason: format!("HTTP {}, but the answer is not JSON", status.as_u16()),
+            }
+        }
+    };
+    let parts = answer
+        .get("messages")
+        .and_then(|parts| parts.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if parts.is_empty() {
+        return GatewayOutcome::Unavailable {
+            reason: "an answer without messages".into(),
+        };
+    }
+    let failed = parts
+        .iter()
+        .enumerate()
+        .find(|(_, part)| part_status(part) != Some(0));
+    let Some((index, part)) = failed else {
+        return match text_field(&parts[0], "message-id") {
+            Some(id) => GatewayOutcome::Accepted {
+                message_id: id.to_string(),
+            },
+            None => GatewayOutcome::Unavailable {
+                reason: "status 0 without a message-id".into(),
+            },
+        };
+    };
+    let Some(code) = part_status(part) else {
+        return GatewayOutcome::Unavailable {
+            reason: "a message part without a status".into(),
+        };
+    };
+    let mut reason = scrub(
+        text_field(part, "error-text").unwrap_or("no error-text"),
+        to,
+    );
+    if index > 0 {
+        reason = format!(
+            "{reason} (part {} of {}; the parts before it were taken)",
+            index + 1,
+            parts.len()
+        );
+    }
+    match meaning(code) {
+        Meaning::Throttled => GatewayOutcome::Throttled {
+            retry_after: wait,
+            reason: format!("Vonage status {code}: {reason}"),
+        },
+        Meaning::Rejected => GatewayOutcome::Rejected {
+            code: Some(code.to_string()),
+            reason,
+        },
+        Meaning::Unavailable => GatewayOutcome::Unavailable {
+            reason: format!("Vonage status {code}: {reason}"),
+        },
+    }
+}
+
+/// `base` with `delivery=<id>` added to its query.
+fn with_delivery(base: &str, delivery_id: i64) -> String {
+    match url::Url::parse(base) {
+        Ok(mut url) => {
+            url.query_pairs_mut()
+                .append_pair("delivery", &delivery_id.to_string());
+            url.into()
+        }
+        Err(_) => {
+            let separator = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{separator}delivery={delivery_id}")
+        }
+    }
+}
+
+/// The recipient's number, masked wherever `text` quotes it (with or without its `+`).
+fn scrub(text: &str, to: &str) -> String {
+    let digits = to.trim_start_matches('+');
+    if digits.len() < 4 {
+        return text.to_string();
+    }
+    text.replace(to, &mask(to)).replace(digits, &mask(digits))
+}
+
+/// A transport error, with what went wrong and without the URL.
+fn describe(error: &reqwest::Error) -> String {
+    let what = if error.is_timeout() {
+        "no answer within the timeout"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TO: &str = "+32471123456";
+
+    fn answer(parts: serde_json::Value) -> GatewayOutcome {
+        let count = parts.as_array().map_or(0, Vec::len);
+        let body = serde_json::json!({"message-count": count.to_string(), "messages": parts});
+        interpret(StatusCode::OK, None, body.to_string().as_bytes(), TO)
+    }
+
+    fn failed(status: &str, text: &str) -> GatewayOutcome {
+        answer(serde_json::json!([{"status": status, "error-text": text}]))
+    }
+
+    #[test]
+    fn status_zero_is_accepted_with_the_first_parts_message_id() {
+        let outcome = answer(serde_json::json!([
+            {"to": "32471123456", "message-id": "0C000000217B7F02", "status": "0",
+             "remaining-balance": "15.53590000", "message-price": "0.03330000", "network": "20601"},
+            {"to": "32471123456", "message-id": "0C000000217B7F03", "status": "0",
+             "remaining-balance": "15.50260000", "message-price": "0.03330000", "network": "20601"},
+        ]));
+        assert_eq!(
+            outcome,
+            GatewayOutcome::Accepted {
+                message_id: "0C000000217B7F02".into()
+            }
+        );
+    }
+
+    #[test]
+    fn every_documented_status_has_its_meaning() {
+        for status in [1, 10] {
+            assert_eq!(meaning(status), Meaning::Throttled, "{status}");
+        }
+        for status in [2, 3, 6, 7, 12, 33, 34] {
+            assert_eq!(meaning(status), Meaning::Rejected, "{status}");
+        }
+        for status in [4, 5, 8, 9, 11, 13, 14, 15, 19, 23, 29, 32, 99] {
+            assert_eq!(meaning(status), Meaning::Unavailable, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_barred_number_is_rejected_with_its_code_and_the_number_masked() {
+        assert_eq!(
+            failed("7", "Number 32471123456 barred"),
+            GatewayOutcome::Rejected {
+                code: Some("7".into()),
+                reason: "Number 3247***56 barred".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_credentials_and_no_credit_make_the_gateway_unavailable() {
+        assert_eq!(
+            failed("4", "Bad Credentials"),
+            GatewayOutcome::Unavailable {
+                reason: "Vonage status 4: Bad Credentials".into()
+            }
+        );
+        assert!(matches!(
+            failed("9", "Quota Exceeded - rejected"),
+            GatewayOutcome::Unavailable { .. }
+        ));
+    }
+
+    #[test]
+    fn http_trouble_is_read_before_the_body() {
+        assert_eq!(
+            interpret(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(Duration::from_secs(2)),
+                b"",
+                TO
+            ),
+            GatewayOutcome::Throttled {
+                retry_after: Some(Duration::from_secs(2)),
+                reason: "HTTP 429".into()
+            }
+        );
+        assert_eq!(
+            interpret(StatusCode::SERVICE_UNAVAILABLE, None, b"", TO),
+            GatewayOutcome::Unavailable {
+                reason: "HTTP 503 Service Unavailable".into()
+            }
+        );
+        assert!(matches!(
+            interpret(StatusCode::OK, None, b"<html>", TO),
+            GatewayOutcome::Unavailable { .. }
+        ));
+    }
+
+    #[test]
+    fn a_failed_later_part_is_reported_with_its_position() {
+        let outcome = answer(serde_json::json!([
+            {"to": "32471123456", "message-id": "0C000000217B7F02", "status": "0"},
+            {"status": "1", "error-text": "Throughput Rate Exceeded - please wait [ 100 ] and retry"},
+        ]));
+        assert!(
+            matches!(&outcome, GatewayOutcome::Throttled { reason, .. } if reason.contains("part 2 of 2")),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn the_number_goes_without_its_plus_and_ucs2_as_unicode() {
+        let config = VonageConfig {
+            name: "vonage".into(),
+            api_key: "abcd1234".into(),
+            api_secret: "s3cr3t-secret".into(),
+            from: "ZNA".into(),
+            base_url: DEFAULT_BASE_URL.into(),
+            callback: Some("https://tocsin.example.be/receipts/vonage".into()),
+        };
+        let client = crate::channels::sms::http_client(Duration::from_secs(1)).unwrap();
+        let gateway = Vonage::new(config.clone(), client);
+        let sms = Sms {
+            delivery_id: 7,
+            to: TO,
+            text: "patiënt geïnformeerd – œ",
+            encoding: Encoding::Ucs2,
+        };
+        let form = gateway.form(&sms);
+        let get = |name: &str| {
+            form.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        assert_eq!(get("to"), Some("32471123456"));
+        assert_eq!(get("type"), Some("unicode"));
+        assert_eq!(get("client-ref"), Some("7"));
+        assert_eq!(
+            get("callback"),
+            Some("https://tocsin.example.be/receipts/vonage?delivery=7")
+        );
+        for shown in [format!("{config:?}"), format!("{gateway:?}")] {
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+    }
+}

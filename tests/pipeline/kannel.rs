@@ -1,0 +1,595 @@
+//! The Kannel gateway against a real Kannel (Debian's `kannel` and `kannel-extras`): each
+//! test writes its own kannel.conf (from tests/support/kannel/kannel.conf.template) in a
+//! temporary directory, on free ports, and starts `/usr/sbin/bearerbox` with a `fake`
+//! SMSC, `/usr/sbin/smsbox` with the sendsms interface, and kannel-extras' `fakesmsc`
+//! connected to the fake SMSC. fakesmsc logs every message it receives (`Got message N:
+//! <from to type data>`, type `text` for 7-bit, `ucs-2` with URL-encoded UTF-16BE for
+//! UCS-2) to its stderr, which goes to a file the test reads. All three are killed on drop.
+
+use crate::support::require;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tocsin::channels::sms::kannel::{Kannel, KannelConfig};
+use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
+use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::domain::{ChannelKind, Language};
+use tocsin::render::sms::{analyse, Encoding};
+
+const BEARERBOX: &str = "/usr/sbin/bearerbox";
+const SMSBOX: &str = "/usr/sbin/smsbox";
+/// Where Debian's kannel-extras puts it (`dpkg -L kannel-extras`).
+const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
+
+const USERNAME: &str = "tocsin";
+const PASSWORD: &str = "kannel-test-secret";
+const ADMIN_PASSWORD: &str = "kannel-test-admin";
+
+/// Long enough for a cold start on a busy CI machine; the happy path takes about a second.
+const STARTUP: Duration = Duration::from_secs(15);
+const ARRIVAL: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(50);
+
+/// Children killed (SIGKILL) and reaped on drop, last started first.
+struct Processes(Vec<(&'static str, Child)>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        while let Some((_, mut child)) = self.0.pop() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// bearerbox + smsbox + fakesmsc, on free ports, configured in a temporary directory.
+struct RealKannel {
+    // Declared before `dir`: the processes die before their directory is removed.
+    processes: Processes,
+    dir: TempDir,
+    admin_port: u16,
+    sendsms_port: u16,
+}
+
+/// One message as fakesmsc got it from the fake SMSC.
+#[derive(Debug, Clone)]
+struct Received {
+    from: String,
+    to: String,
+    /// fakesmsc's type: `text` (7-bit), `ucs-2`, `data` (8-bit), `udh`.
+    kind: String,
+    /// Decoded: as is for `text`, from URL-encoded UTF-16BE for `ucs-2`.
+    text: String,
+}
+
+fn free_ports<const N: usize>() -> [u16; N] {
+    // All bound at once, so they are distinct; released just before Kannel binds them.
+    let listeners: Vec<_> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+        .collect();
+    std::array::from_fn(|n| listeners[n].local_addr().expect("address").port())
+}
+
+fn log_file(dir: &Path, name: &str) -> (Stdio, Stdio) {
+    let file = File::create(dir.join(name)).expect("create a log file");
+    let clone = file.try_clone().expect("clone a log file");
+    (Stdio::from(file), Stdio::from(clone))
+}
+
+fn spawn(dir: &Path, program: &str, args: &[&str], log: &str) -> Child {
+    let (stdout, stderr) = log_file(dir, log);
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"))
+}
+
+/// `%XX` and `+` decoded to bytes, as Kannel's `octstr_url_encode` wrote them.
+fn url_decode(encoded: &str) -> Vec<u8> {
+    let bytes = encoded.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut n = 0;
+    while n < bytes.len() {
+        match bytes[n] {
+            b'+' => decoded.push(b' '),
+            b'%' if n + 3 <= bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[n + 1..n + 3]).expect("ASCII");
+                decoded.push(u8::from_str_radix(hex, 16).expect("hex escape"));
+                n += 2;
+            }
+            byte => decoded.push(byte),
+        }
+        n += 1;
+    }
+    decoded
+}
+
+fn utf16be(bytes: &[u8]) -> String {
+    assert!(bytes.len() % 2 == 0, "odd UCS-2 length: {bytes:?}");
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+        .collect();
+    String::from_utf16(&units).expect("valid UTF-16")
+}
+
+/// `... Got message 3: <from to type data>`.
+fn parse_fakesmsc_line(line: &str) -> Option<Received> {
+    let (_, rest) = line.split_once("Got message ")?;
+    let (_, rest) = rest.split_once(": <")?;
+    let inner = rest.strip_suffix('>')?;
+    let mut fields = inner.splitn(4, ' ');
+    let from = fields.next()?.to_owned();
+    let to = fields.next()?.to_owned();
+    let kind = fields.next()?.to_owned();
+    let data = fields.next().unwrap_or_default();
+    let text = match kind.as_str() {
+        "text" => data.to_owned(),
+        "ucs-2" => utf16be(&url_decode(data)),
+        _ => String::from_utf8_lossy(&url_decode(data)).into_owned(),
+    };
+    Some(Received {
+        from,
+        to,
+        kind,
+        text,
+    })
+}
+
+/// The last lines of each daemon's output and log, for a failure message.
+fn logs(dir: &Path) -> String {
+    let mut logs = String::new();
+    for name in [
+        "bearerbox.out",
+        "bearerbox.log",
+        "smsbox.out",
+        "smsbox.log",
+        "fakesmsc.out",
+    ] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(25).collect();
+        logs.push_str(&format!("--- {name} (last lines)\n"));
+        for line in tail.into_iter().rev() {
+            logs.push_str(line);
+            logs.push('\n');
+        }
+    }
+    logs
+}
+
+impl RealKannel {
+    /// None when Kannel is not installed here (and CI is not set).
+    async fn start() -> Option<RealKannel> {
+        let present = [BEARERBOX, SMSBOX, FAKESMSC]
+            .iter()
+            .all(|program| Path::new(program).exists());
+        if !present {
+            eprintln!("Kannel for the SMS gateway tests: apt-get install kannel kannel-extras");
+        }
+        if !require("kannel and kannel-extras", present) {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let [admin_port, smsbox_port, fake_smsc_port, sendsms_port] = free_ports::<4>();
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/kannel/kannel.conf.template"),
+        )
+        .expect("kannel.conf template");
+        let config = template
+            .replace("@DIR@", &dir.path().display().to_string())
+            .replace("@ADMIN_PORT@", &admin_port.to_string())
+            .replace("@SMSBOX_PORT@", &smsbox_port.to_string())
+            .replace("@FAKE_SMSC_PORT@", &fake_smsc_port.to_string())
+            .replace("@SENDSMS_PORT@", &sendsms_port.to_string())
+            .replace("@ADMIN_PASSWORD@", ADMIN_PASSWORD)
+            .replace("@USERNAME@", USERNAME)
+            .replace("@PASSWORD@", PASSWORD);
+        let conf = dir.path().join("kannel.conf");
+        std::fs::write(&conf, config).expect("write kannel.conf");
+        let conf = conf.to_str().expect("UTF-8 path").to_owned();
+
+        let mut kannel = RealKannel {
+            processes: Processes(Vec::new()),
+            dir,
+            admin_port,
+            sendsms_port,
+        };
+        let started = Instant::now();
+        let client = http_client(Duration::from_secs(2)).expect("client");
+
+        kannel.spawn("bearerbox", BEARERBOX, &[&conf]);
+        kannel
+            .wait_until(
+                "bearerbox answers on its admin port",
+                started,
+                &client,
+                |status| status.contains("Status: running"),
+            )
+            .await;
+
+        // fakesmsc gives up at once if the fake SMSC does not listen yet: start it again
+        // until bearerbox reports the SMSC online.
+        let fake_port = fake_smsc_port.to_string();
+        let fakesmsc_args = [
+            "-H",
+            "127.0.0.1",
+            "-r",
+            fake_port.as_str(),
+            "-m",
+            "0",
+            "0 0 text unused",
+        ];
+        kannel.spawn("fakesmsc", FAKESMSC, &fakesmsc_args);
+        let online = format!("FAKE:{fake_smsc_port} (online");
+        loop {
+            if kannel
+                .status(&client)
+                .await
+                .is_some_and(|s| s.contains(&online))
+            {
+                break;
+            }
+            let exited = kannel.processes.0.iter_mut().any(|(name, child)| {
+                *name == "fakesmsc" && child.try_wait().ok().flatten().is_some()
+            });
+            if exited {
+                kannel.processes.0.retain(|(name, _)| *name != "fakesmsc");
+                kannel.spawn("fakesmsc", FAKESMSC, &fakesmsc_args);
+            }
+            kannel.check_deadline("the fake SMSC goes online", started);
+            tokio::time::sleep(POLL).await;
+        }
+
+        kannel.spawn("smsbox", SMSBOX, &[&conf]);
+        kannel
+            .wait_until("smsbox connects to bearerbox", started, &client, |status| {
+                status
+                    .lines()
+                    .any(|line| line.contains("smsbox:") && line.contains("on-line"))
+            })
+            .await;
+        let probe = format!("{}/cgi-bin/sendsms", kannel.base_url());
+        while client.get(&probe).send().await.is_err() {
+            kannel.check_deadline("smsbox answers on its sendsms port", started);
+            tokio::time::sleep(POLL).await;
+        }
+        Some(kannel)
+    }
+
+    fn spawn(&mut self, name: &'static str, program: &str, args: &[&str]) {
+        let child = spawn(self.dir.path(), program, args, &format!("{name}.out"));
+        self.processes.0.push((name, child));
+    }
+
+    async fn status(&self, client: &reqwest::Client) -> Option<String> {
+        let url = format!(
+            "http://127.0.0.1:{}/status.txt?password={ADMIN_PASSWORD}",
+            self.admin_port
+        );
+        client.get(url).send().await.ok()?.text().await.ok()
+    }
+
+    async fn wait_until(
+        &mut self,
+        what: &str,
+        started: Instant,
+        client: &reqwest::Client,
+        ready: impl Fn(&str) -> bool,
+    ) {
+        loop {
+            if self
+                .status(client)
+                .await
+                .is_some_and(|status| ready(&status))
+            {
+                return;
+            }
+            self.check_deadline(what, started);
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Panics, with Kannel's logs, when a daemon died or startup takes too long.
+    fn check_deadline(&mut self, what: &str, started: Instant) {
+        for (name, child) in &mut self.processes.0 {
+            if *name != "fakesmsc" {
+                if let Ok(Some(exit)) = child.try_wait() {
+                    panic!(
+                        "{name} exited ({exit}) while waiting until {what}\n{}",
+                        logs(self.dir.path())
+                    );
+                }
+            }
+        }
+        if started.elapsed() > STARTUP {
+            panic!("timed out waiting until {what}\n{}", self.logs());
+        }
+    }
+
+    fn logs(&self) -> String {
+        logs(self.dir.path())
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.sendsms_port)
+    }
+
+    fn config(&self, password: &str) -> KannelConfig {
+        KannelConfig {
+            name: "kannel".into(),
+            base_url: self.base_url(),
+            username: USERNAME.into(),
+            password: password.into(),
+            from: "ZNA".into(),
+            dlr_url: None,
+        }
+    }
+
+    fn gateway(&self, config: KannelConfig) -> Kannel {
+        Kannel::new(config, http_client(Duration::from_secs(5)).expect("client"))
+    }
+
+    /// Everything fakesmsc has received so far.
+    fn received(&self) -> Vec<Received> {
+        std::fs::read_to_string(self.dir.path().join("fakesmsc.out"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(parse_fakesmsc_line)
+            .collect()
+    }
+
+    /// The first message fakesmsc receives for `to`, waiting for it.
+    async fn arrival(&self, to: &str) -> Received {
+        let started = Instant::now();
+        loop {
+            if let Some(received) = self.received().into_iter().find(|r| r.to == to) {
+                return received;
+            }
+            if started.elapsed() > ARRIVAL {
+                panic!("nothing arrived at fakesmsc for {to}\n{}", self.logs());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The `coding` bearerbox logged for the message it sent to `to` (`[flags:mclass:coding:…]`),
+    /// waiting for the line: bearerbox writes it just after handing the message to the SMSC.
+    async fn logged_coding(&self, to: &str) -> String {
+        let started = Instant::now();
+        let wanted = format!("[to:{to}]");
+        loop {
+            let log = std::fs::read_to_string(self.dir.path().join("bearerbox-access.log"))
+                .unwrap_or_default();
+            let coding = log
+                .lines()
+                .find(|line| line.contains("Sent SMS") && line.contains(&wanted))
+                .and_then(|line| line.split_once("[flags:"))
+                .and_then(|(_, flags)| flags.split(':').nth(1).map(str::to_owned));
+            if let Some(coding) = coding {
+                return coding;
+            }
+            if started.elapsed() > ARRIVAL {
+                panic!("bearerbox logged no sent SMS for {to}\n{}", self.logs());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Submits through the gateway and checks what fakesmsc got: sender, text and coding.
+async fn round_trip(text: &str, to: &str, encoding: Encoding) {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    assert_eq!(analyse(text).encoding, encoding, "{text}");
+    assert_eq!(analyse(text).segments, 1, "a single SMS: {text}");
+    let gateway = kannel.gateway(kannel.config(PASSWORD));
+    let sms = Sms {
+        delivery_id: 4711,
+        to,
+        text,
+        encoding,
+    };
+    assert_eq!(
+        gateway.submit(&sms).await,
+        GatewayOutcome::Accepted {
+            message_id: "4711".into()
+        }
+    );
+    let received = kannel.arrival(to).await;
+    assert_eq!(received.from, "ZNA");
+    assert_eq!(received.text, text, "{received:?}");
+    let (kind, coding) = match encoding {
+        Encoding::Gsm7 => ("text", "0"),
+        Encoding::Ucs2 => ("ucs-2", "2"),
+    };
+    assert_eq!(received.kind, kind, "{received:?}");
+    assert_eq!(kannel.logged_coding(to).await, coding);
+}
+
+#[tokio::test]
+async fn a_dutch_message_arrives_at_the_smsc_in_gsm_7_with_its_accents_intact() {
+    round_trip(
+        "Uw afspraak van dinsdag 13 januari om 09:30 gaat niet door. Eén nieuwe datum volgt, café dicht.",
+        "+32470000001",
+        Encoding::Gsm7,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_french_message_arrives_at_the_smsc_in_ucs_2_with_cedilla_ligature_and_en_dash() {
+    round_trip(
+        "Votre rendez-vous est annulé – reçu par le service du cœur.",
+        "+32470000002",
+        Encoding::Ucs2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_english_message_arrives_at_the_smsc_in_gsm_7() {
+    round_trip(
+        "Your appointment on Tuesday 13 January at 09:30 is cancelled.",
+        "+32470000003",
+        Encoding::Gsm7,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_makes_the_gateway_unavailable_and_sends_nothing() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let gateway = kannel.gateway(kannel.config("not-the-password"));
+    let sms = Sms {
+        delivery_id: 1,
+        to: "+32470000004",
+        text: "Should never arrive",
+        encoding: Encoding::Gsm7,
+    };
+    match gateway.submit(&sms).await {
+        GatewayOutcome::Unavailable { reason } => {
+            assert!(reason.contains("403"), "{reason}");
+            assert!(!reason.contains("not-the-password"), "{reason}");
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    assert!(kannel.received().is_empty(), "{:?}", kannel.received());
+}
+
+#[tokio::test]
+async fn a_message_without_a_number_is_rejected_by_kannel() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let gateway = kannel.gateway(kannel.config(PASSWORD));
+    let sms = Sms {
+        delivery_id: 2,
+        to: "",
+        text: "Nobody to send this to",
+        encoding: Encoding::Gsm7,
+    };
+    match gateway.submit(&sms).await {
+        GatewayOutcome::Rejected { code, reason } => {
+            assert_eq!(code.as_deref(), Some("400"));
+            assert!(reason.contains("receiver"), "{reason}");
+        }
+        other => panic!("expected rejected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_sms_channel_sends_through_kannel_and_reports_the_message_accepted() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let channel = SmsChannel::new(vec![Box::new(kannel.gateway(kannel.config(PASSWORD)))]);
+    let message = Message {
+        delivery_id: 9001,
+        update_id: 1,
+        channel: ChannelKind::Sms,
+        address: "+32470000005".into(),
+        language: Language::Nl,
+        subject: None,
+        body: "ZNA: uw afspraak gaat niet door.".into(),
+        body_html: None,
+        attempt: 1,
+    };
+    let outcome = channel.send(&message, &mut NoHandover).await;
+    assert_eq!(
+        outcome,
+        Outcome::Accepted {
+            gateway_id: "kannel:9001".into(),
+            detail: Some("accepted by kannel".into()),
+        }
+    );
+    let received = kannel.arrival("+32470000005").await;
+    assert_eq!(received.text, "ZNA: uw afspraak gaat niet door.");
+}
+
+type Callbacks = Arc<Mutex<Vec<HashMap<String, String>>>>;
+
+/// A receipt endpoint recording the query of every call.
+async fn dlr_endpoint() -> (String, Callbacks) {
+    use axum::extract::Query;
+    let callbacks: Callbacks = Arc::default();
+    let record = Arc::clone(&callbacks);
+    let app = axum::Router::new().route(
+        "/receipts/kannel",
+        axum::routing::get(move |Query(query): Query<HashMap<String, String>>| {
+            let record = Arc::clone(&record);
+            async move {
+                record.lock().expect("lock").push(query);
+                "OK"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/receipts/kannel"), callbacks)
+}
+
+#[tokio::test]
+async fn kannel_calls_the_dlr_url_back_with_the_delivery_id_when_the_smsc_accepts_and_delivers() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let (dlr_url, callbacks) = dlr_endpoint().await;
+    let mut config = kannel.config(PASSWORD);
+    config.dlr_url = Some(dlr_url);
+    let gateway = kannel.gateway(config);
+    let sms = Sms {
+        delivery_id: 777,
+        to: "+32470000006",
+        text: "Receipt, please",
+        encoding: Encoding::Gsm7,
+    };
+    assert!(matches!(
+        gateway.submit(&sms).await,
+        GatewayOutcome::Accepted { message_id } if message_id == "777"
+    ));
+
+    let started = Instant::now();
+    let types = loop {
+        let calls = callbacks.lock().expect("lock").clone();
+        let types: Vec<String> = calls
+            .iter()
+            .filter(|call| call.get("delivery").map(String::as_str) == Some("777"))
+            .filter_map(|call| call.get("type").cloned())
+            .collect();
+        if types.iter().any(|t| t == "8") && types.iter().any(|t| t == "1") {
+            for call in &calls {
+                assert_eq!(
+                    call.get("smsc").map(String::as_str),
+                    Some("fake"),
+                    "{call:?}"
+                );
+                let ts: i64 = call["ts"].parse().expect("a Unix time in ts");
+                assert!(ts > 1_600_000_000, "{call:?}");
+            }
+            break types;
+        }
+        if started.elapsed() > ARRIVAL {
+            panic!(
+                "no SMSC-accepted (8) and delivered (1) receipts: {calls:?}\n{}",
+                kannel.logs()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    assert!(types.len() >= 2, "{types:?}");
+    assert_eq!(kannel.arrival("+32470000006").await.text, "Receipt, please");
+}
