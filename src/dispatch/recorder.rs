@@ -96,8 +96,22 @@ async fn run(
                     transition,
                     applied,
                 } => {
-                    batch.push(transition);
-                    answers.push(applied);
+                    // The state machine is the last word: a move it forbids is a bug upstream,
+                    // and is logged rather than written.
+                    if transition.from.can_become(transition.to) {
+                        batch.push(transition);
+                        answers.push(applied);
+                    } else {
+                        tracing::error!(
+                            message = "refused a transition the state machine forbids",
+                            delivery = transition.delivery_id,
+                            from = %transition.from,
+                            to = %transition.to
+                        );
+                        if let Some(applied) = applied {
+                            let _ = applied.send(false);
+                        }
+                    }
                 }
                 Request::Flush(done) => flushes.push(done),
                 Request::Close => closing = true,
