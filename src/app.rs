@@ -513,6 +513,18 @@ impl App {
                             .map_err(AppError::Config)?,
                         from: from.clone(),
                         dlr_url: dlr_url.clone(),
+                        receipt_secret: match dlr_url {
+                            Some(_) => {
+                                Some(self.config.serve.receipt_secret().ok_or_else(|| {
+                                    AppError::Config(
+                                    "a Kannel gateway with a dlr_url needs [serve] receipt_secret \
+                                     or TOCSIN_RECEIPT_SECRET to sign its delivery reports"
+                                        .into(),
+                                )
+                                })?)
+                            }
+                            None => None,
+                        },
                     },
                     client.clone(),
                 )),
@@ -548,6 +560,7 @@ impl App {
                     from,
                     base_url,
                     callback,
+                    ..
                 } => Box::new(vonage::Vonage::new(
                     vonage::VonageConfig {
                         name: name.clone().unwrap_or_else(|| "vonage".into()),

@@ -29,6 +29,49 @@ pub struct Config {
     pub telegram: OutboxOnly,
     pub policy: Policies,
     pub gp_alert: GpAlert,
+    pub serve: Serve,
+}
+
+/// `tocsin serve`: the delivery-receipt endpoints (and the dispatcher beside them).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serve {
+    /// Address and port the HTTP server listens on.
+    pub bind: String,
+    /// Signs the delivery ids in Kannel's DLR URLs; `TOCSIN_RECEIPT_SECRET` overrides it.
+    /// Required by `serve`, and by `send` when a Kannel gateway has a `dlr_url`.
+    pub receipt_secret: Option<String>,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            bind: "127.0.0.1:8080".into(),
+            receipt_secret: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("bind", &self.bind)
+            .field(
+                "receipt_secret",
+                &self.receipt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl Serve {
+    /// `TOCSIN_RECEIPT_SECRET`, else `receipt_secret`; an empty one counts as none.
+    pub fn receipt_secret(&self) -> Option<String> {
+        std::env::var("TOCSIN_RECEIPT_SECRET")
+            .ok()
+            .or_else(|| self.receipt_secret.clone())
+            .filter(|secret| !secret.is_empty())
+    }
 }
 
 impl Default for Config {
@@ -45,6 +88,7 @@ impl Default for Config {
             },
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
+            serve: Serve::default(),
         }
     }
 }
@@ -327,6 +371,12 @@ pub enum GatewayConfig {
         from: String,
         base_url: Option<String>,
         callback: Option<String>,
+        /// Checks the `sig` of delivery receipts when set (inline or from the environment).
+        signature_secret: Option<String>,
+        signature_secret_env: Option<String>,
+        /// The dashboard's signature method: `md5hash` (the default), `md5`, `sha1`,
+        /// `sha256` or `sha512` (HMACs).
+        signature_method: Option<String>,
     },
 }
 

@@ -13,3 +13,4 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod store;
+pub mod web;

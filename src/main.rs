@@ -67,6 +67,9 @@ enum Command {
     /// Who a selection reaches.
     #[command(subcommand)]
     Audience(AudienceCommand),
+    /// Receives the SMS gateways' delivery receipts ([serve] bind) and sends the updates
+    /// being sent, until Ctrl-C.
+    Serve,
 }
 
 #[derive(Subcommand)]
@@ -193,6 +196,15 @@ async fn main() -> Result<()> {
             }
         }
         Command::Import(command) => import(App::open(config).await?, command).await?,
+        Command::Serve => {
+            let bind = config.serve.bind.clone();
+            let app = App::open(config).await?;
+            eprintln!("Receiving delivery receipts on http://{bind}/receipts/… (Ctrl-C to stop)");
+            tocsin::web::serve(app, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
         Command::Optout(command) => {
             let app = App::open(config).await?;
             match command {

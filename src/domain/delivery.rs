@@ -89,12 +89,15 @@ impl DeliveryState {
 
     /// Whether the state machine allows moving from `self` to `to`. Receipts can arrive late
     /// and out of order, so `sent` may still turn into `failed`, and `delivered` is final.
+    /// A receipt can also arrive before the send was recorded (the gateway answered, the
+    /// receipt came back, and the group commit has not run yet): `sending → delivered` takes
+    /// it, and the worker's later `sending → sent` is dropped as stale.
     pub fn can_become(self, to: DeliveryState) -> bool {
         use DeliveryState::*;
         matches!(
             (self, to),
             (Pending, Sending | Skipped)
-                | (Sending, Sent | Failed | Undeliverable | Pending)
+                | (Sending, Sent | Delivered | Failed | Undeliverable | Pending)
                 | (Failed, Sending)
                 | (Sent, Delivered | Failed | Undeliverable)
         )

@@ -3,6 +3,7 @@
 
 mod sqlite;
 mod sqlite_import;
+mod sqlite_receipts;
 
 pub use sqlite::SqliteStore;
 
@@ -141,6 +142,43 @@ pub struct Backlog {
     pub next_due_ms: Option<i64>,
 }
 
+/// A gateway's delivery receipt, as `tocsin serve` received and understood it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The gateway's configured name: the prefix of the delivery's `gateway_id`.
+    pub gateway: String,
+    /// The gateway's message id (the rest of `gateway_id`), if the receipt gives one.
+    pub message_id: Option<String>,
+    /// The delivery id of the callback URL (`?delivery=<id>`), if it has one.
+    pub delivery_id: Option<i64>,
+    /// Whether the gateway proved it knows a shared secret (a valid Kannel token, Twilio or
+    /// Vonage signature). An unverified receipt must name the delivery's message id exactly,
+    /// so it cannot apply to a delivery whose send is not recorded yet.
+    pub verified: bool,
+    /// The gateway's own report, the key that makes a repeated receipt a no-op.
+    pub status: String,
+    /// What the report means: `Sent` (buffered, accepted: an event only), `Delivered`,
+    /// `Failed` (final: no next attempt) or `Undeliverable` (the number is bad).
+    pub state: DeliveryState,
+    pub code: Option<String>,
+    pub text: Option<String>,
+    pub at_ms: i64,
+}
+
+/// What became of one receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptEffect {
+    /// The delivery moved to the receipt's state.
+    Applied,
+    /// Kept as an event; the state did not change (a `sent` report, or one the state
+    /// machine does not allow, such as `failed` after `delivered`).
+    Noted,
+    /// The same report was received before: nothing changed.
+    Duplicate,
+    /// No delivery matches: nothing stored.
+    Unknown,
+}
+
 /// A plan being written: everything in one transaction, committed or not at all.
 #[async_trait]
 pub trait PlanWriter: Send {
@@ -205,6 +243,9 @@ pub trait Store: Send + Sync {
     /// transitions that applied (a stale one is dropped).
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>>;
     async fn backlog(&self, update_id: i64) -> Result<Backlog>;
+    /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
+    /// [`ReceiptEffect`]); one effect per receipt, in order.
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
 
     async fn delivery(
         &self,

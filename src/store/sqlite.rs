@@ -5,8 +5,9 @@
 //! `SQLITE_BUSY` when two writers meet.
 
 use super::{
-    AffectedPatient, Backlog, ClaimedDelivery, ImportCounts, NewDelivery, PlanWriter, Recipient,
-    Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
+    AffectedPatient, Backlog, ClaimedDelivery, ImportCounts, NewDelivery, PlanWriter, Receipt,
+    ReceiptEffect, Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition,
+    Unreached,
 };
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
@@ -339,6 +340,79 @@ fn claimed_from_row(
         body_html: message.2,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
     })
+}
+
+/// Applies transitions and appends their events inside `tx`: each applies only if its
+/// delivery is still in its `from` state. Returns which applied.
+pub(super) async fn apply_transitions(
+    tx: &mut Transaction<'static, Sqlite>,
+    transitions: &[Transition],
+) -> Result<Vec<bool>> {
+    let mut applied = vec![false; transitions.len()];
+    let mut start = 0;
+    while start < transitions.len() {
+        // One statement per round; a delivery that moves twice in a batch (handed over,
+        // then refused) starts a new round, so its moves apply in order.
+        let mut ids = std::collections::HashSet::new();
+        let mut end = start;
+        while end < transitions.len()
+            && end - start < ROWS_PER_INSERT
+            && ids.insert(transitions[end].delivery_id)
+        {
+            end += 1;
+        }
+        let round = &transitions[start..end];
+        let mut update = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET state = t.column3, next_attempt_at = t.column4, \
+             lease_until = NULL, gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
+             last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable') \
+                               THEN t.column6 ELSE deliveries.last_error END, \
+             updated_at = t.column7 FROM (",
+        );
+        update.push_values(round, |mut values, transition| {
+            values
+                .push_bind(transition.delivery_id)
+                .push_bind(transition.from.as_str())
+                .push_bind(transition.to.as_str())
+                .push_bind(transition.next_attempt_at_ms)
+                .push_bind(transition.gateway_id.as_deref())
+                .push_bind(transition.detail.as_deref())
+                .push_bind(transition.at_ms);
+        });
+        update.push(
+            ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
+             RETURNING deliveries.id",
+        );
+        let moved: std::collections::HashSet<i64> = update
+            .build_query_scalar::<i64>()
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+        let mut events = Vec::with_capacity(moved.len());
+        for (offset, transition) in round.iter().enumerate() {
+            if moved.contains(&transition.delivery_id) {
+                applied[start + offset] = true;
+                events.push(transition);
+            }
+        }
+        if !events.is_empty() {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+            );
+            insert.push_values(&events, |mut values, transition| {
+                values
+                    .push_bind(transition.delivery_id)
+                    .push_bind(transition.at_ms)
+                    .push_bind(transition.from.as_str())
+                    .push_bind(transition.to.as_str())
+                    .push_bind(transition.detail.as_deref());
+            });
+            insert.build().execute(&mut **tx).await?;
+        }
+        start = end;
+    }
+    Ok(applied)
 }
 
 struct SqlitePlan {
@@ -744,72 +818,13 @@ impl Store for SqliteStore {
 
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut applied = vec![false; transitions.len()];
-        let mut start = 0;
-        while start < transitions.len() {
-            // One statement per round; a delivery that moves twice in a batch (handed over,
-            // then refused) starts a new round, so its moves apply in order.
-            let mut ids = std::collections::HashSet::new();
-            let mut end = start;
-            while end < transitions.len()
-                && end - start < ROWS_PER_INSERT
-                && ids.insert(transitions[end].delivery_id)
-            {
-                end += 1;
-            }
-            let round = &transitions[start..end];
-            let mut update = QueryBuilder::<Sqlite>::new(
-                "UPDATE deliveries SET state = t.column3, next_attempt_at = t.column4, \
-                 lease_until = NULL, gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
-                 last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable') \
-                                   THEN t.column6 ELSE deliveries.last_error END, \
-                 updated_at = t.column7 FROM (",
-            );
-            update.push_values(round, |mut values, transition| {
-                values
-                    .push_bind(transition.delivery_id)
-                    .push_bind(transition.from.as_str())
-                    .push_bind(transition.to.as_str())
-                    .push_bind(transition.next_attempt_at_ms)
-                    .push_bind(transition.gateway_id.as_deref())
-                    .push_bind(transition.detail.as_deref())
-                    .push_bind(transition.at_ms);
-            });
-            update.push(
-                ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
-                 RETURNING deliveries.id",
-            );
-            let moved: std::collections::HashSet<i64> = update
-                .build_query_scalar::<i64>()
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-            let mut events = Vec::with_capacity(moved.len());
-            for (offset, transition) in round.iter().enumerate() {
-                if moved.contains(&transition.delivery_id) {
-                    applied[start + offset] = true;
-                    events.push(transition);
-                }
-            }
-            if !events.is_empty() {
-                let mut insert = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-                );
-                insert.push_values(&events, |mut values, transition| {
-                    values
-                        .push_bind(transition.delivery_id)
-                        .push_bind(transition.at_ms)
-                        .push_bind(transition.from.as_str())
-                        .push_bind(transition.to.as_str())
-                        .push_bind(transition.detail.as_deref());
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            start = end;
-        }
+        let applied = apply_transitions(&mut tx, transitions).await?;
         tx.commit().await?;
         Ok(applied)
+    }
+
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
+        super::sqlite_receipts::record_receipts(&self.pool, receipts).await
     }
 
     async fn backlog(&self, update_id: i64) -> Result<Backlog> {

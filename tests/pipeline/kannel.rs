@@ -330,6 +330,7 @@ impl RealKannel {
             password: password.into(),
             from: "ZNA".into(),
             dlr_url: None,
+            receipt_secret: None,
         }
     }
 

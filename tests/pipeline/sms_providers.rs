@@ -37,7 +37,7 @@ const DUTCH_FRENCH: &str = "ZNA: patiënt geïnformeerd – uw afspraak gaat nie
 
 /// What an emulated provider does with the next requests.
 #[derive(Debug, Clone)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     Normal,
     /// 429 with `Retry-After` (Twilio) / status 1 (Vonage).
     Throttle {
@@ -51,7 +51,7 @@ enum Behaviour {
 
 /// One request as the provider received it.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     authorization: Option<String>,
     content_type: Option<String>,
     fields: Vec<(String, String)>,
@@ -151,7 +151,7 @@ fn is_e164(number: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Twilio
 
-struct TwilioState {
+pub(crate) struct TwilioState {
     account_sid: String,
     auth_token: String,
     /// Numbers this account owns and may send from.
@@ -160,20 +160,20 @@ struct TwilioState {
     unreachable: Vec<String>,
     /// Recipients who replied STOP: 21610.
     unsubscribed: Vec<String>,
-    behaviour: Behaviour,
+    pub(crate) behaviour: Behaviour,
     requests: Vec<Received>,
     /// Message resources created, as returned.
     created: Vec<Value>,
 }
 
 #[derive(Clone)]
-struct TwilioEmulator {
+pub(crate) struct TwilioEmulator {
     url: String,
     state: Arc<Mutex<TwilioState>>,
 }
 
 impl TwilioEmulator {
-    async fn start() -> TwilioEmulator {
+    pub(crate) async fn start() -> TwilioEmulator {
         let state = Arc::new(Mutex::new(TwilioState {
             account_sid: ACCOUNT_SID.into(),
             auth_token: AUTH_TOKEN.into(),
@@ -196,15 +196,15 @@ impl TwilioEmulator {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut TwilioState) -> T) -> T {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut TwilioState) -> T) -> T {
         f(&mut self.state.lock().expect("emulator state"))
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.with(|state| state.requests.clone())
     }
 
-    fn created(&self) -> Vec<Value> {
+    pub(crate) fn created(&self) -> Vec<Value> {
         self.with(|state| state.created.clone())
     }
 
@@ -220,7 +220,7 @@ impl TwilioEmulator {
         }
     }
 
-    fn gateway(&self) -> Twilio {
+    pub(crate) fn gateway(&self) -> Twilio {
         Twilio::new(self.config(), client(Duration::from_secs(5)))
     }
 }
@@ -357,12 +357,12 @@ async fn twilio_create_message(
 // ---------------------------------------------------------------------------------------------
 // Vonage
 
-struct VonageState {
+pub(crate) struct VonageState {
     api_key: String,
     api_secret: String,
     /// Numbers (digits, as Vonage writes them) on Vonage's barred list: status 7.
     barred: Vec<String>,
-    behaviour: Behaviour,
+    pub(crate) behaviour: Behaviour,
     requests: Vec<Received>,
     delivered: Vec<Delivered>,
 }
@@ -370,7 +370,7 @@ struct VonageState {
 /// What a phone receives: with `type=text`, Vonage sends GSM-7, and whatever is not in it
 /// arrives as `?`.
 #[derive(Debug, Clone)]
-struct Delivered {
+pub(crate) struct Delivered {
     to: String,
     text: String,
     kind: String,
@@ -379,13 +379,13 @@ struct Delivered {
 }
 
 #[derive(Clone)]
-struct VonageEmulator {
+pub(crate) struct VonageEmulator {
     url: String,
     state: Arc<Mutex<VonageState>>,
 }
 
 impl VonageEmulator {
-    async fn start() -> VonageEmulator {
+    pub(crate) async fn start() -> VonageEmulator {
         let state = Arc::new(Mutex::new(VonageState {
             api_key: API_KEY.into(),
             api_secret: API_SECRET.into(),
@@ -403,15 +403,15 @@ impl VonageEmulator {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut VonageState) -> T) -> T {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut VonageState) -> T) -> T {
         f(&mut self.state.lock().expect("emulator state"))
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.with(|state| state.requests.clone())
     }
 
-    fn delivered(&self) -> Vec<Delivered> {
+    pub(crate) fn delivered(&self) -> Vec<Delivered> {
         self.with(|state| state.delivered.clone())
     }
 
@@ -426,7 +426,7 @@ impl VonageEmulator {
         }
     }
 
-    fn gateway(&self) -> Vonage {
+    pub(crate) fn gateway(&self) -> Vonage {
         Vonage::new(self.config(), client(Duration::from_secs(5)))
     }
 }
@@ -1118,6 +1118,9 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
                 from: "ZNA".into(),
                 base_url: Some(vonage_url),
                 callback: None,
+                signature_secret: None,
+                signature_secret_env: None,
+                signature_method: None,
             },
         ];
     })

@@ -16,7 +16,10 @@
 //!   (`dlr-mask=31`: delivered, undeliverable, buffered, SMSC accepted, SMSC rejected) at
 //!   `<dlr_url>?delivery=<delivery id>&type=%d&smsc=%i&ts=%T&status=%A`; Kannel fills in
 //!   the report type (`%d`: 1, 2, 4, 8 or 16), the SMSC id, the Unix time and the SMSC's
-//!   own text (`ACK/`, `NACK/…`), URL-escaped.
+//!   own text (`ACK/`, `NACK/…`), URL-escaped. With [`KannelConfig::receipt_secret`] set,
+//!   the URL also carries `token=<hex HMAC-SHA256(secret, delivery id)>` after the delivery
+//!   id ([`dlr_token`]): `tocsin serve` takes a DLR only with the right token, so nobody who
+//!   merely guesses delivery ids can mark them delivered.
 //! * Long texts: Kannel splits them only up to the `sendsms-user`'s `max-messages` (set it
 //!   to 10 or more, with `concatenation = true`).
 //!
@@ -32,6 +35,8 @@
 use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
 use crate::channels::mask;
 use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::fmt;
 
 /// Every report type Kannel knows: 1 delivered, 2 undeliverable, 4 buffered at the SMSC,
@@ -57,6 +62,9 @@ pub struct KannelConfig {
     pub from: String,
     /// Base of Tocsin's delivery-receipt endpoint; `None` asks for no receipts.
     pub dlr_url: Option<String>,
+    /// `[serve] receipt_secret`: signs the delivery id in the DLR URL. A secret, never in
+    /// `Debug` or logs.
+    pub receipt_secret: Option<String>,
 }
 
 impl fmt::Debug for KannelConfig {
@@ -68,6 +76,10 @@ impl fmt::Debug for KannelConfig {
             .field("password", &"<redacted>")
             .field("from", &self.from)
             .field("dlr_url", &self.dlr_url)
+            .field(
+                "receipt_secret",
+                &self.receipt_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -110,7 +122,11 @@ impl Kannel {
         ]);
         if let Some(base) = &self.config.dlr_url {
             query.push(("dlr-mask", DLR_MASK_ALL.to_string()));
-            query.push(("dlr-url", dlr_url(base, sms.delivery_id)));
+            let url = match &self.config.receipt_secret {
+                Some(secret) => signed_dlr_url(base, sms.delivery_id, secret),
+                None => dlr_url(base, sms.delivery_id),
+            };
+            query.push(("dlr-url", url));
         }
         query
     }
@@ -133,6 +149,30 @@ fn sendsms_url(base_url: &str) -> Result<url::Url, String> {
 pub fn dlr_url(base: &str, delivery_id: i64) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}delivery={delivery_id}&type=%d&smsc=%i&ts=%T&status=%A")
+}
+
+/// [`dlr_url`] with the delivery id's [`dlr_token`].
+pub fn signed_dlr_url(base: &str, delivery_id: i64, secret: &str) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let token = dlr_token(secret, delivery_id);
+    format!("{base}{separator}delivery={delivery_id}&token={token}&type=%d&smsc=%i&ts=%T&status=%A")
+}
+
+fn dlr_mac(secret: &str, delivery_id: i64) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
+    mac.update(delivery_id.to_string().as_bytes());
+    mac
+}
+
+/// Hex HMAC-SHA256 of the delivery id (in decimal) under the receipt secret.
+pub fn dlr_token(secret: &str, delivery_id: i64) -> String {
+    hex::encode(dlr_mac(secret, delivery_id).finalize().into_bytes())
+}
+
+/// Whether `token` is the delivery id's token (compared in constant time).
+pub fn dlr_token_is_valid(secret: &str, delivery_id: i64, token: &str) -> bool {
+    hex::decode(token).is_ok_and(|token| dlr_mac(secret, delivery_id).verify_slice(&token).is_ok())
 }
 
 fn shorten(body: &str) -> String {
@@ -241,6 +281,7 @@ mod tests {
             password: "s3cret-pw".into(),
             from: "ZNA".into(),
             dlr_url: None,
+            receipt_secret: None,
         }
     }
 
@@ -302,6 +343,23 @@ mod tests {
         assert_eq!(
             dlr_url("https://tocsin.example/r?gateway=kannel", 7),
             "https://tocsin.example/r?gateway=kannel&delivery=7&type=%d&smsc=%i&ts=%T&status=%A"
+        );
+    }
+
+    #[test]
+    fn the_dlr_token_signs_the_delivery_id() {
+        let token = dlr_token("secret", 42);
+        assert_eq!(token.len(), 64);
+        assert!(dlr_token_is_valid("secret", 42, &token));
+        assert!(!dlr_token_is_valid("secret", 43, &token));
+        assert!(!dlr_token_is_valid("other", 42, &token));
+        assert!(!dlr_token_is_valid("secret", 42, "not hex"));
+        assert_eq!(
+            signed_dlr_url("https://t.example/receipts/kannel", 42, "secret"),
+            format!(
+                "https://t.example/receipts/kannel?delivery=42&token={token}\
+                 &type=%d&smsc=%i&ts=%T&status=%A"
+            )
         );
     }
 

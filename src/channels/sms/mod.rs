@@ -1,7 +1,11 @@
 //! SMS through one or more gateways, in the order the configuration gives them. Each gateway
 //! is one file behind [`SmsGateway`]; this module only decides which gateway gets a message
-//! and what its answer means for the delivery.
+//! and what its answer means for the delivery. Each gateway has its own limits
+//! ([`GatewayLimits`]): a rate limit (messages per second, `governor`) and a circuit breaker
+//! (`breaker.rs`) that skips a gateway after a run of unavailable answers, and counters for
+//! `SmsChannel::gateway_status`.
 
+pub mod breaker;
 pub mod kannel;
 pub mod twilio;
 pub mod vonage;
@@ -9,7 +13,13 @@ pub mod vonage;
 use super::{Channel, Handover, Message, Outcome};
 use crate::render::sms::{self, Encoding};
 use async_trait::async_trait;
-use std::time::Duration;
+use breaker::{Admission, Breaker};
+pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One SMS, as a gateway sends it.
 #[derive(Debug, Clone)]
@@ -51,15 +61,124 @@ pub trait SmsGateway: Send + Sync {
     async fn submit(&self, sms: &Sms<'_>) -> GatewayOutcome;
 }
 
+/// How hard one gateway may be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayLimits {
+    /// Messages per second submitted to the gateway (also the burst); `None`: unlimited.
+    pub rate_per_second: Option<u32>,
+    /// Unavailable answers in a row that open the circuit breaker; 0: never open it.
+    pub failures_to_open: u32,
+    /// How long an open breaker skips the gateway before it lets one probe message through.
+    pub cool_down: Duration,
+}
+
+impl Default for GatewayLimits {
+    fn default() -> GatewayLimits {
+        GatewayLimits {
+            rate_per_second: None,
+            failures_to_open: 3,
+            cool_down: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One gateway as `tocsin status` shows it. `submitted` counts the submissions made (after
+/// the breaker and the rate limit); the other counts are their answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayStatus {
+    pub name: String,
+    pub breaker: BreakerState,
+    pub submitted: u64,
+    pub accepted: u64,
+    pub unavailable: u64,
+    pub rejected: u64,
+    pub throttled: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    submitted: AtomicU64,
+    accepted: AtomicU64,
+    unavailable: AtomicU64,
+    rejected: AtomicU64,
+    throttled: AtomicU64,
+}
+
+struct Route {
+    gateway: Box<dyn SmsGateway>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    breaker: Breaker,
+    counters: Counters,
+}
+
 /// Sends each SMS through the first gateway that takes it: a gateway that is unavailable
-/// hands the message to the next one; throttling and rejections stop there.
+/// hands the message to the next one; throttling and rejections stop there. A gateway whose
+/// breaker is open is skipped; if every breaker is open, the message is retried when the
+/// first of them half-opens. Each submission waits for its gateway's rate limit.
 pub struct SmsChannel {
-    gateways: Vec<Box<dyn SmsGateway>>,
+    routes: Vec<Route>,
+    clock: Arc<dyn Clock>,
 }
 
 impl SmsChannel {
+    /// The gateways with the default limits: no rate limit, the breaker opens after 3
+    /// unavailable answers in a row for 30 s.
     pub fn new(gateways: Vec<Box<dyn SmsGateway>>) -> SmsChannel {
-        SmsChannel { gateways }
+        SmsChannel::with_limits(
+            gateways
+                .into_iter()
+                .map(|gateway| (gateway, GatewayLimits::default()))
+                .collect(),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// The breakers take the time from `clock`; the rate limits use the machine's clock.
+    pub fn with_limits(
+        gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)>,
+        clock: Arc<dyn Clock>,
+    ) -> SmsChannel {
+        let routes = gateways
+            .into_iter()
+            .map(|(gateway, limits)| Route {
+                gateway,
+                limiter: limits
+                    .rate_per_second
+                    .and_then(NonZeroU32::new)
+                    .map(|rate| RateLimiter::direct(Quota::per_second(rate))),
+                breaker: Breaker::new(limits.failures_to_open, limits.cool_down),
+                counters: Counters::default(),
+            })
+            .collect();
+        SmsChannel { routes, clock }
+    }
+
+    /// Breaker state and counts of each gateway, in the configured order.
+    pub fn gateway_status(&self) -> Vec<GatewayStatus> {
+        let now = self.clock.now();
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        self.routes
+            .iter()
+            .map(|route| GatewayStatus {
+                name: route.gateway.name().to_string(),
+                breaker: route.breaker.state(now),
+                submitted: count(&route.counters.submitted),
+                accepted: count(&route.counters.accepted),
+                unavailable: count(&route.counters.unavailable),
+                rejected: count(&route.counters.rejected),
+                throttled: count(&route.counters.throttled),
+            })
+            .collect()
+    }
+
+    /// When every gateway's breaker skips it: the earliest time one can be tried again.
+    fn all_blocked_until(&self, now: Instant) -> Option<Instant> {
+        self.routes
+            .iter()
+            .map(|route| route.breaker.blocked_until(now))
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .min()
     }
 }
 
@@ -73,8 +192,27 @@ impl Channel for SmsChannel {
             encoding: sms::analyse(&message.body).encoding,
         };
         let mut failures = Vec::new();
-        for gateway in &self.gateways {
-            match gateway.submit(&sms).await {
+        for route in &self.routes {
+            let gateway = &route.gateway;
+            if let Admission::Skip { .. } = route.breaker.admit(self.clock.now()) {
+                failures.push(format!("{}: circuit breaker open", gateway.name()));
+                continue;
+            }
+            if let Some(limiter) = &route.limiter {
+                limiter.until_ready().await;
+            }
+            route.counters.submitted.fetch_add(1, Ordering::Relaxed);
+            let answer = gateway.submit(&sms).await;
+            let up = !matches!(answer, GatewayOutcome::Unavailable { .. });
+            route.breaker.record(up, self.clock.now());
+            let counter = match &answer {
+                GatewayOutcome::Accepted { .. } => &route.counters.accepted,
+                GatewayOutcome::Throttled { .. } => &route.counters.throttled,
+                GatewayOutcome::Unavailable { .. } => &route.counters.unavailable,
+                GatewayOutcome::Rejected { .. } => &route.counters.rejected,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            match answer {
                 GatewayOutcome::Accepted { message_id } => {
                     return Outcome::Accepted {
                         gateway_id: format!("{}:{message_id}", gateway.name()),
@@ -104,8 +242,11 @@ impl Channel for SmsChannel {
                 }
             }
         }
+        let now = self.clock.now();
         Outcome::RetryLater {
-            after: None,
+            after: self
+                .all_blocked_until(now)
+                .map(|until| until.saturating_duration_since(now)),
             reason: if failures.is_empty() {
                 "no SMS gateway is configured".into()
             } else {
@@ -270,6 +411,93 @@ mod tests {
         assert!(
             matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == Duration::from_secs(30))
         );
+    }
+
+    fn limits(failures_to_open: u32, cool_down: u64) -> GatewayLimits {
+        GatewayLimits {
+            rate_per_second: None,
+            failures_to_open,
+            cool_down: Duration::from_secs(cool_down),
+        }
+    }
+
+    #[tokio::test]
+    async fn when_every_breaker_is_open_the_message_waits_for_the_first_to_half_open() {
+        let down = GatewayOutcome::Unavailable {
+            reason: "503".into(),
+        };
+        let (a, a_calls) = gateway("a", down.clone());
+        let (b, b_calls) = gateway("b", down);
+        let clock = Arc::new(ManualClock::new());
+        let channel = SmsChannel::with_limits(
+            vec![(a, limits(1, 30)), (b, limits(1, 10))],
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        );
+        let outcome = channel.send(&message(), &mut NoHandover).await;
+        assert!(
+            matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == Duration::from_secs(10)),
+            "{outcome:?}"
+        );
+        clock.advance(Duration::from_secs(4));
+        let outcome = channel.send(&message(), &mut NoHandover).await;
+        assert!(
+            matches!(&outcome, Outcome::RetryLater { after: Some(after), reason }
+                if *after == Duration::from_secs(6) && reason.contains("circuit breaker open")),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            (
+                a_calls.load(Ordering::SeqCst),
+                b_calls.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
+        let status = channel.gateway_status();
+        assert_eq!(status[0].breaker, BreakerState::Open);
+        assert_eq!(status[0].breaker.as_str(), "open");
+        assert_eq!((status[1].submitted, status[1].unavailable), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_closed_gateway_that_fails_leaves_the_retry_to_the_dispatcher() {
+        let (a, _) = gateway(
+            "a",
+            GatewayOutcome::Unavailable {
+                reason: "503".into(),
+            },
+        );
+        let channel =
+            SmsChannel::with_limits(vec![(a, limits(3, 30))], Arc::new(ManualClock::new()));
+        let outcome = channel.send(&message(), &mut NoHandover).await;
+        assert!(matches!(outcome, Outcome::RetryLater { after: None, .. }));
+        assert_eq!(channel.gateway_status()[0].breaker, BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_admits_its_burst_at_once_and_holds_the_rest() {
+        use futures::FutureExt;
+        let (a, calls) = gateway(
+            "a",
+            GatewayOutcome::Accepted {
+                message_id: "x".into(),
+            },
+        );
+        let channel = SmsChannel::with_limits(
+            vec![(
+                a,
+                GatewayLimits {
+                    rate_per_second: Some(1),
+                    ..GatewayLimits::default()
+                },
+            )],
+            Arc::new(SystemClock),
+        );
+        let first = channel.send(&message(), &mut NoHandover).now_or_never();
+        assert!(matches!(first, Some(Outcome::Accepted { .. })));
+        let second = channel.send(&message(), &mut NoHandover).now_or_never();
+        assert!(second.is_none(), "held by the rate limit");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(channel.gateway_status()[0].submitted, 1);
     }
 
     #[test]

@@ -1,0 +1,234 @@
+//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher for
+//! updates being sent.
+//!
+//! Answers: 200 for every receipt read and authenticated — applied, noted, a replay or an
+//! unknown delivery alike, since Twilio and Kannel retry on anything else and a legitimate
+//! unknown id must not loop; 400 malformed; 403 unsigned, mis-signed or a wrong token; 413
+//! a body over [`MAX_BODY_BYTES`]; 500 when the database fails (the gateway retries later).
+
+pub mod receipts;
+
+use crate::app::{App, AppError};
+use crate::dispatch::{Clock, Dispatcher};
+use crate::domain::UpdateState;
+use crate::store::{Receipt, ReceiptEffect, Store};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+pub use receipts::ReceiptKeys;
+use receipts::Refusal;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// Receipts are a few hundred bytes; anything much larger is not one.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How often the dispatcher looks for updates being sent.
+const DISPATCH_TICK: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct WebState {
+    store: Arc<dyn Store>,
+    keys: Arc<ReceiptKeys>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The receipt endpoints: `/receipts/kannel`, `/receipts/twilio`, `/receipts/vonage`.
+pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
+    let state = WebState {
+        store,
+        keys: Arc::new(keys),
+        clock,
+    };
+    Router::new()
+        .route("/receipts/kannel", get(kannel).post(kannel))
+        .route("/receipts/twilio", post(twilio))
+        .route("/receipts/vonage", get(vonage).post(vonage))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn form(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+fn refused(gateway: &str, refusal: Refusal) -> StatusCode {
+    let (status, why) = match refusal {
+        Refusal::Malformed(why) => (StatusCode::BAD_REQUEST, why),
+        Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, why),
+    };
+    tracing::warn!(message = "receipt refused", gateway, status = status.as_u16(), %why);
+    status
+}
+
+/// Records the first candidate that names a known delivery.
+async fn record(state: &WebState, candidates: Vec<Receipt>) -> StatusCode {
+    for receipt in candidates {
+        match state
+            .store
+            .record_receipts(std::slice::from_ref(&receipt))
+            .await
+        {
+            Ok(effects) if effects.first() == Some(&ReceiptEffect::Unknown) => continue,
+            Ok(effects) => {
+                tracing::info!(message = "receipt", gateway = receipt.gateway, delivery = ?receipt.delivery_id, status = receipt.status, effect = ?effects.first());
+                return StatusCode::OK;
+            }
+            Err(error) => {
+                tracing::error!(message = "receipt not recorded", %error);
+                return StatusCode::INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+    tracing::info!(message = "receipt for no known delivery: ignored");
+    StatusCode::OK
+}
+
+async fn kannel(State(state): State<WebState>, RawQuery(query): RawQuery) -> StatusCode {
+    let params = form(query.unwrap_or_default().as_bytes());
+    match receipts::kannel(&state.keys, &params, state.clock.now_ms()) {
+        Ok(receipt) => record(&state, vec![receipt]).await,
+        Err(refusal) => refused("kannel", refusal),
+    }
+}
+
+async fn twilio(
+    State(state): State<WebState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|value| value.to_str().ok());
+    let params = form(&body);
+    match receipts::twilio(
+        &state.keys,
+        query.as_deref(),
+        &params,
+        signature,
+        state.clock.now_ms(),
+    ) {
+        Ok(receipt) => record(&state, vec![receipt]).await,
+        Err(refusal) => refused("twilio", refusal),
+    }
+}
+
+/// Vonage sends GET or POST, form or JSON: the query and the body are merged.
+async fn vonage(
+    State(state): State<WebState>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> StatusCode {
+    let mut params = form(query.unwrap_or_default().as_bytes());
+    if body.trim_ascii_start().starts_with(b"{") {
+        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&body) else {
+            return refused(
+                "vonage",
+                Refusal::Malformed("body is not a JSON object".into()),
+            );
+        };
+        params.extend(object.into_iter().map(|(name, value)| {
+            let value = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            (name, value)
+        }));
+    } else {
+        params.extend(form(&body));
+    }
+    match receipts::vonage(&state.keys, &params, state.clock.now_ms()) {
+        Ok(candidates) => record(&state, candidates).await,
+        Err(refusal) => refused("vonage", refusal),
+    }
+}
+
+/// Runs `tocsin serve` until `shutdown` completes: the receipt endpoints on `[serve] bind`,
+/// and every few seconds a dispatcher run for each update in state `sending` with open
+/// deliveries. Refuses to start without a receipt secret.
+pub async fn serve(
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
+    let keys = ReceiptKeys::from_config(&app.config).map_err(AppError::Config)?;
+    let dispatcher = Arc::new(app.dispatcher()?);
+    let bind = app.config.serve.bind.clone();
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|error| AppError::Config(format!("[serve] bind {bind:?}: {error}")))?;
+    tracing::warn!(message = "tocsin serve listening", address = %bind);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatching = tokio::spawn(dispatch_loop(Arc::clone(&app.store), dispatcher, stopped));
+    let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    let _ = dispatching.await;
+    served.map_err(|error| AppError::Config(format!("HTTP server: {error}")))
+}
+
+/// Every [`DISPATCH_TICK`], starts a dispatcher run for each update being sent that has
+/// open deliveries and no run yet; marks an update `sent` when its run ends. On shutdown the
+/// runs stop where they are: like a crash, their leased deliveries are due again when the
+/// lease expires.
+async fn dispatch_loop(
+    store: Arc<dyn Store>,
+    dispatcher: Arc<Dispatcher>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut runs: JoinSet<(i64, bool)> = JoinSet::new();
+    let mut running: HashSet<i64> = HashSet::new();
+    loop {
+        while let Some(done) = runs.try_join_next() {
+            if let Ok((id, finished)) = done {
+                running.remove(&id);
+                if finished {
+                    if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
+                        tracing::error!(message = "cannot mark the update sent", id, %error);
+                    }
+                }
+            }
+        }
+        match store.updates().await {
+            Ok(updates) => {
+                for update in updates {
+                    if update.state != UpdateState::Sending || running.contains(&update.id) {
+                        continue;
+                    }
+                    let open = match store.backlog(update.id).await {
+                        Ok(backlog) => backlog.open,
+                        Err(error) => {
+                            tracing::error!(message = "backlog unreadable", id = update.id, %error);
+                            continue;
+                        }
+                    };
+                    if open == 0 {
+                        continue;
+                    }
+                    running.insert(update.id);
+                    let dispatcher = Arc::clone(&dispatcher);
+                    runs.spawn(async move {
+                        let result = dispatcher.run(update.id).await;
+                        if let Err(error) = &result {
+                            tracing::error!(message = "dispatcher run failed", id = update.id, %error);
+                        }
+                        (update.id, result.is_ok())
+                    });
+                }
+            }
+            Err(error) => tracing::error!(message = "updates unreadable", %error),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(DISPATCH_TICK) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    runs.abort_all();
+}

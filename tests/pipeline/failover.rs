@@ -1,0 +1,223 @@
+//! Circuit breakers and rate limits of `SmsChannel`, against the Twilio and Vonage emulators of
+//! `sms_providers.rs`: Twilio first, Vonage next. The breakers' time comes from a manual clock;
+//! nothing here waits on or measures the wall clock.
+
+use crate::sms_providers::{Behaviour, TwilioEmulator, VonageEmulator};
+use std::sync::Arc;
+use std::time::Duration;
+use tocsin::channels::sms::{
+    BreakerState, Clock, GatewayLimits, ManualClock, SmsChannel, SmsGateway,
+};
+use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::domain::{ChannelKind, Language};
+
+const PATIENT: &str = "+32471123456";
+const NOTICE: &str = "ZNA: uw afspraak van morgen gaat niet door. Wij bellen u. Info: 03 000 00 00";
+const COOL_DOWN: Duration = Duration::from_secs(30);
+
+fn message(delivery_id: i64) -> Message {
+    Message {
+        delivery_id,
+        update_id: 1,
+        channel: ChannelKind::Sms,
+        address: PATIENT.into(),
+        language: Language::Nl,
+        subject: None,
+        body: NOTICE.into(),
+        body_html: None,
+        attempt: 1,
+    }
+}
+
+fn breaker(failures_to_open: u32) -> GatewayLimits {
+    GatewayLimits {
+        rate_per_second: None,
+        failures_to_open,
+        cool_down: COOL_DOWN,
+    }
+}
+
+/// Twilio then Vonage, each with its breaker opening after `failures_to_open`.
+fn channel(
+    twilio: &TwilioEmulator,
+    vonage: &VonageEmulator,
+    failures_to_open: u32,
+) -> (SmsChannel, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new());
+    let gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> = vec![
+        (Box::new(twilio.gateway()), breaker(failures_to_open)),
+        (Box::new(vonage.gateway()), breaker(failures_to_open)),
+    ];
+    let channel = SmsChannel::with_limits(gateways, Arc::clone(&clock) as Arc<dyn Clock>);
+    (channel, clock)
+}
+
+async fn send(channel: &SmsChannel, delivery_id: i64) -> Outcome {
+    channel.send(&message(delivery_id), &mut NoHandover).await
+}
+
+fn accepted_by(outcome: &Outcome, gateway: &str) -> bool {
+    matches!(outcome, Outcome::Accepted { gateway_id, .. } if gateway_id.starts_with(&format!("{gateway}:")))
+}
+
+#[tokio::test]
+async fn an_unavailable_gateway_is_skipped_once_its_breaker_opens_and_used_again_after_a_good_probe(
+) {
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    twilio.with(|state| state.behaviour = Behaviour::Down);
+    let (channel, clock) = channel(&twilio, &vonage, 3);
+
+    for id in 1..=6 {
+        let outcome = send(&channel, id).await;
+        assert!(accepted_by(&outcome, "vonage"), "{id}: {outcome:?}");
+    }
+    assert_eq!(
+        twilio.requests().len(),
+        3,
+        "no request to Twilio once its breaker is open"
+    );
+    assert!(twilio.created().is_empty());
+    assert_eq!(vonage.requests().len(), 6);
+    assert_eq!(vonage.delivered().len(), 6, "each message once");
+    let status = channel.gateway_status();
+    assert_eq!(status[0].name, "twilio");
+    assert_eq!(status[0].breaker, BreakerState::Open);
+    assert_eq!(
+        (
+            status[0].submitted,
+            status[0].unavailable,
+            status[0].accepted
+        ),
+        (3, 3, 0)
+    );
+    assert_eq!(status[1].breaker, BreakerState::Closed);
+    assert_eq!((status[1].submitted, status[1].accepted), (6, 6));
+
+    // Still open just before the end of the cool-down.
+    clock.advance(COOL_DOWN - Duration::from_secs(1));
+    assert!(accepted_by(&send(&channel, 7).await, "vonage"));
+    assert_eq!(twilio.requests().len(), 3);
+
+    // Twilio has recovered; after the cool-down the next message probes it.
+    twilio.with(|state| state.behaviour = Behaviour::Normal);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(channel.gateway_status()[0].breaker, BreakerState::HalfOpen);
+    let probe = send(&channel, 8).await;
+    assert!(accepted_by(&probe, "twilio"), "{probe:?}");
+    assert_eq!(channel.gateway_status()[0].breaker, BreakerState::Closed);
+
+    assert!(accepted_by(&send(&channel, 9).await, "twilio"));
+    assert_eq!(twilio.requests().len(), 5);
+    assert_eq!(twilio.created().len(), 2);
+    assert_eq!(
+        vonage.delivered().len(),
+        7,
+        "Vonage got nothing after the probe"
+    );
+    let status = channel.gateway_status();
+    assert_eq!(
+        (
+            status[0].submitted,
+            status[0].accepted,
+            status[0].unavailable
+        ),
+        (5, 2, 3)
+    );
+}
+
+#[tokio::test]
+async fn a_probe_that_finds_the_gateway_still_down_opens_the_breaker_for_a_new_cool_down() {
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    twilio.with(|state| state.behaviour = Behaviour::Down);
+    let (channel, clock) = channel(&twilio, &vonage, 2);
+    for id in 1..=2 {
+        assert!(accepted_by(&send(&channel, id).await, "vonage"));
+    }
+    clock.advance(COOL_DOWN);
+
+    let outcome = send(&channel, 3).await;
+    assert!(accepted_by(&outcome, "vonage"), "{outcome:?}");
+    assert_eq!(twilio.requests().len(), 3, "one probe");
+    assert_eq!(channel.gateway_status()[0].breaker, BreakerState::Open);
+
+    clock.advance(COOL_DOWN - Duration::from_secs(1));
+    assert!(accepted_by(&send(&channel, 4).await, "vonage"));
+    assert_eq!(
+        twilio.requests().len(),
+        3,
+        "skipped for the whole new cool-down"
+    );
+    assert!(twilio.created().is_empty());
+    assert_eq!(vonage.delivered().len(), 4);
+}
+
+#[tokio::test]
+async fn when_both_gateways_are_down_messages_wait_for_the_first_breaker_to_half_open() {
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    twilio.with(|state| state.behaviour = Behaviour::Down);
+    vonage.with(|state| state.behaviour = Behaviour::Down);
+    let (channel, clock) = channel(&twilio, &vonage, 1);
+
+    let outcome = send(&channel, 1).await;
+    assert!(
+        matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == COOL_DOWN),
+        "{outcome:?}"
+    );
+    clock.advance(Duration::from_secs(10));
+    let outcome = send(&channel, 2).await;
+    assert!(
+        matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == COOL_DOWN - Duration::from_secs(10)),
+        "{outcome:?}"
+    );
+    assert_eq!((twilio.requests().len(), vonage.requests().len()), (1, 1));
+}
+
+#[tokio::test]
+async fn throttling_with_retry_after_stays_on_the_same_gateway_and_keeps_its_breaker_closed() {
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    twilio.with(|state| state.behaviour = Behaviour::Throttle { retry_after: 30 });
+    let (channel, _clock) = channel(&twilio, &vonage, 1);
+
+    for id in 1..=3 {
+        let outcome = send(&channel, id).await;
+        assert!(
+            matches!(&outcome, Outcome::RetryLater { after: Some(after), .. } if *after == Duration::from_secs(30)),
+            "{outcome:?}"
+        );
+    }
+    assert!(vonage.requests().is_empty(), "throttling is no failover");
+    assert_eq!(twilio.requests().len(), 3);
+    let status = channel.gateway_status();
+    assert_eq!(status[0].breaker, BreakerState::Closed);
+    assert_eq!((status[0].submitted, status[0].throttled), (3, 3));
+}
+
+#[tokio::test]
+async fn the_rate_limit_lets_its_burst_through_at_once_and_holds_the_rest() {
+    let vonage = VonageEmulator::start().await;
+    let limits = GatewayLimits {
+        rate_per_second: Some(1),
+        ..GatewayLimits::default()
+    };
+    let gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> =
+        vec![(Box::new(vonage.gateway()), limits)];
+    let channel = SmsChannel::with_limits(gateways, Arc::new(ManualClock::new()));
+
+    let mut sends: Vec<_> = (1..=3).map(|id| Box::pin(send(&channel, id))).collect();
+    // One poll each: the first is admitted and submitted, the others wait for the limiter.
+    for pending in &mut sends {
+        assert!(futures::poll!(pending.as_mut()).is_pending());
+    }
+    assert_eq!(channel.gateway_status()[0].submitted, 1);
+
+    let outcomes = futures::future::join_all(sends).await;
+    assert!(outcomes
+        .iter()
+        .all(|outcome| accepted_by(outcome, "vonage")));
+    assert_eq!(vonage.delivered().len(), 3, "each message once");
+    assert_eq!(channel.gateway_status()[0].submitted, 3);
+}
