@@ -473,7 +473,9 @@ impl App {
 
     /// SMS to the outbox, or through the configured gateways in order.
     fn sms_channel(&self) -> Result<Arc<dyn Channel>, AppError> {
-        use crate::channels::sms::{self, kannel, twilio, vonage, SmsChannel, SmsGateway};
+        use crate::channels::sms::{
+            self, kannel, twilio, vonage, GatewayLimits, SmsChannel, SmsGateway,
+        };
         use crate::config::{secret, GatewayConfig, SmsTransport};
         let config = &self.config.sms;
         if config.transport == SmsTransport::Outbox {
@@ -493,9 +495,9 @@ impl App {
         }
         let client = sms::http_client(Duration::from_secs(config.timeout_seconds))
             .map_err(|error| AppError::Config(format!("SMS HTTP client: {error}")))?;
-        let mut gateways: Vec<Box<dyn SmsGateway>> = Vec::new();
+        let mut gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> = Vec::new();
         for gateway in &config.gateways {
-            gateways.push(match gateway {
+            let built: Box<dyn SmsGateway> = match gateway {
                 GatewayConfig::Kannel {
                     name,
                     base_url,
@@ -575,9 +577,18 @@ impl App {
                     },
                     client.clone(),
                 )),
-            });
+            };
+            let limits = GatewayLimits {
+                rate_per_second: config.rates.get(built.name()).copied(),
+                failures_to_open: config.failures_to_open,
+                cool_down: Duration::from_secs(config.cool_down_seconds),
+            };
+            gateways.push((built, limits));
         }
-        Ok(Arc::new(SmsChannel::new(gateways)))
+        Ok(Arc::new(SmsChannel::with_limits(
+            gateways,
+            Arc::new(sms::SystemClock),
+        )))
     }
 
     pub fn dispatcher(&self) -> Result<Dispatcher, AppError> {

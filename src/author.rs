@@ -409,6 +409,28 @@ sms = "Due to a cyberattack, all operations are cancelled."
     }
 
     #[test]
+    fn an_sms_longer_than_the_configured_parts_is_refused_at_its_line() {
+        let long = "Door een cyberaanval gaan geplande operaties niet door. ".repeat(4);
+        let source = GOOD.replace(
+            "sms = \"Door een cyberaanval zijn alle operaties geannuleerd.\"",
+            &format!("sms = \"{long}\""),
+        );
+        let options = DraftOptions {
+            accept_gsm7: false,
+            max_sms_segments: Some(1),
+        };
+        let error = parse_draft("alert.toml", &source, None, options).expect_err("refused");
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(error.problems[0].line, 10);
+        assert!(
+            error.problems[0]
+                .message
+                .contains("[nl] sms takes 2 parts in GSM-7 (at most 1)"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn four_eyes_needs_an_author() {
         let source = GOOD.replace("author = \"Els Peeters\"\n", "");
         let error = parse(&source).expect_err("refused");

@@ -315,6 +315,15 @@ pub struct SmsConfig {
     /// `[[sms.gateways]]`, in order of preference: a gateway that is unavailable hands the
     /// message to the next.
     pub gateways: Vec<GatewayConfig>,
+    /// Unavailable answers in a row after which a gateway's circuit breaker opens and its
+    /// traffic goes to the next gateway; 0 never opens.
+    pub failures_to_open: u32,
+    /// How long an open breaker skips its gateway before one probe message is let through.
+    pub cool_down_seconds: u64,
+    /// Messages per second, by gateway name (its `name`, else its kind); unlisted: no limit.
+    pub rates: BTreeMap<String, u32>,
+    /// An update whose SMS text takes more parts than this is refused at draft time.
+    pub max_segments: usize,
 }
 
 impl Default for SmsConfig {
@@ -324,6 +333,10 @@ impl Default for SmsConfig {
             dir: PathBuf::from("outbox/sms"),
             timeout_seconds: 10,
             gateways: Vec::new(),
+            failures_to_open: 3,
+            cool_down_seconds: 30,
+            rates: BTreeMap::new(),
+            max_segments: 3,
         }
     }
 }
@@ -449,19 +462,6 @@ impl Config {
             });
         }
         Ok(config)
-    }
-
-    /// Resolves relative outbox directories against `base` (the demo's directory).
-    pub fn rebase_outboxes(&mut self, base: &Path) {
-        for dir in [
-            &mut self.email.dir,
-            &mut self.sms.dir,
-            &mut self.telegram.dir,
-        ] {
-            if dir.is_relative() {
-                *dir = base.join(&*dir);
-            }
-        }
     }
 }
 

@@ -280,7 +280,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<()> {
         UpdateCommand::Draft { file, by, sms_gsm7 } => {
             let options = DraftOptions {
                 accept_gsm7: sms_gsm7,
-                max_sms_segments: None,
+                max_sms_segments: Some(app.config.sms.max_segments),
             };
             let (id, draft) = app.draft(&file, by.as_deref(), options).await?;
             println!(

@@ -53,9 +53,11 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
     let update_file = dir.join("01-first-alert.toml");
     std::fs::write(&update_file, FIRST_ALERT)
         .with_context(|| format!("cannot write {}", update_file.display()))?;
-    let (id, draft) = app
-        .draft(&update_file, None, DraftOptions::default())
-        .await?;
+    let options = DraftOptions {
+        max_sms_segments: Some(app.config.sms.max_segments),
+        ..DraftOptions::default()
+    };
+    let (id, draft) = app.draft(&update_file, None, options).await?;
     app.approve(id, "Dr. Jan Claes").await?;
     let sent = app.send(id, |_, _| {}).await?;
     let status = report::status(app.store.as_ref(), id).await?;

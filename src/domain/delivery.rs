@@ -82,11 +82,6 @@ impl DeliveryState {
         }
     }
 
-    /// The message left our hands and a gateway took it.
-    pub fn reached(self) -> bool {
-        matches!(self, DeliveryState::Sent | DeliveryState::Delivered)
-    }
-
     /// Whether the state machine allows moving from `self` to `to`. Receipts can arrive late
     /// and out of order, so `sent` may still turn into `failed`, and `delivered` is final.
     /// A receipt can also arrive before the send was recorded (the gateway answered, the

@@ -109,10 +109,6 @@ impl Locales {
         &self.bundles[language as usize]
     }
 
-    pub fn has(&self, language: Language, id: &str) -> bool {
-        self.bundle(language).has_message(id)
-    }
-
     /// Formats a message; Fluent's own errors (a missing variable) are reported, not
     /// swallowed, so that a template bug cannot send a half-filled sentence.
     pub fn format(

@@ -214,10 +214,6 @@ impl Renderer {
         &self.locales
     }
 
-    pub fn hospital(&self) -> &Hospital {
-        &self.hospital
-    }
-
     /// Does the per-update work once, so that rendering for each recipient only adds what
     /// is theirs.
     pub fn prepare<'r>(&'r self, update: &Update) -> Result<Prepared<'r>, RenderError> {
