@@ -17,6 +17,8 @@ pub struct StatusReport {
     /// State counts per language.
     pub by_language: BTreeMap<Language, BTreeMap<DeliveryState, u64>>,
     pub by_channel_and_language: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    /// State counts per SMS gateway that took messages (sent, delivered, failed …).
+    pub by_gateway: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
     pub unreached: Vec<UnreachedContact>,
 }
 
@@ -71,9 +73,18 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
         by_channel: BTreeMap::new(),
         by_language: BTreeMap::new(),
         by_channel_and_language: BTreeMap::new(),
+        by_gateway: BTreeMap::new(),
         unreached: Vec::new(),
     };
     for row in rows {
+        if let Some(gateway) = &row.gateway {
+            *report
+                .by_gateway
+                .entry(gateway.clone())
+                .or_default()
+                .entry(row.state)
+                .or_default() += row.count;
+        }
         report.total += row.count;
         *report.by_state.entry(row.state).or_default() += row.count;
         *report
@@ -126,6 +137,9 @@ impl StatusReport {
             line(label, counts);
         }
         line("all", &self.by_state);
+        for (gateway, counts) in &self.by_gateway {
+            line(&format!("sms via {gateway}"), counts);
+        }
         let _ = writeln!(out, "Unreached contacts: {}", self.unreached.len());
         for contact in self.unreached.iter().take(20) {
             let _ = writeln!(

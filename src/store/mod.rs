@@ -121,6 +121,8 @@ pub struct StatusRow {
     pub state: DeliveryState,
     pub channel: ChannelKind,
     pub language: Language,
+    /// The SMS gateway that took the message, when one did.
+    pub gateway: Option<String>,
     pub count: u64,
 }
 

@@ -880,8 +880,11 @@ impl Store for SqliteStore {
 
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
         let rows = sqlx::query(
-            "SELECT state, channel, language, COUNT(*) AS n FROM deliveries \
-             WHERE update_id = ? GROUP BY state, channel, language",
+            "SELECT state, channel, language, \
+               CASE WHEN channel = 'sms' AND instr(gateway_id, ':') > 1 \
+                    THEN substr(gateway_id, 1, instr(gateway_id, ':') - 1) END AS gateway, \
+               COUNT(*) AS n FROM deliveries \
+             WHERE update_id = ? GROUP BY state, channel, language, gateway",
         )
         .bind(update_id)
         .fetch_all(&self.pool)
@@ -893,6 +896,7 @@ impl Store for SqliteStore {
                     state: parse_col(row, "state")?,
                     channel: parse_col(row, "channel")?,
                     language: parse_col(row, "language")?,
+                    gateway: row.try_get("gateway")?,
                     count: u64::try_from(count).unwrap_or_default(),
                 })
             })

@@ -1201,4 +1201,14 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
             .gateway_id
             .is_some_and(|gateway| gateway.starts_with("vonage:")));
     }
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    let via_vonage = status
+        .by_gateway
+        .get("vonage")
+        .expect("counted per gateway");
+    assert_eq!(via_vonage.get(&DeliveryState::Sent), Some(&3));
+    assert!(!status.by_gateway.contains_key("twilio"));
+    assert!(status.to_text().contains("sms via vonage"));
 }
