@@ -10,7 +10,7 @@ pub mod kannel;
 pub mod twilio;
 pub mod vonage;
 
-use super::{Channel, Handover, Message, Outcome};
+use super::{mask, Channel, Handover, Message, Outcome};
 use crate::render::sms::{self, Encoding};
 use async_trait::async_trait;
 use breaker::{Admission, Breaker};
@@ -253,6 +253,54 @@ impl Channel for SmsChannel {
                 failures.join("; ")
             },
         }
+    }
+}
+
+/// `base` with `delivery=<id>` added to its query.
+pub(crate) fn with_delivery(base: &str, delivery_id: i64) -> String {
+    match url::Url::parse(base) {
+        Ok(mut url) => {
+            url.query_pairs_mut()
+                .append_pair("delivery", &delivery_id.to_string());
+            url.into()
+        }
+        Err(_) => {
+            let separator = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{separator}delivery={delivery_id}")
+        }
+    }
+}
+
+/// The recipient's number, masked wherever `text` quotes it.
+pub(crate) fn scrub(text: &str, to: &str) -> String {
+    let digits = to.trim_start_matches('+');
+    if digits.len() < 4 {
+        return text.to_string();
+    }
+    // The number with its `+` first, then the digits alone (which the first leaves intact).
+    text.replace(to, &mask(to)).replace(digits, &mask(digits))
+}
+
+/// A transport error, without the URL (which may name the account or carry a password) and
+/// with what went wrong.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let what = if error.is_timeout() {
+        "no answer within the timeout"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {detail}")
     }
 }
 

@@ -22,7 +22,10 @@
 //! The Auth Token never appears in `Debug` output, logs or reasons; the recipient's number is
 //! masked in logs and in Twilio's messages (which quote it) before they become a reason.
 
-use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
+use super::{
+    classify_status, describe, retry_after, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway,
+    StatusClass,
+};
 use crate::channels::mask;
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -227,53 +230,6 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
                 }
             }
         }
-    }
-}
-
-/// `base` with `delivery=<id>` added to its query.
-fn with_delivery(base: &str, delivery_id: i64) -> String {
-    match url::Url::parse(base) {
-        Ok(mut url) => {
-            url.query_pairs_mut()
-                .append_pair("delivery", &delivery_id.to_string());
-            url.into()
-        }
-        Err(_) => {
-            let separator = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{separator}delivery={delivery_id}")
-        }
-    }
-}
-
-/// The recipient's number, masked wherever `text` quotes it.
-fn scrub(text: &str, to: &str) -> String {
-    let digits = to.trim_start_matches('+');
-    if digits.len() < 4 {
-        return text.to_string();
-    }
-    // The number with its `+` first, then the digits alone (which the first leaves intact).
-    text.replace(to, &mask(to)).replace(digits, &mask(digits))
-}
-
-/// A transport error, without the URL (which names the account) and with what went wrong.
-fn describe(error: &reqwest::Error) -> String {
-    let what = if error.is_timeout() {
-        "no answer within the timeout"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
-    }
-    if detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {detail}")
     }
 }
 

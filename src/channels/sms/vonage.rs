@@ -52,7 +52,10 @@
 //! The API secret never appears in `Debug` output, logs or reasons (it travels in the form
 //! body, never in the URL); the recipient's number is masked in logs and reasons.
 
-use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
+use super::{
+    classify_status, describe, retry_after, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway,
+    StatusClass,
+};
 use crate::channels::mask;
 use crate::render::sms::Encoding;
 use async_trait::async_trait;
@@ -309,52 +312,6 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
         Meaning::Unavailable => GatewayOutcome::Unavailable {
             reason: format!("Vonage status {code}: {reason}"),
         },
-    }
-}
-
-/// `base` with `delivery=<id>` added to its query.
-fn with_delivery(base: &str, delivery_id: i64) -> String {
-    match url::Url::parse(base) {
-        Ok(mut url) => {
-            url.query_pairs_mut()
-                .append_pair("delivery", &delivery_id.to_string());
-            url.into()
-        }
-        Err(_) => {
-            let separator = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{separator}delivery={delivery_id}")
-        }
-    }
-}
-
-/// The recipient's number, masked wherever `text` quotes it (with or without its `+`).
-fn scrub(text: &str, to: &str) -> String {
-    let digits = to.trim_start_matches('+');
-    if digits.len() < 4 {
-        return text.to_string();
-    }
-    text.replace(to, &mask(to)).replace(digits, &mask(digits))
-}
-
-/// A transport error, with what went wrong and without the URL.
-fn describe(error: &reqwest::Error) -> String {
-    let what = if error.is_timeout() {
-        "no answer within the timeout"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
-    }
-    if detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {detail}")
     }
 }
 
