@@ -594,3 +594,148 @@ async fn kannel_calls_the_dlr_url_back_with_the_delivery_id_when_the_smsc_accept
     assert!(types.len() >= 2, "{types:?}");
     assert_eq!(kannel.arrival("+32470000006").await.text, "Receipt, please");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_delivered() {
+    use crate::support::{TestApp, EMAIL_UPDATE};
+    use tocsin::config::{GatewayConfig, SmsTransport};
+    use tocsin::domain::{AppointmentStatus, DeliveryState, NewAppointment, NewContact, Role};
+    use tocsin::web::ReceiptKeys;
+
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    // Bound first: the gateway's dlr_url needs the router's port.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let router_port = listener.local_addr().expect("address").port();
+    let base_url = kannel.base_url();
+    let test = TestApp::new(move |config| {
+        config.serve.receipt_secret = Some("kannel-receipt-secret".into());
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = vec![GatewayConfig::Kannel {
+            name: None,
+            base_url,
+            username: USERNAME.into(),
+            password: Some(PASSWORD.into()),
+            password_env: None,
+            from: "ZNA".into(),
+            dlr_url: Some(format!("http://127.0.0.1:{router_port}/receipts/kannel")),
+        }];
+    })
+    .await;
+    let store = Arc::clone(&test.app.store);
+    let keys = ReceiptKeys::from_config(&test.app.config).expect("receipt keys");
+    let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut contacts = Vec::new();
+    let mut appointments = Vec::new();
+    for (n, language) in ["nl", "fr", "en"].into_iter().enumerate() {
+        contacts.push(NewContact {
+            external_id: format!("P{n}"),
+            role: Role::Patient,
+            first_name: format!("Patiënt{n}"),
+            last_name: "Test".into(),
+            language: Some(language.into()),
+            mobile: Some(format!("+3247112345{n}")),
+            phone: None,
+            email: None,
+            telegram_chat_id: None,
+            organisation: None,
+            birth_date: None,
+        });
+        appointments.push(NewAppointment {
+            external_id: format!("A{n}"),
+            patient_external_id: format!("P{n}"),
+            gp_external_id: None,
+            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
+            campus: "Deurne".into(),
+            department: "cardiology".into(),
+            practitioner: None,
+            status: AppointmentStatus::Booked,
+        });
+    }
+    store
+        .import(&contacts, &appointments, "test", 0)
+        .await
+        .expect("import");
+    let id = test
+        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
+        .await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let started = Instant::now();
+    let deliveries = loop {
+        let mut deliveries = Vec::new();
+        for n in 0..3 {
+            let contact = store
+                .find_contact(&format!("P{n}"))
+                .await
+                .expect("query")
+                .expect("contact");
+            deliveries.push(
+                store
+                    .delivery(id, contact.id, ChannelKind::Sms)
+                    .await
+                    .expect("query")
+                    .expect("delivery"),
+            );
+        }
+        if deliveries
+            .iter()
+            .all(|delivery| delivery.state == DeliveryState::Delivered)
+        {
+            break deliveries;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            panic!(
+                "not all delivered: {:?}\n{}",
+                deliveries
+                    .iter()
+                    .map(|delivery| (delivery.id, delivery.state))
+                    .collect::<Vec<_>>(),
+                kannel.logs()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    };
+
+    let received = kannel.received();
+    assert_eq!(received.len(), 3, "{received:?}");
+    for delivery in &deliveries {
+        assert_eq!(delivery.state, DeliveryState::Delivered);
+        let to = delivery.address.as_deref().expect("a mobile");
+        let got = received
+            .iter()
+            .find(|r| r.to == to)
+            .unwrap_or_else(|| panic!("nothing for {to}: {received:?}"));
+        assert_eq!(got.from, "ZNA");
+        assert_eq!(got.text, delivery.body, "{got:?}");
+        let events = store.events(delivery.id).await.expect("events");
+        assert!(
+            // Kannel can report delivery before the dispatcher has recorded the message as
+            // sent, so the receipt's transition may start from `sending` as well as `sent`.
+            events.iter().any(|(_, to, detail)| to == "delivered"
+                && detail
+                    .as_deref()
+                    .is_some_and(|detail| detail.starts_with("kannel receipt: type=1"))),
+            "{events:?}"
+        );
+    }
+    let french = deliveries
+        .iter()
+        .find(|delivery| delivery.language == Language::Fr)
+        .expect("the French patient");
+    let got = received
+        .iter()
+        .find(|r| Some(r.to.as_str()) == french.address.as_deref())
+        .expect("the French SMS");
+    let kind = match analyse(&french.body).encoding {
+        Encoding::Gsm7 => "text",
+        Encoding::Ucs2 => "ucs-2",
+    };
+    assert_eq!(got.kind, kind, "{got:?}");
+}

@@ -3,7 +3,6 @@
 
 mod audiences;
 mod cli;
-mod crash;
 mod email;
 mod failover;
 mod imports;

@@ -1,7 +1,15 @@
-use crate::support::{config_in, seed, tocsin_binary, SmtpServer, TestApp, EMAIL_UPDATE};
+//! The crash test runs as a test binary of its own, so that no other test competes with it
+//! for the two cores while it kills and restarts a broadcast.
+
+// The helpers are shared with the `pipeline` tests; this binary uses only some of them.
+#[allow(dead_code)]
+#[path = "pipeline/support.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{config_in, seed, tocsin_binary, SmtpServer, TestApp, EMAIL_UPDATE};
 
 /// A broadcast killed with SIGKILL part-way and started again reaches every recipient
 /// exactly once, counted at the SMTP server.
