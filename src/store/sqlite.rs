@@ -394,6 +394,16 @@ pub(super) async fn apply_transitions(
             if moved.contains(&transition.delivery_id) {
                 applied[start + offset] = true;
                 events.push(transition);
+            } else if let Some(gateway_id) = &transition.gateway_id {
+                // A receipt can overtake the record of its own send (`sending → delivered`);
+                // the send's move is then stale, but the gateway's id is still the message's.
+                sqlx::query(
+                    "UPDATE deliveries SET gateway_id = ? WHERE id = ? AND gateway_id IS NULL",
+                )
+                .bind(gateway_id)
+                .bind(transition.delivery_id)
+                .execute(&mut **tx)
+                .await?;
             }
         }
         if !events.is_empty() {

@@ -714,6 +714,13 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
             .unwrap_or_else(|| panic!("nothing for {to}: {received:?}"));
         assert_eq!(got.from, "ZNA");
         assert_eq!(got.text, delivery.body, "{got:?}");
+        assert!(
+            delivery
+                .gateway_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("kannel:")),
+            "the gateway's id is kept even when its receipt came first: {delivery:?}"
+        );
         let events = store.events(delivery.id).await.expect("events");
         assert!(
             // Kannel can report delivery before the dispatcher has recorded the message as
