@@ -304,6 +304,34 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
     }
 }
 
+/// Sends a gateway's request and hands its status, `Retry-After` and body to `interpret`.
+/// A request that fails, or an answer that cannot be read, means the gateway is unavailable.
+pub(crate) async fn exchange(
+    request: reqwest::RequestBuilder,
+    interpret: impl FnOnce(reqwest::StatusCode, Option<Duration>, &[u8]) -> GatewayOutcome,
+) -> GatewayOutcome {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => {
+            return GatewayOutcome::Unavailable {
+                reason: describe(&error),
+            }
+        }
+    };
+    let status = response.status();
+    let wait = retry_after(response.headers());
+    match response.bytes().await {
+        Ok(body) => interpret(status, wait, &body),
+        Err(error) => GatewayOutcome::Unavailable {
+            reason: format!(
+                "HTTP {}, but the answer could not be read: {}",
+                status.as_u16(),
+                describe(&error)
+            ),
+        },
+    }
+}
+
 /// An HTTP client for a gateway: explicit timeouts, never a bare `Client::new()`.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()

@@ -23,8 +23,7 @@
 //! masked in logs and in Twilio's messages (which quote it) before they become a reason.
 
 use super::{
-    classify_status, describe, retry_after, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway,
-    StatusClass,
+    classify_status, exchange, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway, StatusClass,
 };
 use crate::channels::mask;
 use async_trait::async_trait;
@@ -133,33 +132,15 @@ impl SmsGateway for Twilio {
             to = %mask(sms.to),
             encoding = sms.encoding.as_str()
         );
-        let sent = self
+        let request = self
             .client
             .post(&self.endpoint)
             .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
-            .form(&self.form(sms))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => {
-                return GatewayOutcome::Unavailable {
-                    reason: describe(&error),
-                }
-            }
-        };
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let outcome = match response.bytes().await {
-            Ok(body) => interpret(status, wait, &body, sms.to),
-            Err(error) => GatewayOutcome::Unavailable {
-                reason: format!(
-                    "HTTP {}, but the answer could not be read: {}",
-                    status.as_u16(),
-                    describe(&error)
-                ),
-            },
-        };
+            .form(&self.form(sms));
+        let outcome = exchange(request, |status, wait, body| {
+            interpret(status, wait, body, sms.to)
+        })
+        .await;
         tracing::debug!(
             message = "Twilio answered",
             gateway = %self.config.name,

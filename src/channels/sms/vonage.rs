@@ -53,8 +53,7 @@
 //! body, never in the URL); the recipient's number is masked in logs and reasons.
 
 use super::{
-    classify_status, describe, retry_after, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway,
-    StatusClass,
+    classify_status, exchange, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway, StatusClass,
 };
 use crate::channels::mask;
 use crate::render::sms::Encoding;
@@ -162,32 +161,11 @@ impl SmsGateway for Vonage {
                 };
             }
         }
-        let sent = self
-            .client
-            .post(&self.endpoint)
-            .form(&self.form(sms))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => {
-                return GatewayOutcome::Unavailable {
-                    reason: describe(&error),
-                }
-            }
-        };
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let outcome = match response.bytes().await {
-            Ok(body) => interpret(status, wait, &body, sms.to),
-            Err(error) => GatewayOutcome::Unavailable {
-                reason: format!(
-                    "HTTP {}, but the answer could not be read: {}",
-                    status.as_u16(),
-                    describe(&error)
-                ),
-            },
-        };
+        let request = self.client.post(&self.endpoint).form(&self.form(sms));
+        let outcome = exchange(request, |status, wait, body| {
+            interpret(status, wait, body, sms.to)
+        })
+        .await;
         tracing::debug!(
             message = "Vonage answered",
             gateway = %self.config.name,
