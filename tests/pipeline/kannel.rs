@@ -599,7 +599,7 @@ async fn kannel_calls_the_dlr_url_back_with_the_delivery_id_when_the_smsc_accept
 async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_delivered() {
     use crate::support::{TestApp, EMAIL_UPDATE};
     use tocsin::config::{GatewayConfig, SmsTransport};
-    use tocsin::domain::{AppointmentStatus, DeliveryState, NewAppointment, NewContact, Role};
+    use tocsin::domain::DeliveryState;
     use tocsin::web::ReceiptKeys;
 
     let Some(kannel) = RealKannel::start().await else {
@@ -630,37 +630,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let mut contacts = Vec::new();
-    let mut appointments = Vec::new();
-    for (n, language) in ["nl", "fr", "en"].into_iter().enumerate() {
-        contacts.push(NewContact {
-            external_id: format!("P{n}"),
-            role: Role::Patient,
-            first_name: format!("Patiënt{n}"),
-            last_name: "Test".into(),
-            language: Some(language.into()),
-            mobile: Some(format!("+3247112345{n}")),
-            phone: None,
-            email: None,
-            telegram_chat_id: None,
-            organisation: None,
-            birth_date: None,
-        });
-        appointments.push(NewAppointment {
-            external_id: format!("A{n}"),
-            patient_external_id: format!("P{n}"),
-            gp_external_id: None,
-            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
-            campus: "Deurne".into(),
-            department: "cardiology".into(),
-            practitioner: None,
-            status: AppointmentStatus::Booked,
-        });
-    }
-    store
-        .import(&contacts, &appointments, "test", 0)
-        .await
-        .expect("import");
+    crate::support::seed_sms_patients(&test.app).await;
     let id = test
         .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
         .await;

@@ -1092,7 +1092,7 @@ async fn the_channel_sends_dutch_and_french_text_through_vonage_as_unicode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() {
     use tocsin::config::{GatewayConfig, SmsTransport};
-    use tocsin::domain::{AppointmentStatus, DeliveryState, NewAppointment, NewContact, Role};
+    use tocsin::domain::DeliveryState;
     let twilio = TwilioEmulator::start().await;
     let vonage = VonageEmulator::start().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
@@ -1125,38 +1125,7 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
         ];
     })
     .await;
-    let mut contacts = Vec::new();
-    let mut appointments = Vec::new();
-    for (n, language) in ["nl", "fr", "en"].into_iter().enumerate() {
-        contacts.push(NewContact {
-            external_id: format!("P{n}"),
-            role: Role::Patient,
-            first_name: format!("Patiënt{n}"),
-            last_name: "Test".into(),
-            language: Some(language.into()),
-            mobile: Some(format!("+3247112345{n}")),
-            phone: None,
-            email: None,
-            telegram_chat_id: None,
-            organisation: None,
-            birth_date: None,
-        });
-        appointments.push(NewAppointment {
-            external_id: format!("A{n}"),
-            patient_external_id: format!("P{n}"),
-            gp_external_id: None,
-            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
-            campus: "Deurne".into(),
-            department: "cardiology".into(),
-            practitioner: None,
-            status: AppointmentStatus::Booked,
-        });
-    }
-    test.app
-        .store
-        .import(&contacts, &appointments, "test", 0)
-        .await
-        .expect("import");
+    crate::support::seed_sms_patients(&test.app).await;
     let id = test
         .approved_update(
             &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),

@@ -197,6 +197,42 @@ pub async fn seed(app: &App, count: usize) {
         .expect("seed");
 }
 
+/// Three patients, nl, fr and en, with Belgian mobiles `+3247112345{0,1,2}` and one booked
+/// appointment each, on Tuesday 13 January 2026 at 09:30 in Brussels.
+pub async fn seed_sms_patients(app: &App) {
+    let mut contacts = Vec::new();
+    let mut appointments = Vec::new();
+    for (n, language) in ["nl", "fr", "en"].into_iter().enumerate() {
+        contacts.push(NewContact {
+            external_id: format!("P{n}"),
+            role: Role::Patient,
+            first_name: format!("Patiënt{n}"),
+            last_name: "Test".into(),
+            language: Some(language.into()),
+            mobile: Some(format!("+3247112345{n}")),
+            phone: None,
+            email: None,
+            telegram_chat_id: None,
+            organisation: None,
+            birth_date: None,
+        });
+        appointments.push(NewAppointment {
+            external_id: format!("A{n}"),
+            patient_external_id: format!("P{n}"),
+            gp_external_id: None,
+            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
+            campus: "Deurne".into(),
+            department: "cardiology".into(),
+            practitioner: None,
+            status: AppointmentStatus::Booked,
+        });
+    }
+    app.store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+}
+
 /// An e-mail-only update to patients, with the accents that break careless mailers.
 pub const EMAIL_UPDATE: &str = r#"incident = "cyberattack-2026-01"
 kind = "alert"
