@@ -263,12 +263,6 @@ impl App {
             ImportKind::Media => import::csv::media(&name, &bytes)?,
             ImportKind::Fhir => import::fhir::parse(&name, &bytes)?,
         };
-        // A CSV's rejects go back in its own columns, so they can be corrected in the same
-        // spreadsheet and imported again.
-        let header = match kind {
-            ImportKind::Fhir => None,
-            _ => Some(import::csv::header(&name, &bytes)?),
-        };
         drop(bytes);
         let counts = self
             .store
@@ -279,7 +273,10 @@ impl App {
                 self.clock.now_ms(),
             )
             .await?;
-        let rejects_file = self.write_rejects(file, rejects, header.as_deref(), &batch.rejects)?;
+        // A CSV's rejects go back in its own columns, so they can be corrected in the same
+        // spreadsheet and imported again.
+        let header = (!batch.header.is_empty()).then_some(batch.header.as_slice());
+        let rejects_file = self.write_rejects(file, rejects, header, &batch.rejects)?;
         Ok(ImportSummary {
             records: batch.records,
             counts,

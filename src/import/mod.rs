@@ -49,6 +49,9 @@ pub struct ImportBatch {
     pub notices: Vec<Notice>,
     /// Records read, accepted or not.
     pub records: usize,
+    /// A CSV's header as it stands in the file, so its rejects can be written back in the
+    /// export's own columns; empty for FHIR.
+    pub header: Vec<String>,
 }
 
 /// A file that cannot be read at all: nothing of it is imported.
