@@ -373,6 +373,10 @@ async fn run(args: Args) -> Result<()> {
         PLAN_TARGET,
     );
     let peak_plan = print_memory("plan");
+    if std::env::var_os("BENCH_PLAN_ONLY").is_some() {
+        summary.print();
+        return Ok(());
+    }
 
     // ---- Dispatch to the file outbox ----------------------------------------------------
     println!("\n[2] dispatch to the file outbox");

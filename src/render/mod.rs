@@ -243,6 +243,10 @@ impl Renderer {
             context.insert("appointment_key", &format!("appointment-{outcome}"));
             context.insert("sms_appointment_key", &format!("sms-appointment-{outcome}"));
             context.insert("what_to_do_key", &format!("what-to-do-{outcome}"));
+            context.insert(
+                "phrases",
+                &self.phrases(language, &format!("what-to-do-{outcome}"), &when)?,
+            );
             let mut args = FluentArgs::new();
             args.set("hospital", FluentValue::from(self.hospital.name.as_str()));
             args.set("title", FluentValue::from(text.title.as_str()));
@@ -256,7 +260,57 @@ impl Renderer {
             renderer: self,
             bases,
             subjects,
+            appointment_keys: [
+                format!("appointment-{outcome}"),
+                format!("sms-appointment-{outcome}"),
+            ],
         })
+    }
+
+    /// The fixed phrases that are the same for every recipient of an update in one language,
+    /// formatted once instead of once per message (`{{ phrases.signature }}` in a template;
+    /// `t()` still works for any other message of the Fluent files).
+    fn phrases(
+        &self,
+        language: Language,
+        what_to_do_key: &str,
+        when: &str,
+    ) -> Result<HashMap<&'static str, String>, RenderError> {
+        let hospital = &self.hospital;
+        let phrase = |key: &str, args: &[(&str, &str)]| {
+            let mut fluent_args = FluentArgs::with_capacity(args.len());
+            for (name, value) in args {
+                fluent_args.set(*name, FluentValue::from(*value));
+            }
+            self.locales.format(language, key, Some(&fluent_args))
+        };
+        let name = [("hospital", hospital.name.as_str())];
+        Ok(HashMap::from([
+            ("what_to_do", phrase(what_to_do_key, &[])?),
+            (
+                "questions",
+                phrase(
+                    "questions",
+                    &[("phone", &hospital.phone), ("url", &hospital.website)],
+                )?,
+            ),
+            ("signature", phrase("signature", &name)?),
+            ("updated", phrase("email-updated", &[("when", when)])?),
+            ("footer_patients", phrase("footer-patients", &name)?),
+            ("footer_gps", phrase("footer-gps", &name)?),
+            ("footer_media", phrase("footer-media", &name)?),
+            (
+                "sms_sender",
+                phrase("sms-sender", &[("hospital", &hospital.short_name)])?,
+            ),
+            ("media_label", phrase("media-label", &[])?),
+            (
+                "media_contact",
+                phrase("media-contact", &[("phone", &hospital.press_phone)])?,
+            ),
+            ("gps_intro", phrase("gps-intro", &[])?),
+            ("gps_affected_intro", phrase("gps-affected-intro", &[])?),
+        ]))
     }
 }
 
@@ -264,6 +318,8 @@ pub struct Prepared<'r> {
     renderer: &'r Renderer,
     bases: Vec<Context>,
     subjects: Vec<String>,
+    /// The Fluent message about one appointment: the full sentence, and the SMS's short one.
+    appointment_keys: [String; 2],
 }
 
 /// One affected patient in a GP's alert, with only the fields the hospital allows.
@@ -284,6 +340,9 @@ struct AppointmentView {
     time: String,
     department: String,
     campus: String,
+    /// The sentence about this appointment in the form the channel uses: the SMS's short
+    /// one, or the full one with the campus.
+    line: String,
 }
 
 impl Prepared<'_> {
@@ -291,15 +350,29 @@ impl Prepared<'_> {
         &self,
         language: Language,
         appointment: &crate::domain::Appointment,
+        sentence: Option<&str>,
     ) -> Result<AppointmentView, RenderError> {
         let locales = &self.renderer.locales;
         let texts = locales.datetime(language, appointment.starts_at)?;
+        let department = locales.term(language, "dept", &appointment.department);
+        let campus = locales.term(language, "campus", &appointment.campus);
+        let line = match sentence {
+            Some(key) => {
+                let mut args = FluentArgs::with_capacity(3);
+                args.set("when", FluentValue::from(texts.when.as_str()));
+                args.set("department", FluentValue::from(department.as_str()));
+                args.set("campus", FluentValue::from(campus.as_str()));
+                locales.format(language, key, Some(&args))?
+            }
+            None => String::new(),
+        };
         Ok(AppointmentView {
             when: texts.when,
             date: texts.date,
             time: texts.time,
-            department: locales.term(language, "dept", &appointment.department),
-            campus: locales.term(language, "campus", &appointment.campus),
+            department,
+            campus,
+            line,
         })
     }
 
@@ -333,7 +406,7 @@ impl Prepared<'_> {
             })
             .flatten();
         let appointment = allowed(PatientField::Appointment)
-            .then(|| self.appointment(language, &patient.appointment))
+            .then(|| self.appointment(language, &patient.appointment, None))
             .transpose()?;
         let mut parts = Vec::new();
         parts.extend(name.clone().or_else(|| initials.clone()));
@@ -367,20 +440,34 @@ impl Prepared<'_> {
         recipient: &Recipient,
     ) -> Result<Rendered, RenderError> {
         let contact = &recipient.contact;
+        let locales = &self.renderer.locales;
         let mut context = self.bases[language as usize].clone();
+        let name = contact.full_name();
+        let mut args = FluentArgs::with_capacity(1);
+        args.set("name", FluentValue::from(name.as_str()));
+        let greeting = locales.format(
+            language,
+            &format!("greeting-{}", audience.as_str()),
+            Some(&args),
+        )?;
+        context.insert("greeting", &greeting);
         context.insert(
             "contact",
             &serde_json::json!({
-                "name": contact.full_name(),
+                "name": name,
                 "first_name": contact.first_name,
                 "last_name": contact.last_name,
                 "organisation": contact.organisation,
             }),
         );
+        let sentence = match channel {
+            ChannelKind::Sms => &self.appointment_keys[1],
+            ChannelKind::Email | ChannelKind::Telegram => &self.appointment_keys[0],
+        };
         let appointments = recipient
             .appointments
             .iter()
-            .map(|appointment| self.appointment(language, appointment))
+            .map(|appointment| self.appointment(language, appointment, Some(sentence)))
             .collect::<Result<Vec<_>, _>>()?;
         context.insert("appointments", &appointments);
         let patients = recipient

@@ -3,6 +3,7 @@
 
 mod sqlite;
 mod sqlite_import;
+mod sqlite_messages;
 mod sqlite_receipts;
 
 pub use sqlite::SqliteStore;

@@ -4,6 +4,7 @@
 //! they take the write lock up front and wait on `busy_timeout` instead of failing with
 //! `SQLITE_BUSY` when two writers meet.
 
+use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
 use super::{
     AffectedPatient, Backlog, ClaimedDelivery, ImportCounts, NewDelivery, PlanWriter, Receipt,
     ReceiptEffect, Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition,
@@ -28,6 +29,7 @@ const ROWS_PER_INSERT: usize = 1_000;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    dictionaries: Dictionaries,
 }
 
 impl SqliteStore {
@@ -51,7 +53,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            dictionaries: Dictionaries::default(),
+        })
     }
 
     async fn texts(&self, update_id: i64) -> Result<HashMap<Language, UpdateText>> {
@@ -318,7 +323,7 @@ fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
 
 fn claimed_from_row(
     row: &SqliteRow,
-    messages: &mut HashMap<i64, (Option<String>, String, Option<String>)>,
+    messages: &mut HashMap<i64, Message>,
 ) -> Result<ClaimedDelivery> {
     let attempts: i64 = row.try_get("attempts")?;
     let address: Option<String> = row.try_get("address")?;
@@ -427,6 +432,7 @@ pub(super) async fn apply_transitions(
 
 struct SqlitePlan {
     tx: Transaction<'static, Sqlite>,
+    packer: Packer,
 }
 
 #[async_trait]
@@ -485,24 +491,45 @@ impl PlanWriter for SqlitePlan {
                     .push_bind(row.detail.as_deref());
             });
             events.build().execute(&mut *self.tx).await?;
-            let messages: Vec<&(i64, &NewDelivery)> = created
+            let mut plain = Vec::new();
+            let mut packed = Vec::new();
+            for (id, row) in created
                 .iter()
                 .filter(|(_, row)| row.state == DeliveryState::Pending)
-                .collect();
-            if messages.is_empty() {
-                continue;
+            {
+                match self.packer.pack(&mut self.tx, row).await? {
+                    Some(message) => packed.push((*id, *row, message)),
+                    None => plain.push((*id, *row)),
+                }
             }
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
-            );
-            insert.push_values(messages, |mut values, (id, row)| {
-                values
-                    .push_bind(*id)
-                    .push_bind(row.subject.as_deref())
-                    .push_bind(row.body.as_str())
-                    .push_bind(row.body_html.as_deref());
-            });
-            insert.build().execute(&mut *self.tx).await?;
+            if !plain.is_empty() {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
+                );
+                insert.push_values(plain, |mut values, (id, row)| {
+                    values
+                        .push_bind(id)
+                        .push_bind(row.subject.as_deref())
+                        .push_bind(row.body.as_str())
+                        .push_bind(row.body_html.as_deref());
+                });
+                insert.build().execute(&mut *self.tx).await?;
+            }
+            if !packed.is_empty() {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO delivery_messages \
+                     (delivery_id, subject, body, body_html, dictionary_id) ",
+                );
+                insert.push_values(packed, |mut values, (id, row, message)| {
+                    values
+                        .push_bind(id)
+                        .push_bind(row.subject.as_deref())
+                        .push_bind(message.body)
+                        .push_bind(message.body_html)
+                        .push_bind(message.dictionary_id);
+                });
+                insert.build().execute(&mut *self.tx).await?;
+            }
         }
         Ok(inserted)
     }
@@ -747,7 +774,10 @@ impl Store for SqliteStore {
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqlitePlan { tx }))
+        Ok(Box::new(SqlitePlan {
+            tx,
+            packer: Packer::default(),
+        }))
     }
 
     async fn claim_due(
@@ -802,7 +832,7 @@ impl Store for SqliteStore {
         claim.push(") RETURNING id, update_id, contact_id, channel, address, language, attempts");
         let rows = claim.build().fetch_all(&mut *tx).await?;
         let mut read = QueryBuilder::<Sqlite>::new(
-            "SELECT delivery_id, subject, body, body_html FROM delivery_messages \
+            "SELECT delivery_id, subject, body, body_html, dictionary_id FROM delivery_messages \
              WHERE delivery_id IN (",
         );
         let mut ids = read.separated(", ");
@@ -810,13 +840,22 @@ impl Store for SqliteStore {
             ids.push_bind(*id);
         }
         read.push(")");
-        let mut messages: HashMap<i64, (Option<String>, String, Option<String>)> = read
-            .build_query_as::<(i64, Option<String>, String, Option<String>)>()
+        let rows_read = read
+            .build_query_as::<(i64, Option<String>, Vec<u8>, Option<Vec<u8>>, Option<i64>)>()
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
-            .map(|(id, subject, body, html)| (id, (subject, body, html)))
+            .map(|(id, subject, body, body_html, dictionary_id)| {
+                let row = MessageRow {
+                    subject,
+                    body,
+                    body_html,
+                    dictionary_id,
+                };
+                (id, row)
+            })
             .collect();
+        let mut messages = self.dictionaries.open(&mut tx, rows_read).await?;
         tx.commit().await?;
         let mut claimed = rows
             .iter()
@@ -858,34 +897,48 @@ impl Store for SqliteStore {
         contact_id: i64,
         channel: ChannelKind,
     ) -> Result<Option<StoredDelivery>> {
+        let mut connection = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT d.id, d.channel, d.address, d.language, m.subject, \
-             COALESCE(m.body, '') AS body, m.body_html, d.state, d.attempts, d.gateway_id, \
-             d.last_error FROM deliveries d LEFT JOIN delivery_messages m ON m.delivery_id = d.id \
+             COALESCE(m.body, '') AS body, m.body_html, m.dictionary_id, d.state, d.attempts, \
+             d.gateway_id, d.last_error \
+             FROM deliveries d LEFT JOIN delivery_messages m ON m.delivery_id = d.id \
              WHERE d.update_id = ? AND d.contact_id = ? AND d.channel = ?",
         )
         .bind(update_id)
         .bind(contact_id)
         .bind(channel.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *connection)
         .await?;
-        row.map(|row| {
-            let attempts: i64 = row.try_get("attempts")?;
-            Ok(StoredDelivery {
-                id: row.try_get("id")?,
-                channel: parse_col(&row, "channel")?,
-                address: row.try_get("address")?,
-                language: parse_col(&row, "language")?,
-                subject: row.try_get("subject")?,
-                body: row.try_get("body")?,
-                body_html: row.try_get("body_html")?,
-                state: parse_col(&row, "state")?,
-                attempts: u32::try_from(attempts).unwrap_or_default(),
-                gateway_id: row.try_get("gateway_id")?,
-                last_error: row.try_get("last_error")?,
-            })
-        })
-        .transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let message = MessageRow {
+            subject: row.try_get("subject")?,
+            body: row.try_get("body")?,
+            body_html: row.try_get("body_html")?,
+            dictionary_id: row.try_get("dictionary_id")?,
+        };
+        let mut messages = self
+            .dictionaries
+            .open(&mut connection, vec![(id, message)])
+            .await?;
+        let (subject, body, body_html) = messages.remove(&id).unwrap_or_default();
+        let attempts: i64 = row.try_get("attempts")?;
+        Ok(Some(StoredDelivery {
+            id,
+            channel: parse_col(&row, "channel")?,
+            address: row.try_get("address")?,
+            language: parse_col(&row, "language")?,
+            subject,
+            body,
+            body_html,
+            state: parse_col(&row, "state")?,
+            attempts: u32::try_from(attempts).unwrap_or_default(),
+            gateway_id: row.try_get("gateway_id")?,
+            last_error: row.try_get("last_error")?,
+        }))
     }
 
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {

@@ -169,3 +169,74 @@ async fn a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason(
     assert_eq!(status.unreached.len(), 1);
     assert!(status.unreached[0].reasons[0].contains("undeliverable"));
 }
+
+/// E-mails are stored compressed against a dictionary (migration 0006); what the server got,
+/// what `preview` shows and what the database holds must still be the same text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_received_it() {
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 30).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let received = server.received();
+    assert_eq!(received.len(), 30);
+    let mut by_message_id = HashMap::new();
+    for message in &received {
+        let raw = server.raw(message);
+        let mail = mailparse::parse_mail(&raw).expect("valid MIME");
+        let text = mail.subparts[0].get_body().expect("text part");
+        let html = mail.subparts[1].get_body().expect("html part");
+        by_message_id.insert(header(&mail, "Message-ID"), (text, html));
+    }
+    let normalise = |text: &str| text.replace("\r\n", "\n").trim_end().to_string();
+    let mut unpacked_bytes = 0;
+    for contact in 1..=30 {
+        let stored = test
+            .app
+            .store
+            .delivery(id, contact, ChannelKind::Email)
+            .await
+            .expect("query")
+            .expect("delivery");
+        let message_id = stored.gateway_id.clone().expect("sent with a Message-ID");
+        let (text, html) = by_message_id
+            .get(&message_id)
+            .unwrap_or_else(|| panic!("the server got no {message_id}"));
+        assert_eq!(
+            normalise(&stored.body),
+            normalise(text),
+            "contact {contact}"
+        );
+        let stored_html = stored.body_html.expect("an HTML part is stored");
+        assert_eq!(
+            normalise(&stored_html),
+            normalise(html),
+            "contact {contact}"
+        );
+        unpacked_bytes += stored.body.len() + stored_html.len();
+    }
+
+    let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
+        .await
+        .expect("open the database");
+    let (rows, packed, stored_bytes): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(m.dictionary_id), \
+         SUM(length(m.body) + COALESCE(length(m.body_html), 0)) \
+         FROM delivery_messages m JOIN deliveries d ON d.id = m.delivery_id \
+         WHERE d.update_id = ? AND typeof(m.body) = 'blob'",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .expect("query");
+    assert_eq!((rows, packed), (30, 30), "every e-mail is stored packed");
+    let stored_bytes = usize::try_from(stored_bytes).expect("a size");
+    assert!(
+        stored_bytes * 4 < unpacked_bytes,
+        "packing saves most of the space: {stored_bytes} bytes stored for {unpacked_bytes}"
+    );
+}
