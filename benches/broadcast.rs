@@ -4,7 +4,11 @@
 //!
 //! `cargo bench --bench broadcast [-- --patients N] [--smtp-connections C] [--workers W]
 //!  [--claim-batch B] [--lettre-messages M] [--channel-messages C] [--sink-messages S]
-//!  [--sink-connections K]`
+//!  [--sink-connections K] [--stop-after plan]`
+//!
+//! This process generates and imports the hospital; a fresh process of the same binary then
+//! plans, renders and dispatches, so that its peak memory (VmHWM) is the broadcast's alone, as
+//! it is when `tocsin import` and `tocsin update send` run one after the other.
 //!
 //! It prints figures and asserts nothing: timings depend on the machine.
 
@@ -18,7 +22,7 @@ use futures::stream::{self, StreamExt};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +53,12 @@ struct Args {
     channel_messages: usize,
     sink_messages: usize,
     sink_connections: usize,
+    /// Set in the child process that broadcasts: the directory with the imported database,
+    /// and how long the parent took to import.
+    broadcast_in: Option<PathBuf>,
+    import_seconds: f64,
+    /// `plan`: stop after planning (for profiling).
+    stop_after: Option<String>,
 }
 
 impl Args {
@@ -62,6 +72,9 @@ impl Args {
             channel_messages: 20_000,
             sink_messages: 100_000,
             sink_connections: 16,
+            broadcast_in: None,
+            import_seconds: f64::NAN,
+            stop_after: None,
         };
         // `cargo bench` adds `--bench`; anything not ours is ignored.
         let mut raw = std::env::args().skip(1);
@@ -70,6 +83,25 @@ impl Args {
                 Some((name, value)) => (name.to_string(), Some(value.to_string())),
                 None => (arg.clone(), None),
             };
+            let mut value = || match inline.clone() {
+                Some(value) => Ok(value),
+                None => raw.next().ok_or_else(|| anyhow!("{name} needs a value")),
+            };
+            match name.as_str() {
+                "--broadcast-in" => {
+                    args.broadcast_in = Some(PathBuf::from(value()?));
+                    continue;
+                }
+                "--import-seconds" => {
+                    args.import_seconds = value()?.parse()?;
+                    continue;
+                }
+                "--stop-after" => {
+                    args.stop_after = Some(value()?);
+                    continue;
+                }
+                _ => {}
+            }
             let known = [
                 "--patients",
                 "--smtp-connections",
@@ -83,10 +115,7 @@ impl Args {
             if !known.contains(&name.as_str()) {
                 continue;
             }
-            let value = match inline {
-                Some(value) => value,
-                None => raw.next().ok_or_else(|| anyhow!("{name} needs a value"))?,
-            };
+            let value = value()?;
             let number: usize = value
                 .replace('_', "")
                 .parse()
@@ -115,7 +144,10 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(args))
+    match args.broadcast_in.clone() {
+        None => runtime.block_on(prepare(&args)),
+        Some(dir) => runtime.block_on(broadcast(args, &dir)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,28 +323,32 @@ fn print_memory(phase: &str) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-async fn run(args: Args) -> Result<()> {
-    let mut summary = Summary::default();
+/// The bench's own database in `dir`, with the benchmark's configuration.
+async fn open_app(dir: &Path) -> Result<App> {
+    let mut config = Config {
+        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
+        ..Config::default()
+    };
+    config.email.dir = dir.join("outbox/email");
+    config.sms.dir = dir.join("outbox/sms");
+    config.telegram.dir = dir.join("outbox/telegram");
+    Ok(App::open(config).await?)
+}
+
+/// Generates and imports the hospital, then runs the broadcast in a fresh process: in use,
+/// import and send are separate commands, and the broadcast's peak memory is its own.
+async fn prepare(args: &Args) -> Result<()> {
     let n = args.patients;
     println!(
         "Tocsin broadcast benchmark: {n} patients, {} cores, load average {}",
         cores(),
         load_average()
     );
-    print_memory("start");
-
     let tmp = tempfile::tempdir()?;
-    let mut config = Config {
-        database_url: format!("sqlite://{}", tmp.path().join("bench.db").display()),
-        ..Config::default()
-    };
-    config.email.dir = tmp.path().join("outbox/email");
-    config.sms.dir = tmp.path().join("outbox/sms");
-    config.telegram.dir = tmp.path().join("outbox/telegram");
-    let mut app = App::open(config).await?;
+    let app = open_app(tmp.path()).await?;
 
     // ---- Import -------------------------------------------------------------------------
-    println!("\n[1] import + plan + render");
+    println!("\n[1] import (this process) + plan + render (a fresh process)");
     let days: Vec<NaiveDate> = [(2026, 1, 13), (2026, 1, 14)]
         .into_iter()
         .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
@@ -333,6 +369,7 @@ async fn run(args: Args) -> Result<()> {
     let imported = started.elapsed();
     let import_cpu = started.cpu_note();
     drop(day);
+    drop(app);
     println!(
         "  generate: {contacts} contacts, {appointments} appointments in {:.2} s",
         generated.as_secs_f64()
@@ -342,16 +379,35 @@ async fn run(args: Args) -> Result<()> {
         imported.as_secs_f64(),
         thousands(rate(contacts as u64, imported))
     );
+    print_memory("import (the importing process)");
+
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(std::env::args().skip(1))
+        .arg("--broadcast-in")
+        .arg(tmp.path())
+        .arg("--import-seconds")
+        .arg(imported.as_secs_f64().to_string())
+        .status()
+        .context("starting the broadcasting process")?;
+    if !status.success() {
+        bail!("the broadcasting process failed: {status}");
+    }
+    Ok(())
+}
+
+/// Everything after the import, in the process whose memory the figures report.
+async fn broadcast(args: Args, dir: &Path) -> Result<()> {
+    let mut summary = Summary::default();
+    print_memory("start of the broadcasting process");
+    let mut app = open_app(dir).await?;
     summary.info(
         "import (contacts + appointments)",
-        format!("{:.2} s", imported.as_secs_f64()),
+        format!("{:.2} s", args.import_seconds),
     );
-    print_memory("import");
 
     // ---- Plan + render ------------------------------------------------------------------
     let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
-    let (first, report, planned, plan_cpu) =
-        draft_and_plan(&app, tmp.path(), "first", &source).await?;
+    let (first, report, planned, plan_cpu) = draft_and_plan(&app, dir, "first", &source).await?;
     let rendered = rate(report.pending, planned);
     println!(
         "  plan + render (patients, sms + email): {} rows ({} to send, {} skipped) in {:.2} s",
@@ -373,7 +429,7 @@ async fn run(args: Args) -> Result<()> {
         PLAN_TARGET,
     );
     let peak_plan = print_memory("plan");
-    if std::env::var_os("BENCH_PLAN_ONLY").is_some() {
+    if args.stop_after.as_deref() == Some("plan") {
         summary.print();
         return Ok(());
     }
@@ -453,8 +509,7 @@ async fn run(args: Args) -> Result<()> {
         app.config.dispatch.claim_batch = batch;
     }
     let source = narrowed(FIRST_ALERT, "[\"email\"]", Some(first))?;
-    let (second, report, planned, plan_cpu) =
-        draft_and_plan(&app, tmp.path(), "second", &source).await?;
+    let (second, report, planned, plan_cpu) = draft_and_plan(&app, dir, "second", &source).await?;
     println!(
         "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s; {plan_cpu})",
         report.pending,
