@@ -720,7 +720,10 @@ async fn sample_mail(app: &App, update: i64) -> Result<Vec<u8>> {
         &email.message_id_domain,
     )
     .map_err(anyhow::Error::msg)?;
-    Ok(mail.build(&message).map_err(anyhow::Error::msg)?.bytes)
+    Ok(mail
+        .build(&message, true)
+        .map_err(anyhow::Error::msg)?
+        .bytes)
 }
 
 /// The template with its own delivery id, as the n-th message of a run.
@@ -743,7 +746,10 @@ async fn lettre_rate(
         .pool_config(PoolConfig::new().max_size(connections as u32))
         .build();
     let built: Vec<_> = (0..count)
-        .map(|n| mail.build(&nth(template, n)).map_err(anyhow::Error::msg))
+        .map(|n| {
+            mail.build(&nth(template, n), false)
+                .map_err(anyhow::Error::msg)
+        })
         .collect::<Result<_>>()?;
     let started = Instant::now();
     let results: Vec<_> = stream::iter(&built)

@@ -5,23 +5,30 @@
 //! `.` in two writes: with Nagle's algorithm the second waits for the server's delayed ACK,
 //! about 40 ms per message. Our sockets set `TCP_NODELAY` and stay pooled here.
 //!
-//! The handover is committed after the server's 354 to `DATA` and before the message is
-//! written, so a crash can no longer repeat a message the server may have taken.
+//! The handover is committed once the server has the whole message but its final `.`: the
+//! stream holds that last write back (`Gate`) until the commit returns. A crash before the
+//! commit leaves the server an unfinished message, which it discards; after it, the message is
+//! recorded `sent` and is not sent again. What remains between the two is one 5-byte write.
+//!
+//! Where the server offers them, `PIPELINING` sends `MAIL`, `RCPT` and `DATA` in one write
+//! (RFC 2920), and `8BITMIME` sends the text as it is, without quoted-printable (RFC 6152).
 
 use super::{Channel, Handover, Message, Outcome};
 use async_trait::async_trait;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Address;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -51,6 +58,8 @@ pub struct BuiltMail {
     pub from: Address,
     pub to: Address,
     pub message_id: String,
+    /// Sent with `BODY=8BITMIME`.
+    pub eight_bit: bool,
 }
 
 /// Builds the MIME message of a delivery. The Message-ID derives from the delivery, so a
@@ -79,7 +88,9 @@ impl MailBuilder {
         })
     }
 
-    pub fn build(&self, message: &Message) -> Result<BuiltMail, String> {
+    /// `eight_bit`: the server takes 8-bit text (`8BITMIME`), so the parts need no
+    /// quoted-printable (a part with a line over 998 bytes gets it all the same).
+    pub fn build(&self, message: &Message, eight_bit: bool) -> Result<BuiltMail, String> {
         let to: Address = message
             .address
             .parse()
@@ -97,15 +108,23 @@ impl MailBuilder {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
+        let body = |text: &str| {
+            let text = text.to_string();
+            if !eight_bit {
+                return Body::new(text);
+            }
+            Body::new_with_encoding(text.clone(), ContentTransferEncoding::EightBit)
+                .unwrap_or_else(|_| Body::new(text))
+        };
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(message.body.clone());
+            .body(body(&message.body));
         let email = match &message.body_html {
             Some(html) => builder.multipart(
                 MultiPart::alternative().singlepart(text).singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
-                        .body(html.clone()),
+                        .body(body(html)),
                 ),
             ),
             None => builder.singlepart(text),
@@ -116,6 +135,7 @@ impl MailBuilder {
             from: self.from.email.clone(),
             to,
             message_id,
+            eight_bit,
         })
     }
 }
@@ -241,13 +261,174 @@ impl AsyncTokioStream for ImplicitTls {
     }
 }
 
+/// What ends a message's data: lettre writes it on its own, after the message.
+const END_OF_DATA: &[u8] = b"\r\n.\r\n";
+
+/// Holds back the end of a message's data until the handover is decided.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    armed: bool,
+    /// The message's data went out; its end is waiting here.
+    reached: bool,
+    /// The message's write is over, by the gate or not (an error, a stream that hides the
+    /// plain text from us, such as STARTTLS).
+    finished: bool,
+    /// Whether the handover was recorded: the end goes out, or the stream fails.
+    verdict: Option<bool>,
+    writer: Option<Waker>,
+    watcher: Option<Waker>,
+}
+
+impl Gate {
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        // A panic elsewhere cannot leave the flags half-written: each is set on its own.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn arm(&self) {
+        *self.state() = GateState {
+            armed: true,
+            ..GateState::default()
+        };
+    }
+
+    /// Ready(true) when the data is out and its end waits; Ready(false) when the write ended
+    /// without reaching the gate.
+    fn poll_reached(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.state();
+        if state.reached {
+            Poll::Ready(true)
+        } else if state.finished {
+            Poll::Ready(false)
+        } else {
+            state.watcher = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    async fn reached(&self) -> bool {
+        std::future::poll_fn(|cx| self.poll_reached(cx)).await
+    }
+
+    fn decide(&self, recorded: bool) {
+        let mut state = self.state();
+        state.verdict = Some(recorded);
+        if let Some(writer) = state.writer.take() {
+            writer.wake();
+        }
+    }
+
+    fn finish(&self) {
+        let mut state = self.state();
+        state.finished = true;
+        state.armed = false;
+        if let Some(watcher) = state.watcher.take() {
+            watcher.wake();
+        }
+    }
+
+    /// Ready(None): write through. Ready(Some(error)): the handover failed. Pending: wait.
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Error>> {
+        let mut state = self.state();
+        if !state.armed || buf != END_OF_DATA {
+            return Poll::Ready(None);
+        }
+        if !state.reached {
+            state.reached = true;
+            if let Some(watcher) = state.watcher.take() {
+                watcher.wake();
+            }
+        }
+        match state.verdict {
+            None => {
+                state.writer = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            Some(true) => {
+                state.armed = false;
+                Poll::Ready(None)
+            }
+            Some(false) => {
+                state.armed = false;
+                Poll::Ready(Some(io::Error::other(
+                    "the handover could not be recorded: the message is abandoned unfinished",
+                )))
+            }
+        }
+    }
+}
+
+/// Our socket (plain, or TLS from the first byte) with the gate in its write path.
+struct GatedStream {
+    inner: Box<dyn AsyncTokioStream>,
+    gate: Arc<Gate>,
+}
+
+impl std::fmt::Debug for GatedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatedStream").finish_non_exhaustive()
+    }
+}
+
+impl AsyncRead for GatedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for GatedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match this.gate.poll_write(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(error)) => Poll::Ready(Err(error)),
+            Poll::Ready(None) => Pin::new(&mut this.inner).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for GatedStream {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+}
+
+/// One of our connections, with what its server offered.
+struct Connection {
+    smtp: AsyncSmtpConnection,
+    gate: Arc<Gate>,
+    pipelining: bool,
+    eight_bit: bool,
+}
+
 /// E-mail over SMTP, with a pool of connections.
 pub struct SmtpChannel {
     target: SmtpTarget,
     mail: MailBuilder,
     hello: ClientId,
     timeout: Duration,
-    idle: Mutex<Vec<AsyncSmtpConnection>>,
+    idle: Mutex<Vec<Connection>>,
     slots: Semaphore,
 }
 
@@ -257,8 +438,17 @@ enum Failure {
     Refused(lettre::transport::smtp::Error),
     /// The connection is not to be trusted any more.
     Broken(String),
-    /// Our own record of the handover failed; nothing was sent.
+    /// Our own record of the handover failed; the message was left unfinished.
     NotRecorded,
+}
+
+/// The server's answer, or why the connection is not to be trusted any more.
+fn refused_or_broken(error: lettre::transport::smtp::Error) -> Failure {
+    if error.is_transient() || error.is_permanent() {
+        Failure::Refused(error)
+    } else {
+        Failure::Broken(error.to_string())
+    }
 }
 
 impl SmtpChannel {
@@ -278,7 +468,7 @@ impl SmtpChannel {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+    async fn connect(&self) -> Result<Connection, String> {
         let address = (self.target.host.as_str(), self.target.port);
         let tcp = TcpStream::connect(address).await.map_err(|error| {
             format!(
@@ -299,70 +489,135 @@ impl SmtpChannel {
             }
             _ => Box::new(tcp),
         };
-        let mut connection = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+        let gate = Arc::new(Gate::default());
+        let stream = Box::new(GatedStream {
+            inner: stream,
+            gate: Arc::clone(&gate),
+        });
+        let mut smtp = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
             .await
             .map_err(|error| error.to_string())?;
         let wants_tls = match self.target.security {
             Security::StartTls => true,
-            Security::Opportunistic => connection.can_starttls(),
+            Security::Opportunistic => smtp.can_starttls(),
             Security::Plain | Security::Implicit => false,
         };
         if wants_tls {
             let parameters =
                 TlsParameters::new(self.target.host.clone()).map_err(|error| error.to_string())?;
-            connection
-                .starttls(parameters, &self.hello)
+            smtp.starttls(parameters, &self.hello)
                 .await
                 .map_err(|error| format!("STARTTLS: {error}"))?;
         }
         if let Some(credentials) = &self.target.credentials {
-            connection
-                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+            smtp.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await
                 .map_err(|error| format!("authentication: {error}"))?;
         }
-        Ok(connection)
+        // lettre keeps only the extensions it uses itself; PIPELINING is not one of them.
+        let ehlo = smtp
+            .command(Ehlo::new(self.hello.clone()))
+            .await
+            .map_err(|error| format!("EHLO: {error}"))?;
+        let pipelining = ehlo.message().skip(1).any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+        });
+        let eight_bit = smtp.server_info().supports_feature(Extension::EightBitMime);
+        Ok(Connection {
+            smtp,
+            gate,
+            pipelining,
+            eight_bit,
+        })
     }
 
-    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+    fn take_idle(&self) -> Option<Connection> {
         self.idle.lock().ok()?.pop()
     }
 
-    fn put_idle(&self, connection: AsyncSmtpConnection) {
+    fn put_idle(&self, connection: Connection) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(connection);
         }
     }
 
+    /// `MAIL`, `RCPT` and `DATA`, up to the server's 354.
+    async fn envelope(connection: &mut Connection, mail: &BuiltMail) -> Result<(), Failure> {
+        let parameters = if mail.eight_bit {
+            vec![MailParameter::Body(MailBodyParameter::EightBitMime)]
+        } else {
+            Vec::new()
+        };
+        let from = Mail::new(Some(mail.from.clone()), parameters);
+        let to = Rcpt::new(mail.to.clone(), vec![]);
+        let smtp = &mut connection.smtp;
+        if !connection.pipelining {
+            smtp.command(from).await.map_err(refused_or_broken)?;
+            smtp.command(to).await.map_err(refused_or_broken)?;
+            smtp.command(Data).await.map_err(refused_or_broken)?;
+            return Ok(());
+        }
+        // Every command gets its answer, refused or not, before anything else is said.
+        let answers = [
+            smtp.command(format!("{from}{to}{Data}")).await,
+            smtp.read_response().await,
+            smtp.read_response().await,
+        ];
+        let data_accepted = answers[2].is_ok();
+        let mut first_refusal = None;
+        for answer in answers {
+            match answer {
+                Ok(_) => {}
+                Err(error) if error.is_transient() || error.is_permanent() => {
+                    first_refusal.get_or_insert(error);
+                }
+                Err(error) => return Err(Failure::Broken(error.to_string())),
+            }
+        }
+        match first_refusal {
+            None => Ok(()),
+            Some(refusal) => {
+                // A server that took DATA without a recipient expects a message: an empty
+                // one, which it then refuses, closes the transaction.
+                if data_accepted {
+                    smtp.message(b"").await.ok();
+                }
+                Err(Failure::Refused(refusal))
+            }
+        }
+    }
+
     async fn transaction(
-        connection: &mut AsyncSmtpConnection,
+        connection: &mut Connection,
         mail: &BuiltMail,
         handover: &mut dyn Handover,
     ) -> Result<String, Failure> {
-        let refused_or_broken = |error: lettre::transport::smtp::Error| {
-            if error.is_transient() || error.is_permanent() {
-                Failure::Refused(error)
-            } else {
-                Failure::Broken(error.to_string())
+        Self::envelope(connection, mail).await?;
+        let gate = Arc::clone(&connection.gate);
+        gate.arm();
+        let smtp = &mut connection.smtp;
+        let (response, recorded) = tokio::join!(
+            async {
+                let response = smtp.message(&mail.bytes).await;
+                gate.finish();
+                response
+            },
+            async {
+                if !gate.reached().await {
+                    return None;
+                }
+                let recorded = handover.commit(&mail.message_id).await;
+                gate.decide(recorded);
+                Some(recorded)
             }
-        };
-        connection
-            .command(Mail::new(Some(mail.from.clone()), vec![]))
-            .await
-            .map_err(refused_or_broken)?;
-        connection
-            .command(Rcpt::new(mail.to.clone(), vec![]))
-            .await
-            .map_err(refused_or_broken)?;
-        connection.command(Data).await.map_err(refused_or_broken)?;
-        if !handover.commit(&mail.message_id).await {
-            return Err(Failure::NotRecorded);
+        );
+        match (response, recorded) {
+            (_, Some(false)) => Err(Failure::NotRecorded),
+            (Ok(response), _) => Ok(response.message().collect::<Vec<_>>().join(" ")),
+            (Err(error), _) => Err(refused_or_broken(error)),
         }
-        let response = connection
-            .message(&mail.bytes)
-            .await
-            .map_err(refused_or_broken)?;
-        Ok(response.message().collect::<Vec<_>>().join(" "))
     }
 }
 
@@ -370,10 +625,6 @@ impl SmtpChannel {
 impl Channel for SmtpChannel {
     #[tracing::instrument(skip_all, fields(delivery = message.delivery_id, to = %super::mask(&message.address)))]
     async fn send(&self, message: &Message, handover: &mut dyn Handover) -> Outcome {
-        let mail = match self.mail.build(message) {
-            Ok(mail) => mail,
-            Err(reason) => return Outcome::Permanent { reason },
-        };
         let Ok(_slot) = self.slots.acquire().await else {
             return Outcome::RetryLater {
                 after: None,
@@ -403,6 +654,13 @@ impl Channel for SmtpChannel {
                     }
                 },
             };
+            let mail = match self.mail.build(message, connection.eight_bit) {
+                Ok(mail) => mail,
+                Err(reason) => {
+                    self.put_idle(connection);
+                    return Outcome::Permanent { reason };
+                }
+            };
             let result = tokio::time::timeout(
                 self.timeout,
                 Self::transaction(&mut connection, &mail, handover),
@@ -417,7 +675,7 @@ impl Channel for SmtpChannel {
                     }
                 }
                 Ok(Err(Failure::Refused(error))) => {
-                    if connection.command(Rset).await.is_ok() {
+                    if connection.smtp.command(Rset).await.is_ok() {
                         self.put_idle(connection);
                     }
                     let reason = error.to_string();
@@ -437,7 +695,9 @@ impl Channel for SmtpChannel {
                 },
                 Ok(Err(Failure::NotRecorded)) => Outcome::RetryLater {
                     after: None,
-                    reason: "the handover could not be recorded; nothing was sent".into(),
+                    reason: "the handover could not be recorded; the message was left \
+                             unfinished and the server discards it"
+                        .into(),
                 },
                 Err(_) => Outcome::RetryLater {
                     after: None,

@@ -31,7 +31,7 @@ impl Outbox {
     fn content(&self, message: &Message) -> Result<(String, Vec<u8>, String), String> {
         match (self.kind, &self.mail) {
             (ChannelKind::Email, Some(mail)) => {
-                let built = mail.build(message)?;
+                let built = mail.build(message, false)?;
                 Ok(("eml".into(), built.bytes, built.message_id))
             }
             (ChannelKind::Email, None) => Err("the e-mail outbox has no sender configured".into()),

@@ -1,6 +1,8 @@
 use crate::support::{seed, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::collections::HashMap;
+use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
+use tocsin::channels::{Channel, Handover, Message, Outcome};
 use tocsin::domain::{ChannelKind, DeliveryState};
 
 fn header(mail: &mailparse::ParsedMail, name: &str) -> String {
@@ -99,7 +101,19 @@ async fn sending_the_same_update_twice_plans_nothing_new_and_sends_nothing_twice
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_451_is_retried_with_backoff_until_the_server_accepts() {
-    let Some(server) = SmtpServer::start(&["--temp-fail", "patient1@=2"]) else {
+    a_451_is_retried(&[]).await;
+}
+
+/// The same, with `MAIL`, `RCPT` and `DATA` in one write: each refusal must be read in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_451_is_retried_with_backoff_when_the_server_takes_pipelined_commands() {
+    a_451_is_retried(&["--pipelining"]).await;
+}
+
+async fn a_451_is_retried(options: &[&str]) {
+    let mut options = options.to_vec();
+    options.extend(["--temp-fail", "patient1@=2"]);
+    let Some(server) = SmtpServer::start(&options) else {
         return;
     };
     let test = TestApp::with_smtp(&server).await;
@@ -138,7 +152,19 @@ async fn a_451_is_retried_with_backoff_until_the_server_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason() {
-    let Some(server) = SmtpServer::start(&["--perm-fail", "patient2@"]) else {
+    a_550_is_undeliverable(&[]).await;
+}
+
+/// Pipelined, a refused `RCPT` is followed by a refused `DATA`: the reason kept is the 550.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_550_is_undeliverable_with_its_reason_when_commands_are_pipelined() {
+    a_550_is_undeliverable(&["--pipelining"]).await;
+}
+
+async fn a_550_is_undeliverable(options: &[&str]) {
+    let mut options = options.to_vec();
+    options.extend(["--perm-fail", "patient2@"]);
+    let Some(server) = SmtpServer::start(&options) else {
         return;
     };
     let test = TestApp::with_smtp(&server).await;
@@ -239,4 +265,96 @@ async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_rece
         stored_bytes * 4 < unpacked_bytes,
         "packing saves most of the space: {stored_bytes} bytes stored for {unpacked_bytes}"
     );
+}
+
+/// Records what the channel asked of the dispatcher and answers as told.
+struct ScriptedHandover {
+    answer: bool,
+    committed: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl Handover for ScriptedHandover {
+    async fn commit(&mut self, gateway_id: &str) -> bool {
+        self.committed.push(gateway_id.to_string());
+        self.answer
+    }
+}
+
+fn message(delivery_id: i64, address: &str) -> Message {
+    Message {
+        delivery_id,
+        update_id: 1,
+        channel: ChannelKind::Email,
+        address: address.into(),
+        language: tocsin::domain::Language::Fr,
+        subject: Some("Cyberattaque – opérations annulées".into()),
+        body: "Madame, Monsieur,\n\nVotre rendez-vous est annulé.\n.\nUne ligne qui commence par un point.\n".into(),
+        body_html: Some("<p>Votre rendez-vous est annulé.</p>".into()),
+        attempt: 1,
+    }
+}
+
+/// The handover is the point of no return: if it cannot be recorded, the message's end is
+/// never written, so the server discards what it got; if it is, the message completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_delivered() {
+    for options in [&[][..], &["--pipelining"][..]] {
+        let Some(server) = SmtpServer::start(options) else {
+            return;
+        };
+        let target = SmtpTarget::parse(&server.url(), None).expect("url");
+        let mail = MailBuilder::new("crisis@zna.example.be", None, "zna.example.be").expect("from");
+        let channel = SmtpChannel::new(target, mail, 1, std::time::Duration::from_secs(10));
+
+        let mut refused = ScriptedHandover {
+            answer: false,
+            committed: Vec::new(),
+        };
+        let outcome = channel
+            .send(&message(1, "first@example.be"), &mut refused)
+            .await;
+        assert_eq!(refused.committed, ["<tocsin.1.1@zna.example.be>"]);
+        match outcome {
+            Outcome::RetryLater { reason, .. } => {
+                assert!(reason.contains("left unfinished"), "{reason}")
+            }
+            other => panic!("{options:?}: expected a retry, got {other:?}"),
+        }
+
+        let mut recorded = ScriptedHandover {
+            answer: true,
+            committed: Vec::new(),
+        };
+        let outcome = channel
+            .send(&message(2, "second@example.be"), &mut recorded)
+            .await;
+        assert!(
+            matches!(outcome, Outcome::Accepted { .. }),
+            "{options:?}: {outcome:?}"
+        );
+        assert_eq!(recorded.committed, ["<tocsin.1.2@zna.example.be>"]);
+
+        let received = server.received();
+        assert_eq!(
+            received
+                .iter()
+                .map(|m| m.rcpt_tos.clone())
+                .collect::<Vec<_>>(),
+            [["second@example.be"]],
+            "{options:?}: the unfinished message must not arrive"
+        );
+        let raw = server.raw(&received[0]);
+        let mail = mailparse::parse_mail(&raw).expect("valid MIME");
+        let text = mail.subparts[0].get_body().expect("text part");
+        assert!(
+            text.contains("annulé.\r\n.\r\nUne ligne qui commence par un point")
+                || text.contains("annulé.\n.\nUne ligne qui commence par un point"),
+            "a line with a lone dot survives dot-stuffing: {text:?}"
+        );
+        assert_eq!(
+            header(&mail, "Subject"),
+            "Cyberattaque – opérations annulées"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 Usage:
     /usr/bin/python3 tests/support/smtp_server.py --port 0 --out DIR \
         [--temp-fail PATTERN=N ...] [--perm-fail PATTERN ...] [--delay-ms N] \
-        [--exit-on-stdin-eof]
+        [--pipelining] [--exit-on-stdin-eof]
 
 * Listens on 127.0.0.1:<port> (0 = pick a free port) and prints exactly one
   line ``READY <port>`` on stdout once listening; nothing else goes to stdout
@@ -25,6 +25,8 @@ Usage:
   refused at RCPT TO with ``550 5.1.1 <addr>: Recipient address rejected: User
   unknown in virtual mailbox table``.  Repeatable.
 * ``--delay-ms N``: sleep N ms in DATA before storing (slow server).
+* ``--pipelining``: advertise PIPELINING (RFC 2920) in the EHLO answer, as
+  Postfix and most relays do; aiosmtpd answers pipelined commands in order.
 * ``--exit-on-stdin-eof``: also shut down when stdin reaches EOF (useful when the
   parent holds a pipe to our stdin, so an aborted test run does not leak us).
 
@@ -84,8 +86,9 @@ def extract_message_id(raw):
 
 
 class Sink:
-    def __init__(self, out_dir, temp_fail, perm_fail, delay_ms):
+    def __init__(self, out_dir, temp_fail, perm_fail, delay_ms, pipelining):
         self.out_dir = out_dir
+        self.pipelining = pipelining
         self.temp_fail = temp_fail  # list of (pattern_lower, n)
         self.perm_fail = perm_fail  # list of pattern_lower
         self.delay = delay_ms / 1000.0
@@ -106,6 +109,12 @@ class Sink:
             self.index.close()
         except Exception:
             pass
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         low = address.lower()
@@ -184,6 +193,7 @@ def parse_args(argv):
     p.add_argument("--temp-fail", action="append", default=[], metavar="PATTERN=N")
     p.add_argument("--perm-fail", action="append", default=[], metavar="PATTERN")
     p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--pipelining", action="store_true")
     p.add_argument("--exit-on-stdin-eof", action="store_true")
     args = p.parse_args(argv)
     temp = []
@@ -203,7 +213,7 @@ def parse_args(argv):
 
 async def serve(args):
     os.makedirs(args.out, exist_ok=True)
-    sink = Sink(args.out, args.temp_fail, args.perm_fail, args.delay_ms)
+    sink = Sink(args.out, args.temp_fail, args.perm_fail, args.delay_ms, args.pipelining)
     loop = asyncio.get_running_loop()
 
     def factory():
