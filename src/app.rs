@@ -12,6 +12,7 @@ use crate::dispatch::{
 use crate::domain::{
     choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
 };
+use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
@@ -605,7 +606,19 @@ impl App {
             self.channels()?,
             settings,
             Arc::clone(&self.clock),
-        ))
+        )
+        .with_sweep(Arc::new(self.fallback())))
+    }
+
+    /// The fallback sweep (`[policy.*] fallback`): the dispatcher runs it between steps,
+    /// `tocsin serve` on every tick.
+    pub fn fallback(&self) -> Fallback {
+        Fallback::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.renderer),
+            Arc::new(self.config.clone()),
+            Arc::clone(&self.clock),
+        )
     }
 
     /// Plans the update (once) and sends until every delivery is final. `watch` is called

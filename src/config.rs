@@ -108,6 +108,8 @@ impl Default for Policies {
         let all = |channels: Vec<ChannelKind>| ChannelPolicy {
             channels,
             mode: PolicyMode::All,
+            fallback: None,
+            fallback_after_minutes: default_fallback_after_minutes(),
         };
         Policies {
             patients: all(vec![Sms, Email, Telegram]),
@@ -125,6 +127,19 @@ impl Policies {
             Audience::Media => &self.media,
         }
     }
+
+    /// The fallback channels of an audience: as configured, else e-mail for patients (they
+    /// are the ones an SMS mostly reaches) and none for GPs and the press, whom e-mail
+    /// reaches first anyway.
+    pub fn fallback(&self, audience: Audience) -> &[ChannelKind] {
+        const PATIENTS: &[ChannelKind] = &[ChannelKind::Email];
+        let policy = self.for_audience(audience);
+        match (&policy.fallback, audience) {
+            (Some(channels), _) => channels,
+            (None, Audience::Patients) => PATIENTS,
+            (None, Audience::Gps | Audience::Media) => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +148,23 @@ pub struct ChannelPolicy {
     /// In order of preference; an update's own `channels` can only narrow this.
     pub channels: Vec<ChannelKind>,
     pub mode: PolicyMode,
+    /// Where to turn when an SMS does not reach the contact — it ended `undeliverable`,
+    /// `failed` for good, or got no delivery receipt within `fallback_after_minutes`: the
+    /// first of these channels the contact has an address for, has not opted out of and has
+    /// no delivery on yet (and that the update's `channels` allow). Unset: `["email"]` for
+    /// patients, none for GPs and media; `[]`: no fallback.
+    #[serde(default)]
+    pub fallback: Option<Vec<ChannelKind>>,
+    /// Minutes after an SMS was handed to a gateway that sends delivery receipts (one with
+    /// a `dlr_url`, `status_callback` or `callback`) without a receipt saying delivered or
+    /// failed, after which the fallback is sent; 0: only undeliverable and failed SMS fall
+    /// back.
+    #[serde(default = "default_fallback_after_minutes")]
+    pub fallback_after_minutes: u64,
+}
+
+fn default_fallback_after_minutes() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -405,6 +437,35 @@ impl std::fmt::Debug for GatewayConfig {
             "{kind} gateway {:?} (secrets hidden)",
             name.as_deref().unwrap_or(kind)
         )
+    }
+}
+
+impl SmsConfig {
+    /// The gateways asked to send delivery receipts: an SMS they took without a receipt
+    /// after a while is in doubt; the others' never get one.
+    pub fn receipt_gateways(&self) -> Vec<String> {
+        self.gateways
+            .iter()
+            .filter_map(|gateway| match gateway {
+                GatewayConfig::Kannel {
+                    name,
+                    dlr_url: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("kannel")),
+                GatewayConfig::Twilio {
+                    name,
+                    status_callback: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("twilio")),
+                GatewayConfig::Vonage {
+                    name,
+                    callback: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("vonage")),
+                _ => None,
+            })
+            .map(str::to_string)
+            .collect()
     }
 }
 
