@@ -213,6 +213,19 @@ pub struct FallbackPlan {
     pub note: String,
 }
 
+/// An SMS gateway's circuit breaker, as the sending process last recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerRecord {
+    /// The gateway's configured name.
+    pub gateway: String,
+    /// `closed`, `open` or `half-open`.
+    pub state: String,
+    pub since_ms: i64,
+    /// The last unavailable answer (the recipient's number masked); a record without one
+    /// keeps the one before.
+    pub last_error: Option<String>,
+}
+
 /// A plan being written: everything in one transaction, committed or not at all.
 #[async_trait]
 pub trait PlanWriter: Send {
@@ -302,6 +315,12 @@ pub trait Store: Send + Sync {
     /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
     /// [`ReceiptEffect`]); one effect per receipt, in order.
     async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
+
+    /// Records a breaker's new state, unless a later one is recorded already (two sends can
+    /// report changes out of order).
+    async fn record_breaker(&self, record: &BreakerRecord) -> Result<()>;
+    /// Every gateway's breaker as last recorded, by gateway name.
+    async fn breakers(&self) -> Result<Vec<BreakerRecord>>;
 
     async fn delivery(
         &self,

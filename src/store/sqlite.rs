@@ -5,9 +5,9 @@
 //! `SQLITE_BUSY` when two writers meet.
 
 use super::{
-    AffectedPatient, Backlog, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
-    ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow,
-    Store, StoreError, StoredDelivery, Transition, Unreached,
+    AffectedPatient, Backlog, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan,
+    FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect, Recipient, Result,
+    StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
@@ -1004,6 +1004,40 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(created)
+    }
+
+    async fn record_breaker(&self, record: &BreakerRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO gateway_breakers (gateway, state, since, last_error) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (gateway) DO UPDATE SET state = excluded.state, \
+             since = excluded.since, \
+             last_error = COALESCE(excluded.last_error, gateway_breakers.last_error) \
+             WHERE excluded.since >= gateway_breakers.since",
+        )
+        .bind(&record.gateway)
+        .bind(&record.state)
+        .bind(record.since_ms)
+        .bind(record.last_error.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn breakers(&self) -> Result<Vec<BreakerRecord>> {
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT gateway, state, since, last_error FROM gateway_breakers ORDER BY gateway",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(gateway, state, since_ms, last_error)| BreakerRecord {
+                gateway,
+                state,
+                since_ms,
+                last_error,
+            })
+            .collect())
     }
 
     async fn delivery(

@@ -450,6 +450,22 @@ impl VonageEmulator {
     pub(crate) fn gateway(&self) -> Vonage {
         Vonage::new(self.config(), client(Duration::from_secs(5)))
     }
+
+    /// This emulator as a `[[sms.gateways]]` entry named "vonage", without receipts.
+    pub(crate) fn gateway_config(&self) -> GatewayConfig {
+        GatewayConfig::Vonage {
+            name: None,
+            api_key: API_KEY.into(),
+            api_secret: Some(API_SECRET.into()),
+            api_secret_env: None,
+            from: "ZNA".into(),
+            base_url: Some(self.url.clone()),
+            callback: None,
+            signature_secret: None,
+            signature_secret_env: None,
+            signature_method: None,
+        }
+    }
 }
 
 fn vonage_error(status: u32, text: &str, to: Option<&str>) -> Response {
