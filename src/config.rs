@@ -516,6 +516,21 @@ impl Config {
                 path: path.to_string(),
                 message,
             })?;
+        for (audience, name) in [
+            (Audience::Patients, "patients"),
+            (Audience::Gps, "gps"),
+            (Audience::Media, "media"),
+        ] {
+            if config.policy.fallback(audience).contains(&ChannelKind::Sms) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_string(),
+                    message: format!(
+                        "policy.{name}.fallback: sms cannot be the fallback of an SMS \
+                         (use email or telegram)"
+                    ),
+                });
+            }
+        }
         if config.dispatch.workers == 0 || config.dispatch.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_string(),
@@ -556,6 +571,37 @@ mod tests {
         let error = Config::parse("[[sms.gateways]]\nkind = \"clickatell\"\n", "t.toml")
             .expect_err("refused");
         assert!(error.to_string().contains("clickatell"), "{error}");
+    }
+
+    #[test]
+    fn patients_fall_back_to_email_unless_told_otherwise_and_sms_is_no_fallback() {
+        let config = Config::parse(
+            "[policy.patients]\nchannels = [\"sms\"]\nmode = \"first\"\n\
+             [policy.gps]\nchannels = [\"sms\"]\nmode = \"all\"\nfallback = [\"telegram\"]\n\
+             fallback_after_minutes = 0\n",
+            "t.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.policy.fallback(Audience::Patients),
+            [ChannelKind::Email]
+        );
+        assert_eq!(config.policy.patients.fallback_after_minutes, 60);
+        assert_eq!(
+            config.policy.fallback(Audience::Gps),
+            [ChannelKind::Telegram]
+        );
+        assert_eq!(config.policy.gps.fallback_after_minutes, 0);
+        assert!(config.policy.fallback(Audience::Media).is_empty());
+        let error = Config::parse(
+            "[policy.patients]\nchannels = [\"sms\"]\nmode = \"all\"\nfallback = [\"sms\"]\n",
+            "t.toml",
+        )
+        .expect_err("refused");
+        assert!(
+            error.to_string().contains("policy.patients.fallback"),
+            "{error}"
+        );
     }
 
     #[test]

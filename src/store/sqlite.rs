@@ -233,12 +233,13 @@ fn push_selection(query: &mut QueryBuilder<'_, Sqlite>, selection: &Selection) {
 /// fallback channel.
 fn push_fallback_condition(query: &mut QueryBuilder<'_, Sqlite>, d: &str, rule: &FallbackRule) {
     query.push(format!(
-        "{d}channel = 'sms' AND {d}fallback_at IS NULL AND ({d}state = 'undeliverable' \
+        "{d}channel = 'sms' AND {d}fallback_at IS NULL \
+         AND {d}state IN ('sent', 'failed', 'undeliverable') AND ({d}state = 'undeliverable' \
          OR ({d}state = 'failed' AND {d}next_attempt_at IS NULL)"
     ));
     if let (Some(silent_since), false) = (rule.silent_since_ms, rule.receipt_gateways.is_empty()) {
         query
-            .push(format!("OR ({d}state = 'sent' AND {d}updated_at <= "))
+            .push(format!(" OR ({d}state = 'sent' AND {d}updated_at <= "))
             .push_bind(silent_since)
             .push(format!(
                 " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1) IN ("
