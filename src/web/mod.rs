@@ -181,11 +181,11 @@ pub async fn serve(
     served.map_err(|error| AppError::Config(format!("HTTP server: {error}")))
 }
 
-/// Every [`DISPATCH_TICK`], sweeps each update being or having been sent for fallbacks (the
+/// Every [`DISPATCH_TICK`] (and whenever a run ends), sweeps each update being or having been sent for fallbacks (the
 /// receipts that call for them arrive here, and so does the end of the wait for one), then
 /// starts a dispatcher run for each update being sent that has open deliveries and no run
 /// yet; an update `sent` for which the sweep planned deliveries is `sending` again. Marks an
-/// update `sent` when its run ends. On shutdown the runs stop where they are: like a crash,
+/// update `sent` as soon as its run ends. On shutdown the runs stop where they are: like a crash,
 /// their leased deliveries are due again when the lease expires.
 async fn dispatch_loop(
     store: Arc<dyn Store>,
@@ -197,14 +197,7 @@ async fn dispatch_loop(
     let mut running: HashSet<i64> = HashSet::new();
     loop {
         while let Some(done) = runs.try_join_next() {
-            if let Ok((id, finished)) = done {
-                running.remove(&id);
-                if finished {
-                    if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
-                        tracing::error!(message = "cannot mark the update sent", id, %error);
-                    }
-                }
-            }
+            run_ended(store.as_ref(), &mut running, done).await;
         }
         match store.updates().await {
             Ok(updates) => {
@@ -259,8 +252,29 @@ async fn dispatch_loop(
         }
         tokio::select! {
             _ = tokio::time::sleep(DISPATCH_TICK) => {}
+            // A run that ends marks its update sent at once, and starts the next round early.
+            Some(done) = runs.join_next(), if !runs.is_empty() => {
+                run_ended(store.as_ref(), &mut running, done).await;
+            }
             _ = stopped.changed() => break,
         }
     }
     runs.abort_all();
+}
+
+/// Forgets a run that ended, and marks its update `sent` if it finished.
+async fn run_ended(
+    store: &dyn Store,
+    running: &mut HashSet<i64>,
+    done: Result<(i64, bool), tokio::task::JoinError>,
+) {
+    let Ok((id, finished)) = done else {
+        return;
+    };
+    running.remove(&id);
+    if finished {
+        if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
+            tracing::error!(message = "cannot mark the update sent", id, %error);
+        }
+    }
 }

@@ -459,3 +459,55 @@ async fn an_email_the_patient_opted_out_of_is_never_used_as_the_fallback() {
         .expect("P4 unreached");
     assert_eq!(p4.reasons[1], "email: skipped (opted out of email)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tocsin_serve_sends_the_fallback_of_an_update_already_sent_when_its_receipt_comes_in() {
+    use tocsin::domain::UpdateState;
+    let Some(setup) = setup().await else { return };
+    setup.send().await;
+    let store = Arc::clone(&setup.test.app.store);
+    let state = |store: Arc<dyn tocsin::store::Store>, id| async move {
+        store.update(id).await.expect("update").state
+    };
+    assert_eq!(
+        state(Arc::clone(&store), setup.update_id).await,
+        UpdateState::Sent
+    );
+    setup
+        .receipt(
+            1,
+            &[("MessageStatus", "undelivered"), ("ErrorCode", "30005")],
+        )
+        .await;
+
+    let mut config = setup.test.app.config.clone();
+    config.serve.bind = "127.0.0.1:0".into();
+    let mut serving = tocsin::app::App::open(config).await.expect("app");
+    serving.clock = Arc::clone(&setup.clock) as Arc<dyn Clock>;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tocsin::web::serve(serving, async {
+        let _ = stopped.await;
+    }));
+    // Serve sweeps and dispatches at once, then every few seconds: wait for the effect.
+    let mut done = false;
+    for _ in 0..400 {
+        if !setup.mailed().is_empty()
+            && state(Arc::clone(&store), setup.update_id).await == UpdateState::Sent
+        {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(());
+    server.await.expect("serve task").expect("serve");
+    assert!(
+        done,
+        "serve sent the fallback and marked the update sent again"
+    );
+    assert_eq!(setup.mailed(), ["p1@example.be"]);
+    assert_eq!(
+        setup.delivery(1, ChannelKind::Email).await.map(|d| d.state),
+        Some(DeliveryState::Sent)
+    );
+}
