@@ -47,6 +47,7 @@ impl Fallback {
 
     /// Plans the fallback deliveries that the update's SMS outcomes call for now; returns
     /// how many it created (skipped ones included: they say why no channel was left).
+    #[tracing::instrument(skip_all, fields(update = update.id))]
     pub async fn sweep(&self, update: &Update) -> Result<u64, PlanError> {
         if update.state == UpdateState::Draft || self.store.planned_at(update.id).await?.is_none() {
             return Ok(0);

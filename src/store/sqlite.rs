@@ -492,92 +492,88 @@ pub(super) async fn apply_transitions(
 
 struct SqlitePlan {
     tx: Transaction<'static, Sqlite>,
-}
-
-/// Inserts the rows that do not exist yet, with their planning events and messages; a
-/// pending row is due at `now`. Returns how many were new.
-async fn insert_deliveries(
-    tx: &mut Transaction<'static, Sqlite>,
-    rows: &[NewDelivery],
-    now: i64,
-) -> Result<u64> {
-    let mut inserted = 0;
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
-                 state, next_attempt_at, last_error, updated_at) ",
-        );
-        query.push_values(chunk, |mut values, row| {
-            values
-                .push_bind(row.update_id)
-                .push_bind(row.contact_id)
-                .push_bind(row.channel.as_str())
-                .push_bind(row.address.as_deref())
-                .push_bind(row.language.code())
-                .push_bind(row.state.as_str())
-                .push_bind((row.state == DeliveryState::Pending).then_some(now))
-                .push_bind(row.detail.as_deref())
-                .push_bind(now);
-        });
-        query.push(
-            " ON CONFLICT (update_id, contact_id, channel) DO NOTHING \
-                 RETURNING id, contact_id, channel",
-        );
-        let created: Vec<(i64, i64, String)> = query.build_query_as().fetch_all(&mut **tx).await?;
-        inserted += created.len() as u64;
-        let by_key: HashMap<(i64, &str), &NewDelivery> = chunk
-            .iter()
-            .map(|row| ((row.contact_id, row.channel.as_str()), row))
-            .collect();
-        let created: Vec<(i64, &NewDelivery)> = created
-            .iter()
-            .filter_map(|(id, contact, channel)| {
-                by_key
-                    .get(&(*contact, channel.as_str()))
-                    .map(|row| (*id, *row))
-            })
-            .collect();
-        if created.is_empty() {
-            continue;
-        }
-        let mut events = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-        );
-        events.push_values(&created, |mut values, (id, row)| {
-            values
-                .push_bind(*id)
-                .push_bind(now)
-                .push_bind(None::<&str>)
-                .push_bind(row.state.as_str())
-                .push_bind(row.detail.as_deref());
-        });
-        events.build().execute(&mut **tx).await?;
-        let messages: Vec<&(i64, &NewDelivery)> = created
-            .iter()
-            .filter(|(_, row)| row.state == DeliveryState::Pending)
-            .collect();
-        if messages.is_empty() {
-            continue;
-        }
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
-        );
-        insert.push_values(messages, |mut values, (id, row)| {
-            values
-                .push_bind(*id)
-                .push_bind(row.subject.as_deref())
-                .push_bind(row.body.as_str())
-                .push_bind(row.body_html.as_deref());
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(inserted)
+    /// When pending rows are due: now for a plan, the sweep's time for a fallback.
+    due_at_ms: Option<i64>,
 }
 
 #[async_trait]
 impl PlanWriter for SqlitePlan {
     async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
-        insert_deliveries(&mut self.tx, rows, chrono::Utc::now().timestamp_millis()).await
+        let mut inserted = 0;
+        let now = self
+            .due_at_ms
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
+                 state, next_attempt_at, last_error, updated_at) ",
+            );
+            query.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.update_id)
+                    .push_bind(row.contact_id)
+                    .push_bind(row.channel.as_str())
+                    .push_bind(row.address.as_deref())
+                    .push_bind(row.language.code())
+                    .push_bind(row.state.as_str())
+                    .push_bind((row.state == DeliveryState::Pending).then_some(now))
+                    .push_bind(row.detail.as_deref())
+                    .push_bind(now);
+            });
+            query.push(
+                " ON CONFLICT (update_id, contact_id, channel) DO NOTHING \
+                 RETURNING id, contact_id, channel",
+            );
+            let created: Vec<(i64, i64, String)> =
+                query.build_query_as().fetch_all(&mut *self.tx).await?;
+            inserted += created.len() as u64;
+            let by_key: HashMap<(i64, &str), &NewDelivery> = chunk
+                .iter()
+                .map(|row| ((row.contact_id, row.channel.as_str()), row))
+                .collect();
+            let created: Vec<(i64, &NewDelivery)> = created
+                .iter()
+                .filter_map(|(id, contact, channel)| {
+                    by_key
+                        .get(&(*contact, channel.as_str()))
+                        .map(|row| (*id, *row))
+                })
+                .collect();
+            if created.is_empty() {
+                continue;
+            }
+            let mut events = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+            );
+            events.push_values(&created, |mut values, (id, row)| {
+                values
+                    .push_bind(*id)
+                    .push_bind(now)
+                    .push_bind(None::<&str>)
+                    .push_bind(row.state.as_str())
+                    .push_bind(row.detail.as_deref());
+            });
+            events.build().execute(&mut *self.tx).await?;
+            let messages: Vec<&(i64, &NewDelivery)> = created
+                .iter()
+                .filter(|(_, row)| row.state == DeliveryState::Pending)
+                .collect();
+            if messages.is_empty() {
+                continue;
+            }
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
+            );
+            insert.push_values(messages, |mut values, (id, row)| {
+                values
+                    .push_bind(*id)
+                    .push_bind(row.subject.as_deref())
+                    .push_bind(row.body.as_str())
+                    .push_bind(row.body_html.as_deref());
+            });
+            insert.build().execute(&mut *self.tx).await?;
+        }
+        Ok(inserted)
     }
 
     async fn commit(mut self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()> {
@@ -812,7 +808,10 @@ impl Store for SqliteStore {
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqlitePlan { tx }))
+        Ok(Box::new(SqlitePlan {
+            tx,
+            due_at_ms: None,
+        }))
     }
 
     async fn claim_due(
@@ -960,7 +959,10 @@ impl Store for SqliteStore {
         plans: &[FallbackPlan],
         at_ms: i64,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut writer = SqlitePlan {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            due_at_ms: Some(at_ms),
+        };
         let mut created = 0;
         for chunk in plans.chunks(ROWS_PER_INSERT) {
             let mut mark = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET fallback_at = ");
@@ -974,7 +976,7 @@ impl Store for SqliteStore {
             mark.push(" RETURNING id, state");
             let marked: HashMap<i64, String> = mark
                 .build_query_as::<(i64, String)>()
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *writer.tx)
                 .await?
                 .into_iter()
                 .collect();
@@ -989,7 +991,7 @@ impl Store for SqliteStore {
                 .iter()
                 .flat_map(|(plan, _)| plan.rows.iter().cloned())
                 .collect();
-            created += insert_deliveries(&mut tx, &rows, at_ms).await?;
+            created += writer.insert(&rows).await?;
             let mut events = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
             );
@@ -1001,9 +1003,9 @@ impl Store for SqliteStore {
                     .push_bind(state.as_str())
                     .push_bind(plan.note.as_str());
             });
-            events.build().execute(&mut *tx).await?;
+            events.build().execute(&mut *writer.tx).await?;
         }
-        tx.commit().await?;
+        writer.tx.commit().await?;
         Ok(created)
     }
 
