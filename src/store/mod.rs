@@ -131,7 +131,8 @@ pub struct StatusRow {
 pub struct Unreached {
     pub contact: Contact,
     pub appointments: Vec<Appointment>,
-    /// Per channel: the state and the last error.
+    /// Per delivery, in the order planned (the first channel tried, then its fallback):
+    /// `channel: state (last error or reason skipped)`.
     pub reasons: Vec<String>,
 }
 
