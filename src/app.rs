@@ -4,6 +4,7 @@
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
+use crate::channels::sms::{BreakerChange, BreakerObserver};
 use crate::channels::Channel;
 use crate::config::{Config, EmailTransport};
 use crate::dispatch::{
@@ -12,11 +13,12 @@ use crate::dispatch::{
 use crate::domain::{
     choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
 };
+use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
 use crate::store::ImportCounts;
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, BreakerRecord, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +105,28 @@ pub struct AudienceSummary {
     pub by_language: BTreeMap<Language, u64>,
     /// Contacts with an address for each channel ("none": no address at all).
     pub reachable: BTreeMap<String, u64>,
+}
+
+/// Keeps each SMS gateway's breaker state in the store, where `tocsin status` reads it.
+struct StoredBreakers {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait::async_trait]
+impl BreakerObserver for StoredBreakers {
+    async fn changed(&self, change: BreakerChange) {
+        tracing::warn!(message = "SMS gateway breaker", gateway = change.gateway, state = %change.state);
+        let record = BreakerRecord {
+            gateway: change.gateway,
+            state: change.state.as_str().to_string(),
+            since_ms: self.clock.now_ms(),
+            last_error: change.error,
+        };
+        if let Err(error) = self.store.record_breaker(&record).await {
+            tracing::error!(message = "breaker state not recorded", gateway = record.gateway, %error);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -582,10 +606,14 @@ impl App {
             };
             gateways.push((built, limits));
         }
-        Ok(Arc::new(SmsChannel::with_limits(
-            gateways,
-            Arc::new(sms::SystemClock),
-        )))
+        let breakers = StoredBreakers {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+        };
+        Ok(Arc::new(
+            SmsChannel::with_limits(gateways, Arc::new(sms::SystemClock))
+                .with_observer(Arc::new(breakers)),
+        ))
     }
 
     pub fn dispatcher(&self) -> Result<Dispatcher, AppError> {
@@ -605,7 +633,19 @@ impl App {
             self.channels()?,
             settings,
             Arc::clone(&self.clock),
-        ))
+        )
+        .with_sweep(Arc::new(self.fallback())))
+    }
+
+    /// The fallback sweep (`[policy.*] fallback`): the dispatcher runs it between steps,
+    /// `tocsin serve` on every tick.
+    pub fn fallback(&self) -> Fallback {
+        Fallback::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.renderer),
+            Arc::new(self.config.clone()),
+            Arc::clone(&self.clock),
+        )
     }
 
     /// Plans the update (once) and sends until every delivery is final. `watch` is called

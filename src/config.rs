@@ -108,6 +108,8 @@ impl Default for Policies {
         let all = |channels: Vec<ChannelKind>| ChannelPolicy {
             channels,
             mode: PolicyMode::All,
+            fallback: None,
+            fallback_after_minutes: default_fallback_after_minutes(),
         };
         Policies {
             patients: all(vec![Sms, Email, Telegram]),
@@ -125,6 +127,19 @@ impl Policies {
             Audience::Media => &self.media,
         }
     }
+
+    /// The fallback channels of an audience: as configured, else e-mail for patients (they
+    /// are the ones an SMS mostly reaches) and none for GPs and the press, whom e-mail
+    /// reaches first anyway.
+    pub fn fallback(&self, audience: Audience) -> &[ChannelKind] {
+        const PATIENTS: &[ChannelKind] = &[ChannelKind::Email];
+        let policy = self.for_audience(audience);
+        match (&policy.fallback, audience) {
+            (Some(channels), _) => channels,
+            (None, Audience::Patients) => PATIENTS,
+            (None, Audience::Gps | Audience::Media) => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +148,23 @@ pub struct ChannelPolicy {
     /// In order of preference; an update's own `channels` can only narrow this.
     pub channels: Vec<ChannelKind>,
     pub mode: PolicyMode,
+    /// Where to turn when an SMS does not reach the contact — it ended `undeliverable`,
+    /// `failed` for good, or got no delivery receipt within `fallback_after_minutes`: the
+    /// first of these channels the contact has an address for, has not opted out of and has
+    /// no delivery on yet (and that the update's `channels` allow). Unset: `["email"]` for
+    /// patients, none for GPs and media; `[]`: no fallback.
+    #[serde(default)]
+    pub fallback: Option<Vec<ChannelKind>>,
+    /// Minutes after an SMS was handed to a gateway that sends delivery receipts (one with
+    /// a `dlr_url`, `status_callback` or `callback`) without a receipt saying delivered or
+    /// failed, after which the fallback is sent; 0: only undeliverable and failed SMS fall
+    /// back.
+    #[serde(default = "default_fallback_after_minutes")]
+    pub fallback_after_minutes: u64,
+}
+
+fn default_fallback_after_minutes() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -408,6 +440,35 @@ impl std::fmt::Debug for GatewayConfig {
     }
 }
 
+impl SmsConfig {
+    /// The gateways asked to send delivery receipts: an SMS they took without a receipt
+    /// after a while is in doubt; the others' never get one.
+    pub fn receipt_gateways(&self) -> Vec<String> {
+        self.gateways
+            .iter()
+            .filter_map(|gateway| match gateway {
+                GatewayConfig::Kannel {
+                    name,
+                    dlr_url: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("kannel")),
+                GatewayConfig::Twilio {
+                    name,
+                    status_callback: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("twilio")),
+                GatewayConfig::Vonage {
+                    name,
+                    callback: Some(_),
+                    ..
+                } => Some(name.as_deref().unwrap_or("vonage")),
+                _ => None,
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// A secret from the configuration, or from the environment variable it names.
 pub fn secret(inline: &Option<String>, env: &Option<String>, what: &str) -> Result<String, String> {
     if let Some(variable) = env {
@@ -455,6 +516,21 @@ impl Config {
                 path: path.to_string(),
                 message,
             })?;
+        for (audience, name) in [
+            (Audience::Patients, "patients"),
+            (Audience::Gps, "gps"),
+            (Audience::Media, "media"),
+        ] {
+            if config.policy.fallback(audience).contains(&ChannelKind::Sms) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_string(),
+                    message: format!(
+                        "policy.{name}.fallback: sms cannot be the fallback of an SMS \
+                         (use email or telegram)"
+                    ),
+                });
+            }
+        }
         if config.dispatch.workers == 0 || config.dispatch.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_string(),
@@ -495,6 +571,37 @@ mod tests {
         let error = Config::parse("[[sms.gateways]]\nkind = \"clickatell\"\n", "t.toml")
             .expect_err("refused");
         assert!(error.to_string().contains("clickatell"), "{error}");
+    }
+
+    #[test]
+    fn patients_fall_back_to_email_unless_told_otherwise_and_sms_is_no_fallback() {
+        let config = Config::parse(
+            "[policy.patients]\nchannels = [\"sms\"]\nmode = \"first\"\n\
+             [policy.gps]\nchannels = [\"sms\"]\nmode = \"all\"\nfallback = [\"telegram\"]\n\
+             fallback_after_minutes = 0\n",
+            "t.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.policy.fallback(Audience::Patients),
+            [ChannelKind::Email]
+        );
+        assert_eq!(config.policy.patients.fallback_after_minutes, 60);
+        assert_eq!(
+            config.policy.fallback(Audience::Gps),
+            [ChannelKind::Telegram]
+        );
+        assert_eq!(config.policy.gps.fallback_after_minutes, 0);
+        assert!(config.policy.fallback(Audience::Media).is_empty());
+        let error = Config::parse(
+            "[policy.patients]\nchannels = [\"sms\"]\nmode = \"all\"\nfallback = [\"sms\"]\n",
+            "t.toml",
+        )
+        .expect_err("refused");
+        assert!(
+            error.to_string().contains("policy.patients.fallback"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod domain;
+pub mod fallback;
 pub mod import;
 pub mod plan;
 pub mod render;

@@ -19,7 +19,20 @@ pub struct StatusReport {
     pub by_channel_and_language: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
     /// State counts per SMS gateway that took messages (sent, delivered, failed …).
     pub by_gateway: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    /// The circuit breaker of every SMS gateway that took messages of this update or has
+    /// a recorded state, as the sending process last recorded it.
+    pub breakers: BTreeMap<String, GatewayBreaker>,
     pub unreached: Vec<UnreachedContact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewayBreaker {
+    /// `closed`, `open`, `half-open`, or `unknown` when no process has recorded one.
+    pub state: String,
+    /// When it changed to this state (Unix milliseconds).
+    pub since_ms: Option<i64>,
+    /// The last unavailable answer the gateway gave.
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +87,7 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
         by_language: BTreeMap::new(),
         by_channel_and_language: BTreeMap::new(),
         by_gateway: BTreeMap::new(),
+        breakers: BTreeMap::new(),
         unreached: Vec::new(),
     };
     for row in rows {
@@ -105,6 +119,26 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
             .or_default()
             .entry(row.state)
             .or_default() += row.count;
+    }
+    for record in store.breakers().await? {
+        report.breakers.insert(
+            record.gateway,
+            GatewayBreaker {
+                state: record.state,
+                since_ms: Some(record.since_ms),
+                last_error: record.last_error,
+            },
+        );
+    }
+    for gateway in report.by_gateway.keys() {
+        report
+            .breakers
+            .entry(gateway.clone())
+            .or_insert_with(|| GatewayBreaker {
+                state: "unknown".into(),
+                since_ms: None,
+                last_error: None,
+            });
     }
     report.unreached = store
         .unreached(update_id)
@@ -139,6 +173,22 @@ impl StatusReport {
         line("all", &self.by_state);
         for (gateway, counts) in &self.by_gateway {
             line(&format!("sms via {gateway}"), counts);
+        }
+        if !self.breakers.is_empty() {
+            let _ = writeln!(out, "SMS gateways, circuit breaker:");
+        }
+        for (gateway, breaker) in &self.breakers {
+            let _ = write!(out, "  {gateway}: {}", breaker.state);
+            if let Some(since) = breaker
+                .since_ms
+                .and_then(chrono::DateTime::from_timestamp_millis)
+            {
+                let _ = write!(out, " since {}", since.format("%Y-%m-%d %H:%M:%S UTC"));
+            }
+            if let Some(error) = &breaker.last_error {
+                let _ = write!(out, " (last error: {error})");
+            }
+            out.push('\n');
         }
         let _ = writeln!(out, "Unreached contacts: {}", self.unreached.len());
         for contact in self.unreached.iter().take(20) {

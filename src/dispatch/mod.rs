@@ -44,6 +44,17 @@ pub enum DispatchError {
     NoChannel(ChannelKind),
     #[error("the recorder stopped: {0}")]
     Recorder(String),
+    #[error("planning the fallback channel: {0}")]
+    Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Planning that follows from outcomes: between its steps the dispatcher lets a sweep plan
+/// new deliveries of the update (the fallback channel for SMS that did not reach their
+/// contact, `crate::fallback`), and sends them in the same run.
+#[async_trait]
+pub trait Sweep: Send + Sync {
+    /// Returns how many deliveries it created.
+    async fn sweep(&self, update_id: i64) -> Result<u64, DispatchError>;
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +88,7 @@ pub struct Dispatcher {
     settings: DispatchSettings,
     clock: Arc<dyn Clock>,
     tally: Arc<Tally>,
+    sweep: Option<Arc<dyn Sweep>>,
 }
 
 /// What `step` did, so that callers (and tests) can drive the dispatcher one step at a time.
@@ -103,7 +115,14 @@ impl Dispatcher {
             settings,
             clock,
             tally: Arc::new(Tally::default()),
+            sweep: None,
         }
+    }
+
+    /// Runs `sweep` after every step: an update is done only when it plans nothing more.
+    pub fn with_sweep(mut self, sweep: Arc<dyn Sweep>) -> Dispatcher {
+        self.sweep = Some(sweep);
+        self
     }
 
     pub fn tally(&self) -> Arc<Tally> {
@@ -121,7 +140,15 @@ impl Dispatcher {
 
     async fn run_with(&self, update_id: i64, recorder: &Recorder) -> Result<(), DispatchError> {
         loop {
-            match self.step(update_id, recorder).await? {
+            let outcome = self.step(update_id, recorder).await?;
+            if let Some(sweep) = &self.sweep {
+                let planned = sweep.sweep(update_id).await?;
+                if planned > 0 {
+                    tracing::info!(message = "fallback deliveries planned", update_id, planned);
+                    continue;
+                }
+            }
+            match outcome {
                 StepOutcome::Worked(_) => {}
                 StepOutcome::Done => return Ok(()),
                 StepOutcome::Waiting { open, next_due_ms } => {

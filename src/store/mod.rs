@@ -132,7 +132,8 @@ pub struct StatusRow {
 pub struct Unreached {
     pub contact: Contact,
     pub appointments: Vec<Appointment>,
-    /// Per channel: the state and the last error.
+    /// Per delivery, in the order planned (the first channel tried, then its fallback):
+    /// `channel: state (last error or reason skipped)`.
     pub reasons: Vec<String>,
 }
 
@@ -180,6 +181,51 @@ pub enum ReceiptEffect {
     Duplicate,
     /// No delivery matches: nothing stored.
     Unknown,
+}
+
+/// Which SMS deliveries call for the fallback channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackRule {
+    /// A `sent` SMS handed over at or before this time by one of `receipt_gateways`, and
+    /// with no receipt saying delivered or failed since, is in doubt. None: only the
+    /// `undeliverable` ones and the `failed` ones with no retry ahead.
+    pub silent_since_ms: Option<i64>,
+    /// The gateways asked for delivery receipts: only their silence means something.
+    pub receipt_gateways: Vec<String>,
+}
+
+/// An SMS delivery that calls for the fallback channel and that no sweep has dealt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackDue {
+    pub delivery_id: i64,
+    pub contact_id: i64,
+    pub state: DeliveryState,
+    /// The other channels the contact already has a delivery on, for this update.
+    pub planned: Vec<ChannelKind>,
+}
+
+/// What the sweep decided for one SMS delivery.
+#[derive(Debug, Clone)]
+pub struct FallbackPlan {
+    pub sms_delivery_id: i64,
+    /// Deliveries on the fallback channel: pending, or skipped with the reason. May be
+    /// empty (nothing left to try).
+    pub rows: Vec<NewDelivery>,
+    /// Appended to the SMS delivery's events, so its history says what followed.
+    pub note: String,
+}
+
+/// An SMS gateway's circuit breaker, as the sending process last recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerRecord {
+    /// The gateway's configured name.
+    pub gateway: String,
+    /// `closed`, `open` or `half-open`.
+    pub state: String,
+    pub since_ms: i64,
+    /// The last unavailable answer (the recipient's number masked); a record without one
+    /// keeps the one before.
+    pub last_error: Option<String>,
 }
 
 /// A plan being written: everything in one transaction, committed or not at all.
@@ -233,6 +279,9 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Recipient>>;
 
+    /// The contacts among `ids` that a selection takes, as [`Store::recipients`] gives them.
+    async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>>;
+
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>>;
     /// Leases up to `limit` due deliveries of an update and moves them to `sending`.
     async fn claim_due(
@@ -246,9 +295,34 @@ pub trait Store: Send + Sync {
     /// transitions that applied (a stale one is dropped).
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>>;
     async fn backlog(&self, update_id: i64) -> Result<Backlog>;
+    /// SMS deliveries of an update that `rule` sends to the fallback channel and that no
+    /// sweep has dealt with yet, in id order after `after_id`.
+    async fn fallback_due(
+        &self,
+        update_id: i64,
+        rule: &FallbackRule,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<FallbackDue>>;
+    /// In one transaction: marks each plan's SMS delivery dealt with if `rule` still applies
+    /// to it (a receipt may have come in since it was read, or another sweep dealt with it),
+    /// inserts the rows of those plans and appends their notes to the SMS deliveries'
+    /// events. Returns how many rows it created.
+    async fn plan_fallback(
+        &self,
+        rule: &FallbackRule,
+        plans: &[FallbackPlan],
+        at_ms: i64,
+    ) -> Result<u64>;
     /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
     /// [`ReceiptEffect`]); one effect per receipt, in order.
     async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
+
+    /// Records a breaker's new state, unless a later one is recorded already (two sends can
+    /// report changes out of order).
+    async fn record_breaker(&self, record: &BreakerRecord) -> Result<()>;
+    /// Every gateway's breaker as last recorded, by gateway name.
+    async fn breakers(&self) -> Result<Vec<BreakerRecord>>;
 
     async fn delivery(
         &self,

@@ -6,9 +6,9 @@
 
 use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
 use super::{
-    AffectedPatient, Backlog, ClaimedDelivery, ImportCounts, NewDelivery, PlanWriter, Receipt,
-    ReceiptEffect, Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition,
-    Unreached,
+    AffectedPatient, Backlog, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan,
+    FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect, Recipient, Result,
+    StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
@@ -35,6 +35,19 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub(super) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Completes rows read with [`push_selection`] as that selection gives them.
+    async fn complete_selection(
+        &self,
+        selection: &Selection,
+        rows: Vec<SqliteRow>,
+    ) -> Result<Vec<Recipient>> {
+        match selection {
+            Selection::Patients(window) => self.complete_page(rows, Some(window), None).await,
+            Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
+            Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
+        }
     }
 
     pub async fn open(url: &str) -> Result<SqliteStore> {
@@ -191,6 +204,58 @@ impl SqliteStore {
             })
             .collect())
     }
+}
+
+/// The contacts (alias `c`) a selection takes.
+fn push_selection(query: &mut QueryBuilder<'_, Sqlite>, selection: &Selection) {
+    match selection {
+        Selection::Patients(window) => {
+            query.push(
+                "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
+                 WHERE a.patient_id = c.id AND ",
+            );
+            push_window(query, window);
+            query.push(")");
+        }
+        Selection::GpsOf(windows) => {
+            query.push(
+                "c.role = 'gp' AND EXISTS (SELECT 1 FROM appointments a \
+                 WHERE a.gp_id = c.id AND ",
+            );
+            push_windows(query, windows);
+            query.push(")");
+        }
+        Selection::AllGps => {
+            query.push("c.role = 'gp'");
+        }
+        Selection::Media => {
+            query.push("c.role = 'journalist'");
+        }
+    }
+}
+
+/// The SMS deliveries (alias given as `d`, with its dot, or empty) that `rule` sends to the
+/// fallback channel.
+fn push_fallback_condition(query: &mut QueryBuilder<'_, Sqlite>, d: &str, rule: &FallbackRule) {
+    query.push(format!(
+        "{d}channel = 'sms' AND {d}fallback_at IS NULL \
+         AND {d}state IN ('sent', 'failed', 'undeliverable') AND ({d}state = 'undeliverable' \
+         OR ({d}state = 'failed' AND {d}next_attempt_at IS NULL)"
+    ));
+    if let (Some(silent_since), false) = (rule.silent_since_ms, rule.receipt_gateways.is_empty()) {
+        query
+            .push(format!(" OR ({d}state = 'sent' AND {d}updated_at <= "))
+            .push_bind(silent_since)
+            .push(format!(
+                " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1) IN ("
+            ));
+        let mut gateways = query.separated(", ");
+        for gateway in &rule.receipt_gateways {
+            gateways.push_bind(gateway.clone());
+        }
+        query.push("))");
+    }
+    query.push(")");
 }
 
 /// Booked appointments (alias `a`) within a window.
@@ -433,13 +498,17 @@ pub(super) async fn apply_transitions(
 struct SqlitePlan {
     tx: Transaction<'static, Sqlite>,
     packer: Packer,
+    /// When pending rows are due: now for a plan, the sweep's time for a fallback.
+    due_at_ms: Option<i64>,
 }
 
 #[async_trait]
 impl PlanWriter for SqlitePlan {
     async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
         let mut inserted = 0;
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = self
+            .due_at_ms
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
@@ -739,37 +808,29 @@ impl Store for SqliteStore {
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
         ));
         query.push_bind(after_id).push(" AND ");
-        match selection {
-            Selection::Patients(window) => {
-                query.push(
-                    "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
-                     WHERE a.patient_id = c.id AND ",
-                );
-                push_window(&mut query, window);
-                query.push(")");
-            }
-            Selection::GpsOf(windows) => {
-                query.push(
-                    "c.role = 'gp' AND EXISTS (SELECT 1 FROM appointments a \
-                     WHERE a.gp_id = c.id AND ",
-                );
-                push_windows(&mut query, windows);
-                query.push(")");
-            }
-            Selection::AllGps => {
-                query.push("c.role = 'gp'");
-            }
-            Selection::Media => {
-                query.push("c.role = 'journalist'");
-            }
-        }
+        push_selection(&mut query, selection);
         query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
         let rows = query.build().fetch_all(&self.pool).await?;
-        match selection {
-            Selection::Patients(window) => self.complete_page(rows, Some(window), None).await,
-            Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
-            Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
+        self.complete_selection(selection, rows).await
+    }
+
+    async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
+        let mut recipients = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ("
+            ));
+            let mut separated = query.separated(", ");
+            for id in chunk {
+                separated.push_bind(*id);
+            }
+            query.push(") AND ");
+            push_selection(&mut query, selection);
+            query.push(" ORDER BY c.id");
+            let rows = query.build().fetch_all(&self.pool).await?;
+            recipients.extend(self.complete_selection(selection, rows).await?);
         }
+        Ok(recipients)
     }
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
@@ -777,6 +838,7 @@ impl Store for SqliteStore {
         Ok(Box::new(SqlitePlan {
             tx,
             packer: Packer::default(),
+            due_at_ms: None,
         }))
     }
 
@@ -891,6 +953,134 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn fallback_due(
+        &self,
+        update_id: i64,
+        rule: &FallbackRule,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<FallbackDue>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT d.id, d.contact_id, d.state, \
+               (SELECT GROUP_CONCAT(o.channel) FROM deliveries o \
+                WHERE o.update_id = d.update_id AND o.contact_id = d.contact_id \
+                  AND o.channel <> 'sms') AS planned \
+             FROM deliveries d WHERE d.update_id = ",
+        );
+        query
+            .push_bind(update_id)
+            .push(" AND d.id > ")
+            .push_bind(after_id)
+            .push(" AND ");
+        push_fallback_condition(&mut query, "d.", rule);
+        query.push(" ORDER BY d.id LIMIT ").push_bind(limit);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FallbackDue {
+                    delivery_id: row.try_get("id")?,
+                    contact_id: row.try_get("contact_id")?,
+                    state: parse_col(row, "state")?,
+                    planned: parse_list(
+                        row.try_get::<Option<String>, _>("planned")?
+                            .unwrap_or_default(),
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    async fn plan_fallback(
+        &self,
+        rule: &FallbackRule,
+        plans: &[FallbackPlan],
+        at_ms: i64,
+    ) -> Result<u64> {
+        let mut writer = SqlitePlan {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            packer: Packer::default(),
+            due_at_ms: Some(at_ms),
+        };
+        let mut created = 0;
+        for chunk in plans.chunks(ROWS_PER_INSERT) {
+            let mut mark = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET fallback_at = ");
+            mark.push_bind(at_ms).push(" WHERE id IN (");
+            let mut ids = mark.separated(", ");
+            for plan in chunk {
+                ids.push_bind(plan.sms_delivery_id);
+            }
+            mark.push(") AND ");
+            push_fallback_condition(&mut mark, "", rule);
+            mark.push(" RETURNING id, state");
+            let marked: HashMap<i64, String> = mark
+                .build_query_as::<(i64, String)>()
+                .fetch_all(&mut *writer.tx)
+                .await?
+                .into_iter()
+                .collect();
+            let taken: Vec<(&FallbackPlan, &String)> = chunk
+                .iter()
+                .filter_map(|plan| marked.get(&plan.sms_delivery_id).map(|state| (plan, state)))
+                .collect();
+            if taken.is_empty() {
+                continue;
+            }
+            let rows: Vec<NewDelivery> = taken
+                .iter()
+                .flat_map(|(plan, _)| plan.rows.iter().cloned())
+                .collect();
+            created += writer.insert(&rows).await?;
+            let mut events = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
+            );
+            events.push_values(&taken, |mut values, (plan, state)| {
+                values
+                    .push_bind(plan.sms_delivery_id)
+                    .push_bind(at_ms)
+                    .push_bind(state.as_str())
+                    .push_bind(state.as_str())
+                    .push_bind(plan.note.as_str());
+            });
+            events.build().execute(&mut *writer.tx).await?;
+        }
+        writer.tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn record_breaker(&self, record: &BreakerRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO gateway_breakers (gateway, state, since, last_error) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (gateway) DO UPDATE SET state = excluded.state, \
+             since = excluded.since, \
+             last_error = COALESCE(excluded.last_error, gateway_breakers.last_error) \
+             WHERE excluded.since >= gateway_breakers.since",
+        )
+        .bind(&record.gateway)
+        .bind(&record.state)
+        .bind(record.since_ms)
+        .bind(record.last_error.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn breakers(&self) -> Result<Vec<BreakerRecord>> {
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT gateway, state, since, last_error FROM gateway_breakers ORDER BY gateway",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(gateway, state, since_ms, last_error)| BreakerRecord {
+                gateway,
+                state,
+                since_ms,
+                last_error,
+            })
+            .collect())
+    }
+
     async fn delivery(
         &self,
         update_id: i64,
@@ -968,9 +1158,7 @@ impl Store for SqliteStore {
 
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
         let rows = sqlx::query(&format!(
-            "SELECT {CONTACT_COLUMNS}, \
-               GROUP_CONCAT(d.channel || ': ' || d.state || \
-                            COALESCE(' (' || d.last_error || ')', ''), '; ') AS reasons \
+            "SELECT {CONTACT_COLUMNS} \
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
              WHERE d.update_id = ? GROUP BY c.id \
              HAVING SUM(d.state IN ('sent', 'delivered')) = 0 \
@@ -981,16 +1169,11 @@ impl Store for SqliteStore {
         .bind(update_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut reasons = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let joined: String = row.try_get("reasons")?;
-            reasons.push(joined.split("; ").map(str::to_string).collect::<Vec<_>>());
-        }
         let mut unreached = Vec::with_capacity(rows.len());
-        // One contact at a time keeps the appointment lookup simple; this list is short
-        // by nature (it is the call centre's work list).
-        for (row, reasons) in rows.into_iter().zip(reasons) {
-            let contact = contact_from_row(&row)?;
+        // One contact at a time keeps the lookups simple; this list is short by nature (it
+        // is the call centre's work list).
+        for row in &rows {
+            let contact = contact_from_row(row)?;
             let appointments = sqlx::query(
                 "SELECT patient_id, external_id, starts_at, campus, department, practitioner, \
                  status FROM appointments WHERE patient_id = ? AND status = 'booked' \
@@ -1002,6 +1185,21 @@ impl Store for SqliteStore {
             .iter()
             .map(appointment_from_row)
             .collect::<Result<Vec<_>>>()?;
+            // In the order they were planned: the first channel tried, then its fallback.
+            let reasons = sqlx::query_as::<_, (String, String, Option<String>)>(
+                "SELECT channel, state, last_error FROM deliveries \
+                 WHERE update_id = ? AND contact_id = ? ORDER BY id",
+            )
+            .bind(update_id)
+            .bind(contact.id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(channel, state, error)| match error {
+                Some(error) => format!("{channel}: {state} ({error})"),
+                None => format!("{channel}: {state}"),
+            })
+            .collect();
             unreached.push(Unreached {
                 contact,
                 appointments,

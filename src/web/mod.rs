@@ -11,6 +11,7 @@ pub mod receipts;
 use crate::app::{App, AppError};
 use crate::dispatch::{Clock, Dispatcher};
 use crate::domain::UpdateState;
+use crate::fallback::Fallback;
 use crate::store::{Receipt, ReceiptEffect, Store};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -164,7 +165,13 @@ pub async fn serve(
         .map_err(|error| AppError::Config(format!("[serve] bind {bind:?}: {error}")))?;
     tracing::warn!(message = "tocsin serve listening", address = %bind);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatching = tokio::spawn(dispatch_loop(Arc::clone(&app.store), dispatcher, stopped));
+    let fallback = Arc::new(app.fallback());
+    let dispatching = tokio::spawn(dispatch_loop(
+        Arc::clone(&app.store),
+        dispatcher,
+        fallback,
+        stopped,
+    ));
     let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -174,32 +181,50 @@ pub async fn serve(
     served.map_err(|error| AppError::Config(format!("HTTP server: {error}")))
 }
 
-/// Every [`DISPATCH_TICK`], starts a dispatcher run for each update being sent that has
-/// open deliveries and no run yet; marks an update `sent` when its run ends. On shutdown the
-/// runs stop where they are: like a crash, their leased deliveries are due again when the
-/// lease expires.
+/// Every [`DISPATCH_TICK`] (and whenever a run ends), sweeps each update being or having been sent for fallbacks (the
+/// receipts that call for them arrive here, and so does the end of the wait for one), then
+/// starts a dispatcher run for each update being sent that has open deliveries and no run
+/// yet; an update `sent` for which the sweep planned deliveries is `sending` again. Marks an
+/// update `sent` as soon as its run ends. On shutdown the runs stop where they are: like a crash,
+/// their leased deliveries are due again when the lease expires.
 async fn dispatch_loop(
     store: Arc<dyn Store>,
     dispatcher: Arc<Dispatcher>,
+    fallback: Arc<Fallback>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut runs: JoinSet<(i64, bool)> = JoinSet::new();
     let mut running: HashSet<i64> = HashSet::new();
     loop {
         while let Some(done) = runs.try_join_next() {
-            if let Ok((id, finished)) = done {
-                running.remove(&id);
-                if finished {
-                    if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
-                        tracing::error!(message = "cannot mark the update sent", id, %error);
-                    }
-                }
-            }
+            run_ended(store.as_ref(), &mut running, done).await;
         }
         match store.updates().await {
             Ok(updates) => {
-                for update in updates {
-                    if update.state != UpdateState::Sending || running.contains(&update.id) {
+                for mut update in updates {
+                    let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
+                    // A running dispatcher sweeps between its own steps.
+                    if !sent || running.contains(&update.id) {
+                        continue;
+                    }
+                    match fallback.sweep(&update).await {
+                        Ok(planned) if planned > 0 && update.state == UpdateState::Sent => {
+                            match store
+                                .set_update_state(update.id, UpdateState::Sending)
+                                .await
+                            {
+                                Ok(()) => update.state = UpdateState::Sending,
+                                Err(error) => {
+                                    tracing::error!(message = "cannot mark the update sending", id = update.id, %error);
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::error!(message = "fallback sweep failed", id = update.id, %error);
+                        }
+                    }
+                    if update.state != UpdateState::Sending {
                         continue;
                     }
                     let open = match store.backlog(update.id).await {
@@ -227,8 +252,29 @@ async fn dispatch_loop(
         }
         tokio::select! {
             _ = tokio::time::sleep(DISPATCH_TICK) => {}
+            // A run that ends marks its update sent at once, and starts the next round early.
+            Some(done) = runs.join_next(), if !runs.is_empty() => {
+                run_ended(store.as_ref(), &mut running, done).await;
+            }
             _ = stopped.changed() => break,
         }
     }
     runs.abort_all();
+}
+
+/// Forgets a run that ended, and marks its update `sent` if it finished.
+async fn run_ended(
+    store: &dyn Store,
+    running: &mut HashSet<i64>,
+    done: Result<(i64, bool), tokio::task::JoinError>,
+) {
+    let Ok((id, finished)) = done else {
+        return;
+    };
+    running.remove(&id);
+    if finished {
+        if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
+            tracing::error!(message = "cannot mark the update sent", id, %error);
+        }
+    }
 }

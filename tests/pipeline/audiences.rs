@@ -332,6 +332,8 @@ async fn an_opted_out_channel_is_skipped_with_the_reason_and_the_policy_falls_ba
         config.policy.patients = ChannelPolicy {
             channels: vec![ChannelKind::Sms, ChannelKind::Email],
             mode: PolicyMode::First,
+            fallback: None,
+            fallback_after_minutes: 60,
         };
     })
     .await;

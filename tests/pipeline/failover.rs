@@ -221,3 +221,67 @@ async fn the_rate_limit_lets_its_burst_through_at_once_and_holds_the_rest() {
     assert_eq!(vonage.delivered().len(), 3, "each message once");
     assert_eq!(channel.gateway_status()[0].submitted, 3);
 }
+
+/// The whole pipeline, then `tocsin status` in a process of its own: the breaker the sending
+/// process opened is shown there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error() {
+    use tocsin::config::SmsTransport;
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    twilio.with(|state| state.behaviour = Behaviour::Down);
+    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
+    let test = crate::support::TestApp::new(move |config| {
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = gateways;
+        config.sms.failures_to_open = 2;
+        config.sms.cool_down_seconds = 3_600;
+    })
+    .await;
+    crate::support::seed_sms_patients(&test.app).await;
+    let id = test
+        .approved_update(
+            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
+        )
+        .await;
+    let before = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert!(
+        before.breakers.is_empty(),
+        "nothing recorded before sending"
+    );
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    assert_eq!(vonage.delivered().len(), 3);
+    let output = std::process::Command::new(crate::support::tocsin_binary())
+        .current_dir(test.dir.path())
+        .args(["status", &id.to_string(), "--json", "--database"])
+        .arg(&test.app.config.database_url)
+        .output()
+        .expect("run tocsin status");
+    assert!(output.status.success(), "{output:?}");
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let twilio_breaker = &status["breakers"]["twilio"];
+    assert_eq!(twilio_breaker["state"], "open", "{status}");
+    assert!(twilio_breaker["since_ms"].is_i64());
+    let error = twilio_breaker["last_error"].as_str().expect("last error");
+    assert!(error.starts_with("twilio: HTTP 503"), "{error}");
+    assert!(
+        !error.contains("+3247112345"),
+        "numbers are masked: {error}"
+    );
+    assert_eq!(status["breakers"]["vonage"]["state"], "closed");
+    assert_eq!(status["by_gateway"]["vonage"]["sent"], 3);
+
+    let text = std::process::Command::new(crate::support::tocsin_binary())
+        .current_dir(test.dir.path())
+        .args(["status", &id.to_string(), "--database"])
+        .arg(&test.app.config.database_url)
+        .output()
+        .expect("run tocsin status");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("  twilio: open since "), "{text}");
+    assert!(text.contains("  vonage: closed since "), "{text}");
+}

@@ -5,6 +5,7 @@ mod audiences;
 mod cli;
 mod email;
 mod failover;
+mod fallback;
 mod imports;
 mod kannel;
 mod receipts;

@@ -18,12 +18,13 @@ use tocsin::channels::sms::twilio::{Twilio, TwilioConfig};
 use tocsin::channels::sms::vonage::{Vonage, VonageConfig};
 use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::config::GatewayConfig;
 use tocsin::domain::{ChannelKind, Language};
 use tocsin::render::sms::{analyse, Encoding};
 
-const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
-const AUTH_TOKEN: &str = "f2c3b1e9d8a7465f9e0d1c2b3a495867";
-const TWILIO_FROM: &str = "+3228080000";
+pub(crate) const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
+pub(crate) const AUTH_TOKEN: &str = "f2c3b1e9d8a7465f9e0d1c2b3a495867";
+pub(crate) const TWILIO_FROM: &str = "+3228080000";
 const SERVICE_SID: &str = "MG9752274e9e519418a7406176694466fa";
 const API_KEY: &str = "abcd1234";
 const API_SECRET: &str = "Zx9Yw8Vu7Ts6Rq5P";
@@ -222,6 +223,26 @@ impl TwilioEmulator {
 
     pub(crate) fn gateway(&self) -> Twilio {
         Twilio::new(self.config(), client(Duration::from_secs(5)))
+    }
+
+    /// This emulator as a `[[sms.gateways]]` entry named "twilio", asking for status
+    /// callbacks at `status_callback` if given.
+    pub(crate) fn gateway_config(&self, status_callback: Option<&str>) -> GatewayConfig {
+        GatewayConfig::Twilio {
+            name: None,
+            account_sid: ACCOUNT_SID.into(),
+            auth_token: Some(AUTH_TOKEN.into()),
+            auth_token_env: None,
+            from: Some(TWILIO_FROM.into()),
+            messaging_service_sid: None,
+            base_url: Some(self.url.clone()),
+            status_callback: status_callback.map(str::to_string),
+        }
+    }
+
+    /// From now on Twilio answers 21211 for this number.
+    pub(crate) fn cannot_reach(&self, number: &str) {
+        self.with(|state| state.unreachable.push(number.to_string()));
     }
 }
 
@@ -428,6 +449,22 @@ impl VonageEmulator {
 
     pub(crate) fn gateway(&self) -> Vonage {
         Vonage::new(self.config(), client(Duration::from_secs(5)))
+    }
+
+    /// This emulator as a `[[sms.gateways]]` entry named "vonage", without receipts.
+    pub(crate) fn gateway_config(&self) -> GatewayConfig {
+        GatewayConfig::Vonage {
+            name: None,
+            api_key: API_KEY.into(),
+            api_secret: Some(API_SECRET.into()),
+            api_secret_env: None,
+            from: "ZNA".into(),
+            base_url: Some(self.url.clone()),
+            callback: None,
+            signature_secret: None,
+            signature_secret_env: None,
+            signature_method: None,
+        }
     }
 }
 
@@ -1091,7 +1128,7 @@ async fn the_channel_sends_dutch_and_french_text_through_vonage_as_unicode() {
 /// The whole pipeline with gateways from the configuration: Twilio first, down; Vonage next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() {
-    use tocsin::config::{GatewayConfig, SmsTransport};
+    use tocsin::config::SmsTransport;
     use tocsin::domain::DeliveryState;
     let twilio = TwilioEmulator::start().await;
     let vonage = VonageEmulator::start().await;

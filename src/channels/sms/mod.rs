@@ -3,7 +3,8 @@
 //! and what its answer means for the delivery. Each gateway has its own limits
 //! ([`GatewayLimits`]): a rate limit (messages per second, `governor`) and a circuit breaker
 //! (`breaker.rs`) that skips a gateway after a run of unavailable answers, and counters for
-//! `SmsChannel::gateway_status`.
+//! `SmsChannel::gateway_status`. A [`BreakerObserver`] hears of each breaker change, so that
+//! other processes can show it.
 
 pub mod breaker;
 pub mod kannel;
@@ -95,6 +96,24 @@ pub struct GatewayStatus {
     pub throttled: u64,
 }
 
+/// A breaker that changed state, as the sending process saw it (its state at a gateway's
+/// first use counts as a change: before it, nothing is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerChange {
+    pub gateway: String,
+    pub state: BreakerState,
+    /// The unavailable answer that came with the change, the recipient's number masked.
+    pub error: Option<String>,
+}
+
+/// Told of each change of a gateway's breaker, so that another process (`tocsin status`) can
+/// show it: the app writes it to the store. Awaited on the sending path, and changes are
+/// rare (a gateway going down or coming back).
+#[async_trait]
+pub trait BreakerObserver: Send + Sync {
+    async fn changed(&self, change: BreakerChange);
+}
+
 #[derive(Default)]
 struct Counters {
     submitted: AtomicU64,
@@ -109,6 +128,8 @@ struct Route {
     limiter: Option<DefaultDirectRateLimiter>,
     breaker: Breaker,
     counters: Counters,
+    /// The state last told to the observer.
+    reported: std::sync::Mutex<Option<BreakerState>>,
 }
 
 /// Sends each SMS through the first gateway that takes it: a gateway that is unavailable
@@ -118,6 +139,7 @@ struct Route {
 pub struct SmsChannel {
     routes: Vec<Route>,
     clock: Arc<dyn Clock>,
+    observer: Option<Arc<dyn BreakerObserver>>,
 }
 
 impl SmsChannel {
@@ -148,9 +170,43 @@ impl SmsChannel {
                     .map(|rate| RateLimiter::direct(Quota::per_second(rate))),
                 breaker: Breaker::new(limits.failures_to_open, limits.cool_down),
                 counters: Counters::default(),
+                reported: std::sync::Mutex::new(None),
             })
             .collect();
-        SmsChannel { routes, clock }
+        SmsChannel {
+            routes,
+            clock,
+            observer: None,
+        }
+    }
+
+    /// Tells `observer` of every change of a breaker's state.
+    pub fn with_observer(mut self, observer: Arc<dyn BreakerObserver>) -> SmsChannel {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Tells the observer, if there is one, of the route's breaker state if it changed since
+    /// it was last told.
+    async fn report(&self, route: &Route, error: Option<String>) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let state = route.breaker.state(self.clock.now());
+        {
+            let mut reported = route.reported.lock().expect("reported breaker state");
+            if *reported == Some(state) {
+                return;
+            }
+            *reported = Some(state);
+        }
+        observer
+            .changed(BreakerChange {
+                gateway: route.gateway.name().to_string(),
+                state,
+                error,
+            })
+            .await;
     }
 
     /// Breaker state and counts of each gateway, in the configured order.
@@ -198,6 +254,8 @@ impl Channel for SmsChannel {
                 failures.push(format!("{}: circuit breaker open", gateway.name()));
                 continue;
             }
+            // A probe half-opens the breaker.
+            self.report(route, None).await;
             if let Some(limiter) = &route.limiter {
                 limiter.until_ready().await;
             }
@@ -205,6 +263,13 @@ impl Channel for SmsChannel {
             let answer = gateway.submit(&sms).await;
             let up = !matches!(answer, GatewayOutcome::Unavailable { .. });
             route.breaker.record(up, self.clock.now());
+            let error = match &answer {
+                GatewayOutcome::Unavailable { reason } => {
+                    Some(format!("{}: {}", gateway.name(), scrub(reason, sms.to)))
+                }
+                _ => None,
+            };
+            self.report(route, error).await;
             let counter = match &answer {
                 GatewayOutcome::Accepted { .. } => &route.counters.accepted,
                 GatewayOutcome::Throttled { .. } => &route.counters.throttled,
@@ -532,6 +597,53 @@ mod tests {
         assert_eq!(status[0].breaker, BreakerState::Open);
         assert_eq!(status[0].breaker.as_str(), "open");
         assert_eq!((status[1].submitted, status[1].unavailable), (1, 1));
+    }
+
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<(String, BreakerState, Option<String>)>>);
+
+    #[async_trait]
+    impl BreakerObserver for Heard {
+        async fn changed(&self, change: BreakerChange) {
+            self.0
+                .lock()
+                .expect("heard")
+                .push((change.gateway, change.state, change.error));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_observer_hears_each_breaker_change_once_with_the_masked_error() {
+        let (a, _) = gateway(
+            "a",
+            GatewayOutcome::Unavailable {
+                reason: "503 while sending to +32471123456".into(),
+            },
+        );
+        let clock = Arc::new(ManualClock::new());
+        let heard = Arc::new(Heard::default());
+        let channel = SmsChannel::with_limits(
+            vec![(a, limits(2, 30))],
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        )
+        .with_observer(Arc::clone(&heard) as Arc<dyn BreakerObserver>);
+        for _ in 0..3 {
+            channel.send(&message(), &mut NoHandover).await;
+        }
+        clock.advance(Duration::from_secs(30));
+        channel.send(&message(), &mut NoHandover).await;
+
+        let error = Some("a: 503 while sending to +324***56".to_string());
+        let heard = heard.0.lock().expect("heard").clone();
+        assert_eq!(
+            heard,
+            [
+                ("a".to_string(), BreakerState::Closed, None),
+                ("a".to_string(), BreakerState::Open, error.clone()),
+                ("a".to_string(), BreakerState::HalfOpen, None),
+                ("a".to_string(), BreakerState::Open, error),
+            ]
+        );
     }
 
     #[tokio::test]
