@@ -53,12 +53,12 @@ struct Args {
     channel_messages: usize,
     sink_messages: usize,
     sink_connections: usize,
-    /// Set in the child process that broadcasts: the directory with the imported database,
-    /// and how long the parent took to import.
+    /// Set in a process that broadcasts: the directory with the imported database.
     broadcast_in: Option<PathBuf>,
-    import_seconds: f64,
     /// `plan`: stop after planning (for profiling).
     stop_after: Option<String>,
+    /// In a broadcasting process: `outbox` (the first update, to the file outbox) or `smtp`.
+    phase: Option<String>,
 }
 
 impl Args {
@@ -73,8 +73,8 @@ impl Args {
             sink_messages: 100_000,
             sink_connections: 16,
             broadcast_in: None,
-            import_seconds: f64::NAN,
             stop_after: None,
+            phase: None,
         };
         // `cargo bench` adds `--bench`; anything not ours is ignored.
         let mut raw = std::env::args().skip(1);
@@ -92,12 +92,12 @@ impl Args {
                     args.broadcast_in = Some(PathBuf::from(value()?));
                     continue;
                 }
-                "--import-seconds" => {
-                    args.import_seconds = value()?.parse()?;
-                    continue;
-                }
                 "--stop-after" => {
                     args.stop_after = Some(value()?);
+                    continue;
+                }
+                "--phase" => {
+                    args.phase = Some(value()?);
                     continue;
                 }
                 _ => {}
@@ -192,6 +192,41 @@ impl Summary {
         });
     }
 
+    /// Rows go through a file from the broadcasting processes to the one that prints them.
+    fn save(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        for f in &self.0 {
+            writeln!(file, "{}\t{}\t{}\t{}", f.name, f.value, f.target, f.verdict)?;
+        }
+        Ok(())
+    }
+
+    fn load(path: &Path) -> Result<Summary> {
+        let text = std::fs::read_to_string(path)?;
+        let verdict = |raw: &str| match raw {
+            "PASS" => "PASS",
+            "BELOW" => "BELOW",
+            _ => "",
+        };
+        Ok(Summary(
+            text.lines()
+                .filter_map(|line| {
+                    let mut fields = line.split('\t');
+                    Some(Figure {
+                        name: fields.next()?.to_string(),
+                        value: fields.next()?.to_string(),
+                        target: fields.next()?.to_string(),
+                        verdict: verdict(fields.next()?),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
     fn print(&self) {
         let width = |column: fn(&Figure) -> usize, title: &str| {
             self.0
@@ -237,23 +272,23 @@ fn rate(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
-/// Peak and current resident memory of this process, in MB, from /proc/self/status.
-fn memory_mb() -> (f64, f64) {
+/// Fields of /proc/self/status, in MB, in the order asked (NaN if missing).
+fn status_mb<const N: usize>(names: [&str; N]) -> [f64; N] {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
+    names.map(|name| {
         status
             .lines()
             .find_map(|line| line.strip_prefix(name))
             .and_then(|rest| {
-                rest.trim()
+                rest.trim_start_matches(':')
+                    .trim()
                     .trim_end_matches("kB")
                     .trim()
                     .parse::<f64>()
                     .ok()
             })
             .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
+    })
 }
 
 /// CPU time (user + system, every thread) this process has used so far, in seconds.
@@ -314,9 +349,17 @@ impl Stopwatch {
     }
 }
 
+/// Prints the peak and current resident memory, the current split into the heap (anonymous),
+/// mapped files and shared memory (SQLite's WAL index), and returns the peak.
 fn print_memory(phase: &str) -> f64 {
-    let (peak, now) = memory_mb();
-    println!("  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB)");
+    let [peak, now, anon, file, shmem] =
+        status_mb(["VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"]);
+    // SAFETY: sqlite3_memory_used only reads SQLite's own counter.
+    let sqlite = unsafe { libsqlite3_sys::sqlite3_memory_used() } as f64 / 1_048_576.0;
+    println!(
+        "  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB: \
+         heap {anon:.1} of which SQLite {sqlite:.1}, files {file:.1}, shared {shmem:.1})"
+    );
     peak
 }
 
@@ -380,30 +423,57 @@ async fn prepare(args: &Args) -> Result<()> {
         thousands(rate(contacts as u64, imported))
     );
     print_memory("import (the importing process)");
+    let mut summary = Summary::default();
+    summary.info(
+        "import (contacts + appointments)",
+        format!("{:.2} s", imported.as_secs_f64()),
+    );
+    let figures = tmp.path().join("summary.tsv");
+    summary.save(&figures)?;
 
-    let status = std::process::Command::new(std::env::current_exe()?)
-        .args(std::env::args().skip(1))
-        .arg("--broadcast-in")
-        .arg(tmp.path())
-        .arg("--import-seconds")
-        .arg(imported.as_secs_f64().to_string())
-        .status()
-        .context("starting the broadcasting process")?;
-    if !status.success() {
-        bail!("the broadcasting process failed: {status}");
+    let phases: &[&str] = match args.stop_after.as_deref() {
+        Some("plan") => &["outbox"],
+        _ => &["outbox", "smtp"],
+    };
+    for phase in phases {
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args().skip(1))
+            .arg("--broadcast-in")
+            .arg(tmp.path())
+            .arg("--phase")
+            .arg(phase)
+            .status()
+            .context("starting a broadcasting process")?;
+        if !status.success() {
+            bail!("the broadcasting process ({phase}) failed: {status}");
+        }
     }
+    Summary::load(&figures)?.print();
+    println!("load average at the end: {}", load_average());
     Ok(())
 }
 
 /// Everything after the import, in the process whose memory the figures report.
 async fn broadcast(args: Args, dir: &Path) -> Result<()> {
     let mut summary = Summary::default();
-    print_memory("start of the broadcasting process");
-    let mut app = open_app(dir).await?;
-    summary.info(
-        "import (contacts + appointments)",
-        format!("{:.2} s", args.import_seconds),
-    );
+    let phase = args.phase.clone().unwrap_or_default();
+    print_memory(&format!("start of the broadcasting process ({phase})"));
+    let app = open_app(dir).await?;
+    match phase.as_str() {
+        "outbox" => broadcast_to_outbox(&args, dir, app, &mut summary).await?,
+        "smtp" => broadcast_over_smtp(&args, dir, app, &mut summary).await?,
+        other => bail!("unknown phase {other:?}"),
+    }
+    summary.save(&dir.join("summary.tsv"))
+}
+
+/// The first alert, SMS and e-mail, planned and sent to the file outbox.
+async fn broadcast_to_outbox(
+    args: &Args,
+    dir: &Path,
+    app: App,
+    summary: &mut Summary,
+) -> Result<()> {
 
     // ---- Plan + render ------------------------------------------------------------------
     let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
@@ -429,8 +499,13 @@ async fn broadcast(args: Args, dir: &Path) -> Result<()> {
         PLAN_TARGET,
     );
     let peak_plan = print_memory("plan");
+    summary.at_most(
+        "peak RSS (VmHWM) after plan",
+        peak_plan,
+        "MB",
+        RSS_TARGET_MB,
+    );
     if args.stop_after.as_deref() == Some("plan") {
-        summary.print();
         return Ok(());
     }
 
@@ -468,7 +543,30 @@ async fn broadcast(args: Args, dir: &Path) -> Result<()> {
         format!("{} messages/s", thousands(rate(sent, elapsed))),
     );
     let peak_outbox = print_memory("outbox dispatch");
+    summary.at_most(
+        "peak RSS (VmHWM), plan + outbox dispatch",
+        peak_outbox,
+        "MB",
+        RSS_TARGET_MB,
+    );
+    Ok(())
+}
 
+/// A follow-up by e-mail, planned and sent over SMTP to an in-process sink, in a process of
+/// its own; then lettre's pool against our connections.
+async fn broadcast_over_smtp(
+    args: &Args,
+    dir: &Path,
+    mut app: App,
+    summary: &mut Summary,
+) -> Result<()> {
+    let first = app
+        .store
+        .updates()
+        .await?
+        .first()
+        .map(|update| update.id)
+        .ok_or_else(|| anyhow!("the outbox phase left no update"))?;
     // ---- SMTP sink capacity -------------------------------------------------------------
     println!("\n[3] dispatch over SMTP to an in-process sink");
     let sink = Sink::start().await?;
@@ -559,6 +657,12 @@ async fn broadcast(args: Args, dir: &Path) -> Result<()> {
         SMTP_TARGET,
     );
     let peak_smtp = print_memory("SMTP dispatch");
+    summary.at_most(
+        "peak RSS (VmHWM), plan + SMTP dispatch",
+        peak_smtp,
+        "MB",
+        RSS_TARGET_MB,
+    );
 
     // ---- lettre's pool against our connections ------------------------------------------
     println!("\n[4] lettre's pooled transport against SmtpChannel (same sink, same messages)");
@@ -604,23 +708,7 @@ async fn broadcast(args: Args, dir: &Path) -> Result<()> {
         format!("SmtpChannel alone, {connections} conns, {count} msgs"),
         format!("{} msg/s", thousands(alone)),
     );
-    let peak_end = print_memory("lettre comparison");
-
-    for (phase, peak) in [
-        ("after plan", peak_plan),
-        ("after outbox dispatch", peak_outbox),
-        ("after SMTP dispatch", peak_smtp),
-        ("at the end", peak_end),
-    ] {
-        summary.at_most(
-            format!("peak RSS (VmHWM) {phase}"),
-            peak,
-            "MB",
-            RSS_TARGET_MB,
-        );
-    }
-    summary.print();
-    println!("load average at the end: {}", load_average());
+    print_memory("lettre comparison");
     Ok(())
 }
 
