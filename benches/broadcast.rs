@@ -474,7 +474,6 @@ async fn broadcast_to_outbox(
     app: App,
     summary: &mut Summary,
 ) -> Result<()> {
-
     // ---- Plan + render ------------------------------------------------------------------
     let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
     let (first, report, planned, plan_cpu) = draft_and_plan(&app, dir, "first", &source).await?;

@@ -500,6 +500,8 @@ struct SqlitePlan {
     packer: Packer,
     /// When pending rows are due: now for a plan, the sweep's time for a fallback.
     due_at_ms: Option<i64>,
+    /// The id the next delivery gets, once known.
+    next_id: Option<i64>,
 }
 
 #[async_trait]
@@ -509,13 +511,27 @@ impl PlanWriter for SqlitePlan {
         let now = self
             .due_at_ms
             .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        // The transaction holds the write lock, so the ids after the largest are ours to
+        // give: no `RETURNING` rows have to travel back from SQLite's thread one by one.
+        let mut next_id = match self.next_id {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries")
+                    .fetch_one(&mut *self.tx)
+                    .await?
+            }
+        };
         for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let first_id = next_id;
+            let last_id = first_id + chunk.len() as i64 - 1;
+            next_id = last_id + 1;
             let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO deliveries (update_id, contact_id, channel, address, language, \
+                "INSERT INTO deliveries (id, update_id, contact_id, channel, address, language, \
                  state, next_attempt_at, last_error, updated_at) ",
             );
-            query.push_values(chunk, |mut values, row| {
+            query.push_values(chunk.iter().zip(first_id..), |mut values, (row, id)| {
                 values
+                    .push_bind(id)
                     .push_bind(row.update_id)
                     .push_bind(row.contact_id)
                     .push_bind(row.channel.as_str())
@@ -526,40 +542,35 @@ impl PlanWriter for SqlitePlan {
                     .push_bind(row.detail.as_deref())
                     .push_bind(now);
             });
-            query.push(
-                " ON CONFLICT (update_id, contact_id, channel) DO NOTHING \
-                 RETURNING id, contact_id, channel",
-            );
-            let created: Vec<(i64, i64, String)> =
-                query.build_query_as().fetch_all(&mut *self.tx).await?;
-            inserted += created.len() as u64;
-            let by_key: HashMap<(i64, &str), &NewDelivery> = chunk
-                .iter()
-                .map(|row| ((row.contact_id, row.channel.as_str()), row))
-                .collect();
-            let created: Vec<(i64, &NewDelivery)> = created
-                .iter()
-                .filter_map(|(id, contact, channel)| {
-                    by_key
-                        .get(&(*contact, channel.as_str()))
-                        .map(|row| (*id, *row))
-                })
-                .collect();
+            query.push(" ON CONFLICT (update_id, contact_id, channel) DO NOTHING");
+            let written = query.build().execute(&mut *self.tx).await?.rows_affected();
+            inserted += written;
+            let mut created: Vec<(i64, &NewDelivery)> = (first_id..).zip(chunk).collect();
+            if written < chunk.len() as u64 {
+                // Some rows were there already: keep the ones this insert wrote.
+                let kept: std::collections::HashSet<i64> =
+                    sqlx::query_scalar("SELECT id FROM deliveries WHERE id BETWEEN ? AND ?")
+                        .bind(first_id)
+                        .bind(last_id)
+                        .fetch_all(&mut *self.tx)
+                        .await?
+                        .into_iter()
+                        .collect();
+                created.retain(|(id, _)| kept.contains(id));
+            }
             if created.is_empty() {
                 continue;
             }
-            let mut events = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-            );
-            events.push_values(&created, |mut values, (id, row)| {
-                values
-                    .push_bind(*id)
-                    .push_bind(now)
-                    .push_bind(None::<&str>)
-                    .push_bind(row.state.as_str())
-                    .push_bind(row.detail.as_deref());
-            });
-            events.build().execute(&mut *self.tx).await?;
+            // The rows just written say everything their first event says.
+            sqlx::query(
+                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+                 SELECT id, updated_at, NULL, state, last_error FROM deliveries \
+                 WHERE id BETWEEN ? AND ?",
+            )
+            .bind(first_id)
+            .bind(last_id)
+            .execute(&mut *self.tx)
+            .await?;
             let mut plain = Vec::new();
             let mut packed = Vec::new();
             for (id, row) in created
@@ -600,6 +611,7 @@ impl PlanWriter for SqlitePlan {
                 insert.build().execute(&mut *self.tx).await?;
             }
         }
+        self.next_id = Some(next_id);
         Ok(inserted)
     }
 
@@ -839,6 +851,7 @@ impl Store for SqliteStore {
             tx,
             packer: Packer::default(),
             due_at_ms: None,
+            next_id: None,
         }))
     }
 
@@ -1000,6 +1013,7 @@ impl Store for SqliteStore {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             packer: Packer::default(),
             due_at_ms: Some(at_ms),
+            next_id: None,
         };
         let mut created = 0;
         for chunk in plans.chunks(ROWS_PER_INSERT) {

@@ -78,7 +78,9 @@ impl SmtpServer {
         let Ok(index) = std::fs::read_to_string(self.dir.path().join("index.jsonl")) else {
             return Vec::new();
         };
-        index
+        // The server may be writing a line as we read: only whole lines count.
+        let whole = index.rfind('\n').map_or("", |end| &index[..end]);
+        whole
             .lines()
             .filter(|line| !line.trim().is_empty())
             .map(|line| serde_json::from_str(line).expect("index line"))
