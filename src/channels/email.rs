@@ -6,14 +6,15 @@
 //! about 40 ms per message. Our sockets set `TCP_NODELAY` and stay pooled here.
 //!
 //! The handover is committed once the server has the whole message but its final `.`: the
-//! stream holds that last write back (`Gate`) until the commit returns. A crash before the
-//! commit leaves the server an unfinished message, which it discards; after it, the message is
-//! recorded `sent` and is not sent again. What remains between the two is one 5-byte write.
+//! stream holds that last write back (`Gate`), and the recorder writes it the instant the
+//! commit returns (`Release`). A crash before the commit leaves the server an unfinished
+//! message, which it discards; after it, the message is recorded `sent` and is not sent
+//! again. What remains between the two is one 5-byte write.
 //!
 //! Where the server offers them, `PIPELINING` sends `MAIL`, `RCPT` and `DATA` in one write
 //! (RFC 2920), and `8BITMIME` sends the text as it is, without quoted-printable (RFC 6152).
 
-use super::{Channel, Handover, Message, Outcome};
+use super::{Channel, Handover, Message, Outcome, Release};
 use async_trait::async_trait;
 use lettre::message::header::{
     ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
@@ -265,9 +266,11 @@ impl AsyncTokioStream for ImplicitTls {
 const END_OF_DATA: &[u8] = b"\r\n.\r\n";
 
 /// Holds back the end of a message's data until the handover is decided.
-#[derive(Default)]
 struct Gate {
     state: Mutex<GateState>,
+    /// The plain socket under the stream, so that the end can be written the instant the
+    /// handover is recorded, from wherever that happens. None under TLS.
+    socket: Option<Arc<TcpStream>>,
 }
 
 #[derive(Default)]
@@ -280,11 +283,20 @@ struct GateState {
     finished: bool,
     /// Whether the handover was recorded: the end goes out, or the stream fails.
     verdict: Option<bool>,
+    /// How much of the end `release` wrote itself.
+    released: usize,
     writer: Option<Waker>,
     watcher: Option<Waker>,
 }
 
 impl Gate {
+    fn new(socket: Option<Arc<TcpStream>>) -> Gate {
+        Gate {
+            state: Mutex::new(GateState::default()),
+            socket,
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
         // A panic elsewhere cannot leave the flags half-written: each is set on its own.
         self.state
@@ -317,9 +329,27 @@ impl Gate {
         std::future::poll_fn(|cx| self.poll_reached(cx)).await
     }
 
-    fn decide(&self, recorded: bool) {
+    /// The handover is recorded: the end goes out now, written here if the socket is ours
+    /// and has room, else by the waiting writer.
+    fn release(&self) {
         let mut state = self.state();
-        state.verdict = Some(recorded);
+        state.verdict = Some(true);
+        if let (Some(socket), true) = (&self.socket, state.armed && state.reached) {
+            if let Ok(written) = socket.try_write(END_OF_DATA) {
+                state.released = written;
+            }
+        }
+        if let Some(writer) = state.writer.take() {
+            writer.wake();
+        }
+    }
+
+    /// The handover could not be recorded: the message is abandoned unfinished.
+    fn refuse(&self) {
+        let mut state = self.state();
+        if state.verdict.is_none() {
+            state.verdict = Some(false);
+        }
         if let Some(writer) = state.writer.take() {
             writer.wake();
         }
@@ -334,11 +364,10 @@ impl Gate {
         }
     }
 
-    /// Ready(None): write through. Ready(Some(error)): the handover failed. Pending: wait.
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Error>> {
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Passage> {
         let mut state = self.state();
         if !state.armed || buf != END_OF_DATA {
-            return Poll::Ready(None);
+            return Poll::Ready(Passage::Through);
         }
         if !state.reached {
             state.reached = true;
@@ -353,15 +382,77 @@ impl Gate {
             }
             Some(true) => {
                 state.armed = false;
-                Poll::Ready(None)
+                Poll::Ready(Passage::Skip(state.released))
             }
             Some(false) => {
                 state.armed = false;
-                Poll::Ready(Some(io::Error::other(
+                Poll::Ready(Passage::Refused(io::Error::other(
                     "the handover could not be recorded: the message is abandoned unfinished",
                 )))
             }
         }
+    }
+}
+
+/// What the gate lets through of one write.
+enum Passage {
+    Through,
+    /// The first bytes of the end were written already, by `release`.
+    Skip(usize),
+    Refused(io::Error),
+}
+
+/// Our plain socket, shared with the gate (`try_write` needs only `&self`).
+#[derive(Debug)]
+struct SharedTcp(Arc<TcpStream>);
+
+impl AsyncRead for SharedTcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            std::task::ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(read) => {
+                    buf.advance(read);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SharedTcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Ok(written) => return Poll::Ready(Ok(written)),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    // The socket closes when the connection is dropped; SMTP ends with QUIT, not a half-close.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncTokioStream for SharedTcp {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
     }
 }
 
@@ -396,8 +487,20 @@ impl AsyncWrite for GatedStream {
         let this = self.get_mut();
         match this.gate.poll_write(cx, buf) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(error)) => Poll::Ready(Err(error)),
-            Poll::Ready(None) => Pin::new(&mut this.inner).poll_write(cx, buf),
+            Poll::Ready(Passage::Refused(error)) => Poll::Ready(Err(error)),
+            Poll::Ready(Passage::Through) => Pin::new(&mut this.inner).poll_write(cx, buf),
+            Poll::Ready(Passage::Skip(written)) if written >= buf.len() => {
+                Poll::Ready(Ok(buf.len()))
+            }
+            Poll::Ready(Passage::Skip(written)) => {
+                match Pin::new(&mut this.inner).poll_write(cx, &buf[written..]) {
+                    Poll::Ready(Ok(more)) => Poll::Ready(Ok(written + more)),
+                    Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+                    // The gate is open now; lettre writes what is left again.
+                    Poll::Pending if written > 0 => Poll::Ready(Ok(written)),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -477,7 +580,7 @@ impl SmtpChannel {
             )
         })?;
         tcp.set_nodelay(true).map_err(|error| error.to_string())?;
-        let stream: Box<dyn AsyncTokioStream> = match self.target.security {
+        let (stream, socket): (Box<dyn AsyncTokioStream>, _) = match self.target.security {
             Security::Implicit => {
                 let connector =
                     native_tls::TlsConnector::new().map_err(|error| error.to_string())?;
@@ -485,11 +588,14 @@ impl SmtpChannel {
                     .connect(&self.target.host, tcp)
                     .await
                     .map_err(|error| format!("TLS with {}: {error}", self.target.host))?;
-                Box::new(ImplicitTls(tls))
+                (Box::new(ImplicitTls(tls)), None)
             }
-            _ => Box::new(tcp),
+            _ => {
+                let tcp = Arc::new(tcp);
+                (Box::new(SharedTcp(Arc::clone(&tcp))), Some(tcp))
+            }
         };
-        let gate = Arc::new(Gate::default());
+        let gate = Arc::new(Gate::new(socket));
         let stream = Box::new(GatedStream {
             inner: stream,
             gate: Arc::clone(&gate),
@@ -608,8 +714,12 @@ impl SmtpChannel {
                 if !gate.reached().await {
                     return None;
                 }
-                let recorded = handover.commit(&mail.message_id).await;
-                gate.decide(recorded);
+                let releasing = Arc::clone(&gate);
+                let release: Release = Box::new(move || releasing.release());
+                let recorded = handover.commit(&mail.message_id, release).await;
+                if !recorded {
+                    gate.refuse();
+                }
                 Some(recorded)
             }
         );

@@ -43,14 +43,19 @@ pub enum Outcome {
 }
 
 /// The point of no return of a send. A channel that can tell when the gateway is about to
-/// take the message for good (SMTP: right before the message data) calls `commit` there, and
-/// the dispatcher records the delivery as `sent` before the channel goes on. A crash after
-/// that point cannot send the message twice. Returns false when the record could not be
-/// written: the channel must then abandon the send.
+/// take the message for good (SMTP: right before the message's final `.`) calls `commit`
+/// there, and the dispatcher records the delivery as `sent` before the channel goes on. A
+/// crash after that point cannot send the message twice. `release` runs the instant the record
+/// is durable, before any task is woken: what it does (write those last bytes) leaves the
+/// smallest gap between the record and the act. Returns false when the record could not be
+/// written (and `release` did not run): the channel must then abandon the send.
 #[async_trait]
 pub trait Handover: Send {
-    async fn commit(&mut self, gateway_id: &str) -> bool;
+    async fn commit(&mut self, gateway_id: &str, release: Release) -> bool;
 }
+
+/// What a channel does the instant its handover is recorded.
+pub type Release = Box<dyn FnOnce() + Send>;
 
 #[async_trait]
 pub trait Channel: Send + Sync {
@@ -62,7 +67,8 @@ pub struct NoHandover;
 
 #[async_trait]
 impl Handover for NoHandover {
-    async fn commit(&mut self, _gateway_id: &str) -> bool {
+    async fn commit(&mut self, _gateway_id: &str, release: Release) -> bool {
+        release();
         true
     }
 }

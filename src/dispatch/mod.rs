@@ -12,7 +12,7 @@ pub mod retry;
 pub use recorder::Recorder;
 pub use retry::RetryPolicy;
 
-use crate::channels::{Channel, Handover, Message, Outcome};
+use crate::channels::{Channel, Handover, Message, Outcome, Release};
 use crate::domain::{ChannelKind, DeliveryState};
 use crate::store::{ClaimedDelivery, Store, StoreError, Transition};
 use async_trait::async_trait;
@@ -248,7 +248,7 @@ struct RecordedHandover<'a> {
 
 #[async_trait]
 impl Handover for RecordedHandover<'_> {
-    async fn commit(&mut self, gateway_id: &str) -> bool {
+    async fn commit(&mut self, gateway_id: &str, release: Release) -> bool {
         let transition = Transition {
             delivery_id: self.delivery_id,
             from: DeliveryState::Sending,
@@ -258,7 +258,7 @@ impl Handover for RecordedHandover<'_> {
             gateway_id: Some(gateway_id.to_string()),
             detail: Some("handed over to the gateway".into()),
         };
-        self.committed = self.worker.recorder.record_now(transition).await;
+        self.committed = self.worker.recorder.record_now(transition, release).await;
         self.committed
     }
 }

@@ -2,6 +2,7 @@
 //! the next one (group commit), so a broadcast costs a few thousand transactions, not one
 //! per message, and a waiting handover is never held up longer than one commit.
 
+use crate::channels::Release;
 use crate::store::{Store, StoreError, Transition};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -13,6 +14,7 @@ enum Request {
     Record {
         transition: Transition,
         applied: Option<oneshot::Sender<bool>>,
+        release: Option<Release>,
     },
     Flush(oneshot::Sender<()>),
     Close,
@@ -37,12 +39,14 @@ impl Recorder {
     }
 
     /// Records a transition and waits until it is committed; false if it did not apply or
-    /// could not be written.
-    pub async fn record_now(&self, transition: Transition) -> bool {
+    /// could not be written. `release` runs right after the commit if it applied, before any
+    /// waiting task is answered.
+    pub async fn record_now(&self, transition: Transition, release: Release) -> bool {
         let (applied, answer) = oneshot::channel();
         let request = Request::Record {
             transition,
             applied: Some(applied),
+            release: Some(release),
         };
         if self.requests.send(request).await.is_err() {
             return false;
@@ -55,6 +59,7 @@ impl Recorder {
         let request = Request::Record {
             transition,
             applied: None,
+            release: None,
         };
         if self.requests.send(request).await.is_err() {
             tracing::error!(message = "recorder stopped; the outcome is left to the lease");
@@ -86,6 +91,7 @@ async fn run(
 ) -> Result<(), StoreError> {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut answers = Vec::with_capacity(MAX_BATCH);
+    let mut releases = Vec::with_capacity(MAX_BATCH);
     let mut flushes = Vec::new();
     let mut closing = false;
     while let Some(first) = receiver.recv().await {
@@ -95,12 +101,14 @@ async fn run(
                 Request::Record {
                     transition,
                     applied,
+                    release,
                 } => {
                     // The state machine is the last word: a move it forbids is a bug upstream,
                     // and is logged rather than written.
                     if transition.from.can_become(transition.to) {
                         batch.push(transition);
                         answers.push(applied);
+                        releases.push(release);
                     } else {
                         tracing::error!(
                             message = "refused a transition the state machine forbids",
@@ -129,9 +137,17 @@ async fn run(
                     for answer in answers.drain(..).flatten() {
                         let _ = answer.send(false);
                     }
+                    releases.clear();
                     return Err(error);
                 }
             };
+            // Handovers first: the gap between their record and their act is the one a
+            // crash could fall into.
+            for (release, applied) in releases.drain(..).zip(&applied) {
+                if let (Some(release), true) = (release, applied) {
+                    release();
+                }
+            }
             for (answer, applied) in answers.drain(..).zip(applied) {
                 if let Some(answer) = answer {
                     let _ = answer.send(applied);

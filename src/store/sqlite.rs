@@ -22,6 +22,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// SQLite allows 32,766 bound parameters per statement; batches stay well below.
@@ -30,11 +31,21 @@ const ROWS_PER_INSERT: usize = 1_000;
 pub struct SqliteStore {
     pool: SqlitePool,
     dictionaries: Dictionaries,
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// This process's turn to write, held for the length of a write transaction.
+pub(super) type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+
 impl SqliteStore {
-    pub(super) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Begins a write transaction. This process's writers queue here, in order; otherwise
+    /// they meet in SQLite's busy handler, which sleeps a millisecond or more whenever the
+    /// write lock is taken — long enough to stall every SMTP connection waiting on its
+    /// handover. Writers in other processes still meet there (`busy_timeout`).
+    pub(super) async fn begin_write(&self) -> Result<(WriteTurn, Transaction<'static, Sqlite>)> {
+        let turn = Arc::clone(&self.writers).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((turn, tx))
     }
 
     /// Completes rows read with [`push_selection`] as that selection gives them.
@@ -69,6 +80,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             dictionaries: Dictionaries::default(),
+            writers: Arc::default(),
         })
     }
 
@@ -497,6 +509,8 @@ pub(super) async fn apply_transitions(
 
 struct SqlitePlan {
     tx: Transaction<'static, Sqlite>,
+    /// Released after `tx` ends: fields drop in order.
+    _turn: WriteTurn,
     packer: Packer,
     /// When pending rows are due: now for a plan, the sweep's time for a fallback.
     due_at_ms: Option<i64>,
@@ -629,7 +643,7 @@ impl PlanWriter for SqlitePlan {
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?) \
              ON CONFLICT (id) DO NOTHING",
@@ -846,9 +860,10 @@ impl Store for SqliteStore {
     }
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (turn, tx) = self.begin_write().await?;
         Ok(Box::new(SqlitePlan {
             tx,
+            _turn: turn,
             packer: Packer::default(),
             due_at_ms: None,
             next_id: None,
@@ -862,7 +877,7 @@ impl Store for SqliteStore {
         lease_until_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // A claimed delivery is due again when its lease expires, so one indexed column,
         // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every
         // due row of a large broadcast on each claim costs more than any order is worth.
@@ -941,7 +956,7 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let applied = apply_transitions(&mut tx, transitions).await?;
         tx.commit().await?;
         Ok(applied)
@@ -1009,8 +1024,10 @@ impl Store for SqliteStore {
         plans: &[FallbackPlan],
         at_ms: i64,
     ) -> Result<u64> {
+        let (turn, tx) = self.begin_write().await?;
         let mut writer = SqlitePlan {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            tx,
+            _turn: turn,
             packer: Packer::default(),
             due_at_ms: Some(at_ms),
             next_id: None,

@@ -88,7 +88,7 @@ impl SqliteStore {
         source: &str,
         at_ms: i64,
     ) -> Result<ImportCounts> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let mut counts = ImportCounts::default();
         let mut changes = Vec::new();
 

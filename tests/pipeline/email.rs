@@ -2,7 +2,7 @@ use crate::support::{seed, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::collections::HashMap;
 use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
-use tocsin::channels::{Channel, Handover, Message, Outcome};
+use tocsin::channels::{Channel, Handover, Message, Outcome, Release};
 use tocsin::domain::{ChannelKind, DeliveryState};
 
 fn header(mail: &mailparse::ParsedMail, name: &str) -> String {
@@ -275,8 +275,11 @@ struct ScriptedHandover {
 
 #[async_trait::async_trait]
 impl Handover for ScriptedHandover {
-    async fn commit(&mut self, gateway_id: &str) -> bool {
+    async fn commit(&mut self, gateway_id: &str, release: Release) -> bool {
         self.committed.push(gateway_id.to_string());
+        if self.answer {
+            release();
+        }
         self.answer
     }
 }
