@@ -9,6 +9,7 @@ use crate::domain::{
 };
 use crate::render::{Prepared, RenderError, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
+use std::collections::HashSet;
 
 /// Contacts read, rendered and written per step: bounds memory whatever the audience size.
 const PAGE: u32 = 2_000;
@@ -62,7 +63,11 @@ pub async fn plan(
     let prepared = renderer.prepare(update)?;
     let mut writer = store.begin_plan().await?;
     let mut report = PlanReport::default();
-    for spec in &update.audiences {
+    // A contact in two audiences is planned once, by the first: rows are unique per (update,
+    // contact, channel), so rendering them again would be work thrown away.
+    let mut planned_contacts: HashSet<i64> = HashSet::new();
+    for (index, spec) in update.audiences.iter().enumerate() {
+        let more_audiences = index + 1 < update.audiences.len();
         let selection = spec.selection(&update.audiences, tz);
         let audience = spec.family();
         let planner = Planner {
@@ -76,10 +81,10 @@ pub async fn plan(
         // A pipeline of three: while the render threads work on one page, this thread
         // writes the page before it and reads the page after it.
         tokio::task::block_in_place(|| -> Result<(), PlanError> {
-            let mut page = handle.block_on(store.recipients(&selection, 0, PAGE))?;
+            let mut next_after = Some(0);
+            let mut page: Vec<Recipient> = Vec::new();
             let mut rendered: Option<Vec<NewDelivery>> = None;
-            while !page.is_empty() || rendered.is_some() {
-                let next_after = page.last().map(|recipient| recipient.contact.id);
+            while next_after.is_some() || !page.is_empty() || rendered.is_some() {
                 let (rows, next) = std::thread::scope(|scope| {
                     let rendering = (!page.is_empty()).then(|| scope.spawn(|| planner.page(&page)));
                     let io = handle.block_on(async {
@@ -98,7 +103,13 @@ pub async fn plan(
                     (rows, io)
                 });
                 rendered = rows?;
-                page = next?;
+                let mut fetched = next?;
+                next_after = fetched.last().map(|recipient| recipient.contact.id);
+                fetched.retain(|recipient| !planned_contacts.contains(&recipient.contact.id));
+                if more_audiences {
+                    planned_contacts.extend(fetched.iter().map(|recipient| recipient.contact.id));
+                }
+                page = fetched;
             }
             Ok(())
         })?;

@@ -198,6 +198,73 @@ async fn patients_on_two_days_at_one_campus_and_their_gps_are_reached_each_gp_on
     );
 }
 
+/// A GP whose patients are affected is also one of all GPs: planned once, by the first
+/// audience that names them (the alert that lists their patients), and counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_in_two_audiences_is_planned_once_by_the_first_and_counted_once() {
+    let test = TestApp::new(|_| {}).await;
+    let contacts = vec![
+        person("G1", Role::Gp, "Anna", "Huisarts", Some("g1@example.be")),
+        person("G2", Role::Gp, "Bart", "Dokter", Some("g2@example.be")),
+        person(
+            "P1",
+            Role::Patient,
+            "Jan",
+            "Deurne13",
+            Some("p1@example.be"),
+        ),
+    ];
+    let appointments = vec![booking(
+        "A1",
+        "P1",
+        "G1",
+        13,
+        "Deurne",
+        AppointmentStatus::Booked,
+    )];
+    test.app
+        .store
+        .import(&contacts, &appointments, "test", 0)
+        .await
+        .expect("import");
+    let id = test
+        .approved_update(
+            &UPDATE.replace(r#""gps-of-affected"]"#, r#""gps-of-affected", "all-gps"]"#),
+        )
+        .await;
+
+    let report = test.app.send(id, |_, _| {}).await.expect("send");
+
+    assert_eq!(
+        (
+            report.plan.created,
+            report.plan.pending,
+            report.plan.skipped
+        ),
+        (3, 3, 0),
+        "P1, G1 (affected, and one of all GPs) and G2: {report:?}"
+    );
+    let g1 = test
+        .app
+        .store
+        .find_contact("G1")
+        .await
+        .expect("query")
+        .expect("G1");
+    let alert = test
+        .app
+        .store
+        .delivery(id, g1.id, ChannelKind::Email)
+        .await
+        .expect("query")
+        .expect("G1's delivery");
+    assert!(
+        alert.body.contains("Deurne13 Jan"),
+        "G1 gets the alert that lists their patient: {}",
+        alert.body
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gp_alert_leaves_out_patient_names_when_the_hospital_says_so() {
     use tocsin::config::PatientField;
