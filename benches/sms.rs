@@ -224,7 +224,27 @@ fn print_memory(phase: &str) -> f64 {
 
 /// CPU time (user + system, every thread) this process has used so far, in seconds.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_in("/proc/self/stat")
+}
+
+/// CPU time one thread of this process has used so far, in seconds.
+fn thread_cpu_seconds(tid: &str) -> f64 {
+    cpu_in(&format!("/proc/self/task/{tid}/stat"))
+}
+
+/// The calling thread's id, as `/proc/self/task/` names it.
+fn current_tid() -> String {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|link| {
+            link.file_name()
+                .map(|tid| tid.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn cpu_in(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // After the command name (in parentheses, possibly with spaces): utime and stime are
     // fields 14 and 15, in clock ticks of 1/100 s.
     let fields: Vec<&str> = stat
@@ -368,15 +388,15 @@ async fn run(args: Args) -> Result<()> {
     let k = args.emulator_connections;
     let sample = sample_sendsms(serve_port);
     let started = Stopwatch::start();
-    let paths = (0..n).map(|_| sample.clone());
-    let answered = fire(gateway.port, k, paths, 202).await?;
+    let emulator_cpu = gateway.cpu_seconds();
+    let (answered, client_cpu) = fire(gateway.port, k, Paths::Repeat(sample, n), 202).await?;
     let capacity = rate(answered, started.elapsed());
     println!(
-        "  {} sendsms requests on {k} keep-alive connections: {} requests/s ({}; the raw \
-         client's share included)",
-        answered,
+        "  {answered} sendsms requests on {k} keep-alive connections: {} requests/s; \
+         the emulator's thread: {:.1} µs of CPU per request (the raw client's: {:.1} µs)",
         thousands(capacity),
-        started.cpu_note(answered)
+        (gateway.cpu_seconds() - emulator_cpu) * 1e6 / answered.max(1) as f64,
+        client_cpu * 1e6 / answered.max(1) as f64,
     );
     summary.at_least(
         "emulated Kannel's own capacity",
@@ -394,9 +414,12 @@ async fn run(args: Args) -> Result<()> {
         .set_update_state(update, UpdateState::Sending)
         .await?;
     let started = Stopwatch::start();
+    let emulator_cpu = gateway.cpu_seconds();
     dispatcher.run(update).await?;
     let elapsed = started.elapsed();
+    let emulator_cpu = gateway.cpu_seconds() - emulator_cpu;
     let cpu = started.cpu_note(n as u64);
+    let tocsin_cpu = cpu_seconds() - started.cpu - emulator_cpu;
     app.store
         .set_update_state(update, UpdateState::Sent)
         .await?;
@@ -420,7 +443,12 @@ async fn run(args: Args) -> Result<()> {
         thousands(dispatch_rate)
     );
     println!("  the emulator received {received} requests for {distinct} distinct deliveries");
-    println!("  {cpu} (the emulator's share included)");
+    println!("  whole process: {cpu}");
+    println!(
+        "  CPU per message: Tocsin {:.1} µs, the emulator's thread {:.1} µs",
+        tocsin_cpu * 1e6 / n as f64,
+        emulator_cpu * 1e6 / n as f64
+    );
     let peak_dispatch = print_memory("dispatch");
     if sent != n as u64 || received != n as u64 || distinct != n {
         bail!("{n} SMS planned, {sent} sent, {received} received, {distinct} distinct");
@@ -439,8 +467,8 @@ async fn run(args: Args) -> Result<()> {
         DISPATCH_TARGET,
     );
     summary.info(
-        "SMS dispatch, CPU per message (emulator's included)",
-        format!("{:.0} µs", started_cpu_per(&started, n)),
+        "SMS dispatch, Tocsin's CPU per message",
+        format!("{:.0} µs", tocsin_cpu * 1e6 / n as f64),
     );
 
     // ---- Receipts -----------------------------------------------------------------------
@@ -460,9 +488,10 @@ async fn run(args: Args) -> Result<()> {
     let paths = callbacks(&dlr_urls, serve_port, reports)?;
     drop(dlr_urls);
     let started = Stopwatch::start();
-    let answered = fire(serve_port, args.clients, paths.into_iter(), 200).await?;
+    let (answered, client_cpu) = fire(serve_port, args.clients, Paths::List(paths), 200).await?;
     let elapsed = started.elapsed();
     let cpu = started.cpu_note(answered);
+    let tocsin_cpu = cpu_seconds() - started.cpu - client_cpu;
     let _ = stop.send(());
     server.await??;
     let receipt_rate = rate(answered, elapsed);
@@ -471,7 +500,12 @@ async fn run(args: Args) -> Result<()> {
         elapsed.as_secs_f64(),
         thousands(receipt_rate)
     );
-    println!("  {cpu} (the HTTP clients' share included)");
+    println!("  whole process: {cpu}");
+    println!(
+        "  CPU per receipt: tocsin serve {:.1} µs, the clients' thread {:.1} µs",
+        tocsin_cpu * 1e6 / answered.max(1) as f64,
+        client_cpu * 1e6 / answered.max(1) as f64
+    );
     let peak_receipts = print_memory("receipts");
     let delivered = count_in_store(store.as_ref(), update, DeliveryState::Delivered).await?;
     println!("  deliveries `delivered` in the database: {delivered} of {n}");
@@ -488,8 +522,8 @@ async fn run(args: Args) -> Result<()> {
         RECEIPT_TARGET,
     );
     summary.info(
-        "receipts, CPU per receipt (clients' included)",
-        format!("{:.0} µs", started_cpu_per(&started, answered as usize)),
+        "receipts, tocsin serve's CPU per receipt",
+        format!("{:.0} µs", tocsin_cpu * 1e6 / answered.max(1) as f64),
     );
     summary.info(
         "peak RSS (VmHWM) after dispatch / receipts",
@@ -498,10 +532,6 @@ async fn run(args: Args) -> Result<()> {
     summary.print();
     println!("load average at the end: {}", load_average());
     Ok(())
-}
-
-fn started_cpu_per(stopwatch: &Stopwatch, items: usize) -> f64 {
-    (cpu_seconds() - stopwatch.cpu) * 1e6 / items.max(1) as f64
 }
 
 /// The synthetic day leaves about one patient in ten without a mobile; here everyone has one,
@@ -671,21 +701,58 @@ fn callbacks(dlr_urls: &[String], serve_port: u16, reports: usize) -> Result<Vec
 // HTTP/1.1, by hand: the load generator and the emulator must cost little beside the code
 // being measured.
 
-/// GETs every path on `connections` keep-alive connections (each connection one request
-/// at a time, as gateways call back), checks each answer's status, returns how many.
-async fn fire(
-    port: u16,
-    connections: usize,
-    paths: impl Iterator<Item = String>,
-    expected: u16,
-) -> Result<u64> {
-    let mut shares: Vec<Vec<String>> = vec![Vec::new(); connections];
-    for (index, path) in paths.enumerate() {
-        shares[index % connections].push(path);
+/// The requests of a load: one path many times, or each path of a list once.
+enum Paths {
+    Repeat(String, usize),
+    List(Vec<String>),
+}
+
+impl Paths {
+    fn len(&self) -> usize {
+        match self {
+            Paths::Repeat(_, count) => *count,
+            Paths::List(paths) => paths.len(),
+        }
     }
+
+    fn get(&self, index: usize) -> &str {
+        match self {
+            Paths::Repeat(path, _) => path,
+            Paths::List(paths) => &paths[index],
+        }
+    }
+}
+
+/// GETs every path on `connections` keep-alive connections (each connection one request
+/// at a time, as gateways call back) and checks each answer's status. The clients run on a
+/// thread of their own, as a separate process would; returns how many were answered and
+/// the CPU seconds that thread used.
+async fn fire(port: u16, connections: usize, paths: Paths, expected: u16) -> Result<(u64, f64)> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let tid = current_tid();
+            let before = thread_cpu_seconds(&tid);
+            let answered = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| runtime.block_on(clients(port, connections, paths, expected)));
+            let _ = done.send(answered.map(|n| (n, thread_cpu_seconds(&tid) - before)));
+        })?;
+    result.await?
+}
+
+async fn clients(port: u16, connections: usize, paths: Paths, expected: u16) -> Result<u64> {
+    let paths = Arc::new(paths);
     let mut clients = tokio::task::JoinSet::new();
-    for share in shares {
-        clients.spawn(async move { client(port, share, expected).await });
+    for first in 0..connections {
+        let paths = Arc::clone(&paths);
+        clients.spawn(async move {
+            let share = (first..paths.len()).step_by(connections);
+            client(port, &paths, share, expected).await
+        });
     }
     let mut answered = 0;
     while let Some(result) = clients.join_next().await {
@@ -694,7 +761,12 @@ async fn fire(
     Ok(answered)
 }
 
-async fn client(port: u16, paths: Vec<String>, expected: u16) -> Result<u64> {
+async fn client(
+    port: u16,
+    paths: &Paths,
+    share: impl Iterator<Item = usize>,
+    expected: u16,
+) -> Result<u64> {
     let socket = TcpStream::connect(("127.0.0.1", port)).await?;
     socket.set_nodelay(true)?;
     let (read, mut write) = socket.into_split();
@@ -703,7 +775,8 @@ async fn client(port: u16, paths: Vec<String>, expected: u16) -> Result<u64> {
     let mut request = Vec::with_capacity(512);
     let mut body = Vec::new();
     let mut answered = 0;
-    for path in paths {
+    for index in share {
+        let path = paths.get(index);
         request.clear();
         request.extend_from_slice(b"GET ");
         request.extend_from_slice(path.as_bytes());
@@ -780,46 +853,53 @@ async fn read_head<R: tokio::io::AsyncRead + Unpin>(
 /// (while recording) so the benchmark can call them back as Kannel would.
 struct Emulator {
     port: u16,
+    tid: String,
     requests: Arc<AtomicU64>,
     recording: Arc<AtomicBool>,
     dlr_urls: Arc<Mutex<Vec<String>>>,
 }
 
 impl Emulator {
+    /// Listens on a thread of its own, with its own runtime, as a separate process would: its
+    /// work does not run on Tocsin's runtime threads, and its CPU time is measured apart.
     async fn start() -> Result<Emulator> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let emulator = Emulator {
-            port,
-            requests: Arc::default(),
-            recording: Arc::new(AtomicBool::new(false)),
-            dlr_urls: Arc::default(),
-        };
+        let requests = Arc::new(AtomicU64::new(0));
+        let recording = Arc::new(AtomicBool::new(false));
+        let dlr_urls = Arc::new(Mutex::new(Vec::new()));
         let shared = (
-            Arc::clone(&emulator.requests),
-            Arc::clone(&emulator.recording),
-            Arc::clone(&emulator.dlr_urls),
+            Arc::clone(&requests),
+            Arc::clone(&recording),
+            Arc::clone(&dlr_urls),
         );
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((socket, _)) => {
-                        let (requests, recording, dlr_urls) = shared.clone();
-                        tokio::spawn(async move {
-                            if let Err(error) = smsbox(socket, requests, recording, dlr_urls).await
-                            {
-                                eprintln!("emulated Kannel: {error:#}");
-                            }
-                        });
-                    }
-                    Err(error) => {
-                        eprintln!("emulated Kannel: accept: {error}");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-        });
-        Ok(emulator)
+        let (started, tid) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("kannel-emulator".into())
+            .spawn(move || {
+                let _ = started.send(current_tid());
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => return eprintln!("emulated Kannel: no runtime: {error}"),
+                };
+                runtime.block_on(accept(listener, shared));
+            })?;
+        Ok(Emulator {
+            port,
+            tid: tid.await?,
+            requests,
+            recording,
+            dlr_urls,
+        })
+    }
+
+    /// CPU seconds the emulator's thread has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        thread_cpu_seconds(&self.tid)
     }
 
     /// Forgets the capacity test; from now on, counts and keeps every message.
@@ -830,6 +910,31 @@ impl Emulator {
 
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.dlr_urls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+type Shared = (Arc<AtomicU64>, Arc<AtomicBool>, Arc<Mutex<Vec<String>>>);
+
+async fn accept(listener: std::net::TcpListener, shared: Shared) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(error) => return eprintln!("emulated Kannel: {error}"),
+    };
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                let (requests, recording, dlr_urls) = shared.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = smsbox(socket, requests, recording, dlr_urls).await {
+                        eprintln!("emulated Kannel: {error:#}");
+                    }
+                });
+            }
+            Err(error) => {
+                eprintln!("emulated Kannel: accept: {error}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
     }
 }
 
