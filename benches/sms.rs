@@ -273,6 +273,7 @@ fn load_average() -> String {
 struct Stopwatch {
     wall: Instant,
     cpu: f64,
+    machine: f64,
 }
 
 impl Stopwatch {
@@ -280,6 +281,7 @@ impl Stopwatch {
         Stopwatch {
             wall: Instant::now(),
             cpu: cpu_seconds(),
+            machine: machine_busy_seconds(),
         }
     }
 
@@ -287,18 +289,39 @@ impl Stopwatch {
         self.wall.elapsed()
     }
 
-    /// CPU seconds per 1,000 items, and how busy the process kept the machine.
+    /// CPU per item, how busy the process kept the machine, and how busy the rest of the
+    /// machine was meanwhile (other processes, and interrupts): a phase slowed down by someone
+    /// else's build shows it here.
     fn cpu_note(&self, items: u64) -> String {
         let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
         let cpu = cpu_seconds() - self.cpu;
+        let others = (machine_busy_seconds() - self.machine - cpu).max(0.0);
         format!(
-            "CPU {cpu:.2} s ({:.0} µs per item), {:.2} of {} cores busy, load average {}",
+            "CPU {cpu:.2} s ({:.0} µs per item), {:.2} of {} cores busy, the rest of the machine \
+             {:.2}, load average {}",
             cpu * 1e6 / items.max(1) as f64,
             cpu / wall,
             cores(),
+            others / wall,
             load_average()
         )
     }
+}
+
+/// CPU time the whole machine has spent busy (every core, every process), from /proc/stat.
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait.
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    (ticks.iter().take(8).sum::<f64>() - idle) / 100.0
 }
 
 // ---------------------------------------------------------------------------------------------
