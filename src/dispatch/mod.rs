@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Milliseconds since the epoch; injected so that tests can move time.
 pub trait Clock: Send + Sync {
@@ -44,6 +44,8 @@ pub enum DispatchError {
     NoChannel(ChannelKind),
     #[error("the recorder stopped: {0}")]
     Recorder(String),
+    #[error("the claim of due deliveries stopped: {0}")]
+    Claim(String),
     #[error("planning the fallback channel: {0}")]
     Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -164,6 +166,15 @@ impl Dispatcher {
         }
     }
 
+    /// Leases the next batch of the update's due deliveries, in a task of its own.
+    fn claim(&self, update_id: i64) -> JoinHandle<Result<Vec<ClaimedDelivery>, StoreError>> {
+        let store = Arc::clone(&self.store);
+        let now = self.clock.now_ms();
+        let lease_until = now + self.settings.lease.as_millis() as i64;
+        let limit = self.settings.claim_batch;
+        tokio::spawn(async move { store.claim_due(update_id, now, lease_until, limit).await })
+    }
+
     /// Claims and sends everything due now, in batches, keeping `workers` sends in flight;
     /// returns when nothing more is due.
     pub async fn step(
@@ -174,16 +185,18 @@ impl Dispatcher {
         let slots = Arc::new(Semaphore::new(self.settings.workers));
         let mut running = JoinSet::new();
         let mut worked = 0;
+        let mut claim = self.claim(update_id);
         loop {
-            let now = self.clock.now_ms();
-            let lease_until = now + self.settings.lease.as_millis() as i64;
-            let batch = self
-                .store
-                .claim_due(update_id, now, lease_until, self.settings.claim_batch)
-                .await?;
+            let batch = claim
+                .await
+                .map_err(|error| DispatchError::Claim(error.to_string()))??;
             if batch.is_empty() {
                 break;
             }
+            // The next batch is claimed while this one goes to the workers: a claim is a write
+            // transaction of several milliseconds, longer than `workers` sends take, and
+            // waiting for it between batches left the workers idle.
+            claim = self.claim(update_id);
             worked += batch.len();
             for delivery in batch {
                 let channel = self

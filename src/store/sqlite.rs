@@ -963,7 +963,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
-        super::sqlite_receipts::record_receipts(&self.pool, receipts).await
+        super::sqlite_receipts::record_receipts(self, receipts).await
     }
 
     async fn backlog(&self, update_id: i64) -> Result<Backlog> {

@@ -1,10 +1,10 @@
 //! Delivery receipts: found by delivery id or gateway id, stored once in `receipts`, applied
 //! along the state machine — a batch in one transaction, set-wise like `record`.
 
-use super::sqlite::apply_transitions;
+use super::sqlite::{apply_transitions, SqliteStore};
 use super::{Receipt, ReceiptEffect, Result, StoreError, Transition};
 use crate::domain::DeliveryState;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{HashMap, HashSet};
 
 /// Keys per `IN (…)` lookup, rows per insert.
@@ -91,14 +91,14 @@ fn resolve(
 }
 
 pub(super) async fn record_receipts(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     receipts: &[Receipt],
 ) -> Result<Vec<ReceiptEffect>> {
     let mut effects = vec![ReceiptEffect::Unknown; receipts.len()];
     if receipts.is_empty() {
         return Ok(effects);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     let mut found = HashMap::new();
     let mut by_gateway_id = HashMap::new();
     let ids = receipts

@@ -7,6 +7,7 @@
 //! a body over [`MAX_BODY_BYTES`]; 500 when the database fails (the gateway retries later).
 
 pub mod receipts;
+mod writer;
 
 use crate::app::{App, AppError};
 use crate::dispatch::{Clock, Dispatcher};
@@ -25,6 +26,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
+use writer::ReceiptWriter;
 
 /// Receipts are a few hundred bytes; anything much larger is not one.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,15 +36,16 @@ const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 struct WebState {
-    store: Arc<dyn Store>,
+    receipts: ReceiptWriter,
     keys: Arc<ReceiptKeys>,
     clock: Arc<dyn Clock>,
 }
 
 /// The receipt endpoints: `/receipts/kannel`, `/receipts/twilio`, `/receipts/vonage`.
+/// Starts the task that writes the receipts, so it must be called inside a Tokio runtime.
 pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
     let state = WebState {
-        store,
+        receipts: ReceiptWriter::start(store),
         keys: Arc::new(keys),
         clock,
     };
@@ -67,23 +70,13 @@ fn refused(gateway: &str, refusal: Refusal) -> StatusCode {
     status
 }
 
-/// Records the first candidate that names a known delivery.
+/// Records the first candidate that names a known delivery; answers once it is committed.
 async fn record(state: &WebState, candidates: Vec<Receipt>) -> StatusCode {
     for receipt in candidates {
-        match state
-            .store
-            .record_receipts(std::slice::from_ref(&receipt))
-            .await
-        {
-            Ok(effects) if effects.first() == Some(&ReceiptEffect::Unknown) => continue,
-            Ok(effects) => {
-                tracing::info!(message = "receipt", gateway = receipt.gateway, delivery = ?receipt.delivery_id, status = receipt.status, effect = ?effects.first());
-                return StatusCode::OK;
-            }
-            Err(error) => {
-                tracing::error!(message = "receipt not recorded", %error);
-                return StatusCode::INTERNAL_SERVER_ERROR;
-            }
+        match state.receipts.record(receipt).await {
+            Some(ReceiptEffect::Unknown) => continue,
+            Some(_) => return StatusCode::OK,
+            None => return StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
     tracing::info!(message = "receipt for no known delivery: ignored");

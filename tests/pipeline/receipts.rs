@@ -509,6 +509,42 @@ async fn kannel_dlrs_with_a_valid_token_deliver_or_fail_and_a_bad_token_is_forbi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_receipts_and_their_replays_share_commits_and_each_counts_once() {
+    let setup = setup(20, "kannel", true).await;
+    let ids: Vec<i64> = setup
+        .deliveries
+        .iter()
+        .map(|delivery| delivery.id)
+        .collect();
+    // Every report twice, all at once: replays land in the same group commit as the
+    // original, or in the next one.
+    let requests = ids.iter().flat_map(|&id| {
+        [8, 1, 8, 1].map(|kind| {
+            let setup = &setup;
+            async move { setup.kannel(id, &kannel_token(id), kind).await }
+        })
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    let now = setup.now().await;
+    assert!(now
+        .iter()
+        .all(|delivery| delivery.state == DeliveryState::Delivered));
+    for id in ids {
+        let events = setup.events(id).await;
+        let delivered = events
+            .iter()
+            .filter(|(from, to, _)| from.as_deref() == Some("sent") && to == "delivered")
+            .count();
+        let accepted = events
+            .iter()
+            .filter(|(_, _, detail)| detail.as_deref().is_some_and(|d| d.contains("type=8")))
+            .count();
+        assert_eq!((delivered, accepted), (1, 1), "{events:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vonage_receipts_deliver_fail_and_need_the_message_id_when_unsigned() {
     let setup = setup(3, "vonage", true).await;
     let receipt = |delivery: &StoredDelivery, status: &str, code: &str, message: String| {

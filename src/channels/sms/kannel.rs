@@ -217,7 +217,7 @@ impl SmsGateway for Kannel {
             }
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        let wait = retry_after(response.headers());
         let body = match response.text().await {
             Ok(body) => shorten(&body),
             Err(err) => {
@@ -241,7 +241,7 @@ impl SmsGateway for Kannel {
                 }
             }
             StatusClass::Throttled => GatewayOutcome::Throttled {
-                retry_after: retry_after(&headers),
+                retry_after: wait,
                 reason: format!("HTTP {status}: {body}"),
             },
             StatusClass::Unavailable => GatewayOutcome::Unavailable {
