@@ -65,7 +65,7 @@ impl Args {
     fn parse() -> Result<Args> {
         let mut args = Args {
             patients: 100_000,
-            smtp_connections: 16,
+            smtp_connections: 32,
             workers: 64,
             claim_batch: None,
             lettre_messages: 200,
@@ -457,6 +457,11 @@ async fn prepare(args: &Args) -> Result<()> {
 async fn broadcast(args: Args, dir: &Path) -> Result<()> {
     let mut summary = Summary::default();
     let phase = args.phase.clone().unwrap_or_default();
+    // The previous phase's files are still being written back to disk; that I/O would be
+    // counted against this phase.
+    std::process::Command::new("sync")
+        .status()
+        .context("running sync")?;
     print_memory(&format!("start of the broadcasting process ({phase})"));
     let app = open_app(dir).await?;
     match phase.as_str() {

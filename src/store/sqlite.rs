@@ -877,7 +877,7 @@ impl Store for SqliteStore {
         lease_until_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
-        let (_turn, mut tx) = self.begin_write().await?;
+        let (turn, mut tx) = self.begin_write().await?;
         // A claimed delivery is due again when its lease expires, so one indexed column,
         // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every
         // due row of a large broadcast on each claim costs more than any order is worth.
@@ -921,6 +921,11 @@ impl Store for SqliteStore {
         }
         claim.push(") RETURNING id, update_id, contact_id, channel, address, language, attempts");
         let rows = claim.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        // The messages never change once planned: they are read after the commit, so that
+        // handovers waiting for the write lock do not wait for this too.
+        drop(turn);
+        let mut connection = self.pool.acquire().await?;
         let mut read = QueryBuilder::<Sqlite>::new(
             "SELECT delivery_id, subject, body, body_html, dictionary_id FROM delivery_messages \
              WHERE delivery_id IN (",
@@ -932,7 +937,7 @@ impl Store for SqliteStore {
         read.push(")");
         let rows_read = read
             .build_query_as::<(i64, Option<String>, Vec<u8>, Option<Vec<u8>>, Option<i64>)>()
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *connection)
             .await?
             .into_iter()
             .map(|(id, subject, body, body_html, dictionary_id)| {
@@ -945,8 +950,7 @@ impl Store for SqliteStore {
                 (id, row)
             })
             .collect();
-        let mut messages = self.dictionaries.open(&mut tx, rows_read).await?;
-        tx.commit().await?;
+        let mut messages = self.dictionaries.open(&mut connection, rows_read).await?;
         let mut claimed = rows
             .iter()
             .map(|row| claimed_from_row(row, &mut messages))
