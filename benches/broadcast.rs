@@ -16,8 +16,11 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
+use common::{cores, cpu_in, load_average, rate, thousands, Figure, Summary};
 use futures::stream::{self, StreamExt};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
@@ -153,36 +156,8 @@ fn main() -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-/// One line of the summary table.
-struct Figure {
-    name: String,
-    value: String,
-    target: String,
-    verdict: &'static str,
-}
-
-#[derive(Default)]
-struct Summary(Vec<Figure>);
-
+/// The broadcast's own rows: memory ceilings, and rows that travel between its processes.
 impl Summary {
-    fn info(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push(Figure {
-            name: name.into(),
-            value: value.into(),
-            target: "-".into(),
-            verdict: "",
-        });
-    }
-
-    fn at_least(&mut self, name: impl Into<String>, value: f64, unit: &str, target: f64) {
-        self.0.push(Figure {
-            name: name.into(),
-            value: format!("{} {unit}", thousands(value)),
-            target: format!(">= {} {unit}", thousands(target)),
-            verdict: if value >= target { "PASS" } else { "BELOW" },
-        });
-    }
-
     fn at_most(&mut self, name: impl Into<String>, value: f64, unit: &str, target: f64) {
         self.0.push(Figure {
             name: name.into(),
@@ -226,50 +201,6 @@ impl Summary {
                 .collect(),
         ))
     }
-
-    fn print(&self) {
-        let width = |column: fn(&Figure) -> usize, title: &str| {
-            self.0
-                .iter()
-                .map(column)
-                .max()
-                .unwrap_or(0)
-                .max(title.len())
-        };
-        let name = width(|f| f.name.len(), "figure");
-        let value = width(|f| f.value.len(), "measured");
-        let target = width(|f| f.target.len(), "target");
-        println!();
-        println!("Summary");
-        println!(
-            "{:<name$}  {:>value$}  {:<target$}  result",
-            "figure", "measured", "target"
-        );
-        println!("{}", "-".repeat(name + value + target + 12));
-        for f in &self.0 {
-            println!(
-                "{:<name$}  {:>value$}  {:<target$}  {}",
-                f.name, f.value, f.target, f.verdict
-            );
-        }
-    }
-}
-
-/// 12345.6 → "12,346".
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn rate(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
 /// Fields of /proc/self/status, in MB, in the order asked (NaN if missing).
@@ -293,29 +224,7 @@ fn status_mb<const N: usize>(names: [&str; N]) -> [f64; N] {
 
 /// CPU time (user + system, every thread) this process has used so far, in seconds.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // After the command name (in parentheses, possibly with spaces): state is field 3,
-    // utime and stime are fields 14 and 15, in clock ticks of 1/100 s.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or_else(Vec::new, |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|field| field.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The machine's load averages: other work on the machine skews every figure here.
-fn load_average() -> String {
-    let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    cpu_in("/proc/self/stat")
 }
 
 /// Wall and CPU time of a phase.

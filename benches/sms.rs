@@ -14,8 +14,11 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
+use common::{cores, cpu_in, load_average, rate, thousands, Summary};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -122,81 +125,6 @@ fn main() -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-/// One line of the summary table.
-struct Figure {
-    name: String,
-    value: String,
-    target: String,
-    verdict: &'static str,
-}
-
-#[derive(Default)]
-struct Summary(Vec<Figure>);
-
-impl Summary {
-    fn info(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push(Figure {
-            name: name.into(),
-            value: value.into(),
-            target: "-".into(),
-            verdict: "",
-        });
-    }
-
-    fn at_least(&mut self, name: impl Into<String>, value: f64, unit: &str, target: f64) {
-        self.0.push(Figure {
-            name: name.into(),
-            value: format!("{} {unit}", thousands(value)),
-            target: format!(">= {} {unit}", thousands(target)),
-            verdict: if value >= target { "PASS" } else { "BELOW" },
-        });
-    }
-
-    fn print(&self) {
-        let width = |column: fn(&Figure) -> usize, title: &str| {
-            self.0
-                .iter()
-                .map(column)
-                .max()
-                .unwrap_or(0)
-                .max(title.len())
-        };
-        let name = width(|f| f.name.len(), "figure");
-        let value = width(|f| f.value.len(), "measured");
-        let target = width(|f| f.target.len(), "target");
-        println!();
-        println!("Summary");
-        println!(
-            "{:<name$}  {:>value$}  {:<target$}  result",
-            "figure", "measured", "target"
-        );
-        println!("{}", "-".repeat(name + value + target + 12));
-        for f in &self.0 {
-            println!(
-                "{:<name$}  {:>value$}  {:<target$}  {}",
-                f.name, f.value, f.target, f.verdict
-            );
-        }
-    }
-}
-
-/// 12345.6 → "12,346".
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn rate(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64().max(1e-9)
-}
-
 /// Peak and current resident memory of this process, in MB, from /proc/self/status.
 fn memory_mb() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -241,32 +169,6 @@ fn current_tid() -> String {
                 .map(|tid| tid.to_string_lossy().into_owned())
         })
         .unwrap_or_default()
-}
-
-fn cpu_in(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // After the command name (in parentheses, possibly with spaces): utime and stime are
-    // fields 14 and 15, in clock ticks of 1/100 s.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or_else(Vec::new, |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|field| field.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The machine's load averages: other work on the machine skews every figure here.
-fn load_average() -> String {
-    let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// Wall and CPU time of a phase.
