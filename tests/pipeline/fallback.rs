@@ -3,15 +3,13 @@
 //! SMTP server. Time comes from a clock the tests move; nothing waits on the wall clock.
 
 use crate::sms_providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
-use crate::support::{SmtpServer, TestApp, EMAIL_UPDATE};
+use crate::support::{sms_patient, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tocsin::config::{ChannelPolicy, EmailTransport, PolicyMode, SmsTransport};
 use tocsin::dispatch::Clock;
-use tocsin::domain::{
-    AppointmentStatus, ChannelKind, DeliveryState, NewAppointment, NewContact, Role,
-};
+use tocsin::domain::{ChannelKind, DeliveryState};
 use tocsin::store::StoredDelivery;
 use tocsin::web::receipts::twilio_signature;
 use tocsin::web::ReceiptKeys;
@@ -102,33 +100,11 @@ async fn setup() -> Option<Setup> {
         chrono::Utc::now().timestamp_millis() + 24 * 60 * MINUTE_MS,
     )));
     test.app.clock = Arc::clone(&clock) as Arc<dyn Clock>;
-    let mut contacts = Vec::new();
-    let mut appointments = Vec::new();
-    for (n, patient) in PATIENTS.iter().enumerate() {
-        contacts.push(NewContact {
-            external_id: format!("P{n}"),
-            role: Role::Patient,
-            first_name: format!("Patiënt{n}"),
-            last_name: "Test".into(),
-            language: Some(patient.language.into()),
-            mobile: Some(mobile(n)),
-            phone: None,
-            email: patient.email.map(str::to_string),
-            telegram_chat_id: None,
-            organisation: None,
-            birth_date: None,
-        });
-        appointments.push(NewAppointment {
-            external_id: format!("A{n}"),
-            patient_external_id: format!("P{n}"),
-            gp_external_id: None,
-            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
-            campus: "Deurne".into(),
-            department: "cardiology".into(),
-            practitioner: None,
-            status: AppointmentStatus::Booked,
-        });
-    }
+    let (contacts, appointments): (Vec<_>, Vec<_>) = PATIENTS
+        .iter()
+        .enumerate()
+        .map(|(n, patient)| sms_patient(n, patient.language, mobile(n), patient.email))
+        .unzip();
     test.app
         .store
         .import(&contacts, &appointments, "test seed", 0)

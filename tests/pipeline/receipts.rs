@@ -2,7 +2,7 @@
 //! deliveries were planned and sent (by a channel that accepts everything under a chosen
 //! gateway name, so each delivery's `gateway_id` is what a real gateway would have left).
 
-use crate::support::{TestApp, EMAIL_UPDATE};
+use crate::support::{sms_patient, TestApp, EMAIL_UPDATE};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,9 +10,7 @@ use std::time::Duration;
 use tocsin::channels::{Channel, Handover, Message, Outcome};
 use tocsin::config::{GatewayConfig, SmsConfig};
 use tocsin::dispatch::{DispatchSettings, Dispatcher, RetryPolicy};
-use tocsin::domain::{
-    AppointmentStatus, ChannelKind, DeliveryState, NewAppointment, NewContact, Role,
-};
+use tocsin::domain::{ChannelKind, DeliveryState};
 use tocsin::store::StoredDelivery;
 use tocsin::web::receipts::{twilio_signature, vonage_signature, SignatureMethod};
 use tocsin::web::ReceiptKeys;
@@ -111,33 +109,9 @@ async fn setup(patients: usize, gateway: &'static str, send: bool) -> Setup {
         };
     })
     .await;
-    let mut contacts = Vec::new();
-    let mut appointments = Vec::new();
-    for n in 0..patients {
-        contacts.push(NewContact {
-            external_id: format!("P{n}"),
-            role: Role::Patient,
-            first_name: format!("Patiënt{n}"),
-            last_name: "Test".into(),
-            language: Some("nl".into()),
-            mobile: Some(format!("+324711234{n:02}")),
-            phone: None,
-            email: None,
-            telegram_chat_id: None,
-            organisation: None,
-            birth_date: None,
-        });
-        appointments.push(NewAppointment {
-            external_id: format!("A{n}"),
-            patient_external_id: format!("P{n}"),
-            gp_external_id: None,
-            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
-            campus: "Deurne".into(),
-            department: "cardiology".into(),
-            practitioner: None,
-            status: AppointmentStatus::Booked,
-        });
-    }
+    let (contacts, appointments): (Vec<_>, Vec<_>) = (0..patients)
+        .map(|n| sms_patient(n, "nl", format!("+324711234{n:02}"), None))
+        .unzip();
     let store = Arc::clone(&test.app.store);
     store
         .import(&contacts, &appointments, "test", 0)

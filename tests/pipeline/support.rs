@@ -199,36 +199,48 @@ pub async fn seed(app: &App, count: usize) {
         .expect("seed");
 }
 
+/// Patient `P{n}`, reachable on `mobile` (and `email`, if given), with one booked appointment
+/// `A{n}` at Deurne cardiology on Tuesday 13 January 2026 at 09:30 in Brussels.
+pub fn sms_patient(
+    n: usize,
+    language: &str,
+    mobile: String,
+    email: Option<&str>,
+) -> (NewContact, NewAppointment) {
+    let contact = NewContact {
+        external_id: format!("P{n}"),
+        role: Role::Patient,
+        first_name: format!("Patiënt{n}"),
+        last_name: "Test".into(),
+        language: Some(language.into()),
+        mobile: Some(mobile),
+        phone: None,
+        email: email.map(str::to_string),
+        telegram_chat_id: None,
+        organisation: None,
+        birth_date: None,
+    };
+    let appointment = NewAppointment {
+        external_id: format!("A{n}"),
+        patient_external_id: format!("P{n}"),
+        gp_external_id: None,
+        starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
+        campus: "Deurne".into(),
+        department: "cardiology".into(),
+        practitioner: None,
+        status: AppointmentStatus::Booked,
+    };
+    (contact, appointment)
+}
+
 /// Three patients, nl, fr and en, with Belgian mobiles `+3247112345{0,1,2}` and one booked
 /// appointment each, on Tuesday 13 January 2026 at 09:30 in Brussels.
 pub async fn seed_sms_patients(app: &App) {
-    let mut contacts = Vec::new();
-    let mut appointments = Vec::new();
-    for (n, language) in ["nl", "fr", "en"].into_iter().enumerate() {
-        contacts.push(NewContact {
-            external_id: format!("P{n}"),
-            role: Role::Patient,
-            first_name: format!("Patiënt{n}"),
-            last_name: "Test".into(),
-            language: Some(language.into()),
-            mobile: Some(format!("+3247112345{n}")),
-            phone: None,
-            email: None,
-            telegram_chat_id: None,
-            organisation: None,
-            birth_date: None,
-        });
-        appointments.push(NewAppointment {
-            external_id: format!("A{n}"),
-            patient_external_id: format!("P{n}"),
-            gp_external_id: None,
-            starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
-            campus: "Deurne".into(),
-            department: "cardiology".into(),
-            practitioner: None,
-            status: AppointmentStatus::Booked,
-        });
-    }
+    let (contacts, appointments): (Vec<_>, Vec<_>) = ["nl", "fr", "en"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, language)| sms_patient(n, language, format!("+3247112345{n}"), None))
+        .unzip();
     app.store
         .import(&contacts, &appointments, "test seed", 0)
         .await
