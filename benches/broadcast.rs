@@ -20,7 +20,7 @@ mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use common::{cores, cpu_in, load_average, rate, thousands, Figure, Summary};
+use common::{cores, cpu_in, load_average, not_sent, rate, thousands, Figure, Summary};
 use futures::stream::{self, StreamExt};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
@@ -441,9 +441,8 @@ async fn broadcast_to_outbox(
         app.config.dispatch.workers, app.config.dispatch.claim_batch
     );
     println!(
-        "  {sent} messages sent ({files} files; {} failed, {} undeliverable) in {:.2} s: {} messages/s",
-        tally.failed.load(Ordering::Relaxed),
-        tally.undeliverable.load(Ordering::Relaxed),
+        "  {sent} messages sent ({files} files; {}) in {:.2} s: {} messages/s",
+        not_sent(&tally),
         elapsed.as_secs_f64(),
         thousands(rate(sent, elapsed))
     );
@@ -552,10 +551,8 @@ async fn broadcast_over_smtp(
     );
     let smtp_rate = rate(sent, elapsed);
     println!(
-        "  {sent} messages sent, {received} accepted by the sink ({} failed, {} retrying, {} undeliverable) in {:.2} s: {} messages/s",
-        tally.failed.load(Ordering::Relaxed),
-        tally.retrying.load(Ordering::Relaxed),
-        tally.undeliverable.load(Ordering::Relaxed),
+        "  {sent} messages sent, {received} accepted by the sink ({}) in {:.2} s: {} messages/s",
+        not_sent(&tally),
         elapsed.as_secs_f64(),
         thousands(smtp_rate)
     );

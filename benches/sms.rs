@@ -18,7 +18,7 @@ mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use common::{cores, cpu_in, load_average, rate, thousands, Summary};
+use common::{cores, cpu_in, load_average, not_sent, rate, thousands, Summary};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -360,10 +360,8 @@ async fn run(args: Args) -> Result<()> {
     );
     let dispatch_rate = rate(sent, elapsed);
     println!(
-        "  {sent} SMS sent ({} failed, {} retrying, {} undeliverable) in {:.2} s: {} messages/s",
-        tally.failed.load(Ordering::Relaxed),
-        tally.retrying.load(Ordering::Relaxed),
-        tally.undeliverable.load(Ordering::Relaxed),
+        "  {sent} SMS sent ({}) in {:.2} s: {} messages/s",
+        not_sent(&tally),
         elapsed.as_secs_f64(),
         thousands(dispatch_rate)
     );

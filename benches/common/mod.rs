@@ -1,7 +1,9 @@
 //! What the benchmarks share: the summary table of figures against their targets, and readings
 //! of this process and machine from /proc.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tocsin::dispatch::Tally;
 
 /// One line of the summary table.
 pub struct Figure {
@@ -104,4 +106,14 @@ pub fn cores() -> usize {
 pub fn load_average() -> String {
     let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// What did not end `sent` in a dispatch run, for its summary line.
+pub fn not_sent(tally: &Tally) -> String {
+    format!(
+        "{} failed, {} retrying, {} undeliverable",
+        tally.failed.load(Ordering::Relaxed),
+        tally.retrying.load(Ordering::Relaxed),
+        tally.undeliverable.load(Ordering::Relaxed)
+    )
 }

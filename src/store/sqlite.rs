@@ -1,8 +1,8 @@
 //! The embedded default: one SQLite file in WAL mode.
 //!
-//! Writes that read first (`claim_due`, `record`) run in `BEGIN IMMEDIATE` transactions, so
-//! they take the write lock up front and wait on `busy_timeout` instead of failing with
-//! `SQLITE_BUSY` when two writers meet.
+//! Every write transaction starts with `begin_write`: writers of this process queue on an
+//! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
+//! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
 use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
 use super::{
