@@ -751,13 +751,13 @@ impl Channel for SmtpChannel {
                 None => match tokio::time::timeout(self.timeout, self.connect()).await {
                     Ok(Ok(connection)) => connection,
                     Ok(Err(reason)) => {
-                        return Outcome::RetryLater {
+                        return Outcome::Unavailable {
                             after: None,
                             reason,
                         }
                     }
                     Err(_) => {
-                        return Outcome::RetryLater {
+                        return Outcome::Unavailable {
                             after: None,
                             reason: format!("no SMTP connection within {:?}", self.timeout),
                         }
@@ -768,7 +768,7 @@ impl Channel for SmtpChannel {
                 Ok(mail) => mail,
                 Err(reason) => {
                     self.put_idle(connection);
-                    return Outcome::Permanent { reason };
+                    return Outcome::Rejected { reason };
                 }
             };
             let result = tokio::time::timeout(
@@ -790,7 +790,7 @@ impl Channel for SmtpChannel {
                     }
                     let reason = error.to_string();
                     if error.is_permanent() {
-                        Outcome::Permanent { reason }
+                        Outcome::Rejected { reason }
                     } else {
                         Outcome::RetryLater {
                             after: None,
@@ -799,7 +799,7 @@ impl Channel for SmtpChannel {
                     }
                 }
                 Ok(Err(Failure::Broken(_))) if was_reused => continue,
-                Ok(Err(Failure::Broken(reason))) => Outcome::RetryLater {
+                Ok(Err(Failure::Broken(reason))) => Outcome::Unavailable {
                     after: None,
                     reason,
                 },

@@ -24,7 +24,10 @@ pub struct Message {
     pub attempt: u32,
 }
 
-/// What became of one attempt.
+/// What became of one attempt. Only `Rejected` is a fact about the recipient; `Unavailable`
+/// and `Misconfigured` are about the channel (rule 1 of the design: a mistake of ours is never
+/// recorded as a fact about a recipient), so the dispatcher counts no attempt against the
+/// delivery for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The gateway took the message; its id for the message is kept on the delivery.
@@ -32,14 +35,27 @@ pub enum Outcome {
         gateway_id: String,
         detail: Option<String>,
     },
-    /// Worth trying again: a 4xx, a timeout, a lost connection. `after` is the gateway's
-    /// own wish (`Retry-After`), if it said one.
+    /// This message, later: the server deferred this recipient (SMTP 4xx to `RCPT` or to
+    /// the data), or asked us to slow down. `after` is the gateway's own wish
+    /// (`Retry-After`), if it said one.
     RetryLater {
         after: Option<Duration>,
         reason: String,
     },
-    /// Trying again cannot help: a bad address, a hard bounce.
-    Permanent { reason: String },
+    /// The channel cannot take anything now (connection refused, timeout, every SMS gateway
+    /// down): the message waits, and the channel pauses. `after` is when it is worth trying
+    /// again, if the channel knows.
+    Unavailable {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// The channel's configuration is wrong (the server refuses our session, a gateway does
+    /// not know our account or path): nothing on this channel can succeed until a person
+    /// fixes it, so the run stops the channel with this reason.
+    Misconfigured { reason: String },
+    /// This recipient, for good: a bad address, a hard bounce, a number the gateway names
+    /// as invalid. Retrying, here or elsewhere, cannot help.
+    Rejected { reason: String },
 }
 
 /// The point of no return of a send. A channel that can tell when the gateway is about to

@@ -70,7 +70,7 @@ impl Channel for Outbox {
     async fn send(&self, message: &Message, _handover: &mut dyn Handover) -> Outcome {
         let (extension, bytes, message_id) = match self.content(message) {
             Ok(content) => content,
-            Err(reason) => return Outcome::Permanent { reason },
+            Err(reason) => return Outcome::Rejected { reason },
         };
         let name = format!("{:08}.{extension}", message.delivery_id);
         let path = self.dir.join(&name);
@@ -88,7 +88,7 @@ impl Channel for Outbox {
                 },
                 detail: Some(format!("written to {}", path.display())),
             },
-            Err(error) => Outcome::RetryLater {
+            Err(error) => Outcome::Unavailable {
                 after: None,
                 reason: format!("cannot write {}: {error}", path.display()),
             },

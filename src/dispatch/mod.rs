@@ -324,7 +324,7 @@ impl Worker {
                     ))
                 }
             }
-            Outcome::Permanent { reason } => {
+            Outcome::Rejected { reason } | Outcome::Misconfigured { reason } => {
                 tracing::warn!(message = "undeliverable", delivery = delivery.id, %reason);
                 self.tally.undeliverable.fetch_add(1, Ordering::Relaxed);
                 Some(transition(
@@ -334,7 +334,7 @@ impl Worker {
                     Some(reason),
                 ))
             }
-            Outcome::RetryLater { after, reason } => {
+            Outcome::RetryLater { after, reason } | Outcome::Unavailable { after, reason } => {
                 let delay = self
                     .retry
                     .next_delay(delivery.attempts, after, &mut rand::rng());

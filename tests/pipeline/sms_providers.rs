@@ -988,7 +988,7 @@ async fn a_number_twilio_cannot_reach_is_rejected_with_21211_never_retried_and_n
     )
     .await;
 
-    let Outcome::Permanent { reason } = outcome else {
+    let Outcome::Rejected { reason } = outcome else {
         panic!("expected a permanent failure, got {outcome:?}");
     };
     assert_eq!(

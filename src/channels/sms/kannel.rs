@@ -422,6 +422,7 @@ mod tests {
                 GatewayOutcome::Accepted { .. } => "accepted",
                 GatewayOutcome::Throttled { .. } => "throttled",
                 GatewayOutcome::Unavailable { .. } => "unavailable",
+                GatewayOutcome::Misconfigured { .. } => "misconfigured",
                 GatewayOutcome::Rejected { .. } => "rejected",
             };
             assert_eq!(got, expected, "{status} {body}: {outcome:?}");

@@ -47,6 +47,10 @@ pub enum GatewayOutcome {
     /// The gateway is in trouble (connection refused, timeout, 5xx): another gateway may
     /// do better.
     Unavailable { reason: String },
+    /// The gateway refuses our account or request as configured (unknown path, missing
+    /// sender, unknown account): nothing sent to it can succeed until a person fixes the
+    /// configuration, so it is skipped like an unavailable one and says so.
+    Misconfigured { reason: String },
     /// The message can never be delivered as it is: invalid or unreachable number, number
     /// opted out at the operator. Retrying, here or elsewhere, cannot help.
     Rejected {
@@ -254,6 +258,7 @@ impl Channel for SmsChannel {
             },
         };
         let mut failures = Vec::new();
+        let mut misconfigured = 0;
         for route in &self.routes {
             let gateway = &route.gateway;
             if let Admission::Skip { .. } = route.breaker.admit(self.clock.now()) {
@@ -267,10 +272,14 @@ impl Channel for SmsChannel {
             }
             route.counters.submitted.fetch_add(1, Ordering::Relaxed);
             let answer = gateway.submit(&sms).await;
-            let up = !matches!(answer, GatewayOutcome::Unavailable { .. });
+            let up = !matches!(
+                answer,
+                GatewayOutcome::Unavailable { .. } | GatewayOutcome::Misconfigured { .. }
+            );
             route.breaker.record(up, self.clock.now());
             let error = match &answer {
-                GatewayOutcome::Unavailable { reason } => {
+                GatewayOutcome::Unavailable { reason }
+                | GatewayOutcome::Misconfigured { reason } => {
                     Some(format!("{}: {}", gateway.name(), scrub(reason, sms.to)))
                 }
                 _ => None,
@@ -279,7 +288,9 @@ impl Channel for SmsChannel {
             let counter = match &answer {
                 GatewayOutcome::Accepted { .. } => &route.counters.accepted,
                 GatewayOutcome::Throttled { .. } => &route.counters.throttled,
-                GatewayOutcome::Unavailable { .. } => &route.counters.unavailable,
+                GatewayOutcome::Unavailable { .. } | GatewayOutcome::Misconfigured { .. } => {
+                    &route.counters.unavailable
+                }
                 GatewayOutcome::Rejected { .. } => &route.counters.rejected,
             };
             counter.fetch_add(1, Ordering::Relaxed);
@@ -303,26 +314,36 @@ impl Channel for SmsChannel {
                     let code = code
                         .map(|code| format!(" (code {code})"))
                         .unwrap_or_default();
-                    return Outcome::Permanent {
+                    return Outcome::Rejected {
                         reason: format!("{}: {reason}{code}", gateway.name()),
                     };
                 }
                 GatewayOutcome::Unavailable { reason } => {
-                    tracing::warn!(message = "SMS gateway unavailable, trying the next", gateway = gateway.name(), %reason);
-                    failures.push(format!("{}: {reason}", gateway.name()));
+                    tracing::warn!(message = "SMS gateway unavailable, trying the next", gateway = gateway.name(), reason = %scrub(&reason, sms.to));
+                    failures.push(format!("{}: {}", gateway.name(), scrub(&reason, sms.to)));
+                }
+                GatewayOutcome::Misconfigured { reason } => {
+                    tracing::error!(message = "SMS gateway refuses our configuration, trying the next", gateway = gateway.name(), reason = %scrub(&reason, sms.to));
+                    misconfigured += 1;
+                    failures.push(format!("{}: {}", gateway.name(), scrub(&reason, sms.to)));
                 }
             }
         }
+        let reason = if failures.is_empty() {
+            "no SMS gateway is configured".to_string()
+        } else {
+            failures.join("; ")
+        };
+        // Only when every gateway tried refused our configuration is there nothing to wait for.
+        if misconfigured > 0 && misconfigured == failures.len() {
+            return Outcome::Misconfigured { reason };
+        }
         let now = self.clock.now();
-        Outcome::RetryLater {
+        Outcome::Unavailable {
             after: self
                 .all_blocked_until(now)
                 .map(|until| until.saturating_duration_since(now)),
-            reason: if failures.is_empty() {
-                "no SMS gateway is configured".into()
-            } else {
-                failures.join("; ")
-            },
+            reason,
         }
     }
 }
@@ -541,7 +562,7 @@ mod tests {
         let outcome = SmsChannel::new(vec![a, b])
             .send(&message(), &mut NoHandover)
             .await;
-        assert!(matches!(outcome, Outcome::Permanent { reason } if reason.contains("21211")));
+        assert!(matches!(outcome, Outcome::Rejected { reason } if reason.contains("21211")));
         assert_eq!(b_calls.load(Ordering::SeqCst), 0);
     }
 
@@ -582,13 +603,13 @@ mod tests {
         );
         let outcome = channel.send(&message(), &mut NoHandover).await;
         assert!(
-            matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == Duration::from_secs(10)),
+            matches!(outcome, Outcome::Unavailable { after: Some(after), .. } if after == Duration::from_secs(10)),
             "{outcome:?}"
         );
         clock.advance(Duration::from_secs(4));
         let outcome = channel.send(&message(), &mut NoHandover).await;
         assert!(
-            matches!(&outcome, Outcome::RetryLater { after: Some(after), reason }
+            matches!(&outcome, Outcome::Unavailable { after: Some(after), reason }
                 if *after == Duration::from_secs(6) && reason.contains("circuit breaker open")),
             "{outcome:?}"
         );
@@ -663,7 +684,7 @@ mod tests {
         let channel =
             SmsChannel::with_limits(vec![(a, limits(3, 30))], Arc::new(ManualClock::new()));
         let outcome = channel.send(&message(), &mut NoHandover).await;
-        assert!(matches!(outcome, Outcome::RetryLater { after: None, .. }));
+        assert!(matches!(outcome, Outcome::Unavailable { after: None, .. }));
         assert_eq!(channel.gateway_status()[0].breaker, BreakerState::Closed);
     }
 
