@@ -8,7 +8,8 @@ use crate::channels::sms::{BreakerChange, BreakerObserver};
 use crate::channels::Channel;
 use crate::config::{Config, EmailTransport};
 use crate::dispatch::{
-    Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, SystemClock, Tally,
+    settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
+    SystemClock, Tally,
 };
 use crate::domain::{
     choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
@@ -18,7 +19,7 @@ use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{plan, PlanError, PlanReport, Planner};
 use crate::render::{RenderError, Renderer};
 use crate::store::ImportCounts;
-use crate::store::{self, BreakerRecord, Store, StoreError};
+use crate::store::{self, BreakerRecord, RetryFilter, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -129,9 +130,12 @@ impl BreakerObserver for StoredBreakers {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SendReport {
     pub plan: PlanReport,
+    /// Deliveries a stopped run had held back, due again for this run.
+    pub resumed: u64,
+    pub end: RunEnd,
 }
 
 impl App {
@@ -627,6 +631,8 @@ impl App {
                 base: Duration::from_millis(dispatch.backoff_base_ms),
                 max: Duration::from_millis(dispatch.backoff_max_ms),
             },
+            outage_patience: Duration::from_secs(dispatch.outage_patience_minutes * 60),
+            mass_rejection: dispatch.mass_rejection_guard,
         };
         Ok(Dispatcher::new(
             Arc::clone(&self.store),
@@ -648,16 +654,25 @@ impl App {
         )
     }
 
-    /// Plans the update (once) and sends until every delivery is final. `watch` is called
-    /// with the dispatcher's tally and the number of deliveries open at the start.
+    /// Plans the update (once) and sends until every delivery is final, a channel stops, or
+    /// someone halts it. Sending again lifts a pause: the person says its cause is fixed, and
+    /// the deliveries held back are due again. `watch` is called with the dispatcher's tally
+    /// and the number of deliveries open at the start.
     pub async fn send(
         &self,
         id: i64,
         watch: impl FnOnce(Arc<Tally>, u64),
     ) -> Result<SendReport, AppError> {
         let update = self.store.update(id).await?;
-        if update.state == UpdateState::Draft {
-            return Err(PlanError::NotApproved(id).into());
+        match update.state {
+            UpdateState::Draft => return Err(PlanError::NotApproved(id).into()),
+            UpdateState::Halted | UpdateState::Discarded => {
+                return Err(AppError::Refused(format!(
+                    "update {id} is {}: nothing more of it is sent",
+                    update.state
+                )))
+            }
+            UpdateState::Approved | UpdateState::Sending | UpdateState::Sent => {}
         }
         let dispatcher = self.dispatcher()?;
         let report = plan(
@@ -673,10 +688,111 @@ impl App {
                 .set_update_state(id, UpdateState::Sending)
                 .await?;
         }
+        let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let open = self.store.backlog(id).await?.open;
         watch(dispatcher.tally(), open);
-        dispatcher.run(id).await?;
-        self.store.set_update_state(id, UpdateState::Sent).await?;
-        Ok(SendReport { plan: report })
+        let end = dispatcher.run(id).await?;
+        settle_run(self.store.as_ref(), id, &end, self.clock.now_ms()).await?;
+        Ok(SendReport {
+            plan: report,
+            resumed,
+            end,
+        })
+    }
+
+    /// Sends again, at a person's request, the final deliveries `filter` chooses (and any a
+    /// stopped run held back), then runs like `send`. Returns how many were chosen.
+    pub async fn retry(
+        &self,
+        id: i64,
+        filter: &RetryFilter,
+        by: &str,
+        watch: impl FnOnce(Arc<Tally>, u64),
+    ) -> Result<(u64, SendReport), AppError> {
+        let update = self.store.update(id).await?;
+        if !matches!(update.state, UpdateState::Sending | UpdateState::Sent) {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only an update that was sent can be sent again",
+                update.state
+            )));
+        }
+        let chosen = self
+            .store
+            .retry_deliveries(id, filter, by.trim(), self.clock.now_ms())
+            .await?;
+        let report = self.send(id, watch).await?;
+        Ok((chosen, report))
+    }
+
+    /// Stops a broadcast: what has not left is cancelled, a running `send` (in any process)
+    /// stops within a fraction of a second, and `serve` does not resume it.
+    pub async fn halt(&self, id: i64, by: &str) -> Result<u64, AppError> {
+        let update = self.store.update(id).await?;
+        if !matches!(
+            update.state,
+            UpdateState::Approved | UpdateState::Sending | UpdateState::Sent
+        ) {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only an approved or running update can be halted{}",
+                update.state,
+                if update.state == UpdateState::Draft {
+                    " (a draft is discarded: tocsin update discard)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(self
+            .store
+            .halt_update(id, by.trim(), self.clock.now_ms())
+            .await?)
+    }
+
+    /// A draft that will never be sent.
+    pub async fn discard(&self, id: i64, by: &str) -> Result<(), AppError> {
+        let update = self.store.update(id).await?;
+        if update.state != UpdateState::Draft {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only a draft can be discarded{}",
+                update.state,
+                match update.state {
+                    UpdateState::Approved => " (revoke its approval first: tocsin update revoke)",
+                    UpdateState::Sending | UpdateState::Sent => {
+                        " (to stop it: tocsin update halt)"
+                    }
+                    _ => "",
+                }
+            )));
+        }
+        Ok(self
+            .store
+            .discard_update(id, by.trim(), self.clock.now_ms())
+            .await?)
+    }
+
+    /// Takes back an approval before the update is sent: it is a draft again.
+    pub async fn revoke(&self, id: i64, by: &str) -> Result<(), AppError> {
+        let update = self.store.update(id).await?;
+        let planned = self.store.planned_at(id).await?.is_some();
+        if update.state != UpdateState::Approved || planned {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only an approved update that has not started sending can \
+                 have its approval revoked{}",
+                if planned && update.state == UpdateState::Approved {
+                    "planned".to_string()
+                } else {
+                    update.state.to_string()
+                },
+                if matches!(update.state, UpdateState::Sending | UpdateState::Sent) || planned {
+                    " (to stop it: tocsin update halt)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(self
+            .store
+            .revoke_approval(id, by.trim(), self.clock.now_ms())
+            .await?)
     }
 }

@@ -271,6 +271,14 @@ pub struct Dispatch {
     /// First retry delay; each later one doubles, with full jitter.
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// How long a channel may stay unavailable (connection refused, timeouts, every SMS
+    /// gateway down) before the run stops it and holds its messages. While it waits, no
+    /// attempt is counted against any recipient.
+    pub outage_patience_minutes: u64,
+    /// When the first this many answers of a channel in a run are all rejections of one
+    /// kind, the channel stops (it is more likely the gateway than that many bad
+    /// addresses). 0 turns the guard off.
+    pub mass_rejection_guard: u32,
 }
 
 impl Default for Dispatch {
@@ -282,6 +290,8 @@ impl Default for Dispatch {
             max_attempts: 8,
             backoff_base_ms: 30_000,
             backoff_max_ms: 15 * 60_000,
+            outage_patience_minutes: 30,
+            mass_rejection_guard: 20,
         }
     }
 }

@@ -10,14 +10,17 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin::app::{App, ImportKind};
 use tocsin::author::DraftOptions;
 use tocsin::config::Config;
-use tocsin::dispatch::Tally;
-use tocsin::domain::ChannelKind;
+use tocsin::dispatch::{RunEnd, Tally};
+use tocsin::domain::{ChannelKind, DeliveryState};
 use tocsin::render::sms;
+use tocsin::report::UnreachedFilter;
+use tocsin::store::RetryFilter;
 
 #[derive(Parser)]
 #[command(
@@ -151,7 +154,52 @@ enum UpdateCommand {
         channel: Option<ChannelKind>,
     },
     /// Plans and sends an approved update, and tracks it until every delivery is final.
+    /// Sending a paused update again resumes the deliveries its stopped run held back.
     Send { id: i64 },
+    /// Sends again, at your request, deliveries that ended failed, undeliverable or uncertain
+    /// (and any a stopped run held back), then sends like `send`.
+    Retry {
+        id: i64,
+        /// Only this channel (email, sms, telegram).
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+        /// Which final states to send again, comma-separated: failed, undeliverable,
+        /// uncertain (uncertain ones may reach their recipient twice).
+        #[arg(
+            long = "state",
+            value_delimiter = ',',
+            default_value = "failed,undeliverable"
+        )]
+        states: Vec<DeliveryState>,
+        /// Only those whose last error contains this text (ignoring case), e.g. "21211".
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Stops a running or approved update: what has not left is cancelled, a running `send`
+    /// stops within a second, and `serve` does not resume it.
+    Halt {
+        id: i64,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Discards a draft: it will never be sent.
+    Discard {
+        id: i64,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Takes back the approval of an update that has not started sending: it is a draft again.
+    Revoke {
+        id: i64,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Lists the updates.
     List,
 }
@@ -161,13 +209,23 @@ enum ExportCommand {
     /// The contacts no channel reached, for the call centre.
     Unreached {
         id: i64,
+        /// The CSV file to write.
         #[arg(long)]
         csv: PathBuf,
+        /// Only contacts with a delivery on this channel (email, sms, telegram) …
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+        /// … in this state (failed, undeliverable, uncertain, skipped, cancelled) …
+        #[arg(long)]
+        state: Option<DeliveryState>,
+        /// … whose error or reason contains this text (ignoring case), e.g. "5.1.1".
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
@@ -185,7 +243,7 @@ async fn main() -> Result<()> {
             let summary = tocsin::demo::run(&dir, patients, config).await?;
             print!("{summary}");
         }
-        Command::Update(command) => update(App::open(config).await?, command).await?,
+        Command::Update(command) => return update(App::open(config).await?, command).await,
         Command::Status { id, json } => {
             let app = App::open(config).await?;
             let report = tocsin::report::status(app.store.as_ref(), id).await?;
@@ -259,23 +317,43 @@ async fn main() -> Result<()> {
                 println!("  reachable by: {}", channels.join(", "));
             }
         }
-        Command::Export(ExportCommand::Unreached { id, csv }) => {
+        Command::Export(ExportCommand::Unreached {
+            id,
+            csv,
+            channel,
+            state,
+            reason,
+        }) => {
             let app = App::open(config).await?;
             let report = tocsin::report::status(app.store.as_ref(), id).await?;
+            let filter = UnreachedFilter {
+                channel,
+                state,
+                reason,
+            };
+            let chosen: Vec<_> = report
+                .unreached
+                .into_iter()
+                .filter(|contact| filter.takes(contact))
+                .collect();
             let file = std::fs::File::create(&csv)
                 .with_context(|| format!("cannot create {}", csv.display()))?;
-            tocsin::report::unreached_csv(&report.unreached, file)?;
+            tocsin::report::unreached_csv(&chosen, file)?;
             println!(
-                "{} unreached contacts written to {}",
-                report.unreached.len(),
+                "{} written to {}",
+                count(
+                    chosen.len() as u64,
+                    "unreached contact",
+                    "unreached contacts"
+                ),
                 csv.display()
             );
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn update(app: App, command: UpdateCommand) -> Result<()> {
+async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
     match command {
         UpdateCommand::Draft { file, by, sms_gsm7 } => {
             let options = DraftOptions {
@@ -345,15 +423,67 @@ async fn update(app: App, command: UpdateCommand) -> Result<()> {
                 println!("Update {id} was planned before: nothing new planned.");
             } else {
                 println!(
-                    "Planned {} deliveries ({} skipped: opted out or no address).",
-                    report.plan.pending, report.plan.skipped
+                    "Planned {} ({} skipped: opted out or no address).",
+                    count(report.plan.pending, "delivery", "deliveries"),
+                    report.plan.skipped
                 );
             }
-            print!(
-                "{}",
-                tocsin::report::status(app.store.as_ref(), id)
-                    .await?
-                    .to_text()
+            if report.resumed > 0 {
+                println!(
+                    "Resumed {} held back by the run that stopped before.",
+                    count(report.resumed, "delivery", "deliveries")
+                );
+            }
+            return run_ended(&app, id, &report.end).await;
+        }
+        UpdateCommand::Retry {
+            id,
+            channel,
+            states,
+            reason,
+            by,
+        } => {
+            let filter = RetryFilter {
+                channel,
+                states,
+                reason,
+            };
+            let by = who(by);
+            let (chosen, report) = app.retry(id, &filter, &by, show_progress).await?;
+            println!(
+                "{} sent again at the request of {by}{}.",
+                count(chosen, "delivery", "deliveries"),
+                if report.resumed > 0 {
+                    format!(
+                        ", and {} held back by a stopped run",
+                        count(report.resumed, "delivery", "deliveries")
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            return run_ended(&app, id, &report.end).await;
+        }
+        UpdateCommand::Halt { id, by } => {
+            let by = who(by);
+            let cancelled = app.halt(id, &by).await?;
+            println!(
+                "Update {id} halted by {by}: {} cancelled. A running send stops within a \
+                 second; messages already handed to a gateway are not called back.",
+                count(cancelled, "delivery", "deliveries")
+            );
+        }
+        UpdateCommand::Discard { id, by } => {
+            let by = who(by);
+            app.discard(id, &by).await?;
+            println!("Draft {id} discarded by {by}: it will never be sent.");
+        }
+        UpdateCommand::Revoke { id, by } => {
+            let by = who(by);
+            app.revoke(id, &by).await?;
+            println!(
+                "Approval of update {id} revoked by {by}: it is a draft again. \
+                 Next: tocsin update approve {id} --by NAME, or tocsin update discard {id}"
             );
         }
         UpdateCommand::List => {
@@ -374,7 +504,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn import(app: App, command: ImportCommand) -> Result<()> {
@@ -432,39 +562,147 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
     Ok(())
 }
 
+/// Who asked for an action, when `--by` does not say: the login name.
+fn who(by: Option<String>) -> String {
+    by.filter(|by| !by.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .unwrap_or_else(|| "an unnamed user (no --by)".into())
+}
+
+/// `1 delivery`, `2 deliveries`, with thousands grouped.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// 12345 → "12,345": counts a person reads at a glance, never rounded.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Exit codes of `update send` and `update retry`, as documented in the README.
+const EXIT_NOT_ALL_REACHED: u8 = 3;
+const EXIT_STOPPED: u8 = 4;
+
+/// Prints where the update stands after a run and chooses the exit code: 0 when every
+/// delivery is final and none failed; 3 when some ended failed, undeliverable or uncertain;
+/// 4 when the run stopped (a channel to fix, or a halt).
+async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
+    let status = tocsin::report::status(app.store.as_ref(), id).await?;
+    print!("{}", status.to_text());
+    match end {
+        RunEnd::Finished => {
+            let missed: u64 = [
+                DeliveryState::Failed,
+                DeliveryState::Undeliverable,
+                DeliveryState::Uncertain,
+            ]
+            .iter()
+            .filter_map(|state| status.by_state.get(state))
+            .sum();
+            if missed == 0 {
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} did not reach the recipient (failed, undeliverable or uncertain). \
+                 The call centre's list: tocsin export unreached {id} --csv FILE",
+                count(missed, "delivery", "deliveries")
+            );
+            Ok(ExitCode::from(EXIT_NOT_ALL_REACHED))
+        }
+        RunEnd::Stopped(channels) => {
+            let held = app.store.backlog(id).await?.held;
+            println!(
+                "The run STOPPED with {} held back, nothing lost:",
+                count(held, "delivery", "deliveries")
+            );
+            for (channel, reason) in channels {
+                println!("  {channel}: {reason}");
+            }
+            println!(
+                "Fix the cause (tocsin check shows the configuration), then: tocsin update send \
+                 {id}. Messages refused meanwhile: tocsin update retry {id} --state undeliverable"
+            );
+            Ok(ExitCode::from(EXIT_STOPPED))
+        }
+        RunEnd::Halted => {
+            println!("Update {id} was halted: nothing more of it is sent.");
+            Ok(ExitCode::from(EXIT_STOPPED))
+        }
+    }
+}
+
+/// What the progress display says besides the counts: channels paused or stopped, and the
+/// last reason a message did not go.
+fn progress_notes(tally: &Tally) -> String {
+    let mut notes = String::new();
+    for (channel, note) in tally.channel_notes() {
+        notes.push_str(&format!("; {channel} {note}"));
+    }
+    if let Some(error) = tally.last_error() {
+        notes.push_str(&format!("; last error: {error}"));
+    }
+    notes
+}
+
 /// A progress bar on a terminal; a plain line every few seconds otherwise (logs, CI).
 pub fn show_progress(tally: Arc<Tally>, open: u64) {
+    let started = std::time::Instant::now();
+    let rate = move |done: u64| {
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds < 1.0 {
+            String::new()
+        } else {
+            format!(", {}/s", grouped((done as f64 / seconds).round() as u64))
+        }
+    };
+    let line = move |tally: &Tally| {
+        let load = |counter: &std::sync::atomic::AtomicU64| {
+            counter.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        format!(
+            "{} of {} final ({} sent, {} undeliverable, {} failed, {} uncertain{}); {} waiting{}",
+            grouped(tally.finished()),
+            grouped(open),
+            grouped(load(&tally.sent)),
+            grouped(load(&tally.undeliverable)),
+            grouped(load(&tally.failed)),
+            grouped(load(&tally.uncertain)),
+            rate(tally.finished()),
+            grouped(load(&tally.waiting)),
+            progress_notes(tally)
+        )
+    };
     if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(open);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} sent or final  {per_sec}  eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:30} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         tokio::spawn(async move {
             loop {
                 bar.set_position(tally.finished());
+                bar.set_message(line(&tally));
                 if tally.finished() >= open {
                     bar.finish();
                     break;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
     } else {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                eprintln!(
-                    "progress: {} of {open} final ({} sent, {} retrying, {} undeliverable)",
-                    tally.finished(),
-                    tally.sent.load(std::sync::atomic::Ordering::Relaxed),
-                    tally.retrying.load(std::sync::atomic::Ordering::Relaxed),
-                    tally
-                        .undeliverable
-                        .load(std::sync::atomic::Ordering::Relaxed),
-                );
+                eprintln!("progress: {}", line(&tally));
                 if tally.finished() >= open {
                     break;
                 }

@@ -1,8 +1,8 @@
 //! What the crisis cell watches: where every delivery of an update stands, and who has not
 //! been reached — as text, as JSON, and as the call centre's CSV list.
 
-use crate::domain::{ChannelKind, DeliveryState, Language};
-use crate::store::{Store, StoreError, Unreached};
+use crate::domain::{ChannelKind, DeliveryState, Language, UpdateState};
+use crate::store::{Store, StoreError, Unreached, UnreachedDelivery};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +10,11 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub update_id: i64,
+    pub state: UpdateState,
+    /// Why its last run stopped with deliveries held back, until someone resumes it.
+    pub paused: Option<String>,
+    /// Pending deliveries held back by a stopped run.
+    pub held: u64,
     pub total: u64,
     pub by_state: BTreeMap<DeliveryState, u64>,
     /// State counts per channel.
@@ -23,6 +28,43 @@ pub struct StatusReport {
     /// a recorded state, as the sending process last recorded it.
     pub breakers: BTreeMap<String, GatewayBreaker>,
     pub unreached: Vec<UnreachedContact>,
+    /// How many unreached contacts share each story (`sms: undeliverable; email: skipped`),
+    /// so that a dozen real bounces are not lost among thousands without an address.
+    pub unreached_by_why: BTreeMap<String, u64>,
+}
+
+/// Which unreached contacts a list shows: those with a delivery matching every condition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnreachedFilter {
+    pub channel: Option<ChannelKind>,
+    pub state: Option<DeliveryState>,
+    /// Text in the delivery's error or reason, ignoring case.
+    pub reason: Option<String>,
+}
+
+impl UnreachedFilter {
+    pub fn takes(&self, contact: &UnreachedContact) -> bool {
+        let reason = self.reason.as_ref().map(|reason| reason.to_lowercase());
+        contact.deliveries.iter().any(|delivery| {
+            self.channel
+                .is_none_or(|channel| channel == delivery.channel)
+                && self.state.is_none_or(|state| state == delivery.state)
+                && reason.as_ref().is_none_or(|reason| {
+                    delivery
+                        .error
+                        .as_ref()
+                        .is_some_and(|error| error.to_lowercase().contains(reason))
+                })
+        })
+    }
+}
+
+/// One delivery of an unreached contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnreachedOutcome {
+    pub channel: ChannelKind,
+    pub state: DeliveryState,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,7 +86,20 @@ pub struct UnreachedContact {
     pub email: Option<String>,
     pub language: Option<String>,
     pub appointments: Vec<String>,
+    /// Each delivery as a person reads it: `sms: undeliverable (…)`.
     pub reasons: Vec<String>,
+    pub deliveries: Vec<UnreachedOutcome>,
+}
+
+impl UnreachedContact {
+    /// The contact's story without the details: `sms: undeliverable; email: skipped`.
+    pub fn why(&self) -> String {
+        self.deliveries
+            .iter()
+            .map(|delivery| format!("{}: {}", delivery.channel, delivery.state))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 impl From<&Unreached> for UnreachedContact {
@@ -71,16 +126,32 @@ impl From<&Unreached> for UnreachedContact {
                     )
                 })
                 .collect(),
-            reasons: unreached.reasons.clone(),
+            reasons: unreached
+                .deliveries
+                .iter()
+                .map(UnreachedDelivery::to_string)
+                .collect(),
+            deliveries: unreached
+                .deliveries
+                .iter()
+                .map(|delivery| UnreachedOutcome {
+                    channel: delivery.channel,
+                    state: delivery.state,
+                    error: delivery.error.clone(),
+                })
+                .collect(),
         }
     }
 }
 
 pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, StoreError> {
-    store.update(update_id).await?;
+    let update = store.update(update_id).await?;
     let rows = store.status(update_id).await?;
     let mut report = StatusReport {
         update_id,
+        state: update.state,
+        paused: update.paused,
+        held: store.backlog(update_id).await?.held,
         total: 0,
         by_state: BTreeMap::new(),
         by_channel: BTreeMap::new(),
@@ -89,6 +160,7 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
         by_gateway: BTreeMap::new(),
         breakers: BTreeMap::new(),
         unreached: Vec::new(),
+        unreached_by_why: BTreeMap::new(),
     };
     for row in rows {
         if let Some(gateway) = &row.gateway {
@@ -146,24 +218,49 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
         .iter()
         .map(UnreachedContact::from)
         .collect();
+    for contact in &report.unreached {
+        *report.unreached_by_why.entry(contact.why()).or_default() += 1;
+    }
     Ok(report)
 }
 
 impl StatusReport {
     /// A table a person reads at a glance: rows are channel × language, columns are states.
     pub fn to_text(&self) -> String {
-        let states = DeliveryState::ALL;
+        // Only the states something is in: nine columns of zeros hide the one that matters.
+        let states: Vec<DeliveryState> = DeliveryState::ALL
+            .into_iter()
+            .filter(|state| self.by_state.contains_key(state))
+            .collect();
         let mut out = String::new();
-        let _ = writeln!(out, "Update {}: {} deliveries", self.update_id, self.total);
+        let _ = writeln!(
+            out,
+            "Update {} ({}): {} {}",
+            self.update_id,
+            self.state,
+            self.total,
+            if self.total == 1 {
+                "delivery"
+            } else {
+                "deliveries"
+            }
+        );
+        if let Some(paused) = &self.paused {
+            let _ = writeln!(
+                out,
+                "PAUSED, {} held back: {paused}\n  after fixing it: tocsin update send {}",
+                self.held, self.update_id
+            );
+        }
         let _ = write!(out, "{:<16}", "channel/lang");
-        for state in states {
+        for state in &states {
             let _ = write!(out, "{:>14}", state.as_str());
         }
         out.push('\n');
         let mut line = |label: &str, counts: &BTreeMap<DeliveryState, u64>| {
             let _ = write!(out, "{label:<16}");
-            for state in states {
-                let _ = write!(out, "{:>14}", counts.get(&state).copied().unwrap_or(0));
+            for state in &states {
+                let _ = write!(out, "{:>14}", counts.get(state).copied().unwrap_or(0));
             }
             out.push('\n');
         };
@@ -191,7 +288,22 @@ impl StatusReport {
             out.push('\n');
         }
         let _ = writeln!(out, "Unreached contacts: {}", self.unreached.len());
-        for contact in self.unreached.iter().take(20) {
+        let mut stories: Vec<(&String, &u64)> = self.unreached_by_why.iter().collect();
+        stories.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (why, count) in stories {
+            let _ = writeln!(out, "  {count:>7}  {why}");
+        }
+        // The ones a person can act on first: a refusal or a doubt, not a missing address.
+        let mut listed: Vec<&UnreachedContact> = self.unreached.iter().collect();
+        listed.sort_by_key(|contact| {
+            !contact.deliveries.iter().any(|delivery| {
+                matches!(
+                    delivery.state,
+                    DeliveryState::Undeliverable | DeliveryState::Failed | DeliveryState::Uncertain
+                )
+            })
+        });
+        for contact in listed.iter().take(20) {
             let _ = writeln!(
                 out,
                 "  {} ({}): {}",
@@ -203,7 +315,8 @@ impl StatusReport {
         if self.unreached.len() > 20 {
             let _ = writeln!(
                 out,
-                "  … and {} more: tocsin export unreached {} --csv FILE",
+                "  … and {} more: tocsin export unreached {} --csv FILE \
+                 [--channel C] [--state S] [--reason TEXT]",
                 self.unreached.len() - 20,
                 self.update_id
             );
@@ -266,6 +379,7 @@ mod tests {
             language: Some("nl".into()),
             appointments: vec!["2026-01-13 09:30 Deurne cardiology".into()],
             reasons: vec!["sms: undeliverable".into(), "@SUM(1)".into()],
+            deliveries: Vec::new(),
         };
         let mut out = Vec::new();
         unreached_csv(&[contact], &mut out).expect("writes");

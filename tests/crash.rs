@@ -60,7 +60,11 @@ async fn a_broadcast_killed_part_way_and_restarted_reaches_everyone_exactly_once
     assert!(at_kill < RECIPIENTS, "killed part-way ({at_kill} sent)");
 
     let second = send().wait().expect("second run");
-    assert!(second.success(), "the second run completes");
+    // 3: some deliveries are uncertain (handed over when the kill came).
+    assert!(
+        matches!(second.code(), Some(0 | 3)),
+        "the second run completes: {second:?}"
+    );
 
     let mut per_recipient: HashMap<String, usize> = HashMap::new();
     for message in server.received() {

@@ -111,9 +111,10 @@ pub fn load_average() -> String {
 /// What did not end `sent` in a dispatch run, for its summary line.
 pub fn not_sent(tally: &Tally) -> String {
     format!(
-        "{} failed, {} retrying, {} undeliverable",
+        "{} failed, {} undeliverable, {} uncertain, {} waiting",
         tally.failed.load(Ordering::Relaxed),
-        tally.retrying.load(Ordering::Relaxed),
-        tally.undeliverable.load(Ordering::Relaxed)
+        tally.undeliverable.load(Ordering::Relaxed),
+        tally.uncertain.load(Ordering::Relaxed),
+        tally.waiting.load(Ordering::Relaxed)
     )
 }

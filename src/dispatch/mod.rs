@@ -3,25 +3,37 @@
 //!
 //! The order is: claim (commit) → send → record (commit). A crash between claim and record
 //! leaves the delivery `sending` with a lease; when the lease expires it is due again. The
-//! SMTP channel narrows the one window where that could repeat a message by committing the
-//! handover before the message data goes out (see `channels::Handover`).
+//! SMTP channel records its handover (the message's data, all but the final dot) before the
+//! point of no return (see `channels::Handover`); a delivery whose lease expires after that
+//! is `uncertain`, never sent again on its own.
+//!
+//! Each channel has a guard for the run (`guard.rs`): an unavailable channel pauses and is
+//! probed, with no attempt counted against anyone; a misconfigured one, one unavailable for
+//! longer than the patience, or one whose first messages are all refused alike is stopped, and
+//! its messages are held for a person to resume. A halt recorded by anyone is seen within
+//! [`HALT_POLL`], and nothing is handed over after it.
 
+mod guard;
 mod recorder;
 pub mod retry;
 
+pub use guard::{Admission, ChannelGuard};
 pub use recorder::Recorder;
 pub use retry::RetryPolicy;
 
 use crate::channels::{Channel, Handover, Message, Outcome, Release};
-use crate::domain::{ChannelKind, DeliveryState};
-use crate::store::{ClaimedDelivery, Store, StoreError, Transition};
+use crate::domain::{ChannelKind, DeliveryState, UpdateState};
+use crate::store::{ClaimedDelivery, Mark, Store, StoreError, Transition};
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
+
+/// How often a run looks whether someone halted its update.
+pub const HALT_POLL: Duration = Duration::from_millis(100);
 
 /// Milliseconds since the epoch; injected so that tests can move time.
 pub trait Clock: Send + Sync {
@@ -65,15 +77,26 @@ pub struct DispatchSettings {
     pub claim_batch: u32,
     pub lease: Duration,
     pub retry: RetryPolicy,
+    /// How long a channel may stay unavailable before the run stops it.
+    pub outage_patience: Duration,
+    /// The mass-rejection guard: when the first this many answers of a channel are all
+    /// rejections of one kind, the channel stops. 0 turns it off.
+    pub mass_rejection: u32,
 }
 
-/// Counts of this run, for progress displays.
+/// Counts of this run, for progress displays: each delivery is counted once, by the last
+/// outcome it reached in this run.
 #[derive(Debug, Default)]
 pub struct Tally {
     pub sent: AtomicU64,
-    pub retrying: AtomicU64,
+    /// Failed with no attempt left.
     pub failed: AtomicU64,
     pub undeliverable: AtomicU64,
+    pub uncertain: AtomicU64,
+    /// Waiting for a retry or for a paused channel, as of the last step.
+    pub waiting: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    channels: Mutex<BTreeMap<ChannelKind, String>>,
 }
 
 impl Tally {
@@ -81,7 +104,48 @@ impl Tally {
         self.sent.load(Ordering::Relaxed)
             + self.failed.load(Ordering::Relaxed)
             + self.undeliverable.load(Ordering::Relaxed)
+            + self.uncertain.load(Ordering::Relaxed)
     }
+
+    /// The last reason a message did not go, as its channel or gateway gave it.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok()?.clone()
+    }
+
+    /// Channels that are paused or stopped, with why.
+    pub fn channel_notes(&self) -> BTreeMap<ChannelKind, String> {
+        self.channels
+            .lock()
+            .map(|notes| notes.clone())
+            .unwrap_or_default()
+    }
+
+    fn error(&self, reason: &str) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(reason.to_string());
+        }
+    }
+
+    fn note(&self, channel: ChannelKind, note: Option<String>) {
+        if let Ok(mut notes) = self.channels.lock() {
+            match note {
+                Some(note) => notes.insert(channel, note),
+                None => notes.remove(&channel),
+            };
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every delivery of the update is final.
+    Finished,
+    /// Deliveries are left, held back until a person resumes the update: each stopped
+    /// channel with why.
+    Stopped(Vec<(ChannelKind, String)>),
+    /// Someone halted the update.
+    Halted,
 }
 
 pub struct Dispatcher {
@@ -100,8 +164,58 @@ pub enum StepOutcome {
     Worked(usize),
     /// Nothing due now; the earliest open delivery is due at this time.
     Waiting { open: u64, next_due_ms: i64 },
-    /// Every delivery of the update is in a final state.
+    /// Nothing is open: every delivery is final, or held by a stopped channel.
     Done,
+}
+
+/// What one run shares with its workers.
+#[derive(Clone)]
+pub struct Run {
+    recorder: Recorder,
+    guards: Arc<HashMap<ChannelKind, Arc<ChannelGuard>>>,
+    halted: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// A run with a guard for each of `channels`.
+    pub fn start(
+        store: Arc<dyn Store>,
+        channels: impl IntoIterator<Item = ChannelKind>,
+        settings: &DispatchSettings,
+    ) -> Run {
+        let guards = channels
+            .into_iter()
+            .map(|channel| {
+                let guard =
+                    ChannelGuard::new(channel, settings.outage_patience, settings.mass_rejection);
+                (channel, Arc::new(guard))
+            })
+            .collect();
+        Run {
+            recorder: Recorder::start(store),
+            guards: Arc::new(guards),
+            halted: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    pub fn halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
+    /// The channels stopped in this run, with why.
+    pub fn stopped(&self) -> Vec<(ChannelKind, String)> {
+        let mut stopped: Vec<_> = self
+            .guards
+            .iter()
+            .filter_map(|(channel, guard)| guard.stopped().map(|reason| (*channel, reason)))
+            .collect();
+        stopped.sort();
+        stopped
+    }
 }
 
 impl Dispatcher {
@@ -131,18 +245,39 @@ impl Dispatcher {
         Arc::clone(&self.tally)
     }
 
-    /// Sends until every delivery of the update is final, sleeping until retries are due.
-    pub async fn run(&self, update_id: i64) -> Result<(), DispatchError> {
-        let recorder = Recorder::start(Arc::clone(&self.store));
-        let result = self.run_with(update_id, &recorder).await;
-        let closed = recorder.close().await;
-        result?;
-        closed.map_err(|error| DispatchError::Recorder(error.to_string()))
+    /// A run of this dispatcher's channels, for driving it one `step` at a time.
+    pub fn start_run(&self) -> Run {
+        Run::start(
+            Arc::clone(&self.store),
+            self.channels.keys().copied(),
+            &self.settings,
+        )
     }
 
-    async fn run_with(&self, update_id: i64, recorder: &Recorder) -> Result<(), DispatchError> {
+    /// Sends until every delivery of the update is final, sleeping until retries are due;
+    /// or until every delivery left is held by a stopped channel; or until someone halts
+    /// the update.
+    pub async fn run(&self, update_id: i64) -> Result<RunEnd, DispatchError> {
+        let run = self.start_run();
+        let watching = tokio::spawn(watch_for_halt(
+            Arc::clone(&self.store),
+            update_id,
+            Arc::clone(&run.halted),
+        ));
+        let result = self.run_with(update_id, &run).await;
+        watching.abort();
+        let closed = run.recorder.close().await;
+        let end = result?;
+        closed.map_err(|error| DispatchError::Recorder(error.to_string()))?;
+        Ok(end)
+    }
+
+    async fn run_with(&self, update_id: i64, run: &Run) -> Result<RunEnd, DispatchError> {
         loop {
-            let outcome = self.step(update_id, recorder).await?;
+            let outcome = self.step(update_id, run).await?;
+            if run.halted() {
+                return Ok(RunEnd::Halted);
+            }
             if let Some(sweep) = &self.sweep {
                 let planned = sweep.sweep(update_id).await?;
                 if planned > 0 {
@@ -152,15 +287,28 @@ impl Dispatcher {
             }
             match outcome {
                 StepOutcome::Worked(_) => {}
-                StepOutcome::Done => return Ok(()),
+                StepOutcome::Done => {
+                    let stopped = run.stopped();
+                    return Ok(if stopped.is_empty() {
+                        RunEnd::Finished
+                    } else {
+                        RunEnd::Stopped(stopped)
+                    });
+                }
                 StepOutcome::Waiting { open, next_due_ms } => {
                     let wait = (next_due_ms - self.clock.now_ms()).clamp(10, 5_000);
                     tracing::info!(
                         open,
                         wait_ms = wait,
-                        "waiting for retries or expired leases"
+                        "waiting for retries, paused channels or expired leases"
                     );
-                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait as u64);
+                    while tokio::time::Instant::now() < deadline && !run.halted() {
+                        tokio::time::sleep_until(
+                            deadline.min(tokio::time::Instant::now() + HALT_POLL),
+                        )
+                        .await;
+                    }
                 }
             }
         }
@@ -176,12 +324,8 @@ impl Dispatcher {
     }
 
     /// Claims and sends everything due now, in batches, keeping `workers` sends in flight;
-    /// returns when nothing more is due.
-    pub async fn step(
-        &self,
-        update_id: i64,
-        recorder: &Recorder,
-    ) -> Result<StepOutcome, DispatchError> {
+    /// returns when nothing more is due, or when the update is halted.
+    pub async fn step(&self, update_id: i64, run: &Run) -> Result<StepOutcome, DispatchError> {
         let slots = Arc::new(Semaphore::new(self.settings.workers));
         let mut running = JoinSet::new();
         let mut worked = 0;
@@ -190,7 +334,7 @@ impl Dispatcher {
             let batch = claim
                 .await
                 .map_err(|error| DispatchError::Claim(error.to_string()))??;
-            if batch.is_empty() {
+            if batch.is_empty() || run.halted() {
                 break;
             }
             // The next batch is claimed while this one goes to the workers: a claim is a write
@@ -204,15 +348,22 @@ impl Dispatcher {
                     .get(&delivery.channel)
                     .cloned()
                     .ok_or(DispatchError::NoChannel(delivery.channel))?;
+                let guard = run
+                    .guards
+                    .get(&delivery.channel)
+                    .cloned()
+                    .ok_or(DispatchError::NoChannel(delivery.channel))?;
                 let permit = Arc::clone(&slots)
                     .acquire_owned()
                     .await
                     .map_err(|error| DispatchError::Recorder(error.to_string()))?;
                 let worker = Worker {
-                    recorder: recorder.clone(),
+                    recorder: run.recorder.clone(),
                     clock: Arc::clone(&self.clock),
                     retry: self.settings.retry,
                     tally: Arc::clone(&self.tally),
+                    guard,
+                    halted: Arc::clone(&run.halted),
                 };
                 running.spawn(async move {
                     worker.deliver(channel.as_ref(), delivery).await;
@@ -227,14 +378,19 @@ impl Dispatcher {
             }
         }
         while running.join_next().await.is_some() {}
-        recorder
+        run.recorder
             .flush()
             .await
             .map_err(|error| DispatchError::Recorder(error.to_string()))?;
+        let now = self.clock.now_ms();
+        for (channel, guard) in run.guards.iter() {
+            self.tally.note(*channel, guard.note(now));
+        }
         if worked > 0 {
             return Ok(StepOutcome::Worked(worked));
         }
         let backlog = self.store.backlog(update_id).await?;
+        self.tally.waiting.store(backlog.open, Ordering::Relaxed);
         Ok(match backlog.next_due_ms {
             Some(next_due_ms) if backlog.open > 0 => StepOutcome::Waiting {
                 open: backlog.open,
@@ -245,14 +401,59 @@ impl Dispatcher {
     }
 }
 
+/// The update's life after a run, for `update send` and `serve` alike: finished → `sent`;
+/// stopped → paused, with each stopped channel's reason, so that `serve` leaves it to a
+/// person; halted → as the halt left it.
+pub async fn settle_run(
+    store: &dyn Store,
+    update_id: i64,
+    end: &RunEnd,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    match end {
+        RunEnd::Finished => store.set_update_state(update_id, UpdateState::Sent).await,
+        RunEnd::Stopped(channels) => {
+            let reasons: Vec<String> = channels
+                .iter()
+                .map(|(channel, reason)| format!("{channel}: {reason}"))
+                .collect();
+            store
+                .pause_update(update_id, &reasons.join("; "), at_ms)
+                .await
+        }
+        RunEnd::Halted => Ok(()),
+    }
+}
+
+/// Polls the update's state and raises `halted` when someone halts it.
+async fn watch_for_halt(store: Arc<dyn Store>, update_id: i64, halted: Arc<AtomicBool>) {
+    loop {
+        match store.update_state(update_id).await {
+            Ok(UpdateState::Halted) => {
+                tracing::warn!(message = "update halted: the run stops", update_id);
+                halted.store(true, Ordering::Release);
+                return;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(message = "cannot read the update's state", update_id, %error)
+            }
+        }
+        tokio::time::sleep(HALT_POLL).await;
+    }
+}
+
 struct Worker {
     recorder: Recorder,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
     tally: Arc<Tally>,
+    guard: Arc<ChannelGuard>,
+    halted: Arc<AtomicBool>,
 }
 
-/// Records `sending → sent` and waits for the commit before the channel goes on.
+/// Records the handover (`sending`, handed over) and waits for the commit before the channel
+/// goes on. Refused once the update is halted: the halt cancelled the delivery.
 struct RecordedHandover<'a> {
     worker: &'a Worker,
     delivery_id: i64,
@@ -262,14 +463,18 @@ struct RecordedHandover<'a> {
 #[async_trait]
 impl Handover for RecordedHandover<'_> {
     async fn commit(&mut self, gateway_id: &str, release: Release) -> bool {
+        if self.worker.halted.load(Ordering::Acquire) {
+            return false;
+        }
         let transition = Transition {
             delivery_id: self.delivery_id,
             from: DeliveryState::Sending,
-            to: DeliveryState::Sent,
+            to: DeliveryState::Sending,
             at_ms: self.worker.clock.now_ms(),
             next_attempt_at_ms: None,
             gateway_id: Some(gateway_id.to_string()),
-            detail: Some("handed over to the gateway".into()),
+            detail: Some(format!("handed over: {gateway_id}")),
+            mark: Mark::HandedOver,
         };
         self.committed = self.worker.recorder.record_now(transition, release).await;
         self.committed
@@ -278,6 +483,39 @@ impl Handover for RecordedHandover<'_> {
 
 impl Worker {
     async fn deliver(&self, channel: &dyn Channel, delivery: ClaimedDelivery) {
+        // The halt cancelled this delivery in the database already.
+        if self.halted.load(Ordering::Acquire) {
+            return;
+        }
+        let now = self.clock.now_ms();
+        let give_back = |at_ms: i64, next_attempt_at_ms: Option<i64>, detail: String| Transition {
+            delivery_id: delivery.id,
+            from: DeliveryState::Sending,
+            to: DeliveryState::Pending,
+            at_ms,
+            next_attempt_at_ms,
+            gateway_id: None,
+            detail: Some(detail),
+            mark: Mark::NotAttempted,
+        };
+        match self.guard.admit(now) {
+            Admission::Send => {}
+            Admission::Wait { until_ms } => {
+                let detail = format!("{} paused: waits for the channel", delivery.channel);
+                self.recorder
+                    .record_later(give_back(now, Some(until_ms), detail))
+                    .await;
+                return;
+            }
+            Admission::Held => {
+                let reason = self.guard.stopped().unwrap_or_default();
+                let detail = format!("held: {} stopped ({reason})", delivery.channel);
+                self.recorder
+                    .record_later(give_back(now, None, detail))
+                    .await;
+                return;
+            }
+        }
         let message = Message {
             delivery_id: delivery.id,
             update_id: delivery.update_id,
@@ -295,65 +533,80 @@ impl Worker {
             committed: false,
         };
         let outcome = channel.send(&message, &mut handover).await;
-        let from = if handover.committed {
-            DeliveryState::Sent
-        } else {
-            DeliveryState::Sending
-        };
+        let handed_over = handover.committed;
         let now = self.clock.now_ms();
         let transition = |to, next_attempt_at_ms, gateway_id, detail| Transition {
             delivery_id: delivery.id,
-            from,
+            from: DeliveryState::Sending,
             to,
             at_ms: now,
             next_attempt_at_ms,
             gateway_id,
             detail,
+            mark: Mark::Nothing,
         };
         let record = match outcome {
             Outcome::Accepted { gateway_id, detail } => {
+                self.guard.up();
+                self.guard.answered();
                 self.tally.sent.fetch_add(1, Ordering::Relaxed);
-                if handover.committed {
-                    None
-                } else {
-                    Some(transition(
-                        DeliveryState::Sent,
-                        None,
-                        Some(gateway_id),
-                        detail,
-                    ))
-                }
+                transition(DeliveryState::Sent, None, Some(gateway_id), detail)
             }
-            Outcome::Rejected { reason } | Outcome::Misconfigured { reason } => {
+            Outcome::Rejected { reason } => {
+                self.guard.up();
+                self.guard.rejected(&reason);
                 tracing::warn!(message = "undeliverable", delivery = delivery.id, %reason);
                 self.tally.undeliverable.fetch_add(1, Ordering::Relaxed);
-                Some(transition(
-                    DeliveryState::Undeliverable,
-                    None,
-                    None,
-                    Some(reason),
-                ))
+                self.tally.error(&reason);
+                transition(DeliveryState::Undeliverable, None, None, Some(reason))
             }
-            Outcome::RetryLater { after, reason } | Outcome::Unavailable { after, reason } => {
+            // After the handover the server may have the message: only its answer could say,
+            // and none came.
+            Outcome::Unavailable { reason, .. } | Outcome::Misconfigured { reason }
+                if handed_over =>
+            {
+                tracing::warn!(message = "uncertain: handed over, no answer", delivery = delivery.id, %reason);
+                self.tally.uncertain.fetch_add(1, Ordering::Relaxed);
+                self.tally.error(&reason);
+                transition(
+                    DeliveryState::Uncertain,
+                    None,
+                    None,
+                    Some(format!(
+                        "handed over, but the server's answer never came ({reason}): the \
+                         message may or may not have arrived"
+                    )),
+                )
+            }
+            Outcome::Unavailable { after, reason } => {
+                self.tally.error(&reason);
+                match self.guard.unavailable(now, after, &reason) {
+                    Some(until_ms) => give_back(now, Some(until_ms), reason),
+                    None => give_back(now, None, format!("held: {reason}")),
+                }
+            }
+            Outcome::Misconfigured { reason } => {
+                self.tally.error(&reason);
+                self.guard.misconfigured(&reason);
+                give_back(now, None, format!("held: {reason}"))
+            }
+            Outcome::RetryLater { after, reason } => {
+                self.guard.up();
+                self.guard.answered();
+                self.tally.error(&reason);
                 let delay = self
                     .retry
                     .next_delay(delivery.attempts, after, &mut rand::rng());
                 match delay {
                     Some(delay) => {
                         tracing::info!(message = "will retry", delivery = delivery.id, %reason, delay_ms = delay.as_millis() as u64);
-                        self.tally.retrying.fetch_add(1, Ordering::Relaxed);
                         let due = now + delay.as_millis() as i64;
-                        Some(transition(
-                            DeliveryState::Failed,
-                            Some(due),
-                            None,
-                            Some(reason),
-                        ))
+                        transition(DeliveryState::Failed, Some(due), None, Some(reason))
                     }
                     None => {
                         tracing::warn!(message = "giving up", delivery = delivery.id, %reason, attempts = delivery.attempts);
                         self.tally.failed.fetch_add(1, Ordering::Relaxed);
-                        Some(transition(
+                        transition(
                             DeliveryState::Failed,
                             None,
                             None,
@@ -361,13 +614,11 @@ impl Worker {
                                 "{reason} (gave up after {} attempts)",
                                 delivery.attempts
                             )),
-                        ))
+                        )
                     }
                 }
             }
         };
-        if let Some(transition) = record {
-            self.recorder.record_later(transition).await;
-        }
+        self.recorder.record_later(record).await;
     }
 }

@@ -105,7 +105,7 @@ async fn run(
                 } => {
                     // The state machine is the last word: a move it forbids is a bug upstream,
                     // and is logged rather than written.
-                    if transition.from.can_become(transition.to) {
+                    if transition.allowed() {
                         batch.push(transition);
                         answers.push(applied);
                         releases.push(release);

@@ -46,6 +46,10 @@ pub enum UpdateState {
     Approved,
     Sending,
     Sent,
+    /// A person stopped it while it was being sent: what had not left is cancelled.
+    Halted,
+    /// A draft that will never be sent.
+    Discarded,
 }
 
 impl UpdateState {
@@ -55,6 +59,8 @@ impl UpdateState {
             UpdateState::Approved => "approved",
             UpdateState::Sending => "sending",
             UpdateState::Sent => "sent",
+            UpdateState::Halted => "halted",
+            UpdateState::Discarded => "discarded",
         }
     }
 }
@@ -73,6 +79,8 @@ impl FromStr for UpdateState {
             "approved" => Ok(UpdateState::Approved),
             "sending" => Ok(UpdateState::Sending),
             "sent" => Ok(UpdateState::Sent),
+            "halted" => Ok(UpdateState::Halted),
+            "discarded" => Ok(UpdateState::Discarded),
             other => Err(format!("unknown update state {other:?}")),
         }
     }
@@ -165,6 +173,8 @@ pub struct Update {
     pub author: String,
     pub approved_by: Option<String>,
     pub created_at_ms: i64,
+    /// Why its last run stopped with deliveries left, if it did and nobody resumed it yet.
+    pub paused: Option<String>,
     pub nl: UpdateText,
     pub fr: UpdateText,
     pub en: UpdateText,

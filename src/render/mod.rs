@@ -562,6 +562,7 @@ mod tests {
             author: "a".into(),
             approved_by: Some("b".into()),
             created_at_ms: 1_768_300_000_000,
+            paused: None,
             nl: text(
                 "Cyberaanval",
                 "Alle operaties <script>alert(1)</script> zijn geannuleerd.",

@@ -2,6 +2,7 @@
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
 mod sqlite;
+mod sqlite_control;
 mod sqlite_import;
 mod sqlite_messages;
 mod sqlite_receipts;
@@ -87,6 +88,20 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
 }
 
+/// What a recorded transition does to a delivery besides moving its state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mark {
+    #[default]
+    Nothing,
+    /// The channel reached its point of no return (`sending → sending`): from now on, if
+    /// the server's answer is not recorded, the delivery is `uncertain`, never sent again on
+    /// its own. Keeps the lease.
+    HandedOver,
+    /// The attempt that the claim counted never reached the recipient's server (the channel
+    /// was unavailable or misconfigured): it is not counted against the delivery.
+    NotAttempted,
+}
+
 /// One move of a delivery's state, recorded together with its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -98,6 +113,38 @@ pub struct Transition {
     pub at_ms: i64,
     pub next_attempt_at_ms: Option<i64>,
     pub gateway_id: Option<String>,
+    pub detail: Option<String>,
+    pub mark: Mark,
+}
+
+impl Transition {
+    /// Whether the state machine allows it (a handover stays `sending`).
+    pub fn allowed(&self) -> bool {
+        match self.mark {
+            Mark::HandedOver => {
+                self.from == DeliveryState::Sending && self.to == DeliveryState::Sending
+            }
+            _ => self.from.can_become(self.to),
+        }
+    }
+}
+
+/// Which final deliveries a person sends again (`tocsin update retry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryFilter {
+    pub channel: Option<ChannelKind>,
+    /// Each one `retryable_on_request`.
+    pub states: Vec<DeliveryState>,
+    /// Only those whose last error contains this text (ignoring case).
+    pub reason: Option<String>,
+}
+
+/// A person's action on an update, kept in `update_events` (who asked, when, what).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateEvent {
+    pub at_ms: i64,
+    pub action: String,
+    pub by: Option<String>,
     pub detail: Option<String>,
 }
 
@@ -132,9 +179,26 @@ pub struct StatusRow {
 pub struct Unreached {
     pub contact: Contact,
     pub appointments: Vec<Appointment>,
-    /// Per delivery, in the order planned (the first channel tried, then its fallback):
-    /// `channel: state (last error or reason skipped)`.
-    pub reasons: Vec<String>,
+    /// Each delivery, in the order planned (the first channel tried, then its fallback).
+    pub deliveries: Vec<UnreachedDelivery>,
+}
+
+/// What became of one delivery of an unreached contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreachedDelivery {
+    pub channel: ChannelKind,
+    pub state: DeliveryState,
+    /// The last error, or why it was skipped.
+    pub error: Option<String>,
+}
+
+impl std::fmt::Display for UnreachedDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.error {
+            Some(error) => write!(f, "{}: {} ({error})", self.channel, self.state),
+            None => write!(f, "{}: {}", self.channel, self.state),
+        }
+    }
 }
 
 /// What is still to do for an update.
@@ -142,6 +206,9 @@ pub struct Unreached {
 pub struct Backlog {
     /// Pending, sending, or failed with a retry ahead.
     pub open: u64,
+    /// Pending but held back by a run that stopped (a channel to fix): due again when the
+    /// update is resumed or retried.
+    pub held: u64,
     /// When the earliest of them is due (a lease's expiry for one being sent).
     pub next_due_ms: Option<i64>,
 }
@@ -245,6 +312,33 @@ pub trait Store: Send + Sync {
     async fn updates(&self) -> Result<Vec<Update>>;
     async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()>;
     async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()>;
+    /// The update's state alone: cheap enough for a running dispatcher to poll for a halt.
+    async fn update_state(&self, id: i64) -> Result<UpdateState>;
+    /// Stops an approved, sending or sent update: it becomes `halted`, and every delivery that
+    /// has not left — pending, failed with a retry ahead, sending but not handed over — is
+    /// `cancelled`, in one transaction. A handover recorded after this finds its delivery
+    /// cancelled and is refused, so nothing more leaves. Returns how many were cancelled.
+    async fn halt_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64>;
+    /// A draft that will never be sent.
+    async fn discard_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()>;
+    /// An approved update that was not planned goes back to draft.
+    async fn revoke_approval(&self, id: i64, by: &str, at_ms: i64) -> Result<()>;
+    /// Records why a run stopped with deliveries left; `serve` does not resume a paused
+    /// update.
+    async fn pause_update(&self, id: i64, reason: &str, at_ms: i64) -> Result<()>;
+    /// Lifts a pause: the deliveries a stopped run held back are due now. Returns how many.
+    async fn resume_update(&self, id: i64, at_ms: i64) -> Result<u64>;
+    /// Makes the final deliveries `filter` chooses due again, with fresh attempts, an event
+    /// saying who asked, and the update `sending` again. Returns how many.
+    async fn retry_deliveries(
+        &self,
+        id: i64,
+        filter: &RetryFilter,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<u64>;
+    /// What people did to an update, oldest first.
+    async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>>;
     /// When the update's deliveries were planned, if they were.
     async fn planned_at(&self, id: i64) -> Result<Option<i64>>;
 
@@ -283,7 +377,9 @@ pub trait Store: Send + Sync {
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>>;
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>>;
-    /// Leases up to `limit` due deliveries of an update and moves them to `sending`.
+    /// Leases up to `limit` due deliveries of an update and moves them to `sending`. A
+    /// delivery whose lease expired after its handover was recorded is not sent again: it
+    /// becomes `uncertain` in the same transaction.
     async fn claim_due(
         &self,
         update_id: i64,
@@ -292,7 +388,8 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>>;
     /// Applies transitions and appends their events, all in one transaction. Returns the
-    /// transitions that applied (a stale one is dropped).
+    /// transitions that applied (a stale one is dropped, except that a message accepted
+    /// after a halt cancelled it is recorded `cancelled → sent`: it did leave).
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>>;
     async fn backlog(&self, update_id: i64) -> Result<Backlog>;
     /// SMS deliveries of an update that `rule` sends to the fallback channel and that no

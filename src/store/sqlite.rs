@@ -10,6 +10,7 @@ use super::{
     FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect, Recipient, Result,
     StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
+use super::{Mark, RetryFilter, UnreachedDelivery, UpdateEvent};
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
     DeliveryState, Language, NewAppointment, NewContact, NewUpdate, Selection, Update, UpdateKind,
@@ -59,6 +60,10 @@ impl SqliteStore {
             Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
             Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
         }
+    }
+
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     pub async fn open(url: &str) -> Result<SqliteStore> {
@@ -124,6 +129,7 @@ impl SqliteStore {
             author: row.try_get("author")?,
             approved_by: row.try_get("approved_by")?,
             created_at_ms: row.try_get("created_at")?,
+            paused: row.try_get("paused_reason")?,
             nl: text(Language::Nl)?,
             fr: text(Language::Fr)?,
             en: text(Language::En)?,
@@ -424,6 +430,17 @@ fn claimed_from_row(
     })
 }
 
+/// A time as the people reading the record think of it.
+pub(super) fn brussels_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|at| {
+            at.with_timezone(&chrono_tz::Europe::Brussels)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// Applies transitions and appends their events inside `tx`: each applies only if its
 /// delivery is still in its `from` state. Returns which applied.
 pub(super) async fn apply_transitions(
@@ -444,10 +461,18 @@ pub(super) async fn apply_transitions(
             end += 1;
         }
         let round = &transitions[start..end];
+        // A handover keeps the lease (the delivery is still being sent) and stamps
+        // `handed_over_at`; an attempt that never reached a server is given back.
         let mut update = QueryBuilder::<Sqlite>::new(
-            "UPDATE deliveries SET state = t.column3, next_attempt_at = t.column4, \
-             lease_until = NULL, gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
-             last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable') \
+            "UPDATE deliveries SET state = t.column3, \
+             next_attempt_at = CASE WHEN t.column8 = 'handed-over' THEN deliveries.next_attempt_at \
+                                    ELSE t.column4 END, \
+             lease_until = CASE WHEN t.column8 = 'handed-over' THEN deliveries.lease_until END, \
+             handed_over_at = CASE WHEN t.column8 = 'handed-over' THEN t.column7 \
+                                   ELSE deliveries.handed_over_at END, \
+             attempts = deliveries.attempts - (t.column8 = 'not-attempted'), \
+             gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
+             last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable', 'uncertain', 'pending') \
                                THEN t.column6 ELSE deliveries.last_error END, \
              updated_at = t.column7 FROM (",
         );
@@ -459,7 +484,12 @@ pub(super) async fn apply_transitions(
                 .push_bind(transition.next_attempt_at_ms)
                 .push_bind(transition.gateway_id.as_deref())
                 .push_bind(transition.detail.as_deref())
-                .push_bind(transition.at_ms);
+                .push_bind(transition.at_ms)
+                .push_bind(match transition.mark {
+                    Mark::Nothing => "",
+                    Mark::HandedOver => "handed-over",
+                    Mark::NotAttempted => "not-attempted",
+                });
         });
         update.push(
             ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
@@ -475,7 +505,18 @@ pub(super) async fn apply_transitions(
         for (offset, transition) in round.iter().enumerate() {
             if moved.contains(&transition.delivery_id) {
                 applied[start + offset] = true;
-                events.push(transition);
+                events.push((transition.from, transition));
+                continue;
+            }
+            if transition.from == DeliveryState::Sending
+                && matches!(
+                    transition.to,
+                    DeliveryState::Sent | DeliveryState::Delivered
+                )
+                && record_after_halt(tx, transition).await?
+            {
+                applied[start + offset] = true;
+                events.push((DeliveryState::Cancelled, transition));
             } else if let Some(gateway_id) = &transition.gateway_id {
                 // A receipt can overtake the record of its own send (`sending → delivered`);
                 // the send's move is then stale, but the gateway's id is still the message's.
@@ -492,11 +533,11 @@ pub(super) async fn apply_transitions(
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
             );
-            insert.push_values(&events, |mut values, transition| {
+            insert.push_values(&events, |mut values, (from, transition)| {
                 values
                     .push_bind(transition.delivery_id)
                     .push_bind(transition.at_ms)
-                    .push_bind(transition.from.as_str())
+                    .push_bind(from.as_str())
                     .push_bind(transition.to.as_str())
                     .push_bind(transition.detail.as_deref());
             });
@@ -505,6 +546,25 @@ pub(super) async fn apply_transitions(
         start = end;
     }
     Ok(applied)
+}
+
+/// A message a gateway accepted after a halt had cancelled its delivery (the send had
+/// started before the halt reached the worker): the record says it left.
+async fn record_after_halt(
+    tx: &mut Transaction<'static, Sqlite>,
+    transition: &Transition,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET state = ?, gateway_id = COALESCE(?, gateway_id), \
+         updated_at = ? WHERE id = ? AND state = 'cancelled'",
+    )
+    .bind(transition.to.as_str())
+    .bind(transition.gateway_id.as_deref())
+    .bind(transition.at_ms)
+    .bind(transition.delivery_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 struct SqlitePlan {
@@ -720,6 +780,7 @@ impl Store for SqliteStore {
     }
 
     async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE updates SET state = 'approved', approved_by = ?, approved_at = ? \
              WHERE id = ? AND state = 'draft'",
@@ -727,21 +788,69 @@ impl Store for SqliteStore {
         .bind(by)
         .bind(at_ms)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("draft update {id}")));
         }
+        super::sqlite_control::log(&mut tx, id, at_ms, "approved", Some(by), None).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()> {
-        sqlx::query("UPDATE updates SET state = ? WHERE id = ?")
-            .bind(state.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        // A halted or discarded update stays so, whatever a run that ended meanwhile says.
+        sqlx::query(
+            "UPDATE updates SET state = ? WHERE id = ? AND state NOT IN ('halted', 'discarded')",
+        )
+        .bind(state.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    async fn update_state(&self, id: i64) -> Result<UpdateState> {
+        let state: String = sqlx::query_scalar("SELECT state FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("update {id}")))?;
+        state.parse().map_err(StoreError::Corrupt)
+    }
+
+    async fn halt_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
+        super::sqlite_control::halt_update(self, id, by, at_ms).await
+    }
+
+    async fn discard_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        super::sqlite_control::discard_update(self, id, by, at_ms).await
+    }
+
+    async fn revoke_approval(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        super::sqlite_control::revoke_approval(self, id, by, at_ms).await
+    }
+
+    async fn pause_update(&self, id: i64, reason: &str, at_ms: i64) -> Result<()> {
+        super::sqlite_control::pause_update(self, id, reason, at_ms).await
+    }
+
+    async fn resume_update(&self, id: i64, at_ms: i64) -> Result<u64> {
+        super::sqlite_control::resume_update(self, id, at_ms).await
+    }
+
+    async fn retry_deliveries(
+        &self,
+        id: i64,
+        filter: &RetryFilter,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        super::sqlite_control::retry_deliveries(self, id, filter, by, at_ms).await
+    }
+
+    async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
+        super::sqlite_control::update_events(self, id).await
     }
 
     async fn planned_at(&self, id: i64) -> Result<Option<i64>> {
@@ -881,8 +990,8 @@ impl Store for SqliteStore {
         // A claimed delivery is due again when its lease expires, so one indexed column,
         // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every
         // due row of a large broadcast on each claim costs more than any order is worth.
-        let due: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, state FROM deliveries WHERE update_id = ?1 \
+        let found: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, state, handed_over_at FROM deliveries WHERE update_id = ?1 \
              AND state IN ('pending', 'sending', 'failed') AND next_attempt_at <= ?2 LIMIT ?3",
         )
         .bind(update_id)
@@ -890,7 +999,40 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A lease that expired after the handover was recorded: the process that held it
+        // died between giving the server the message and recording its answer. The server
+        // may have the message; sending it again could make it two. A person decides.
+        let (uncertain, due): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|(_, state, handed_over)| state == "sending" && handed_over.is_some());
+        let due: Vec<(i64, String)> = due.into_iter().map(|(id, state, _)| (id, state)).collect();
+        if !uncertain.is_empty() {
+            let transitions: Vec<Transition> = uncertain
+                .iter()
+                .map(|(id, _, handed_over)| Transition {
+                    delivery_id: *id,
+                    from: DeliveryState::Sending,
+                    to: DeliveryState::Uncertain,
+                    at_ms: now_ms,
+                    next_attempt_at_ms: None,
+                    gateway_id: None,
+                    detail: Some(format!(
+                        "handed over to the server at {}, but its answer was never recorded \
+                         (the sending process stopped): the message may or may not have \
+                         arrived; check with the recipient, or send it again with \
+                         `tocsin update retry {update_id} --state uncertain`",
+                        brussels_time(handed_over.unwrap_or(now_ms))
+                    )),
+                    mark: Mark::Nothing,
+                })
+                .collect();
+            apply_transitions(&mut tx, &transitions).await?;
+        }
         if due.is_empty() {
+            tx.commit().await?;
             return Ok(Vec::new());
         }
         let mut events = QueryBuilder::<Sqlite>::new(
@@ -910,7 +1052,7 @@ impl Store for SqliteStore {
             QueryBuilder::<Sqlite>::new("UPDATE deliveries SET state = 'sending', lease_until = ");
         claim
             .push_bind(lease_until_ms)
-            .push(", attempts = attempts + 1, next_attempt_at = ")
+            .push(", attempts = attempts + 1, handed_over_at = NULL, next_attempt_at = ")
             .push_bind(lease_until_ms)
             .push(", updated_at = ")
             .push_bind(now_ms)
@@ -971,16 +1113,18 @@ impl Store for SqliteStore {
     }
 
     async fn backlog(&self, update_id: i64) -> Result<Backlog> {
-        let (open, next_due): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries \
-             WHERE update_id = ? AND state IN ('pending', 'sending', 'failed') \
-             AND next_attempt_at IS NOT NULL",
+        let (open, held, next_due): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(next_attempt_at), COUNT(*) - COUNT(next_attempt_at), \
+             MIN(next_attempt_at) FROM deliveries \
+             WHERE update_id = ? AND (state IN ('pending', 'sending') \
+               OR (state = 'failed' AND next_attempt_at IS NOT NULL))",
         )
         .bind(update_id)
         .fetch_one(&self.pool)
         .await?;
         Ok(Backlog {
             open: u64::try_from(open).unwrap_or_default(),
+            held: u64::try_from(held).unwrap_or_default(),
             next_due_ms: next_due,
         })
     }
@@ -1221,7 +1365,7 @@ impl Store for SqliteStore {
             .map(appointment_from_row)
             .collect::<Result<Vec<_>>>()?;
             // In the order they were planned: the first channel tried, then its fallback.
-            let reasons = sqlx::query_as::<_, (String, String, Option<String>)>(
+            let deliveries = sqlx::query_as::<_, (String, String, Option<String>)>(
                 "SELECT channel, state, last_error FROM deliveries \
                  WHERE update_id = ? AND contact_id = ? ORDER BY id",
             )
@@ -1230,15 +1374,26 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(|(channel, state, error)| match error {
-                Some(error) => format!("{channel}: {state} ({error})"),
-                None => format!("{channel}: {state}"),
+            .map(|(channel, state, error)| {
+                Ok(UnreachedDelivery {
+                    channel: channel
+                        .parse()
+                        .map_err(|error: crate::domain::UnknownChannel| {
+                            StoreError::Corrupt(error.to_string())
+                        })?,
+                    state: state
+                        .parse()
+                        .map_err(|error: crate::domain::UnknownState| {
+                            StoreError::Corrupt(error.to_string())
+                        })?,
+                    error,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
             unreached.push(Unreached {
                 contact,
                 appointments,
-                reasons,
+                deliveries,
             });
         }
         Ok(unreached)

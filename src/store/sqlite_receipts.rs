@@ -2,7 +2,7 @@
 //! along the state machine — a batch in one transaction, set-wise like `record`.
 
 use super::sqlite::{apply_transitions, SqliteStore};
-use super::{Receipt, ReceiptEffect, Result, StoreError, Transition};
+use super::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
 use crate::domain::DeliveryState;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -174,6 +174,7 @@ pub(super) async fn record_receipts(
                 next_attempt_at_ms: None,
                 gateway_id: gateway_id(receipt),
                 detail: Some(detail(receipt)),
+                mark: Mark::Nothing,
             });
             moved.push(index);
             delivery.state = receipt.state;

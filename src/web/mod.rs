@@ -10,7 +10,7 @@ pub mod receipts;
 mod writer;
 
 use crate::app::{App, AppError};
-use crate::dispatch::{Clock, Dispatcher};
+use crate::dispatch::{settle_run, Clock, Dispatcher, RunEnd};
 use crate::domain::UpdateState;
 use crate::fallback::Fallback;
 use crate::store::{Receipt, ReceiptEffect, Store};
@@ -161,6 +161,7 @@ pub async fn serve(
     let fallback = Arc::new(app.fallback());
     let dispatching = tokio::spawn(dispatch_loop(
         Arc::clone(&app.store),
+        Arc::clone(&app.clock),
         dispatcher,
         fallback,
         stopped,
@@ -182,22 +183,24 @@ pub async fn serve(
 /// their leased deliveries are due again when the lease expires.
 async fn dispatch_loop(
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     dispatcher: Arc<Dispatcher>,
     fallback: Arc<Fallback>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut runs: JoinSet<(i64, bool)> = JoinSet::new();
+    let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
     let mut running: HashSet<i64> = HashSet::new();
     loop {
         while let Some(done) = runs.try_join_next() {
-            run_ended(store.as_ref(), &mut running, done).await;
+            run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
         }
         match store.updates().await {
             Ok(updates) => {
                 for mut update in updates {
                     let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
-                    // A running dispatcher sweeps between its own steps.
-                    if !sent || running.contains(&update.id) {
+                    // A running dispatcher sweeps between its own steps; a paused update
+                    // waits for a person to fix what stopped it.
+                    if !sent || update.paused.is_some() || running.contains(&update.id) {
                         continue;
                     }
                     match fallback.sweep(&update).await {
@@ -237,7 +240,7 @@ async fn dispatch_loop(
                         if let Err(error) = &result {
                             tracing::error!(message = "dispatcher run failed", id = update.id, %error);
                         }
-                        (update.id, result.is_ok())
+                        (update.id, result.ok())
                     });
                 }
             }
@@ -247,7 +250,7 @@ async fn dispatch_loop(
             _ = tokio::time::sleep(DISPATCH_TICK) => {}
             // A run that ends marks its update sent at once, and starts the next round early.
             Some(done) = runs.join_next(), if !runs.is_empty() => {
-                run_ended(store.as_ref(), &mut running, done).await;
+                run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
             }
             _ = stopped.changed() => break,
         }
@@ -255,19 +258,23 @@ async fn dispatch_loop(
     runs.abort_all();
 }
 
-/// Forgets a run that ended, and marks its update `sent` if it finished.
+/// Forgets a run that ended, and settles its update (`sent`, or paused with the reason).
 async fn run_ended(
     store: &dyn Store,
+    clock: &dyn Clock,
     running: &mut HashSet<i64>,
-    done: Result<(i64, bool), tokio::task::JoinError>,
+    done: Result<(i64, Option<RunEnd>), tokio::task::JoinError>,
 ) {
-    let Ok((id, finished)) = done else {
+    let Ok((id, end)) = done else {
         return;
     };
     running.remove(&id);
-    if finished {
-        if let Err(error) = store.set_update_state(id, UpdateState::Sent).await {
-            tracing::error!(message = "cannot mark the update sent", id, %error);
+    if let Some(end) = end {
+        if let RunEnd::Stopped(channels) = &end {
+            tracing::error!(message = "run stopped with deliveries held", id, ?channels);
+        }
+        if let Err(error) = settle_run(store, id, &end, clock.now_ms()).await {
+            tracing::error!(message = "cannot settle the update after its run", id, %error);
         }
     }
 }

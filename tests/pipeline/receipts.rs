@@ -142,6 +142,8 @@ async fn setup(patients: usize, gateway: &'static str, send: bool) -> Setup {
                 base: Duration::from_millis(10),
                 max: Duration::from_millis(100),
             },
+            outage_patience: Duration::from_secs(60),
+            mass_rejection: 20,
         };
         Dispatcher::new(
             Arc::clone(&store),
@@ -610,6 +612,7 @@ async fn a_receipt_that_arrives_before_the_send_is_recorded_is_not_lost() {
             next_attempt_at_ms: None,
             gateway_id: Some(format!("kannel:{id}")),
             detail: None,
+            mark: tocsin::store::Mark::Nothing,
         }])
         .await
         .expect("record");
