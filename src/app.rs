@@ -4,9 +4,9 @@
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
-use crate::channels::sms::{BreakerChange, BreakerObserver};
+use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
 use crate::channels::Channel;
-use crate::config::{Config, EmailTransport};
+use crate::config::{Config, EmailTransport, SmsConfig};
 use crate::dispatch::{
     settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
     SystemClock, Tally,
@@ -106,6 +106,17 @@ pub struct AudienceSummary {
     pub by_language: BTreeMap<Language, u64>,
     /// Contacts with an address for each channel ("none": no address at all).
     pub reachable: BTreeMap<String, u64>,
+}
+
+/// The limits `[sms]` gives the gateway called `gateway`: its rate from `[sms.rates]` (none if
+/// unlisted), `rate_burst`, and the breaker's settings.
+pub fn gateway_limits(config: &SmsConfig, gateway: &str) -> GatewayLimits {
+    GatewayLimits {
+        rate_per_second: config.rates.get(gateway).copied(),
+        burst: std::num::NonZeroU32::new(config.rate_burst).unwrap_or(std::num::NonZeroU32::MIN),
+        failures_to_open: config.failures_to_open,
+        cool_down: Duration::from_secs(config.cool_down_seconds),
+    }
 }
 
 /// Keeps each SMS gateway's breaker state in the store, where `tocsin status` reads it.
@@ -498,9 +509,7 @@ impl App {
 
     /// SMS to the outbox, or through the configured gateways in order.
     fn sms_channel(&self) -> Result<Arc<dyn Channel>, AppError> {
-        use crate::channels::sms::{
-            self, kannel, twilio, vonage, GatewayLimits, SmsChannel, SmsGateway,
-        };
+        use crate::channels::sms::{self, kannel, twilio, vonage, SmsChannel, SmsGateway};
         use crate::config::{secret, GatewayConfig, SmsTransport};
         let config = &self.config.sms;
         if config.transport == SmsTransport::Outbox {
@@ -518,6 +527,7 @@ impl App {
                 "[sms] transport = \"gateways\" but no [[sms.gateways]] is configured".into(),
             ));
         }
+        config.check_rates().map_err(AppError::Config)?;
         let client = sms::http_client(Duration::from_secs(config.timeout_seconds))
             .map_err(|error| AppError::Config(format!("SMS HTTP client: {error}")))?;
         let mut gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> = Vec::new();
@@ -603,11 +613,7 @@ impl App {
                     client.clone(),
                 )),
             };
-            let limits = GatewayLimits {
-                rate_per_second: config.rates.get(built.name()).copied(),
-                failures_to_open: config.failures_to_open,
-                cool_down: Duration::from_secs(config.cool_down_seconds),
-            };
+            let limits = gateway_limits(config, built.name());
             gateways.push((built, limits));
         }
         let breakers = StoredBreakers {

@@ -363,7 +363,11 @@ pub struct SmsConfig {
     /// How long an open breaker skips its gateway before one probe message is let through.
     pub cool_down_seconds: u64,
     /// Messages per second, by gateway name (its `name`, else its kind); unlisted: no limit.
+    /// A name that is no configured gateway's is refused.
     pub rates: BTreeMap<String, u32>,
+    /// How many messages a rate-limited gateway may take at once before its rate applies;
+    /// 1 spaces every message evenly (`1 / rate` apart), so no second sees more than the rate.
+    pub rate_burst: u32,
     /// An update whose SMS text takes more parts than this is refused at draft time.
     pub max_segments: usize,
 }
@@ -378,6 +382,7 @@ impl Default for SmsConfig {
             failures_to_open: 3,
             cool_down_seconds: 30,
             rates: BTreeMap::new(),
+            rate_burst: 1,
             max_segments: 3,
         }
     }
@@ -450,7 +455,48 @@ impl std::fmt::Debug for GatewayConfig {
     }
 }
 
+impl GatewayConfig {
+    /// Its `name`, else its kind: how logs, status and `[sms.rates]` call it.
+    pub fn name(&self) -> &str {
+        match self {
+            GatewayConfig::Kannel { name, .. } => name.as_deref().unwrap_or("kannel"),
+            GatewayConfig::Twilio { name, .. } => name.as_deref().unwrap_or("twilio"),
+            GatewayConfig::Vonage { name, .. } => name.as_deref().unwrap_or("vonage"),
+        }
+    }
+}
+
 impl SmsConfig {
+    /// `[sms.rates]` names only configured gateways, with a rate that sends something, and
+    /// the burst is at least one message. `Config::parse` checks it; `App` again, for a
+    /// configuration built in code.
+    pub fn check_rates(&self) -> Result<(), String> {
+        let names: Vec<&str> = self.gateways.iter().map(GatewayConfig::name).collect();
+        for (name, rate) in &self.rates {
+            if !names.contains(&name.as_str()) {
+                let known = if names.is_empty() {
+                    "no [[sms.gateways]] is configured".to_string()
+                } else {
+                    format!("the gateways are {}", names.join(", "))
+                };
+                return Err(format!(
+                    "sms.rates.{name}: no SMS gateway is called {name:?} ({known}; a gateway \
+                     is called by its name, else by its kind)"
+                ));
+            }
+            if *rate == 0 {
+                return Err(format!(
+                    "sms.rates.{name}: 0 messages per second would send nothing; leave the \
+                     gateway out of [sms.rates] for no limit"
+                ));
+            }
+        }
+        if self.rate_burst == 0 {
+            return Err("sms.rate_burst must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// The gateways asked to send delivery receipts: an SMS they took without a receipt
     /// after a while is in doubt; the others' never get one.
     pub fn receipt_gateways(&self) -> Vec<String> {
@@ -541,6 +587,13 @@ impl Config {
                 });
             }
         }
+        config
+            .sms
+            .check_rates()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_string(),
+                message,
+            })?;
         if config.dispatch.workers == 0 || config.dispatch.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_string(),
@@ -612,6 +665,43 @@ mod tests {
             error.to_string().contains("policy.patients.fallback"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_rate_for_no_configured_gateway_is_refused_naming_the_key_and_the_gateways() {
+        let gateways = "[sms]\ntransport = \"gateways\"\n\
+            [[sms.gateways]]\nkind = \"kannel\"\nname = \"kannel-deurne\"\nbase_url = \"http://127.0.0.1:13013\"\nusername = \"u\"\npassword = \"p\"\nfrom = \"ZNA\"\n\
+            [[sms.gateways]]\nkind = \"twilio\"\naccount_sid = \"AC1\"\nauth_token = \"t\"\nfrom = \"+3212\"\n";
+        let config = Config::parse(
+            &format!("{gateways}[sms.rates]\nkannel-deurne = 50\ntwilio = 10\n"),
+            "t.toml",
+        )
+        .expect("valid");
+        assert_eq!(config.sms.rates["kannel-deurne"], 50);
+        assert_eq!(config.sms.rate_burst, 1, "smooth by default");
+
+        let error = Config::parse(&format!("{gateways}[sms.rates]\nkannel = 50\n"), "t.toml")
+            .expect_err("refused");
+        let error = error.to_string();
+        assert!(error.contains("t.toml"), "{error}");
+        assert!(error.contains("sms.rates.kannel"), "{error}");
+        assert!(
+            error.contains("the gateways are kannel-deurne, twilio"),
+            "{error}"
+        );
+
+        let error = Config::parse("[sms.rates]\nvonage = 5\n", "t.toml").expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("no [[sms.gateways]] is configured"),
+            "{error}"
+        );
+        let error = Config::parse(&format!("{gateways}[sms.rates]\ntwilio = 0\n"), "t.toml")
+            .expect_err("refused");
+        assert!(error.to_string().contains("sms.rates.twilio: 0"), "{error}");
+        let error = Config::parse("[sms]\nrate_burst = 0\n", "t.toml").expect_err("refused");
+        assert!(error.to_string().contains("sms.rate_burst"), "{error}");
     }
 
     #[test]

@@ -266,9 +266,16 @@ pub fn twilio(
     })
 }
 
-/// Vonage's `err-code`s that say the number cannot take the message: absent subscriber
-/// permanently (3), call barred by the user (4), illegal number (9), destination unreachable
-/// (12), number blocked by the carrier (14).
+/// Vonage's DLR `err-code`s that name the number, as "SMS delivery receipts — DLR error
+/// codes" describes them (<https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts>):
+/// 3 Absent Subscriber - Permanent ("the number is no longer active"), 4 Call Barred by User
+/// ("a permanent error: the number should be removed"), 9 Illegal Number ("the user has
+/// specifically requested not to receive messages from a specific service"), 12 Destination
+/// Unreachable ("a route to the number cannot be found - confirm the recipient's number"),
+/// 14 Number Blocked by Carrier ("the recipient should ask their carrier to enable SMS on
+/// their plan"). The others are temporary (2, 7, 8, 15), about our message or its route (5,
+/// 6, 10, 11, 13 age restriction, 99) or unknown (1): a final failure, not a fact about the
+/// number.
 const VONAGE_BAD_NUMBER: [&str; 5] = ["3", "4", "9", "12", "14"];
 
 /// Vonage's signature: every parameter but `sig`, sorted by name, as `&name=value` with `&`

@@ -31,9 +31,9 @@ fn message(delivery_id: i64) -> Message {
 
 fn breaker(failures_to_open: u32) -> GatewayLimits {
     GatewayLimits {
-        rate_per_second: None,
         failures_to_open,
         cool_down: COOL_DOWN,
+        ..GatewayLimits::default()
     }
 }
 
@@ -163,13 +163,13 @@ async fn when_both_gateways_are_down_messages_wait_for_the_first_breaker_to_half
 
     let outcome = send(&channel, 1).await;
     assert!(
-        matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == COOL_DOWN),
+        matches!(outcome, Outcome::Unavailable { after: Some(after), .. } if after == COOL_DOWN),
         "{outcome:?}"
     );
     clock.advance(Duration::from_secs(10));
     let outcome = send(&channel, 2).await;
     assert!(
-        matches!(outcome, Outcome::RetryLater { after: Some(after), .. } if after == COOL_DOWN - Duration::from_secs(10)),
+        matches!(outcome, Outcome::Unavailable { after: Some(after), .. } if after == COOL_DOWN - Duration::from_secs(10)),
         "{outcome:?}"
     );
     assert_eq!((twilio.requests().len(), vonage.requests().len()), (1, 1));
@@ -197,7 +197,7 @@ async fn throttling_with_retry_after_stays_on_the_same_gateway_and_keeps_its_bre
 }
 
 #[tokio::test]
-async fn the_rate_limit_lets_its_burst_through_at_once_and_holds_the_rest() {
+async fn the_rate_limit_lets_one_through_at_once_and_holds_the_rest() {
     let vonage = VonageEmulator::start().await;
     let limits = GatewayLimits {
         rate_per_second: Some(1),
@@ -220,6 +220,58 @@ async fn the_rate_limit_lets_its_burst_through_at_once_and_holds_the_rest() {
         .all(|outcome| accepted_by(outcome, "vonage")));
     assert_eq!(vonage.delivered().len(), 3, "each message once");
     assert_eq!(channel.gateway_status()[0].submitted, 3);
+}
+
+/// Vonage behind the limits `tocsin.toml` gives it (`[sms.rates]`, `[sms] rate_burst`): how
+/// many of `messages` sends it gets before its rate limit holds the rest. Each send is
+/// polled once, in order (the limiter lets it through to Vonage or makes it wait); then the
+/// ones let through are driven to their end while the others are not polled again. A count at
+/// the gateway, whatever the wall clock does: at 1 message per second, the limiter lets no
+/// more through before a second has passed between two polls.
+async fn taken_before_the_limit_holds(sms_toml: &str, messages: i64) -> usize {
+    let vonage = VonageEmulator::start().await;
+    let config = tocsin::config::Config::parse(sms_toml, "tocsin.toml").expect("configuration");
+    let limits = tocsin::app::gateway_limits(&config.sms, "vonage");
+    let gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> =
+        vec![(Box::new(vonage.gateway()), limits)];
+    let channel = SmsChannel::with_limits(gateways, Arc::new(ManualClock::new()));
+
+    let messages: Vec<Message> = (1..=messages).map(message).collect();
+    let mut handovers: Vec<NoHandover> = messages.iter().map(|_| NoHandover).collect();
+    let mut sends: Vec<_> = messages
+        .iter()
+        .zip(handovers.iter_mut())
+        .map(|(message, handover)| Box::pin(channel.send(message, handover)))
+        .collect();
+    for pending in &mut sends {
+        assert!(futures::poll!(pending.as_mut()).is_pending());
+    }
+    let let_through = usize::try_from(channel.gateway_status()[0].submitted).expect("a count");
+    let outcomes = futures::future::join_all(sends.drain(..let_through)).await;
+    assert!(outcomes
+        .iter()
+        .all(|outcome| accepted_by(outcome, "vonage")));
+    let delivered = vonage.delivered().len();
+    assert_eq!(
+        delivered, let_through,
+        "each message let through arrived once"
+    );
+    delivered
+}
+
+const VONAGE_AT_ONE_PER_SECOND: &str = "[sms]\ntransport = \"gateways\"\n\
+    [[sms.gateways]]\nkind = \"vonage\"\napi_key = \"k\"\napi_secret = \"s\"\nfrom = \"ZNA\"\n\
+    [sms.rates]\nvonage = 1\n";
+
+#[tokio::test]
+async fn a_rate_limit_is_smooth_by_default_and_lets_rate_burst_messages_through_at_once() {
+    assert_eq!(
+        taken_before_the_limit_holds(VONAGE_AT_ONE_PER_SECOND, 5).await,
+        1,
+        "smooth: one, then one per 1/rate"
+    );
+    let with_burst = VONAGE_AT_ONE_PER_SECOND.replace("[sms]\n", "[sms]\nrate_burst = 3\n");
+    assert_eq!(taken_before_the_limit_holds(&with_burst, 5).await, 3);
 }
 
 /// The whole pipeline, then `tocsin status` in a process of its own: the breaker the sending

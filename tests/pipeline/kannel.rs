@@ -447,7 +447,7 @@ async fn an_english_message_arrives_at_the_smsc_in_gsm_7() {
 }
 
 #[tokio::test]
-async fn a_wrong_password_makes_the_gateway_unavailable_and_sends_nothing() {
+async fn a_wrong_password_makes_the_gateway_misconfigured_and_sends_nothing() {
     let Some(kannel) = RealKannel::start().await else {
         return;
     };
@@ -459,11 +459,14 @@ async fn a_wrong_password_makes_the_gateway_unavailable_and_sends_nothing() {
         encoding: Encoding::Gsm7,
     };
     match gateway.submit(&sms).await {
-        GatewayOutcome::Unavailable { reason } => {
-            assert!(reason.contains("403"), "{reason}");
+        GatewayOutcome::Misconfigured { reason } => {
+            assert!(
+                reason.starts_with("HTTP 403 Forbidden: Authorization failed for sendsms"),
+                "{reason}"
+            );
             assert!(!reason.contains("not-the-password"), "{reason}");
         }
-        other => panic!("expected unavailable, got {other:?}"),
+        other => panic!("expected misconfigured, got {other:?}"),
     }
     assert!(kannel.received().is_empty(), "{:?}", kannel.received());
 }
@@ -715,4 +718,244 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
         Encoding::Ucs2 => "ucs-2",
     };
     assert_eq!(got.kind, kind, "{got:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup mistakes: Kannel's answer is about this gateway, never about the number
+
+/// `kannel`'s sendsms interface under a path it does not serve: smsbox answers every such
+/// request `404 Unknown request.`
+fn wrong_path(kannel: &RealKannel) -> KannelConfig {
+    KannelConfig {
+        name: "kannel-wrong-path".into(),
+        base_url: format!("{}/kannel", kannel.base_url()),
+        ..kannel.config(PASSWORD)
+    }
+}
+
+/// No `from`, and the test configuration has no `default-sender` nor `global-sender`:
+/// smsbox answers `400 Sender missing and no global set, rejected`.
+fn no_sender(kannel: &RealKannel) -> KannelConfig {
+    KannelConfig {
+        name: "kannel-no-sender".into(),
+        from: String::new(),
+        ..kannel.config(PASSWORD)
+    }
+}
+
+fn sms_message(delivery_id: i64, to: &str) -> Message {
+    Message {
+        delivery_id,
+        update_id: 1,
+        channel: ChannelKind::Sms,
+        address: to.into(),
+        language: Language::Nl,
+        subject: None,
+        body: "ZNA: uw afspraak gaat niet door.".into(),
+        body_html: None,
+        attempt: 1,
+    }
+}
+
+#[tokio::test]
+async fn kannels_answers_to_a_wrong_path_and_to_a_missing_sender_are_misconfigured() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let sms = Sms {
+        delivery_id: 11,
+        to: "+32470000011",
+        text: "Should never arrive",
+        encoding: Encoding::Gsm7,
+    };
+    let outcome = kannel.gateway(wrong_path(&kannel)).submit(&sms).await;
+    assert!(
+        matches!(&outcome, GatewayOutcome::Misconfigured { reason }
+            if reason.starts_with("HTTP 404 Not Found: Unknown request.") && reason.contains("base_url")),
+        "{outcome:?}"
+    );
+    let outcome = kannel.gateway(no_sender(&kannel)).submit(&sms).await;
+    assert!(
+        matches!(&outcome, GatewayOutcome::Misconfigured { reason }
+            if reason.starts_with("HTTP 400 Bad Request: Sender missing and no global set, rejected")),
+        "{outcome:?}"
+    );
+    assert!(kannel.received().is_empty(), "{:?}", kannel.received());
+}
+
+#[tokio::test]
+async fn a_kannel_under_a_wrong_path_hands_the_message_to_a_working_kannel_which_sends_it_once() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let channel = SmsChannel::new(vec![
+        Box::new(kannel.gateway(wrong_path(&kannel))),
+        Box::new(kannel.gateway(kannel.config(PASSWORD))),
+    ]);
+    let outcome = channel
+        .send(&sms_message(12, "+32470000012"), &mut NoHandover)
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Accepted {
+            gateway_id: "kannel:12".into(),
+            detail: Some("accepted by kannel".into()),
+        }
+    );
+    assert_eq!(kannel.arrival("+32470000012").await.from, "ZNA");
+    assert_eq!(kannel.received().len(), 1, "{:?}", kannel.received());
+    let status = channel.gateway_status();
+    assert_eq!((status[0].misconfigured, status[0].rejected), (1, 0));
+}
+
+#[tokio::test]
+async fn a_kannel_without_a_sender_hands_the_message_to_twilio_which_sends_it_once() {
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let twilio = crate::sms_providers::TwilioEmulator::start().await;
+    let channel = SmsChannel::new(vec![
+        Box::new(kannel.gateway(no_sender(&kannel))),
+        Box::new(twilio.gateway()),
+    ]);
+    let outcome = channel
+        .send(&sms_message(13, "+32470000013"), &mut NoHandover)
+        .await;
+    let created = twilio.created();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(
+        outcome,
+        Outcome::Accepted {
+            gateway_id: format!("twilio:{}", created[0]["sid"].as_str().expect("sid")),
+            detail: Some("accepted by twilio".into()),
+        }
+    );
+    assert_eq!(created[0]["to"], "+32470000013");
+    assert!(kannel.received().is_empty(), "{:?}", kannel.received());
+}
+
+#[tokio::test]
+async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannels_answer() {
+    use tocsin::channels::sms::{Clock, GatewayLimits, ManualClock};
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let limits = GatewayLimits {
+        failures_to_open: 1,
+        ..GatewayLimits::default()
+    };
+    let channel = SmsChannel::with_limits(
+        vec![
+            (
+                Box::new(kannel.gateway(wrong_path(&kannel))) as Box<dyn SmsGateway>,
+                limits.clone(),
+            ),
+            (Box::new(kannel.gateway(no_sender(&kannel))), limits),
+        ],
+        Arc::new(ManualClock::new()) as Arc<dyn Clock>,
+    );
+    let first = channel
+        .send(&sms_message(14, "+32470000014"), &mut NoHandover)
+        .await;
+    let Outcome::Misconfigured { reason } = &first else {
+        panic!("expected misconfigured, got {first:?}");
+    };
+    assert!(
+        reason.starts_with("kannel-wrong-path: HTTP 404 Not Found: Unknown request."),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(
+            "; kannel-no-sender: HTTP 400 Bad Request: Sender missing and no global set, rejected"
+        ),
+        "{reason}"
+    );
+    // Both breakers are open now: the next message is told the same answers, without asking.
+    let second = channel
+        .send(&sms_message(15, "+32470000015"), &mut NoHandover)
+        .await;
+    let Outcome::Misconfigured { reason } = &second else {
+        panic!("expected misconfigured, got {second:?}");
+    };
+    assert!(
+        reason.starts_with(
+            "kannel-wrong-path: circuit breaker open after: HTTP 404 Not Found: Unknown request."
+        ),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("kannel-no-sender: circuit breaker open after: HTTP 400"),
+        "{reason}"
+    );
+    let status = channel.gateway_status();
+    assert_eq!(
+        status
+            .iter()
+            .map(|gateway| (gateway.submitted, gateway.misconfigured, gateway.rejected))
+            .collect::<Vec<_>>(),
+        [(1, 1, 0), (1, 1, 0)]
+    );
+    assert!(kannel.received().is_empty(), "{:?}", kannel.received());
+}
+
+/// The whole pipeline: a broadcast whose first two gateways are misconfigured Kannels goes out
+/// through Twilio, each patient once, and no delivery is marked undeliverable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patient_undeliverable() {
+    use crate::support::{TestApp, EMAIL_UPDATE};
+    use tocsin::config::{GatewayConfig, SmsTransport};
+    use tocsin::domain::DeliveryState;
+
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let twilio = crate::sms_providers::TwilioEmulator::start().await;
+    let kannel_gateway = |name: &str, base_url: String, from: &str| GatewayConfig::Kannel {
+        name: Some(name.into()),
+        base_url,
+        username: USERNAME.into(),
+        password: Some(PASSWORD.into()),
+        password_env: None,
+        from: from.into(),
+        dlr_url: None,
+    };
+    let gateways = vec![
+        kannel_gateway(
+            "kannel-wrong-path",
+            format!("{}/kannel", kannel.base_url()),
+            "ZNA",
+        ),
+        kannel_gateway("kannel-no-sender", kannel.base_url(), ""),
+        twilio.gateway_config(None),
+    ];
+    let test = TestApp::new(move |config| {
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = gateways;
+    })
+    .await;
+    crate::support::seed_sms_patients(&test.app).await;
+    let id = test
+        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
+        .await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let created = twilio.created();
+    assert_eq!(created.len(), 3, "each patient once: {created:?}");
+    let mut numbers: Vec<&str> = created
+        .iter()
+        .map(|message| message["to"].as_str().expect("to"))
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, ["+32471123450", "+32471123451", "+32471123452"]);
+    assert!(kannel.received().is_empty(), "{:?}", kannel.received());
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert_eq!(
+        status.by_state.get(&DeliveryState::Sent),
+        Some(&3),
+        "{status:?}"
+    );
+    assert_eq!(status.by_state.get(&DeliveryState::Undeliverable), None);
 }

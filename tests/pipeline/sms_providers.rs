@@ -2,7 +2,9 @@
 //! authentication, status codes, error bodies), behind the real gateways and `SmsChannel`.
 //!
 //! Twilio: Message resource, API 2010-04-01, form-encoded, HTTP basic auth, JSON errors
-//! `{"code", "message", "more_info", "status"}`. Vonage: SMS API `POST /sms/json`, HTTP 200
+//! `{"code", "message", "more_info", "status"}` with the HTTP status of Twilio's error
+//! dictionary (20003 → 401, 20404 → 404 for any path that is no resource, 20423 → 422, the
+//! 21xxx validation errors → 400). Vonage: SMS API `POST /sms/json`, HTTP 200
 //! with `{"message-count", "messages": [{"status", …}]}` whatever became of the message.
 
 use axum::body::Bytes;
@@ -157,6 +159,8 @@ pub(crate) struct TwilioState {
     auth_token: String,
     /// Numbers this account owns and may send from.
     numbers: Vec<String>,
+    /// Messaging Services of this account.
+    services: Vec<String>,
     /// Numbers Twilio cannot reach: 21211.
     unreachable: Vec<String>,
     /// Recipients who replied STOP: 21610.
@@ -179,6 +183,7 @@ impl TwilioEmulator {
             account_sid: ACCOUNT_SID.into(),
             auth_token: AUTH_TOKEN.into(),
             numbers: vec![TWILIO_FROM.into()],
+            services: vec![SERVICE_SID.into()],
             unreachable: Vec::new(),
             unsubscribed: Vec::new(),
             behaviour: Behaviour::Normal,
@@ -190,6 +195,7 @@ impl TwilioEmulator {
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(twilio_create_message),
             )
+            .fallback(twilio_not_found)
             .with_state(Arc::clone(&state));
         TwilioEmulator {
             url: serve(router).await,
@@ -209,7 +215,7 @@ impl TwilioEmulator {
         self.with(|state| state.created.clone())
     }
 
-    fn config(&self) -> TwilioConfig {
+    pub(crate) fn config(&self) -> TwilioConfig {
         TwilioConfig {
             name: "twilio".into(),
             account_sid: ACCOUNT_SID.into(),
@@ -256,6 +262,25 @@ fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Twilio answers 20404 for any path that names no resource (a wrong `base_url`).
+async fn twilio_not_found(
+    State(state): State<Arc<Mutex<TwilioState>>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = received(&headers, &body);
+    state.lock().expect("emulator state").requests.push(request);
+    let message = format!("The requested resource {} was not found", uri.path());
+    twilio_error(StatusCode::NOT_FOUND, 20404, &message)
+}
+
+/// `MG` and 32 hexadecimal digits.
+fn is_service_sid(sid: &str) -> bool {
+    sid.strip_prefix("MG")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 async fn twilio_create_message(
     State(state): State<Arc<Mutex<TwilioState>>>,
     Path(account_sid): Path<String>,
@@ -263,7 +288,7 @@ async fn twilio_create_message(
     body: Bytes,
 ) -> Response {
     let request = received(&headers, &body);
-    let (authorized, behaviour, numbers, unreachable, unsubscribed) = {
+    let (authorized, behaviour, numbers, services, unreachable, unsubscribed) = {
         let mut state = state.lock().expect("emulator state");
         state.requests.push(request.clone());
         let expected = format!(
@@ -275,6 +300,7 @@ async fn twilio_create_message(
                 && request.authorization.as_deref() == Some(expected.as_str()),
             state.behaviour.clone(),
             state.numbers.clone(),
+            state.services.clone(),
             state.unreachable.clone(),
             state.unsubscribed.clone(),
         )
@@ -308,6 +334,17 @@ async fn twilio_create_message(
     }
 
     let bad = StatusCode::BAD_REQUEST;
+    if let Some(service) = request
+        .get("MessagingServiceSid")
+        .filter(|sid| !sid.is_empty())
+    {
+        if !is_service_sid(service) {
+            return twilio_error(StatusCode::UNPROCESSABLE_ENTITY, 20423, "Invalid SID");
+        }
+        if !services.iter().any(|known| known == service) {
+            return twilio_error(bad, 21701, "The Messaging Service does not exist");
+        }
+    }
     if !request.has("To") {
         return twilio_error(bad, 21604, "A 'To' phone number is required.");
     }
@@ -696,7 +733,7 @@ async fn twilio_can_send_through_a_messaging_service_instead_of_a_number() {
 }
 
 #[tokio::test]
-async fn twilio_with_wrong_credentials_answers_20003_and_the_gateway_is_unavailable() {
+async fn twilio_with_wrong_credentials_answers_20003_and_the_gateway_is_misconfigured() {
     let twilio = TwilioEmulator::start().await;
     let config = TwilioConfig {
         auth_token: "0000000000000000000000000000dead".into(),
@@ -708,7 +745,7 @@ async fn twilio_with_wrong_credentials_answers_20003_and_the_gateway_is_unavaila
 
     assert_eq!(
         outcome,
-        GatewayOutcome::Unavailable {
+        GatewayOutcome::Misconfigured {
             reason: "HTTP 401, Twilio error 20003: Authenticate".into()
         }
     );
@@ -739,11 +776,11 @@ async fn twilio_missing_fields_give_its_documented_errors() {
         }
     );
 
+    // An empty body is our text, not the number.
     assert_eq!(
         twilio.gateway().submit(&sms("")).await,
-        GatewayOutcome::Rejected {
-            code: Some("21602".into()),
-            reason: "Message body is required.".into()
+        GatewayOutcome::Misconfigured {
+            reason: "HTTP 400, Twilio error 21602: Message body is required.".into()
         }
     );
 
@@ -759,7 +796,7 @@ async fn twilio_missing_fields_give_its_documented_errors() {
         .await;
     assert_eq!(
         outcome,
-        GatewayOutcome::Unavailable {
+        GatewayOutcome::Misconfigured {
             reason: "HTTP 400, Twilio error 21603: A 'From' phone number is required.".into()
         }
     );
@@ -773,7 +810,7 @@ async fn twilio_missing_fields_give_its_documented_errors() {
         .submit(&sms(NOTICE))
         .await;
     assert!(
-        matches!(&outcome, GatewayOutcome::Unavailable { reason } if reason.contains("21659")),
+        matches!(&outcome, GatewayOutcome::Misconfigured { reason } if reason.contains("21659")),
         "{outcome:?}"
     );
     assert!(twilio.created().is_empty());
@@ -803,6 +840,110 @@ async fn twilio_throttling_is_throttled_for_as_long_as_retry_after_says() {
             reason: "HTTP 429, Twilio error 20429: Too Many Requests".into()
         }
     );
+}
+
+/// Twilio configurations a person can get wrong, with the answer Twilio gives each.
+fn twilio_misconfigurations(
+    twilio: &TwilioEmulator,
+) -> Vec<(&'static str, TwilioConfig, u16, u32)> {
+    vec![
+        (
+            "a wrong Auth Token",
+            TwilioConfig {
+                auth_token: "0000000000000000000000000000dead".into(),
+                ..twilio.config()
+            },
+            401,
+            20003,
+        ),
+        (
+            "an Account SID that is not this account's",
+            TwilioConfig {
+                account_sid: "AC00000000000000000000000000000000".into(),
+                ..twilio.config()
+            },
+            401,
+            20003,
+        ),
+        (
+            "a base_url with a path in front of the API's",
+            TwilioConfig {
+                base_url: format!("{}/twilio", twilio.url),
+                ..twilio.config()
+            },
+            404,
+            20404,
+        ),
+        (
+            "a Messaging Service SID that is no SID",
+            TwilioConfig {
+                from: None,
+                messaging_service_sid: Some("ZNA-crisis".into()),
+                ..twilio.config()
+            },
+            422,
+            20423,
+        ),
+        (
+            "another account's Messaging Service",
+            TwilioConfig {
+                from: None,
+                messaging_service_sid: Some("MG00000000000000000000000000000000".into()),
+                ..twilio.config()
+            },
+            400,
+            21701,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn twilio_answers_each_configuration_mistake_with_its_documented_error_and_it_is_misconfigured(
+) {
+    let twilio = TwilioEmulator::start().await;
+    for (mistake, config, status, code) in twilio_misconfigurations(&twilio) {
+        // Twilio's own answer, as the error dictionary documents it.
+        let endpoint = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            config.base_url, config.account_sid
+        );
+        let mut form = vec![("To", PATIENT.to_string()), ("Body", NOTICE.to_string())];
+        match (&config.from, &config.messaging_service_sid) {
+            (Some(from), _) => form.push(("From", from.clone())),
+            (None, Some(service)) => form.push(("MessagingServiceSid", service.clone())),
+            (None, None) => {}
+        }
+        let raw = client(Duration::from_secs(5))
+            .post(&endpoint)
+            .basic_auth(&config.account_sid, Some(&config.auth_token))
+            .form(&form)
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(raw.status().as_u16(), status, "{mistake}");
+        let body: Value = raw.json().await.expect("a JSON error");
+        assert_eq!(body["code"], code, "{mistake}: {body}");
+        assert_eq!(body["status"], status, "{mistake}: {body}");
+        assert_eq!(
+            body["more_info"],
+            format!("https://www.twilio.com/docs/errors/{code}"),
+            "{mistake}"
+        );
+        let message = body["message"].as_str().expect("a message").to_string();
+
+        // What the gateway makes of it: this gateway's configuration, never the number.
+        let outcome = Twilio::new(config, client(Duration::from_secs(5)))
+            .submit(&sms(NOTICE))
+            .await;
+        assert_eq!(
+            outcome,
+            GatewayOutcome::Misconfigured {
+                reason: format!("HTTP {status}, Twilio error {code}: {message}")
+            },
+            "{mistake}"
+        );
+    }
+    assert!(twilio.created().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -874,7 +1015,7 @@ async fn vonage_ucs2_text_is_sent_as_unicode_and_arrives_intact() {
 }
 
 #[tokio::test]
-async fn vonage_with_wrong_credentials_answers_status_4_and_the_gateway_is_unavailable() {
+async fn vonage_with_wrong_credentials_answers_status_4_and_the_gateway_is_misconfigured() {
     let vonage = VonageEmulator::start().await;
     let config = VonageConfig {
         api_secret: "not-the-secret".into(),
@@ -885,7 +1026,7 @@ async fn vonage_with_wrong_credentials_answers_status_4_and_the_gateway_is_unava
         .await;
     assert_eq!(
         outcome,
-        GatewayOutcome::Unavailable {
+        GatewayOutcome::Misconfigured {
             reason: "Vonage status 4: Bad Credentials".into()
         }
     );
@@ -895,11 +1036,11 @@ async fn vonage_with_wrong_credentials_answers_status_4_and_the_gateway_is_unava
 #[tokio::test]
 async fn vonage_missing_fields_give_status_2() {
     let vonage = VonageEmulator::start().await;
+    // A missing parameter is what this gateway sent, never a fact about the number.
     assert_eq!(
         vonage.gateway().submit(&sms("")).await,
-        GatewayOutcome::Rejected {
-            code: Some("2".into()),
-            reason: "Missing text param".into()
+        GatewayOutcome::Misconfigured {
+            reason: "Vonage status 2: Missing text param".into()
         }
     );
     assert_eq!(vonage.requests().len(), 1);
@@ -937,7 +1078,7 @@ async fn vonage_missing_fields_give_status_2() {
             .submit(&sms(NOTICE))
             .await;
         assert!(
-            matches!(&outcome, GatewayOutcome::Unavailable { reason } if reason.starts_with("not configured:")),
+            matches!(&outcome, GatewayOutcome::Misconfigured { reason } if reason.starts_with("not configured:")),
             "{outcome:?}"
         );
     }
@@ -1104,6 +1245,74 @@ async fn vonage_with_bad_credentials_hands_the_message_to_twilio() {
             detail: Some("accepted by twilio".into())
         }
     );
+    assert!(vonage.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn a_misconfigured_twilio_hands_each_message_to_vonage_once_and_never_rejects_the_number() {
+    let twilio = TwilioEmulator::start().await;
+    for (n, (mistake, config, status, code)) in
+        twilio_misconfigurations(&twilio).into_iter().enumerate()
+    {
+        let vonage = VonageEmulator::start().await;
+        let misconfigured = Twilio::new(config, client(Duration::from_secs(5)));
+        let outcome = send(
+            vec![Box::new(misconfigured), Box::new(vonage.gateway())],
+            NOTICE,
+        )
+        .await;
+
+        let delivered = vonage.delivered();
+        assert_eq!(delivered.len(), 1, "{mistake}: {delivered:?}");
+        assert_eq!(
+            outcome,
+            Outcome::Accepted {
+                gateway_id: format!("vonage:{}", delivered[0].message_ids[0]),
+                detail: Some("accepted by vonage".into())
+            },
+            "{mistake} (HTTP {status}, {code})"
+        );
+        assert_eq!(twilio.requests().len(), n + 1, "{mistake}: asked once");
+    }
+    assert!(twilio.created().is_empty());
+}
+
+#[tokio::test]
+async fn with_twilio_and_vonage_both_misconfigured_the_channel_is_misconfigured_with_both_answers()
+{
+    let twilio = TwilioEmulator::start().await;
+    let vonage = VonageEmulator::start().await;
+    let twilio_gateway = Twilio::new(
+        TwilioConfig {
+            from: None,
+            messaging_service_sid: Some("ZNA-crisis".into()),
+            ..twilio.config()
+        },
+        client(Duration::from_secs(5)),
+    );
+    let vonage_gateway = Vonage::new(
+        VonageConfig {
+            api_secret: "rotated-yesterday".into(),
+            ..vonage.config()
+        },
+        client(Duration::from_secs(5)),
+    );
+
+    let outcome = send(
+        vec![Box::new(twilio_gateway), Box::new(vonage_gateway)],
+        NOTICE,
+    )
+    .await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Misconfigured {
+            reason: "twilio: HTTP 422, Twilio error 20423: Invalid SID; \
+                     vonage: Vonage status 4: Bad Credentials"
+                .into()
+        }
+    );
+    assert!(twilio.created().is_empty());
     assert!(vonage.delivered().is_empty());
 }
 

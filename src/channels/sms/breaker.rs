@@ -1,8 +1,8 @@
-//! A circuit breaker for one SMS gateway. After `failures_to_open` unavailable answers in a
-//! row the breaker opens and the gateway is skipped; after `cool_down` it lets one message
-//! through as a probe (half-open): an answer that shows the gateway up closes it, another
-//! unavailable answer opens it again for a new cool-down. Time comes from a [`Clock`], so tests
-//! move it by hand instead of sleeping.
+//! A circuit breaker for one SMS gateway. After `failures_to_open` unavailable (or
+//! misconfigured) answers in a row the breaker opens and the gateway is skipped; after
+//! `cool_down` it lets one message through as a probe (half-open): an answer that shows the
+//! gateway up closes it, another failure opens it again for a new cool-down. Time comes from
+//! a [`Clock`], so tests move it by hand instead of sleeping.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -140,7 +140,7 @@ impl Breaker {
         }
     }
 
-    /// Records the gateway's answer: `up` for anything but unavailable.
+    /// Records the gateway's answer: `up` for anything but unavailable or misconfigured.
     pub fn record(&self, up: bool, now: Instant) {
         let mut inner = self.inner();
         if up {

@@ -23,11 +23,19 @@
 //! * Long texts: Kannel splits them only up to the `sendsms-user`'s `max-messages` (set it
 //!   to 10 or more, with `concatenation = true`).
 //!
-//! Answers: 2xx → accepted; 403 (`Authorization failed for sendsms`) → unavailable, since
-//! this gateway's configuration is wrong and another gateway may still work; 429 →
-//! throttled; 408, 5xx, a refused connection or a timeout → unavailable; any other 4xx
-//! (`Missing receiver number, rejected`, `Number(s) has/have been denied by white- and/or
-//! black-lists.`, …) → rejected, with the HTTP status as the code.
+//! Answers, as smsbox gives them (Kannel 1.4.5, `gw/smsbox.c`: `sendsms_thread`,
+//! `smsbox_req_sendsms`, `smsbox_req_handle`; the body is the whole answer, `text/html`):
+//!
+//! | smsbox answers | Outcome |
+//! |---|---|
+//! | 202 `0: Accepted for delivery`, `3: Queued for later delivery` (`Sent.` in older versions) | `Accepted` |
+//! | 400 `Missing receiver number, rejected`, `Empty receiver number not allowed, rejected`, `Number(s) has/have been denied by white- and/or black-lists.` (also a `to` with characters outside `sendsms-chars`), `Garbage 'to' field, rejected.` (older versions) | `Rejected`: the only answers about the receiver, with the HTTP status as the code |
+//! | 404 `Unknown request.` (the path is not smsbox's `sendsms-url`: a wrong `base_url`) | `Misconfigured` |
+//! | 403 `Authorization failed for sendsms` (username, password, or the `sendsms-user`'s `allow-ip`) | `Misconfigured` |
+//! | 400 `Sender missing and no global set, rejected` (no `from`, and no `default-sender` nor `global-sender`) | `Misconfigured` |
+//! | any other 4xx (`DLR-URL field misformed, rejected`, `Coding field misformed, rejected`, `Charset or body misformed, rejected`, 415 …) | `Misconfigured`: what we asked for, not the number |
+//! | 429 | `Throttled` (a proxy in front of Kannel; smsbox itself never says it) |
+//! | 408, 5xx (`Sending failed.`: bearerbox did not take it), a refused connection, a timeout | `Unavailable` |
 //!
 //! The password is a secret: it is not in `Debug`, and errors are reported without their
 //! URL (which holds it).
@@ -45,6 +53,16 @@ pub const DLR_MASK_ALL: u8 = 31;
 
 /// How much of Kannel's answer goes into a reason.
 const REASON_MAX_CHARS: usize = 200;
+
+/// The beginnings of smsbox's answers that are about the receiver (`gw/smsbox.c`); every
+/// other refusal is about what this gateway asked for.
+const RECEIVER_ANSWERS: [&str; 5] = [
+    "Missing receiver number",
+    "Missing receiver(s) number(s)",
+    "Empty receiver number not allowed",
+    "Number(s) has/have been denied by white- and/or black-lists",
+    "Garbage 'to' field",
+];
 
 #[derive(Clone)]
 pub struct KannelConfig {
@@ -194,8 +212,8 @@ impl SmsGateway for Kannel {
         let url = match &self.sendsms {
             Ok(url) => url.clone(),
             Err(problem) => {
-                return GatewayOutcome::Unavailable {
-                    reason: format!("misconfigured: {problem}"),
+                return GatewayOutcome::Misconfigured {
+                    reason: problem.clone(),
                 }
             }
         };
@@ -247,21 +265,34 @@ impl SmsGateway for Kannel {
             StatusClass::Unavailable => GatewayOutcome::Unavailable {
                 reason: format!("HTTP {status}: {body}"),
             },
-            StatusClass::Refused
-                if status == reqwest::StatusCode::FORBIDDEN
-                    || status == reqwest::StatusCode::UNAUTHORIZED =>
-            {
-                GatewayOutcome::Unavailable {
-                    reason: format!(
-                        "HTTP {status}: {body} (check this gateway's sendsms username and password)"
-                    ),
-                }
-            }
-            StatusClass::Refused => GatewayOutcome::Rejected {
-                code: Some(status.as_u16().to_string()),
-                reason: body,
-            },
+            StatusClass::Refused => refusal(status, body),
         }
+    }
+}
+
+/// What a 4xx from smsbox means: a rejection only when it is about the receiver.
+fn refusal(status: reqwest::StatusCode, body: String) -> GatewayOutcome {
+    if RECEIVER_ANSWERS
+        .iter()
+        .any(|answer| body.starts_with(answer))
+    {
+        return GatewayOutcome::Rejected {
+            code: Some(status.as_u16().to_string()),
+            reason: body,
+        };
+    }
+    let hint = match status.as_u16() {
+        403 => " (check this gateway's username and password against the sendsms-user group)",
+        404 => {
+            " (check this gateway's base_url: smsbox serves /cgi-bin/sendsms on its sendsms-port)"
+        }
+        _ if body.starts_with("Sender missing") => {
+            " (give this gateway a from, or smsbox a global-sender)"
+        }
+        _ => "",
+    };
+    GatewayOutcome::Misconfigured {
+        reason: format!("HTTP {status}: {body}{hint}"),
     }
 }
 
@@ -409,9 +440,27 @@ mod tests {
     #[tokio::test]
     async fn kannels_answers_are_classified() {
         let cases = [
-            (403, "Authorization failed for sendsms", "unavailable"),
+            (403, "Authorization failed for sendsms", "misconfigured"),
+            (404, "Unknown request.", "misconfigured"),
+            (
+                400,
+                "Sender missing and no global set, rejected",
+                "misconfigured",
+            ),
+            (400, "DLR-URL field misformed, rejected", "misconfigured"),
             (400, "Missing receiver number, rejected", "rejected"),
+            (
+                400,
+                "Empty receiver number not allowed, rejected",
+                "rejected",
+            ),
+            (
+                400,
+                "Number(s) has/have been denied by white- and/or black-lists.",
+                "rejected",
+            ),
             (503, "Sending failed.", "unavailable"),
+            (500, "Sending failed.", "unavailable"),
             (429, "slow down", "throttled"),
         ];
         for (status, body, expected) in cases {
@@ -450,11 +499,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_bad_base_url_is_unavailable() {
+    async fn a_base_url_that_is_no_url_is_misconfigured() {
         let kannel = Kannel::new(config("not a url"), client());
         assert!(matches!(
             kannel.submit(&sms("x", Encoding::Gsm7)).await,
-            GatewayOutcome::Unavailable { .. }
+            GatewayOutcome::Misconfigured { reason } if reason.contains("not a url")
         ));
     }
 }

@@ -1,10 +1,17 @@
 //! SMS through one or more gateways, in the order the configuration gives them. Each gateway
 //! is one file behind [`SmsGateway`]; this module only decides which gateway gets a message
 //! and what its answer means for the delivery. Each gateway has its own limits
-//! ([`GatewayLimits`]): a rate limit (messages per second, `governor`) and a circuit breaker
-//! (`breaker.rs`) that skips a gateway after a run of unavailable answers, and counters for
-//! `SmsChannel::gateway_status`. A [`BreakerObserver`] hears of each breaker change, so that
-//! other processes can show it.
+//! ([`GatewayLimits`]): a rate limit (messages per second, smooth unless a burst is allowed,
+//! `governor`) and a circuit breaker (`breaker.rs`) that skips a gateway after a run of
+//! unavailable or misconfigured answers, and counters for `SmsChannel::gateway_status`. A
+//! [`BreakerObserver`] hears of each breaker change, so that other processes can show it.
+//!
+//! Whose problem an answer is decides everything: only [`GatewayOutcome::Rejected`] is a fact
+//! about the recipient, and a gateway returns it only for an answer that names the number
+//! (each gateway's file lists which). Every other refusal is this gateway's configuration
+//! ([`GatewayOutcome::Misconfigured`]) or its trouble ([`GatewayOutcome::Unavailable`]): the
+//! message goes to the next gateway, and when none takes it the channel says which of the two
+//! it was, with each gateway's answer.
 
 pub mod breaker;
 pub mod kannel;
@@ -48,11 +55,13 @@ pub enum GatewayOutcome {
     /// do better.
     Unavailable { reason: String },
     /// The gateway refuses our account or request as configured (unknown path, missing
-    /// sender, unknown account): nothing sent to it can succeed until a person fixes the
-    /// configuration, so it is skipped like an unavailable one and says so.
+    /// sender, unknown account, bad credentials, no credit): nothing sent to it can succeed
+    /// until a person fixes the configuration, so it is skipped like an unavailable one and
+    /// says so. Any refusal that does not name the number is this, never `Rejected`.
     Misconfigured { reason: String },
-    /// The message can never be delivered as it is: invalid or unreachable number, number
-    /// opted out at the operator. Retrying, here or elsewhere, cannot help.
+    /// The gateway names this number as the problem, by one of its documented answers:
+    /// invalid or unreachable number, number barred or opted out. Retrying, here or
+    /// elsewhere, cannot help.
     Rejected {
         code: Option<String>,
         reason: String,
@@ -69,9 +78,13 @@ pub trait SmsGateway: Send + Sync {
 /// How hard one gateway may be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayLimits {
-    /// Messages per second submitted to the gateway (also the burst); `None`: unlimited.
+    /// Messages per second submitted to the gateway; `None` or 0: unlimited.
     pub rate_per_second: Option<u32>,
-    /// Unavailable answers in a row that open the circuit breaker; 0: never open it.
+    /// How many messages may go at once before the rate applies; 1 (the default) spaces
+    /// every message `1 / rate` apart, so no second sees more than the rate.
+    pub burst: NonZeroU32,
+    /// Unavailable or misconfigured answers in a row that open the circuit breaker; 0: never
+    /// open it.
     pub failures_to_open: u32,
     /// How long an open breaker skips the gateway before it lets one probe message through.
     pub cool_down: Duration,
@@ -81,6 +94,7 @@ impl Default for GatewayLimits {
     fn default() -> GatewayLimits {
         GatewayLimits {
             rate_per_second: None,
+            burst: NonZeroU32::MIN,
             failures_to_open: 3,
             cool_down: Duration::from_secs(30),
         }
@@ -96,6 +110,7 @@ pub struct GatewayStatus {
     pub submitted: u64,
     pub accepted: u64,
     pub unavailable: u64,
+    pub misconfigured: u64,
     pub rejected: u64,
     pub throttled: u64,
 }
@@ -106,7 +121,8 @@ pub struct GatewayStatus {
 pub struct BreakerChange {
     pub gateway: String,
     pub state: BreakerState,
-    /// The unavailable answer that came with the change, the recipient's number masked.
+    /// The unavailable or misconfigured answer that came with the change, the recipient's
+    /// number masked.
     pub error: Option<String>,
 }
 
@@ -123,8 +139,17 @@ struct Counters {
     submitted: AtomicU64,
     accepted: AtomicU64,
     unavailable: AtomicU64,
+    misconfigured: AtomicU64,
     rejected: AtomicU64,
     throttled: AtomicU64,
+}
+
+/// The last answer that counted against a gateway's breaker.
+#[derive(Debug, Clone)]
+struct Failure {
+    misconfigured: bool,
+    /// The gateway's answer, the number it was about masked.
+    reason: String,
 }
 
 struct Route {
@@ -134,12 +159,24 @@ struct Route {
     counters: Counters,
     /// The state last told to the observer.
     reported: std::sync::Mutex<Option<BreakerState>>,
+    /// Why the breaker counts against the gateway: while it is open, a message that skips
+    /// the gateway is told this answer, and a gateway open for its configuration keeps the
+    /// channel's outcome `Misconfigured`.
+    last_failure: std::sync::Mutex<Option<Failure>>,
 }
 
-/// Sends each SMS through the first gateway that takes it: a gateway that is unavailable
-/// hands the message to the next one; throttling and rejections stop there. A gateway whose
-/// breaker is open is skipped; if every breaker is open, the message is retried when the
-/// first of them half-opens. Each submission waits for its gateway's rate limit.
+/// The rate limit's quota: `rate` messages per second, at most `burst` at once.
+pub fn quota(rate: NonZeroU32, burst: NonZeroU32) -> Quota {
+    // `per_second` alone would also let a whole second's worth go at once.
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+/// Sends each SMS through the first gateway that takes it: a gateway that is unavailable or
+/// misconfigured hands the message to the next one; throttling and rejections stop there. A
+/// gateway whose breaker is open is skipped; if every breaker is open, the message is retried
+/// when the first of them half-opens. Each submission waits for its gateway's rate limit.
+/// When no gateway takes the message, the outcome is `Misconfigured` if every gateway refused
+/// our configuration (now, or when its breaker opened), else `Unavailable`.
 pub struct SmsChannel {
     routes: Vec<Route>,
     clock: Arc<dyn Clock>,
@@ -148,7 +185,7 @@ pub struct SmsChannel {
 
 impl SmsChannel {
     /// The gateways with the default limits: no rate limit, the breaker opens after 3
-    /// unavailable answers in a row for 30 s.
+    /// unavailable or misconfigured answers in a row for 30 s.
     pub fn new(gateways: Vec<Box<dyn SmsGateway>>) -> SmsChannel {
         SmsChannel::with_limits(
             gateways
@@ -171,10 +208,11 @@ impl SmsChannel {
                 limiter: limits
                     .rate_per_second
                     .and_then(NonZeroU32::new)
-                    .map(|rate| RateLimiter::direct(Quota::per_second(rate))),
+                    .map(|rate| RateLimiter::direct(quota(rate, limits.burst))),
                 breaker: Breaker::new(limits.failures_to_open, limits.cool_down),
                 counters: Counters::default(),
                 reported: std::sync::Mutex::new(None),
+                last_failure: std::sync::Mutex::new(None),
             })
             .collect();
         SmsChannel {
@@ -225,6 +263,7 @@ impl SmsChannel {
                 submitted: count(&route.counters.submitted),
                 accepted: count(&route.counters.accepted),
                 unavailable: count(&route.counters.unavailable),
+                misconfigured: count(&route.counters.misconfigured),
                 rejected: count(&route.counters.rejected),
                 throttled: count(&route.counters.throttled),
             })
@@ -262,7 +301,24 @@ impl Channel for SmsChannel {
         for route in &self.routes {
             let gateway = &route.gateway;
             if let Admission::Skip { .. } = route.breaker.admit(self.clock.now()) {
-                failures.push(format!("{}: circuit breaker open", gateway.name()));
+                let last = route
+                    .last_failure
+                    .lock()
+                    .expect("last gateway failure")
+                    .clone();
+                match last {
+                    Some(Failure {
+                        misconfigured: was_misconfigured,
+                        reason,
+                    }) => {
+                        misconfigured += usize::from(was_misconfigured);
+                        failures.push(format!(
+                            "{}: circuit breaker open after: {reason}",
+                            gateway.name()
+                        ));
+                    }
+                    None => failures.push(format!("{}: circuit breaker open", gateway.name())),
+                }
                 continue;
             }
             // A probe half-opens the breaker.
@@ -272,70 +328,77 @@ impl Channel for SmsChannel {
             }
             route.counters.submitted.fetch_add(1, Ordering::Relaxed);
             let answer = gateway.submit(&sms).await;
-            let up = !matches!(
-                answer,
-                GatewayOutcome::Unavailable { .. } | GatewayOutcome::Misconfigured { .. }
-            );
-            route.breaker.record(up, self.clock.now());
-            let error = match &answer {
-                GatewayOutcome::Unavailable { reason }
-                | GatewayOutcome::Misconfigured { reason } => {
-                    Some(format!("{}: {}", gateway.name(), scrub(reason, sms.to)))
-                }
-                _ => None,
-            };
-            self.report(route, error).await;
-            let counter = match &answer {
-                GatewayOutcome::Accepted { .. } => &route.counters.accepted,
-                GatewayOutcome::Throttled { .. } => &route.counters.throttled,
-                GatewayOutcome::Unavailable { .. } | GatewayOutcome::Misconfigured { .. } => {
-                    &route.counters.unavailable
-                }
-                GatewayOutcome::Rejected { .. } => &route.counters.rejected,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            match answer {
+            let counters = &route.counters;
+            let counted = |counter: &AtomicU64| counter.fetch_add(1, Ordering::Relaxed);
+            let taken = match answer {
                 GatewayOutcome::Accepted { message_id } => {
-                    return Outcome::Accepted {
+                    counted(&counters.accepted);
+                    Ok(Outcome::Accepted {
                         gateway_id: format!("{}:{message_id}", gateway.name()),
                         detail: Some(format!("accepted by {}", gateway.name())),
-                    }
+                    })
                 }
                 GatewayOutcome::Throttled {
                     retry_after,
                     reason,
                 } => {
-                    return Outcome::RetryLater {
+                    counted(&counters.throttled);
+                    Ok(Outcome::RetryLater {
                         after: retry_after,
                         reason: format!("{}: {reason}", gateway.name()),
-                    }
+                    })
                 }
                 GatewayOutcome::Rejected { code, reason } => {
+                    counted(&counters.rejected);
                     let code = code
                         .map(|code| format!(" (code {code})"))
                         .unwrap_or_default();
-                    return Outcome::Rejected {
+                    Ok(Outcome::Rejected {
                         reason: format!("{}: {reason}{code}", gateway.name()),
-                    };
+                    })
                 }
                 GatewayOutcome::Unavailable { reason } => {
-                    tracing::warn!(message = "SMS gateway unavailable, trying the next", gateway = gateway.name(), reason = %scrub(&reason, sms.to));
-                    failures.push(format!("{}: {}", gateway.name(), scrub(&reason, sms.to)));
+                    counted(&counters.unavailable);
+                    Err(Failure {
+                        misconfigured: false,
+                        reason: scrub(&reason, sms.to),
+                    })
                 }
                 GatewayOutcome::Misconfigured { reason } => {
-                    tracing::error!(message = "SMS gateway refuses our configuration, trying the next", gateway = gateway.name(), reason = %scrub(&reason, sms.to));
-                    misconfigured += 1;
-                    failures.push(format!("{}: {}", gateway.name(), scrub(&reason, sms.to)));
+                    counted(&counters.misconfigured);
+                    Err(Failure {
+                        misconfigured: true,
+                        reason: scrub(&reason, sms.to),
+                    })
                 }
+            };
+            // Throttling and rejections show the gateway up.
+            route.breaker.record(taken.is_ok(), self.clock.now());
+            let failure = match taken {
+                Ok(outcome) => {
+                    self.report(route, None).await;
+                    return outcome;
+                }
+                Err(failure) => failure,
+            };
+            *route.last_failure.lock().expect("last gateway failure") = Some(failure.clone());
+            let answer = format!("{}: {}", gateway.name(), failure.reason);
+            self.report(route, Some(answer.clone())).await;
+            if failure.misconfigured {
+                misconfigured += 1;
+                tracing::error!(message = "SMS gateway refuses our configuration, trying the next", gateway = gateway.name(), reason = %failure.reason);
+            } else {
+                tracing::warn!(message = "SMS gateway unavailable, trying the next", gateway = gateway.name(), reason = %failure.reason);
             }
+            failures.push(answer);
         }
-        let reason = if failures.is_empty() {
-            "no SMS gateway is configured".to_string()
-        } else {
-            failures.join("; ")
-        };
-        // Only when every gateway tried refused our configuration is there nothing to wait for.
-        if misconfigured > 0 && misconfigured == failures.len() {
+        // Only when every gateway refused our configuration is there nothing to wait for.
+        if failures.is_empty() || misconfigured == failures.len() {
+            let reason = if failures.is_empty() {
+                "no SMS gateway is configured".to_string()
+            } else {
+                failures.join("; ")
+            };
             return Outcome::Misconfigured { reason };
         }
         let now = self.clock.now();
@@ -343,7 +406,7 @@ impl Channel for SmsChannel {
             after: self
                 .all_blocked_until(now)
                 .map(|until| until.saturating_duration_since(now)),
-            reason,
+            reason: failures.join("; "),
         }
     }
 }
@@ -583,9 +646,9 @@ mod tests {
 
     fn limits(failures_to_open: u32, cool_down: u64) -> GatewayLimits {
         GatewayLimits {
-            rate_per_second: None,
             failures_to_open,
             cool_down: Duration::from_secs(cool_down),
+            ..GatewayLimits::default()
         }
     }
 
@@ -713,6 +776,127 @@ mod tests {
         assert!(second.is_none(), "held by the rate limit");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(channel.gateway_status()[0].submitted, 1);
+    }
+
+    fn misconfigured(reason: &str) -> GatewayOutcome {
+        GatewayOutcome::Misconfigured {
+            reason: reason.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_misconfigured_gateway_opens_its_breaker_and_its_traffic_goes_to_the_next() {
+        let (a, a_calls) = gateway("a", misconfigured("HTTP 404: Unknown request."));
+        let (b, b_calls) = gateway(
+            "b",
+            GatewayOutcome::Accepted {
+                message_id: "x".into(),
+            },
+        );
+        let clock = Arc::new(ManualClock::new());
+        let heard = Arc::new(Heard::default());
+        let channel = SmsChannel::with_limits(
+            vec![(a, limits(2, 30)), (b, limits(2, 30))],
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        )
+        .with_observer(Arc::clone(&heard) as Arc<dyn BreakerObserver>);
+        for _ in 0..5 {
+            let outcome = channel.send(&message(), &mut NoHandover).await;
+            assert!(
+                matches!(&outcome, Outcome::Accepted { gateway_id, .. } if gateway_id == "b:x"),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(a_calls.load(Ordering::SeqCst), 2, "skipped once open");
+        assert_eq!(b_calls.load(Ordering::SeqCst), 5);
+        let status = channel.gateway_status();
+        assert_eq!(status[0].breaker, BreakerState::Open);
+        assert_eq!((status[0].misconfigured, status[0].unavailable), (2, 0));
+        let heard = heard.0.lock().expect("heard").clone();
+        assert!(
+            heard.contains(&(
+                "a".to_string(),
+                BreakerState::Open,
+                Some("a: HTTP 404: Unknown request.".to_string())
+            )),
+            "the breaker's last error is the configuration answer: {heard:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_every_gateway_misconfigured_the_outcome_says_so_with_each_answer_even_once_open()
+    {
+        let (a, _) = gateway("a", misconfigured("HTTP 404: Unknown request."));
+        let (b, _) = gateway("b", misconfigured("Vonage status 4: Bad Credentials"));
+        let channel = SmsChannel::with_limits(
+            vec![(a, limits(1, 30)), (b, limits(1, 30))],
+            Arc::new(ManualClock::new()),
+        );
+        let first = channel.send(&message(), &mut NoHandover).await;
+        assert_eq!(
+            first,
+            Outcome::Misconfigured {
+                reason: "a: HTTP 404: Unknown request.; b: Vonage status 4: Bad Credentials".into()
+            }
+        );
+        let second = channel.send(&message(), &mut NoHandover).await;
+        assert_eq!(
+            second,
+            Outcome::Misconfigured {
+                reason: "a: circuit breaker open after: HTTP 404: Unknown request.; \
+                         b: circuit breaker open after: Vonage status 4: Bad Credentials"
+                    .into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_misconfigured_gateway_beside_an_unavailable_one_leaves_the_channel_unavailable() {
+        let (a, _) = gateway(
+            "a",
+            misconfigured("HTTP 403: Authorization failed for sendsms"),
+        );
+        let (b, _) = gateway(
+            "b",
+            GatewayOutcome::Unavailable {
+                reason: "HTTP 503".into(),
+            },
+        );
+        let outcome = SmsChannel::new(vec![a, b])
+            .send(&message(), &mut NoHandover)
+            .await;
+        assert_eq!(
+            outcome,
+            Outcome::Unavailable {
+                after: None,
+                reason: "a: HTTP 403: Authorization failed for sendsms; b: HTTP 503".into()
+            }
+        );
+    }
+
+    /// How many messages a limiter of `rate` per second and `burst` lets through in the first
+    /// second, asked every millisecond of a fake clock.
+    fn admitted_in_the_first_second(rate: u32, burst: u32) -> u32 {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let nonzero = |n| NonZeroU32::new(n).expect("non-zero");
+        let limiter =
+            RateLimiter::direct_with_clock(quota(nonzero(rate), nonzero(burst)), clock.clone());
+        let mut admitted = 0;
+        for _ in 0..1000 {
+            while limiter.check().is_ok() {
+                admitted += 1;
+            }
+            clock.advance(Duration::from_millis(1));
+        }
+        admitted
+    }
+
+    #[test]
+    fn the_rate_is_smooth_unless_a_burst_is_allowed() {
+        assert_eq!(admitted_in_the_first_second(50, 1), 50);
+        assert_eq!(admitted_in_the_first_second(50, 10), 59);
+        // `Quota::per_second` alone: a whole second's worth at once, then the rate.
+        assert_eq!(admitted_in_the_first_second(50, 50), 99);
     }
 
     #[test]

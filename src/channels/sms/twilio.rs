@@ -8,16 +8,16 @@
 //! (<https://www.twilio.com/docs/api/errors>): an error is JSON
 //! `{"code": 21211, "message": "…", "more_info": "…", "status": 400}`.
 //!
-//! What Twilio's answers mean here:
+//! What Twilio's answers mean here (each code as the error dictionary describes it):
 //!
 //! | Twilio says | Outcome |
 //! |---|---|
 //! | 201 + Message resource | `Accepted`, with its `sid` |
 //! | 429 (20429 Too Many Requests) | `Throttled`, for as long as `Retry-After` says |
 //! | 408, 5xx, no connection, no answer within the client's timeout | `Unavailable` |
-//! | 401/403 (20003 Authenticate, suspended account), 404 (no such account) | `Unavailable`: this gateway's configuration, so the message goes to the next gateway |
-//! | 400 about this gateway's own sender or account: 21212 invalid `From`, 21603 no `From`, 21606 / 21659 `From` not a (message-capable) Twilio number, 21408 destination region disabled in the account's Geo Permissions, 21608 trial account and unverified recipient | `Unavailable`, for the same reason: another gateway can deliver |
-//! | any other 4xx, in particular 21211 invalid `To`, 21614 not a mobile number, 21610 recipient replied STOP, 21612 not reachable with this `To`/`From` | `Rejected`, with Twilio's code and message |
+//! | 400 21611 (this sender's queue holds 10 hours of messages) | `Unavailable`: Twilio takes no more from this sender now; another gateway can |
+//! | 4xx naming the number: 21211 invalid `To`, 21265 `To` is a short code, 21266 `To` is our own `From`, 21604 no `To`, 21610 the recipient replied STOP, 21612 not reachable from this sender (the dictionary: this `To`/`From` combination), 21614 `To` not a mobile number, 21635 `To` is a landline | `Rejected`, with Twilio's code and message |
+//! | any other 4xx: 401 20003 (Account SID and Auth Token do not match, account suspended), 404 20404 (no such account or resource: a wrong Account SID or `base_url`), 422 20422 / 20423 (invalid parameter or SID), 400 21212 / 21603 / 21606 / 21659 (the `From`), 21701 / 21705 (the Messaging Service SID), 21408 (the account's Geo Permissions), 21608 (a trial account), 21602 / 21617 (the body), a 4xx without a Twilio code (a proxy, a wrong path) … | `Misconfigured`, with Twilio's answer: this gateway's account or request, so the message goes to the next gateway |
 //!
 //! The Auth Token never appears in `Debug` output, logs or reasons; the recipient's number is
 //! masked in logs and in Twilio's messages (which quote it) before they become a reason.
@@ -34,16 +34,21 @@ use std::time::Duration;
 /// Twilio's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 
-/// Twilio error codes that say this gateway's sender or account is not set up for the message:
-/// another gateway may well deliver it.
-const CONFIGURATION_CODES: [u64; 6] = [
-    21212, // Invalid 'From' number
-    21603, // A 'From' phone number is required
-    21606, // 'From' is not a valid message-capable Twilio number for this destination
-    21659, // 'From' is not a Twilio phone number, or short code country mismatch
-    21408, // Permission to send to this region not enabled (Geo Permissions)
-    21608, // Trial account: the 'To' number is not verified
+/// Twilio error codes that name the recipient's number as the problem
+/// (<https://www.twilio.com/docs/api/errors/CODE>). Every other refusal is this gateway's.
+const NUMBER_CODES: [u64; 8] = [
+    21211, // Invalid 'To' Phone Number
+    21265, // 'To' number cannot be a Short Code
+    21266, // 'To' and 'From' numbers cannot be the same
+    21604, // A 'To' phone number is required
+    21610, // Attempt to send to unsubscribed recipient (the recipient replied STOP)
+    21612, // The 'To' number is not currently reachable via SMS / this To-From combination
+    21614, // 'To' number is not a valid mobile number
+    21635, // 'To' number cannot be a landline
 ];
+
+/// 21611: this sender's queue is full (10 hours of messages); Twilio takes more later.
+const QUEUE_FULL: u64 = 21611;
 
 /// One Twilio account (or subaccount) as a gateway.
 #[derive(Clone)]
@@ -199,18 +204,14 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
             reason: described,
         },
         StatusClass::Unavailable => GatewayOutcome::Unavailable { reason: described },
-        StatusClass::Refused => {
-            let configuration = matches!(status.as_u16(), 401 | 403 | 404)
-                || code.is_some_and(|code| CONFIGURATION_CODES.contains(&code));
-            if configuration {
-                GatewayOutcome::Unavailable { reason: described }
-            } else {
-                GatewayOutcome::Rejected {
-                    code: code.map(|code| code.to_string()),
-                    reason: message,
-                }
-            }
-        }
+        StatusClass::Refused => match code {
+            Some(code) if NUMBER_CODES.contains(&code) => GatewayOutcome::Rejected {
+                code: Some(code.to_string()),
+                reason: message,
+            },
+            Some(QUEUE_FULL) => GatewayOutcome::Unavailable { reason: described },
+            _ => GatewayOutcome::Misconfigured { reason: described },
+        },
     }
 }
 
@@ -252,7 +253,7 @@ mod tests {
 
     #[test]
     fn number_level_errors_are_rejections_with_the_code() {
-        for code in [21211, 21614, 21610, 21612] {
+        for code in NUMBER_CODES {
             let outcome = error(400, code, "The 'To' number +32471123456 is not valid.");
             let GatewayOutcome::Rejected {
                 code: Some(got),
@@ -268,24 +269,51 @@ mod tests {
     }
 
     #[test]
-    fn configuration_problems_of_this_gateway_make_it_unavailable() {
+    fn every_other_refusal_is_this_gateways_configuration_with_twilios_answer() {
         for (status, code) in [
             (401, 20003),
             (403, 20005),
             (404, 20404),
+            (422, 20422),
+            (422, 20423),
             (400, 21212),
             (400, 21603),
             (400, 21606),
             (400, 21659),
             (400, 21408),
             (400, 21608),
+            (400, 21701),
+            (400, 21705),
+            (400, 21602),
+            (400, 21617),
         ] {
             let outcome = error(status, code, "Authenticate");
-            assert!(
-                matches!(&outcome, GatewayOutcome::Unavailable { reason } if reason.contains(&code.to_string())),
-                "{status} {code}: {outcome:?}"
+            assert_eq!(
+                outcome,
+                GatewayOutcome::Misconfigured {
+                    reason: format!("HTTP {status}, Twilio error {code}: Authenticate")
+                },
             );
         }
+        // A 4xx that is not Twilio's (a wrong base_url behind a proxy) is no fact about a number.
+        assert_eq!(
+            interpret(StatusCode::NOT_FOUND, None, b"<html>Not Found</html>", TO),
+            GatewayOutcome::Misconfigured {
+                reason: "HTTP 404: Not Found".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_full_queue_at_this_sender_makes_the_gateway_unavailable() {
+        assert!(matches!(
+            error(
+                400,
+                21611,
+                "This 'From' number has exceeded the maximum number of queued messages"
+            ),
+            GatewayOutcome::Unavailable { .. }
+        ));
     }
 
     #[test]

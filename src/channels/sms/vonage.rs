@@ -19,35 +19,36 @@
 //! | 0 | Success | `Accepted`, with the `message-id` of the first part |
 //! | 1 | Throttled | `Throttled` |
 //! | 10 | Too Many Existing Binds ("back off and retry") | `Throttled` |
-//! | 2 | Missing Parameters | `Rejected` |
-//! | 3 | Invalid Parameters | `Rejected` |
-//! | 6 | Invalid Message (e.g. unrecognised number prefix) | `Rejected` |
-//! | 7 | Number Barred | `Rejected` |
-//! | 12 | Message Too Long | `Rejected` |
+//! | 6 | Invalid Message ("for example, an unrecognized number prefix") | `Rejected` |
+//! | 7 | Number Barred ("the number you are trying to send messages to is blacklisted") | `Rejected` |
 //! | 33 | Number De-activated | `Rejected` |
 //! | 34 | Invalid or Missing Msisdn Param (older Nexmo documentation) | `Rejected` |
-//! | 4 | Invalid Credentials | `Unavailable`: this gateway's configuration or account… |
-//! | 8 | Partner Account Barred | `Unavailable` |
-//! | 9 | Partner Quota Violation (no credit) | `Unavailable` |
-//! | 11 | Account Not Enabled For HTTP | `Unavailable` |
-//! | 14 | Invalid Signature | `Unavailable` |
-//! | 15 | Invalid (non-authorised) Sender Address | `Unavailable`: the sender is this gateway's setting; another gateway can deliver |
-//! | 19 | Facility Not Allowed | `Unavailable` |
-//! | 23 | Invalid Callback Url | `Unavailable` |
-//! | 29 | Non-Whitelisted Destination (trial account) | `Unavailable`: the account's restriction, not the number's |
-//! | 32 | Signature And API Secret Disallowed | `Unavailable` |
-//! | 5 | Internal Error | `Unavailable`: …or Vonage's trouble |
+//! | 3 | Invalid Parameters, when `error-text` names `to` (`Invalid to param`) | `Rejected` |
+//! | 3 | Invalid Parameters, any other parameter | `Misconfigured`: what this gateway sent |
+//! | 2 | Missing Parameters (`from`, `to`, `api_key`, `api_secret` or `text`) | `Misconfigured` |
+//! | 4 | Invalid Credentials | `Misconfigured` |
+//! | 8 | Partner Account Barred (the account is suspended) | `Misconfigured` |
+//! | 9 | Partner Quota Violation (no credit: "top up and retry") | `Misconfigured` |
+//! | 11 | Account Not Enabled For HTTP | `Misconfigured` |
+//! | 12 | Message Too Long | `Misconfigured`: our text, not the number |
+//! | 14 | Invalid Signature | `Misconfigured` |
+//! | 15 | Invalid Sender Address | `Misconfigured` |
+//! | 19 | Facility Not Allowed | `Misconfigured` |
+//! | 22 | Invalid Network Code | `Misconfigured` |
+//! | 23 | Invalid Callback Url | `Misconfigured` |
+//! | 29 | Non-Whitelisted Destination (a trial account) | `Misconfigured`: the account's restriction, not the number's |
+//! | 32 | Signature And API Secret Disallowed | `Misconfigured` |
+//! | 5 | Internal Error | `Unavailable`: Vonage's trouble |
 //! | 13 | Communication Failed (older Nexmo documentation) | `Unavailable` |
 //! | anything else | | `Unavailable` |
 //!
-//! Status 2 is `Rejected` because the fields a message brings (`to`, `text`) are what can be
-//! missing: an empty `api_key`, `api_secret` or `from` is this gateway's configuration, so the
-//! gateway does not ask Vonage and answers `Unavailable` itself.
+//! An empty `api_key`, `api_secret` or `from` is this gateway's configuration: the gateway
+//! does not ask Vonage and answers `Misconfigured` itself.
 //!
 //! HTTP itself: 429 is `Throttled` (with `Retry-After`); 408, 5xx, no connection or no answer
-//! in time are `Unavailable`; any other non-2xx is `Unavailable` too, since Vonage reports
-//! everything about a message in a 200 and a 4xx can only be about this gateway's endpoint or
-//! credentials.
+//! in time are `Unavailable`; any other non-2xx is `Misconfigured`, since Vonage reports
+//! everything about a message in a 200 and a 4xx can only be about this gateway's endpoint
+//! (`base_url`) or credentials.
 //!
 //! The API secret never appears in `Debug` output, logs or reasons (it travels in the form
 //! body, never in the URL); the recipient's number is masked in logs and reasons.
@@ -156,7 +157,7 @@ impl SmsGateway for Vonage {
             ("from", &config.from),
         ] {
             if value.trim().is_empty() {
-                return GatewayOutcome::Unavailable {
+                return GatewayOutcome::Misconfigured {
                     reason: format!("not configured: no {field}"),
                 };
             }
@@ -182,17 +183,27 @@ impl SmsGateway for Vonage {
 enum Meaning {
     Throttled,
     Rejected,
+    Misconfigured,
     Unavailable,
 }
 
-fn meaning(status: u32) -> Meaning {
+/// `error_text` decides status 3 only: Vonage names the invalid parameter there.
+fn meaning(status: u32, error_text: &str) -> Meaning {
     match status {
         1 | 10 => Meaning::Throttled,
-        2 | 3 | 6 | 7 | 12 | 33 | 34 => Meaning::Rejected,
-        // 4, 8, 9, 11, 14, 15, 19, 23, 29, 32: this gateway's configuration or account;
-        // 5, 13: Vonage's trouble; and whatever Vonage may add.
+        6 | 7 | 33 | 34 => Meaning::Rejected,
+        3 if names_the_number(error_text) => Meaning::Rejected,
+        2 | 3 | 4 | 8 | 9 | 11 | 12 | 14 | 15 | 19 | 22 | 23 | 29 | 32 => Meaning::Misconfigured,
+        // 5, 13: Vonage's trouble; and whatever Vonage may add, which is no fact about the
+        // number.
         _ => Meaning::Unavailable,
     }
+}
+
+/// Whether Vonage's `error-text` is about the `to` parameter (`Invalid to param`).
+fn names_the_number(error_text: &str) -> bool {
+    let text = error_text.to_ascii_lowercase();
+    text.contains("to param") || text.contains("msisdn")
 }
 
 /// The `status` of one part: a string in Vonage's JSON, tolerated as a number.
@@ -210,7 +221,8 @@ fn text_field<'a>(part: &'a serde_json::Value, name: &str) -> Option<&'a str> {
 
 /// What one HTTP answer from Vonage means; `to` is masked wherever Vonage quotes it.
 fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) -> GatewayOutcome {
-    match classify_status(status) {
+    let class = classify_status(status);
+    match class {
         StatusClass::Success => {}
         StatusClass::Throttled => {
             return GatewayOutcome::Throttled {
@@ -219,15 +231,18 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
             }
         }
         StatusClass::Unavailable | StatusClass::Refused => {
-            return GatewayOutcome::Unavailable {
-                reason: format!(
-                    "HTTP {} {}",
-                    status.as_u16(),
-                    status.canonical_reason().unwrap_or_default()
-                )
-                .trim_end()
-                .to_string(),
-            }
+            let reason = format!(
+                "HTTP {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or_default()
+            )
+            .trim_end()
+            .to_string();
+            return if class == StatusClass::Refused {
+                GatewayOutcome::Misconfigured { reason }
+            } else {
+                GatewayOutcome::Unavailable { reason }
+            };
         }
     }
     let answer: serde_json::Value = match serde_json::from_slice(body) {
@@ -267,10 +282,9 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
             reason: "a message part without a status".into(),
         };
     };
-    let mut reason = scrub(
-        text_field(part, "error-text").unwrap_or("no error-text"),
-        to,
-    );
+    let error_text = text_field(part, "error-text").unwrap_or("no error-text");
+    let meaning = meaning(code, error_text);
+    let mut reason = scrub(error_text, to);
     if index > 0 {
         reason = format!(
             "{reason} (part {} of {}; the parts before it were taken)",
@@ -278,7 +292,7 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
             parts.len()
         );
     }
-    match meaning(code) {
+    match meaning {
         Meaning::Throttled => GatewayOutcome::Throttled {
             retry_after: wait,
             reason: format!("Vonage status {code}: {reason}"),
@@ -286,6 +300,9 @@ fn interpret(status: StatusCode, wait: Option<Duration>, body: &[u8], to: &str) 
         Meaning::Rejected => GatewayOutcome::Rejected {
             code: Some(code.to_string()),
             reason,
+        },
+        Meaning::Misconfigured => GatewayOutcome::Misconfigured {
+            reason: format!("Vonage status {code}: {reason}"),
         },
         Meaning::Unavailable => GatewayOutcome::Unavailable {
             reason: format!("Vonage status {code}: {reason}"),
@@ -328,13 +345,19 @@ mod tests {
     #[test]
     fn every_documented_status_has_its_meaning() {
         for status in [1, 10] {
-            assert_eq!(meaning(status), Meaning::Throttled, "{status}");
+            assert_eq!(meaning(status, ""), Meaning::Throttled, "{status}");
         }
-        for status in [2, 3, 6, 7, 12, 33, 34] {
-            assert_eq!(meaning(status), Meaning::Rejected, "{status}");
+        for status in [6, 7, 33, 34] {
+            assert_eq!(meaning(status, ""), Meaning::Rejected, "{status}");
         }
-        for status in [4, 5, 8, 9, 11, 13, 14, 15, 19, 23, 29, 32, 99] {
-            assert_eq!(meaning(status), Meaning::Unavailable, "{status}");
+        assert_eq!(meaning(3, "Invalid to param"), Meaning::Rejected);
+        assert_eq!(meaning(3, "Invalid from param"), Meaning::Misconfigured);
+        assert_eq!(meaning(3, "Invalid type param"), Meaning::Misconfigured);
+        for status in [2, 4, 8, 9, 11, 12, 14, 15, 19, 22, 23, 29, 32] {
+            assert_eq!(meaning(status, ""), Meaning::Misconfigured, "{status}");
+        }
+        for status in [5, 13, 99] {
+            assert_eq!(meaning(status, ""), Meaning::Unavailable, "{status}");
         }
     }
 
@@ -350,17 +373,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_credentials_and_no_credit_make_the_gateway_unavailable() {
+    fn bad_credentials_and_no_credit_are_this_gateways_configuration() {
         assert_eq!(
             failed("4", "Bad Credentials"),
-            GatewayOutcome::Unavailable {
+            GatewayOutcome::Misconfigured {
                 reason: "Vonage status 4: Bad Credentials".into()
             }
         );
         assert!(matches!(
             failed("9", "Quota Exceeded - rejected"),
-            GatewayOutcome::Unavailable { .. }
+            GatewayOutcome::Misconfigured { .. }
         ));
+        assert!(matches!(
+            failed("15", "Illegal Sender Address - rejected"),
+            GatewayOutcome::Misconfigured { .. }
+        ));
+        assert_eq!(
+            interpret(StatusCode::NOT_FOUND, None, b"", TO),
+            GatewayOutcome::Misconfigured {
+                reason: "HTTP 404 Not Found".into()
+            }
+        );
     }
 
     #[test]
