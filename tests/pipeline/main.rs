@@ -3,6 +3,7 @@
 
 mod audiences;
 mod cli;
+mod control;
 mod email;
 mod failover;
 mod fallback;
