@@ -1427,3 +1427,159 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
     assert!(!status.by_gateway.contains_key("twilio"));
     assert!(status.to_text().contains("sms via vonage"));
 }
+
+/// `patients` SMS patients and an approved SMS update to them, with a `tocsin.toml` that sends
+/// through the Twilio emulator with `account_sid`; returns the app, the update and the file.
+async fn cli_broadcast(
+    twilio: &TwilioEmulator,
+    patients: usize,
+    account_sid: &str,
+) -> (crate::support::TestApp, i64, std::path::PathBuf) {
+    let test = crate::support::TestApp::new(|_| {}).await;
+    let (contacts, appointments): (Vec<_>, Vec<_>) = (0..patients)
+        .map(|n| crate::support::sms_patient(n, "nl", format!("+3247155{n:04}"), None))
+        .unzip();
+    test.app
+        .store
+        .import(&contacts, &appointments, "test", 0)
+        .await
+        .expect("import");
+    let id = test
+        .approved_update(
+            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
+        )
+        .await;
+    let file = test.dir.path().join("tocsin.toml");
+    write_twilio_config(&test, twilio, &file, account_sid);
+    (test, id, file)
+}
+
+fn write_twilio_config(
+    test: &crate::support::TestApp,
+    twilio: &TwilioEmulator,
+    file: &std::path::Path,
+    account_sid: &str,
+) {
+    std::fs::write(
+        file,
+        format!(
+            "database_url = \"{}\"\n\
+             [sms]\ntransport = \"gateways\"\n\
+             [[sms.gateways]]\nkind = \"twilio\"\naccount_sid = \"{account_sid}\"\n\
+             auth_token = \"{AUTH_TOKEN}\"\nfrom = \"{TWILIO_FROM}\"\nbase_url = \"{}\"\n",
+            test.app.config.database_url, twilio.url
+        ),
+    )
+    .expect("config file");
+}
+
+fn tocsin_cli(file: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::support::tocsin_binary())
+        .arg("--config")
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run tocsin")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_gateway_misconfigured_send_stops_with_the_answer_exit_4_and_burns_nobody() {
+    use tocsin::domain::DeliveryState;
+    let twilio = TwilioEmulator::start().await;
+    let wrong_sid = "AC00000000000000000000000000000000";
+    let (test, id, file) = cli_broadcast(&twilio, 30, wrong_sid).await;
+
+    let out = tocsin_cli(&file, &["update", "send", &id.to_string()]);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("STOPPED with 30 deliveries held back"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("sms: twilio:"),
+        "the gateway's answer: {stdout}"
+    );
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert_eq!(
+        status.by_state.get(&DeliveryState::Undeliverable),
+        None,
+        "a mistake of ours is no fact about a patient"
+    );
+    assert!(status.paused.is_some(), "paused until a person fixes it");
+    assert!(
+        twilio.requests().len() < 30,
+        "the channel stopped instead of trying everyone ({} requests)",
+        twilio.requests().len()
+    );
+
+    write_twilio_config(&test, &twilio, &file, ACCOUNT_SID);
+    let out = tocsin_cli(&file, &["update", "send", &id.to_string()]);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Resumed 30 deliveries"), "{stdout}");
+    assert_eq!(twilio.created().len(), 30, "each patient once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mass_rejection_guard_stops_a_gateway_refusing_everyone_alike_and_retry_sends_them() {
+    use tocsin::domain::DeliveryState;
+    let twilio = TwilioEmulator::start().await;
+    let (test, id, file) = cli_broadcast(&twilio, 60, ACCOUNT_SID).await;
+    // A gateway that words a mistake of its own as "this number is bad", for everyone.
+    for n in 0..60 {
+        twilio.cannot_reach(&format!("+3247155{n:04}"));
+    }
+
+    let out = tocsin_cli(&file, &["update", "send", &id.to_string()]);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("the first 20 sms messages were all refused the same way"),
+        "{stdout}"
+    );
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    let undeliverable = status.by_state[&DeliveryState::Undeliverable];
+    assert!(
+        (20..60).contains(&undeliverable),
+        "the guard stopped the channel after the first 20 (and those in flight): {undeliverable}"
+    );
+    assert_eq!(status.held, 60 - undeliverable);
+
+    twilio.with(|state| state.unreachable.clear());
+    let out = tocsin_cli(
+        &file,
+        &[
+            "update",
+            "retry",
+            &id.to_string(),
+            "--state",
+            "undeliverable",
+            "--reason",
+            "21211",
+            "--by",
+            "Dr. Jan Claes",
+        ],
+    );
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{undeliverable} deliveries sent again at the request of Dr. Jan Claes"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(twilio.created().len(), 60, "everyone, once");
+    let status = tocsin::report::status(test.app.store.as_ref(), id)
+        .await
+        .expect("status");
+    assert_eq!(status.by_state[&DeliveryState::Sent], 60);
+}
