@@ -20,18 +20,20 @@ appointment-cancelled = Your appointment on { $when } at { $department } ({ $cam
 appointment-postponed = Your appointment on { $when } at { $department } ({ $campus } campus) is postponed.
 appointment-as-planned = Your appointment on { $when } at { $department } ({ $campus } campus) goes ahead as planned.
 what-to-do-cancelled = You need not do anything: we will contact you to book a new appointment. If your complaint is urgent, call your GP or, outside surgery hours, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
-what-to-do-postponed = { what-to-do-cancelled }
+what-to-do-postponed = You need not do anything: we will contact you to agree a new date. If your complaint is urgent, call your GP or, outside surgery hours, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
 what-to-do-as-planned = Please come to your appointment as planned.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
 sms-appointment-cancelled = Your appointment on { $when }, { $department }, is cancelled.
 sms-appointment-postponed = Your appointment on { $when }, { $department }, is postponed.
-sms-appointment-as-planned = Your appointment on { $when }, { $department }, goes ahead.
+sms-appointment-as-planned = Your appointment on { $when }, { $department }, goes ahead as planned.
 sms-sender = { $hospital }:
 
-## GPs and press
+## GPs and press: the list of a GP's patients says what the update says of their appointments
 gps-intro = This message is for general practitioners.
-gps-affected-intro = These patients of yours will not have their appointment:
+gps-affected-intro-cancelled = The appointments of these patients of yours are cancelled:
+gps-affected-intro-postponed = The appointments of these patients of yours are postponed:
+gps-affected-intro-as-planned = The appointments of these patients of yours go ahead as planned:
 media-label = PRESS RELEASE
 media-contact = Press contact: { $phone }
 

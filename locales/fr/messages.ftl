@@ -12,7 +12,7 @@ email-updated = Message du { $when }
 
 ## Greetings
 greeting-patients = Madame, Monsieur { $name },
-greeting-gps = Cher·e confrère/consœur { $name },
+greeting-gps = Chère Consœur, cher Confrère,
 greeting-media = Madame, Monsieur { $name },
 
 ## Appointments
@@ -20,7 +20,7 @@ appointment-cancelled = Votre rendez-vous du { $when } en { $department } (campu
 appointment-postponed = Votre rendez-vous du { $when } en { $department } (campus { $campus }) est reporté.
 appointment-as-planned = Votre rendez-vous du { $when } en { $department } (campus { $campus }) est maintenu.
 what-to-do-cancelled = Vous n'avez rien à faire : nous vous recontacterons pour fixer un nouveau rendez-vous. En cas de problème urgent, appelez votre médecin traitant ou, en dehors des heures de consultation, le 1733. En cas de danger de mort, appelez le 112.
-what-to-do-postponed = { what-to-do-cancelled }
+what-to-do-postponed = Vous n'avez rien à faire : nous vous recontacterons pour fixer une nouvelle date. En cas de problème urgent, appelez votre médecin traitant ou, en dehors des heures de consultation, le 1733. En cas de danger de mort, appelez le 112.
 what-to-do-as-planned = Présentez-vous à votre rendez-vous comme prévu.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
@@ -29,9 +29,11 @@ sms-appointment-postponed = Votre rendez-vous du { $when }, { $department }, est
 sms-appointment-as-planned = Votre rendez-vous du { $when }, { $department }, est maintenu.
 sms-sender = { $hospital } :
 
-## GPs and press
+## GPs and press: the list of a GP's patients says what the update says of their appointments
 gps-intro = Ce message est destiné aux médecins généralistes.
-gps-affected-intro = Les rendez-vous de vos patients suivants n'auront pas lieu :
+gps-affected-intro-cancelled = Les rendez-vous suivants de vos patients sont annulés :
+gps-affected-intro-postponed = Les rendez-vous suivants de vos patients sont reportés :
+gps-affected-intro-as-planned = Les rendez-vous suivants de vos patients sont maintenus :
 media-label = COMMUNIQUÉ DE PRESSE
 media-contact = Contact presse : { $phone }
 

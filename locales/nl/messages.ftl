@@ -20,18 +20,20 @@ appointment-cancelled = Uw afspraak van { $when } bij { $department } (campus { 
 appointment-postponed = Uw afspraak van { $when } bij { $department } (campus { $campus }) wordt uitgesteld.
 appointment-as-planned = Uw afspraak van { $when } bij { $department } (campus { $campus }) gaat door zoals gepland.
 what-to-do-cancelled = U hoeft niets te doen: wij nemen contact met u op voor een nieuwe afspraak. Dringende klachten? Bel uw huisarts, of buiten de openingsuren de huisartsenwachtpost op 1733. Bij levensgevaar: bel 112.
-what-to-do-postponed = { what-to-do-cancelled }
+what-to-do-postponed = U hoeft niets te doen: wij nemen contact met u op om een nieuwe datum af te spreken. Dringende klachten? Bel uw huisarts, of buiten de openingsuren de huisartsenwachtpost op 1733. Bij levensgevaar: bel 112.
 what-to-do-as-planned = Kom zoals gepland naar uw afspraak.
 
 ## SMS: short, and only GSM-7 characters, so one message costs one part.
 sms-appointment-cancelled = Uw afspraak op { $when }, { $department }, gaat niet door.
 sms-appointment-postponed = Uw afspraak op { $when }, { $department }, wordt uitgesteld.
-sms-appointment-as-planned = Uw afspraak op { $when }, { $department }, gaat door.
+sms-appointment-as-planned = Uw afspraak op { $when }, { $department }, gaat door zoals gepland.
 sms-sender = { $hospital }:
 
-## GPs and press
+## GPs and press: the list of a GP's patients says what the update says of their appointments
 gps-intro = Dit bericht is bestemd voor huisartsen.
-gps-affected-intro = Bij deze patiënten van u gaat de afspraak niet door:
+gps-affected-intro-cancelled = Bij deze patiënten van u gaat de afspraak niet door:
+gps-affected-intro-postponed = Bij deze patiënten van u wordt de afspraak uitgesteld:
+gps-affected-intro-as-planned = Bij deze patiënten van u gaat de afspraak door zoals gepland:
 media-label = PERSBERICHT
 media-contact = Perscontact: { $phone }
 

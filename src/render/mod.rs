@@ -243,10 +243,7 @@ impl Renderer {
             context.insert("appointment_key", &format!("appointment-{outcome}"));
             context.insert("sms_appointment_key", &format!("sms-appointment-{outcome}"));
             context.insert("what_to_do_key", &format!("what-to-do-{outcome}"));
-            context.insert(
-                "phrases",
-                &self.phrases(language, &format!("what-to-do-{outcome}"), &when)?,
-            );
+            context.insert("phrases", &self.phrases(language, outcome, &when)?);
             let mut args = FluentArgs::new();
             args.set("hospital", FluentValue::from(self.hospital.name.as_str()));
             args.set("title", FluentValue::from(text.title.as_str()));
@@ -270,10 +267,12 @@ impl Renderer {
     /// The fixed phrases that are the same for every recipient of an update in one language,
     /// formatted once instead of once per message (`{{ phrases.signature }}` in a template;
     /// `t()` still works for any other message of the Fluent files).
+    /// Every phrase that speaks of appointments takes the update's `appointments` value
+    /// (`outcome`): patients and their GPs must read the same thing.
     fn phrases(
         &self,
         language: Language,
-        what_to_do_key: &str,
+        outcome: &str,
         when: &str,
     ) -> Result<HashMap<&'static str, String>, RenderError> {
         let hospital = &self.hospital;
@@ -286,7 +285,7 @@ impl Renderer {
         };
         let name = [("hospital", hospital.name.as_str())];
         Ok(HashMap::from([
-            ("what_to_do", phrase(what_to_do_key, &[])?),
+            ("what_to_do", phrase(&format!("what-to-do-{outcome}"), &[])?),
             (
                 "questions",
                 phrase(
@@ -309,7 +308,10 @@ impl Renderer {
                 phrase("media-contact", &[("phone", &hospital.press_phone)])?,
             ),
             ("gps_intro", phrase("gps-intro", &[])?),
-            ("gps_affected_intro", phrase("gps-affected-intro", &[])?),
+            (
+                "gps_affected_intro",
+                phrase(&format!("gps-affected-intro-{outcome}"), &[])?,
+            ),
         ]))
     }
 }
@@ -671,5 +673,114 @@ mod tests {
         assert!(email.body.contains(
             "Uw afspraak van dinsdag 13 januari 2026 om 09:30 bij Cardiologie (campus Deurne) gaat niet door."
         ));
+    }
+
+    /// What each value of `appointments` must read like, by a word only its phrases use.
+    fn wording(language: Language, outcome: AppointmentOutcome) -> &'static str {
+        use AppointmentOutcome::*;
+        match (language, outcome) {
+            (Language::Nl, Cancelled) => "niet door",
+            (Language::Nl, Postponed) => "uitgesteld",
+            (Language::Nl, AsPlanned) => "zoals gepland",
+            (Language::Fr, Cancelled) => "annulé",
+            (Language::Fr, Postponed) => "reporté",
+            (Language::Fr, AsPlanned) => "maintenu",
+            (Language::En, Cancelled) => "cancelled",
+            (Language::En, Postponed) => "postponed",
+            (Language::En, AsPlanned) => "as planned",
+        }
+    }
+
+    #[test]
+    fn every_audience_reads_the_appointments_value_of_the_update_on_every_channel() {
+        let renderer = Renderer::new(
+            Hospital::default(),
+            vec![PatientField::Name, PatientField::Appointment],
+            None,
+            None,
+        )
+        .expect("renderer");
+        let patient = patient();
+        let person = |role: Role| {
+            let mut contact = patient.contact.clone();
+            contact.role = role;
+            Recipient {
+                contact,
+                appointments: vec![],
+                affected_patients: vec![],
+            }
+        };
+        let mut gp_of_affected = person(Role::Gp);
+        gp_of_affected.affected_patients = vec![AffectedPatient {
+            first_name: "An".into(),
+            last_name: "Peeters".into(),
+            birth_date: None,
+            appointment: patient.appointments[0].clone(),
+        }];
+        let any_gp = person(Role::Gp);
+        let journalist = person(Role::Journalist);
+        // Each recipient, and whether its message speaks of appointments at all on a channel.
+        let recipients = [
+            ("patients", Audience::Patients, &patient, true),
+            ("gps-of-affected", Audience::Gps, &gp_of_affected, true),
+            ("all-gps", Audience::Gps, &any_gp, false),
+            ("media", Audience::Media, &journalist, false),
+        ];
+        let outcomes = [
+            AppointmentOutcome::Cancelled,
+            AppointmentOutcome::Postponed,
+            AppointmentOutcome::AsPlanned,
+        ];
+        let neutral = |text: &str| UpdateText {
+            title: text.into(),
+            body: text.into(),
+            sms: text.into(),
+        };
+        let mut checked = 0;
+        for outcome in outcomes {
+            let mut update = update();
+            update.appointments = outcome;
+            update.nl = neutral("Bericht.");
+            update.fr = neutral("Message.");
+            update.en = neutral("Notice.");
+            let prepared = renderer.prepare(&update).expect("prepared");
+            for language in Language::ALL {
+                for (name, audience, recipient, about_appointments) in &recipients {
+                    for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
+                        let rendered = prepared
+                            .render(channel, *audience, language, recipient)
+                            .expect("renders");
+                        let text = format!(
+                            "{}\n{}\n{}",
+                            rendered.subject.unwrap_or_default(),
+                            rendered.body,
+                            rendered.body_html.unwrap_or_default()
+                        )
+                        .to_lowercase();
+                        let case =
+                            format!("{name} × {} × {language} × {channel}", outcome.as_str());
+                        for other in outcomes.into_iter().filter(|other| *other != outcome) {
+                            assert!(
+                                !text.contains(wording(language, other)),
+                                "{case} says {:?}:\n{text}",
+                                wording(language, other)
+                            );
+                        }
+                        // A GP's SMS carries the spokesperson's text only.
+                        let speaks = *about_appointments
+                            && !(*audience == Audience::Gps && channel == ChannelKind::Sms);
+                        if speaks {
+                            assert!(
+                                text.contains(wording(language, outcome)),
+                                "{case} does not say {:?}:\n{text}",
+                                wording(language, outcome)
+                            );
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 3 * 4 * 3);
     }
 }
