@@ -284,7 +284,9 @@ async fn open_app(dir: &Path) -> Result<App> {
     config.email.dir = dir.join("outbox/email");
     config.sms.dir = dir.join("outbox/sms");
     config.telegram.dir = dir.join("outbox/telegram");
-    Ok(App::open(config).await?)
+    // Synthetic people, file outboxes and a local sink: the example hospital details, as in
+    // the demo, keep the messages the size they were measured at.
+    Ok(App::open(config).await?.allowing_placeholders())
 }
 
 /// Generates and imports the hospital, then runs the broadcast in a fresh process: in use,
@@ -659,7 +661,7 @@ async fn draft_and_plan(
 ) -> Result<(i64, PlanReport, Duration, String)> {
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, source)?;
-    let (id, _) = app.draft(&file, None, DraftOptions::default()).await?;
+    let id = app.draft(&file, None, DraftOptions::default()).await?.id;
     app.approve(id, "Dr. Jan Claes").await?;
     let update = app.store.update(id).await?;
     let started = Stopwatch::start();

@@ -268,7 +268,9 @@ async fn run(args: Args) -> Result<()> {
     if let Some(batch) = args.claim_batch {
         config.dispatch.claim_batch = batch;
     }
-    let app = App::open(config).await?;
+    // Synthetic patients and an emulated gateway: the example hospital details, as in the
+    // demo, keep the messages the size they were measured at.
+    let app = App::open(config).await?.allowing_placeholders();
 
     // ---- Patients and the update --------------------------------------------------------
     println!("\n[1] {n} patients with a mobile number, an SMS update to all of them");
@@ -498,7 +500,7 @@ async fn draft_sms_update(app: &App, dir: &Path) -> Result<i64> {
     }
     let file = dir.join("sms.toml");
     std::fs::write(&file, source)?;
-    let (id, _) = app.draft(&file, None, DraftOptions::default()).await?;
+    let id = app.draft(&file, None, DraftOptions::default()).await?.id;
     app.approve(id, "Dr. Jan Claes").await?;
     Ok(id)
 }

@@ -6,20 +6,22 @@ use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
 use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
 use crate::channels::Channel;
-use crate::config::{Config, EmailTransport, SmsConfig};
+use crate::config::{Config, EmailTransport, Placeholder, SmsConfig};
 use crate::dispatch::{
     settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
     SystemClock, Tally,
 };
 use crate::domain::{
-    choose_language, ApprovalError, AudienceSpec, ChannelKind, DeliveryState, Language, UpdateState,
+    choose_language, ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language,
+    PatientFilter, PhoneNumber, Recipient, Selection, UpdateState,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
-use crate::plan::{plan, PlanError, PlanReport, Planner};
-use crate::render::{RenderError, Renderer};
+use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
+use crate::render::{Locales, RenderError, Renderer};
+use crate::report::count;
 use crate::store::ImportCounts;
-use crate::store::{self, BreakerRecord, RetryFilter, Store, StoreError};
+use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +54,28 @@ pub enum AppError {
     Unreadable(#[from] Unreadable),
     #[error(transparent)]
     Audience(#[from] crate::domain::AudienceError),
+    #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
+    Placeholders {
+        action: &'static str,
+        placeholders: Vec<Placeholder>,
+        file: Option<PathBuf>,
+    },
+}
+
+fn placeholders_message(action: &str, placeholders: &[Placeholder], file: Option<&Path>) -> String {
+    let mut message = format!(
+        "refusing to {action}: messages would carry the example hospital details, not yours. Set in {}:",
+        match file {
+            Some(file) => file.display().to_string(),
+            None => "tocsin.toml (none was found in the working directory; or pass --config FILE)"
+                .to_string(),
+        }
+    );
+    for placeholder in placeholders {
+        message.push_str(&format!("\n  {placeholder}"));
+    }
+    message.push_str("\n`tocsin check` shows everything the configuration will do.");
+    message
 }
 
 pub struct App {
@@ -59,12 +83,28 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub renderer: Arc<Renderer>,
     pub clock: Arc<dyn Clock>,
+    /// The demo and the benchmarks write to synthetic people with the example hospital
+    /// details on purpose; everything else refuses them.
+    placeholders_allowed: bool,
+}
+
+/// A stored draft, with what sending it would do now.
+#[derive(Debug, Clone)]
+pub struct DraftReport {
+    pub id: i64,
+    pub draft: Draft,
+    /// Whom each audience reaches, and the SMS as rendered for them.
+    pub forecast: Forecast,
+    /// Things the author should look at before asking for approval (an audience that
+    /// reaches nobody, texts already sent).
+    pub warnings: Vec<String>,
 }
 
 /// What one contact receives on one channel.
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub contact_id: i64,
+    pub external_id: String,
     pub contact_name: String,
     pub channel: ChannelKind,
     pub language: Language,
@@ -163,16 +203,39 @@ impl App {
             store,
             renderer: Arc::new(renderer),
             clock: Arc::new(SystemClock),
+            placeholders_allowed: false,
         })
     }
 
-    /// Checks an update file and stores it as a draft; nothing is stored if anything is wrong.
+    /// For the demo and the benchmarks only: lets the example hospital details through.
+    pub fn allowing_placeholders(mut self) -> App {
+        self.placeholders_allowed = true;
+        self
+    }
+
+    /// Refuses while messages would carry the example hospital details.
+    fn refuse_placeholders(&self, action: &'static str) -> Result<(), AppError> {
+        let placeholders = self.config.placeholders();
+        if self.placeholders_allowed || placeholders.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::Placeholders {
+            action,
+            placeholders,
+            file: self.config.file.clone(),
+        })
+    }
+
+    /// Checks an update file, renders its SMS for everyone it would reach now, and stores it
+    /// as a draft; nothing is stored if anything is wrong (a rendered SMS longer than
+    /// `options.max_sms_segments` included).
     pub async fn draft(
         &self,
         file: &Path,
         by: Option<&str>,
         options: DraftOptions,
-    ) -> Result<(i64, Draft), AppError> {
+    ) -> Result<DraftReport, AppError> {
+        self.refuse_placeholders("draft an update")?;
         let source = std::fs::read_to_string(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
             source,
@@ -189,14 +252,97 @@ impl App {
                 )));
             }
         }
-        let id = self
-            .store
-            .insert_update(&draft.update, self.clock.now_ms())
-            .await?;
-        Ok((id, draft))
+        let now = self.clock.now_ms();
+        let forecast = forecast(
+            self.store.as_ref(),
+            &self.renderer,
+            &self.config,
+            &draft.update.as_draft(0, now),
+        )
+        .await?;
+        if let Some(max) = options.max_sms_segments {
+            refuse_long_sms(file, &forecast, max)?;
+        }
+        let mut warnings = self.audience_warnings(&forecast).await?;
+        for earlier in self.store.updates().await? {
+            let released = matches!(
+                earlier.state,
+                UpdateState::Approved
+                    | UpdateState::Sending
+                    | UpdateState::Sent
+                    | UpdateState::Halted
+            );
+            if released
+                && earlier.incident_id == draft.update.incident_id
+                && draft.update.same_texts(&earlier)
+            {
+                warnings.push(format!(
+                    "the texts are exactly those of update {} ({}, \"{}\"): sending them again \
+                     repeats that message to everyone it reached",
+                    earlier.id, earlier.state, earlier.en.title
+                ));
+            }
+        }
+        let id = self.store.insert_update(&draft.update, now).await?;
+        Ok(DraftReport {
+            id,
+            draft,
+            forecast,
+            warnings,
+        })
+    }
+
+    /// An audience that reaches nobody is almost always a mistake (a campus written as the
+    /// export does not write it, no GP list imported): say so, with the names that exist.
+    async fn audience_warnings(&self, forecast: &Forecast) -> Result<Vec<String>, AppError> {
+        let mut warnings = Vec::new();
+        let mut places = None;
+        for audience in &forecast.audiences {
+            let spec = &audience.spec;
+            if audience.contacts + audience.shared > 0 {
+                if audience.contacts > 0 && audience.messages() == 0 {
+                    warnings.push(format!(
+                        "audience \"{spec}\" selects {} but no channel of this update reaches \
+                         any of them (no address, or opted out): each is on the unreached list",
+                        count(audience.contacts, "contact", "contacts")
+                    ));
+                }
+                continue;
+            }
+            let why = match spec {
+                AudienceSpec::Patients(filter) => {
+                    if places.is_none() {
+                        places = Some(self.store.booked_places().await?);
+                    }
+                    let places = places.as_deref().unwrap_or_default();
+                    let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+                    suggest_places(filter, places, self.renderer.locales(), tz)
+                }
+                AudienceSpec::GpsOfAffected => {
+                    let patients_reached = forecast.audiences.iter().any(|other| {
+                        matches!(other.spec, AudienceSpec::Patients(_))
+                            && other.contacts + other.shared > 0
+                    });
+                    if patients_reached {
+                        "no GP is linked to the appointments of these patients (the export's \
+                         GP column, or FHIR's generalPractitioner)"
+                            .to_string()
+                    } else {
+                        "its patients audiences reach nobody, so neither do their GPs".to_string()
+                    }
+                }
+                AudienceSpec::AllGps => "no GP is imported: tocsin import gps FILE".to_string(),
+                AudienceSpec::Media => {
+                    "no press list is imported: tocsin import media FILE".to_string()
+                }
+            };
+            warnings.push(format!("audience \"{spec}\" reaches NOBODY: {why}"));
+        }
+        Ok(warnings)
     }
 
     pub async fn approve(&self, id: i64, by: &str) -> Result<(), AppError> {
+        self.refuse_placeholders("approve an update")?;
         let update = self.store.update(id).await?;
         update.check_approval(by)?;
         self.store
@@ -205,33 +351,62 @@ impl App {
         Ok(())
     }
 
-    /// Exactly what a contact receives (or would), per channel. Without a contact, the first
+    /// A contact by internal id, the export's id, e-mail address or phone number (as the
+    /// exports write it: "0471 12 34 56" is found as +32471123456).
+    pub async fn find_contact(&self, key: &str) -> Result<Contact, AppError> {
+        if let Some(contact) = self.store.find_contact(key).await? {
+            return Ok(contact);
+        }
+        if let Ok(phone) = PhoneNumber::parse(key, None) {
+            if let Some(contact) = self.store.find_contact(&phone.e164).await? {
+                return Ok(contact);
+            }
+        }
+        Err(AppError::Refused(format!(
+            "no contact {key:?} (by id, the export's id, e-mail or phone)"
+        )))
+    }
+
+    /// Exactly what a contact receives (or would), per channel. `sample` chooses whom:
+    /// one contact, the first contact of each audience who reads a language, or the first
     /// contact of each audience.
     pub async fn preview(
         &self,
         id: i64,
-        contact: Option<i64>,
+        sample: Sample<'_>,
         channel: Option<ChannelKind>,
     ) -> Result<Vec<Preview>, AppError> {
         let update = self.store.update(id).await?;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let prepared = self.renderer.prepare(&update)?;
+        let contact = match sample {
+            Sample::Contact(key) => Some(self.find_contact(key).await?),
+            Sample::Language(_) | Sample::First => None,
+        };
         let mut previews = Vec::new();
         for spec in &update.audiences {
             let selection = spec.selection(&update.audiences, tz);
-            let after = contact.map_or(0, |contact_id| contact_id - 1);
-            let Some(recipient) = self.store.recipients(&selection, after, 1).await?.pop() else {
-                continue;
-            };
-            if contact.is_some_and(|contact_id| contact_id != recipient.contact.id) {
-                continue;
-            }
             let planner = Planner {
                 prepared: &prepared,
                 config: &self.config,
                 update: &update,
                 audience: spec.family(),
                 policy: self.config.policy.for_audience(spec.family()),
+            };
+            let recipient = match (&contact, sample) {
+                (Some(contact), _) => self
+                    .store
+                    .recipients(&selection, contact.id - 1, 1)
+                    .await?
+                    .pop()
+                    .filter(|recipient| recipient.contact.id == contact.id),
+                (None, Sample::Language(language)) => {
+                    self.reader_of(&selection, &planner, language).await?
+                }
+                (None, _) => self.store.recipients(&selection, 0, 1).await?.pop(),
+            };
+            let Some(recipient) = recipient else {
+                continue;
             };
             for row in planner.deliveries(&recipient)? {
                 if channel.is_some_and(|wanted| wanted != row.channel) {
@@ -241,10 +416,12 @@ impl App {
                     .store
                     .delivery(id, recipient.contact.id, row.channel)
                     .await?;
+                let contact = &recipient.contact;
                 previews.push(match stored {
                     Some(stored) => Preview {
-                        contact_id: recipient.contact.id,
-                        contact_name: recipient.contact.full_name(),
+                        contact_id: contact.id,
+                        external_id: contact.external_id.clone(),
+                        contact_name: contact.full_name(),
                         channel: row.channel,
                         language: stored.language,
                         address: stored.address,
@@ -257,8 +434,9 @@ impl App {
                         stored: true,
                     },
                     None => Preview {
-                        contact_id: recipient.contact.id,
-                        contact_name: recipient.contact.full_name(),
+                        contact_id: contact.id,
+                        external_id: contact.external_id.clone(),
+                        contact_name: contact.full_name(),
                         channel: row.channel,
                         language: row.language,
                         address: row.address,
@@ -274,13 +452,45 @@ impl App {
                 break;
             }
         }
-        if let (Some(contact_id), true) = (contact, previews.is_empty()) {
-            return Err(AppError::Refused(format!(
-                "contact {contact_id} is in none of the audiences of update {id} (or has no channel{})",
-                channel.map(|channel| format!(" {channel}")).unwrap_or_default()
-            )));
+        let on_channel = channel
+            .map(|channel| format!(" on {channel}"))
+            .unwrap_or_default();
+        match (previews.is_empty(), contact, sample) {
+            (false, _, _) => Ok(previews),
+            (true, Some(contact), _) => Err(AppError::Refused(format!(
+                "contact {} ({}) is in none of the audiences of update {id}, or gets nothing{on_channel}",
+                contact.id, contact.external_id
+            ))),
+            (true, None, Sample::Language(language)) => Err(AppError::Refused(format!(
+                "no contact of update {id}'s audiences reads {language}{on_channel}"
+            ))),
+            (true, None, _) => Err(AppError::Refused(format!(
+                "update {id}'s audiences reach nobody{on_channel}"
+            ))),
         }
-        Ok(previews)
+    }
+
+    /// The first contact of a selection whom the update is written to in `language`.
+    async fn reader_of(
+        &self,
+        selection: &Selection,
+        planner: &Planner<'_>,
+        language: Language,
+    ) -> Result<Option<Recipient>, AppError> {
+        let mut after_id = 0;
+        loop {
+            let page = self.store.recipients(selection, after_id, 2_000).await?;
+            let Some(last) = page.last() else {
+                return Ok(None);
+            };
+            after_id = last.contact.id;
+            if let Some(found) = page
+                .into_iter()
+                .find(|recipient| planner.language(recipient) == language)
+            {
+                return Ok(Some(found));
+            }
+        }
     }
 
     /// Reads an export and merges it in one transaction; rejected records go to
@@ -404,11 +614,7 @@ impl App {
         opted_out: bool,
         reason: Option<&str>,
     ) -> Result<bool, AppError> {
-        let found = self.store.find_contact(contact).await?.ok_or_else(|| {
-            AppError::Refused(format!(
-                "no contact {contact:?} (by id, external id, e-mail or phone)"
-            ))
-        })?;
+        let found = self.find_contact(contact).await?;
         Ok(self
             .store
             .set_optout(found.id, channel, opted_out, reason, self.clock.now_ms())
@@ -680,6 +886,7 @@ impl App {
             }
             UpdateState::Approved | UpdateState::Sending | UpdateState::Sent => {}
         }
+        self.refuse_placeholders("send an update")?;
         let dispatcher = self.dispatcher()?;
         let report = plan(
             self.store.as_ref(),
@@ -801,4 +1008,138 @@ impl App {
             .revoke_approval(id, by.trim(), self.clock.now_ms())
             .await?)
     }
+}
+
+/// Whom `update preview` shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Sample<'a> {
+    /// One contact: internal id, the export's id, e-mail address or phone number.
+    Contact(&'a str),
+    /// The first contact of each audience who is written to in this language.
+    Language(Language),
+    /// The first contact of each audience.
+    First,
+}
+
+/// The limit on parts applies to what recipients get, not to the text as written: the
+/// sender and each of the patient's appointments are added to it.
+fn refuse_long_sms(file: &Path, forecast: &Forecast, max: usize) -> Result<(), AppError> {
+    let mut problems = Vec::new();
+    for (language, sms) in &forecast.sms {
+        let over = sms.over(max);
+        let Some(longest) = sms.longest.as_ref().filter(|_| over > 0) else {
+            continue;
+        };
+        problems.push(format!(
+            "[{language}] sms: {over} of {} as rendered take more than {max} parts; the one to \
+             {} (contact {}) takes {} parts in {}:\n    {}",
+            count(sms.messages(), "SMS", "SMS"),
+            longest.external_id,
+            longest.contact_id,
+            longest.parts,
+            longest.encoding.as_str(),
+            longest.text
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Refused(format!(
+        "{} was not stored: an SMS as recipients get it (with the sender and their own \
+         appointments) is longer than [sms] max_segments = {max} allows.\n  {}\n\
+         Shorten the sms text: each appointment adds a sentence of its own.",
+        file.display(),
+        problems.join("\n  ")
+    )))
+}
+
+/// Why a patients audience selects nobody, with the names the export does use.
+fn suggest_places(
+    filter: &PatientFilter,
+    places: &[BookedPlace],
+    locales: &Locales,
+    tz: chrono_tz::Tz,
+) -> String {
+    if places.is_empty() {
+        return "no booked appointment is imported: tocsin import appointments FILE".into();
+    }
+    let mut reasons = Vec::new();
+    let campuses: Vec<&str> = places.iter().map(|place| place.campus.as_str()).collect();
+    let departments: Vec<&str> = places
+        .iter()
+        .map(|place| place.department.as_str())
+        .collect();
+    for (what, prefix, wanted, known) in [
+        ("campus", "campus", &filter.campus, campuses),
+        ("department", "dept", &filter.department, departments),
+    ] {
+        let Some(wanted) = wanted else { continue };
+        let mut known: Vec<&str> = known;
+        known.sort_unstable_by_key(|name| name.to_lowercase());
+        known.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        if known.iter().any(|name| name.eq_ignore_ascii_case(wanted)) {
+            continue;
+        }
+        let spelled = |name: &str| format!("{what}={}", name.replace(' ', "_"));
+        let listed = known
+            .iter()
+            .map(|name| spelled(name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        reasons.push(
+            match known
+                .iter()
+                .find(|name| same_place(wanted, name, prefix, locales))
+            {
+                Some(guess) => format!(
+                    "no booked appointment has {what} {wanted:?}; did you mean {}? (the export \
+                     has {listed})",
+                    spelled(guess)
+                ),
+                None => {
+                    format!("no booked appointment has {what} {wanted:?}; the export has {listed}")
+                }
+            },
+        );
+    }
+    if reasons.is_empty() {
+        let day = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|at| at.with_timezone(&tz).date_naive().to_string())
+                .unwrap_or_default()
+        };
+        let first = places.iter().map(|place| place.first_ms).min();
+        let last = places.iter().map(|place| place.last_ms).max();
+        if let (Some(first), Some(last)) = (first, last) {
+            reasons.push(format!(
+                "no booked appointment meets all its conditions; booked appointments run from \
+                 {} to {}",
+                day(first),
+                day(last)
+            ));
+        }
+    }
+    reasons.join("; ")
+}
+
+/// "Antwerp" for "Antwerpen", "cardiologie" for "cardiology": the same place under another
+/// spelling or in another of our languages.
+fn same_place(wanted: &str, known: &str, prefix: &str, locales: &Locales) -> bool {
+    let fold = |text: &str| {
+        text.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let wanted = fold(wanted);
+    let translations = Language::ALL
+        .into_iter()
+        .map(|language| fold(&locales.term(language, prefix, known)));
+    std::iter::once(fold(known))
+        .chain(translations)
+        .any(|name| {
+            name == wanted
+                || (wanted.len().min(name.len()) >= 4
+                    && (name.starts_with(&wanted) || wanted.starts_with(&name)))
+        })
 }

@@ -57,7 +57,7 @@ struct UpdateFile {
     incident: Spanned<String>,
     kind: Spanned<String>,
     follows: Option<i64>,
-    author: Option<String>,
+    author: Option<Spanned<String>>,
     audiences: Spanned<Vec<Spanned<String>>>,
     channels: Spanned<Vec<Spanned<String>>>,
     appointments: Option<Spanned<String>>,
@@ -201,9 +201,21 @@ pub fn parse_draft(
             "channels is empty: name at least one of email, sms, telegram",
         ));
     }
+    if let (None, Some(written)) = (author, &parsed.author) {
+        if let Some(message) = not_one_line("author", written.get_ref()) {
+            problems.push(lines.problem(written.span(), message));
+        }
+    }
+    if let Some(message) = author.and_then(|given| not_one_line("--by", given)) {
+        problems.push(Problem {
+            line: 1,
+            column: 1,
+            message,
+        });
+    }
     let author = author
         .map(str::to_string)
-        .or(parsed.author)
+        .or(parsed.author.map(Spanned::into_inner))
         .map(|author| author.trim().to_string())
         .filter(|author| !author.is_empty());
     if author.is_none() {
@@ -244,6 +256,11 @@ pub fn parse_draft(
                     format!("[{language}] {field} is empty: write the {field} in {language}"),
                 ));
             }
+        }
+        if let Some(message) =
+            not_one_line(&format!("[{language}] title"), text.title.get_ref().trim())
+        {
+            problems.push(lines.problem(text.title.span(), message));
         }
         let mut sms_text = text.sms.get_ref().trim().to_string();
         if options.accept_gsm7 {
@@ -298,6 +315,22 @@ pub fn parse_draft(
             en,
         },
         sms: analyses,
+    })
+}
+
+/// A field that must stay on one line (a title becomes the e-mail's Subject header): a line
+/// break or another control character in it is refused.
+fn not_one_line(field: &str, value: &str) -> Option<String> {
+    let found = value.chars().find(|c| c.is_control())?;
+    Some(match found {
+        '\r' | '\n' => format!(
+            "{field} spans several lines: it must be one line (a title becomes the e-mail's \
+             subject); join its lines"
+        ),
+        other => format!(
+            "{field} contains the control character U+{:04X}: remove it",
+            u32::from(other)
+        ),
     })
 }
 
@@ -428,6 +461,33 @@ sms = "Due to a cyberattack, all operations are cancelled."
                 .contains("[nl] sms takes 2 parts in GSM-7 (at most 1)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_title_with_a_line_break_is_refused_at_its_line() {
+        let source = GOOD.replace(
+            "title = \"Cyberattaque\"",
+            "title = \"Cyberattaque\\r\\nBcc: everyone@example.be\"",
+        );
+        let error = parse(&source).expect_err("refused");
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(error.problems[0].line, 13);
+        assert!(
+            error.problems[0]
+                .message
+                .contains("[fr] title spans several lines"),
+            "{error}"
+        );
+        let source = GOOD.replace(
+            "title = \"Cyberaanval\"",
+            "title = \"\"\"Cyber\naanval\"\"\"",
+        );
+        let error = parse(&source).expect_err("refused");
+        assert_eq!(error.problems[0].line, 8, "{error}");
+        let source = GOOD.replace("author = \"Els Peeters\"", "author = \"Els\\u0007\"");
+        let error = parse(&source).expect_err("refused");
+        assert_eq!(error.problems[0].line, 3, "{error}");
+        assert!(error.problems[0].message.contains("U+0007"), "{error}");
     }
 
     #[test]

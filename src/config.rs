@@ -30,6 +30,9 @@ pub struct Config {
     pub policy: Policies,
     pub gp_alert: GpAlert,
     pub serve: Serve,
+    /// The file this was read from; none when no file was found and the defaults apply.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// `tocsin serve`: the delivery-receipt endpoints (and the dispatcher beside them).
@@ -89,6 +92,7 @@ impl Default for Config {
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
+            file: None,
         }
     }
 }
@@ -368,7 +372,8 @@ pub struct SmsConfig {
     /// How many messages a rate-limited gateway may take at once before its rate applies;
     /// 1 spaces every message evenly (`1 / rate` apart), so no second sees more than the rate.
     pub rate_burst: u32,
-    /// An update whose SMS text takes more parts than this is refused at draft time.
+    /// An update whose SMS, as rendered for any recipient (sender and appointments
+    /// included), takes more parts than this is refused at draft time.
     pub max_segments: usize,
 }
 
@@ -536,6 +541,47 @@ pub fn secret(inline: &Option<String>, env: &Option<String>, what: &str) -> Resu
     })
 }
 
+/// A setting still at its example value, which real messages must not carry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Placeholder {
+    /// The table of `tocsin.toml` it belongs in: `hospital`, `email`.
+    pub section: &'static str,
+    pub key: &'static str,
+    pub value: String,
+}
+
+impl std::fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.value.trim().is_empty() {
+            write!(f, "[{}] {} is empty", self.section, self.key)
+        } else {
+            write!(
+                f,
+                "[{}] {} is still the example {:?}",
+                self.section, self.key, self.value
+            )
+        }
+    }
+}
+
+/// A web address or mailbox on a domain reserved for examples (RFC 2606, and the shipped
+/// `example.be`): nobody can read or answer it.
+fn has_example_domain(value: &str) -> bool {
+    let host = match value.split_once('@') {
+        Some((_, domain)) => domain.trim_end_matches('>').trim().to_ascii_lowercase(),
+        None => match url::Url::parse(value) {
+            Ok(url) => url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            Err(_) => return false,
+        },
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let reserved_tld = labels
+        .last()
+        .is_some_and(|tld| ["example", "invalid", "test", "localhost"].contains(tld));
+    let example_name = labels.len() >= 2 && labels[labels.len() - 2] == "example";
+    reserved_tld || example_name
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxOnly {
@@ -557,7 +603,57 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// The hospital details and e-mail sender that messages would carry while they still
+    /// hold the shipped example values (the defaults, as in `tocsin.example.toml`), an example
+    /// domain, or nothing. `update draft`, `approve` and `send` refuse while any is left.
+    pub fn placeholders(&self) -> Vec<Placeholder> {
+        let example = Config::default();
+        let hospital = &self.hospital;
+        let candidates = [
+            ("hospital", "name", &hospital.name, &example.hospital.name),
+            (
+                "hospital",
+                "short_name",
+                &hospital.short_name,
+                &example.hospital.short_name,
+            ),
+            (
+                "hospital",
+                "phone",
+                &hospital.phone,
+                &example.hospital.phone,
+            ),
+            (
+                "hospital",
+                "press_phone",
+                &hospital.press_phone,
+                &example.hospital.press_phone,
+            ),
+            (
+                "hospital",
+                "website",
+                &hospital.website,
+                &example.hospital.website,
+            ),
+            ("email", "from", &self.email.from, &example.email.from),
+        ];
+        candidates
+            .into_iter()
+            .filter(|(_, _, value, example)| {
+                let value = value.trim();
+                value.is_empty() || value == example.as_str() || has_example_domain(value)
+            })
+            .map(|(section, key, value, _)| Placeholder {
+                section,
+                key,
+                value: value.clone(),
+            })
+            .collect()
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
@@ -702,6 +798,47 @@ mod tests {
         assert!(error.to_string().contains("sms.rates.twilio: 0"), "{error}");
         let error = Config::parse("[sms]\nrate_burst = 0\n", "t.toml").expect_err("refused");
         assert!(error.to_string().contains("sms.rate_burst"), "{error}");
+    }
+
+    #[test]
+    fn the_example_hospital_details_are_placeholders_until_set() {
+        let keys = |config: &Config| {
+            config
+                .placeholders()
+                .iter()
+                .map(|placeholder| format!("{}.{}", placeholder.section, placeholder.key))
+                .collect::<Vec<_>>()
+        };
+        let every = [
+            "hospital.name",
+            "hospital.short_name",
+            "hospital.phone",
+            "hospital.press_phone",
+            "hospital.website",
+            "email.from",
+        ];
+        assert_eq!(keys(&Config::default()), every);
+        let example = Config::parse(include_str!("../tocsin.example.toml"), "example")
+            .expect("example parses");
+        assert_eq!(keys(&example), every, "copying the example is not enough");
+        let own = "[hospital]\nname = \"AZ Testwijk\"\nshort_name = \"AZT\"\n\
+                   phone = \"+32 3 555 12 12\"\npress_phone = \"+32 3 555 12 13\"\n\
+                   website = \"https://crisis.azt.be\"\n\
+                   [email]\nfrom = \"Crisiscel AZT <crisis@azt.be>\"\n";
+        assert!(keys(&Config::parse(own, "t.toml").expect("valid")).is_empty());
+        let half = own
+            .replace("+32 3 555 12 12", " ")
+            .replace("https://crisis.azt.be", "https://status.example.com")
+            .replace("crisis@azt.be", "crisis@relay.invalid");
+        let half = Config::parse(&half, "t.toml").expect("valid");
+        assert_eq!(
+            keys(&half),
+            ["hospital.phone", "hospital.website", "email.from"]
+        );
+        assert_eq!(
+            half.placeholders()[1].to_string(),
+            "[hospital] website is still the example \"https://status.example.com\""
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod author;
 pub mod channels;
+pub mod check;
 pub mod config;
 pub mod demo;
 pub mod dispatch;

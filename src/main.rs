@@ -13,13 +13,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::app::{App, ImportKind};
+use tocsin::app::{App, ImportKind, Sample};
 use tocsin::author::DraftOptions;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
-use tocsin::domain::{ChannelKind, DeliveryState};
+use tocsin::domain::{ChannelKind, DeliveryState, Language};
+use tocsin::plan::Forecast;
 use tocsin::render::sms;
-use tocsin::report::UnreachedFilter;
+use tocsin::report::{count, grouped, UnreachedFilter};
 use tocsin::store::RetryFilter;
 
 #[derive(Parser)]
@@ -73,6 +74,9 @@ enum Command {
     /// Receives the SMS gateways' delivery receipts ([serve] bind) and sends the updates
     /// being sent, until Ctrl-C.
     Serve,
+    /// Prints what the configuration will do (database, channels, SMS gateways, channel
+    /// policy, hospital details) and what is missing; fails when tocsin would refuse to send.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -145,11 +149,16 @@ enum UpdateCommand {
         #[arg(long)]
         by: String,
     },
-    /// Prints exactly what a contact receives.
+    /// Prints exactly what a contact receives (without --contact or --language: the first
+    /// contact of each audience).
     Preview {
         id: i64,
+        /// The contact: internal id, the export's patient id, e-mail address or phone number.
+        #[arg(long, conflicts_with = "language")]
+        contact: Option<String>,
+        /// The first contact of each audience who is written to in this language (nl, fr, en).
         #[arg(long)]
-        contact: Option<i64>,
+        language: Option<Language>,
         #[arg(long)]
         channel: Option<ChannelKind>,
     },
@@ -263,6 +272,16 @@ async fn main() -> Result<ExitCode> {
             })
             .await?;
         }
+        Command::Check => {
+            let report = tocsin::check::check(&config);
+            print!("{}", report.to_text());
+            if !report.problems.is_empty() {
+                anyhow::bail!(
+                    "{} to fix before tocsin can send",
+                    count(report.problems.len() as u64, "thing", "things")
+                );
+            }
+        }
         Command::Optout(command) => {
             let app = App::open(config).await?;
             match command {
@@ -302,11 +321,15 @@ async fn main() -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&summaries)?);
             }
             for summary in summaries.iter().filter(|_| !json) {
-                println!("{}: {} contacts", summary.spec, summary.contacts);
+                println!(
+                    "{}: {}",
+                    summary.spec,
+                    count(summary.contacts, "contact", "contacts")
+                );
                 let languages: Vec<String> = summary
                     .by_language
                     .iter()
-                    .map(|(language, n)| format!("{language} {n}"))
+                    .map(|(language, n)| format!("{language} {}", grouped(*n)))
                     .collect();
                 println!("  by language: {}", languages.join(", "));
                 let channels: Vec<String> = summary
@@ -360,17 +383,19 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 accept_gsm7: sms_gsm7,
                 max_sms_segments: Some(app.config.sms.max_segments),
             };
-            let (id, draft) = app.draft(&file, by.as_deref(), options).await?;
+            let report = app.draft(&file, by.as_deref(), options).await?;
+            let (id, draft) = (report.id, &report.draft);
             println!(
                 "Stored draft update {id} ({}, by {}).",
                 draft.update.kind.as_str(),
                 draft.update.author
             );
+            println!("The sms text as written:");
             for (language, analysis) in &draft.sms {
                 println!(
-                    "  sms [{language}]: {}, {} part(s), {} units",
+                    "  [{language}]: {}, {}, {} units",
                     analysis.encoding.as_str(),
-                    analysis.segments,
+                    count(analysis.segments as u64, "part", "parts"),
                     analysis.units
                 );
                 if !analysis.non_gsm.is_empty() {
@@ -380,13 +405,21 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                     let text = &draft.update.text(*language).sms;
                     if let Some(proposal) = sms::gsm7_version(text) {
                         let cost = sms::analyse(&proposal);
-                        println!("    GSM-7 version ({} part(s)): {proposal}", cost.segments);
+                        println!(
+                            "    GSM-7 version ({}): {proposal}",
+                            count(cost.segments as u64, "part", "parts")
+                        );
                         println!("    draft again with --sms-gsm7 to use it");
                     }
                 }
             }
+            print!("{}", forecast_text(&report.forecast));
+            for warning in &report.warnings {
+                eprintln!("WARNING: {warning}");
+            }
             println!(
-                "Next: tocsin update approve {id} --by NAME   (someone other than the author)"
+                "Next: tocsin update preview {id} [--language nl|fr|en], then tocsin update \
+                 approve {id} --by NAME   (someone other than the author)"
             );
         }
         UpdateCommand::Approve { id, by } => {
@@ -396,14 +429,21 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         UpdateCommand::Preview {
             id,
             contact,
+            language,
             channel,
         } => {
-            for preview in app.preview(id, contact, channel).await? {
+            let sample = match (&contact, language) {
+                (Some(contact), _) => Sample::Contact(contact),
+                (None, Some(language)) => Sample::Language(language),
+                (None, None) => Sample::First,
+            };
+            for preview in app.preview(id, sample, channel).await? {
                 println!(
-                    "=== {} to {} (contact {}), {}, {}{}",
+                    "=== {} to {} (contact {}, {}), {}, {}{}",
                     preview.channel,
                     preview.address.as_deref().unwrap_or("(no address)"),
                     preview.contact_id,
+                    preview.external_id,
                     preview.contact_name,
                     preview.language,
                     if preview.stored { ", as sent" } else { "" }
@@ -507,6 +547,113 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whom the draft reaches and what its SMS cost, as `update send` would plan them now.
+fn forecast_text(forecast: &Forecast) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let by_language = |counts: &std::collections::BTreeMap<Language, u64>| {
+        counts
+            .iter()
+            .map(|(language, n)| format!("{language} {}", grouped(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "Who it reaches now (as tocsin update send would plan it):"
+    );
+    for audience in &forecast.audiences {
+        let _ = write!(
+            out,
+            "  {}: {}",
+            audience.spec,
+            count(audience.contacts, "contact", "contacts")
+        );
+        if !audience.by_language.is_empty() {
+            let _ = write!(out, " ({})", by_language(&audience.by_language));
+        }
+        if audience.shared > 0 {
+            let _ = write!(
+                out,
+                "; {} more counted under an earlier audience",
+                grouped(audience.shared)
+            );
+        }
+        out.push('\n');
+        for (channel, counts) in &audience.deliveries {
+            let total = counts.values().sum::<u64>();
+            let _ = writeln!(
+                out,
+                "    {channel}: {} ({})",
+                grouped(total),
+                by_language(counts)
+            );
+        }
+        if !audience.skipped.is_empty() {
+            let skipped: Vec<String> = audience
+                .skipped
+                .iter()
+                .map(|(reason, n)| format!("{reason} {}", grouped(*n)))
+                .collect();
+            let _ = writeln!(out, "    skipped: {}", skipped.join(", "));
+        }
+        if audience.unreachable > 0 {
+            let _ = writeln!(
+                out,
+                "    reached on no channel: {} (the call centre's list)",
+                grouped(audience.unreachable)
+            );
+        }
+    }
+    if forecast.sms.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "SMS as recipients get them (sender, their own appointments), parts per message:"
+    );
+    let (mut messages, mut parts) = (0, 0);
+    for (language, sms) in &forecast.sms {
+        let distribution: Vec<String> = sms
+            .parts
+            .iter()
+            .map(|(size, n)| {
+                format!(
+                    "{} of {}",
+                    grouped(*n),
+                    count(*size as u64, "part", "parts")
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "  [{language}] {}: {} = {}",
+            count(sms.messages(), "SMS", "SMS"),
+            distribution.join(", "),
+            count(sms.total_parts(), "part", "parts")
+        );
+        if let Some(longest) = &sms.longest {
+            let _ = write!(
+                out,
+                "; longest: {} ({}, {})",
+                longest.external_id,
+                count(longest.parts as u64, "part", "parts"),
+                longest.encoding.as_str()
+            );
+        }
+        out.push('\n');
+        messages += sms.messages();
+        parts += sms.total_parts();
+    }
+    let _ = writeln!(
+        out,
+        "  total: {}, {} to pay for",
+        count(messages, "SMS", "SMS"),
+        count(parts, "part", "parts")
+    );
+    out
+}
+
 async fn import(app: App, command: ImportCommand) -> Result<()> {
     let (kind, args) = match command {
         ImportCommand::Appointments(args) => (Some(ImportKind::Appointments), args),
@@ -520,8 +667,9 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
             .import_optouts(&args.file, args.rejects.as_deref())
             .await?;
         println!(
-            "{}: {applied} opt-outs applied, {rejected} rejected",
-            args.file.display()
+            "{}: {} applied, {rejected} rejected",
+            args.file.display(),
+            count(applied as u64, "opt-out", "opt-outs")
         );
         if let Some(rejects) = rejects {
             println!("Rejected lines, with the reason: {}", rejects.display());
@@ -533,9 +681,9 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         .await?;
     let counts = summary.counts;
     println!(
-        "{}: {} records read, {} accepted, {} rejected",
+        "{}: {} read, {} accepted, {} rejected",
         args.file.display(),
-        summary.records,
+        count(summary.records as u64, "record", "records"),
         summary.records.saturating_sub(summary.rejected),
         summary.rejected
     );
@@ -568,24 +716,6 @@ fn who(by: Option<String>) -> String {
         .or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("LOGNAME").ok())
         .unwrap_or_else(|| "an unnamed user (no --by)".into())
-}
-
-/// `1 delivery`, `2 deliveries`, with thousands grouped.
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", grouped(n), if n == 1 { one } else { many })
-}
-
-/// 12345 → "12,345": counts a person reads at a glance, never rounded.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// Exit codes of `update send` and `update retry`, as documented in the README.

@@ -5,11 +5,12 @@
 
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
-    choose_language, Audience, ChannelKind, DeliveryState, Recipient, Update, UpdateState,
+    choose_language, Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient,
+    Update, UpdateState,
 };
-use crate::render::{Prepared, RenderError, Renderer};
+use crate::render::{sms, Prepared, RenderError, Rendered, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// Contacts read, rendered and written per step: bounds memory whatever the audience size.
 const PAGE: u32 = 2_000;
@@ -167,30 +168,22 @@ impl Planner<'_> {
         })
     }
 
-    /// The channel policy, narrowed to the update's channels: an opted-out channel is
-    /// recorded as skipped (and with mode "first" the next one is tried); a channel without
-    /// an address is recorded only when no channel reaches the contact at all, so the
-    /// unreached list says why.
-    pub fn deliveries(&self, recipient: &Recipient) -> Result<Vec<NewDelivery>, PlanError> {
-        let contact = &recipient.contact;
+    /// The language the recipient is written to: their own, else their campus's.
+    pub fn language(&self, recipient: &Recipient) -> Language {
         let campus_language = recipient
             .appointments
             .first()
             .and_then(|appointment| self.config.hospital.campus_language(&appointment.campus));
-        let language = choose_language(contact.language.as_deref(), campus_language);
-        let row = |channel: ChannelKind, state, detail| NewDelivery {
-            update_id: self.update.id,
-            contact_id: contact.id,
-            channel,
-            address: contact.address(channel).map(str::to_string),
-            language,
-            subject: None,
-            body: String::new(),
-            body_html: None,
-            state,
-            detail,
-        };
-        let mut rows = Vec::new();
+        choose_language(recipient.contact.language.as_deref(), campus_language)
+    }
+
+    /// The channel policy, narrowed to the update's channels: an opted-out channel is
+    /// recorded as skipped (and with mode "first" the next one is tried); a channel without
+    /// an address is recorded only when no channel reaches the contact at all, so the
+    /// unreached list says why. Nothing is rendered here.
+    pub fn routes(&self, recipient: &Recipient) -> Vec<Route> {
+        let contact = &recipient.contact;
+        let mut routes = Vec::new();
         let mut without_address = Vec::new();
         let mut reachable = false;
         let candidates = self
@@ -201,26 +194,18 @@ impl Planner<'_> {
             .filter(|channel| self.update.channels.contains(channel));
         for channel in candidates {
             if contact.opted_out.contains(&channel) {
-                let reason = format!("opted out of {channel}");
-                rows.push(row(channel, DeliveryState::Skipped, Some(reason)));
+                routes.push(Route::skipped(channel, format!("opted out of {channel}")));
                 continue;
             }
             if contact.address(channel).is_none() {
                 without_address.push(channel);
                 continue;
             }
-            let rendered = self
-                .prepared
-                .render(channel, self.audience, language, recipient)
-                .map_err(|source| PlanError::Render {
-                    contact_id: contact.id,
-                    source,
-                })?;
-            let mut pending = row(channel, DeliveryState::Pending, None);
-            pending.subject = rendered.subject;
-            pending.body = rendered.body;
-            pending.body_html = rendered.body_html;
-            rows.push(pending);
+            routes.push(Route {
+                channel,
+                state: DeliveryState::Pending,
+                detail: None,
+            });
             reachable = true;
             if self.policy.mode == PolicyMode::First {
                 break;
@@ -228,10 +213,256 @@ impl Planner<'_> {
         }
         if !reachable {
             for channel in without_address {
-                let reason = format!("no {channel} address");
-                rows.push(row(channel, DeliveryState::Skipped, Some(reason)));
+                routes.push(Route::skipped(channel, format!("no {channel} address")));
             }
         }
-        Ok(rows)
+        routes
     }
+
+    /// What the recipient reads on one channel.
+    pub fn render(
+        &self,
+        channel: ChannelKind,
+        language: Language,
+        recipient: &Recipient,
+    ) -> Result<Rendered, PlanError> {
+        self.prepared
+            .render(channel, self.audience, language, recipient)
+            .map_err(|source| PlanError::Render {
+                contact_id: recipient.contact.id,
+                source,
+            })
+    }
+
+    /// The recipient's delivery rows: [`Planner::routes`], each pending one rendered.
+    pub fn deliveries(&self, recipient: &Recipient) -> Result<Vec<NewDelivery>, PlanError> {
+        let contact = &recipient.contact;
+        let language = self.language(recipient);
+        self.routes(recipient)
+            .into_iter()
+            .map(|route| {
+                let mut row = NewDelivery {
+                    update_id: self.update.id,
+                    contact_id: contact.id,
+                    channel: route.channel,
+                    address: contact.address(route.channel).map(str::to_string),
+                    language,
+                    subject: None,
+                    body: String::new(),
+                    body_html: None,
+                    state: route.state,
+                    detail: route.detail,
+                };
+                if row.state == DeliveryState::Pending {
+                    let rendered = self.render(route.channel, language, recipient)?;
+                    row.subject = rendered.subject;
+                    row.body = rendered.body;
+                    row.body_html = rendered.body_html;
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+
+    /// Counts what planning would do for one recipient, rendering only the SMS.
+    fn forecast(
+        &self,
+        recipient: &Recipient,
+        audience: &mut AudienceForecast,
+        sms: &mut BTreeMap<Language, SmsForecast>,
+    ) -> Result<(), PlanError> {
+        let language = self.language(recipient);
+        audience.contacts += 1;
+        *audience.by_language.entry(language).or_default() += 1;
+        let routes = self.routes(recipient);
+        if !routes
+            .iter()
+            .any(|route| route.state == DeliveryState::Pending)
+        {
+            audience.unreachable += 1;
+        }
+        for route in routes {
+            if route.state != DeliveryState::Pending {
+                let reason = route.detail.unwrap_or_else(|| route.channel.to_string());
+                *audience.skipped.entry(reason).or_default() += 1;
+                continue;
+            }
+            *audience
+                .deliveries
+                .entry(route.channel)
+                .or_default()
+                .entry(language)
+                .or_default() += 1;
+            if route.channel == ChannelKind::Sms {
+                let text = self.render(ChannelKind::Sms, language, recipient)?.body;
+                sms.entry(language).or_default().add(recipient, text);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a recipient's update goes on one channel, before anything is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub channel: ChannelKind,
+    /// `Pending`, or `Skipped` with the reason in `detail`.
+    pub state: DeliveryState,
+    pub detail: Option<String>,
+}
+
+impl Route {
+    fn skipped(channel: ChannelKind, reason: String) -> Route {
+        Route {
+            channel,
+            state: DeliveryState::Skipped,
+            detail: Some(reason),
+        }
+    }
+}
+
+/// What planning an update would do now, written nowhere: whom each audience reaches on
+/// which channel, and the SMS exactly as rendered for each recipient. `update draft` shows
+/// it, so the cost and the reach are known before anyone approves.
+#[derive(Debug, Clone, Default)]
+pub struct Forecast {
+    pub audiences: Vec<AudienceForecast>,
+    /// The rendered SMS, per language.
+    pub sms: BTreeMap<Language, SmsForecast>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AudienceForecast {
+    pub spec: AudienceSpec,
+    /// Contacts this audience plans for.
+    pub contacts: u64,
+    /// Contacts it selects that an earlier audience of the update already plans for.
+    pub shared: u64,
+    pub by_language: BTreeMap<Language, u64>,
+    /// Messages to send, per channel and language.
+    pub deliveries: BTreeMap<ChannelKind, BTreeMap<Language, u64>>,
+    /// Deliveries recorded as skipped, by reason ("no sms address", "opted out of email").
+    pub skipped: BTreeMap<String, u64>,
+    /// Contacts no channel of the update reaches: the call centre's list from the start.
+    pub unreachable: u64,
+}
+
+impl AudienceForecast {
+    fn new(spec: AudienceSpec) -> AudienceForecast {
+        AudienceForecast {
+            spec,
+            contacts: 0,
+            shared: 0,
+            by_language: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
+            skipped: BTreeMap::new(),
+            unreachable: 0,
+        }
+    }
+
+    /// Messages to send on all channels.
+    pub fn messages(&self) -> u64 {
+        self.deliveries.values().flat_map(BTreeMap::values).sum()
+    }
+}
+
+/// The SMS of one language as they will go out.
+#[derive(Debug, Clone, Default)]
+pub struct SmsForecast {
+    /// How many SMS take each number of parts.
+    pub parts: BTreeMap<usize, u64>,
+    /// The first SMS with the most parts.
+    pub longest: Option<SmsSample>,
+}
+
+impl SmsForecast {
+    fn add(&mut self, recipient: &Recipient, text: String) {
+        let analysis = sms::analyse(&text);
+        *self.parts.entry(analysis.segments).or_default() += 1;
+        if self
+            .longest
+            .as_ref()
+            .is_none_or(|longest| analysis.segments > longest.parts)
+        {
+            self.longest = Some(SmsSample {
+                contact_id: recipient.contact.id,
+                external_id: recipient.contact.external_id.clone(),
+                parts: analysis.segments,
+                encoding: analysis.encoding,
+                text,
+            });
+        }
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.parts.values().sum()
+    }
+
+    /// What the gateways bill: every part of every message.
+    pub fn total_parts(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|(parts, count)| *parts as u64 * count)
+            .sum()
+    }
+
+    /// Messages taking more than `max` parts.
+    pub fn over(&self, max: usize) -> u64 {
+        self.parts.range(max + 1..).map(|(_, count)| count).sum()
+    }
+}
+
+/// One recipient's SMS, to show what a count means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsSample {
+    pub contact_id: i64,
+    pub external_id: String,
+    pub parts: usize,
+    pub encoding: sms::Encoding,
+    pub text: String,
+}
+
+/// Pages through every audience as [`plan`] does (a contact in two audiences counts under
+/// the first), rendering each pending SMS, and writes nothing: memory stays bounded by a
+/// page whatever the audience size.
+pub async fn forecast(
+    store: &dyn Store,
+    renderer: &Renderer,
+    config: &Config,
+    update: &Update,
+) -> Result<Forecast, PlanError> {
+    let tz = config.hospital.tz().map_err(PlanError::Config)?;
+    let prepared = renderer.prepare(update)?;
+    let mut forecast = Forecast::default();
+    let mut counted: HashSet<i64> = HashSet::new();
+    for (index, spec) in update.audiences.iter().enumerate() {
+        let more_audiences = index + 1 < update.audiences.len();
+        let selection = spec.selection(&update.audiences, tz);
+        let planner = Planner {
+            prepared: &prepared,
+            config,
+            update,
+            audience: spec.family(),
+            policy: config.policy.for_audience(spec.family()),
+        };
+        let mut audience = AudienceForecast::new(spec.clone());
+        let mut after_id = 0;
+        loop {
+            let page = store.recipients(&selection, after_id, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after_id = last.contact.id;
+            for recipient in &page {
+                if counted.contains(&recipient.contact.id) {
+                    audience.shared += 1;
+                    continue;
+                }
+                if more_audiences {
+                    counted.insert(recipient.contact.id);
+                }
+                planner.forecast(recipient, &mut audience, &mut forecast.sms)?;
+            }
+        }
+        forecast.audiences.push(audience);
+    }
+    Ok(forecast)
 }

@@ -233,24 +233,48 @@ impl StatusReport {
             .filter(|state| self.by_state.contains_key(state))
             .collect();
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Update {} ({}): {} {}",
-            self.update_id,
-            self.state,
-            self.total,
-            if self.total == 1 {
-                "delivery"
-            } else {
-                "deliveries"
+        let id = self.update_id;
+        let deliveries = count(self.total, "delivery", "deliveries");
+        let _ = match self.state {
+            UpdateState::Draft => writeln!(
+                out,
+                "Update {id} is a draft: nothing is planned or sent.\n\
+                 Next: tocsin update preview {id}, then tocsin update approve {id} --by NAME \
+                 (someone other than the author)"
+            ),
+            UpdateState::Discarded => {
+                writeln!(out, "Update {id} was discarded: nothing of it is sent.")
             }
-        );
+            UpdateState::Approved if self.total == 0 => writeln!(
+                out,
+                "Update {id} is approved but not sent: nothing is planned yet.\n\
+                 Next: tocsin update send {id}"
+            ),
+            UpdateState::Approved => writeln!(
+                out,
+                "Update {id} is approved and planned, not sent: {deliveries}.\n\
+                 Next: tocsin update send {id}"
+            ),
+            UpdateState::Sending => writeln!(
+                out,
+                "Update {id} is being sent: {deliveries} (tocsin update send {id} or tocsin \
+                 serve finishes it)"
+            ),
+            UpdateState::Sent => writeln!(out, "Update {id} was sent: {deliveries}"),
+            UpdateState::Halted => writeln!(
+                out,
+                "Update {id} was halted: {deliveries}; what had not left is cancelled"
+            ),
+        };
         if let Some(paused) = &self.paused {
             let _ = writeln!(
                 out,
                 "PAUSED, {} held back: {paused}\n  after fixing it: tocsin update send {}",
                 self.held, self.update_id
             );
+        }
+        if self.total == 0 {
+            return out;
         }
         let _ = write!(out, "{:<16}", "channel/lang");
         for state in &states {
@@ -323,6 +347,25 @@ impl StatusReport {
         }
         out
     }
+}
+
+/// `1 delivery`, `2 deliveries`, with thousands grouped: a count with its noun as a person
+/// writes it.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// 12345 → "12,345": counts a person reads at a glance, never rounded.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// A cell that a spreadsheet would run as a formula is prefixed with `'`, which the

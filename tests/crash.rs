@@ -9,7 +9,9 @@ mod support;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{config_in, seed, tocsin_binary, SmtpServer, TestApp, EMAIL_UPDATE};
+use support::{
+    config_in, seed, tocsin_binary, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE, HOSPITAL_TOML,
+};
 
 /// A broadcast killed with SIGKILL part-way and started again reaches every recipient
 /// exactly once, counted at the SMTP server.
@@ -27,7 +29,7 @@ async fn a_broadcast_killed_part_way_and_restarted_reaches_everyone_exactly_once
     std::fs::write(
         &config_file,
         format!(
-            "database_url = \"{}\"\n[dispatch]\nlease_seconds = 2\n[email]\ntransport = \"smtp\"\nsmtp_url = \"{}\"\n",
+            "database_url = \"{}\"\n[dispatch]\nlease_seconds = 2\n[email]\ntransport = \"smtp\"\nsmtp_url = \"{}\"\nfrom = \"{EMAIL_FROM}\"\n{HOSPITAL_TOML}",
             config.database_url,
             server.url()
         ),

@@ -2,7 +2,7 @@ use super::synthetic;
 use crate::app::App;
 use crate::author::DraftOptions;
 use crate::config::Config;
-use crate::report;
+use crate::report::{self, count};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use std::fmt::Write as _;
@@ -42,7 +42,9 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
     config.email.dir = outbox.join("email");
     config.sms.dir = outbox.join("sms");
     config.telegram.dir = outbox.join("telegram");
-    let app = App::open(config).await?;
+    let placeholders = config.placeholders();
+    // Synthetic people, file outboxes: the example hospital details are what a demo shows.
+    let app = App::open(config).await?.allowing_placeholders();
 
     let day = synthetic::generate(patients, &affected_days(), 2026);
     let now = app.clock.now_ms();
@@ -57,22 +59,37 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
         max_sms_segments: Some(app.config.sms.max_segments),
         ..DraftOptions::default()
     };
-    let (id, draft) = app.draft(&update_file, None, options).await?;
+    let drafted = app.draft(&update_file, None, options).await?;
+    let (id, draft) = (drafted.id, drafted.draft);
     app.approve(id, "Dr. Jan Claes").await?;
     let sent = app.send(id, |_, _| {}).await?;
     let status = report::status(app.store.as_ref(), id).await?;
 
     let mut out = String::new();
+    if !placeholders.is_empty() {
+        let keys: Vec<String> = placeholders
+            .iter()
+            .map(|placeholder| format!("[{}] {}", placeholder.section, placeholder.key))
+            .collect();
+        writeln!(
+            out,
+            "The demo uses the example hospital details ({}); a real update is refused until \
+             they are set in tocsin.toml (tocsin check lists them).",
+            keys.join(", ")
+        )?;
+    }
     writeln!(
         out,
-        "Synthetic day: {} contacts, {} appointments on 13 and 14 January 2026.",
-        day.contacts.len(),
-        day.appointments.len()
+        "Synthetic day: {}, {} on 13 and 14 January 2026.",
+        count(day.contacts.len() as u64, "contact", "contacts"),
+        count(day.appointments.len() as u64, "appointment", "appointments")
     )?;
     writeln!(
         out,
-        "Update {id} drafted by {}, approved by Dr. Jan Claes, {} deliveries planned ({} skipped).",
-        draft.update.author, sent.plan.pending, sent.plan.skipped
+        "Update {id} drafted by {}, approved by Dr. Jan Claes, {} planned ({} skipped).",
+        draft.update.author,
+        count(sent.plan.pending, "delivery", "deliveries"),
+        sent.plan.skipped
     )?;
     out.push_str(&status.to_text());
     writeln!(out, "Outboxes: {}", outbox.display())?;

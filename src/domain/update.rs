@@ -214,6 +214,34 @@ impl NewUpdate {
             Language::En => &self.en,
         }
     }
+
+    /// The update as it will be stored as a draft, so it can be rendered before it is.
+    pub fn as_draft(&self, id: i64, created_at_ms: i64) -> Update {
+        Update {
+            id,
+            incident_id: self.incident_id.clone(),
+            kind: self.kind,
+            follows: self.follows,
+            audiences: self.audiences.clone(),
+            channels: self.channels.clone(),
+            appointments: self.appointments,
+            state: UpdateState::Draft,
+            author: self.author.clone(),
+            approved_by: None,
+            created_at_ms,
+            paused: None,
+            nl: self.nl.clone(),
+            fr: self.fr.clone(),
+            en: self.en.clone(),
+        }
+    }
+
+    /// Whether it says, in every language, exactly what `other` says.
+    pub fn same_texts(&self, other: &Update) -> bool {
+        Language::ALL
+            .into_iter()
+            .all(|language| self.text(language) == other.text(language))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -295,6 +295,17 @@ pub struct BreakerRecord {
     pub last_error: Option<String>,
 }
 
+/// Booked appointments at one campus and department, as the exports wrote their names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedPlace {
+    pub campus: String,
+    pub department: String,
+    pub appointments: u64,
+    /// The first and the last appointment's start (Unix milliseconds).
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
 /// A plan being written: everything in one transaction, committed or not at all.
 #[async_trait]
 pub trait PlanWriter: Send {
@@ -354,6 +365,8 @@ pub trait Store: Send + Sync {
     ) -> Result<ImportCounts>;
     /// A contact by id, external id, e-mail address or phone number.
     async fn find_contact(&self, key: &str) -> Result<Option<Contact>>;
+    /// Every (campus, department) with booked appointments: the names an audience can use.
+    async fn booked_places(&self) -> Result<Vec<BookedPlace>>;
     /// Records (or, with `reason` None and `remove`, lifts) an opt-out; false when nothing
     /// changed.
     async fn set_optout(

@@ -6,9 +6,9 @@
 
 use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
 use super::{
-    AffectedPatient, Backlog, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan,
-    FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect, Recipient, Result,
-    StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
+    AffectedPatient, Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue,
+    FallbackPlan, FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect,
+    Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{Mark, RetryFilter, UnreachedDelivery, UpdateEvent};
 use crate::domain::{
@@ -889,6 +889,30 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(contact_from_row).transpose()
+    }
+
+    async fn booked_places(&self) -> Result<Vec<BookedPlace>> {
+        let rows = sqlx::query(
+            "SELECT campus, department, COUNT(*) AS appointments, MIN(starts_at) AS first_ms, \
+             MAX(starts_at) AS last_ms FROM appointments WHERE status = 'booked' \
+             GROUP BY campus, department ORDER BY campus, department",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BookedPlace {
+                    campus: row.try_get("campus")?,
+                    department: row.try_get("department")?,
+                    appointments: row
+                        .try_get::<i64, _>("appointments")?
+                        .try_into()
+                        .unwrap_or(0),
+                    first_ms: row.try_get("first_ms")?,
+                    last_ms: row.try_get("last_ms")?,
+                })
+            })
+            .collect()
     }
 
     async fn set_optout(

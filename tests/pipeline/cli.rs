@@ -1,14 +1,34 @@
-use crate::support::tocsin_binary;
+use crate::support::{config_in, sms_patient, tocsin_binary, EMAIL_FROM, HOSPITAL_TOML};
+use std::path::Path;
 use std::process::Command;
-use tocsin::domain::{choose_language, AppointmentWindow, ChannelKind, DeliveryState, Selection};
+use tocsin::app::App;
+use tocsin::domain::{
+    choose_language, AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection,
+};
 use tocsin::render::Locales;
 
-fn tocsin(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(tocsin_binary())
         .current_dir(dir)
         .args(args)
         .output()
         .expect("run tocsin")
+}
+
+/// A `tocsin.toml` in `dir` with the hospital's own details (and `extra` lines).
+fn configure(dir: &Path, extra: &str) {
+    std::fs::write(
+        dir.join("tocsin.toml"),
+        format!("{extra}\n{HOSPITAL_TOML}\n[email]\nfrom = \"{EMAIL_FROM}\"\n"),
+    )
+    .expect("write tocsin.toml");
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,6 +40,10 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("The demo uses the example hospital details ([hospital] name"),
+        "{stdout}"
     );
 
     let json = tocsin(
@@ -176,6 +200,7 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
 #[test]
 fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_stored() {
     let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
     let good = include_str!("../../examples/01-first-alert.toml");
     let cases = [
         (
@@ -198,6 +223,15 @@ fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_st
             "invalid.toml",
             good.replace("kind = \"alert\"", "kind = alert"),
             "invalid",
+        ),
+        (
+            "header.toml",
+            good.replacen(
+                "title = \"Cyberattaque",
+                "title = \"Bcc: everyone@example.be\\r\\nCyberattaque",
+                1,
+            ),
+            "[fr] title spans several lines",
         ),
     ];
     for (name, source, expected) in cases {
@@ -223,6 +257,7 @@ fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_st
 #[test]
 fn approval_by_the_author_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
     std::fs::write(
         dir.path().join("alert.toml"),
         include_str!("../../examples/01-first-alert.toml"),
@@ -246,4 +281,363 @@ fn approval_by_the_author_is_refused() {
     )
     .status
     .success());
+}
+
+#[test]
+fn the_example_hospital_details_are_refused_until_set_and_check_says_which() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("alert.toml"),
+        include_str!("../../examples/01-first-alert.toml"),
+    )
+    .expect("write");
+    let keys = [
+        "[hospital] name",
+        "[hospital] short_name",
+        "[hospital] phone",
+        "[hospital] press_phone",
+        "[hospital] website",
+        "[email] from",
+    ];
+
+    let draft = tocsin(dir.path(), &["update", "draft", "alert.toml"]);
+    let (_, stderr) = text(&draft);
+    assert!(!draft.status.success(), "drafted with the example details");
+    assert!(stderr.contains("refusing to draft an update"), "{stderr}");
+    assert!(stderr.contains("none was found"), "{stderr}");
+    for key in keys {
+        assert!(stderr.contains(key), "{key} not named: {stderr}");
+    }
+    let check = tocsin(dir.path(), &["check"]);
+    let (stdout, _) = text(&check);
+    assert!(!check.status.success(), "check passes the example details");
+    assert!(
+        stdout.contains("phone for patients: +32 3 000 00 00   <- example value"),
+        "{stdout}"
+    );
+    for key in keys {
+        assert!(stdout.contains(key), "{key} not named: {stdout}");
+    }
+
+    configure(dir.path(), "");
+    let check = tocsin(dir.path(), &["check"]);
+    let (stdout, stderr) = text(&check);
+    assert!(check.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "Configuration: tocsin.toml",
+        "Database: sqlite://tocsin.db (",
+        "E-mail: outbox",
+        "from Crisiscel AZT <crisis@azt-testwijk.be>",
+        "SMS: outbox",
+        "patients: sms, email, telegram (every channel they have an address for); an SMS that \
+         fails (or has no receipt after 60 min) falls back to email",
+        "short name (signs each SMS): AZT\n",
+        "Nothing missing",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
+    }
+    assert!(tocsin(dir.path(), &["update", "draft", "alert.toml"])
+        .status
+        .success());
+
+    // Approving and sending refuse the example details just as drafting does.
+    std::fs::remove_file(dir.path().join("tocsin.toml")).expect("remove");
+    let approve = tocsin(
+        dir.path(),
+        &["update", "approve", "1", "--by", "Dr. Jan Claes"],
+    );
+    let (_, stderr) = text(&approve);
+    assert!(!approve.status.success());
+    assert!(stderr.contains("refusing to approve an update"), "{stderr}");
+    configure(dir.path(), "");
+    assert!(tocsin(
+        dir.path(),
+        &["update", "approve", "1", "--by", "Dr. Jan Claes"]
+    )
+    .status
+    .success());
+    std::fs::remove_file(dir.path().join("tocsin.toml")).expect("remove");
+    let send = tocsin(dir.path(), &["update", "send", "1"]);
+    let (_, stderr) = text(&send);
+    assert!(!send.status.success());
+    assert!(stderr.contains("refusing to send an update"), "{stderr}");
+    assert!(stderr.contains("[hospital] website"), "{stderr}");
+}
+
+#[test]
+fn draft_of_the_first_alert_on_the_demo_data_shows_each_audience_and_the_sms_as_rendered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = tocsin(dir.path(), &["demo", "--dir", "demo", "--patients", "300"]);
+    assert!(demo.status.success(), "{:?}", text(&demo));
+    configure(dir.path(), "database_url = \"sqlite://demo/tocsin.db\"");
+    std::fs::write(
+        dir.path().join("alert.toml"),
+        include_str!("../../examples/01-first-alert.toml"),
+    )
+    .expect("write");
+
+    let draft = tocsin(dir.path(), &["update", "draft", "alert.toml"]);
+    let (stdout, stderr) = text(&draft);
+    assert!(draft.status.success(), "{stdout}\n{stderr}");
+    let audience = |spec: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("  {spec}: ")))
+            .unwrap_or_else(|| panic!("no line for {spec}:\n{stdout}"))
+            .to_string()
+    };
+    let patients = audience("patients from=2026-01-13 to=2026-01-14");
+    assert!(
+        patients.contains(" contacts (nl ")
+            && patients.contains(", fr ")
+            && patients.contains(", en "),
+        "{patients}"
+    );
+    assert!(
+        audience("gps-of-affected").contains(" contacts ("),
+        "{stdout}"
+    );
+    assert!(
+        audience("media").starts_with("  media: 20 contacts ("),
+        "{stdout}"
+    );
+    let all_gps = audience("all-gps");
+    assert!(
+        all_gps.contains("counted under an earlier audience"),
+        "{all_gps}"
+    );
+    for channel in ["sms", "email", "telegram"] {
+        assert!(
+            stdout.contains(&format!("    {channel}: ")),
+            "no {channel} count:\n{stdout}"
+        );
+    }
+    // The rendered SMS, per language: how many take each number of parts, and their sum.
+    for language in ["nl", "fr", "en"] {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("  [{language}] ")) && line.contains(" SMS: "))
+            .unwrap_or_else(|| panic!("no rendered SMS line for {language}:\n{stdout}"));
+        assert!(
+            line.contains(" of 1 part") || line.contains(" parts"),
+            "{line}"
+        );
+        assert!(line.contains("; longest: P"), "{line}");
+    }
+    assert!(stdout.contains("parts to pay for"), "{stdout}");
+    // The demo sent these very texts in this incident already.
+    assert!(
+        stderr.contains("WARNING: the texts are exactly those of update 1 (sent"),
+        "{stderr}"
+    );
+
+    // A campus written otherwise than the export writes it reaches nobody: said loudly, with
+    // the names the export uses.
+    let antwerp = include_str!("../../examples/01-first-alert.toml").replace(
+        "\"patients from=2026-01-13 to=2026-01-14\"",
+        "\"patients from=2026-01-13 to=2026-01-14 campus=Antwerp\"",
+    );
+    std::fs::write(dir.path().join("antwerp.toml"), antwerp).expect("write");
+    let draft = tocsin(dir.path(), &["update", "draft", "antwerp.toml"]);
+    let (stdout, stderr) = text(&draft);
+    assert!(draft.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  patients from=2026-01-13 to=2026-01-14 campus=Antwerp: 0 contacts\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "WARNING: audience \"patients from=2026-01-13 to=2026-01-14 campus=Antwerp\" reaches \
+             NOBODY: no booked appointment has campus \"Antwerp\"; did you mean campus=Antwerpen? \
+             (the export has campus=Antwerpen, campus=Deurne)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("WARNING: audience \"gps-of-affected\" reaches NOBODY"),
+        "{stderr}"
+    );
+}
+
+/// A database with patient P1 (nl, three appointments on 13 January 2026) and P2 (fr, one),
+/// and a `tocsin.toml` for it.
+async fn patients_with_appointments(dir: &Path) {
+    let config = config_in(dir);
+    configure(dir, &format!("database_url = \"{}\"", config.database_url));
+    let app = App::open(config).await.expect("open");
+    let (nl, first) = sms_patient(1, "nl", "+32471123450".into(), Some("p1@example.be"));
+    let (fr, other) = sms_patient(2, "fr", "+32471123451".into(), None);
+    let mut appointments = vec![first.clone(), other];
+    for (n, hours) in [(2, 2), (3, 4)] {
+        appointments.push(NewAppointment {
+            external_id: format!("A1-{n}"),
+            starts_at: first.starts_at + chrono::Duration::hours(hours),
+            ..first.clone()
+        });
+    }
+    app.store
+        .import(&[nl, fr], &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+}
+
+fn sms_update(nl_sms: &str) -> String {
+    format!(
+        r#"incident = "cyberattack-2026-01"
+kind = "alert"
+author = "Els Peeters"
+audiences = ["patients from=2026-01-13 to=2026-01-13"]
+channels = ["sms"]
+
+[nl]
+title = "Cyberaanval"
+body = "Geplande afspraken gaan niet door."
+sms = "{nl_sms}"
+
+[fr]
+title = "Cyberattaque"
+body = "Les rendez-vous sont annules."
+sms = "Cyberattaque: rendez-vous annules."
+
+[en]
+title = "Cyberattack"
+body = "Appointments are cancelled."
+sms = "Cyberattack: appointments cancelled."
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_part_text_that_renders_to_five_parts_for_a_patient_is_refused_and_not_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    patients_with_appointments(dir.path()).await;
+    // 440 GSM-7 characters: three parts as written; with the sender and three appointments,
+    // five.
+    let long = "Door een cyberaanval gaan alle geplande operaties niet door. ".repeat(8);
+    let long = &long[..440];
+    std::fs::write(dir.path().join("long.toml"), sms_update(long)).expect("write");
+
+    let draft = tocsin(dir.path(), &["update", "draft", "long.toml"]);
+    let (stdout, stderr) = text(&draft);
+    assert!(!draft.status.success(), "stored:\n{stdout}");
+    assert!(stderr.contains("long.toml was not stored"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "[nl] sms: 1 of 1 SMS as rendered take more than 3 parts; the one to P1 (contact 1) \
+             takes 5 parts in GSM-7"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Uw afspraak op dinsdag 13 januari 2026 om 13:30, Cardiologie, gaat niet door."
+        ),
+        "the rendered text is shown: {stderr}"
+    );
+    let list = tocsin(dir.path(), &["update", "list"]);
+    assert!(list.stdout.is_empty(), "{:?}", text(&list));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status_says_what_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    patients_with_appointments(dir.path()).await;
+    std::fs::write(
+        dir.path().join("short.toml"),
+        sms_update("Cyberaanval: uw afspraak gaat niet door."),
+    )
+    .expect("write");
+    let draft = tocsin(dir.path(), &["update", "draft", "short.toml"]);
+    let (stdout, stderr) = text(&draft);
+    assert!(draft.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  patients from=2026-01-13 to=2026-01-13: 2 contacts (nl 1, fr 1)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  [nl] 1 SMS: 1 of 2 parts = 2 parts; longest: P1 (2 parts, GSM-7)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  [fr] 1 SMS: 1 of 1 part = 1 part;"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  total: 2 SMS, 3 parts to pay for"),
+        "{stdout}"
+    );
+
+    for key in ["P1", "p1@example.be", "0471 12 34 50", "+32471123450", "1"] {
+        let preview = tocsin(
+            dir.path(),
+            &[
+                "update",
+                "preview",
+                "1",
+                "--contact",
+                key,
+                "--channel",
+                "sms",
+            ],
+        );
+        let (stdout, stderr) = text(&preview);
+        assert!(preview.status.success(), "{key}: {stderr}");
+        assert!(
+            stdout.starts_with("=== sms to +32471123450 (contact 1, P1), Patiënt1 Test, nl\n"),
+            "{key}: {stdout}"
+        );
+    }
+    let unknown = tocsin(dir.path(), &["update", "preview", "1", "--contact", "P9"]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).1.contains("no contact \"P9\""),
+        "{:?}",
+        text(&unknown)
+    );
+    let french = tocsin(dir.path(), &["update", "preview", "1", "--language", "fr"]);
+    let (stdout, stderr) = text(&french);
+    assert!(french.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("=== sms to +32471123451 (contact 2, P2)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("est annulé."), "{stdout}");
+    let english = tocsin(dir.path(), &["update", "preview", "1", "--language", "en"]);
+    assert!(!english.status.success());
+    assert!(
+        text(&english)
+            .1
+            .contains("no contact of update 1's audiences reads en"),
+        "{:?}",
+        text(&english)
+    );
+
+    let status = tocsin(dir.path(), &["status", "1"]);
+    let (stdout, _) = text(&status);
+    assert!(
+        stdout.starts_with(
+            "Update 1 is a draft: nothing is planned or sent.\nNext: tocsin update preview 1"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("0 deliveries"), "{stdout}");
+    assert!(tocsin(
+        dir.path(),
+        &["update", "approve", "1", "--by", "Dr. Jan Claes"]
+    )
+    .status
+    .success());
+    let (stdout, _) = text(&tocsin(dir.path(), &["status", "1"]));
+    assert!(
+        stdout.starts_with("Update 1 is approved but not sent: nothing is planned yet.\nNext: tocsin update send 1"),
+        "{stdout}"
+    );
+    let send = tocsin(dir.path(), &["update", "send", "1"]);
+    let (stdout, stderr) = text(&send);
+    assert!(send.status.success(), "{stderr}");
+    assert!(stdout.contains("Planned 2 deliveries"), "{stdout}");
+    assert!(
+        stdout.contains("Update 1 was sent: 2 deliveries"),
+        "{stdout}"
+    );
 }

@@ -29,9 +29,9 @@ async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subje
         let language = header(&mail, "Content-Language");
         let subject = header(&mail, "Subject");
         let expected_subject = match language.as_str() {
-            "nl-BE" => "Ziekenhuis Noord-Antwerpen: Cyberaanval – patiënten worden geïnformeerd",
-            "fr-BE" => "Ziekenhuis Noord-Antwerpen : Cyberattaque – opérations annulées, élèves infirmiers naïfs",
-            "en" => "Ziekenhuis Noord-Antwerpen: Cyberattack – operations cancelled",
+            "nl-BE" => "Algemeen Ziekenhuis Testwijk: Cyberaanval – patiënten worden geïnformeerd",
+            "fr-BE" => "Algemeen Ziekenhuis Testwijk : Cyberattaque – opérations annulées, élèves infirmiers naïfs",
+            "en" => "Algemeen Ziekenhuis Testwijk: Cyberattack – operations cancelled",
             other => panic!("unexpected Content-Language {other:?}"),
         };
         assert_eq!(subject, expected_subject);

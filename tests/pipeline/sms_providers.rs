@@ -1466,8 +1466,12 @@ fn write_twilio_config(
             "database_url = \"{}\"\n\
              [sms]\ntransport = \"gateways\"\n\
              [[sms.gateways]]\nkind = \"twilio\"\naccount_sid = \"{account_sid}\"\n\
-             auth_token = \"{AUTH_TOKEN}\"\nfrom = \"{TWILIO_FROM}\"\nbase_url = \"{}\"\n",
-            test.app.config.database_url, twilio.url
+             auth_token = \"{AUTH_TOKEN}\"\nfrom = \"{TWILIO_FROM}\"\nbase_url = \"{}\"\n\
+             [email]\nfrom = \"{}\"\n{}",
+            test.app.config.database_url,
+            twilio.url,
+            crate::support::EMAIL_FROM,
+            crate::support::HOSPITAL_TOML
         ),
     )
     .expect("config file");

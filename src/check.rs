@@ -1,0 +1,514 @@
+//! `tocsin check`: what the configuration will do, read without touching anything (no
+//! database opened, no directory created, no gateway called), and what would make `update
+//! draft`, `approve` or `send` refuse.
+
+use crate::channels::email::{MailBuilder, SmtpTarget};
+use crate::config::{
+    secret, Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
+};
+use crate::domain::Audience;
+use std::fmt::Write as _;
+use std::path::Path;
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// What the configuration does, section by section, as a person reads it.
+    pub lines: Vec<String>,
+    /// What would make `update draft`, `approve` or `send` refuse.
+    pub problems: Vec<String>,
+    /// What works but is probably not meant (nothing leaves the machine, …).
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            let _ = writeln!(out, "{line}");
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\nWarnings:");
+            for warning in &self.warnings {
+                let _ = writeln!(out, "  - {warning}");
+            }
+        }
+        if self.problems.is_empty() {
+            let _ = writeln!(out, "\nNothing missing: updates can be drafted and sent.");
+        } else {
+            let _ = writeln!(
+                out,
+                "\nMissing or wrong (tocsin refuses to send until fixed):"
+            );
+            for problem in &self.problems {
+                let _ = writeln!(out, "  - {problem}");
+            }
+        }
+        out
+    }
+}
+
+pub fn check(config: &Config) -> CheckReport {
+    let mut report = CheckReport::default();
+    report.lines.push(match &config.file {
+        Some(file) => format!("Configuration: {}", file.display()),
+        None => "Configuration: none found (no tocsin.toml here, no --config): the built-in \
+                 defaults, documented in tocsin.example.toml"
+            .to_string(),
+    });
+    report.lines.push(database(&config.database_url));
+    dispatch(config, &mut report);
+    email(config, &mut report);
+    sms(config, &mut report);
+    report.lines.push(format!(
+        "Telegram: outbox, one JSON file per message in {} (nothing leaves this machine)",
+        config.telegram.dir.display()
+    ));
+    policy(config, &mut report);
+    hospital(config, &mut report);
+    serve(config, &mut report);
+    report
+}
+
+fn database(url: &str) -> String {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return format!("Database: {url}");
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if Path::new(path).exists() {
+        format!("Database: {url} (exists)")
+    } else {
+        format!("Database: {url} (does not exist yet: tocsin import creates it)")
+    }
+}
+
+fn dispatch(config: &Config, report: &mut CheckReport) {
+    let dispatch = &config.dispatch;
+    report.lines.push(format!(
+        "Dispatch: {} messages in flight, up to {} attempts per delivery (first retry after \
+         {} s, at most {} s apart), a crashed run's claims due again after {} s",
+        dispatch.workers,
+        dispatch.max_attempts,
+        dispatch.backoff_base_ms / 1000,
+        dispatch.backoff_max_ms / 1000,
+        dispatch.lease_seconds
+    ));
+    report.lines.push(format!(
+        "  a channel unavailable for {} min is stopped; {}",
+        dispatch.outage_patience_minutes,
+        match dispatch.mass_rejection_guard {
+            0 => "the mass-rejection guard is off".to_string(),
+            first => format!("so is one whose first {first} answers are all the same rejection"),
+        }
+    ));
+}
+
+fn email(config: &Config, report: &mut CheckReport) {
+    let email = &config.email;
+    match email.transport {
+        EmailTransport::Outbox => {
+            report.lines.push(format!(
+                "E-mail: outbox, one .eml file per message in {}",
+                email.dir.display()
+            ));
+            report.warnings.push(
+                "[email] transport = \"outbox\": e-mails are written to files, nothing leaves \
+                 this machine"
+                    .into(),
+            );
+        }
+        EmailTransport::Smtp => {
+            let password = std::env::var("TOCSIN_SMTP_PASSWORD").ok();
+            let shown = url::Url::parse(&email.smtp_url)
+                .map(|mut url| {
+                    let _ = url.set_password(None);
+                    url.to_string()
+                })
+                .unwrap_or_else(|_| email.smtp_url.clone());
+            report.lines.push(format!(
+                "E-mail: SMTP to {shown}, {} connections, {} s per exchange",
+                email.connections, email.timeout_seconds
+            ));
+            if let Err(error) = SmtpTarget::parse(&email.smtp_url, password) {
+                report.problems.push(format!("[email] {error}"));
+            }
+        }
+    }
+    report.lines.push(format!(
+        "  from {}{}",
+        email.from,
+        email
+            .reply_to
+            .as_deref()
+            .map(|reply_to| format!(", replies to {reply_to}"))
+            .unwrap_or_default()
+    ));
+    if let Err(error) = MailBuilder::new(
+        &email.from,
+        email.reply_to.as_deref(),
+        &email.message_id_domain,
+    ) {
+        report.problems.push(format!("[email] {error}"));
+    }
+}
+
+fn sms(config: &Config, report: &mut CheckReport) {
+    let sms = &config.sms;
+    match sms.transport {
+        SmsTransport::Outbox => {
+            report.lines.push(format!(
+                "SMS: outbox, one JSON file per message in {}",
+                sms.dir.display()
+            ));
+            report.warnings.push(
+                "[sms] transport = \"outbox\": SMS are written to files, nothing leaves this \
+                 machine"
+                    .into(),
+            );
+        }
+        SmsTransport::Gateways if sms.gateways.is_empty() => {
+            report
+                .lines
+                .push("SMS: gateways, but none is listed".into());
+            report.problems.push(
+                "[sms] transport = \"gateways\" but no [[sms.gateways]] is configured".into(),
+            );
+        }
+        SmsTransport::Gateways => {
+            report.lines.push(format!(
+                "SMS: gateways, tried in this order ({} s per request; a breaker opens after {} \
+                 unavailable answers in a row, probes again after {} s):",
+                sms.timeout_seconds, sms.failures_to_open, sms.cool_down_seconds
+            ));
+            for (index, gateway) in sms.gateways.iter().enumerate() {
+                gateway_lines(config, index + 1, gateway, report);
+            }
+        }
+    }
+    report.lines.push(format!(
+        "  an update whose SMS, as rendered, takes more than {} parts is refused at draft",
+        sms.max_segments
+    ));
+}
+
+fn gateway_name(gateway: &GatewayConfig) -> String {
+    let (kind, name) = match gateway {
+        GatewayConfig::Kannel { name, .. } => ("kannel", name),
+        GatewayConfig::Twilio { name, .. } => ("twilio", name),
+        GatewayConfig::Vonage { name, .. } => ("vonage", name),
+    };
+    name.clone().unwrap_or_else(|| kind.to_string())
+}
+
+fn gateway_lines(
+    config: &Config,
+    number: usize,
+    gateway: &GatewayConfig,
+    report: &mut CheckReport,
+) {
+    let name = gateway_name(gateway);
+    let rate = config
+        .sms
+        .rates
+        .get(&name)
+        .map_or("no rate limit".to_string(), |rate| {
+            format!("{rate}/s (bursts of {})", config.sms.rate_burst)
+        });
+    let (description, receipts, secret_check) = match gateway {
+        GatewayConfig::Kannel {
+            base_url,
+            username,
+            password,
+            password_env,
+            from,
+            dlr_url,
+            ..
+        } => {
+            if dlr_url.is_some() && config.serve.receipt_secret().is_none() {
+                report.problems.push(format!(
+                    "gateway {name}: a dlr_url needs [serve] receipt_secret or \
+                     TOCSIN_RECEIPT_SECRET to sign its delivery reports"
+                ));
+            }
+            (
+                format!("kannel {base_url} as {username}, from {from}"),
+                dlr_url.as_ref().map(|url| format!("dlr_url {url}")),
+                secret(password, password_env, &format!("gateway {name}: password")),
+            )
+        }
+        GatewayConfig::Twilio {
+            account_sid,
+            auth_token,
+            auth_token_env,
+            from,
+            messaging_service_sid,
+            base_url,
+            status_callback,
+            ..
+        } => {
+            let sender = match (from, messaging_service_sid) {
+                (_, Some(service)) => format!("messaging service {service}"),
+                (Some(from), None) => format!("from {from}"),
+                (None, None) => {
+                    report.problems.push(format!(
+                        "gateway {name}: give from or messaging_service_sid"
+                    ));
+                    "no sender".to_string()
+                }
+            };
+            (
+                format!(
+                    "twilio {} account {account_sid}, {sender}",
+                    base_url.as_deref().unwrap_or("(Twilio's API)")
+                ),
+                status_callback
+                    .as_ref()
+                    .map(|url| format!("status_callback {url}")),
+                secret(
+                    auth_token,
+                    auth_token_env,
+                    &format!("gateway {name}: auth_token"),
+                ),
+            )
+        }
+        GatewayConfig::Vonage {
+            api_key,
+            api_secret,
+            api_secret_env,
+            from,
+            base_url,
+            callback,
+            ..
+        } => (
+            format!(
+                "vonage {} key {api_key}, from {from}",
+                base_url.as_deref().unwrap_or("(Vonage's API)")
+            ),
+            callback.as_ref().map(|url| format!("callback {url}")),
+            secret(
+                api_secret,
+                api_secret_env,
+                &format!("gateway {name}: api_secret"),
+            ),
+        ),
+    };
+    report
+        .lines
+        .push(format!("  {number}. {name}: {description}, {rate}"));
+    report.lines.push(match receipts {
+        Some(receipts) => format!(
+            "     delivery receipts: {receipts} (tocsin serve must run; an SMS without one after \
+             fallback_after_minutes falls back)"
+        ),
+        None => "     delivery receipts: none asked (an SMS it takes counts as reached)".into(),
+    });
+    if let Err(error) = secret_check {
+        report.problems.push(error);
+    }
+}
+
+fn policy(config: &Config, report: &mut CheckReport) {
+    report
+        .lines
+        .push("Channel policy (an update's channels can only narrow it):".into());
+    for (audience, label) in [
+        (Audience::Patients, "patients"),
+        (Audience::Gps, "GPs (gps-of-affected, all-gps)"),
+        (Audience::Media, "media"),
+    ] {
+        let policy = config.policy.for_audience(audience);
+        let channels: Vec<String> = policy.channels.iter().map(ToString::to_string).collect();
+        let mode = match policy.mode {
+            PolicyMode::All => "every channel they have an address for",
+            PolicyMode::First => "the first channel they have an address for",
+        };
+        let fallback = config.policy.fallback(audience);
+        let fallback = if fallback.is_empty() {
+            "no fallback".to_string()
+        } else {
+            let channels: Vec<String> = fallback.iter().map(ToString::to_string).collect();
+            let silence = if policy.fallback_after_minutes == 0 {
+                String::new()
+            } else {
+                format!(
+                    " (or has no receipt after {} min)",
+                    policy.fallback_after_minutes
+                )
+            };
+            format!(
+                "an SMS that fails{silence} falls back to {}",
+                channels.join(", ")
+            )
+        };
+        report.lines.push(format!(
+            "  {label}: {} ({mode}); {fallback}",
+            channels.join(", ")
+        ));
+    }
+    let fields: Vec<String> = config
+        .gp_alert
+        .patient_fields
+        .iter()
+        .map(|field| {
+            match field {
+                PatientField::Name => "name",
+                PatientField::Initials => "initials",
+                PatientField::BirthDate => "birth_date",
+                PatientField::Appointment => "appointment",
+            }
+            .to_string()
+        })
+        .collect();
+    report.lines.push(format!(
+        "  a GP's alert lists each affected patient with: {}",
+        fields.join(", ")
+    ));
+}
+
+fn hospital(config: &Config, report: &mut CheckReport) {
+    let hospital = &config.hospital;
+    let placeholders = config.placeholders();
+    let mark = |section: &str, key: &str| {
+        if placeholders
+            .iter()
+            .any(|placeholder| placeholder.section == section && placeholder.key == key)
+        {
+            "   <- example value: set it"
+        } else {
+            ""
+        }
+    };
+    report
+        .lines
+        .push("Hospital details in every message:".into());
+    for (key, label, value) in [
+        ("name", "name", &hospital.name),
+        (
+            "short_name",
+            "short name (signs each SMS)",
+            &hospital.short_name,
+        ),
+        ("phone", "phone for patients", &hospital.phone),
+        ("press_phone", "phone for the press", &hospital.press_phone),
+        ("website", "website", &hospital.website),
+    ] {
+        report
+            .lines
+            .push(format!("  {label}: {value}{}", mark("hospital", key)));
+    }
+    report.lines.push(format!(
+        "  e-mail sender: {}{}",
+        config.email.from,
+        mark("email", "from")
+    ));
+    let campuses: Vec<String> = hospital
+        .campus_languages
+        .iter()
+        .map(|(campus, language)| format!("{campus} {language}"))
+        .collect();
+    report.lines.push(format!(
+        "  times in {}; campus languages: {}",
+        hospital.timezone,
+        campuses.join(", ")
+    ));
+    for placeholder in placeholders {
+        report.problems.push(placeholder.to_string());
+    }
+}
+
+fn serve(config: &Config, report: &mut CheckReport) {
+    let secret = config.serve.receipt_secret();
+    report.lines.push(format!(
+        "Receipts (tocsin serve): listens on {}, receipt secret {}",
+        config.serve.bind,
+        if secret.is_some() { "set" } else { "not set" }
+    ));
+    if secret.is_none() && !config.sms.receipt_gateways().is_empty() {
+        report.warnings.push(
+            "gateways are asked for delivery receipts, but no receipt secret is set: tocsin \
+             serve refuses to start without TOCSIN_RECEIPT_SECRET or [serve] receipt_secret"
+                .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMPLETE: &str = r#"
+[hospital]
+name = "Algemeen Ziekenhuis Testwijk"
+short_name = "AZT"
+phone = "+32 3 555 12 12"
+press_phone = "+32 3 555 12 13"
+website = "https://crisis.azt-testwijk.be"
+[email]
+from = "Crisiscel AZT <crisis@azt-testwijk.be>"
+[sms]
+transport = "gateways"
+[[sms.gateways]]
+kind = "kannel"
+base_url = "http://127.0.0.1:13013"
+username = "tocsin"
+password_env = "TOCSIN_CHECK_TEST_UNSET_VARIABLE"
+from = "AZT"
+[[sms.gateways]]
+kind = "twilio"
+account_sid = "AC1"
+auth_token = "secret"
+from = "+32471000000"
+status_callback = "https://tocsin.azt-testwijk.be/receipts/twilio"
+[sms.rates]
+twilio = 10
+"#;
+
+    #[test]
+    fn the_defaults_are_named_as_placeholders_and_refuse() {
+        let report = check(&Config::default());
+        let text = report.to_text();
+        for key in [
+            "[hospital] name",
+            "[hospital] short_name",
+            "[hospital] phone",
+            "[hospital] press_phone",
+            "[hospital] website",
+            "[email] from",
+        ] {
+            assert!(
+                report.problems.iter().any(|problem| problem.contains(key)),
+                "{key} not named: {text}"
+            );
+        }
+        assert!(text.contains("Configuration: none found"), "{text}");
+        assert!(text.contains("nothing leaves this machine"), "{text}");
+    }
+
+    #[test]
+    fn gateways_are_listed_in_order_with_their_receipts_and_missing_secrets() {
+        let config = Config::parse(COMPLETE, "t.toml").expect("valid");
+        let report = check(&config);
+        let text = report.to_text();
+        let kannel = text
+            .find("1. kannel: kannel http://127.0.0.1:13013")
+            .expect(&text);
+        let twilio = text.find("2. twilio: twilio").expect(&text);
+        assert!(kannel < twilio, "{text}");
+        assert!(text.contains("delivery receipts: none asked"), "{text}");
+        assert!(
+            text.contains("status_callback https://tocsin.azt-testwijk.be/receipts/twilio"),
+            "{text}"
+        );
+        assert!(text.contains("10/s (bursts of 1)"), "{text}");
+        assert_eq!(
+            report.problems,
+            ["gateway kannel: password: the environment variable \
+              TOCSIN_CHECK_TEST_UNSET_VARIABLE is not set"],
+            "{text}"
+        );
+        assert!(text.contains("patients: sms, email, telegram"), "{text}");
+        assert!(text.contains("falls back to email"), "{text}");
+    }
+}
