@@ -1031,9 +1031,11 @@ fn refuse_long_sms(file: &Path, forecast: &Forecast, max: usize) -> Result<(), A
             continue;
         };
         problems.push(format!(
-            "[{language}] sms: {over} of {} as rendered take more than {max} parts; the one to \
-             {} (contact {}) takes {} parts in {}:\n    {}",
+            "[{language}] sms: {over} of {} as rendered {} more than {}; the one to {} \
+             (contact {}) takes {} parts in {}:\n    {}",
             count(sms.messages(), "SMS", "SMS"),
+            if over == 1 { "takes" } else { "take" },
+            count(max as u64, "part", "parts"),
             longest.external_id,
             longest.contact_id,
             longest.parts,

@@ -393,10 +393,10 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             println!("The sms text as written:");
             for (language, analysis) in &draft.sms {
                 println!(
-                    "  [{language}]: {}, {}, {} units",
+                    "  [{language}]: {}, {}, {}",
                     analysis.encoding.as_str(),
                     count(analysis.segments as u64, "part", "parts"),
-                    analysis.units
+                    count(analysis.units as u64, "unit", "units")
                 );
                 if !analysis.non_gsm.is_empty() {
                     let chars: String =

@@ -523,7 +523,7 @@ async fn a_three_part_text_that_renders_to_five_parts_for_a_patient_is_refused_a
     assert!(stderr.contains("long.toml was not stored"), "{stderr}");
     assert!(
         stderr.contains(
-            "[nl] sms: 1 of 1 SMS as rendered take more than 3 parts; the one to P1 (contact 1) \
+            "[nl] sms: 1 of 1 SMS as rendered takes more than 3 parts; the one to P1 (contact 1) \
              takes 5 parts in GSM-7"
         ),
         "{stderr}"
