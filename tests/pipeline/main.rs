@@ -4,6 +4,7 @@
 mod audiences;
 mod cli;
 mod control;
+mod drafts;
 mod email;
 mod failover;
 mod fallback;
