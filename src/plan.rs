@@ -265,7 +265,7 @@ impl Planner<'_> {
     }
 
     /// Counts what planning would do for one recipient, rendering only the SMS.
-    fn forecast(
+    fn forecast_recipient(
         &self,
         recipient: &Recipient,
         audience: &mut AudienceForecast,
@@ -459,7 +459,7 @@ pub async fn forecast(
                 if more_audiences {
                     counted.insert(recipient.contact.id);
                 }
-                planner.forecast(recipient, &mut audience, &mut forecast.sms)?;
+                planner.forecast_recipient(recipient, &mut audience, &mut forecast.sms)?;
             }
         }
         forecast.audiences.push(audience);
