@@ -50,8 +50,9 @@ pub enum AppError {
     Config(String),
     #[error("{0}")]
     Refused(String),
+    /// Its text is the whole message: not a source too, or a chain would print it twice.
     #[error("{0}; nothing was imported")]
-    Unreadable(#[from] Unreadable),
+    Unreadable(Unreadable),
     #[error(transparent)]
     Audience(#[from] crate::domain::AudienceError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
@@ -76,6 +77,12 @@ fn placeholders_message(action: &str, placeholders: &[Placeholder], file: Option
     }
     message.push_str("\n`tocsin check` shows everything the configuration will do.");
     message
+}
+
+impl From<Unreadable> for AppError {
+    fn from(unreadable: Unreadable) -> Self {
+        AppError::Unreadable(unreadable)
+    }
 }
 
 pub struct App {
@@ -190,8 +197,19 @@ pub struct SendReport {
 }
 
 impl App {
+    /// Opens the configured database, creating it if it does not exist.
     pub async fn open(config: Config) -> Result<App, AppError> {
         let store = store::open(&config.database_url).await?;
+        Self::with_store(config, store)
+    }
+
+    /// Opens the configured database, which must exist.
+    pub async fn open_existing(config: Config) -> Result<App, AppError> {
+        let store = store::open_existing(&config.database_url).await?;
+        Self::with_store(config, store)
+    }
+
+    fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
         let renderer = Renderer::new(
             config.hospital.clone(),
             config.gp_alert.patient_fields.clone(),

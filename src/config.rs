@@ -8,11 +8,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read the configuration file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -35,15 +32,30 @@ pub struct Config {
     pub file: Option<PathBuf>,
 }
 
-/// `tocsin serve`: the delivery-receipt endpoints (and the dispatcher beside them).
+/// `tocsin serve`: the delivery-receipt endpoints (and the dispatcher beside them). They are
+/// reachable by anyone who can reach the host, so every connection is bounded in time and
+/// their number is capped.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Serve {
     /// Address and port the HTTP server listens on.
     pub bind: String,
     /// Signs the delivery ids in Kannel's DLR URLs; `TOCSIN_RECEIPT_SECRET` overrides it.
-    /// Required by `serve`, and by `send` when a Kannel gateway has a `dlr_url`.
+    /// Required by `serve` and by `send` when a Kannel gateway has a `dlr_url`.
     pub receipt_secret: Option<String>,
+    /// A new connection must have sent a whole request head (request line and headers)
+    /// within this long, and so must a kept-alive one from its next request's first byte.
+    pub header_read_timeout_seconds: u64,
+    /// A kept-alive connection that starts no new request within this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// A request not answered within this long (its body read, its receipt committed) is
+    /// answered 408; the gateway sends the receipt again.
+    pub request_timeout_seconds: u64,
+    /// Connections open at once. At the cap, a new connection closes the oldest one that
+    /// is not in the middle of a request; if every one is, the new connection is closed.
+    /// `serve` needs this many file descriptors and some more (it raises its soft limit, up
+    /// to the hard one, when it can).
+    pub max_connections: usize,
 }
 
 impl Default for Serve {
@@ -51,6 +63,10 @@ impl Default for Serve {
         Serve {
             bind: "127.0.0.1:8080".into(),
             receipt_secret: None,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            request_timeout_seconds: 30,
+            max_connections: 512,
         }
     }
 }
@@ -63,6 +79,13 @@ impl std::fmt::Debug for Serve {
                 "receipt_secret",
                 &self.receipt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "header_read_timeout_seconds",
+                &self.header_read_timeout_seconds,
+            )
+            .field("idle_timeout_seconds", &self.idle_timeout_seconds)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -85,10 +108,7 @@ impl Default for Config {
             dispatch: Dispatch::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
-            telegram: OutboxOnly {
-                transport: OutboxTransport::Outbox,
-                dir: PathBuf::from("outbox/telegram"),
-            },
+            telegram: OutboxOnly::default(),
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
@@ -97,9 +117,10 @@ impl Default for Config {
     }
 }
 
-/// Which channels reach each audience, in order of preference.
+/// Which channels reach each audience, in order of preference. Each key of each audience's
+/// table is optional: what is left out keeps that audience's default.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "PoliciesFile")]
 pub struct Policies {
     pub patients: ChannelPolicy,
     pub gps: ChannelPolicy,
@@ -108,17 +129,51 @@ pub struct Policies {
 
 impl Default for Policies {
     fn default() -> Self {
+        PoliciesFile::default().into()
+    }
+}
+
+/// `[policy.*]` as written: any key may be missing.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PoliciesFile {
+    patients: PolicyFile,
+    gps: PolicyFile,
+    media: PolicyFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PolicyFile {
+    channels: Option<Vec<ChannelKind>>,
+    mode: Option<PolicyMode>,
+    fallback: Option<Vec<ChannelKind>>,
+    fallback_after_minutes: Option<u64>,
+}
+
+impl PolicyFile {
+    fn or(self, channels: Vec<ChannelKind>, fallback: Vec<ChannelKind>) -> ChannelPolicy {
+        ChannelPolicy {
+            channels: self.channels.unwrap_or(channels),
+            mode: self.mode.unwrap_or(PolicyMode::All),
+            fallback: Some(self.fallback.unwrap_or(fallback)),
+            fallback_after_minutes: self
+                .fallback_after_minutes
+                .unwrap_or_else(default_fallback_after_minutes),
+        }
+    }
+}
+
+impl From<PoliciesFile> for Policies {
+    /// The defaults: patients by SMS, e-mail and Telegram, falling back to e-mail; GPs by
+    /// e-mail and SMS; the press by e-mail and Telegram; every channel the contact has an
+    /// address for.
+    fn from(file: PoliciesFile) -> Self {
         use ChannelKind::*;
-        let all = |channels: Vec<ChannelKind>| ChannelPolicy {
-            channels,
-            mode: PolicyMode::All,
-            fallback: None,
-            fallback_after_minutes: default_fallback_after_minutes(),
-        };
         Policies {
-            patients: all(vec![Sms, Email, Telegram]),
-            gps: all(vec![Email, Sms]),
-            media: all(vec![Email, Telegram]),
+            patients: file.patients.or(vec![Sms, Email, Telegram], vec![Email]),
+            gps: file.gps.or(vec![Email, Sms], Vec::new()),
+            media: file.media.or(vec![Email, Telegram], Vec::new()),
         }
     }
 }
@@ -146,8 +201,7 @@ impl Policies {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ChannelPolicy {
     /// In order of preference; an update's own `channels` can only narrow this.
     pub channels: Vec<ChannelKind>,
@@ -157,13 +211,11 @@ pub struct ChannelPolicy {
     /// first of these channels the contact has an address for, has not opted out of and has
     /// no delivery on yet (and that the update's `channels` allow). Unset: `["email"]` for
     /// patients, none for GPs and media; `[]`: no fallback.
-    #[serde(default)]
     pub fallback: Option<Vec<ChannelKind>>,
     /// Minutes after an SMS was handed to a gateway that sends delivery receipts (one with
     /// a `dlr_url`, `status_callback` or `callback`) without a receipt saying delivered or
     /// failed, after which the fallback is sent; 0: only undeliverable and failed SMS fall
     /// back.
-    #[serde(default = "default_fallback_after_minutes")]
     pub fallback_after_minutes: u64,
 }
 
@@ -582,12 +634,23 @@ fn has_example_domain(value: &str) -> bool {
     reserved_tld || example_name
 }
 
+/// `[telegram]`: a file outbox only, for now.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct OutboxOnly {
     /// Only `outbox` so far: real gateways arrive with their own issues.
     pub transport: OutboxTransport,
+    /// One JSON file per message.
     pub dir: PathBuf,
+}
+
+impl Default for OutboxOnly {
+    fn default() -> Self {
+        OutboxOnly {
+            transport: OutboxTransport::Outbox,
+            dir: PathBuf::from("outbox/telegram"),
+        }
+    }
 }
 
 impl Config {
@@ -599,9 +662,9 @@ impl Config {
             None if default_path.exists() => default_path,
             None => return Ok(Config::default()),
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         let mut config = Self::parse(&text, &path.display().to_string())?;
         config.file = Some(path.to_path_buf());
@@ -704,11 +767,78 @@ impl Config {
 mod tests {
     use super::*;
 
+    const EXAMPLE: &str = include_str!("../tocsin.example.toml");
+
     #[test]
     fn the_example_configuration_is_valid() {
-        let text = include_str!("../tocsin.example.toml");
-        let config = Config::parse(text, "tocsin.example.toml").expect("example parses");
+        let config = Config::parse(EXAMPLE, "tocsin.example.toml").expect("example parses");
         assert_eq!(config.email.transport, EmailTransport::Outbox);
+    }
+
+    /// The dotted path of every table inside `table`.
+    fn tables(table: &toml::Table, path: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            if let toml::Value::Table(inner) = value {
+                let inner_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                out.push(inner_path.clone());
+                tables(inner, &inner_path, out);
+            }
+        }
+    }
+
+    fn table_mut<'a>(root: &'a mut toml::Table, path: &str) -> &'a mut toml::Table {
+        path.split('.')
+            .filter(|key| !key.is_empty())
+            .fold(root, |table, key| {
+                table
+                    .get_mut(key)
+                    .and_then(toml::Value::as_table_mut)
+                    .expect("table exists")
+            })
+    }
+
+    #[test]
+    fn every_key_of_the_example_is_optional_and_its_value_is_the_default() {
+        let example: toml::Table = toml::from_str(EXAMPLE).expect("example is TOML");
+        let parsed = |table: &toml::Table, without: &str| {
+            let text = toml::to_string(table).expect("TOML");
+            let config = Config::parse(&text, "t.toml")
+                .unwrap_or_else(|error| panic!("without {without}: {error}"));
+            format!("{config:?}")
+        };
+        let expected = parsed(&example, "nothing");
+        assert_eq!(
+            format!("{:?}", Config::parse("", "empty.toml").expect("empty")),
+            expected,
+            "an empty file is the example's configuration"
+        );
+        let mut paths = vec![String::new()];
+        tables(&example, "", &mut paths);
+        // Its keys are the hospital's campuses, not settings: only the whole table goes.
+        let maps = ["hospital.campus_languages"];
+        let mut tried = 0;
+        for path in &paths {
+            let keys: Vec<String> = table_mut(&mut example.clone(), path)
+                .keys()
+                .cloned()
+                .collect();
+            for key in keys {
+                let mut without = example.clone();
+                let table = table_mut(&mut without, path);
+                if maps.contains(&path.as_str()) && !table[&key].is_table() {
+                    continue;
+                }
+                table.remove(&key);
+                let name = format!("{path}.{key}");
+                assert_eq!(parsed(&without, &name), expected, "without {name}");
+                tried += 1;
+            }
+        }
+        assert!(tried > 40, "only {tried} keys and tables tried");
     }
 
     #[test]

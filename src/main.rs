@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 /// serialises them, mimalloc does not.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::app::{App, ImportKind, Sample};
+use tocsin::app::{App, AppError, ImportKind, Sample};
 use tocsin::author::DraftOptions;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
@@ -21,20 +22,71 @@ use tocsin::domain::{ChannelKind, DeliveryState, Language};
 use tocsin::plan::Forecast;
 use tocsin::render::sms;
 use tocsin::report::{count, grouped, UnreachedFilter};
-use tocsin::store::RetryFilter;
+use tocsin::store::{RetryFilter, StoreError};
+use tocsin::web::Server;
+
+/// Like the standard `print!`, which panics when stdout's reader has gone (`tocsin … | head`):
+/// this one ends the program quietly then, since the rest of the output has no one to read
+/// it. It shadows the standard macro in this file, so every line printed here goes through it.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`print!`]'s handling of a reader that went away.
+macro_rules! println {
+    () => {
+        write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// After the options of `tocsin --help`: what the options do not say.
+const MORE_HELP: &str = "\
+Audiences (an update file's `audiences`, `tocsin audience show`):
+  \"patients from=YYYY-MM-DD to=YYYY-MM-DD campus=NAME department=NAME\"
+                    patients with a booked appointment matching every condition given
+                    (days in the hospital's time zone, both ends included; any condition
+                    may be left out; `_` stands for a space in a name)
+  gps-of-affected   the GPs of those patients, each once, with their affected patients
+  all-gps           every GP
+  media             the press list
+
+Environment:
+  TOCSIN_DATABASE_URL    the database, like --database (which wins) and database_url
+  TOCSIN_LOG             what goes to stderr: warn (the default), info, debug, or a filter
+                         such as tocsin=debug
+  TOCSIN_SMTP_PASSWORD   the SMTP password, when [email] smtp_url names a user
+  TOCSIN_RECEIPT_SECRET  signs Kannel's delivery-report URLs, instead of
+                         [serve] receipt_secret
+  a gateway's *_env      the variable its password_env, auth_token_env, api_secret_env or
+                         signature_secret_env names holds that secret
+  NO_COLOR               no colours in the log, even on a terminal
+
+Exit codes: 0 done; 1 an error (one line on stderr, `error: …`); 2 a bad argument;
+`update send` and `update retry`: 3 when some deliveries ended failed, undeliverable or
+uncertain, 4 when the run stopped (a channel to fix, or a halt).
+
+Every key of the configuration is described in tocsin.example.toml.";
 
 #[derive(Parser)]
 #[command(
     name = "tocsin",
     version,
-    about = "Crisis updates to every patient, GP and journalist, in their language"
+    about = "Crisis updates to every patient, GP and journalist, in their language",
+    after_help = MORE_HELP
 )]
 struct Cli {
     /// Configuration file (default: tocsin.toml in the working directory, if present).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Database URL, e.g. sqlite://tocsin.db.
-    #[arg(long, global = true, env = "TOCSIN_DATABASE_URL")]
+    /// Database URL, e.g. sqlite://tocsin.db (default: database_url in the configuration).
+    /// Only `import` and `demo` create a database; every other command needs one that
+    /// exists.
+    #[arg(long, global = true, env = "TOCSIN_DATABASE_URL", value_name = "URL")]
     database: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -44,9 +96,11 @@ struct Cli {
 enum Command {
     /// Runs the whole pipeline on a synthetic hospital day, with file outboxes.
     Demo {
-        /// Where the demo's database and outboxes go.
+        /// Where the demo's database and outboxes go: a new or empty directory, or one an
+        /// earlier demo made (it is cleared).
         #[arg(long, default_value = "tocsin-demo")]
         dir: PathBuf,
+        /// How many patients the synthetic day has.
         #[arg(long, default_value_t = 2_000)]
         patients: usize,
     },
@@ -55,7 +109,9 @@ enum Command {
     Update(UpdateCommand),
     /// Where every delivery of an update stands.
     Status {
+        /// The update's id (see `tocsin update list`).
         id: i64,
+        /// Prints JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -95,6 +151,7 @@ enum ImportCommand {
 
 #[derive(clap::Args)]
 struct ImportArgs {
+    /// The export to read.
     file: PathBuf,
     /// Where rejected records go (default: FILE.rejects.csv).
     #[arg(long)]
@@ -105,15 +162,20 @@ struct ImportArgs {
 enum OptoutCommand {
     /// Stops messages on a channel to a contact (by id, external id, e-mail or phone).
     Add {
+        /// The contact: Tocsin's id, the export's id (e.g. P001234), e-mail address or phone.
         contact: String,
+        /// email, sms or telegram.
         #[arg(long)]
         channel: ChannelKind,
+        /// Why, as the contact said it (kept with the opt-out).
         #[arg(long)]
         reason: Option<String>,
     },
     /// Lifts an opt-out.
     Remove {
+        /// The contact: Tocsin's id, the export's id, e-mail address or phone.
         contact: String,
+        /// email, sms or telegram.
         #[arg(long)]
         channel: ChannelKind,
     },
@@ -124,8 +186,10 @@ enum AudienceCommand {
     /// Counts a selection by language and reachable channel, e.g.
     /// `tocsin audience show "patients from=2026-01-13 to=2026-01-14 campus=Deurne" gps-of-affected`.
     Show {
-        #[arg(required = true)]
+        /// One or more selections (see "Audiences" in `tocsin --help`).
+        #[arg(required = true, value_name = "AUDIENCE")]
         specs: Vec<String>,
+        /// Prints JSON instead of lines.
         #[arg(long)]
         json: bool,
     },
@@ -135,6 +199,7 @@ enum AudienceCommand {
 enum UpdateCommand {
     /// Checks an update file and stores it as a draft.
     Draft {
+        /// The update file (TOML; see examples/).
         file: PathBuf,
         /// The author (else the file's `author`).
         #[arg(long)]
@@ -145,29 +210,38 @@ enum UpdateCommand {
     },
     /// Approves a draft; the approver may not be its author.
     Approve {
+        /// The draft's id.
         id: i64,
+        /// Who approves: not the author.
         #[arg(long)]
         by: String,
     },
     /// Prints exactly what a contact receives (without --contact or --language: the first
     /// contact of each audience).
     Preview {
+        /// The update's id.
         id: i64,
-        /// The contact: internal id, the export's patient id, e-mail address or phone number.
+        /// The contact: internal id, the export's patient id, e-mail address or phone number
+        /// (default: the first contact of each audience).
         #[arg(long, conflicts_with = "language")]
         contact: Option<String>,
         /// The first contact of each audience who is written to in this language (nl, fr, en).
         #[arg(long)]
         language: Option<Language>,
+        /// Only this channel: email, sms or telegram (default: every channel).
         #[arg(long)]
         channel: Option<ChannelKind>,
     },
     /// Plans and sends an approved update, and tracks it until every delivery is final.
     /// Sending a paused update again resumes the deliveries its stopped run held back.
-    Send { id: i64 },
+    Send {
+        /// The approved (or paused) update's id.
+        id: i64,
+    },
     /// Sends again, at your request, deliveries that ended failed, undeliverable or uncertain
     /// (and any a stopped run held back), then sends like `send`.
     Retry {
+        /// The update's id.
         id: i64,
         /// Only this channel (email, sms, telegram).
         #[arg(long)]
@@ -190,6 +264,7 @@ enum UpdateCommand {
     /// Stops a running or approved update: what has not left is cancelled, a running `send`
     /// stops within a second, and `serve` does not resume it.
     Halt {
+        /// The update's id.
         id: i64,
         /// Who asks (kept in the update's log; default: the login name).
         #[arg(long)]
@@ -197,6 +272,7 @@ enum UpdateCommand {
     },
     /// Discards a draft: it will never be sent.
     Discard {
+        /// The draft's id.
         id: i64,
         /// Who asks (kept in the update's log; default: the login name).
         #[arg(long)]
@@ -204,6 +280,7 @@ enum UpdateCommand {
     },
     /// Takes back the approval of an update that has not started sending: it is a draft again.
     Revoke {
+        /// The approved update's id.
         id: i64,
         /// Who asks (kept in the update's log; default: the login name).
         #[arg(long)]
@@ -217,6 +294,7 @@ enum UpdateCommand {
 enum ExportCommand {
     /// The contacts no channel reached, for the call centre.
     Unreached {
+        /// The update's id.
         id: i64,
         /// The CSV file to write.
         #[arg(long)]
@@ -233,28 +311,104 @@ enum ExportCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> Result<ExitCode> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_stdout(text: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(error) = std::io::stdout().lock().write_fmt(text) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to the standard output: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// One line for a person: each cause once, without a backtrace (the errors that reach
+/// here are for the user to fix, not ours).
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+/// Names the database in an error that involves it (and does not name it already), so a
+/// wrong `--database` shows.
+fn name_database(error: anyhow::Error, url: &str) -> anyhow::Error {
+    let involved = error.chain().any(|cause| {
+        cause.is::<sqlx::Error>()
+            || cause.is::<StoreError>()
+            || matches!(cause.downcast_ref(), Some(AppError::Store(_)))
+    });
+    let shown = match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    };
+    if involved && !describe(&error).contains(&shown) {
+        error.context(format!("database {shown}"))
+    } else {
+        error
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(database) = cli.database {
         config.database_url = database;
     }
-    match cli.command {
+    let database = config.database_url.clone();
+    execute(cli.command, config)
+        .await
+        .map_err(|error| name_database(error, &database))
+}
+
+async fn execute(command: Command, config: Config) -> Result<ExitCode> {
+    match command {
         Command::Demo { dir, patients } => {
             let summary = tocsin::demo::run(&dir, patients, config).await?;
             print!("{summary}");
         }
-        Command::Update(command) => return update(App::open(config).await?, command).await,
+        Command::Update(command) => {
+            return update(App::open_existing(config).await?, command).await
+        }
         Command::Status { id, json } => {
-            let app = App::open(config).await?;
+            let app = App::open_existing(config).await?;
             let report = tocsin::report::status(app.store.as_ref(), id).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -262,15 +416,20 @@ async fn main() -> Result<ExitCode> {
                 print!("{}", report.to_text());
             }
         }
+        // An import may start a new database; every other command needs one that exists, so
+        // that a mistyped path is not taken for an empty database.
         Command::Import(command) => import(App::open(config).await?, command).await?,
         Command::Serve => {
-            let bind = config.serve.bind.clone();
-            let app = App::open(config).await?;
-            eprintln!("Receiving delivery receipts on http://{bind}/receipts/… (Ctrl-C to stop)");
-            tocsin::web::serve(app, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            let server = Server::bind(App::open_existing(config).await?).await?;
+            eprintln!(
+                "Receiving delivery receipts on http://{}/receipts/… (Ctrl-C to stop)",
+                server.address()
+            );
+            server
+                .run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await;
         }
         Command::Check => {
             let report = tocsin::check::check(&config);
@@ -283,7 +442,7 @@ async fn main() -> Result<ExitCode> {
             }
         }
         Command::Optout(command) => {
-            let app = App::open(config).await?;
+            let app = App::open_existing(config).await?;
             match command {
                 OptoutCommand::Add {
                     contact,
@@ -316,7 +475,7 @@ async fn main() -> Result<ExitCode> {
             }
         }
         Command::Audience(AudienceCommand::Show { specs, json }) => {
-            let summaries = App::open(config).await?.audience(&specs).await?;
+            let summaries = App::open_existing(config).await?.audience(&specs).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summaries)?);
             }
@@ -347,7 +506,7 @@ async fn main() -> Result<ExitCode> {
             state,
             reason,
         }) => {
-            let app = App::open(config).await?;
+            let app = App::open_existing(config).await?;
             let report = tocsin::report::status(app.store.as_ref(), id).await?;
             let filter = UnreachedFilter {
                 channel,
@@ -838,5 +997,51 @@ pub fn show_progress(tally: Arc<Tally>, open: u64) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn undescribed(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() {
+            out.push(path.clone());
+        }
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} <{}>", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undescribed(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn the_help_describes_every_command_argument_and_option() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        undescribed(&command, "", &mut missing);
+        missing.retain(|path| path.trim() != "tocsin help" && !path.contains(" help "));
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        let help = command.clone().render_help().to_string();
+        for needed in [
+            "TOCSIN_DATABASE_URL",
+            "TOCSIN_LOG",
+            "TOCSIN_SMTP_PASSWORD",
+            "TOCSIN_RECEIPT_SECRET",
+            "_env",
+            "patients from=",
+            "gps-of-affected",
+            "all-gps",
+            "media",
+        ] {
+            assert!(help.contains(needed), "{needed} is not in --help:\n{help}");
+        }
     }
 }

@@ -227,6 +227,12 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
 impl StatusReport {
     /// A table a person reads at a glance: rows are channel × language, columns are states.
     pub fn to_text(&self) -> String {
+        self.to_text_for("tocsin")
+    }
+
+    /// [`Self::to_text`], with the commands it suggests run as `tocsin` (e.g. `tocsin
+    /// --database …`).
+    pub fn to_text_for(&self, tocsin: &str) -> String {
         // Only the states something is in: nine columns of zeros hide the one that matters.
         let states: Vec<DeliveryState> = DeliveryState::ALL
             .into_iter()
@@ -339,7 +345,7 @@ impl StatusReport {
         if self.unreached.len() > 20 {
             let _ = writeln!(
                 out,
-                "  … and {} more: tocsin export unreached {} --csv FILE \
+                "  … and {} more: {tocsin} export unreached {} --csv FILE \
                  [--channel C] [--state S] [--reason TEXT]",
                 self.unreached.len() - 20,
                 self.update_id

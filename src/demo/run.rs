@@ -3,7 +3,7 @@ use crate::app::App;
 use crate::author::DraftOptions;
 use crate::config::Config;
 use crate::report::{self, count};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,24 +20,76 @@ fn affected_days() -> Vec<NaiveDate> {
         .collect()
 }
 
-/// Generates the day, drafts the first alert as its author, approves it as a second
-/// person, sends it to the file outboxes and returns the status summary.
-pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<String> {
-    let started = Instant::now();
-    // A fresh directory: the demo's own database and outboxes from an earlier run go.
-    for stale in ["tocsin.db", "tocsin.db-wal", "tocsin.db-shm"] {
-        let path = dir.join(stale);
-        if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
+/// Marks a directory as the demo's own: only such a directory, or an empty or new one, is
+/// cleared for a run (`--dir .` once deleted a real database and outbox).
+const MARKER: &str = ".tocsin-demo";
+
+/// What a run writes in its directory, and clears before the next run.
+const WRITTEN: [&str; 5] = [
+    "tocsin.db",
+    "tocsin.db-wal",
+    "tocsin.db-shm",
+    "01-first-alert.toml",
+    "outbox",
+];
+
+/// A fresh directory for the demo: new, empty, or one an earlier run made (its database and
+/// outboxes go); any other is refused.
+fn prepare(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let marked = dir.join(MARKER).is_file();
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the directory {}", dir.display()))?
+            .next()
+            .is_none();
+        if !marked && !empty {
+            bail!(
+                "{} is not a directory the demo made (it is not empty and has no {MARKER} \
+                 file): the demo clears its directory before each run, so give a new or \
+                 empty one with --dir",
+                dir.display()
+            );
+        }
+        for name in WRITTEN {
+            let path = dir.join(name);
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else if path.exists() {
+                std::fs::remove_file(&path)
+            } else {
+                Ok(())
+            };
+            removed.with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let outbox = dir.join("outbox");
-    if outbox.exists() {
-        std::fs::remove_dir_all(&outbox)
-            .with_context(|| format!("cannot remove {}", outbox.display()))?;
-    }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let marker = dir.join(MARKER);
+    std::fs::write(
+        &marker,
+        "Made by `tocsin demo`, which clears this directory at its next run.\n",
+    )
+    .with_context(|| format!("cannot write {}", marker.display()))
+}
+
+/// A word as a POSIX shell reads it back.
+fn quoted(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:+=@,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Generates the day, drafts the first alert as its author, approves it as a second
+/// person, sends it to the file outboxes and returns the status summary, with the commands
+/// that look further into its database.
+pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<String> {
+    let started = Instant::now();
+    prepare(dir)?;
+    let outbox = dir.join("outbox");
     config.database_url = format!("sqlite://{}", dir.join("tocsin.db").display());
     config.email.dir = outbox.join("email");
     config.sms.dir = outbox.join("sms");
@@ -91,8 +143,13 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
         count(sent.plan.pending, "delivery", "deliveries"),
         sent.plan.skipped
     )?;
-    out.push_str(&status.to_text());
+    let tocsin = format!("tocsin --database {}", quoted(&app.config.database_url));
+    out.push_str(&status.to_text_for(&tocsin));
     writeln!(out, "Outboxes: {}", outbox.display())?;
     writeln!(out, "Done in {:.1} s.", started.elapsed().as_secs_f64())?;
+    writeln!(out, "Next, from this directory:")?;
+    writeln!(out, "  {tocsin} status {id}")?;
+    writeln!(out, "  {tocsin} export unreached {id} --csv unreached.csv")?;
+    writeln!(out, "  {tocsin} update preview {id} --channel sms")?;
     Ok(out)
 }

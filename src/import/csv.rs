@@ -811,7 +811,7 @@ fn utf8_or_windows_1252<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, str>,
 fn binary(file: &str, why: impl Display) -> Unreadable {
     unreadable(
         file,
-        format!("not a text file ({why}): a CSV export is expected; nothing was imported"),
+        format!("not a text file ({why}): a CSV export is expected"),
     )
 }
 

@@ -29,6 +29,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite://FILE (PostgreSQL is not wired in yet)")]
     UnsupportedUrl(String),
+    #[error("there is no database at {0}: the file does not exist (an import creates one)")]
+    Missing(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -37,6 +39,16 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// Opens (and migrates) a store that exists already: a mistyped path is refused instead of
+/// becoming a new, empty database.
+pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open_existing(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }

@@ -67,8 +67,22 @@ impl SqliteStore {
     }
 
     pub async fn open(url: &str) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+        Self::open_with(url, true).await
+    }
+
+    /// Opens a database file that exists already, refusing to create one.
+    pub async fn open_existing(url: &str) -> Result<SqliteStore> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !create && !in_memory && !options.get_filename().exists() {
+            return Err(StoreError::Missing(url.to_string()));
+        }
+        let options = options
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL loses nothing when the process dies, only on power loss.
             .synchronous(SqliteSynchronous::Normal)

@@ -7,6 +7,8 @@
 //! a body over [`MAX_BODY_BYTES`]; 500 when the database fails (the gateway retries later).
 
 pub mod receipts;
+pub mod server;
+mod throttled;
 mod writer;
 
 use crate::app::{App, AppError};
@@ -23,8 +25,10 @@ pub use receipts::ReceiptKeys;
 use receipts::Refusal;
 use std::collections::HashSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use throttled::Throttled;
 use tokio::task::JoinSet;
 use writer::ReceiptWriter;
 
@@ -39,15 +43,18 @@ struct WebState {
     receipts: ReceiptWriter,
     keys: Arc<ReceiptKeys>,
     clock: Arc<dyn Clock>,
+    refusals: Arc<Throttled>,
 }
 
 /// The receipt endpoints: `/receipts/kannel`, `/receipts/twilio`, `/receipts/vonage`.
-/// Starts the task that writes the receipts, so it must be called inside a Tokio runtime.
+/// Starts the tasks that write the receipts and the warnings, so it must be called inside a
+/// Tokio runtime.
 pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
     let state = WebState {
         receipts: ReceiptWriter::start(store),
         keys: Arc::new(keys),
         clock,
+        refusals: Throttled::start("receipts refused (forged, or not a receipt)"),
     };
     Router::new()
         .route("/receipts/kannel", get(kannel).post(kannel))
@@ -61,12 +68,15 @@ fn form(bytes: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes).into_owned().collect()
 }
 
-fn refused(gateway: &str, refusal: Refusal) -> StatusCode {
+/// Anyone can send these: they are counted, and summed up in the log now and then.
+fn refused(state: &WebState, gateway: &str, refusal: Refusal) -> StatusCode {
     let (status, why) = match refusal {
         Refusal::Malformed(why) => (StatusCode::BAD_REQUEST, why),
         Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, why),
     };
-    tracing::warn!(message = "receipt refused", gateway, status = status.as_u16(), %why);
+    state
+        .refusals
+        .note(format!("{gateway}: {} {why}", status.as_u16()));
     status
 }
 
@@ -83,11 +93,17 @@ async fn record(state: &WebState, candidates: Vec<Receipt>) -> StatusCode {
     StatusCode::OK
 }
 
-async fn kannel(State(state): State<WebState>, RawQuery(query): RawQuery) -> StatusCode {
+/// Kannel's receipt is all in the query; a body is read only to be refused with 413 above
+/// [`MAX_BODY_BYTES`], as at the other endpoints.
+async fn kannel(
+    State(state): State<WebState>,
+    RawQuery(query): RawQuery,
+    _body: Bytes,
+) -> StatusCode {
     let params = form(query.unwrap_or_default().as_bytes());
     match receipts::kannel(&state.keys, &params, state.clock.now_ms()) {
         Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused("kannel", refusal),
+        Err(refusal) => refused(&state, "kannel", refusal),
     }
 }
 
@@ -109,7 +125,7 @@ async fn twilio(
         state.clock.now_ms(),
     ) {
         Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused("twilio", refusal),
+        Err(refusal) => refused(&state, "twilio", refusal),
     }
 }
 
@@ -123,6 +139,7 @@ async fn vonage(
     if body.trim_ascii_start().starts_with(b"{") {
         let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&body) else {
             return refused(
+                &state,
                 "vonage",
                 Refusal::Malformed("body is not a JSON object".into()),
             );
@@ -139,40 +156,86 @@ async fn vonage(
     }
     match receipts::vonage(&state.keys, &params, state.clock.now_ms()) {
         Ok(candidates) => record(&state, candidates).await,
-        Err(refusal) => refused("vonage", refusal),
+        Err(refusal) => refused(&state, "vonage", refusal),
+    }
+}
+
+/// `tocsin serve`, bound to its address and ready to run.
+pub struct Server {
+    app: App,
+    dispatcher: Arc<Dispatcher>,
+    keys: ReceiptKeys,
+    limits: server::Limits,
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
+}
+
+impl Server {
+    /// Checks the configuration (a receipt secret where Kannel receipts need one, the
+    /// limits, enough file descriptors) and binds `[serve] bind`.
+    pub async fn bind(app: App) -> Result<Server, AppError> {
+        let keys = ReceiptKeys::from_config(&app.config).map_err(AppError::Config)?;
+        let limits = server::Limits::from_config(&app.config.serve).map_err(AppError::Config)?;
+        limits.ensure_file_limit().map_err(AppError::Config)?;
+        let dispatcher = Arc::new(app.dispatcher()?);
+        let bind = &app.config.serve.bind;
+        let cannot = |error: std::io::Error| {
+            AppError::Config(format!("[serve] bind: cannot listen on {bind}: {error}"))
+        };
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(cannot)?;
+        let address = listener.local_addr().map_err(cannot)?;
+        Ok(Server {
+            app,
+            dispatcher,
+            keys,
+            limits,
+            listener,
+            address,
+        })
+    }
+
+    /// The address it listens on (the port the system chose, for `:0`).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Takes receipts and sends the updates being sent until `shutdown` completes.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let Server {
+            app,
+            dispatcher,
+            keys,
+            limits,
+            listener,
+            address,
+        } = self;
+        tracing::info!(message = "tocsin serve listening", %address);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let fallback = Arc::new(app.fallback());
+        let dispatching = tokio::spawn(dispatch_loop(
+            Arc::clone(&app.store),
+            Arc::clone(&app.clock),
+            dispatcher,
+            fallback,
+            stopped,
+        ));
+        let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
+        server::run(listener, router, limits, shutdown).await;
+        let _ = stop.send(true);
+        let _ = dispatching.await;
     }
 }
 
 /// Runs `tocsin serve` until `shutdown` completes: the receipt endpoints on `[serve] bind`,
 /// and every few seconds a dispatcher run for each update in state `sending` with open
-/// deliveries. Refuses to start without a receipt secret.
+/// deliveries. Refuses to start without a receipt secret when a Kannel gateway has a
+/// `dlr_url`.
 pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let keys = ReceiptKeys::from_config(&app.config).map_err(AppError::Config)?;
-    let dispatcher = Arc::new(app.dispatcher()?);
-    let bind = app.config.serve.bind.clone();
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|error| AppError::Config(format!("[serve] bind {bind:?}: {error}")))?;
-    tracing::warn!(message = "tocsin serve listening", address = %bind);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let fallback = Arc::new(app.fallback());
-    let dispatching = tokio::spawn(dispatch_loop(
-        Arc::clone(&app.store),
-        Arc::clone(&app.clock),
-        dispatcher,
-        fallback,
-        stopped,
-    ));
-    let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    let _ = stop.send(true);
-    let _ = dispatching.await;
-    served.map_err(|error| AppError::Config(format!("HTTP server: {error}")))
+    Server::bind(app).await?.run(shutdown).await;
+    Ok(())
 }
 
 /// Every [`DISPATCH_TICK`] (and whenever a run ends), sweeps each update being or having been sent for fallbacks (the

@@ -44,8 +44,9 @@ fn delivery_id(value: Option<&str>) -> Result<Option<i64>, Refusal> {
 
 /// The secrets receipts are checked with, read from the configuration once at start.
 pub struct ReceiptKeys {
-    /// Signs Kannel's DLR URLs (`[serve] receipt_secret`).
-    pub receipt_secret: String,
+    /// Signs Kannel's DLR URLs (`[serve] receipt_secret`); without it every Kannel receipt
+    /// is refused.
+    pub receipt_secret: Option<String>,
     pub twilio: Vec<TwilioKey>,
     pub vonage: Vec<VonageKey>,
 }
@@ -73,12 +74,26 @@ pub enum SignatureMethod {
 }
 
 impl ReceiptKeys {
-    /// Refuses without a receipt secret: Kannel's DLRs could not be checked.
+    /// Refuses without a receipt secret when a Kannel gateway asks for receipts (has a
+    /// `dlr_url`): they could not be checked.
     pub fn from_config(config: &Config) -> Result<ReceiptKeys, String> {
-        let receipt_secret = config.serve.receipt_secret().ok_or(
-            "tocsin serve needs [serve] receipt_secret or TOCSIN_RECEIPT_SECRET \
-             (it signs the delivery ids in Kannel's DLR URLs)",
-        )?;
+        let receipt_secret = config.serve.receipt_secret();
+        let kannel_receipts = config.sms.gateways.iter().any(|gateway| {
+            matches!(
+                gateway,
+                GatewayConfig::Kannel {
+                    dlr_url: Some(_),
+                    ..
+                }
+            )
+        });
+        if kannel_receipts && receipt_secret.is_none() {
+            return Err(
+                "a Kannel gateway with a dlr_url needs [serve] receipt_secret or \
+                 TOCSIN_RECEIPT_SECRET (it signs the delivery ids in Kannel's DLR URLs)"
+                    .into(),
+            );
+        }
         let mut keys = ReceiptKeys {
             receipt_secret,
             twilio: Vec::new(),
@@ -145,7 +160,12 @@ impl ReceiptKeys {
 pub fn kannel(keys: &ReceiptKeys, params: &Params, at_ms: i64) -> Result<Receipt, Refusal> {
     let delivery = delivery_id(Some(required(params, "delivery")?))?.unwrap_or_default();
     let token = param(params, "token").unwrap_or_default();
-    if !kannel::dlr_token_is_valid(&keys.receipt_secret, delivery, token) {
+    let Some(secret) = &keys.receipt_secret else {
+        return Err(Refusal::Forbidden(
+            "no receipt secret is configured: Kannel receipts cannot be checked".into(),
+        ));
+    };
+    if !kannel::dlr_token_is_valid(secret, delivery, token) {
         return Err(Refusal::Forbidden("bad or missing token".into()));
     }
     let kind = required(params, "type")?;

@@ -15,6 +15,21 @@ fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run tocsin")
 }
 
+/// `dir/tocsin.db`, made as a first import makes it.
+fn with_database(dir: &Path) {
+    std::fs::write(
+        dir.join("press.csv"),
+        "outlet,name,language,email\nDe Standaard,An Peeters,nl,an.peeters@example.be\n",
+    )
+    .expect("write");
+    let out = tocsin(dir, &["import", "media", "press.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A `tocsin.toml` in `dir` with the hospital's own details (and `extra` lines).
 fn configure(dir: &Path, extra: &str) {
     std::fs::write(
@@ -129,20 +144,16 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
     }
     assert!(checked > 200, "only {checked} patient SMS checked");
     assert_eq!(languages.len(), 3, "{languages:?}");
-    // The call centre's list holds exactly the unreached contacts of the status.
+    // The call centre's list holds exactly the unreached contacts of the status, exported
+    // with the command the demo printed.
     let database = "sqlite://demo/tocsin.db";
-    let export = tocsin(
-        dir.path(),
-        &[
-            "--database",
-            database,
-            "export",
-            "unreached",
-            "1",
-            "--csv",
-            "unreached.csv",
-        ],
-    );
+    let hint = stdout
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("tocsin "))
+        .find(|command| command.contains(" export unreached 1 "))
+        .unwrap_or_else(|| panic!("no export hint in {stdout}"));
+    let hint: Vec<&str> = hint.split_whitespace().collect();
+    let export = tocsin(dir.path(), &hint);
     assert!(
         export.status.success(),
         "{}",
@@ -201,6 +212,7 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
 fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_stored() {
     let dir = tempfile::tempdir().expect("temp dir");
     configure(dir.path(), "");
+    with_database(dir.path());
     let good = include_str!("../../examples/01-first-alert.toml");
     let cases = [
         (
@@ -258,6 +270,7 @@ fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_st
 fn approval_by_the_author_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     configure(dir.path(), "");
+    with_database(dir.path());
     std::fs::write(
         dir.path().join("alert.toml"),
         include_str!("../../examples/01-first-alert.toml"),
@@ -286,6 +299,7 @@ fn approval_by_the_author_is_refused() {
 #[test]
 fn the_example_hospital_details_are_refused_until_set_and_check_says_which() {
     let dir = tempfile::tempdir().expect("temp dir");
+    with_database(dir.path());
     std::fs::write(
         dir.path().join("alert.toml"),
         include_str!("../../examples/01-first-alert.toml"),
@@ -640,4 +654,139 @@ async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status
         stdout.contains("Update 1 was sent: 2 deliveries"),
         "{stdout}"
     );
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
+    with_database(dir.path());
+    std::fs::write(
+        dir.path().join("alert.toml"),
+        include_str!("../../examples/01-first-alert.toml"),
+    )
+    .expect("write");
+    assert!(tocsin(dir.path(), &["update", "draft", "alert.toml"])
+        .status
+        .success());
+    for args in [
+        &["update", "list"][..],
+        &["audience", "show", "media"],
+        &["--help"],
+    ] {
+        // `tocsin … | head -0`: the reader is gone before the first line.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(tocsin_binary())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("run tocsin");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_user_error_is_one_line_without_a_backtrace_and_says_each_thing_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("binary.csv"), b"patient_id\0\x01\x02").expect("write");
+    let out = Command::new(tocsin_binary())
+        .current_dir(dir.path())
+        .args(["import", "appointments", "binary.csv"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run tocsin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: binary.csv: "), "{stderr}");
+    assert_eq!(
+        stderr.matches("nothing was imported").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("not a text file").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_missing_database_is_refused_by_name_and_not_created() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    with_database(dir.path());
+    for args in [
+        &["--database", "sqlite://tocsn.db", "status", "1"][..],
+        &["--database", "sqlite://tocsn.db", "update", "list"],
+        &["--database", "sqlite://tocsn.db", "serve"],
+    ] {
+        let out = tocsin(dir.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("sqlite://tocsn.db") && stderr.contains("does not exist"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.path().join("tocsn.db").exists(), "{args:?} created it");
+    }
+    // Any other database error names the database too.
+    let out = tocsin(dir.path(), &["status", "7"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("sqlite://tocsin.db") && stderr.contains("update 7 not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_demo_refuses_a_directory_it_did_not_make_and_clears_its_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    with_database(dir.path());
+    let before = std::fs::read(dir.path().join("tocsin.db")).expect("database");
+    let out = tocsin(dir.path(), &["demo", "--dir", ".", "--patients", "20"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the demo ran in a real directory");
+    assert!(stderr.contains("not a directory the demo made"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("tocsin.db")).expect("database"),
+        before,
+        "the real database is untouched"
+    );
+    for _ in 0..2 {
+        let out = tocsin(dir.path(), &["demo", "--dir", "demo", "--patients", "20"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = tocsin(
+        dir.path(),
+        &["--database", "sqlite://demo/tocsin.db", "update", "list"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).lines().count(),
+        1,
+        "the second run started afresh"
+    );
+}
+
+#[test]
+fn serve_names_the_address_it_cannot_listen_on_and_does_not_say_it_listens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    with_database(dir.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    std::fs::write(
+        dir.path().join("tocsin.toml"),
+        format!("[serve]\nbind = \"{address}\"\n"),
+    )
+    .expect("config");
+    let out = tocsin(dir.path(), &["serve"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(&address), "{stderr}");
+    assert!(!stderr.contains("Receiving"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

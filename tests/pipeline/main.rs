@@ -11,5 +11,6 @@ mod fallback;
 mod imports;
 mod kannel;
 mod receipts;
+mod serve;
 mod sms_providers;
 mod support;

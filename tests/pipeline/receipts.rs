@@ -15,7 +15,7 @@ use tocsin::store::StoredDelivery;
 use tocsin::web::receipts::{twilio_signature, vonage_signature, SignatureMethod};
 use tocsin::web::ReceiptKeys;
 
-const RECEIPT_SECRET: &str = "test-receipt-secret";
+pub(crate) const RECEIPT_SECRET: &str = "test-receipt-secret";
 const AUTH_TOKEN: &str = "twilio-auth-token";
 const TWILIO_CALLBACK: &str = "https://tocsin.example.be/receipts/twilio";
 const VONAGE_SIGNATURE_SECRET: &str = "vonage-signature-secret";
@@ -47,11 +47,11 @@ impl Channel for Accepting {
     }
 }
 
-struct Setup {
-    test: TestApp,
+pub(crate) struct Setup {
+    pub(crate) test: TestApp,
     update_id: i64,
     /// The deliveries, one per patient, as sent.
-    deliveries: Vec<StoredDelivery>,
+    pub(crate) deliveries: Vec<StoredDelivery>,
     base: String,
     client: reqwest::Client,
 }
@@ -100,7 +100,7 @@ fn gateways() -> SmsConfig {
 
 /// `patients` patients with a mobile number, an SMS update to them planned and sent through
 /// `gateway` (or only planned, with `send` false), and the receipt router serving.
-async fn setup(patients: usize, gateway: &'static str, send: bool) -> Setup {
+pub(crate) async fn setup(patients: usize, gateway: &'static str, send: bool) -> Setup {
     let test = TestApp::new(|config| {
         config.serve.receipt_secret = Some(RECEIPT_SECRET.into());
         config.sms = SmsConfig {
@@ -175,7 +175,7 @@ async fn setup(patients: usize, gateway: &'static str, send: bool) -> Setup {
 
 impl Setup {
     /// Every delivery as it stands now, in patient order.
-    async fn now(&self) -> Vec<StoredDelivery> {
+    pub(crate) async fn now(&self) -> Vec<StoredDelivery> {
         let store = &self.test.app.store;
         let mut deliveries = Vec::new();
         for n in 0.. {
@@ -266,7 +266,7 @@ fn borrowed(params: &[(String, String)]) -> Vec<(&str, String)> {
         .collect()
 }
 
-fn kannel_token(delivery_id: i64) -> String {
+pub(crate) fn kannel_token(delivery_id: i64) -> String {
     tocsin::channels::sms::kannel::dlr_token(RECEIPT_SECRET, delivery_id)
 }
 
@@ -625,13 +625,57 @@ async fn a_receipt_that_arrives_before_the_send_is_recorded_is_not_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_refuses_to_start_without_a_receipt_secret() {
-    let test = TestApp::new(|config| config.serve.bind = "127.0.0.1:0".into()).await;
+async fn serve_needs_a_receipt_secret_only_for_kannel_receipts() {
     if std::env::var_os("TOCSIN_RECEIPT_SECRET").is_some() {
         return;
     }
+    let test = TestApp::new(|config| {
+        config.serve.bind = "127.0.0.1:0".into();
+        config.sms = gateways();
+    })
+    .await;
+    let server = tocsin::web::Server::bind(test.app)
+        .await
+        .expect("Twilio and Vonage receipts need no receipt secret");
+    assert!(server.address().port() > 0);
+    drop(server);
+
+    let test = TestApp::new(|config| {
+        config.serve.bind = "127.0.0.1:0".into();
+        config.sms.gateways = vec![GatewayConfig::Kannel {
+            name: None,
+            base_url: "http://127.0.0.1:13013".into(),
+            username: "tocsin".into(),
+            password: Some("secret".into()),
+            password_env: None,
+            from: "ZNA".into(),
+            dlr_url: Some("https://tocsin.example.be/receipts/kannel".into()),
+        }];
+    })
+    .await;
     let error = tocsin::web::serve(test.app, std::future::pending())
         .await
         .expect_err("refused");
     assert!(error.to_string().contains("receipt_secret"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_kannel_request_is_refused_with_413() {
+    let setup = setup(1, "kannel", true).await;
+    let delivery = &setup.deliveries[0];
+    let status = setup
+        .client
+        .post(format!(
+            "{}/receipts/kannel?delivery={}&type=1&token={}",
+            setup.base,
+            delivery.id,
+            kannel_token(delivery.id)
+        ))
+        .body("x".repeat(tocsin::web::MAX_BODY_BYTES + 1))
+        .send()
+        .await
+        .expect("request")
+        .status();
+    assert_eq!(status, 413);
+    assert_eq!(setup.now().await[0].state, DeliveryState::Sent);
 }
