@@ -84,8 +84,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database URL, e.g. sqlite://tocsin.db (default: database_url in the configuration).
-    /// Only `import` and `demo` create a database; every other command needs one that
-    /// exists.
+    /// Only `import` and `demo` create a database; every other command but `check` needs one
+    /// that exists.
     #[arg(long, global = true, env = "TOCSIN_DATABASE_URL", value_name = "URL")]
     database: Option<String>,
     #[command(subcommand)]
@@ -416,8 +416,8 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 print!("{}", report.to_text());
             }
         }
-        // An import may start a new database; every other command needs one that exists, so
-        // that a mistyped path is not taken for an empty database.
+        // An import may start a new database; every other command that opens one needs it to
+        // exist, so that a mistyped path is not taken for an empty database.
         Command::Import(command) => import(App::open(config).await?, command).await?,
         Command::Serve => {
             let server = Server::bind(App::open_existing(config).await?).await?;
