@@ -1,17 +1,25 @@
-use crate::support::{seed, SmtpServer, TestApp, EMAIL_UPDATE};
+use crate::support::{seed, Mta, OpenSmtpdSetup, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::collections::HashMap;
 use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
-use tocsin::channels::{Channel, Handover, Message, Outcome, Release};
+use tocsin::channels::{Channel, Handover, Message, NoHandover, Outcome, Release};
 use tocsin::domain::{ChannelKind, DeliveryState};
 
 fn header(mail: &mailparse::ParsedMail, name: &str) -> String {
     mail.headers.get_first_value(name).unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subject_intact() {
-    let Some(server) = SmtpServer::start(&[]) else {
+crate::against_each_server!(
+    every_patient_gets_one_multipart_email_in_their_language_with_the_subject_intact,
+    sending_the_same_update_twice_plans_nothing_new_and_sends_nothing_twice,
+    a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason,
+    a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_received_it,
+);
+
+async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subject_intact(
+    mta: Mta,
+) {
+    let Some(server) = SmtpServer::of(mta, &[]) else {
         return;
     };
     let test = TestApp::with_smtp(&server).await;
@@ -81,9 +89,8 @@ async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subje
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sending_the_same_update_twice_plans_nothing_new_and_sends_nothing_twice() {
-    let Some(server) = SmtpServer::start(&[]) else {
+async fn sending_the_same_update_twice_plans_nothing_new_and_sends_nothing_twice(mta: Mta) {
+    let Some(server) = SmtpServer::of(mta, &[]) else {
         return;
     };
     let test = TestApp::with_smtp(&server).await;
@@ -150,24 +157,31 @@ async fn a_451_is_retried(options: &[&str]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason() {
-    a_550_is_undeliverable(&[]).await;
+/// The refusal of an unknown recipient, as each server words it: aiosmtpd as Postfix does
+/// (`550 5.1.1 <…>: Recipient address rejected: User unknown…`), OpenSMTPD its own way
+/// (`550 Invalid recipient: <…>`). Both name the address, which must not reach the record.
+async fn a_550_makes_the_delivery_undeliverable_at_once_with_the_servers_reason(mta: Mta) {
+    let Some(server) = SmtpServer::of(mta, &["patient2@example.be"]) else {
+        return;
+    };
+    let wording = match mta {
+        Mta::Aiosmtpd => "Recipient address rejected: User unknown",
+        Mta::OpenSmtpd => "Invalid recipient",
+    };
+    a_550_is_undeliverable(&server, wording).await;
 }
 
 /// Pipelined, a refused `RCPT` is followed by a refused `DATA`: the reason kept is the 550.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_550_is_undeliverable_with_its_reason_when_commands_are_pipelined() {
-    a_550_is_undeliverable(&["--pipelining"]).await;
-}
-
-async fn a_550_is_undeliverable(options: &[&str]) {
-    let mut options = options.to_vec();
-    options.extend(["--perm-fail", "patient2@"]);
-    let Some(server) = SmtpServer::start(&options) else {
+    let Some(server) = SmtpServer::start(&["--pipelining", "--perm-fail", "patient2@"]) else {
         return;
     };
-    let test = TestApp::with_smtp(&server).await;
+    a_550_is_undeliverable(&server, "Recipient address rejected: User unknown").await;
+}
+
+async fn a_550_is_undeliverable(server: &SmtpServer, wording: &str) {
+    let test = TestApp::with_smtp(server).await;
     seed(&test.app, 3).await;
     let id = test.approved_update(EMAIL_UPDATE).await;
 
@@ -184,8 +198,12 @@ async fn a_550_is_undeliverable(options: &[&str]) {
     assert_eq!(delivery.attempts, 1, "a permanent failure is never retried");
     let reason = delivery.last_error.expect("reason kept");
     assert!(
-        reason.contains("550") && reason.contains("User unknown"),
+        reason.contains("550") && reason.contains(wording),
         "{reason}"
+    );
+    assert!(
+        !reason.contains("patient2@example.be") && reason.contains("p***@example.be"),
+        "the address is masked: {reason}"
     );
     assert_eq!(server.received().len(), 2);
 
@@ -198,9 +216,8 @@ async fn a_550_is_undeliverable(options: &[&str]) {
 
 /// E-mails are stored compressed against a dictionary (migration 0006); what the server got,
 /// what `preview` shows and what the database holds must still be the same text.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_received_it() {
-    let Some(server) = SmtpServer::start(&[]) else {
+async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_received_it(mta: Mta) {
+    let Some(server) = SmtpServer::of(mta, &[]) else {
         return;
     };
     let test = TestApp::with_smtp(&server).await;
@@ -302,8 +319,18 @@ fn message(delivery_id: i64, address: &str) -> Message {
 /// never written, so the server discards what it got; if it is, the message completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_delivered() {
-    for options in [&[][..], &["--pipelining"][..]] {
-        let Some(server) = SmtpServer::start(options) else {
+    type Start = fn() -> Option<SmtpServer>;
+    let servers: [(&str, Start); 3] = [
+        ("aiosmtpd", || SmtpServer::start(&[])),
+        ("aiosmtpd with PIPELINING", || {
+            SmtpServer::start(&["--pipelining"])
+        }),
+        ("OpenSMTPD", || {
+            SmtpServer::opensmtpd(OpenSmtpdSetup::default())
+        }),
+    ];
+    for (which, start) in servers {
+        let Some(server) = start() else {
             return;
         };
         let target = SmtpTarget::parse(&server.url(), None).expect("url");
@@ -322,7 +349,7 @@ async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_d
             Outcome::RetryLater { reason, .. } => {
                 assert!(reason.contains("left unfinished"), "{reason}")
             }
-            other => panic!("{options:?}: expected a retry, got {other:?}"),
+            other => panic!("{which}: expected a retry, got {other:?}"),
         }
 
         let mut recorded = ScriptedHandover {
@@ -334,7 +361,7 @@ async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_d
             .await;
         assert!(
             matches!(outcome, Outcome::Accepted { .. }),
-            "{options:?}: {outcome:?}"
+            "{which}: {outcome:?}"
         );
         assert_eq!(recorded.committed, ["<tocsin.1.2@zna.example.be>"]);
 
@@ -345,7 +372,7 @@ async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_d
                 .map(|m| m.rcpt_tos.clone())
                 .collect::<Vec<_>>(),
             [["second@example.be"]],
-            "{options:?}: the unfinished message must not arrive"
+            "{which}: the unfinished message must not arrive"
         );
         let raw = server.raw(&received[0]);
         let mail = mailparse::parse_mail(&raw).expect("valid MIME");
@@ -360,4 +387,102 @@ async fn a_message_whose_handover_is_not_recorded_is_left_unfinished_and_never_d
             "Cyberattaque – opérations annulées"
         );
     }
+}
+
+/// `8BITMIME` (RFC 6152): a server that offers it gets the text as it is, `8bit`, with
+/// `BODY=8BITMIME` on `MAIL` — lines longer than quoted-printable's 76 characters included
+/// (a French patient's appointment line is about 95). Each session says `EHLO` once:
+/// OpenSMTPD refuses a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_offering_8bitmime_gets_the_text_as_it_is_after_a_single_ehlo() {
+    let Some(server) = SmtpServer::opensmtpd(OpenSmtpdSetup {
+        trace: true,
+        ..OpenSmtpdSetup::default()
+    }) else {
+        return;
+    };
+    let test = TestApp::with_smtp(&server).await;
+    seed(&test.app, 6).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let received = server.received();
+    assert_eq!(received.len(), 6);
+    for message in &received {
+        let raw = server.raw(message);
+        let mail = mailparse::parse_mail(&raw).expect("valid MIME");
+        for part in &mail.subparts {
+            assert_eq!(
+                header(part, "Content-Transfer-Encoding"),
+                "8bit",
+                "{}",
+                String::from_utf8_lossy(&raw)
+            );
+        }
+        let text = mail.subparts[0].get_body().expect("text part");
+        if header(&mail, "Content-Language") == "fr-BE" {
+            let line = text
+                .lines()
+                .find(|line| line.contains("rendez-vous"))
+                .expect("the appointment line");
+            assert!(
+                line.chars().count() > 76 && raw.windows(2).any(|pair| pair == "à".as_bytes()),
+                "a long line with accents travels as it is: {line:?}"
+            );
+        }
+    }
+    let commands = server.commands();
+    let mails: Vec<_> = commands
+        .iter()
+        .filter(|command| command.line.to_ascii_uppercase().starts_with("MAIL FROM:"))
+        .collect();
+    assert_eq!(mails.len(), 6, "{commands:#?}");
+    assert!(
+        mails
+            .iter()
+            .all(|mail| mail.line.ends_with(" BODY=8BITMIME")),
+        "{mails:#?}"
+    );
+    let mut ehlos: HashMap<&str, usize> = HashMap::new();
+    for command in &commands {
+        if command.line.to_ascii_uppercase().starts_with("EHLO ") {
+            *ehlos.entry(command.session.as_str()).or_default() += 1;
+        }
+    }
+    assert!(
+        !ehlos.is_empty() && ehlos.values().all(|&count| count == 1),
+        "{commands:#?}"
+    );
+}
+
+/// `PIPELINING` is read from the same single `EHLO` answer: aiosmtpd, told to offer it, gets
+/// `MAIL`, `RCPT` and `DATA` together for every message, and one `EHLO` for the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelining_is_learnt_from_the_single_ehlo_of_the_session() {
+    let Some(server) = SmtpServer::start(&["--pipelining", "--log-commands"]) else {
+        return;
+    };
+    let target = SmtpTarget::parse(&server.url(), None).expect("url");
+    let mail = MailBuilder::new("crisis@zna.example.be", None, "zna.example.be").expect("from");
+    let channel = SmtpChannel::new(target, mail, 1, std::time::Duration::from_secs(10));
+
+    for n in 1..=3 {
+        let outcome = channel
+            .send(&message(n, &format!("p{n}@example.be")), &mut NoHandover)
+            .await;
+        assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    }
+
+    let commands = server.commands();
+    let said = |verb: &str| -> Vec<_> {
+        commands
+            .iter()
+            .filter(|command| command.line.to_ascii_uppercase().starts_with(verb))
+            .collect()
+    };
+    assert_eq!(said("EHLO ").len(), 1, "{commands:#?}");
+    let mails = said("MAIL FROM:");
+    assert_eq!(mails.len(), 3, "{commands:#?}");
+    assert!(mails.iter().all(|mail| mail.pipelined), "{commands:#?}");
 }

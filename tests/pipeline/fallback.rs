@@ -3,7 +3,7 @@
 //! SMTP server. Time comes from a clock the tests move; nothing waits on the wall clock.
 
 use crate::sms_providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
-use crate::support::{sms_patient, SmtpServer, TestApp, EMAIL_UPDATE};
+use crate::support::{sms_patient, Mta, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -78,7 +78,12 @@ struct Setup {
 /// the fallback after `fallback_after_minutes` 60; Twilio asked for status callbacks. None
 /// when the SMTP server is missing (and CI is not set).
 async fn setup() -> Option<Setup> {
-    let smtp = SmtpServer::start(&[])?;
+    setup_with(Mta::Aiosmtpd).await
+}
+
+/// The same, the e-mails going to `mta`.
+async fn setup_with(mta: Mta) -> Option<Setup> {
+    let smtp = SmtpServer::of(mta, &[])?;
     let twilio = TwilioEmulator::start().await;
     let (smtp_url, gateway) = (smtp.url(), twilio.gateway_config(Some(STATUS_CALLBACK)));
     let mut test = TestApp::new(move |config| {
@@ -226,10 +231,16 @@ impl Setup {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+crate::against_each_server!(
+    an_sms_twilio_rejects_as_undeliverable_leads_to_exactly_one_email_in_the_patients_language_naming_their_appointment
+);
+
 async fn an_sms_twilio_rejects_as_undeliverable_leads_to_exactly_one_email_in_the_patients_language_naming_their_appointment(
+    mta: Mta,
 ) {
-    let Some(setup) = setup().await else { return };
+    let Some(setup) = setup_with(mta).await else {
+        return;
+    };
     setup.twilio.cannot_reach(&mobile(1));
 
     setup.send().await;

@@ -1,4 +1,4 @@
-//! Integration tests: one binary, real SQLite files, a real SMTP server (aiosmtpd), and the
+//! Integration tests: one binary, real SQLite files, real SMTP servers (aiosmtpd, OpenSMTPD), and the
 //! `tocsin` executable itself where a process has to die.
 
 mod audiences;
@@ -13,4 +13,5 @@ mod kannel;
 mod receipts;
 mod serve;
 mod sms_providers;
+mod smtp_answers;
 mod support;

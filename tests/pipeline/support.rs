@@ -1,6 +1,10 @@
-use std::io::{BufRead, BufReader};
+// Shared with the crash test; each test binary uses only some of it.
+#[allow(dead_code)]
+#[path = "../support/mail_servers.rs"]
+mod mail_servers;
+
+pub use mail_servers::{Mta, OpenSmtpdSetup, SmtpServer};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
 use tocsin::app::App;
 use tocsin::author::DraftOptions;
@@ -16,87 +20,26 @@ pub fn require(what: &str, present: bool) -> bool {
     if std::env::var("CI").is_ok_and(|ci| ci == "true") {
         panic!("{what} is missing, and CI=true: .ci/run must install it");
     }
-    eprintln!("\n*** SKIPPED: {what} is missing (apt-get install python3-aiosmtpd) ***\n");
+    eprintln!("\n*** SKIPPED: {what} is missing ***\n");
     false
 }
 
-/// aiosmtpd, started by the test on a free port, storing what it accepts in a directory.
-pub struct SmtpServer {
-    pub port: u16,
-    pub dir: TempDir,
-    child: Child,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub struct Received {
-    pub rcpt_tos: Vec<String>,
-    pub file: String,
-    pub message_id: Option<String>,
-}
-
-impl SmtpServer {
-    /// None when aiosmtpd is not installed here (and CI is not set).
-    pub fn start(options: &[&str]) -> Option<SmtpServer> {
-        let present = Command::new("/usr/bin/python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !require("python3-aiosmtpd (a real SMTP server)", present) {
-            return None;
+/// Each test named runs twice, as `NAME::aiosmtpd` and `NAME::opensmtpd`: `NAME` is an
+/// `async fn NAME(mta: Mta)` of the module that calls this.
+#[macro_export]
+macro_rules! against_each_server {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn aiosmtpd() {
+                super::$name($crate::support::Mta::Aiosmtpd).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn opensmtpd() {
+                super::$name($crate::support::Mta::OpenSmtpd).await
+            }
         }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
-            .args(["--port", "0", "--out"])
-            .arg(dir.path())
-            .arg("--exit-on-stdin-eof")
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the SMTP server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("READY line");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line from the SMTP server: {line:?}"));
-        Some(SmtpServer { port, dir, child })
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        let Ok(index) = std::fs::read_to_string(self.dir.path().join("index.jsonl")) else {
-            return Vec::new();
-        };
-        // The server may be writing a line as we read: only whole lines count.
-        let whole = index.rfind('\n').map_or("", |end| &index[..end]);
-        whole
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).expect("index line"))
-            .collect()
-    }
-
-    pub fn raw(&self, received: &Received) -> Vec<u8> {
-        std::fs::read(self.dir.path().join(&received.file)).expect("stored message")
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    )*};
 }
 
 /// A Tocsin with its own database and outboxes in a temporary directory.

@@ -4,7 +4,7 @@
 Usage:
     /usr/bin/python3 tests/support/smtp_server.py --port 0 --out DIR \
         [--temp-fail PATTERN=N ...] [--perm-fail PATTERN ...] [--delay-ms N] \
-        [--pipelining] [--exit-on-stdin-eof]
+        [--pipelining] [--log-commands] [--exit-on-stdin-eof]
 
 * Listens on 127.0.0.1:<port> (0 = pick a free port) and prints exactly one
   line ``READY <port>`` on stdout once listening; nothing else goes to stdout
@@ -27,6 +27,9 @@ Usage:
 * ``--delay-ms N``: sleep N ms in DATA before storing (slow server).
 * ``--pipelining``: advertise PIPELINING (RFC 2920) in the EHLO answer, as
   Postfix and most relays do; aiosmtpd answers pipelined commands in order.
+* ``--log-commands``: append every command a client sends to ``DIR/commands.log``
+  as ``<session> <command line>``, followed by `` [pipelined]`` when the client's
+  next command had already arrived as this one was handled (RFC 2920).
 * ``--exit-on-stdin-eof``: also shut down when stdin reaches EOF (useful when the
   parent holds a pipe to our stdin, so an aborted test run does not leak us).
 
@@ -186,6 +189,31 @@ class Sink:
         self.index.flush()
 
 
+class LoggingSMTP(SMTP):
+    """An SMTP session that writes down every command it is given."""
+
+    log_file = None
+    sessions = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        LoggingSMTP.sessions += 1
+        self._session_number = LoggingSMTP.sessions
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._logged(verb, method)
+
+    def _logged(self, verb, method):
+        async def logged(arg):
+            buffered = getattr(self._reader, "_buffer", b"")
+            line = "%d %s%s%s\n" % (
+                self._session_number, verb, " " + arg if arg else "",
+                " [pipelined]" if buffered else "")
+            self.log_file.write(line.encode("utf-8", errors="replace"))
+            self.log_file.flush()
+            return await method(arg)
+        return logged
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="SMTP sink for Tocsin integration tests")
     p.add_argument("--port", type=int, default=0)
@@ -194,6 +222,7 @@ def parse_args(argv):
     p.add_argument("--perm-fail", action="append", default=[], metavar="PATTERN")
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--pipelining", action="store_true")
+    p.add_argument("--log-commands", action="store_true")
     p.add_argument("--exit-on-stdin-eof", action="store_true")
     args = p.parse_args(argv)
     temp = []
@@ -216,8 +245,13 @@ async def serve(args):
     sink = Sink(args.out, args.temp_fail, args.perm_fail, args.delay_ms, args.pipelining)
     loop = asyncio.get_running_loop()
 
+    session = SMTP
+    if args.log_commands:
+        LoggingSMTP.log_file = open(os.path.join(args.out, "commands.log"), "ab")
+        session = LoggingSMTP
+
     def factory():
-        return SMTP(
+        return session(
             sink,
             hostname="tocsin-test-smtp",
             data_size_limit=DATA_SIZE_LIMIT,
