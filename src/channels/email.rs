@@ -1098,7 +1098,8 @@ impl Channel for SmtpChannel {
                         "the connection failed before the server answered the message: {reason}"
                     )),
                 },
-                Ok(Err(Failure::NotRecorded)) => Outcome::RetryLater {
+                // Our database, or a halt: nothing about the recipient.
+                Ok(Err(Failure::NotRecorded)) => Outcome::Unavailable {
                     after: None,
                     reason: "the handover could not be recorded; the message was left \
                              unfinished and the server discards it"

@@ -360,6 +360,7 @@ impl Dispatcher {
                 let worker = Worker {
                     recorder: run.recorder.clone(),
                     clock: Arc::clone(&self.clock),
+                    lease_margin_ms: self.settings.lease.as_millis() as i64 / 2,
                     retry: self.settings.retry,
                     tally: Arc::clone(&self.tally),
                     guard,
@@ -446,6 +447,8 @@ async fn watch_for_halt(store: Arc<dyn Store>, update_id: i64, halted: Arc<Atomi
 struct Worker {
     recorder: Recorder,
     clock: Arc<dyn Clock>,
+    /// A send begins only while more than this is left of its lease.
+    lease_margin_ms: i64,
     retry: RetryPolicy,
     tally: Arc<Tally>,
     guard: Arc<ChannelGuard>,
@@ -457,6 +460,7 @@ struct Worker {
 struct RecordedHandover<'a> {
     worker: &'a Worker,
     delivery_id: i64,
+    lease_until_ms: i64,
     committed: bool,
 }
 
@@ -475,6 +479,7 @@ impl Handover for RecordedHandover<'_> {
             gateway_id: Some(gateway_id.to_string()),
             detail: Some(format!("handed over: {gateway_id}")),
             mark: Mark::HandedOver,
+            lease_until_ms: Some(self.lease_until_ms),
         };
         self.committed = self.worker.recorder.record_now(transition, release).await;
         self.committed
@@ -488,6 +493,17 @@ impl Worker {
             return;
         }
         let now = self.clock.now_ms();
+        // A delivery that waited in this process until little of its lease is left (a slow
+        // server, a large claim) is left to the next claim: started now, it could still be
+        // sending when another claim takes it, and go twice.
+        let lease = delivery.lease_until_ms;
+        if now > lease - self.lease_margin_ms {
+            tracing::debug!(
+                message = "lease nearly over before the send began: left to the next claim",
+                delivery = delivery.id
+            );
+            return;
+        }
         let give_back = |at_ms: i64, next_attempt_at_ms: Option<i64>, detail: String| Transition {
             delivery_id: delivery.id,
             from: DeliveryState::Sending,
@@ -497,6 +513,7 @@ impl Worker {
             gateway_id: None,
             detail: Some(detail),
             mark: Mark::NotAttempted,
+            lease_until_ms: Some(lease),
         };
         match self.guard.admit(now) {
             Admission::Send => {}
@@ -530,6 +547,7 @@ impl Worker {
         let mut handover = RecordedHandover {
             worker: self,
             delivery_id: delivery.id,
+            lease_until_ms: lease,
             committed: false,
         };
         let outcome = channel.send(&message, &mut handover).await;
@@ -544,6 +562,7 @@ impl Worker {
             gateway_id,
             detail,
             mark: Mark::Nothing,
+            lease_until_ms: Some(lease),
         };
         let record = match outcome {
             Outcome::Accepted { gateway_id, detail } => {
@@ -561,10 +580,9 @@ impl Worker {
                 transition(DeliveryState::Undeliverable, None, None, Some(reason))
             }
             // After the handover the server may have the message: only its answer could say,
-            // and none came.
-            Outcome::Unavailable { reason, .. } | Outcome::Misconfigured { reason }
-                if handed_over =>
-            {
+            // and none came. (A refusal after the data is an answer: the server does not have
+            // the message, and `Misconfigured` or `Rejected` says so.)
+            Outcome::Unavailable { reason, .. } if handed_over => {
                 tracing::warn!(message = "uncertain: handed over, no answer", delivery = delivery.id, %reason);
                 self.tally.uncertain.fetch_add(1, Ordering::Relaxed);
                 self.tally.error(&reason);

@@ -98,6 +98,8 @@ pub struct ClaimedDelivery {
     pub body_html: Option<String>,
     /// Including the one this claim starts.
     pub attempts: u32,
+    /// When this claim's lease ends: after it, another claim may take the delivery.
+    pub lease_until_ms: i64,
 }
 
 /// What a recorded transition does to a delivery besides moving its state.
@@ -127,6 +129,10 @@ pub struct Transition {
     pub gateway_id: Option<String>,
     pub detail: Option<String>,
     pub mark: Mark,
+    /// Applied only while the delivery is held under this lease: a worker whose lease
+    /// expired, and whose delivery another claim took, records nothing over the new holder.
+    /// None for a receipt, which may come at any time.
+    pub lease_until_ms: Option<i64>,
 }
 
 impl Transition {

@@ -441,6 +441,7 @@ fn claimed_from_row(
         body: message.1,
         body_html: message.2,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        lease_until_ms: row.try_get("lease_until")?,
     })
 }
 
@@ -503,10 +504,12 @@ pub(super) async fn apply_transitions(
                     Mark::Nothing => "",
                     Mark::HandedOver => "handed-over",
                     Mark::NotAttempted => "not-attempted",
-                });
+                })
+                .push_bind(transition.lease_until_ms);
         });
         update.push(
             ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
+             AND (t.column9 IS NULL OR deliveries.lease_until = t.column9) \
              RETURNING deliveries.id",
         );
         let moved: std::collections::HashSet<i64> = update
@@ -1057,6 +1060,7 @@ impl Store for SqliteStore {
                     at_ms: now_ms,
                     next_attempt_at_ms: None,
                     gateway_id: None,
+                    lease_until_ms: None,
                     detail: Some(format!(
                         "handed over to the server at {}, but its answer was never recorded \
                          (the sending process stopped): the message may or may not have \
@@ -1099,7 +1103,10 @@ impl Store for SqliteStore {
         for (id, _) in &due {
             ids.push_bind(*id);
         }
-        claim.push(") RETURNING id, update_id, contact_id, channel, address, language, attempts");
+        claim.push(
+            ") RETURNING id, update_id, contact_id, channel, address, language, attempts, \
+             lease_until",
+        );
         let rows = claim.build().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         // The messages never change once planned: they are read after the commit, so that

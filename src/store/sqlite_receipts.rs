@@ -175,6 +175,7 @@ pub(super) async fn record_receipts(
                 gateway_id: gateway_id(receipt),
                 detail: Some(detail(receipt)),
                 mark: Mark::Nothing,
+                lease_until_ms: None,
             });
             moved.push(index);
             delivery.state = receipt.state;

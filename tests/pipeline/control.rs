@@ -322,6 +322,7 @@ async fn a_handover_whose_answer_never_came_is_uncertain_unreached_and_sent_agai
         gateway_id: Some("<tocsin.1.1@tocsin.invalid>".into()),
         detail: Some("handed over".into()),
         mark: Mark::HandedOver,
+        lease_until_ms: None,
     };
     assert_eq!(store.record(&[handover]).await.expect("record"), vec![true]);
 
@@ -397,6 +398,7 @@ async fn a_halt_cancels_what_has_not_left_refuses_later_handovers_and_keeps_what
         gateway_id: Some(format!("<m{delivery_id}>")),
         detail: None,
         mark: Mark::HandedOver,
+        lease_until_ms: None,
     };
     // One in the server's hands, one claimed but not yet handed over, two pending.
     store
@@ -498,4 +500,41 @@ impl Channel for Slow {
         tokio::time::sleep(Duration::from_millis(5)).await;
         self.0.send(message, handover).await
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_lease_ran_low_while_it_waited_is_left_to_the_next_claim_and_goes_once() {
+    let (test, id) = planned(24).await;
+    let channel = Scripted::new(Vec::new(), accept());
+    let slow = Arc::new(Slow(Arc::clone(&channel)));
+    let channels: HashMap<ChannelKind, Arc<dyn Channel>> =
+        HashMap::from([(ChannelKind::Email, slow as Arc<dyn Channel>)]);
+    // One worker at ~5 ms a message (more on a loaded machine) takes longer than half of a
+    // 60 ms lease to get through the batch: the tail of every claim is left to the next.
+    let settings = DispatchSettings {
+        workers: 1,
+        claim_batch: 24,
+        lease: Duration::from_millis(60),
+        ..settings()
+    };
+    let end = Dispatcher::new(
+        Arc::clone(&test.app.store),
+        channels,
+        settings,
+        Arc::clone(&test.app.clock),
+    )
+    .run(id)
+    .await
+    .expect("run");
+
+    assert_eq!(end, RunEnd::Finished);
+    let mut accepted = channel.accepted();
+    assert_eq!(accepted.len(), 24, "{accepted:?}");
+    accepted.sort();
+    accepted.dedup();
+    assert_eq!(accepted.len(), 24, "nobody twice");
+    assert_eq!(
+        states(test.app.store.as_ref(), id).await,
+        HashMap::from([(DeliveryState::Sent, 24)])
+    );
 }

@@ -613,6 +613,7 @@ async fn a_receipt_that_arrives_before_the_send_is_recorded_is_not_lost() {
             gateway_id: Some(format!("kannel:{id}")),
             detail: None,
             mark: tocsin::store::Mark::Nothing,
+            lease_until_ms: None,
         }])
         .await
         .expect("record");
