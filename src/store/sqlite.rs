@@ -1393,55 +1393,70 @@ impl Store for SqliteStore {
         .bind(update_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut unreached = Vec::with_capacity(rows.len());
-        // One contact at a time keeps the lookups simple; this list is short by nature (it
-        // is the call centre's work list).
-        for row in &rows {
-            let contact = contact_from_row(row)?;
-            let appointments = sqlx::query(
-                "SELECT patient_id, external_id, starts_at, campus, department, practitioner, \
-                 status FROM appointments WHERE patient_id = ? AND status = 'booked' \
-                 ORDER BY starts_at",
-            )
-            .bind(contact.id)
-            .fetch_all(&self.pool)
-            .await?
+        let contacts = rows
             .iter()
-            .map(appointment_from_row)
+            .map(contact_from_row)
             .collect::<Result<Vec<_>>>()?;
+        // After a halt or a stopped channel the list is the whole audience: appointments and
+        // deliveries are read a chunk of contacts at a time, not one contact at a time.
+        let mut appointments: HashMap<i64, Vec<Appointment>> = HashMap::new();
+        let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
+        for chunk in contacts.chunks(ROWS_PER_INSERT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT patient_id, external_id, starts_at, campus, department, practitioner, \
+                 status FROM appointments WHERE status = 'booked' AND patient_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for contact in chunk {
+                ids.push_bind(contact.id);
+            }
+            query.push(") ORDER BY patient_id, starts_at");
+            for row in query.build().fetch_all(&self.pool).await? {
+                let appointment = appointment_from_row(&row)?;
+                appointments
+                    .entry(row.try_get("patient_id")?)
+                    .or_default()
+                    .push(appointment);
+            }
             // In the order they were planned: the first channel tried, then its fallback.
-            let deliveries = sqlx::query_as::<_, (String, String, Option<String>)>(
-                "SELECT channel, state, last_error FROM deliveries \
-                 WHERE update_id = ? AND contact_id = ? ORDER BY id",
-            )
-            .bind(update_id)
-            .bind(contact.id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|(channel, state, error)| {
-                Ok(UnreachedDelivery {
-                    channel: channel
-                        .parse()
-                        .map_err(|error: crate::domain::UnknownChannel| {
-                            StoreError::Corrupt(error.to_string())
-                        })?,
-                    state: state
-                        .parse()
-                        .map_err(|error: crate::domain::UnknownState| {
-                            StoreError::Corrupt(error.to_string())
-                        })?,
-                    error,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-            unreached.push(Unreached {
-                contact,
-                appointments,
-                deliveries,
-            });
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT contact_id, channel, state, last_error FROM deliveries WHERE update_id = ",
+            );
+            query.push_bind(update_id).push(" AND contact_id IN (");
+            let mut ids = query.separated(", ");
+            for contact in chunk {
+                ids.push_bind(contact.id);
+            }
+            query.push(") ORDER BY contact_id, id");
+            let rows: Vec<(i64, String, String, Option<String>)> =
+                query.build_query_as().fetch_all(&self.pool).await?;
+            for (contact_id, channel, state, error) in rows {
+                deliveries
+                    .entry(contact_id)
+                    .or_default()
+                    .push(UnreachedDelivery {
+                        channel: channel.parse().map_err(
+                            |error: crate::domain::UnknownChannel| {
+                                StoreError::Corrupt(error.to_string())
+                            },
+                        )?,
+                        state: state
+                            .parse()
+                            .map_err(|error: crate::domain::UnknownState| {
+                                StoreError::Corrupt(error.to_string())
+                            })?,
+                        error,
+                    });
+            }
         }
-        Ok(unreached)
+        Ok(contacts
+            .into_iter()
+            .map(|contact| Unreached {
+                appointments: appointments.remove(&contact.id).unwrap_or_default(),
+                deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
+                contact,
+            })
+            .collect())
     }
 
     async fn events(

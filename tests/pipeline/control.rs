@@ -538,3 +538,200 @@ async fn a_delivery_whose_lease_ran_low_while_it_waited_is_left_to_the_next_clai
         HashMap::from([(DeliveryState::Sent, 24)])
     );
 }
+
+/// A `tocsin.toml` next to the test's database sending e-mail to `smtp_url`.
+fn smtp_config(test: &TestApp, smtp_url: &str) -> std::path::PathBuf {
+    let file = test.dir.path().join("tocsin.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "database_url = \"{}\"\n[email]\ntransport = \"smtp\"\nsmtp_url = \"{smtp_url}\"\n\
+             from = \"{}\"\n{}",
+            test.app.config.database_url,
+            crate::support::EMAIL_FROM,
+            crate::support::HOSPITAL_TOML
+        ),
+    )
+    .expect("config file");
+    file
+}
+
+fn tocsin(file: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(crate::support::tocsin_binary());
+    command.arg("--config").arg(file).args(args);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_server_refusing_every_session_stops_the_run_with_its_answer_and_retry_sends_all_once_fixed(
+) {
+    use crate::support::{Mta, OpenSmtpdSetup, SmtpServer};
+    let Some(refusing) = SmtpServer::opensmtpd(OpenSmtpdSetup {
+        filter: Some((
+            "connect",
+            "src <loopback>",
+            "reject \"554 5.7.1 No SMTP service for you\"",
+        )),
+        ..OpenSmtpdSetup::default()
+    }) else {
+        return;
+    };
+    let test = TestApp::new(|_| {}).await;
+    seed(&test.app, 500).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let file = smtp_config(&test, &refusing.url());
+
+    let started = std::time::Instant::now();
+    let out = tocsin(&file, &["update", "send", &id.to_string()])
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        took < Duration::from_secs(60),
+        "stopped within a minute, not after hours of retries: {took:?}"
+    );
+    assert!(
+        stdout.contains("STOPPED with 500 deliveries held back")
+            && stdout.contains("554 5.7.1 No SMTP service for you"),
+        "{stdout}"
+    );
+    assert_eq!(
+        states(test.app.store.as_ref(), id).await,
+        HashMap::from([(DeliveryState::Pending, 500)]),
+        "nobody failed for the server's refusal of us"
+    );
+    drop(refusing);
+
+    let Some(fixed) = SmtpServer::of(Mta::OpenSmtpd, &[]) else {
+        return;
+    };
+    let file = smtp_config(&test, &fixed.url());
+    let out = tocsin(
+        &file,
+        &["update", "retry", &id.to_string(), "--by", "IT on call"],
+    )
+    .output()
+    .expect("run");
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(fixed.received().len(), 500, "everyone, once");
+    assert_eq!(
+        states(test.app.store.as_ref(), id).await,
+        HashMap::from([(DeliveryState::Sent, 500)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does_not_resume_it() {
+    use crate::support::SmtpServer;
+    const RECIPIENTS: usize = 10_000;
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let test = TestApp::new(|_| {}).await;
+    seed(&test.app, RECIPIENTS).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let file = smtp_config(&test, &server.url());
+
+    let mut sending = tocsin(&file, &["update", "send", &id.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tocsin");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while server.taken() < 500 {
+        assert!(std::time::Instant::now() < deadline, "the send is too slow");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let halt = tocsin(
+        &file,
+        &["update", "halt", &id.to_string(), "--by", "Dr. Jan Claes"],
+    )
+    .output()
+    .expect("halt");
+    let halted_at = std::time::Instant::now();
+    assert!(halt.status.success(), "{halt:?}");
+    // When the last message reached the server, and when the process ended (after printing
+    // the status of all 10,000).
+    let mut stopped = None;
+    let mut taken = server.taken();
+    let mut last_arrival = halted_at;
+    while stopped.is_none() {
+        assert!(
+            halted_at.elapsed() < Duration::from_secs(30),
+            "the send did not stop"
+        );
+        stopped = sending.try_wait().expect("poll");
+        let now_taken = server.taken();
+        if now_taken != taken {
+            taken = now_taken;
+            last_arrival = std::time::Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let exited_after = halted_at.elapsed();
+    let sending_stopped_after = last_arrival.duration_since(halted_at);
+    eprintln!(
+        "halt: the last message reached the server {sending_stopped_after:?} after the halt \
+         was recorded; update send ended after {exited_after:?}"
+    );
+    assert_eq!(stopped.and_then(|status| status.code()), Some(4));
+    assert!(
+        sending_stopped_after < Duration::from_secs(5),
+        "sending stopped promptly (the target is within a second): {sending_stopped_after:?}"
+    );
+
+    let store = test.app.store.as_ref();
+    let received = server.received();
+    let counts = states(store, id).await;
+    let sent = counts.get(&DeliveryState::Sent).copied().unwrap_or(0);
+    let uncertain = counts.get(&DeliveryState::Uncertain).copied().unwrap_or(0);
+    let cancelled = counts[&DeliveryState::Cancelled];
+    assert!(
+        (received.len() as u64) < RECIPIENTS as u64 / 2,
+        "the broadcast stopped early"
+    );
+    assert_eq!(
+        sent,
+        received.len() as u64,
+        "what left is exactly what the server has: nothing handed over after the halt \
+         went out ({counts:?})"
+    );
+    assert_eq!(
+        sent + uncertain + cancelled,
+        RECIPIENTS as u64,
+        "{counts:?}"
+    );
+
+    // serve takes receipts and sends updates being sent; a halted one it leaves alone.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).expect("config")
+            + &format!("[serve]\nbind = \"127.0.0.1:{port}\"\n"),
+    )
+    .expect("config");
+    let mut serve = tocsin(&file, &["serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    // Two of serve's five-second rounds.
+    std::thread::sleep(Duration::from_secs(11));
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        server.received().len(),
+        received.len(),
+        "serve sent nothing of the halted update"
+    );
+    assert_eq!(states(store, id).await, counts);
+}
