@@ -638,7 +638,7 @@ async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does
     let file = smtp_config(&test, &server.url());
 
     let mut sending = tocsin(&file, &["update", "send", &id.to_string()])
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start tocsin");
@@ -674,6 +674,7 @@ async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does
         std::thread::sleep(Duration::from_millis(2));
     }
     let exited_after = halted_at.elapsed();
+    sending.wait().expect("reaped");
     let sending_stopped_after = last_arrival.duration_since(halted_at);
     eprintln!(
         "halt: the last message reached the server {sending_stopped_after:?} after the halt \
