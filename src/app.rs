@@ -232,7 +232,7 @@ impl App {
     }
 
     /// Refuses while messages would carry the example hospital details.
-    fn refuse_placeholders(&self, action: &'static str) -> Result<(), AppError> {
+    pub(crate) fn refuse_placeholders(&self, action: &'static str) -> Result<(), AppError> {
         let placeholders = self.config.placeholders();
         if self.placeholders_allowed || placeholders.is_empty() {
             return Ok(());

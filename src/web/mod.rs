@@ -174,6 +174,8 @@ impl Server {
     /// Checks the configuration (a receipt secret where Kannel receipts need one, the
     /// limits, enough file descriptors) and binds `[serve] bind`.
     pub async fn bind(app: App) -> Result<Server, AppError> {
+        // serve sends too (updates being sent, fallbacks): the same details go out.
+        app.refuse_placeholders("run tocsin serve")?;
         let keys = ReceiptKeys::from_config(&app.config).map_err(AppError::Config)?;
         let limits = server::Limits::from_config(&app.config.serve).map_err(AppError::Config)?;
         limits.ensure_file_limit().map_err(AppError::Config)?;

@@ -780,7 +780,11 @@ fn serve_names_the_address_it_cannot_listen_on_and_does_not_say_it_listens() {
     let address = taken.local_addr().expect("address").to_string();
     std::fs::write(
         dir.path().join("tocsin.toml"),
-        format!("[serve]\nbind = \"{address}\"\n"),
+        format!(
+            "{}\n[email]\nfrom = \"{}\"\n[serve]\nbind = \"{address}\"\n",
+            crate::support::HOSPITAL_TOML,
+            crate::support::EMAIL_FROM
+        ),
     )
     .expect("config");
     let out = tocsin(dir.path(), &["serve"]);

@@ -132,8 +132,11 @@ async fn serve_closes_slow_and_idle_connections_and_takes_receipts_through_a_flo
             "database_url = \"{}\"\n[serve]\nbind = \"127.0.0.1:0\"\nreceipt_secret = \"{RECEIPT_SECRET}\"\n\
              header_read_timeout_seconds = {HEADER_READ_TIMEOUT_SECONDS}\n\
              idle_timeout_seconds = {IDLE_TIMEOUT_SECONDS}\n\
-             request_timeout_seconds = {REQUEST_TIMEOUT_SECONDS}\nmax_connections = {MAX_CONNECTIONS}\n",
-            setup.test.app.config.database_url
+             request_timeout_seconds = {REQUEST_TIMEOUT_SECONDS}\nmax_connections = {MAX_CONNECTIONS}\n\
+             [email]\nfrom = \"{}\"\n{}",
+            setup.test.app.config.database_url,
+            crate::support::EMAIL_FROM,
+            crate::support::HOSPITAL_TOML
         ),
     )
     .expect("config");
