@@ -918,8 +918,14 @@ async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
             }
             println!(
                 "Fix the cause (tocsin check shows the configuration), then: tocsin update send \
-                 {id}. Messages refused meanwhile: tocsin update retry {id} --state undeliverable"
+                 {id}"
             );
+            if status.by_state.contains_key(&DeliveryState::Undeliverable) {
+                println!(
+                    "Refused meanwhile, to send again once fixed: tocsin update retry {id} \
+                     --state undeliverable [--reason TEXT]"
+                );
+            }
             Ok(ExitCode::from(EXIT_STOPPED))
         }
         RunEnd::Halted => {

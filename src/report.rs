@@ -261,6 +261,9 @@ impl StatusReport {
                 "Update {id} is approved and planned, not sent: {deliveries}.\n\
                  Next: tocsin update send {id}"
             ),
+            UpdateState::Sending if self.paused.is_some() => {
+                writeln!(out, "Update {id} is paused: {deliveries}")
+            }
             UpdateState::Sending => writeln!(
                 out,
                 "Update {id} is being sent: {deliveries} (tocsin update send {id} or tocsin \
