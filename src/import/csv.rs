@@ -2791,10 +2791,21 @@ mod tests {
             2-34567-89-001;Docteur Anne Lefèvre;français;;0475 11 22 33;;Maison médicale\r\n\
             123;Dr. Jan Janssens;nl;;;;\r\n\
             3-45678-90-002;;nl;x@example.be;;;\r\n\
-            12345678004;PEETERS Marc;nl;;0476 00 11 22;;\r\n";
+            12345678004;PEETERS Marc;nl;;0476 00 11 22;;\r\n\
+            4-56789-01-003;Dr. Els Maes;nl;els@;0477 12 34 56;03 12;\r\n";
         let batch = gps("huisartsen.csv", text.as_bytes()).expect("readable");
-        assert_eq!(batch.records, 5);
-        assert_eq!(batch.contacts.len(), 2, "{:#?}", batch.contacts);
+        assert_eq!(batch.records, 6);
+        assert_eq!(batch.contacts.len(), 3, "{:#?}", batch.contacts);
+        let els = contact(&batch, "45678901003");
+        assert_eq!(
+            (
+                els.mobile.as_deref(),
+                els.phone.as_deref(),
+                els.email.as_deref()
+            ),
+            (Some("+32477123456"), None, None),
+            "a bad e-mail address and landline drop those, not the GP"
+        );
         let marc = contact(&batch, "12345678004");
         assert_eq!(marc.role, Role::Gp);
         assert_eq!(
@@ -2820,8 +2831,15 @@ mod tests {
             .iter()
             .map(|r| (r.line, r.field.as_deref()))
             .collect();
-        assert_eq!(rejects, [(4, Some("riziv")), (5, Some("name"))]);
+        assert_eq!(
+            rejects,
+            [(4, Some("riziv")), (5, Some("name")), (7, Some("email"))]
+        );
         assert!(batch.rejects[0].reason.contains("\"123\""));
+        assert!(batch.rejects[2].kept);
+        assert!(batch.rejects[2]
+            .describe()
+            .contains("; kept without phone: "));
         assert!(
             batch.notices.is_empty(),
             "PEETERS differs from Peeters in case only: {:#?}",
@@ -2836,9 +2854,10 @@ mod tests {
             RTBF,Jean Dupont,fr,,0477 66 55 44,@jeandupont\n\
             Het Nieuwsblad,Tom Peeters,nl,,,-1001234567890\n\
             Le Soir,Marie Martin,fr,,,\n\
-            Bruzz,An Jacobs,en,,,jacobs!\n";
+            Bruzz,An Jacobs,en,,,jacobs!\n\
+            De Standaard,Kim Wouters,nl,kim@,0478 11 22 33,\n";
         let batch = media("pers.csv", text.as_bytes()).expect("readable");
-        assert_eq!(batch.records, 5);
+        assert_eq!(batch.records, 6);
         let ids: Vec<&str> = batch
             .contacts
             .iter()
@@ -2849,7 +2868,8 @@ mod tests {
             [
                 "media:sofie.claes@vrt.example.be",
                 "media:+32477665544",
-                "media:-1001234567890"
+                "media:-1001234567890",
+                "media:+32478112233"
             ]
         );
         assert!(batch.contacts.iter().all(|c| c.role == Role::Journalist));
@@ -2873,7 +2893,8 @@ mod tests {
             rejects,
             [
                 (5, Some("email, phone, telegram")),
-                (6, Some("email, phone, telegram"))
+                (6, Some("email, phone, telegram")),
+                (7, Some("email"))
             ],
             "a journalist whose only way to be reached is unreadable is not taken"
         );

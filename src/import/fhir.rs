@@ -1185,7 +1185,10 @@ impl<'a> Import<'a> {
             self.notice(
                 node,
                 "address.country",
-                format!("{country:?} is not a country Tocsin knows: numbers are read as Belgian"),
+                format!(
+                    "{} is not a country Tocsin knows: numbers are read as Belgian",
+                    fields::quoted(country)
+                ),
             );
         }
         code
@@ -1468,7 +1471,10 @@ impl<'a> Import<'a> {
         self.notice(
             node,
             "serviceType",
-            format!("the department has only a code: named {code:?}"),
+            format!(
+                "the department has only a code: named {}",
+                fields::quoted(code)
+            ),
         );
         Ok(code.to_string())
     }

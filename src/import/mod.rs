@@ -238,3 +238,47 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
     }
     Ok((taken, rejects))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejects_of_a_fhir_export_or_an_opt_out_list_neutralise_formulas() {
+        let bundle = br#"{"resourceType":"Patient","id":"x","name":[{"family":"=HYPERLINK(\"http://evil\")"}],
+            "telecom":[{"system":"email","value":"@SUM(1)"}]}"#;
+        let batch = fhir::parse("patient.json", bundle).expect("readable");
+        assert_eq!(batch.kept_without_a_field(), 1);
+        let (_, mut optouts) =
+            optouts("optouts.csv", b"contact,channel\n=1+1,fax\n").expect("read");
+        let mut rejects = batch.rejects;
+        rejects.append(&mut optouts);
+        let mut out = Vec::new();
+        write_rejects(&rejects, &mut out, Separator::Comma).expect("written");
+        let text = String::from_utf8(out).expect("utf-8");
+        let mut reader =
+            ::csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .flat_map(|row| {
+                row.expect("row")
+                    .iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            cells
+                .iter()
+                .any(|cell| cell.starts_with("kept without telecom.email: \"@SUM(1)\"")),
+            "{text}"
+        );
+        assert!(cells.iter().any(|cell| cell == "'=1+1,fax"), "{text}");
+        assert!(
+            cells
+                .iter()
+                .all(|cell| !cell.starts_with(['=', '+', '-', '@'])),
+            "{text}"
+        );
+    }
+}
