@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 use tocsin::app::{App, ImportKind};
 use tocsin::config::Config;
+use tocsin::spreadsheet::Separator;
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -110,11 +111,15 @@ async fn main() -> Result<()> {
     drop((parsed, bytes));
 
     let started = Instant::now();
-    let first = app.import(ImportKind::Appointments, &file, None).await?;
+    let first = app
+        .import(ImportKind::Appointments, &file, None, Separator::default())
+        .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let peak = peak_rss_mb();
     let started = Instant::now();
-    let second = app.import(ImportKind::Appointments, &file, None).await?;
+    let second = app
+        .import(ImportKind::Appointments, &file, None, Separator::default())
+        .await?;
     let again = started.elapsed().as_secs_f64();
 
     println!(

@@ -20,6 +20,7 @@ use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
 use crate::render::{Locales, RenderError, Renderer};
 use crate::report::count;
+use crate::spreadsheet::Separator;
 use crate::store::ImportCounts;
 use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
@@ -131,6 +132,11 @@ pub struct ImportSummary {
     pub records: usize,
     pub counts: ImportCounts,
     pub rejected: usize,
+    /// Records taken without one or more of their fields (an invalid e-mail address, a
+    /// landline, the GP's phone …), each a "kept without" line in the rejects file.
+    pub kept_without_a_field: usize,
+    /// Records left out on purpose, each with a notice (an animal patient).
+    pub skipped: usize,
     pub notices: Vec<Notice>,
     /// Where the rejected records were written, if any were.
     pub rejects_file: Option<PathBuf>,
@@ -511,13 +517,22 @@ impl App {
         }
     }
 
-    /// Reads an export and merges it in one transaction; rejected records go to
-    /// `rejects` (default: next to the file, `<file>.rejects.csv`).
+    /// Where every delivery of the update stands, and who has not been reached (with the
+    /// appointments they were told about, in the hospital's time zone).
+    pub async fn status(&self, update_id: i64) -> Result<crate::report::StatusReport, AppError> {
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+        Ok(crate::report::status(self.store.as_ref(), update_id, tz).await?)
+    }
+
+    /// Reads an export and merges it in one transaction; rejected records, and records kept
+    /// without a field, go to `rejects` (default: next to the file, `<file>.rejects.csv`),
+    /// written with `separator`.
     pub async fn import(
         &self,
         kind: ImportKind,
         file: &Path,
         rejects: Option<&Path>,
+        separator: Separator,
     ) -> Result<ImportSummary, AppError> {
         let bytes = std::fs::read(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
@@ -543,11 +558,13 @@ impl App {
         // A CSV's rejects go back in its own columns, so they can be corrected in the same
         // spreadsheet and imported again.
         let header = (!batch.header.is_empty()).then_some(batch.header.as_slice());
-        let rejects_file = self.write_rejects(file, rejects, header, &batch.rejects)?;
+        let rejects_file = self.write_rejects(file, rejects, header, &batch.rejects, separator)?;
         Ok(ImportSummary {
             records: batch.records,
             counts,
-            rejected: batch.rejects.len(),
+            rejected: batch.rejected(),
+            kept_without_a_field: batch.kept_without_a_field(),
+            skipped: batch.skipped,
             notices: batch.notices,
             rejects_file,
         })
@@ -559,6 +576,7 @@ impl App {
         rejects_path: Option<&Path>,
         csv_header: Option<&[String]>,
         rejects: &[import::Reject],
+        separator: Separator,
     ) -> Result<Option<PathBuf>, AppError> {
         if rejects.is_empty() {
             return Ok(None);
@@ -576,8 +594,8 @@ impl App {
         };
         let out = std::fs::File::create(&path).map_err(|error| write_error(error.to_string()))?;
         match csv_header {
-            Some(header) => import::csv::write_rejects(header, rejects, out),
-            None => import::write_rejects(rejects, out),
+            Some(header) => import::csv::write_rejects(header, rejects, out, separator),
+            None => import::write_rejects(rejects, out, separator),
         }
         .map_err(|error| write_error(error.to_string()))?;
         Ok(Some(path))
@@ -588,6 +606,7 @@ impl App {
         &self,
         file: &Path,
         rejects: Option<&Path>,
+        separator: Separator,
     ) -> Result<(usize, usize, Option<PathBuf>), AppError> {
         let bytes = std::fs::read(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
@@ -609,18 +628,18 @@ impl App {
                         .await?;
                     applied += 1;
                 }
-                None => rejected.push(import::Reject {
-                    line: optout.line,
-                    record: format!("{},{}", optout.contact, optout.channel),
-                    field: Some("contact".into()),
-                    reason: format!(
+                None => rejected.push(import::Reject::rejected(
+                    optout.line,
+                    format!("{},{}", optout.contact, optout.channel),
+                    Some("contact"),
+                    format!(
                         "no contact {:?} (by id, external id, e-mail or phone)",
                         optout.contact
                     ),
-                }),
+                )),
             }
         }
-        let rejects_file = self.write_rejects(file, rejects, None, &rejected)?;
+        let rejects_file = self.write_rejects(file, rejects, None, &rejected, separator)?;
         Ok((applied, rejected.len(), rejects_file))
     }
 

@@ -14,5 +14,6 @@ pub mod import;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod spreadsheet;
 pub mod store;
 pub mod web;

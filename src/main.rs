@@ -22,6 +22,7 @@ use tocsin::domain::{ChannelKind, DeliveryState, Language};
 use tocsin::plan::Forecast;
 use tocsin::render::sms;
 use tocsin::report::{count, grouped, UnreachedFilter};
+use tocsin::spreadsheet::Separator;
 use tocsin::store::{RetryFilter, StoreError};
 use tocsin::web::Server;
 
@@ -153,9 +154,14 @@ enum ImportCommand {
 struct ImportArgs {
     /// The export to read.
     file: PathBuf,
-    /// Where rejected records go (default: FILE.rejects.csv).
+    /// Where rejected records, and records kept without a field, go (default:
+    /// FILE.rejects.csv).
     #[arg(long)]
     rejects: Option<PathBuf>,
+    /// The rejects file's separator: ';' (the default, as Belgian Excel opens a CSV), ','
+    /// or tab.
+    #[arg(long, default_value_t = Separator::Semicolon)]
+    separator: Separator,
 }
 
 #[derive(Subcommand)]
@@ -308,6 +314,9 @@ enum ExportCommand {
         /// … whose error or reason contains this text (ignoring case), e.g. "5.1.1".
         #[arg(long)]
         reason: Option<String>,
+        /// The CSV's separator: ';' (the default, as Belgian Excel opens a CSV), ',' or tab.
+        #[arg(long, default_value_t = Separator::Semicolon)]
+        separator: Separator,
     },
 }
 
@@ -409,7 +418,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
         }
         Command::Status { id, json } => {
             let app = App::open_existing(config).await?;
-            let report = tocsin::report::status(app.store.as_ref(), id).await?;
+            let report = app.status(id).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -505,9 +514,10 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             channel,
             state,
             reason,
+            separator,
         }) => {
             let app = App::open_existing(config).await?;
-            let report = tocsin::report::status(app.store.as_ref(), id).await?;
+            let report = app.status(id).await?;
             let filter = UnreachedFilter {
                 channel,
                 state,
@@ -520,7 +530,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 .collect();
             let file = std::fs::File::create(&csv)
                 .with_context(|| format!("cannot create {}", csv.display()))?;
-            tocsin::report::unreached_csv(&chosen, file)?;
+            tocsin::report::unreached_csv(&chosen, file, separator)?;
             println!(
                 "{} written to {}",
                 count(
@@ -823,7 +833,7 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
     };
     let Some(kind) = kind else {
         let (applied, rejected, rejects) = app
-            .import_optouts(&args.file, args.rejects.as_deref())
+            .import_optouts(&args.file, args.rejects.as_deref(), args.separator)
             .await?;
         println!(
             "{}: {} applied, {rejected} rejected",
@@ -836,14 +846,23 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         return Ok(());
     };
     let summary = app
-        .import(kind, &args.file, args.rejects.as_deref())
+        .import(kind, &args.file, args.rejects.as_deref(), args.separator)
         .await?;
     let counts = summary.counts;
+    let accepted = summary
+        .records
+        .saturating_sub(summary.rejected + summary.skipped);
+    let mut accepted = match summary.kept_without_a_field {
+        0 => format!("{accepted} accepted,"),
+        kept => format!("{accepted} accepted, of which {kept} without a field;"),
+    };
+    if summary.skipped > 0 {
+        accepted.push_str(&format!(" {} skipped (see the notes);", summary.skipped));
+    }
     println!(
-        "{}: {} read, {} accepted, {} rejected",
+        "{}: {} read, {accepted} {} rejected",
         args.file.display(),
         count(summary.records as u64, "record", "records"),
-        summary.records.saturating_sub(summary.rejected),
         summary.rejected
     );
     println!(
@@ -862,7 +881,7 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
     }
     if let Some(rejects) = summary.rejects_file {
         println!(
-            "Rejected records, with the reason by field: {}",
+            "Rejected records and those kept without a field, with the reason by field: {}",
             rejects.display()
         );
     }
@@ -885,7 +904,7 @@ const EXIT_STOPPED: u8 = 4;
 /// delivery is final and none failed; 3 when some ended failed, undeliverable or uncertain;
 /// 4 when the run stopped (a channel to fix, or a halt).
 async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
-    let status = tocsin::report::status(app.store.as_ref(), id).await?;
+    let status = app.status(id).await?;
     print!("{}", status.to_text());
     match end {
         RunEnd::Finished => {

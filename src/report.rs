@@ -1,10 +1,12 @@
 //! What the crisis cell watches: where every delivery of an update stands, and who has not
 //! been reached — as text, as JSON, and as the call centre's CSV list.
 
-use crate::domain::{ChannelKind, DeliveryState, Language, UpdateState};
+use crate::domain::{Appointment, ChannelKind, DeliveryState, Language, Recipient, UpdateState};
+use crate::spreadsheet::{Separator, SheetWriter};
 use crate::store::{Store, StoreError, Unreached, UnreachedDelivery};
+use chrono_tz::Tz;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,8 +85,13 @@ pub struct UnreachedContact {
     pub external_id: String,
     pub name: String,
     pub mobile: Option<String>,
+    /// The landline, kept for the call centre: a patient with no mobile has only this.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub language: Option<String>,
+    /// What the update told them about, as `2026-01-13 09:30 Deurne Cardiology` (Brussels
+    /// time): a patient's own appointments under the update's audiences, a GP's affected
+    /// patients' (`…: Jan Peeters, born 1958-02-03`).
     pub appointments: Vec<String>,
     /// Each delivery as a person reads it: `sms: undeliverable (…)`.
     pub reasons: Vec<String>,
@@ -102,30 +109,17 @@ impl UnreachedContact {
     }
 }
 
-impl From<&Unreached> for UnreachedContact {
-    fn from(unreached: &Unreached) -> Self {
+impl UnreachedContact {
+    fn new(unreached: &Unreached, appointments: Vec<String>) -> Self {
         UnreachedContact {
             contact_id: unreached.contact.id,
             external_id: unreached.contact.external_id.clone(),
             name: unreached.contact.full_name(),
             mobile: unreached.contact.mobile.clone(),
+            phone: unreached.contact.phone.clone(),
             email: unreached.contact.email.clone(),
             language: unreached.contact.language.clone(),
-            appointments: unreached
-                .appointments
-                .iter()
-                .map(|appointment| {
-                    format!(
-                        "{} {} {}",
-                        appointment
-                            .starts_at
-                            .with_timezone(&chrono_tz::Europe::Brussels)
-                            .format("%Y-%m-%d %H:%M"),
-                        appointment.campus,
-                        appointment.department
-                    )
-                })
-                .collect(),
+            appointments,
             reasons: unreached
                 .deliveries
                 .iter()
@@ -144,13 +138,75 @@ impl From<&Unreached> for UnreachedContact {
     }
 }
 
-pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, StoreError> {
+/// An appointment as the call centre reads it, in the hospital's time zone.
+fn appointment_line(appointment: &Appointment, tz: Tz) -> String {
+    format!(
+        "{} {} {}",
+        appointment
+            .starts_at
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M"),
+        appointment.campus,
+        appointment.department
+    )
+}
+
+/// What the update told each of `contacts` about, by contact id: the appointments of the
+/// first of its audiences that takes them, as planning rendered them.
+async fn told_about(
+    store: &dyn Store,
+    update: &crate::domain::Update,
+    contacts: &[Unreached],
+    tz: Tz,
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let mut told = HashMap::with_capacity(contacts.len());
+    let mut left: Vec<i64> = contacts
+        .iter()
+        .map(|unreached| unreached.contact.id)
+        .collect();
+    for spec in &update.audiences {
+        if left.is_empty() {
+            break;
+        }
+        let selection = spec.selection(&update.audiences, tz);
+        for Recipient {
+            contact,
+            appointments,
+            affected_patients,
+        } in store.recipients_among(&selection, &left).await?
+        {
+            let lines = appointments
+                .iter()
+                .map(|appointment| appointment_line(appointment, tz))
+                .chain(affected_patients.iter().map(|patient| {
+                    let name = format!("{} {}", patient.first_name, patient.last_name);
+                    let born = patient
+                        .birth_date
+                        .map(|date| format!(", born {date}"))
+                        .unwrap_or_default();
+                    format!(
+                        "{}: {}{born}",
+                        appointment_line(&patient.appointment, tz),
+                        name.trim()
+                    )
+                }))
+                .collect();
+            told.insert(contact.id, lines);
+        }
+        left.retain(|id| !told.contains_key(id));
+    }
+    Ok(told)
+}
+
+/// Where every delivery of the update stands, and who has not been reached, with what they
+/// were told about (dates in `tz`, the hospital's time zone).
+pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusReport, StoreError> {
     let update = store.update(update_id).await?;
     let rows = store.status(update_id).await?;
     let mut report = StatusReport {
         update_id,
         state: update.state,
-        paused: update.paused,
+        paused: update.paused.clone(),
         held: store.backlog(update_id).await?.held,
         total: 0,
         by_state: BTreeMap::new(),
@@ -212,11 +268,14 @@ pub async fn status(store: &dyn Store, update_id: i64) -> Result<StatusReport, S
                 last_error: None,
             });
     }
-    report.unreached = store
-        .unreached(update_id)
-        .await?
+    let unreached = store.unreached(update_id).await?;
+    let mut told = told_about(store, &update, &unreached, tz).await?;
+    report.unreached = unreached
         .iter()
-        .map(UnreachedContact::from)
+        .map(|contact| {
+            let appointments = told.remove(&contact.contact.id).unwrap_or_default();
+            UnreachedContact::new(contact, appointments)
+        })
         .collect();
     for contact in &report.unreached {
         *report.unreached_by_why.entry(contact.why()).or_default() += 1;
@@ -377,43 +436,37 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// A cell that a spreadsheet would run as a formula is prefixed with `'`, which the
-/// spreadsheet shows as text (OWASP's advice for CSV injection).
-fn defuse(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
-    }
-}
-
-/// The call centre's list: who to phone, about what, and why no message reached them.
+/// The call centre's list: who to phone (mobile, landline), about what, and why no message
+/// reached them; through [`SheetWriter`], like every CSV Tocsin writes.
 pub fn unreached_csv(
     contacts: &[UnreachedContact],
     out: impl std::io::Write,
+    separator: Separator,
 ) -> Result<(), csv::Error> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record([
+    let mut writer = SheetWriter::new(out, separator)?;
+    writer.row([
         "external_id",
         "name",
         "mobile",
+        "phone",
         "email",
         "language",
         "appointments",
         "why_unreached",
     ])?;
     for contact in contacts {
-        writer.write_record([
-            defuse(&contact.external_id),
-            defuse(&contact.name),
-            defuse(contact.mobile.as_deref().unwrap_or_default()),
-            defuse(contact.email.as_deref().unwrap_or_default()),
-            defuse(contact.language.as_deref().unwrap_or_default()),
-            defuse(&contact.appointments.join(" | ")),
-            defuse(&contact.reasons.join("; ")),
+        writer.row([
+            contact.external_id.as_str(),
+            &contact.name,
+            contact.mobile.as_deref().unwrap_or_default(),
+            contact.phone.as_deref().unwrap_or_default(),
+            contact.email.as_deref().unwrap_or_default(),
+            contact.language.as_deref().unwrap_or_default(),
+            &contact.appointments.join(" | "),
+            &contact.reasons.join("; "),
         ])?;
     }
-    writer.flush()?;
-    Ok(())
+    writer.finish()
 }
 
 #[cfg(test)]
@@ -427,6 +480,7 @@ mod tests {
             external_id: "P1".into(),
             name: "=HYPERLINK(\"http://evil\")".into(),
             mobile: Some("+32471123456".into()),
+            phone: Some("+3232123456".into()),
             email: None,
             language: Some("nl".into()),
             appointments: vec!["2026-01-13 09:30 Deurne cardiology".into()],
@@ -434,14 +488,15 @@ mod tests {
             deliveries: Vec::new(),
         };
         let mut out = Vec::new();
-        unreached_csv(&[contact], &mut out).expect("writes");
+        unreached_csv(&[contact], &mut out, Separator::Semicolon).expect("writes");
         let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.starts_with('\u{feff}'), "{text}");
         let row = text.lines().nth(1).expect("one row");
         assert!(
             row.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
             "{row}"
         );
-        assert!(row.contains("'+32471123456"), "{row}");
-        assert!(row.starts_with("P1,"), "{row}");
+        assert!(row.contains(";'+32471123456;'+3232123456;"), "{row}");
+        assert!(row.starts_with("P1;"), "{row}");
     }
 }

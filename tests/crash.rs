@@ -229,9 +229,7 @@ async fn killed_ten_times(mta: Mta) {
         wrongly_sent.is_empty(),
         "killed at {kills_at:?}: neither sent and at the server, nor uncertain: {wrongly_sent:?}"
     );
-    let report = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let report = test.app.status(id).await.expect("status");
     assert_eq!(
         report.unreached.len(),
         uncertain,

@@ -2,7 +2,7 @@ use super::synthetic;
 use crate::app::App;
 use crate::author::DraftOptions;
 use crate::config::Config;
-use crate::report::{self, count};
+use crate::report::count;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use std::fmt::Write as _;
@@ -115,7 +115,7 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
     let (id, draft) = (drafted.id, drafted.draft);
     app.approve(id, "Dr. Jan Claes").await?;
     let sent = app.send(id, |_, _| {}).await?;
-    let status = report::status(app.store.as_ref(), id).await?;
+    let status = app.status(id).await?;
 
     let mut out = String::new();
     if !placeholders.is_empty() {

@@ -74,12 +74,13 @@
 //!   (`2026-01-13T09:30`, `2026-01-13 09:30:00`) with `Z` or an offset, Brussels time without.
 //!   A time that the autumn clock change makes ambiguous is read as the first (summer time),
 //!   one that the spring change skips as winter time; both with a notice.
-//! * `birth_date`: `dd/mm/yyyy` or `yyyy-mm-dd`; an unreadable one is left empty, with a
-//!   notice (it is not needed to reach the patient).
+//! * `birth_date`: `dd/mm/yyyy` or `yyyy-mm-dd`; an unreadable one is dropped (it is not
+//!   needed to reach the patient).
 //! * `status`: booked, gepland, ingepland, planned, scheduled, confirmed, bevestigd, confirmé,
 //!   prévu or empty are booked; cancelled, canceled, geannuleerd, annulé(e) are cancelled;
-//!   anything else rejects the row.
-//! * Phones are parsed for Belgium. A landline in the mobile column is kept as the phone (no
+//!   anything else is dropped and read as booked (a patient is better told of an appointment
+//!   already cancelled than not told of one that is not).
+//! * Phones are parsed for Belgium ([`super::fields::phone`]). A landline in the mobile column is kept as the phone (no
 //!   SMS), with a notice; a mobile in the phone column becomes the mobile when there is none.
 //!   An Excel-mangled `32471123456` is read as `+32471123456`.
 //! * `language`: nl, fr or en in any form [`Language::parse`] knows is stored as its code;
@@ -90,16 +91,29 @@
 //! * `telegram`: a chat id (digits, optionally a leading `-`) or an `@handle` (also from a
 //!   `t.me/` link), kept as written.
 //!
+//! # Rejected rows and dropped fields
+//!
+//! A row is rejected only when it cannot be what it stands for: an appointment row without a
+//! patient id, a last name, an appointment id, a readable start, a campus or a department (the
+//! messages name the department, and `department=` audiences select on it), a GP without a
+//! RIZIV number or a name, a journalist without a name or anything to reach them on. Any other
+//! bad field — an e-mail address, a mobile or landline, the GP's RIZIV number, e-mail or phone,
+//! a birth date, a status, a Telegram id — is dropped and the rest of the row kept: a patient
+//! with a valid mobile and a broken e-mail address is told by SMS. Each such row is a
+//! [`Reject`] with `kept` set, a "kept without FIELD" line in the rejects file. A field longer
+//! than its limit ([`super::fields`]) is dropped the same way, or rejects the row when the row
+//! cannot stand without it.
+//!
 //! Every reject names the field, says what is wrong and quotes what was found. A row with
 //! several problems is one reject: its `field` is the first field, its `reason` lists the
 //! others as `reason; field: reason`. Its `record` is the row re-written with every field
 //! quoted, in the file's separator, so that [`write_rejects`] can give the original fields
-//! back.
+//! back. A field written as `'=…` (a formula our CSVs neutralised) reads as `=…`.
 
+use super::fields::{self, Kind};
 use super::{ImportBatch, Notice, Reject, Unreadable};
-use crate::domain::{
-    AppointmentStatus, EmailAddress, Language, NewAppointment, NewContact, PhoneNumber, Role,
-};
+use crate::domain::{AppointmentStatus, Language, NewAppointment, NewContact, PhoneNumber, Role};
+use crate::spreadsheet::{Separator, SheetWriter};
 use chrono::{
     DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
     Utc,
@@ -127,24 +141,19 @@ pub fn media(file: &str, bytes: &[u8]) -> Result<ImportBatch, Unreadable> {
 }
 
 /// Writes the rejects file: the original header plus a `reject_reason` column (or the existing
-/// one, when a rejects file was itself re-imported), then each rejected row with its original
-/// fields and its reasons as `field: reason; field: reason`. It is written in the separator
-/// of the file the rejects came from (`;` when there are none), with a UTF-8 byte-order mark
-/// so that Excel shows accents right.
+/// one, when a rejects file was itself re-imported), then each rejected row, and each row kept
+/// without a field, with its original fields and its reasons as `field: reason; field:
+/// reason` (`kept without field: reason; kept without field: reason`). It is written through
+/// [`SheetWriter`], in `separator` whatever the export's was, so that it can be corrected in
+/// the same spreadsheet and imported again (the readers take either separator, and read a
+/// neutralised formula back as it was).
 pub fn write_rejects(
     header: &[String],
     rejects: &[Reject],
-    mut out: impl Write,
+    out: impl Write,
+    separator: Separator,
 ) -> Result<(), csv::Error> {
-    let delimiter = rejects
-        .iter()
-        .find_map(|reject| record_delimiter(&reject.record))
-        .unwrap_or(b';');
-    out.write_all(b"\xEF\xBB\xBF")?;
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_writer(out);
+    let mut writer = SheetWriter::new(out, separator)?;
     let existing = header
         .iter()
         .position(|name| normalise(name) == REJECT_REASON);
@@ -153,20 +162,17 @@ pub fn write_rejects(
     if existing.is_none() {
         row.push(REJECT_REASON.to_string());
     }
-    writer.write_record(&row)?;
+    writer.row(&row)?;
     for reject in rejects {
+        let delimiter = record_delimiter(&reject.record).unwrap_or(b';');
         let mut fields = split_record(&reject.record, delimiter);
         if fields.len() <= reason_at {
             fields.resize(reason_at + 1, String::new());
         }
-        fields[reason_at] = match &reject.field {
-            Some(field) => format!("{field}: {}", reject.reason),
-            None => reject.reason.clone(),
-        };
-        writer.write_record(&fields)?;
+        fields[reason_at] = reject.describe();
+        writer.row(&fields)?;
     }
-    writer.flush()?;
-    Ok(())
+    writer.finish()
 }
 
 const REJECT_REASON: &str = "reject_reason";
@@ -254,6 +260,23 @@ enum Col {
 
 const COLS: usize = Col::Time as usize + 1;
 
+impl Col {
+    /// What the column holds, for its length limit.
+    fn kind(self) -> Kind {
+        match self {
+            Col::PatientId | Col::AppointmentId | Col::Riziv | Col::GpRiziv | Col::Telegram => {
+                Kind::Id
+            }
+            Col::LastName | Col::FirstName => Kind::Name,
+            Col::Name | Col::GpName | Col::Practitioner | Col::Organisation => Kind::Text,
+            Col::BirthDate | Col::Start | Col::Time | Col::Status | Col::Language => Kind::Code,
+            Col::Mobile | Col::Phone | Col::GpPhone => Kind::Phone,
+            Col::Email | Col::GpEmail => Kind::Email,
+            Col::Campus | Col::Department => Kind::Place,
+        }
+    }
+}
+
 /// Where each column is in the file.
 type Columns = [Option<usize>; COLS];
 
@@ -270,6 +293,9 @@ struct Schema {
     required: &'static [&'static [Col]],
     /// `naam`/`nom` mean the full name here, read as the last name next to a first name.
     name_means_last_name_beside_first_name: bool,
+    /// The fields a row cannot be taken without: one of them over its length limit rejects the
+    /// row, where any other field is dropped.
+    vital: &'static [Col],
 }
 
 impl Schema {
@@ -529,6 +555,15 @@ static APPOINTMENTS: Schema = Schema {
         &[Col::Department],
     ],
     name_means_last_name_beside_first_name: false,
+    vital: &[
+        Col::PatientId,
+        Col::LastName,
+        Col::AppointmentId,
+        Col::Start,
+        Col::Time,
+        Col::Campus,
+        Col::Department,
+    ],
 };
 
 static GPS: Schema = Schema {
@@ -598,6 +633,7 @@ static GPS: Schema = Schema {
     ],
     required: &[&[Col::Riziv], &[Col::LastName, Col::Name]],
     name_means_last_name_beside_first_name: true,
+    vital: &[Col::Riziv, Col::LastName, Col::Name],
 };
 
 static MEDIA: Schema = Schema {
@@ -669,6 +705,7 @@ static MEDIA: Schema = Schema {
         &[Col::Email, Col::Mobile, Col::Phone, Col::Telegram],
     ],
     name_means_last_name_beside_first_name: true,
+    vital: &[Col::Name, Col::LastName],
 };
 
 const SCHEMAS: [&Schema; 3] = [&APPOINTMENTS, &GPS, &MEDIA];
@@ -1165,29 +1202,73 @@ fn map_columns(
 
 type Problem = (Option<&'static str>, String);
 
-/// One data row being read: its fields by column, the problems and notices found so far.
+/// One data row being read: its fields by column, the problems, dropped fields and notices
+/// found so far.
 struct Row<'r> {
     record: &'r csv::StringRecord,
     columns: &'r Columns,
     line: usize,
+    /// What rejects the row.
     problems: Vec<Problem>,
+    /// Fields left out of what the row yields, each with why: the row is kept without them.
+    dropped: Vec<Problem>,
+    /// Columns whose field was dropped before reading (over its length limit): read as empty.
+    blanked: [bool; COLS],
     notices: Vec<Notice>,
 }
 
 impl<'r> Row<'r> {
+    fn new(record: &'r csv::StringRecord, columns: &'r Columns, line: usize) -> Row<'r> {
+        Row {
+            record,
+            columns,
+            line,
+            problems: Vec::new(),
+            dropped: Vec::new(),
+            blanked: [false; COLS],
+            notices: Vec::new(),
+        }
+    }
+
     fn has(&self, col: Col) -> bool {
         self.columns[col as usize].is_some()
     }
 
-    /// The trimmed field, empty when the column or the field is missing.
+    /// The trimmed field, empty when the column or the field is missing or was dropped. A
+    /// formula that a rejects file neutralised reads as the export wrote it.
     fn get(&self, col: Col) -> &'r str {
+        if self.blanked[col as usize] {
+            return "";
+        }
         self.columns[col as usize]
             .and_then(|index| self.record.get(index))
-            .map_or("", str::trim)
+            .map_or("", |field| crate::spreadsheet::undefused(field.trim()))
+    }
+
+    /// Refuses every field over its length limit: the row when the field is vital, else the
+    /// field alone.
+    fn check_lengths(&mut self, schema: &Schema) {
+        for spec in schema.specs {
+            let col = spec.col;
+            let Some(reason) = fields::too_long(col.kind(), self.get(col)) else {
+                continue;
+            };
+            if schema.vital.contains(&col) {
+                self.fail(spec.name, reason);
+            } else {
+                self.drop_field(spec.name, reason);
+            }
+            self.blanked[col as usize] = true;
+        }
     }
 
     fn fail(&mut self, field: &'static str, reason: impl Into<String>) {
         self.problems.push((Some(field), reason.into()));
+    }
+
+    /// The field is left out; the row is still taken.
+    fn drop_field(&mut self, field: &'static str, reason: impl Into<String>) {
+        self.dropped.push((Some(field), reason.into()));
     }
 
     fn failed(&self) -> bool {
@@ -1220,11 +1301,10 @@ impl<'r> Row<'r> {
         if raw.is_empty() {
             return None;
         }
-        let raw = raw.strip_prefix("mailto:").unwrap_or(raw);
-        match EmailAddress::parse(raw) {
-            Ok(address) => Some(address.as_str().to_string()),
+        match fields::email(raw) {
+            Ok(address) => Some(address),
             Err(reason) => {
-                self.fail(field, reason);
+                self.drop_field(field, reason);
                 None
             }
         }
@@ -1255,10 +1335,10 @@ impl<'r> Row<'r> {
         if raw.is_empty() {
             return None;
         }
-        match parse_phone(raw) {
+        match fields::phone(raw, None) {
             Ok(number) => Some(number),
             Err(reason) => {
-                self.fail(field, reason);
+                self.drop_field(field, reason);
                 None
             }
         }
@@ -1356,9 +1436,9 @@ impl<'r> Row<'r> {
         }
         let date = parse_birth_date(raw);
         if date.is_none() {
-            self.notice(
+            self.drop_field(
                 field,
-                format!("{raw:?} is not a date (dd/mm/yyyy or yyyy-mm-dd): left empty"),
+                format!("{raw:?} is not a date (dd/mm/yyyy or yyyy-mm-dd)"),
             );
         }
         date
@@ -1387,29 +1467,6 @@ fn clean(value: &str) -> String {
         return value.to_string();
     }
     value.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn parse_phone(raw: &str) -> Result<PhoneNumber, String> {
-    let spaced;
-    let raw = if raw.contains('\u{a0}') {
-        spaced = raw.replace('\u{a0}', " ");
-        spaced.as_str()
-    } else {
-        raw
-    };
-    match PhoneNumber::parse(raw, None) {
-        Ok(number) => Ok(number),
-        Err(error) => {
-            // Excel reads "+32 471 12 34 56" as the number 32471123456.
-            let digits = raw.bytes().all(|b| b.is_ascii_digit());
-            if digits && raw.len() >= 10 && !raw.starts_with('0') {
-                if let Ok(number) = PhoneNumber::parse(&format!("+{raw}"), None) {
-                    return Ok(number);
-                }
-            }
-            Err(error.to_string())
-        }
-    }
 }
 
 /// A RIZIV/INAMI number's eleven digits, without the dots, dashes, slashes and spaces it is
@@ -1799,13 +1856,7 @@ fn import<R: Rows>(
             continue;
         }
         batch.records += 1;
-        let mut row = Row {
-            record: &record,
-            columns: &columns,
-            line: found.lines.of(&record),
-            problems: Vec::new(),
-            notices: Vec::new(),
-        };
+        let mut row = Row::new(&record, &columns, found.lines.of(&record));
         let extra = record
             .iter()
             .skip(width)
@@ -1830,31 +1881,49 @@ fn import<R: Rows>(
             reason.push_str("? Its columns cannot be trusted");
             row.problems.push((None, reason));
         } else {
+            row.check_lengths(schema);
             rows.take(&mut row, &mut batch);
         }
-        if row.failed() {
-            let Row { line, problems, .. } = row;
+        let Row {
+            line,
+            mut problems,
+            dropped,
+            mut notices,
+            ..
+        } = row;
+        if !problems.is_empty() {
+            problems.extend(dropped);
             batch
                 .rejects
-                .push(reject(line, &record, found.delimiter, problems));
+                .push(reject(line, &record, found.delimiter, problems, false));
         } else {
-            batch.notices.append(&mut row.notices);
+            batch.notices.append(&mut notices);
+            if !dropped.is_empty() {
+                batch
+                    .rejects
+                    .push(reject(line, &record, found.delimiter, dropped, true));
+            }
         }
     }
     Ok(batch)
 }
 
+/// The row's problems as one reject; `kept` when they are dropped fields of a row taken.
 fn reject(
     line: usize,
     record: &csv::StringRecord,
     delimiter: u8,
     problems: Vec<Problem>,
+    kept: bool,
 ) -> Reject {
     let mut problems = problems.into_iter();
     let (field, mut reason) = problems.next().unwrap_or((None, String::new()));
     for (other, why) in problems {
         reason.push_str("; ");
         if let Some(other) = other {
+            if kept {
+                reason.push_str("kept without ");
+            }
             reason.push_str(other);
             reason.push_str(": ");
         }
@@ -1865,6 +1934,7 @@ fn reject(
         record: quote_record(record, delimiter),
         field: field.map(str::to_string),
         reason,
+        kept,
     }
 }
 
@@ -2090,7 +2160,10 @@ impl AppointmentRows {
         let riziv = match normalise_riziv(raw) {
             Ok(riziv) => riziv,
             Err(reason) => {
-                row.fail("gp_riziv", reason);
+                row.drop_field(
+                    "gp_riziv",
+                    format!("{reason}: the appointment is kept without its GP"),
+                );
                 return None;
             }
         };
@@ -2144,15 +2217,14 @@ impl Rows for AppointmentRows {
         let campus = row.required(Col::Campus, "campus");
         let department = row.required(Col::Department, "department");
         let practitioner = row.text(Col::Practitioner);
-        let status = match parse_status(row.get(Col::Status)) {
-            Ok(status) => Some(status),
-            Err(reason) => {
-                row.fail("status", reason);
-                None
-            }
-        };
+        // A patient is better told of an appointment already cancelled than not told of one
+        // that is not.
+        let status = parse_status(row.get(Col::Status)).unwrap_or_else(|reason| {
+            row.drop_field("status", format!("{reason}; read as booked"));
+            AppointmentStatus::Booked
+        });
         let gp = self.gp(row);
-        let (Some(starts_at), Some(status), false) = (starts_at, status, row.failed()) else {
+        let (Some(starts_at), false) = (starts_at, row.failed()) else {
             return;
         };
         let line = row.line;
@@ -2286,7 +2358,7 @@ impl Rows for ContactRows {
                 match parse_telegram(raw) {
                     Ok(id) => Some(id),
                     Err(reason) => {
-                        row.fail("telegram", reason);
+                        row.drop_field("telegram", reason);
                         None
                     }
                 }
@@ -2313,10 +2385,12 @@ impl Rows for ContactRows {
                 match id {
                     Some(id) => format!("media:{id}"),
                     None => {
-                        row.fail(
-                            "email, phone, telegram",
-                            "none given: nothing to reach this journalist on",
-                        );
+                        let why = if row.dropped.is_empty() {
+                            "none given: nothing to reach this journalist on"
+                        } else {
+                            "none usable: nothing to reach this journalist on"
+                        };
+                        row.fail("email, phone, telegram", why);
                         return;
                     }
                 }
@@ -2391,24 +2465,35 @@ mod tests {
     }
 
     fn assert_belgian_export(batch: &ImportBatch) {
-        assert_eq!(batch.records, 6, "six non-empty data rows");
-        assert_eq!(batch.appointments.len(), 5);
-        assert_eq!(batch.rejects.len(), 1, "{:#?}", batch.rejects);
-        let reject = &batch.rejects[0];
+        assert_eq!(batch.records, 7, "seven non-empty data rows");
+        assert_eq!(batch.appointments.len(), 6);
+        assert_eq!(batch.rejects.len(), 2, "{:#?}", batch.rejects);
+        let kept = &batch.rejects[0];
         assert_eq!(
-            reject.line, 7,
+            kept.line, 7,
             "the quoted line break moves the rows below it down"
         );
-        assert_eq!(reject.field.as_deref(), Some("mobile"));
+        assert!(kept.kept, "a bad mobile drops the mobile, not the patient");
+        assert_eq!(kept.field.as_deref(), Some("mobile"));
         assert!(
-            reject.reason.starts_with("\"0471 12\" is not a"),
+            kept.reason.starts_with("\"0471 12\" is not a"),
             "{}",
-            reject.reason
+            kept.reason
         );
-        assert!(reject.record.contains("\"P1003\";\"Vermeulen\";\"Zoë\""));
+        assert!(kept.record.contains("\"P1003\";\"Vermeulen\";\"Zoë\""));
+        let rejected = &batch.rejects[1];
+        assert_eq!((rejected.line, rejected.kept), (9, false));
+        assert_eq!(rejected.field.as_deref(), Some("start"));
+        assert_eq!((batch.rejected(), batch.kept_without_a_field()), (1, 1));
 
-        // Three patients and their GP, each once.
-        assert_eq!(batch.contacts.len(), 4, "{:#?}", batch.contacts);
+        // Zoë without her mobile, reached by e-mail.
+        let zoe = contact(batch, "P1003");
+        assert_eq!(zoe.mobile, None);
+        assert_eq!(zoe.email.as_deref(), Some("zoe.vermeulen@example.be"));
+        assert_eq!(appointment(batch, "A-1005").patient_external_id, "P1003");
+
+        // Four patients and their GP, each once.
+        assert_eq!(batch.contacts.len(), 5, "{:#?}", batch.contacts);
         let helene = contact(batch, "P1001");
         assert_eq!(helene.role, Role::Patient);
         assert_eq!(
@@ -2627,7 +2712,7 @@ mod tests {
         assert_eq!(columns.len(), 18);
         assert_eq!(columns[0], "Patiëntnummer");
         let mut out = Vec::new();
-        write_rejects(&columns, &batch.rejects, &mut out).expect("written");
+        write_rejects(&columns, &batch.rejects, &mut out, Separator::Semicolon).expect("written");
         assert!(out.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
 
         let mut reader = ::csv::ReaderBuilder::new()
@@ -2644,7 +2729,9 @@ mod tests {
         assert_eq!(written, expected_header);
         let rows: Vec<::csv::StringRecord> =
             reader.records().collect::<Result<_, _>>().expect("rows");
-        assert_eq!(rows.len(), 1);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].get(0), Some("P1005"));
+        assert_eq!(rows[1].get(18), Some("start: is empty"));
         let row: Vec<&str> = rows[0].iter().collect();
         assert_eq!(
             &row[..18],
@@ -2670,23 +2757,30 @@ mod tests {
             ]
         );
         assert!(
-            row[18].starts_with("mobile: \"0471 12\" is not a"),
+            row[18].starts_with("kept without mobile: \"0471 12\" is not a"),
             "{}",
             row[18]
         );
 
         // Corrected or not, the rejects file can be imported again.
         let again = appointments("rejects.csv", &out).expect("readable");
-        assert_eq!(again.records, 1);
+        assert_eq!(again.records, 2);
         assert_eq!(again.rejects[0].field.as_deref(), Some("mobile"));
         assert_eq!(again.rejects[0].line, 2);
+        assert_eq!(again.rejects[1].field.as_deref(), Some("start"));
         assert!(
             again.notices.is_empty(),
             "reject_reason is not an unknown column: {:#?}",
             again.notices
         );
         let mut twice = Vec::new();
-        write_rejects(&again.header, &again.rejects, &mut twice).expect("written");
+        write_rejects(
+            &again.header,
+            &again.rejects,
+            &mut twice,
+            Separator::Semicolon,
+        )
+        .expect("written");
         assert_eq!(twice, out, "the reason column is reused, not added twice");
     }
 
@@ -2697,10 +2791,21 @@ mod tests {
             2-34567-89-001;Docteur Anne Lefèvre;français;;0475 11 22 33;;Maison médicale\r\n\
             123;Dr. Jan Janssens;nl;;;;\r\n\
             3-45678-90-002;;nl;x@example.be;;;\r\n\
-            12345678004;PEETERS Marc;nl;;0476 00 11 22;;\r\n";
+            12345678004;PEETERS Marc;nl;;0476 00 11 22;;\r\n\
+            4-56789-01-003;Dr. Els Maes;nl;els@;0477 12 34 56;03 12;\r\n";
         let batch = gps("huisartsen.csv", text.as_bytes()).expect("readable");
-        assert_eq!(batch.records, 5);
-        assert_eq!(batch.contacts.len(), 2, "{:#?}", batch.contacts);
+        assert_eq!(batch.records, 6);
+        assert_eq!(batch.contacts.len(), 3, "{:#?}", batch.contacts);
+        let els = contact(&batch, "45678901003");
+        assert_eq!(
+            (
+                els.mobile.as_deref(),
+                els.phone.as_deref(),
+                els.email.as_deref()
+            ),
+            (Some("+32477123456"), None, None),
+            "a bad e-mail address and landline drop those, not the GP"
+        );
         let marc = contact(&batch, "12345678004");
         assert_eq!(marc.role, Role::Gp);
         assert_eq!(
@@ -2726,8 +2831,15 @@ mod tests {
             .iter()
             .map(|r| (r.line, r.field.as_deref()))
             .collect();
-        assert_eq!(rejects, [(4, Some("riziv")), (5, Some("name"))]);
+        assert_eq!(
+            rejects,
+            [(4, Some("riziv")), (5, Some("name")), (7, Some("email"))]
+        );
         assert!(batch.rejects[0].reason.contains("\"123\""));
+        assert!(batch.rejects[2].kept);
+        assert!(batch.rejects[2]
+            .describe()
+            .contains("; kept without phone: "));
         assert!(
             batch.notices.is_empty(),
             "PEETERS differs from Peeters in case only: {:#?}",
@@ -2742,9 +2854,10 @@ mod tests {
             RTBF,Jean Dupont,fr,,0477 66 55 44,@jeandupont\n\
             Het Nieuwsblad,Tom Peeters,nl,,,-1001234567890\n\
             Le Soir,Marie Martin,fr,,,\n\
-            Bruzz,An Jacobs,en,,,jacobs!\n";
+            Bruzz,An Jacobs,en,,,jacobs!\n\
+            De Standaard,Kim Wouters,nl,kim@,0478 11 22 33,\n";
         let batch = media("pers.csv", text.as_bytes()).expect("readable");
-        assert_eq!(batch.records, 5);
+        assert_eq!(batch.records, 6);
         let ids: Vec<&str> = batch
             .contacts
             .iter()
@@ -2755,7 +2868,8 @@ mod tests {
             [
                 "media:sofie.claes@vrt.example.be",
                 "media:+32477665544",
-                "media:-1001234567890"
+                "media:-1001234567890",
+                "media:+32478112233"
             ]
         );
         assert!(batch.contacts.iter().all(|c| c.role == Role::Journalist));
@@ -2777,9 +2891,15 @@ mod tests {
             .collect();
         assert_eq!(
             rejects,
-            [(5, Some("email, phone, telegram")), (6, Some("telegram"))]
+            [
+                (5, Some("email, phone, telegram")),
+                (6, Some("email, phone, telegram")),
+                (7, Some("email"))
+            ],
+            "a journalist whose only way to be reached is unreadable is not taken"
         );
-        assert!(batch.rejects[1].reason.contains("\"jacobs!\""));
+        assert!(batch.rejects[1].reason.starts_with("none usable"));
+        assert!(batch.rejects[1].reason.contains("telegram: \"jacobs!\""));
     }
 
     #[test]
@@ -2789,15 +2909,89 @@ mod tests {
         let batch = appointments("x.csv", text.as_bytes()).expect("readable");
         assert_eq!(batch.rejects.len(), 1);
         let reject = &batch.rejects[0];
-        assert_eq!(reject.field.as_deref(), Some("email"));
+        assert_eq!(reject.field.as_deref(), Some("start"));
         assert_eq!(
             reject.to_string(),
-            "line 2: email: \"not-an-address\" is not an e-mail address; start: \"31/02/2026 09:00\" \
-             is not a date and time: use dd/mm/yyyy HH:MM (Brussels time) or 2026-01-13T09:30 \
-             (ISO 8601); department: is empty; status: \"no-show\" is not a status: use booked \
-             (gepland, confirmé…) or cancelled (geannuleerd, annulé…)"
+            "line 2: start: \"31/02/2026 09:00\" is not a date and time: use dd/mm/yyyy HH:MM \
+             (Brussels time) or 2026-01-13T09:30 (ISO 8601); department: is empty; email: \
+             \"not-an-address\" is not an e-mail address; status: \"no-show\" is not a status: \
+             use booked (gepland, confirmé…) or cancelled (geannuleerd, annulé…); read as booked"
         );
         assert!(batch.contacts.is_empty(), "a rejected row yields nothing");
+    }
+
+    #[test]
+    fn a_bad_email_landline_or_gp_phone_drops_that_field_and_keeps_the_patient() {
+        let text = "patient_id;last_name;first_name;mobile;phone;email;appointment_id;start;\
+            campus;department;gp_riziv;gp_name;gp_phone\n\
+            P1;Peeters;An;0471 12 34 56;03 12;an@;A1;13/01/2026 09:30;Deurne;Cardiologie;\
+            1-23456-78-004;Dr. Marc Wouters;0800\n";
+        let batch = appointments("x.csv", text.as_bytes()).expect("readable");
+        let an = contact(&batch, "P1");
+        assert_eq!(an.mobile.as_deref(), Some("+32471123456"));
+        assert_eq!((an.phone.as_deref(), an.email.as_deref()), (None, None));
+        assert_eq!(appointment(&batch, "A1").patient_external_id, "P1");
+        assert_eq!(
+            appointment(&batch, "A1").gp_external_id.as_deref(),
+            Some("12345678004")
+        );
+        let gp = contact(&batch, "12345678004");
+        assert_eq!(
+            (gp.last_name.as_str(), gp.phone.as_deref()),
+            ("Wouters", None)
+        );
+        assert_eq!((batch.rejected(), batch.kept_without_a_field()), (0, 1));
+        let kept = &batch.rejects[0];
+        assert!(kept.kept);
+        let said = kept.describe();
+        assert!(said.starts_with("kept without phone: \"03 12\""), "{said}");
+        assert!(said.contains("; kept without email: \"an@\""), "{said}");
+        assert!(said.contains("; kept without gp_phone: \"0800\""), "{said}");
+    }
+
+    #[test]
+    fn a_field_over_its_limit_is_dropped_or_rejects_the_row_without_being_repeated() {
+        let huge = "A".repeat(10_000_000);
+        let text = format!(
+            "patient_id;last_name;first_name;mobile;appointment_id;start;campus;department\n\
+             P1;Peeters;{huge};0471 12 34 56;A1;13/01/2026 09:30;Deurne;Cardiologie\n\
+             P2;{huge};An;0472 12 34 56;A2;13/01/2026 09:30;Deurne;Cardiologie\n"
+        );
+        let batch = appointments("x.csv", text.as_bytes()).expect("readable");
+        let peeters = contact(&batch, "P1");
+        assert_eq!(peeters.first_name, "", "a first name can go");
+        assert_eq!(peeters.mobile.as_deref(), Some("+32471123456"));
+        assert_eq!(batch.contacts.len(), 1, "a last name cannot");
+        assert_eq!(batch.appointments.len(), 1);
+        let reasons: Vec<(bool, Option<&str>, usize)> = batch
+            .rejects
+            .iter()
+            .map(|r| (r.kept, r.field.as_deref(), r.reason.len()))
+            .collect();
+        assert_eq!(reasons.len(), 2);
+        assert_eq!((reasons[0].0, reasons[0].1), (true, Some("first_name")));
+        assert_eq!((reasons[1].0, reasons[1].1), (false, Some("last_name")));
+        assert!(reasons.iter().all(|(_, _, len)| *len < 200), "{reasons:?}");
+    }
+
+    #[test]
+    fn a_formula_comes_out_of_the_rejects_file_neutralised_and_goes_back_in_as_written() {
+        let text = "patient_id;last_name;first_name;email;appointment_id;start;campus;department\n\
+            P1;Peeters;\"=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\";an@;A1;13/01/2026 09:30;Deurne;\
+            Cardiologie\n";
+        let batch = appointments("x.csv", text.as_bytes()).expect("readable");
+        let mut out = Vec::new();
+        write_rejects(&batch.header, &batch.rejects, &mut out, Separator::Comma).expect("written");
+        let written = String::from_utf8(out.clone()).expect("utf-8");
+        assert!(
+            written.contains(",\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\","),
+            "{written}"
+        );
+        let again = appointments("rejects.csv", &out).expect("readable");
+        assert_eq!(
+            contact(&again, "P1").first_name,
+            "=HYPERLINK(\"http://evil\";\"x\")"
+        );
     }
 
     #[test]
@@ -3044,12 +3238,12 @@ mod tests {
         assert!(parse_telegram("vrt nws").is_err());
 
         assert_eq!(
-            parse_phone("32471123456").map(|p| p.e164),
+            fields::phone("32471123456", None).map(|p| p.e164),
             Ok("+32471123456".into()),
             "Excel dropped the +"
         );
         assert_eq!(
-            parse_phone("0471\u{a0}12\u{a0}34\u{a0}56").map(|p| p.e164),
+            fields::phone("0471\u{a0}12\u{a0}34\u{a0}56", None).map(|p| p.e164),
             Ok("+32471123456".into())
         );
     }

@@ -25,12 +25,27 @@
 //!   that is, else the preferred (or first) one kept as written, with a notice. A patient who
 //!   prefers German but reads French is written to in French rather than in the campus
 //!   language.
+//! - One rule with the CSV reader: a resource is rejected only when it cannot be what it
+//!   stands for (a patient without an identifier or a name; an appointment without an
+//!   identifier, a patient, a start, a department or a campus); a bad optional field is
+//!   dropped, the rest kept, and the resource listed in the rejects file as "kept without
+//!   FIELD" (`Reject::kept`). Lengths are limited as in [`super::fields`].
 //! - Numbers are read in the country of the (home) address, Belgium when there is none. A
-//!   number libphonenumber does not accept is dropped with a notice and the contact is still
-//!   imported: a patient without a reachable number is on the call-centre list. SMS-capable
-//!   numbers go to `mobile`, others to `phone` (a fixed line marked `mobile` too, with a
-//!   notice); the lowest `rank` wins a slot; `old` and ended numbers are skipped. An invalid
-//!   e-mail address rejects the resource (`telecom.email`).
+//!   number libphonenumber does not accept, or an invalid e-mail address, is dropped
+//!   (`telecom.phone`, `telecom.email`) and the contact still imported: a patient without a
+//!   reachable number is on the call-centre list. SMS-capable numbers go to `mobile`, others
+//!   to `phone` (a fixed line marked `mobile` too, with a notice); the lowest `rank` wins a
+//!   slot; `old` and ended numbers are skipped.
+//! - A patient with no phone or e-mail of their own (a newborn) is reached through a
+//!   `Patient.contact` who answers for them: a guardian (`GUARD`, "guardian", "voogd",
+//!   "tuteur"), or a parent (`PRN`, `MTH`, `FTH` …, "mother", "ouder", "mère" …) while the
+//!   patient is under 18, with a notice naming them. An emergency contact, an employer or the
+//!   parent of an adult is not told of a patient's appointments.
+//! - An animal patient (the `patient-animal` extension, or DSTU2's `animal`) and its
+//!   appointments are skipped with a notice: counted as skipped, neither accepted nor
+//!   rejected.
+//! - A transaction's entries without a resource (DELETE, GET) are not run: each is a notice.
+//!   An import never deletes.
 //! - A reference that a record cannot stand without (an appointment's patient) rejects it when
 //!   it does not resolve; one that only adds detail (GP, practitioner, location, organisation)
 //!   falls back to its `display`, else to a notice.
@@ -38,7 +53,8 @@
 //!   `specialty`, `appointmentType`, `serviceCategory`; a bare code with a notice; none rejects
 //!   it (`serviceType`). Its campus is the Location participant's site (the `partOf` ancestor
 //!   whose physical type is `si`), else the location's own name, else its managing
-//!   organisation's name, else the participant's display, else empty with a notice.
+//!   organisation's name, else the participant's display; none rejects it (`participant`).
+//! - A status FHIR does not define, or none, is dropped and read as booked.
 //! - A deceased patient (`deceasedBoolean` true, or a `deceasedDateTime`) is rejected
 //!   (`deceased`), and so are their appointments: nobody is told a dead relative's
 //!   appointment moved.
@@ -47,11 +63,9 @@
 //! - `Reject::line` and `Notice::line` are the 1-based line for NDJSON and a single resource,
 //!   and the 0-based index in `entry` for a Bundle (`entry[3]` is line 3).
 
+use super::fields::{self, Kind};
 use super::{ImportBatch, Notice, Reject, Unreadable};
-use crate::domain::{
-    AppointmentStatus, EmailAddress, Language, NewAppointment, NewContact, PhoneError, PhoneNumber,
-    Role,
-};
+use crate::domain::{AppointmentStatus, Language, NewAppointment, NewContact, Role};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::error::Category;
 use serde_json::Value;
@@ -78,6 +92,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ImportBatch, Unreadable> {
     import.batch.rejects = read.rejects;
     import.batch.notices = read.notices;
     import.run();
+    // The rejects file in the file's order, whichever pass found the problem.
+    import.batch.rejects.sort_by_key(|reject| reject.line);
     Ok(import.batch)
 }
 
@@ -239,7 +255,11 @@ fn read_bundle(read: &mut Read, mut bundle: Value, line: Option<usize>) {
     for (index, mut entry) in entries.into_iter().enumerate() {
         let at = line.unwrap_or(index);
         let Some(resource) = entry.get_mut("resource").map(Value::take) else {
-            // A transaction's DELETE or a batch's GET: no resource to read.
+            read.notices.push(Notice {
+                line: at,
+                field: "request".into(),
+                message: without_resource(&entry),
+            });
             continue;
         };
         if str_at(&resource, "resourceType") == Some("Bundle") {
@@ -248,12 +268,12 @@ fn read_bundle(read: &mut Read, mut bundle: Value, line: Option<usize>) {
         }
         read.records += 1;
         if str_at(&resource, "resourceType").is_none() {
-            read.rejects.push(Reject {
-                line: at,
-                record: resource.to_string(),
-                field: Some("resource".into()),
-                reason: format!("{}, not a FHIR resource", json_kind(&resource)),
-            });
+            read.rejects.push(Reject::rejected(
+                at,
+                resource.to_string(),
+                Some("resource"),
+                format!("{}, not a FHIR resource", json_kind(&resource)),
+            ));
             continue;
         }
         let request = entry.get("request");
@@ -269,6 +289,30 @@ fn read_bundle(read: &mut Read, mut bundle: Value, line: Option<usize>) {
             span: None,
             resource,
         });
+    }
+}
+
+/// What an entry without a resource asked for, and that it is not done: Tocsin imports, it
+/// does not run a transaction's requests.
+fn without_resource(entry: &Value) -> String {
+    let request = entry.get("request");
+    let method = request.and_then(|request| str_at(request, "method"));
+    let url = request
+        .and_then(|request| str_at(request, "url"))
+        .map_or(String::new(), |url| format!(" {}", fields::quoted(url)));
+    match method {
+        Some("DELETE") => format!(
+            "DELETE{url}: not done; an import adds and updates, it never deletes a contact or \
+             an appointment (cancel the appointment in the export instead)"
+        ),
+        Some(read @ ("GET" | "HEAD")) => {
+            format!("{read}{url}: a request to read, with no data: ignored")
+        }
+        Some(other) => format!(
+            "{}{url} without a resource: nothing to import",
+            fields::quoted(other)
+        ),
+        None => "an entry without a resource: nothing to import".into(),
     }
 }
 
@@ -306,12 +350,8 @@ fn read_ndjson(text: &str) -> Result<Read, String> {
         };
         read.records += 1;
         bad += 1;
-        read.rejects.push(Reject {
-            line: number,
-            record: line.to_string(),
-            field: None,
-            reason,
-        });
+        read.rejects
+            .push(Reject::rejected(number, line.to_string(), None, reason));
     }
     if read.entries.is_empty() && bad == lines {
         let first = &read.rejects[0];
@@ -353,6 +393,10 @@ struct Reach {
 }
 
 impl Reach {
+    fn is_empty(&self) -> bool {
+        self.mobile.is_none() && self.phone.is_none() && self.email.is_none()
+    }
+
     fn fill(&mut self, other: Reach) {
         self.mobile = self.mobile.take().or(other.mobile);
         self.phone = self.phone.take().or(other.phone);
@@ -373,6 +417,8 @@ struct Import<'a> {
     performers: HashSet<Node>,
     /// Contacts built so far: the external id, or None when rejected.
     built: HashMap<Node, Option<String>>,
+    /// Resources left out on purpose (an animal patient), each with a notice.
+    skipped: HashSet<Node>,
     /// A patient's GP, by the GP's external id.
     patient_gp: HashMap<Node, Option<String>>,
     /// external id → index in `batch.contacts`.
@@ -414,6 +460,7 @@ impl<'a> Import<'a> {
             roles_of: HashMap::new(),
             performers: HashSet::new(),
             built: HashMap::new(),
+            skipped: HashSet::new(),
             patient_gp: HashMap::new(),
             contact_at: HashMap::new(),
             batch: ImportBatch::default(),
@@ -484,14 +531,48 @@ impl<'a> Import<'a> {
         });
     }
 
-    fn reject(&mut self, node: Node, (field, reason): Refusal) {
-        let reject = Reject {
-            line: self.line(node),
-            record: self.record(node),
-            field: Some(field),
-            reason,
-        };
+    fn reject(&mut self, node: Node, (field, mut reason): Refusal) {
+        let line = self.line(node);
+        // Fields dropped from this record before it turned out to be rejected as a whole.
+        if let Some(last) = self.batch.rejects.last() {
+            if last.kept && last.line == line {
+                reason.push_str(&format!("; {}", last.describe()));
+                self.batch.rejects.pop();
+            }
+        }
+        let reject = Reject::rejected(line, self.record(node), Some(&field), reason);
         self.batch.rejects.push(reject);
+    }
+
+    /// The record is taken without `field`: a "kept without" line in the rejects file.
+    fn drop_field(&mut self, node: Node, field: &str, reason: String) {
+        let line = self.line(node);
+        let merged =
+            matches!(self.batch.rejects.last(), Some(last) if last.kept && last.line == line);
+        let record = if merged {
+            String::new()
+        } else {
+            self.record(node)
+        };
+        self.batch.kept_without(line, || record, field, reason);
+    }
+
+    /// An optional text within its length limit, else dropped.
+    fn optional(
+        &mut self,
+        node: Node,
+        kind: Kind,
+        field: &str,
+        value: Option<String>,
+    ) -> Option<String> {
+        let value = value?;
+        match fields::too_long(kind, &value) {
+            Some(reason) => {
+                self.drop_field(node, field, reason);
+                None
+            }
+            None => Some(value),
+        }
     }
 
     fn resolve(&self, reference: Option<&Value>, from: Node) -> Target {
@@ -629,6 +710,14 @@ impl<'a> Import<'a> {
         }
         // Guards against references that loop back (a GP that names itself).
         self.built.insert(node, None);
+        if type_of(self.res(node)) == "Patient" && is_animal(self.res(node)) {
+            self.skip(
+                node,
+                "extension",
+                "an animal patient (patient-animal): not a person to write to, not imported".into(),
+            );
+            return None;
+        }
         let built = match type_of(self.res(node)) {
             "Patient" => self.patient(node),
             "Practitioner" => self.practitioner(node),
@@ -686,6 +775,7 @@ impl<'a> Import<'a> {
     fn patient(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
         let external_id = self.patient_id(node)?;
+        within(Kind::Id, "identifier", &external_id)?;
         let deceased = resource.get("deceasedBoolean").and_then(Value::as_bool) == Some(true)
             || str_at(resource, "deceasedDateTime").is_some();
         if deceased {
@@ -696,8 +786,13 @@ impl<'a> Import<'a> {
         }
         let (first_name, last_name) = person_name(resource.get("name"));
         if first_name.is_empty() && last_name.is_empty() {
-            self.notice(node, "name", "no name: imported without one".into());
+            return Err(refuse(
+                "name",
+                "no name: a message cannot be addressed to a patient without one",
+            ));
         }
+        within(Kind::Name, "name.given", &first_name)?;
+        within(Kind::Name, "name.family", &last_name)?;
         let birth_date = self.birth_date(node);
         let choices: Vec<_> = array_at(resource, "communication")
             .iter()
@@ -712,7 +807,15 @@ impl<'a> Import<'a> {
             .collect();
         let language = self.language(node, choices);
         let region = self.region(node);
-        let reach = self.telecom(node, array_at(resource, "telecom"), region.as_deref())?;
+        let mut reach = self.telecom(
+            node,
+            "telecom",
+            array_at(resource, "telecom"),
+            region.as_deref(),
+        );
+        if reach.is_empty() {
+            reach = self.representative(node, birth_date, region.as_deref());
+        }
         let gp = self.general_practitioner(node);
         self.patient_gp.insert(node, gp);
         Ok(NewContact {
@@ -728,6 +831,51 @@ impl<'a> Import<'a> {
             organisation: None,
             birth_date,
         })
+    }
+
+    /// The phone and e-mail of the person who answers for a patient with none of their own
+    /// (a newborn): a guardian's, or a parent's while the patient is under 18. Any other
+    /// `Patient.contact` (an emergency contact, an employer, a parent of an adult) is not told
+    /// of a patient's appointments.
+    fn representative(
+        &mut self,
+        node: Node,
+        birth_date: Option<NaiveDate>,
+        region: Option<&str>,
+    ) -> Reach {
+        let minor = birth_date.is_some_and(|born| {
+            let today = Utc::now().date_naive();
+            today.years_since(born).is_some_and(|years| years < 18)
+        });
+        let resource = self.res(node);
+        for person in array_at(resource, "contact") {
+            let Some(relation) = representative_relation(person) else {
+                continue;
+            };
+            if relation == Relation::Parent && !minor {
+                continue;
+            }
+            let reach = self.telecom(node, "contact.telecom", array_at(person, "telecom"), region);
+            if reach.is_empty() {
+                continue;
+            }
+            let (first, last) = person.get("name").map(human_name).unwrap_or_default();
+            let name = format!("{first} {last}");
+            let who = match name.trim() {
+                "" => relation.noun().to_string(),
+                name => format!("{} {name}", relation.noun()),
+            };
+            self.notice(
+                node,
+                "contact",
+                format!(
+                    "no phone or e-mail of the patient's own: messages go to the {who}, who \
+                     answers for them"
+                ),
+            );
+            return reach;
+        }
+        Reach::default()
     }
 
     fn patient_id(&self, node: Node) -> Result<String, Refusal> {
@@ -850,25 +998,37 @@ impl<'a> Import<'a> {
     fn practitioner(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
         let external_id = self.practitioner_id(node)?;
+        within(Kind::Id, "identifier", &external_id)?;
         let (first_name, last_name) = person_name(resource.get("name"));
+        within(Kind::Name, "name.given", &first_name)?;
+        within(Kind::Name, "name.family", &last_name)?;
         let choices = array_at(resource, "communication")
             .iter()
             .map(|concept| (concept_language(concept), false))
             .collect();
         let language = self.language(node, choices);
         let region = self.region(node);
-        let mut reach = self.telecom(node, array_at(resource, "telecom"), region.as_deref())?;
+        let mut reach = self.telecom(
+            node,
+            "telecom",
+            array_at(resource, "telecom"),
+            region.as_deref(),
+        );
         let mut organisation = None;
         let roles = self.roles_of.get(&node).cloned().unwrap_or_default();
         for role in roles {
             let role = (role, None);
             let role_resource = self.res(role);
-            match self.telecom(role, array_at(role_resource, "telecom"), region.as_deref()) {
-                Ok(more) => reach.fill(more),
-                Err(refusal) => self.reject(role, refusal),
-            }
+            let more = self.telecom(
+                role,
+                "telecom",
+                array_at(role_resource, "telecom"),
+                region.as_deref(),
+            );
+            reach.fill(more);
             if organisation.is_none() {
-                organisation = self.organisation_name(role_resource.get("organization"), role);
+                let name = self.organisation_name(role_resource.get("organization"), role);
+                organisation = self.optional(role, Kind::Text, "organization", name);
             }
         }
         Ok(NewContact {
@@ -890,9 +1050,16 @@ impl<'a> Import<'a> {
     fn practice(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
         let external_id = self.practitioner_id(node)?;
+        within(Kind::Id, "identifier", &external_id)?;
         let name = str_at(resource, "name").map(String::from);
+        within(Kind::Text, "name", name.as_deref().unwrap_or_default())?;
         let region = self.region(node);
-        let reach = self.telecom(node, array_at(resource, "telecom"), region.as_deref())?;
+        let reach = self.telecom(
+            node,
+            "telecom",
+            array_at(resource, "telecom"),
+            region.as_deref(),
+        );
         Ok(NewContact {
             external_id,
             role: Role::Gp,
@@ -963,11 +1130,7 @@ impl<'a> Import<'a> {
                 } else {
                     "is not a date"
                 };
-                self.notice(
-                    node,
-                    "birthDate",
-                    format!("{raw:?} {why}: imported without a birth date"),
-                );
+                self.drop_field(node, "birthDate", format!("{} {why}", fields::quoted(raw)));
                 None
             }
         }
@@ -993,6 +1156,7 @@ impl<'a> Import<'a> {
             .find(|(_, preferred)| *preferred)
             .or_else(|| choices.first())
             .and_then(|(language, _)| language.as_ref().err().cloned().flatten())?;
+        let raw = self.optional(node, Kind::Code, "communication", Some(raw))?;
         self.notice(
             node,
             "communication",
@@ -1021,18 +1185,24 @@ impl<'a> Import<'a> {
             self.notice(
                 node,
                 "address.country",
-                format!("{country:?} is not a country Tocsin knows: numbers are read as Belgian"),
+                format!(
+                    "{} is not a country Tocsin knows: numbers are read as Belgian",
+                    fields::quoted(country)
+                ),
             );
         }
         code
     }
 
+    /// The numbers and address of `points` (the `field` of `node`): one that cannot be read is
+    /// dropped, with a "kept without" line.
     fn telecom(
         &mut self,
         node: Node,
+        field: &str,
         points: &'a [Value],
         region: Option<&str>,
-    ) -> Result<Reach, Refusal> {
+    ) -> Reach {
         let mut points: Vec<&Value> = points.iter().collect();
         points.sort_by_key(|point| {
             point
@@ -1056,15 +1226,14 @@ impl<'a> Import<'a> {
                 continue;
             }
             match str_at(point, "system") {
-                Some("email") => {
-                    let address =
-                        EmailAddress::parse(value).map_err(|why| refuse("telecom.email", why))?;
-                    reach
-                        .email
-                        .get_or_insert_with(|| address.as_str().to_string());
-                }
+                Some("email") => match fields::email(value) {
+                    Ok(address) => {
+                        reach.email.get_or_insert(address);
+                    }
+                    Err(why) => self.drop_field(node, &format!("{field}.email"), why),
+                },
                 Some(system @ ("phone" | "sms")) => {
-                    let number = match read_phone(value, region) {
+                    let number = match fields::phone(value, region) {
                         Ok(number) => number,
                         Err(error) => {
                             let read_as = if region.is_none() {
@@ -1072,10 +1241,10 @@ impl<'a> Import<'a> {
                             } else {
                                 ""
                             };
-                            self.notice(
+                            self.drop_field(
                                 node,
-                                "telecom.phone",
-                                format!("{error}{read_as}: imported without this number"),
+                                &format!("{field}.phone"),
+                                format!("{error}{read_as}"),
                             );
                             continue;
                         }
@@ -1086,7 +1255,7 @@ impl<'a> Import<'a> {
                         if system == "sms" || used_as == Some("mobile") {
                             self.notice(
                                 node,
-                                "telecom.phone",
+                                &format!("{field}.phone"),
                                 format!(
                                     "{value:?} is marked mobile but takes no SMS: kept as a \
                                      phone for the call centre"
@@ -1099,25 +1268,38 @@ impl<'a> Import<'a> {
                 _ => {}
             }
         }
-        Ok(reach)
+        reach
     }
 
     // --- appointments -------------------------------------------------------------------------
 
     fn appointment(&mut self, node: Node) {
         match self.booking(node) {
-            Ok(appointment) => self.batch.appointments.push(appointment),
+            Ok(Some(appointment)) => self.batch.appointments.push(appointment),
+            Ok(None) => {}
             Err(refusal) => self.reject(node, refusal),
         }
     }
 
-    fn booking(&mut self, node: Node) -> Result<NewAppointment, Refusal> {
+    /// A record read and left out on purpose, with a notice: counted apart from those
+    /// accepted and rejected.
+    fn skip(&mut self, node: Node, field: &str, message: String) {
+        self.notice(node, field, message);
+        if node.1.is_none() {
+            self.batch.skipped += 1;
+        }
+        self.skipped.insert(node);
+    }
+
+    /// The appointment, or None when it is skipped (an animal's).
+    fn booking(&mut self, node: Node) -> Result<Option<NewAppointment>, Refusal> {
         let resource = self.res(node);
         let external_id = usable_identifiers(resource)
             .find_map(|identifier| str_at(identifier, "value"))
             .map(String::from)
             .or_else(|| self.fallback_id(node))
             .ok_or_else(Self::no_id)?;
+        within(Kind::Id, "identifier", &external_id)?;
         // The patient first: a contained patient is a contact even if its booking is refused.
         let mut patient = None;
         let mut missing_patients = Vec::new();
@@ -1187,7 +1369,16 @@ impl<'a> Import<'a> {
                 },
             ));
         };
-        let Some(patient_external_id) = self.contact(patient) else {
+        let patient_external_id = self.contact(patient);
+        if self.skipped.contains(&patient) {
+            self.skip(
+                node,
+                "participant",
+                "the appointment of an animal patient: not imported".into(),
+            );
+            return Ok(None);
+        }
+        let Some(patient_external_id) = patient_external_id else {
             let name = self.fallback_id(patient).unwrap_or_else(|| "named".into());
             return Err(refuse(
                 "participant",
@@ -1200,13 +1391,20 @@ impl<'a> Import<'a> {
                 | "waitlist",
             ) => AppointmentStatus::Booked,
             Some("cancelled" | "noshow" | "entered-in-error") => AppointmentStatus::Cancelled,
+            // A patient is better told of an appointment already cancelled than not told of
+            // one that is not.
             Some(other) => {
-                return Err(refuse(
-                    "status",
-                    format!("{other:?} is not an appointment status"),
-                ))
+                let why = format!(
+                    "{} is not an appointment status; read as booked",
+                    fields::quoted(other)
+                );
+                self.drop_field(node, "status", why);
+                AppointmentStatus::Booked
             }
-            None => return Err(refuse("status", "no status")),
+            None => {
+                self.drop_field(node, "status", "no status; read as booked".into());
+                AppointmentStatus::Booked
+            }
         };
         let raw_start = str_at(resource, "start").ok_or_else(|| {
             refuse(
@@ -1214,22 +1412,21 @@ impl<'a> Import<'a> {
                 "no start time (a proposed or requested appointment has none yet)",
             )
         })?;
+        within(Kind::Code, "start", raw_start)?;
         let (starts_at, local) = start_time(raw_start).map_err(|why| refuse("start", why))?;
         let department = self.department(node)?;
+        within(Kind::Place, "serviceType", &department)?;
         let campus = location
             .and_then(|location| self.campus(location))
-            .or(location_display.map(String::from));
-        let campus = match campus {
-            Some(campus) => campus,
-            None => {
-                self.notice(
-                    node,
+            .or(location_display.map(String::from))
+            .ok_or_else(|| {
+                refuse(
                     "participant",
-                    "no Location to name the campus: imported without one".into(),
-                );
-                String::new()
-            }
-        };
+                    "no Location to name the campus: the patient would not know where",
+                )
+            })?;
+        within(Kind::Place, "participant", &campus)?;
+        let practitioner = self.optional(node, Kind::Text, "participant", practitioner);
         if local {
             self.notice(
                 node,
@@ -1237,7 +1434,7 @@ impl<'a> Import<'a> {
                 format!("{raw_start:?} has no UTC offset: read as Brussels time"),
             );
         }
-        Ok(NewAppointment {
+        Ok(Some(NewAppointment {
             external_id,
             gp_external_id: self.patient_gp.get(&patient).cloned().flatten(),
             patient_external_id,
@@ -1246,7 +1443,7 @@ impl<'a> Import<'a> {
             department,
             practitioner,
             status,
-        })
+        }))
     }
 
     fn department(&mut self, node: Node) -> Result<String, Refusal> {
@@ -1274,7 +1471,10 @@ impl<'a> Import<'a> {
         self.notice(
             node,
             "serviceType",
-            format!("the department has only a code: named {code:?}"),
+            format!(
+                "the department has only a code: named {}",
+                fields::quoted(code)
+            ),
         );
         Ok(code.to_string())
     }
@@ -1316,6 +1516,85 @@ impl<'a> Import<'a> {
 
 // ---------------------------------------------------------------------------------------------
 // Small readers of FHIR datatypes.
+
+/// Refuses a value the record cannot stand without when it is over its length limit.
+fn within(kind: Kind, field: &str, value: &str) -> Result<(), Refusal> {
+    match fields::too_long(kind, value) {
+        Some(reason) => Err(refuse(field, reason)),
+        None => Ok(()),
+    }
+}
+
+/// Who may answer for a patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    Parent,
+    Guardian,
+}
+
+impl Relation {
+    fn noun(self) -> &'static str {
+        match self {
+            Relation::Parent => "parent",
+            Relation::Guardian => "guardian",
+        }
+    }
+}
+
+/// Whether a `Patient.contact` is the patient's parent or guardian, by its relationship's
+/// codes (HL7 v3 RoleCode) or words.
+fn representative_relation(person: &Value) -> Option<Relation> {
+    let concepts = array_at(person, "relationship");
+    let codes = concepts
+        .iter()
+        .flat_map(|concept| array_at(concept, "coding"))
+        .filter_map(|coding| str_at(coding, "code"));
+    let words = concepts
+        .iter()
+        .flat_map(|concept| {
+            array_at(concept, "coding")
+                .iter()
+                .filter_map(|coding| str_at(coding, "display"))
+                .chain(str_at(concept, "text"))
+        })
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>();
+    let mut found = None;
+    for code in codes {
+        match code {
+            "GUARD" => return Some(Relation::Guardian),
+            "PRN" | "NPRN" | "MTH" | "FTH" | "NMTH" | "NFTH" | "ADOPTP" | "ADOPTM" | "ADOPTF"
+            | "STPPRN" | "STPMTH" | "STPFTH" | "GESTM" | "FTHFOST" | "MTHFOST" | "PRNFOST" => {
+                found = Some(Relation::Parent)
+            }
+            _ => {}
+        }
+    }
+    let says = |marks: &[&str]| {
+        words
+            .iter()
+            .any(|word| marks.iter().any(|mark| word.contains(mark)))
+    };
+    if says(&["guardian", "voogd", "tuteur", "tutrice"]) {
+        return Some(Relation::Guardian);
+    }
+    if says(&[
+        "parent", "mother", "father", "ouder", "moeder", "vader", "mère", "mere", "père", "pere",
+    ]) {
+        found = Some(Relation::Parent);
+    }
+    found
+}
+
+/// An animal patient (R4's `patient-animal` extension, or DSTU2's `animal` element): not a
+/// person to write to.
+fn is_animal(resource: &Value) -> bool {
+    resource.get("animal").is_some()
+        || array_at(resource, "extension").iter().any(|extension| {
+            str_at(extension, "url")
+                == Some("http://hl7.org/fhir/StructureDefinition/patient-animal")
+        })
+}
 
 fn str_at<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
     value
@@ -1480,6 +1759,11 @@ fn person_name(names: Option<&Value>) -> (String, String) {
     else {
         return (String::new(), String::new());
     };
+    human_name(name)
+}
+
+/// (first name, last name) of one HumanName: given and family, else its text as the last name.
+fn human_name(name: &Value) -> (String, String) {
     let given = words(array_at(name, "given"));
     let family = match name.get("family") {
         Some(Value::Array(parts)) => words(parts),
@@ -1545,14 +1829,6 @@ fn percent_decoded(raw: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn read_phone(raw: &str, region: Option<&str>) -> Result<PhoneNumber, PhoneError> {
-    match PhoneNumber::parse(raw, region) {
-        // A country libphonenumber has no metadata for: read the number as Belgian.
-        Err(PhoneError::UnknownRegion(_)) => PhoneNumber::parse(raw, None),
-        read => read,
-    }
 }
 
 /// ISO 3166 alpha-2 for an address country as exports write it.
@@ -1739,39 +2015,45 @@ mod tests {
             }]
         );
 
-        // The requested appointment has no start yet.
-        assert_eq!(batch.rejects.len(), 1, "{:#?}", batch.rejects);
-        let reject = &batch.rejects[0];
-        assert_eq!((reject.line, reject.field.as_deref()), (6, Some("start")));
-        assert!(
-            reject.record.contains("\"examplereq\""),
-            "{}",
-            reject.record
+        // Australian numbers without an address country do not read as Belgian: the patient
+        // and the practitioner's role are kept without them; the requested appointment has no
+        // start yet.
+        let rejects: Vec<(usize, bool, Option<&str>)> = batch
+            .rejects
+            .iter()
+            .map(|reject| (reject.line, reject.kept, reject.field.as_deref()))
+            .collect();
+        assert_eq!(
+            rejects,
+            [
+                (0, true, Some("telecom.phone")),
+                (2, true, Some("telecom.phone")),
+                (6, false, Some("start"))
+            ],
+            "{:#?}",
+            batch.rejects
         );
+        assert_eq!(
+            batch.rejects[0].describe(),
+            "kept without telecom.phone: \"(03) 5555 6473\" is not a valid number in BE (no \
+             address country: read as Belgian); kept without telecom.phone: \"(03) 3410 5613\" \
+             is not a valid number in BE (no address country: read as Belgian)"
+        );
+        assert!(
+            batch.rejects[2].record.contains("\"examplereq\""),
+            "{}",
+            batch.rejects[2].record
+        );
+        assert_eq!((batch.rejected(), batch.kept_without_a_field()), (1, 2));
 
         let notices: Vec<(usize, &str)> = batch
             .notices
             .iter()
             .map(|notice| (notice.line, notice.field.as_str()))
             .collect();
-        assert_eq!(
-            notices,
-            vec![
-                (0, "telecom.phone"),
-                (0, "telecom.phone"),
-                (2, "telecom.phone"),
-                (2, "organization"),
-            ],
-            "{:#?}",
-            batch.notices
-        );
+        assert_eq!(notices, vec![(2, "organization")], "{:#?}", batch.notices);
         assert_eq!(
             batch.notices[0].message,
-            "\"(03) 5555 6473\" is not a valid number in BE (no address country: read as \
-             Belgian): imported without this number"
-        );
-        assert_eq!(
-            batch.notices[3].message,
             "Organization/f001 is not in the file: imported without an organisation"
         );
     }
@@ -1893,29 +2175,34 @@ mod tests {
                     practitioner: None,
                     status: AppointmentStatus::Booked,
                 },
-                NewAppointment {
-                    external_id: "AFS-2026-0004".into(),
-                    patient_external_id: "P100234".into(),
-                    gp_external_id: None,
-                    starts_at: utc("2026-01-15T10:00:00Z"),
-                    campus: String::new(),
-                    department: "Radiologie".into(),
-                    practitioner: some("Dr. Els Maes"),
-                    status: AppointmentStatus::Booked,
-                },
             ]
         );
 
-        assert_eq!(batch.rejects.len(), 1, "{:#?}", batch.rejects);
-        let reject = &batch.rejects[0];
-        assert_eq!(reject.line, 15);
-        assert_eq!(reject.field.as_deref(), Some("participant"));
+        // An appointment without a campus cannot be told where; the patient stays a contact.
+        assert!(batch.contacts.iter().any(|c| c.external_id == "P100234"));
+        let rejects: Vec<(usize, Option<&str>, &str)> = batch
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.field.as_deref(), r.reason.as_str()))
+            .collect();
         assert_eq!(
-            reject.reason,
-            "the patient Patient/does-not-exist is not in the file"
+            rejects,
+            [
+                (
+                    14,
+                    Some("participant"),
+                    "no Location to name the campus: the patient would not know where"
+                ),
+                (
+                    15,
+                    Some("participant"),
+                    "the patient Patient/does-not-exist is not in the file"
+                )
+            ]
         );
-        assert!(reject.record.contains("AFS-2026-0005"));
+        assert!(batch.rejects[1].record.contains("AFS-2026-0005"));
 
+        // The transaction's DELETE is said, not done.
         let notices: Vec<(usize, &str, &str)> = batch
             .notices
             .iter()
@@ -1923,18 +2210,13 @@ mod tests {
             .collect();
         assert_eq!(
             notices,
-            vec![
-                (
-                    14,
-                    "participant",
-                    "no Location to name the campus: imported without one"
-                ),
-                (
-                    14,
-                    "start",
-                    "\"2026-01-15T11:00:00\" has no UTC offset: read as Brussels time"
-                ),
-            ]
+            vec![(
+                16,
+                "request",
+                "DELETE \"Appointment?identifier=AFS-2025-0999\": not done; an import adds and \
+                 updates, it never deletes a contact or an appointment (cancel the appointment \
+                 in the export instead)"
+            )]
         );
     }
 
@@ -1988,8 +2270,14 @@ mod tests {
                 status: AppointmentStatus::Booked,
             }]
         );
-        assert_eq!(batch.rejects.len(), 1);
-        let reject = &batch.rejects[0];
+        assert_eq!(batch.rejects.len(), 2);
+        let kept = &batch.rejects[0];
+        assert_eq!(
+            (kept.line, kept.kept, kept.field.as_deref()),
+            (3, true, Some("telecom.phone"))
+        );
+        assert!(kept.record.contains("\"n2\""), "{}", kept.record);
+        let reject = &batch.rejects[1];
         assert_eq!(reject.line, 6);
         assert_eq!(reject.field, None);
         assert!(
@@ -2007,7 +2295,7 @@ mod tests {
             .iter()
             .map(|n| (n.line, n.field.as_str()))
             .collect();
-        assert_eq!(notices, vec![(3, "communication"), (3, "telecom.phone")]);
+        assert_eq!(notices, vec![(3, "communication")]);
     }
 
     #[test]
@@ -2027,8 +2315,8 @@ mod tests {
     #[test]
     fn ndjson_with_a_broken_first_line_is_still_ndjson() {
         let lines = b"{\"resourceType\":\"Patient\",\"id\":\n\
-            {\"resourceType\":\"Patient\",\"id\":\"b\"}\n\
-            {\"resourceType\":\"Patient\",\"id\":\"c\"}\n";
+            {\"resourceType\":\"Patient\",\"id\":\"b\",\"name\":[{\"text\":\"B\"}]}\n\
+            {\"resourceType\":\"Patient\",\"id\":\"c\",\"name\":[{\"text\":\"C\"}]}\n";
         let batch = parse("export.ndjson", lines).expect("readable");
         assert_eq!(batch.records, 3);
         let ids: Vec<&str> = batch
@@ -2112,34 +2400,58 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_email_rejects_the_patient_and_so_their_appointment() {
+    fn a_bad_email_drops_the_address_and_a_nameless_patient_is_rejected_with_their_booking() {
         let bundle = br#"{"resourceType":"Bundle","type":"searchset",
           "link":[{"relation":"next","url":"https://fhir.example.be/Appointment?page=2"}],
           "entry":[
             {"fullUrl":"https://fhir.example.be/Patient/x","resource":{"resourceType":"Patient","id":"x",
-              "telecom":[{"system":"email","value":"jan at example.be"}]}},
+              "name":[{"family":"Peeters","given":["Jan"]}],
+              "telecom":[{"system":"email","value":"jan at example.be"},{"system":"phone","value":"0471 12 34 56"}]}},
             {"resource":{"resourceType":"Appointment","id":"a","status":"booked","start":"2026-01-13T09:30:00Z",
-              "serviceType":[{"text":"Cardiologie"}],"participant":[{"actor":{"reference":"Patient/x"}}]}}
+              "serviceType":[{"text":"Cardiologie"}],"participant":[{"actor":{"reference":"Patient/x"}},
+              {"actor":{"display":"Deurne","type":"Location"}}]}},
+            {"resource":{"resourceType":"Patient","id":"y","telecom":[{"system":"phone","value":"0472 12 34 56"}]}},
+            {"resource":{"resourceType":"Appointment","id":"b","status":"booked","start":"2026-01-13T10:30:00Z",
+              "serviceType":[{"text":"Cardiologie"}],"participant":[{"actor":{"reference":"Patient/y"}},
+              {"actor":{"display":"Deurne","type":"Location"}}]}}
           ]}"#;
         let batch = parse("search.json", bundle).expect("readable");
-        assert!(batch.contacts.is_empty() && batch.appointments.is_empty());
-        let rejects: Vec<(usize, Option<&str>, &str)> = batch
+        let jan = contact(&batch, "Patient/x");
+        assert_eq!(
+            (jan.mobile.as_deref(), jan.email.as_deref()),
+            (Some("+32471123456"), None)
+        );
+        assert_eq!(batch.contacts.len(), 1);
+        assert_eq!(
+            appointment(&batch, "Appointment/a").patient_external_id,
+            "Patient/x"
+        );
+        assert_eq!(batch.appointments.len(), 1);
+        let rejects: Vec<(usize, bool, String)> = batch
             .rejects
             .iter()
-            .map(|r| (r.line, r.field.as_deref(), r.reason.as_str()))
+            .map(|r| (r.line, r.kept, r.describe()))
             .collect();
         assert_eq!(
             rejects,
             vec![
                 (
                     0,
-                    Some("telecom.email"),
-                    "\"jan at example.be\" is not an e-mail address"
+                    true,
+                    "kept without telecom.email: \"jan at example.be\" is not an e-mail address"
+                        .to_string()
                 ),
                 (
-                    1,
-                    Some("participant"),
-                    "the patient Patient/x was rejected (see its own line)"
+                    2,
+                    false,
+                    "name: no name: a message cannot be addressed to a patient without one"
+                        .to_string()
+                ),
+                (
+                    3,
+                    false,
+                    "participant: the patient Patient/y was rejected (see its own line)"
+                        .to_string()
                 ),
             ]
         );
@@ -2161,7 +2473,7 @@ mod tests {
                 "generalPractitioner":[{"reference":"urn:uuid:org"}]}]}},
             {"resource":{"resourceType":"Appointment","id":"b","status":"entered-in-error",
               "start":"2026-03-30T10:00:00+02:00","specialty":[{"coding":[{"code":"PED"}]}],
-              "participant":[{"actor":{"reference":"#kid"}}],
+              "participant":[{"actor":{"reference":"#kid"}},{"actor":{"type":"Location","display":"Deurne"}}],
               "contained":[{"resourceType":"Patient","id":"kid","identifier":[{"value":"P300001"}],
                 "name":[{"given":["Lotte"],"family":"Smets"}]}]}}
           ]}"##;
@@ -2215,7 +2527,8 @@ mod tests {
               "deceasedDateTime":"2026-01-02"}},
             {"resource":{"resourceType":"Appointment","status":"booked","start":"2026-01-20T09:00:00Z",
               "identifier":[{"value":"A1"}],"serviceType":[{"text":"Geriatrie"}],
-              "participant":[{"actor":{"reference":"Patient?identifier=https%3A%2F%2Fzna.example.be%2Fmrn%7CP1"}}]}},
+              "participant":[{"actor":{"reference":"Patient?identifier=https%3A%2F%2Fzna.example.be%2Fmrn%7CP1"}},
+                {"actor":{"type":"Location","display":"Deurne"}}]}},
             {"resource":{"resourceType":"Appointment","status":"booked","start":"2026-01-21T09:00:00Z",
               "identifier":[{"value":"A2"}],"serviceType":[{"text":"Geriatrie"}],
               "participant":[{"actor":{"reference":"urn:uuid:p2"}}]}}
@@ -2233,6 +2546,83 @@ mod tests {
         assert_eq!(
             rejects,
             vec![(1, Some("deceased")), (3, Some("participant"))]
+        );
+    }
+
+    #[test]
+    fn animals_are_skipped_newborns_are_reached_through_a_parent_and_requests_are_reported() {
+        let bundle = br#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"resource":{"resourceType":"Patient","id":"animal","name":[{"given":["Kenzi"]}],
+              "extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-animal",
+                "extension":[{"url":"species","valueCodeableConcept":{"coding":[{"code":"canislf"}]}}]}],
+              "contact":[{"relationship":[{"coding":[{"code":"owner"}]}],
+                "telecom":[{"system":"phone","value":"0471 99 88 77"}]}]}},
+            {"resource":{"resourceType":"Appointment","id":"vet","status":"booked",
+              "start":"2026-01-13T09:30:00+01:00","serviceType":[{"text":"Cardiologie"}],
+              "participant":[{"actor":{"reference":"Patient/animal"}},
+                {"actor":{"type":"Location","display":"Deurne"}}]}},
+            {"resource":{"resourceType":"Patient","id":"newborn","birthDate":"2026-01-05",
+              "name":[{"family":"Janssens","given":["Noor"]}],
+              "contact":[{"relationship":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-RoleCode","code":"MTH"}]}],
+                "name":{"family":"Janssens","given":["Els"]},
+                "telecom":[{"system":"phone","value":"0472 11 22 33"},{"system":"email","value":"els@example.be"}]}]}},
+            {"resource":{"resourceType":"Patient","id":"adult","birthDate":"1950-01-05",
+              "name":[{"family":"Maes","given":["Jan"]}],
+              "contact":[{"relationship":[{"coding":[{"code":"C"}]},{"text":"father"}],
+                "telecom":[{"system":"phone","value":"0473 11 22 33"}]}]}},
+            {"request":{"method":"GET","url":"Patient?name=Peeters"}}
+          ]}"#;
+        let batch = parse("transaction.json", bundle).expect("readable");
+        assert_eq!((batch.records, batch.skipped), (4, 2));
+        assert!(batch.rejects.is_empty(), "{:#?}", batch.rejects);
+        assert!(batch.appointments.is_empty());
+        let ids: Vec<&str> = batch
+            .contacts
+            .iter()
+            .map(|c| c.external_id.as_str())
+            .collect();
+        assert_eq!(ids, ["Patient/newborn", "Patient/adult"]);
+        let noor = contact(&batch, "Patient/newborn");
+        assert_eq!(
+            (noor.mobile.as_deref(), noor.email.as_deref()),
+            (Some("+32472112233"), Some("els@example.be"))
+        );
+        let jan = contact(&batch, "Patient/adult");
+        assert_eq!(
+            (jan.mobile.as_deref(), jan.phone.as_deref()),
+            (None, None),
+            "an adult's emergency contact is not told of their appointments"
+        );
+        let notices: Vec<(usize, &str, &str)> = batch
+            .notices
+            .iter()
+            .map(|n| (n.line, n.field.as_str(), n.message.as_str()))
+            .collect();
+        assert_eq!(
+            notices,
+            [
+                (
+                    4,
+                    "request",
+                    "GET \"Patient?name=Peeters\": a request to read, with no data: ignored"
+                ),
+                (
+                    0,
+                    "extension",
+                    "an animal patient (patient-animal): not a person to write to, not imported"
+                ),
+                (
+                    1,
+                    "participant",
+                    "the appointment of an animal patient: not imported"
+                ),
+                (
+                    2,
+                    "contact",
+                    "no phone or e-mail of the patient's own: messages go to the parent Els \
+                     Janssens, who answers for them"
+                ),
+            ]
         );
     }
 

@@ -4,11 +4,18 @@
 
 pub mod csv;
 pub mod fhir;
+pub mod fields;
 
 use crate::domain::{NewAppointment, NewContact};
+use crate::spreadsheet::{Separator, SheetWriter};
 use std::fmt;
 
-/// A record of the file that could not be taken, with why.
+/// A record of the file that could not be taken, or was taken without a field, with why.
+///
+/// One rule for every reader: a record is rejected only when it cannot be what it stands for
+/// (a patient with no id or name, an appointment with no start, campus or department); a bad
+/// optional field (an e-mail address, a landline, the GP's phone, a birth date) is dropped,
+/// the rest of the record kept, and the record listed here with `kept` set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
     /// 1-based line where the record starts (CSV, NDJSON), or the resource's index in a
@@ -18,15 +25,41 @@ pub struct Reject {
     pub record: String,
     /// The field that was wrong, when one was.
     pub field: Option<String>,
+    /// Why; when several fields were wrong, the others follow as `; field: reason` (`; kept
+    /// without field: reason` for a kept record).
     pub reason: String,
+    /// The record was imported without the field(s) named: a dropped field, not a dropped
+    /// record.
+    pub kept: bool,
+}
+
+impl Reject {
+    /// A rejected record.
+    pub fn rejected(line: usize, record: String, field: Option<&str>, reason: String) -> Reject {
+        Reject {
+            line,
+            record,
+            field: field.map(str::to_string),
+            reason,
+            kept: false,
+        }
+    }
+
+    /// What was wrong, as the rejects file says it: `kept without email: "x@" is not an e-mail
+    /// address`, or `start: is empty`.
+    pub fn describe(&self) -> String {
+        match (&self.field, self.kept) {
+            (Some(field), true) => format!("kept without {field}: {}", self.reason),
+            (None, true) => format!("kept without a field: {}", self.reason),
+            (Some(field), false) => format!("{field}: {}", self.reason),
+            (None, false) => self.reason.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "line {}: {field}: {}", self.line, self.reason),
-            None => write!(f, "line {}: {}", self.line, self.reason),
-        }
+        write!(f, "line {}: {}", self.line, self.describe())
     }
 }
 
@@ -49,9 +82,48 @@ pub struct ImportBatch {
     pub notices: Vec<Notice>,
     /// Records read, accepted or not.
     pub records: usize,
+    /// Records read and left out on purpose, each with a notice (an animal patient and its
+    /// appointments): neither accepted nor rejected.
+    pub skipped: usize,
     /// A CSV's header as it stands in the file, so its rejects can be written back in the
     /// export's own columns; empty for FHIR.
     pub header: Vec<String>,
+}
+
+impl ImportBatch {
+    /// Records rejected, not counting those kept without a field.
+    pub fn rejected(&self) -> usize {
+        self.rejects.iter().filter(|reject| !reject.kept).count()
+    }
+
+    /// Records kept without one of their fields.
+    pub fn kept_without_a_field(&self) -> usize {
+        self.rejects.iter().filter(|reject| reject.kept).count()
+    }
+
+    /// Notes that the record at `line` is taken without `field`: one rejects line per record,
+    /// however many of its fields were dropped.
+    pub fn kept_without(
+        &mut self,
+        line: usize,
+        record: impl FnOnce() -> String,
+        field: &str,
+        reason: String,
+    ) {
+        match self.rejects.last_mut() {
+            Some(last) if last.kept && last.line == line => {
+                last.reason
+                    .push_str(&format!("; kept without {field}: {reason}"));
+            }
+            _ => self.rejects.push(Reject {
+                line,
+                record: record(),
+                field: Some(field.to_string()),
+                reason,
+                kept: true,
+            }),
+        }
+    }
 }
 
 /// A file that cannot be read at all: nothing of it is imported.
@@ -62,21 +134,30 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// The rejects file: one line per rejected record, with where it was, what was wrong and
-/// the record as it stood, so it can be corrected and imported again.
-pub fn write_rejects(rejects: &[Reject], out: impl std::io::Write) -> Result<(), ::csv::Error> {
-    let mut writer = ::csv::Writer::from_writer(out);
-    writer.write_record(["line", "field", "reason", "record"])?;
+/// The rejects file of a FHIR export or an opt-out list: one line per rejected record or
+/// record kept without a field, with where it was, what was wrong and the record as it
+/// stood, so it can be corrected and imported again.
+pub fn write_rejects(
+    rejects: &[Reject],
+    out: impl std::io::Write,
+    separator: Separator,
+) -> Result<(), ::csv::Error> {
+    let mut writer = SheetWriter::new(out, separator)?;
+    writer.row(["line", "field", "reason", "record"])?;
     for reject in rejects {
-        writer.write_record([
+        let reason = if reject.kept {
+            reject.describe()
+        } else {
+            reject.reason.clone()
+        };
+        writer.row([
             reject.line.to_string().as_str(),
             reject.field.as_deref().unwrap_or_default(),
-            reject.reason.as_str(),
+            reason.as_str(),
             reject.record.as_str(),
         ])?;
     }
-    writer.flush()?;
-    Ok(())
+    writer.finish()
 }
 
 /// One line of an opt-out list: who (id, external id, e-mail or phone), which channel.
@@ -129,17 +210,15 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
-        let field = |index: usize| record.get(index).unwrap_or_default().trim().to_string();
+        let field = |index: usize| {
+            crate::spreadsheet::undefused(record.get(index).unwrap_or_default().trim()).to_string()
+        };
         let raw = record
             .iter()
             .collect::<Vec<_>>()
             .join(&char::from(separator).to_string());
-        let reject = |field: &str, reason: String| Reject {
-            line,
-            record: raw.clone(),
-            field: Some(field.into()),
-            reason,
-        };
+        let reject =
+            |field: &str, reason: String| Reject::rejected(line, raw.clone(), Some(field), reason);
         if field(contact).is_empty() {
             rejects.push(reject(
                 "contact",
@@ -158,4 +237,48 @@ pub fn optouts(file: &str, bytes: &[u8]) -> Result<(Vec<OptOut>, Vec<Reject>), U
         }
     }
     Ok((taken, rejects))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejects_of_a_fhir_export_or_an_opt_out_list_neutralise_formulas() {
+        let bundle = br#"{"resourceType":"Patient","id":"x","name":[{"family":"=HYPERLINK(\"http://evil\")"}],
+            "telecom":[{"system":"email","value":"@SUM(1)"}]}"#;
+        let batch = fhir::parse("patient.json", bundle).expect("readable");
+        assert_eq!(batch.kept_without_a_field(), 1);
+        let (_, mut optouts) =
+            optouts("optouts.csv", b"contact,channel\n=1+1,fax\n").expect("read");
+        let mut rejects = batch.rejects;
+        rejects.append(&mut optouts);
+        let mut out = Vec::new();
+        write_rejects(&rejects, &mut out, Separator::Comma).expect("written");
+        let text = String::from_utf8(out).expect("utf-8");
+        let mut reader =
+            ::csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .flat_map(|row| {
+                row.expect("row")
+                    .iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            cells
+                .iter()
+                .any(|cell| cell.starts_with("kept without telecom.email: \"@SUM(1)\"")),
+            "{text}"
+        );
+        assert!(cells.iter().any(|cell| cell == "'=1+1,fax"), "{text}");
+        assert!(
+            cells
+                .iter()
+                .all(|cell| !cell.starts_with(['=', '+', '-', '@'])),
+            "{text}"
+        );
+    }
 }

@@ -11,8 +11,8 @@ pub use sqlite::SqliteStore;
 
 pub use crate::domain::{AffectedPatient, Recipient};
 use crate::domain::{
-    Appointment, ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact,
-    NewUpdate, Selection, Update, UpdateState,
+    ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact, NewUpdate,
+    Selection, Update, UpdateState,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -192,11 +192,11 @@ pub struct StatusRow {
     pub count: u64,
 }
 
-/// A contact that no delivery of an update reached, once nothing is left to try.
+/// A contact that no delivery of an update reached, once nothing is left to try (what they
+/// were told about is theirs under the update's audiences: `Store::recipients_among`).
 #[derive(Debug, Clone)]
 pub struct Unreached {
     pub contact: Contact,
-    pub appointments: Vec<Appointment>,
     /// Each delivery, in the order planned (the first channel tried, then its fallback).
     pub deliveries: Vec<UnreachedDelivery>,
 }

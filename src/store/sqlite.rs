@@ -1397,27 +1397,10 @@ impl Store for SqliteStore {
             .iter()
             .map(contact_from_row)
             .collect::<Result<Vec<_>>>()?;
-        // After a halt or a stopped channel the list is the whole audience: appointments and
-        // deliveries are read a chunk of contacts at a time, not one contact at a time.
-        let mut appointments: HashMap<i64, Vec<Appointment>> = HashMap::new();
+        // After a halt or a stopped channel the list is the whole audience: deliveries are
+        // read a chunk of contacts at a time, not one contact at a time.
         let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
         for chunk in contacts.chunks(ROWS_PER_INSERT) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT patient_id, external_id, starts_at, campus, department, practitioner, \
-                 status FROM appointments WHERE status = 'booked' AND patient_id IN (",
-            );
-            let mut ids = query.separated(", ");
-            for contact in chunk {
-                ids.push_bind(contact.id);
-            }
-            query.push(") ORDER BY patient_id, starts_at");
-            for row in query.build().fetch_all(&self.pool).await? {
-                let appointment = appointment_from_row(&row)?;
-                appointments
-                    .entry(row.try_get("patient_id")?)
-                    .or_default()
-                    .push(appointment);
-            }
             // In the order they were planned: the first channel tried, then its fallback.
             let mut query = QueryBuilder::<Sqlite>::new(
                 "SELECT contact_id, channel, state, last_error FROM deliveries WHERE update_id = ",
@@ -1452,7 +1435,6 @@ impl Store for SqliteStore {
         Ok(contacts
             .into_iter()
             .map(|contact| Unreached {
-                appointments: appointments.remove(&contact.id).unwrap_or_default(),
                 deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
                 contact,
             })

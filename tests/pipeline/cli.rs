@@ -165,7 +165,9 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
         .expect("unreached list")
         .len();
     assert_eq!(csv.lines().count(), unreached + 1, "{csv}");
-    assert!(csv.starts_with("external_id,name,mobile,email,language,appointments,why_unreached"));
+    assert!(csv.starts_with(
+        "\u{feff}external_id;name;mobile;phone;email;language;appointments;why_unreached"
+    ));
 
     // Preview of a sent update prints the stored text, exactly as sent.
     let patient = app

@@ -337,7 +337,7 @@ async fn a_handover_whose_answer_never_came_is_uncertain_unreached_and_sent_agai
     );
     let counts = states(store.as_ref(), id).await;
     assert_eq!(counts[&DeliveryState::Uncertain], 1, "{counts:?}");
-    let report = tocsin::report::status(store.as_ref(), id)
+    let report = tocsin::report::status(store.as_ref(), id, chrono_tz::Europe::Brussels)
         .await
         .expect("status");
     assert_eq!(report.unreached.len(), 1, "the call centre checks it");

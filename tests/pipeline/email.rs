@@ -70,9 +70,7 @@ async fn every_patient_gets_one_multipart_email_in_their_language_with_the_subje
     }
     assert_eq!(languages.len(), 3, "{languages:?}");
 
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     assert_eq!(status.by_state.get(&DeliveryState::Sent), Some(&30));
     let stored = test
         .app
@@ -207,9 +205,7 @@ async fn a_550_is_undeliverable(server: &SmtpServer, wording: &str) {
     );
     assert_eq!(server.received().len(), 2);
 
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     assert_eq!(status.unreached.len(), 1);
     assert!(status.unreached[0].reasons[0].contains("undeliverable"));
 }

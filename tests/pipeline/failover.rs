@@ -296,9 +296,7 @@ async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error(
             &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
         )
         .await;
-    let before = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let before = test.app.status(id).await.expect("status");
     assert!(
         before.breakers.is_empty(),
         "nothing recorded before sending"

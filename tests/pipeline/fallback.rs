@@ -288,7 +288,10 @@ async fn an_sms_twilio_rejects_as_undeliverable_leads_to_exactly_one_email_in_th
     assert_eq!(setup.sweep().await, 0);
     setup.send().await;
     assert_eq!(setup.mailed(), ["p1@example.be"]);
-    let status = tocsin::report::status(setup.test.app.store.as_ref(), setup.update_id)
+    let status = setup
+        .test
+        .app
+        .status(setup.update_id)
         .await
         .expect("status");
     assert!(
@@ -398,7 +401,10 @@ async fn a_patient_no_channel_reached_is_listed_unreached_with_each_channels_out
     assert!(setup.mailed().is_empty(), "patient 3 has no e-mail address");
     let email = setup.delivery(3, ChannelKind::Email).await.expect("a row");
     assert_eq!(email.state, DeliveryState::Skipped);
-    let status = tocsin::report::status(setup.test.app.store.as_ref(), setup.update_id)
+    let status = setup
+        .test
+        .app
+        .status(setup.update_id)
         .await
         .expect("status");
     let unreached: Vec<&str> = status
@@ -415,7 +421,12 @@ async fn a_patient_no_channel_reached_is_listed_unreached_with_each_channels_out
         ]
     );
     let mut csv = Vec::new();
-    tocsin::report::unreached_csv(&status.unreached, &mut csv).expect("csv");
+    tocsin::report::unreached_csv(
+        &status.unreached,
+        &mut csv,
+        tocsin::spreadsheet::Separator::Semicolon,
+    )
+    .expect("csv");
     let csv = String::from_utf8(csv).expect("utf-8");
     assert!(
         csv.contains("sms: undeliverable (twilio: The 'To' number +324***53 is not a valid phone number. (code 21211)); email: skipped (no email address)"),
@@ -436,7 +447,10 @@ async fn an_email_the_patient_opted_out_of_is_never_used_as_the_fallback() {
     let email = setup.delivery(4, ChannelKind::Email).await.expect("a row");
     assert_eq!(email.state, DeliveryState::Skipped);
     assert_eq!(email.last_error.as_deref(), Some("opted out of email"));
-    let status = tocsin::report::status(setup.test.app.store.as_ref(), setup.update_id)
+    let status = setup
+        .test
+        .app
+        .status(setup.update_id)
         .await
         .expect("status");
     let p4 = status

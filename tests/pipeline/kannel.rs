@@ -949,9 +949,7 @@ async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patie
     numbers.sort_unstable();
     assert_eq!(numbers, ["+32471123450", "+32471123451", "+32471123452"]);
     assert!(kannel.received().is_empty(), "{:?}", kannel.received());
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     assert_eq!(
         status.by_state.get(&DeliveryState::Sent),
         Some(&3),

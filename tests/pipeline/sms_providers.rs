@@ -1416,9 +1416,7 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
             .gateway_id
             .is_some_and(|gateway| gateway.starts_with("vonage:")));
     }
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     let via_vonage = status
         .by_gateway
         .get("vonage")
@@ -1505,9 +1503,7 @@ async fn with_every_gateway_misconfigured_send_stops_with_the_answer_exit_4_and_
         stdout.contains("sms: twilio:"),
         "the gateway's answer: {stdout}"
     );
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     assert_eq!(
         status.by_state.get(&DeliveryState::Undeliverable),
         None,
@@ -1547,9 +1543,7 @@ async fn the_mass_rejection_guard_stops_a_gateway_refusing_everyone_alike_and_re
         stdout.contains("the first 20 sms messages were all refused the same way"),
         "{stdout}"
     );
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     let undeliverable = status.by_state[&DeliveryState::Undeliverable];
     assert!(
         (20..60).contains(&undeliverable),
@@ -1582,8 +1576,6 @@ async fn the_mass_rejection_guard_stops_a_gateway_refusing_everyone_alike_and_re
         "{stdout}"
     );
     assert_eq!(twilio.created().len(), 60, "everyone, once");
-    let status = tocsin::report::status(test.app.store.as_ref(), id)
-        .await
-        .expect("status");
+    let status = test.app.status(id).await.expect("status");
     assert_eq!(status.by_state[&DeliveryState::Sent], 60);
 }
