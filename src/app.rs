@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
-use crate::render::{Locales, RenderError, Renderer};
+use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;
 use crate::store::ImportCounts;
@@ -219,8 +219,8 @@ impl App {
         let renderer = Renderer::new(
             config.hospital.clone(),
             config.gp_alert.patient_fields.clone(),
-            None,
-            None,
+            config.templates_dir.as_deref(),
+            config.locales_dir.as_deref(),
         )?;
         Ok(App {
             config,
@@ -1108,9 +1108,14 @@ fn suggest_places(
         .iter()
         .map(|place| place.department.as_str())
         .collect();
-    for (what, prefix, wanted, known) in [
-        ("campus", "campus", &filter.campus, campuses),
-        ("department", "dept", &filter.department, departments),
+    for (what, kind, wanted, known) in [
+        ("campus", NameKind::Campus, &filter.campus, campuses),
+        (
+            "department",
+            NameKind::Department,
+            &filter.department,
+            departments,
+        ),
     ] {
         let Some(wanted) = wanted else { continue };
         let mut known: Vec<&str> = known;
@@ -1128,7 +1133,7 @@ fn suggest_places(
         reasons.push(
             match known
                 .iter()
-                .find(|name| same_place(wanted, name, prefix, locales))
+                .find(|name| same_place(wanted, name, kind, locales))
             {
                 Some(guess) => format!(
                     "no booked appointment has {what} {wanted:?}; did you mean {}? (the export \
@@ -1163,7 +1168,7 @@ fn suggest_places(
 
 /// "Antwerp" for "Antwerpen", "cardiologie" for "cardiology": the same place under another
 /// spelling or in another of our languages.
-fn same_place(wanted: &str, known: &str, prefix: &str, locales: &Locales) -> bool {
+fn same_place(wanted: &str, known: &str, kind: NameKind, locales: &Locales) -> bool {
     let fold = |text: &str| {
         text.chars()
             .filter(|c| c.is_alphanumeric())
@@ -1173,7 +1178,7 @@ fn same_place(wanted: &str, known: &str, prefix: &str, locales: &Locales) -> boo
     let wanted = fold(wanted);
     let translations = Language::ALL
         .into_iter()
-        .map(|language| fold(&locales.term(language, prefix, known)));
+        .map(|language| fold(&locales.term(language, kind, known)));
     std::iter::once(fold(known))
         .chain(translations)
         .any(|name| {

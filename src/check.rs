@@ -7,6 +7,7 @@ use crate::config::{
     secret, Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
 };
 use crate::domain::Audience;
+use crate::render::Renderer;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -65,8 +66,60 @@ pub fn check(config: &Config) -> CheckReport {
     ));
     policy(config, &mut report);
     hospital(config, &mut report);
+    messages(config, &mut report);
     serve(config, &mut report);
     report
+}
+
+/// Which templates and phrase files are the hospital's own, once they have passed the
+/// checks every command makes at start.
+fn messages(config: &Config, report: &mut CheckReport) {
+    let renderer = Renderer::new(
+        config.hospital.clone(),
+        config.gp_alert.patient_fields.clone(),
+        config.templates_dir.as_deref(),
+        config.locales_dir.as_deref(),
+    );
+    let renderer = match renderer {
+        Ok(renderer) => renderer,
+        Err(error) => {
+            report
+                .lines
+                .push("Templates and phrases: refused (see below)".into());
+            report
+                .problems
+                .push(format!("templates and phrases: {error}"));
+            return;
+        }
+    };
+    let overrides = renderer.overrides();
+    if overrides.is_empty() {
+        report
+            .lines
+            .push("Templates and phrases: the built-in ones".into());
+    } else {
+        report.lines.push(
+            "Templates and phrases: the built-in ones, except these (checked: each compiles, \
+             renders and has every phrase in nl, fr and en):"
+                .into(),
+        );
+        for path in &overrides {
+            report.lines.push(format!("  {}", path.display()));
+        }
+    }
+    for (key, dir) in [
+        ("templates_dir", &config.templates_dir),
+        ("locales_dir", &config.locales_dir),
+    ] {
+        if let Some(dir) = dir {
+            if !overrides.iter().any(|path| path.starts_with(dir)) {
+                report.warnings.push(format!(
+                    "{key} {} holds no file Tocsin reads: the built-in ones are used",
+                    dir.display()
+                ));
+            }
+        }
+    }
 }
 
 fn database(url: &str) -> String {

@@ -27,6 +27,15 @@ pub struct Config {
     pub policy: Policies,
     pub gp_alert: GpAlert,
     pub serve: Serve,
+    /// A folder whose templates replace the built-in ones file by file, under the same
+    /// names (`email/patients.txt.tera`, `sms/patients.txt.tera`, …). Checked at start: every
+    /// template must compile and render.
+    pub templates_dir: Option<PathBuf>,
+    /// A folder whose phrase files replace the built-in ones file by file
+    /// (`nl/messages.ftl`, `fr/messages.ftl`, `en/messages.ftl`) and whose `names.toml` adds
+    /// department and campus names to the built-in ones. Checked at start: every phrase in
+    /// nl, fr and en, with the variables Tocsin gives it.
+    pub locales_dir: Option<PathBuf>,
     /// The file this was read from; none when no file was found and the defaults apply.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -112,6 +121,8 @@ impl Default for Config {
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
+            templates_dir: None,
+            locales_dir: None,
             file: None,
         }
     }

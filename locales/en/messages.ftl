@@ -1,59 +1,86 @@
 # Fixed phrases of every message, in English.
-# Placeables: $name, $hospital, $when, $department, $campus, $phone, $url, $title.
+# A locales_dir in the configuration may replace this file (see README, "Changing a sentence").
+# Variables each message is given are listed above it; the check at start refuses a message
+# that uses another one.
 
 ## Dates and times: chrono strftime patterns, read by Tocsin's date formatter.
 date-format = %A %-d %B %Y
-time-format = %H:%M
+time-format = %-H:%M
+# $date, $time
 datetime = { $date } at { $time }
+# The SMS's short form: "Tue 13/01 at 9:30".
+sms-date-format = %a %d/%m
+sms-time-format = %-H:%M
+# $date, $time
+sms-datetime = { $date } { $time }
 
 ## E-mail
-email-subject = { $hospital }: { $title }
-email-updated = Message of { $when }
+# $hospital, $title
+email-subject = { $hospital } – { $title }
+# $when
+email-updated = Sent on { $when }
 
-## Greetings
+## Greetings: $name is the contact's full name.
 greeting-patients = Dear { $name },
-greeting-gps = Dear Dr { $name },
+greeting-gps = Dear Colleague,
 greeting-media = Dear { $name },
+# A contact without a name.
+greeting-unnamed = Dear Sir or Madam,
 
-## Appointments
-appointment-cancelled = Your appointment on { $when } at { $department } ({ $campus } campus) is cancelled.
-appointment-postponed = Your appointment on { $when } at { $department } ({ $campus } campus) is postponed.
-appointment-as-planned = Your appointment on { $when } at { $department } ({ $campus } campus) goes ahead as planned.
-what-to-do-cancelled = You need not do anything: we will contact you to book a new appointment. If your complaint is urgent, call your GP or, outside surgery hours, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
-what-to-do-postponed = You need not do anything: we will contact you to agree a new date. If your complaint is urgent, call your GP or, outside surgery hours, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
-what-to-do-as-planned = Please come to your appointment as planned.
+## Appointments: $when, $department, $campus (as campus-name writes it).
+appointment-cancelled = Your appointment on { $when } in { $department } ({ $campus }) has been cancelled.
+appointment-postponed = Your appointment on { $when } in { $department } ({ $campus }) has been postponed.
+appointment-as-planned = Your appointment on { $when } in { $department } ({ $campus }) will go ahead as planned.
+# $campus
+campus-name = { $campus } campus
+# $count: the patient's appointments in this message.
+what-to-do-cancelled = Please do not come to the hospital for { $count ->
+        [one] this appointment
+       *[other] these appointments
+    }. You do not need to do anything: we will contact you to book a new appointment. If you need urgent care, call your GP or, in the evening and at weekends, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
+what-to-do-postponed = Please do not come to the hospital for { $count ->
+        [one] this appointment
+       *[other] these appointments
+    }. You do not need to do anything: we will contact you to agree a new date. If you need urgent care, call your GP or, in the evening and at weekends, the GP out-of-hours service on 1733. In a life-threatening emergency, call 112.
+what-to-do-as-planned = Please come to your { $count ->
+        [one] appointment
+       *[other] appointments
+    } as planned.
 
-## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-appointment-cancelled = Your appointment on { $when }, { $department }, is cancelled.
-sms-appointment-postponed = Your appointment on { $when }, { $department }, is postponed.
-sms-appointment-as-planned = Your appointment on { $when }, { $department }, goes ahead as planned.
+## SMS: short, and only GSM-7 characters, so that a message takes as few parts as possible.
+# $hospital (the short name)
 sms-sender = { $hospital }:
+# $when (the short form), $department
+sms-appointment-cancelled = Your appointment on { $when } ({ $department }) has been cancelled.
+sms-appointment-postponed = Your appointment on { $when } ({ $department }) has been postponed.
+sms-appointment-as-planned = Your appointment on { $when } ({ $department }) will go ahead.
+# $phone
+sms-what-to-do-cancelled = Please do not come. Questions? Call { $phone }
+sms-what-to-do-postponed = Please do not come, we will call you with a new date. Questions? Call { $phone }
+sms-what-to-do-as-planned = Please come as planned. Questions? Call { $phone }
+sms-questions = Questions? Call { $phone }
+sms-media-contact = Press: { $phone }
 
-## GPs and press: the list of a GP's patients says what the update says of their appointments
+## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = This message is for general practitioners.
-gps-affected-intro-cancelled = The appointments of these patients of yours are cancelled:
-gps-affected-intro-postponed = The appointments of these patients of yours are postponed:
-gps-affected-intro-as-planned = The appointments of these patients of yours go ahead as planned:
+gps-affected-intro-cancelled = The following appointments of your patients have been cancelled:
+gps-affected-intro-postponed = The following appointments of your patients have been postponed:
+gps-affected-intro-as-planned = The following appointments of your patients will go ahead as planned:
+# $when, $department, $campus
+gp-patient-appointment = { $when }, { $department }, { $campus }
+# $date
+gp-patient-born = born { $date }
+
+## Press
 media-label = PRESS RELEASE
-media-contact = Press contact: { $phone }
+# $phone (the press line), $url
+media-contact = Press contact: { $phone }. More information: { $url }
 
 ## Closing
-questions = Questions? Call { $phone } or see { $url }.
-signature = The crisis team of { $hospital }
-footer-patients = You receive this message because you have an appointment at { $hospital }.
-footer-gps = You receive this message as a GP in the region of { $hospital }.
-footer-media = You receive this message because you are on the press list of { $hospital }.
-
-## Departments and campuses
-dept-cardiology = Cardiology
-dept-orthopaedics = Orthopaedics
-dept-gastroenterology = Gastroenterology
-dept-ophthalmology = Ophthalmology
-dept-paediatrics = Paediatrics
-dept-dermatology = Dermatology
-dept-radiology = Radiology
-dept-day-surgery = Day Surgery
-dept-oncology = Oncology
-dept-neurology = Neurology
-campus-antwerpen = Antwerp
-campus-deurne = Deurne
+# $phone, $url
+questions = Questions? Call { $phone } or visit { $url }
+# $hospital
+signature = The { $hospital } crisis team
+footer-patients = You are receiving this message because you have an appointment at { $hospital }.
+footer-gps = You are receiving this message as a GP in the area served by { $hospital }.
+footer-media = You are receiving this message because you are on the press list of { $hospital }.

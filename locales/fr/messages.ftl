@@ -1,59 +1,89 @@
 # Fixed phrases of every message, in French (Belgium).
-# Placeables: $name, $hospital, $when, $department, $campus, $phone, $url, $title.
+# A locales_dir in the configuration may replace this file (see README, "Changing a sentence").
+# Variables each message is given are listed above it; the check at start refuses a message
+# that uses another one.
+# Write a plain space before : ; ? and ! — e-mails and Telegram get a non-breaking one, SMS
+# keep the plain space (a non-breaking space is not GSM-7).
 
 ## Dates and times: chrono strftime patterns, read by Tocsin's date formatter.
 date-format = %A %-d %B %Y
-time-format = %Hh%M
+time-format = %-Hh%M
+# $date, $time
 datetime = { $date } à { $time }
+# The SMS's short form: "mar. 13/01 à 9h30".
+sms-date-format = %a. %d/%m
+sms-time-format = %-Hh%M
+# $date, $time
+sms-datetime = { $date } à { $time }
 
 ## E-mail
-email-subject = { $hospital } : { $title }
-email-updated = Message du { $when }
+# $hospital, $title
+email-subject = { $hospital } – { $title }
+# $when
+email-updated = Envoyé le { $when }
 
-## Greetings
-greeting-patients = Madame, Monsieur { $name },
+## Greetings: $name is the contact's full name.
+greeting-patients = Madame, Monsieur,
 greeting-gps = Chère Consœur, cher Confrère,
-greeting-media = Madame, Monsieur { $name },
+greeting-media = Madame, Monsieur,
+# A contact without a name.
+greeting-unnamed = Madame, Monsieur,
 
-## Appointments
-appointment-cancelled = Votre rendez-vous du { $when } en { $department } (campus { $campus }) est annulé.
-appointment-postponed = Votre rendez-vous du { $when } en { $department } (campus { $campus }) est reporté.
-appointment-as-planned = Votre rendez-vous du { $when } en { $department } (campus { $campus }) est maintenu.
-what-to-do-cancelled = Vous n'avez rien à faire : nous vous recontacterons pour fixer un nouveau rendez-vous. En cas de problème urgent, appelez votre médecin traitant ou, en dehors des heures de consultation, le 1733. En cas de danger de mort, appelez le 112.
-what-to-do-postponed = Vous n'avez rien à faire : nous vous recontacterons pour fixer une nouvelle date. En cas de problème urgent, appelez votre médecin traitant ou, en dehors des heures de consultation, le 1733. En cas de danger de mort, appelez le 112.
-what-to-do-as-planned = Présentez-vous à votre rendez-vous comme prévu.
+## Appointments: $when, $department, $campus (as campus-name writes it).
+appointment-cancelled = Votre rendez-vous du { $when } en { $department } ({ $campus }) est annulé.
+appointment-postponed = Votre rendez-vous du { $when } en { $department } ({ $campus }) est reporté.
+appointment-as-planned = Votre rendez-vous du { $when } en { $department } ({ $campus }) est maintenu.
+# $campus
+campus-name = campus { $campus }
+# $count: the patient's appointments in this message.
+what-to-do-cancelled = Ne vous présentez pas à l'hôpital pour { $count ->
+        [one] ce rendez-vous
+       *[other] ces rendez-vous
+    }. Vous n'avez aucune démarche à faire : nous vous recontacterons pour fixer un nouveau rendez-vous. En cas de problème urgent, appelez votre médecin traitant ou, le soir et le week-end, le service de garde de médecine générale au 1733. En cas d'urgence vitale, appelez le 112.
+what-to-do-postponed = Ne vous présentez pas à l'hôpital pour { $count ->
+        [one] ce rendez-vous
+       *[other] ces rendez-vous
+    }. Vous n'avez aucune démarche à faire : nous vous recontacterons pour convenir d'une nouvelle date. En cas de problème urgent, appelez votre médecin traitant ou, le soir et le week-end, le service de garde de médecine générale au 1733. En cas d'urgence vitale, appelez le 112.
+what-to-do-as-planned = Présentez-vous à { $count ->
+        [one] votre rendez-vous
+       *[other] vos rendez-vous
+    } comme prévu.
 
-## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-appointment-cancelled = Votre rendez-vous du { $when }, { $department }, est annulé.
-sms-appointment-postponed = Votre rendez-vous du { $when }, { $department }, est reporté.
-sms-appointment-as-planned = Votre rendez-vous du { $when }, { $department }, est maintenu.
+## SMS: short, and only GSM-7 characters (é, è, à, ù are; ç, ê, ô, î are not), so that a
+## message takes as few parts as possible.
+# $hospital (the short name)
 sms-sender = { $hospital } :
+# $when (the short form), $department
+sms-appointment-cancelled = Votre rendez-vous du { $when } ({ $department }) est annulé.
+sms-appointment-postponed = Votre rendez-vous du { $when } ({ $department }) est reporté.
+sms-appointment-as-planned = Votre rendez-vous du { $when } ({ $department }) est maintenu.
+# $phone
+sms-what-to-do-cancelled = Ne vous déplacez pas. Questions ? Appelez le { $phone }
+sms-what-to-do-postponed = Ne vous déplacez pas, nous vous recontacterons pour une nouvelle date. Questions ? Appelez le { $phone }
+sms-what-to-do-as-planned = Présentez-vous comme prévu. Questions ? Appelez le { $phone }
+sms-questions = Questions ? Appelez le { $phone }
+sms-media-contact = Presse : { $phone }
 
-## GPs and press: the list of a GP's patients says what the update says of their appointments
+## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = Ce message est destiné aux médecins généralistes.
 gps-affected-intro-cancelled = Les rendez-vous suivants de vos patients sont annulés :
 gps-affected-intro-postponed = Les rendez-vous suivants de vos patients sont reportés :
 gps-affected-intro-as-planned = Les rendez-vous suivants de vos patients sont maintenus :
+# $when, $department, $campus
+gp-patient-appointment = { $when }, { $department }, { $campus }
+# $date
+gp-patient-born = °{ $date }
+
+## Press
 media-label = COMMUNIQUÉ DE PRESSE
-media-contact = Contact presse : { $phone }
+# $phone (the press line), $url
+media-contact = Contact presse : { $phone }. Plus d'informations : { $url }
 
 ## Closing
-questions = Des questions ? Appelez le { $phone } ou consultez { $url }.
+# $phone, $url
+questions = Des questions ? Appelez le { $phone } ou consultez { $url }
+# $hospital
 signature = La cellule de crise de { $hospital }
 footer-patients = Vous recevez ce message parce que vous avez un rendez-vous chez { $hospital }.
-footer-gps = Vous recevez ce message en tant que médecin généraliste de la région de { $hospital }.
+footer-gps = Vous recevez ce message en tant que médecin généraliste de la zone desservie par { $hospital }.
 footer-media = Vous recevez ce message parce que vous figurez sur la liste de presse de { $hospital }.
-
-## Departments and campuses
-dept-cardiology = cardiologie
-dept-orthopaedics = orthopédie
-dept-gastroenterology = gastro-entérologie
-dept-ophthalmology = ophtalmologie
-dept-paediatrics = pédiatrie
-dept-dermatology = dermatologie
-dept-radiology = radiologie
-dept-day-surgery = chirurgie de jour
-dept-oncology = oncologie
-dept-neurology = neurologie
-campus-antwerpen = Anvers
-campus-deurne = Deurne

@@ -1,59 +1,86 @@
 # Fixed phrases of every message, in Dutch (Belgium).
-# Placeables: $name, $hospital, $when, $department, $campus, $phone, $url, $title.
+# A locales_dir in the configuration may replace this file (see README, "Changing a sentence").
+# Variables each message is given are listed above it; the check at start refuses a message
+# that uses another one.
 
 ## Dates and times: chrono strftime patterns, read by Tocsin's date formatter.
 date-format = %A %-d %B %Y
-time-format = %H:%M
+time-format = %-H.%M uur
+# $date, $time
 datetime = { $date } om { $time }
+# The SMS's short form: "di 13/01 9u30".
+sms-date-format = %a %d/%m
+sms-time-format = %-Hu%M
+# $date, $time
+sms-datetime = { $date } { $time }
 
 ## E-mail
-email-subject = { $hospital }: { $title }
-email-updated = Bericht van { $when }
+# $hospital, $title
+email-subject = { $hospital } – { $title }
+# $when
+email-updated = Verzonden op { $when }
 
-## Greetings
+## Greetings: $name is the contact's full name.
 greeting-patients = Beste { $name },
-greeting-gps = Geachte collega { $name },
+greeting-gps = Geachte collega,
 greeting-media = Beste { $name },
+# A contact without a name.
+greeting-unnamed = Geachte mevrouw, geachte heer,
 
-## Appointments
-appointment-cancelled = Uw afspraak van { $when } bij { $department } (campus { $campus }) gaat niet door.
-appointment-postponed = Uw afspraak van { $when } bij { $department } (campus { $campus }) wordt uitgesteld.
-appointment-as-planned = Uw afspraak van { $when } bij { $department } (campus { $campus }) gaat door zoals gepland.
-what-to-do-cancelled = U hoeft niets te doen: wij nemen contact met u op voor een nieuwe afspraak. Dringende klachten? Bel uw huisarts, of buiten de openingsuren de huisartsenwachtpost op 1733. Bij levensgevaar: bel 112.
-what-to-do-postponed = U hoeft niets te doen: wij nemen contact met u op om een nieuwe datum af te spreken. Dringende klachten? Bel uw huisarts, of buiten de openingsuren de huisartsenwachtpost op 1733. Bij levensgevaar: bel 112.
-what-to-do-as-planned = Kom zoals gepland naar uw afspraak.
+## Appointments: $when, $department, $campus (as campus-name writes it).
+appointment-cancelled = Uw afspraak van { $when } bij de dienst { $department } ({ $campus }) gaat niet door.
+appointment-postponed = Uw afspraak van { $when } bij de dienst { $department } ({ $campus }) wordt uitgesteld.
+appointment-as-planned = Uw afspraak van { $when } bij de dienst { $department } ({ $campus }) gaat door zoals gepland.
+# $campus
+campus-name = campus { $campus }
+# $count: the patient's appointments in this message.
+what-to-do-cancelled = Kom niet naar het ziekenhuis voor { $count ->
+        [one] deze afspraak
+       *[other] deze afspraken
+    }. U hoeft niets te doen: wij nemen contact met u op voor een nieuwe afspraak. Hebt u dringend zorg nodig? Bel uw huisarts of, 's avonds en in het weekend, de huisartsenwachtdienst op 1733. Bij levensgevaar: bel 112.
+what-to-do-postponed = Kom niet naar het ziekenhuis voor { $count ->
+        [one] deze afspraak
+       *[other] deze afspraken
+    }. U hoeft niets te doen: wij nemen contact met u op om een nieuwe datum af te spreken. Hebt u dringend zorg nodig? Bel uw huisarts of, 's avonds en in het weekend, de huisartsenwachtdienst op 1733. Bij levensgevaar: bel 112.
+what-to-do-as-planned = Kom zoals gepland naar uw { $count ->
+        [one] afspraak
+       *[other] afspraken
+    }.
 
-## SMS: short, and only GSM-7 characters, so one message costs one part.
-sms-appointment-cancelled = Uw afspraak op { $when }, { $department }, gaat niet door.
-sms-appointment-postponed = Uw afspraak op { $when }, { $department }, wordt uitgesteld.
-sms-appointment-as-planned = Uw afspraak op { $when }, { $department }, gaat door zoals gepland.
+## SMS: short, and only GSM-7 characters, so that a message takes as few parts as possible.
+# $hospital (the short name)
 sms-sender = { $hospital }:
+# $when (the short form), $department
+sms-appointment-cancelled = Uw afspraak van { $when } ({ $department }) gaat niet door.
+sms-appointment-postponed = Uw afspraak van { $when } ({ $department }) wordt uitgesteld.
+sms-appointment-as-planned = Uw afspraak van { $when } ({ $department }) gaat gewoon door.
+# $phone
+sms-what-to-do-cancelled = Kom niet naar het ziekenhuis. Vragen? Bel { $phone }
+sms-what-to-do-postponed = Kom niet naar het ziekenhuis, wij bellen u voor een nieuwe datum. Vragen? Bel { $phone }
+sms-what-to-do-as-planned = Kom zoals gepland. Vragen? Bel { $phone }
+sms-questions = Vragen? Bel { $phone }
+sms-media-contact = Pers: { $phone }
 
-## GPs and press: the list of a GP's patients says what the update says of their appointments
+## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = Dit bericht is bestemd voor huisartsen.
-gps-affected-intro-cancelled = Bij deze patiënten van u gaat de afspraak niet door:
-gps-affected-intro-postponed = Bij deze patiënten van u wordt de afspraak uitgesteld:
-gps-affected-intro-as-planned = Bij deze patiënten van u gaat de afspraak door zoals gepland:
+gps-affected-intro-cancelled = De volgende afspraken van uw patiënten gaan niet door:
+gps-affected-intro-postponed = De volgende afspraken van uw patiënten worden uitgesteld:
+gps-affected-intro-as-planned = De volgende afspraken van uw patiënten gaan door zoals gepland:
+# $when, $department, $campus
+gp-patient-appointment = { $when }, { $department }, { $campus }
+# $date
+gp-patient-born = °{ $date }
+
+## Press
 media-label = PERSBERICHT
-media-contact = Perscontact: { $phone }
+# $phone (the press line), $url
+media-contact = Perscontact: { $phone }. Meer informatie: { $url }
 
 ## Closing
-questions = Vragen? Bel { $phone } of kijk op { $url }.
-signature = Het crisisteam van { $hospital }
+# $phone, $url
+questions = Vragen? Bel { $phone } of kijk op { $url }
+# $hospital
+signature = De crisiscel van { $hospital }
 footer-patients = U ontvangt dit bericht omdat u een afspraak hebt bij { $hospital }.
-footer-gps = U ontvangt dit bericht als huisarts in de regio van { $hospital }.
+footer-gps = U ontvangt dit bericht als huisarts in het werkingsgebied van { $hospital }.
 footer-media = U ontvangt dit bericht omdat u op de perslijst van { $hospital } staat.
-
-## Departments and campuses
-dept-cardiology = Cardiologie
-dept-orthopaedics = Orthopedie
-dept-gastroenterology = Gastro-enterologie
-dept-ophthalmology = Oogheelkunde
-dept-paediatrics = Kindergeneeskunde
-dept-dermatology = Dermatologie
-dept-radiology = Radiologie
-dept-day-surgery = Dagchirurgie
-dept-oncology = Oncologie
-dept-neurology = Neurologie
-campus-antwerpen = Antwerpen
-campus-deurne = Deurne

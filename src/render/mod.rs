@@ -4,14 +4,15 @@
 
 mod locale;
 pub mod sms;
+mod trial;
 
-pub use locale::{DateTexts, LocaleError, Locales};
+pub use locale::{DateTexts, LocaleError, Locales, NameKind};
 
 use crate::config::{Hospital, PatientField};
 use crate::domain::{AffectedPatient, Audience, ChannelKind, Language, Recipient, Update};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tera::{Context, Tera, Value};
 
@@ -78,10 +79,16 @@ pub enum RenderError {
     Locale(#[from] LocaleError),
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read {path}: {source}")]
     Read {
         path: String,
         source: std::io::Error,
+    },
+    #[error("{path}: {what} is not a template Tocsin uses (they are {known})")]
+    UnknownTemplate {
+        path: String,
+        what: String,
+        known: String,
     },
     #[error("configuration: {0}")]
     Config(String),
@@ -120,6 +127,8 @@ pub struct Renderer {
     hospital: Hospital,
     /// What a GP's referral alert may say about each patient.
     gp_patient_fields: Vec<PatientField>,
+    /// The templates of the `templates_dir` in use, by template name.
+    template_overrides: Vec<(&'static str, PathBuf)>,
 }
 
 /// `{{ t(key="greeting-patients", name=contact.name) }}`: a Fluent message in this Tera's
@@ -158,7 +167,59 @@ impl tera::Function for FluentFunction {
     }
 }
 
+/// A template's name and where it came from, for errors.
+fn origin(overrides: &[(&str, PathBuf)], name: &str) -> String {
+    match overrides.iter().find(|(overridden, _)| *overridden == name) {
+        Some((_, path)) => format!("{name} ({})", path.display()),
+        None => format!("{name} (built in)"),
+    }
+}
+
+/// Every template of a `templates_dir` must be one of ours: a misspelt
+/// `email/patient.txt.tera` would otherwise be ignored in silence.
+fn refuse_unknown_templates(dir: &Path) -> Result<(), RenderError> {
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|source| RenderError::Read {
+            path: folder.display().to_string(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if name.ends_with(".tera") && !BUILTIN_TEMPLATES.iter().any(|(known, _)| *known == name)
+            {
+                return Err(RenderError::UnknownTemplate {
+                    path: dir.display().to_string(),
+                    what: name,
+                    known: BUILTIN_TEMPLATES
+                        .iter()
+                        .map(|(known, _)| *known)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Renderer {
+    /// The built-in templates and phrases, or those of `templates_dir` and `locales_dir`
+    /// file by file; everything is checked here, by rendering every template for every
+    /// audience, language, channel and `appointments` value, so that a broken override
+    /// stops Tocsin at start rather than in the middle of a broadcast.
     pub fn new(
         hospital: Hospital,
         gp_patient_fields: Vec<PatientField>,
@@ -167,14 +228,21 @@ impl Renderer {
     ) -> Result<Renderer, RenderError> {
         let tz = hospital.tz().map_err(RenderError::Config)?;
         let locales = Arc::new(Locales::load(locales_dir, tz)?);
+        if let Some(dir) = templates_dir {
+            refuse_unknown_templates(dir)?;
+        }
         let mut sources = Vec::with_capacity(BUILTIN_TEMPLATES.len());
+        let mut template_overrides = Vec::new();
         for (name, builtin) in BUILTIN_TEMPLATES {
             let source = match templates_dir.map(|dir| dir.join(name)) {
                 Some(path) if path.exists() => {
-                    std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                    template_overrides.push((*name, path));
+                    text
                 }
                 _ => (*builtin).to_string(),
             };
@@ -190,15 +258,14 @@ impl Renderer {
                     language,
                 },
             );
-            tera.add_raw_templates(
-                sources
-                    .iter()
-                    .map(|(name, source)| (*name, source.as_str())),
-            )
-            .map_err(|error| template_error("(loading)", error))?;
+            // One by one, the base first, so that an error names its template.
+            for (name, source) in &sources {
+                tera.add_raw_template(name, source)
+                    .map_err(|error| template_error(&origin(&template_overrides, name), error))?;
+            }
             Ok(tera)
         };
-        Ok(Renderer {
+        let renderer = Renderer {
             teras: [
                 build(Language::Nl)?,
                 build(Language::Fr)?,
@@ -207,11 +274,30 @@ impl Renderer {
             locales,
             hospital,
             gp_patient_fields,
-        })
+            template_overrides,
+        };
+        trial::render_everything(&renderer).map_err(|error| match error {
+            RenderError::Template { name, message } => RenderError::Template {
+                name: origin(&renderer.template_overrides, &name),
+                message,
+            },
+            other => other,
+        })?;
+        Ok(renderer)
     }
 
     pub fn locales(&self) -> &Locales {
         &self.locales
+    }
+
+    /// The files of the `templates_dir` and `locales_dir` in use instead of the built-in
+    /// ones, for `tocsin check`.
+    pub fn overrides(&self) -> Vec<PathBuf> {
+        self.template_overrides
+            .iter()
+            .map(|(_, path)| path.clone())
+            .chain(self.locales.overrides().iter().cloned())
+            .collect()
     }
 
     /// Does the per-update work once, so that rendering for each recipient only adds what
@@ -221,6 +307,7 @@ impl Renderer {
         let outcome = update.appointments.as_str();
         let mut bases = Vec::with_capacity(3);
         let mut subjects = Vec::with_capacity(3);
+        let mut what_to_do = Vec::with_capacity(3);
         for language in Language::ALL {
             let text = update.text(language);
             let when = self.locales.datetime(language, at)?.when;
@@ -233,6 +320,7 @@ impl Renderer {
                 &serde_json::json!({
                     "id": update.id,
                     "kind": update.kind.as_str(),
+                    "appointments": outcome,
                     "title": text.title,
                     "body": text.body,
                     "paragraphs": paragraphs(&text.body),
@@ -240,9 +328,6 @@ impl Renderer {
                     "when": when,
                 }),
             );
-            context.insert("appointment_key", &format!("appointment-{outcome}"));
-            context.insert("sms_appointment_key", &format!("sms-appointment-{outcome}"));
-            context.insert("what_to_do_key", &format!("what-to-do-{outcome}"));
             context.insert("phrases", &self.phrases(language, outcome, &when)?);
             let mut args = FluentArgs::new();
             args.set("hospital", FluentValue::from(self.hospital.name.as_str()));
@@ -251,12 +336,20 @@ impl Renderer {
                 self.locales
                     .format(language, "email-subject", Some(&args))?,
             );
+            let key = format!("what-to-do-{outcome}");
+            let count = |n: i64| {
+                let mut args = FluentArgs::with_capacity(1);
+                args.set("count", FluentValue::from(n));
+                self.locales.format(language, &key, Some(&args))
+            };
+            what_to_do.push([count(1)?, count(2)?]);
             bases.push(context);
         }
         Ok(Prepared {
             renderer: self,
             bases,
             subjects,
+            what_to_do,
             appointment_keys: [
                 format!("appointment-{outcome}"),
                 format!("sms-appointment-{outcome}"),
@@ -284,8 +377,8 @@ impl Renderer {
             self.locales.format(language, key, Some(&fluent_args))
         };
         let name = [("hospital", hospital.name.as_str())];
+        let phone = [("phone", hospital.phone.as_str())];
         Ok(HashMap::from([
-            ("what_to_do", phrase(&format!("what-to-do-{outcome}"), &[])?),
             (
                 "questions",
                 phrase(
@@ -302,10 +395,22 @@ impl Renderer {
                 "sms_sender",
                 phrase("sms-sender", &[("hospital", &hospital.short_name)])?,
             ),
+            (
+                "sms_what_to_do",
+                phrase(&format!("sms-what-to-do-{outcome}"), &phone)?,
+            ),
+            ("sms_questions", phrase("sms-questions", &phone)?),
+            (
+                "sms_media_contact",
+                phrase("sms-media-contact", &[("phone", &hospital.press_phone)])?,
+            ),
             ("media_label", phrase("media-label", &[])?),
             (
                 "media_contact",
-                phrase("media-contact", &[("phone", &hospital.press_phone)])?,
+                phrase(
+                    "media-contact",
+                    &[("phone", &hospital.press_phone), ("url", &hospital.website)],
+                )?,
             ),
             ("gps_intro", phrase("gps-intro", &[])?),
             (
@@ -320,6 +425,8 @@ pub struct Prepared<'r> {
     renderer: &'r Renderer,
     bases: Vec<Context>,
     subjects: Vec<String>,
+    /// What a patient is to do, by language: for one appointment, for several.
+    what_to_do: Vec<[String; 2]>,
     /// The Fluent message about one appointment: the full sentence, and the SMS's short one.
     appointment_keys: [String; 2],
 }
@@ -337,14 +444,28 @@ struct PatientView {
 
 #[derive(serde::Serialize)]
 struct AppointmentView {
+    /// "dinsdag 13 januari 2026 om 9.30 uur"
     when: String,
+    /// "di 13/01 9u30"
+    short: String,
     date: String,
     time: String,
+    /// As the reader's language writes it in running text ("cardiologie", "Cardiology").
     department: String,
+    /// "campus Deurne", "Antwerp campus".
     campus: String,
+    /// The campus's name alone ("Anvers").
+    campus_name: String,
     /// The sentence about this appointment in the form the channel uses: the SMS's short
-    /// one, or the full one with the campus.
+    /// one, or the full one with the campus; for a GP, the facts on one line.
     line: String,
+}
+
+/// What a recipient's language and channel call for in the text.
+#[derive(Clone, Copy)]
+enum Sentence<'k> {
+    Patient(&'k str),
+    Gp,
 }
 
 impl Prepared<'_> {
@@ -352,28 +473,38 @@ impl Prepared<'_> {
         &self,
         language: Language,
         appointment: &crate::domain::Appointment,
-        sentence: Option<&str>,
+        sentence: Sentence<'_>,
     ) -> Result<AppointmentView, RenderError> {
         let locales = &self.renderer.locales;
         let texts = locales.datetime(language, appointment.starts_at)?;
-        let department = locales.term(language, "dept", &appointment.department);
-        let campus = locales.term(language, "campus", &appointment.campus);
-        let line = match sentence {
-            Some(key) => {
-                let mut args = FluentArgs::with_capacity(3);
-                args.set("when", FluentValue::from(texts.when.as_str()));
-                args.set("department", FluentValue::from(department.as_str()));
-                args.set("campus", FluentValue::from(campus.as_str()));
-                locales.format(language, key, Some(&args))?
-            }
-            None => String::new(),
+        let department = locales.term(language, NameKind::Department, &appointment.department);
+        let campus_name = locales.term(language, NameKind::Campus, &appointment.campus);
+        // An export that writes "Campus Noord" needs no second "campus".
+        let campus = if campus_name.to_lowercase().contains("campus") {
+            campus_name.clone()
+        } else {
+            let mut args = FluentArgs::with_capacity(1);
+            args.set("campus", FluentValue::from(campus_name.as_str()));
+            locales.format(language, "campus-name", Some(&args))?
         };
+        let (key, when) = match sentence {
+            Sentence::Patient(key) if key.starts_with("sms-") => (key, &texts.short),
+            Sentence::Patient(key) => (key, &texts.when),
+            Sentence::Gp => ("gp-patient-appointment", &texts.when),
+        };
+        let mut args = FluentArgs::with_capacity(3);
+        args.set("when", FluentValue::from(when.as_str()));
+        args.set("department", FluentValue::from(department.as_str()));
+        args.set("campus", FluentValue::from(campus.as_str()));
+        let line = locales.format(language, key, Some(&args))?;
         Ok(AppointmentView {
             when: texts.when,
+            short: texts.short,
             date: texts.date,
             time: texts.time,
             department,
             campus,
+            campus_name,
             line,
         })
     }
@@ -408,22 +539,25 @@ impl Prepared<'_> {
             })
             .flatten();
         let appointment = allowed(PatientField::Appointment)
-            .then(|| self.appointment(language, &patient.appointment, None))
+            .then(|| self.appointment(language, &patient.appointment, Sentence::Gp))
             .transpose()?;
         let mut parts = Vec::new();
         parts.extend(name.clone().or_else(|| initials.clone()));
         if let Some(date) = &birth_date {
-            parts.push(format!("(°{date})"));
+            let mut args = FluentArgs::with_capacity(1);
+            args.set("date", FluentValue::from(date.as_str()));
+            let born = self
+                .renderer
+                .locales
+                .format(language, "gp-patient-born", Some(&args))?;
+            parts.push(format!("({born})"));
         }
         let mut line = parts.join(" ");
         if let Some(appointment) = &appointment {
             if !line.is_empty() {
                 line.push_str(" – ");
             }
-            line.push_str(&format!(
-                "{}, {}, {}",
-                appointment.when, appointment.department, appointment.campus
-            ));
+            line.push_str(&appointment.line);
         }
         Ok(PatientView {
             name,
@@ -445,13 +579,17 @@ impl Prepared<'_> {
         let locales = &self.renderer.locales;
         let mut context = self.bases[language as usize].clone();
         let name = contact.full_name();
-        let mut args = FluentArgs::with_capacity(1);
-        args.set("name", FluentValue::from(name.as_str()));
-        let greeting = locales.format(
-            language,
-            &format!("greeting-{}", audience.as_str()),
-            Some(&args),
-        )?;
+        let greeting = if name.trim().is_empty() {
+            locales.format(language, "greeting-unnamed", None)?
+        } else {
+            let mut args = FluentArgs::with_capacity(1);
+            args.set("name", FluentValue::from(name.as_str()));
+            locales.format(
+                language,
+                &format!("greeting-{}", audience.as_str()),
+                Some(&args),
+            )?
+        };
         context.insert("greeting", &greeting);
         context.insert(
             "contact",
@@ -469,8 +607,13 @@ impl Prepared<'_> {
         let appointments = recipient
             .appointments
             .iter()
-            .map(|appointment| self.appointment(language, appointment, Some(sentence)))
+            .map(|appointment| self.appointment(language, appointment, Sentence::Patient(sentence)))
             .collect::<Result<Vec<_>, _>>()?;
+        let [one, several] = &self.what_to_do[language as usize];
+        context.insert(
+            "what_to_do",
+            if appointments.len() > 1 { several } else { one },
+        );
         context.insert("appointments", &appointments);
         let patients = recipient
             .affected_patients
@@ -483,12 +626,18 @@ impl Prepared<'_> {
             tera.render(&name, &context)
                 .map_err(|error| template_error(&name, error))
         };
+        // French sets : ; ? ! apart with a space that must not break the line; an SMS keeps
+        // the plain space, the non-breaking one is not GSM-7.
+        let typeset = |text: String| match language {
+            Language::Fr => french_spacing(&text),
+            Language::Nl | Language::En => text,
+        };
         let audience = audience.as_str();
         Ok(match channel {
             ChannelKind::Email => Rendered {
-                subject: Some(self.subjects[language as usize].clone()),
-                body: tidy_text(&render(format!("email/{audience}.txt.tera"))?),
-                body_html: Some(render(format!("email/{audience}.html.tera"))?),
+                subject: Some(typeset(self.subjects[language as usize].clone())),
+                body: typeset(tidy_text(&render(format!("email/{audience}.txt.tera"))?)),
+                body_html: Some(typeset(render(format!("email/{audience}.html.tera"))?)),
             },
             ChannelKind::Sms => Rendered {
                 subject: None,
@@ -497,11 +646,30 @@ impl Prepared<'_> {
             },
             ChannelKind::Telegram => Rendered {
                 subject: None,
-                body: tidy_text(&render(format!("telegram/{audience}.html.tera"))?),
+                body: typeset(tidy_text(&render(format!(
+                    "telegram/{audience}.html.tera"
+                ))?)),
                 body_html: None,
             },
         })
     }
+}
+
+/// "Questions ?" → "Questions\u{a0}?": the space French writes before `:` `;` `?` `!` (and
+/// inside « »), made non-breaking.
+fn french_spacing(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let before_mark = c == ' ' && matches!(chars.peek(), Some(':' | ';' | '?' | '!' | '»'));
+        let after_quote = c == ' ' && out.ends_with('«');
+        out.push(if before_mark || after_quote {
+            '\u{a0}'
+        } else {
+            c
+        });
+    }
+    out
 }
 
 fn paragraphs(body: &str) -> Vec<String> {
@@ -573,7 +741,7 @@ mod tests {
             fr: text(
                 "Cyberattaque",
                 "Toutes les opérations sont annulées.",
-                "Suite a une cyberattaque, les operations sont annulees.",
+                "En raison d'une cyberattaque, les opérations sont annulées.",
             ),
             en: text(
                 "Cyberattack",
@@ -631,13 +799,21 @@ mod tests {
         };
         assert_eq!(
             render(Language::Nl),
-            "ZNA: Door een cyberaanval zijn alle operaties geannuleerd. Uw afspraak op \
-             dinsdag 13 januari 2026 om 09:30, Cardiologie, gaat niet door."
+            "ZNA: Door een cyberaanval zijn alle operaties geannuleerd. Uw afspraak van \
+             di 13/01 9u30 (cardiologie) gaat niet door. Kom niet naar het ziekenhuis. \
+             Vragen? Bel +32 3 000 00 00"
         );
         assert_eq!(
             render(Language::Fr),
-            "ZNA : Suite a une cyberattaque, les operations sont annulees. Votre rendez-vous du \
-             mardi 13 janvier 2026 à 09h30, cardiologie, est annulé."
+            "ZNA : En raison d'une cyberattaque, les opérations sont annulées. Votre \
+             rendez-vous du mar. 13/01 à 9h30 (cardiologie) est annulé. Ne vous déplacez pas. \
+             Questions ? Appelez le +32 3 000 00 00"
+        );
+        assert_eq!(
+            render(Language::En),
+            "ZNA: Due to a cyberattack, all operations are cancelled. Your appointment on \
+             Tue 13/01 9:30 (Cardiology) has been cancelled. Please do not come. Questions? \
+             Call +32 3 000 00 00"
         );
         assert!(
             sms::is_gsm7(&render(Language::Fr)),
@@ -668,10 +844,11 @@ mod tests {
         );
         assert_eq!(
             email.subject.as_deref(),
-            Some("Ziekenhuis Noord-Antwerpen: Cyberaanval")
+            Some("Ziekenhuis Noord-Antwerpen – Cyberaanval")
         );
         assert!(email.body.contains(
-            "Uw afspraak van dinsdag 13 januari 2026 om 09:30 bij Cardiologie (campus Deurne) gaat niet door."
+            "Uw afspraak van dinsdag 13 januari 2026 om 9.30 uur bij de dienst cardiologie \
+             (campus Deurne) gaat niet door."
         ));
     }
 
@@ -782,5 +959,380 @@ mod tests {
             }
         }
         assert_eq!(checked, 3 * 3 * 4 * 3);
+    }
+
+    /// The example update's texts, as `update draft` reads them.
+    fn example(outcome: AppointmentOutcome) -> Update {
+        let draft = crate::author::parse_draft(
+            "examples/01-first-alert.toml",
+            include_str!("../../examples/01-first-alert.toml"),
+            None,
+            crate::author::DraftOptions::default(),
+        )
+        .expect("the example parses");
+        let mut update = update();
+        update.appointments = outcome;
+        update.nl = draft.update.nl;
+        update.fr = draft.update.fr;
+        update.en = draft.update.en;
+        update
+    }
+
+    /// "Ziekenhuis: Cyberaanval: …": two colons that introduce, one after the other, in one
+    /// sentence.
+    fn stacked_colon(text: &str) -> Option<&str> {
+        text.split(['.', '?', '!', '\n', '<', '>'])
+            .find(|sentence| {
+                sentence
+                    .match_indices(':')
+                    .filter(|(at, _)| {
+                        sentence[at + 1..]
+                            .chars()
+                            .next()
+                            .is_none_or(|next| next == ' ' || next == '\u{a0}')
+                    })
+                    .count()
+                    > 1
+            })
+    }
+
+    /// A French `:` `;` `?` `!` that ends a clause without the space before it that French
+    /// wants: a plain one in an SMS (GSM-7 has no other), a non-breaking one elsewhere.
+    fn french_mark_without_space(text: &str, sms: bool) -> Option<String> {
+        let chars: Vec<char> = text.chars().collect();
+        for (at, c) in chars.iter().enumerate() {
+            if !matches!(c, ':' | ';' | '?' | '!') || at == 0 {
+                continue;
+            }
+            let ends_clause = chars
+                .get(at + 1)
+                .is_none_or(|next| next.is_whitespace() || *next == '<');
+            let before = chars[at - 1];
+            let spaced = if sms {
+                before == ' '
+            } else {
+                before == '\u{a0}' || before == '\u{202f}'
+            };
+            if ends_clause && !spaced && before != '"' {
+                let from = at.saturating_sub(30);
+                return Some(chars[from..(at + 1).min(chars.len())].iter().collect());
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn every_message_reads_as_a_native_belgian_would_for_every_audience_language_outcome_and_channel(
+    ) {
+        let hospital = Hospital::default();
+        let renderer = Renderer::new(
+            hospital.clone(),
+            vec![
+                PatientField::Name,
+                PatientField::BirthDate,
+                PatientField::Appointment,
+            ],
+            None,
+            None,
+        )
+        .expect("renderer");
+        let patient = patient();
+        let person = |role: Role| {
+            let mut contact = patient.contact.clone();
+            contact.role = role;
+            Recipient {
+                contact,
+                appointments: vec![],
+                affected_patients: vec![],
+            }
+        };
+        let mut gp_of_affected = person(Role::Gp);
+        gp_of_affected.contact.first_name = "Jan".into();
+        gp_of_affected.contact.last_name = "Wouters".into();
+        gp_of_affected.affected_patients = vec![AffectedPatient {
+            first_name: "An".into(),
+            last_name: "Peeters".into(),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1980, 2, 1),
+            appointment: patient.appointments[0].clone(),
+        }];
+        let all_gps = person(Role::Gp);
+        let mut journalist = person(Role::Journalist);
+        journalist.contact.first_name = "Jean".into();
+        journalist.contact.last_name = "Dubois".into();
+        let recipients = [
+            ("patients", Audience::Patients, &patient),
+            ("gps-of-affected", Audience::Gps, &gp_of_affected),
+            ("all-gps", Audience::Gps, &all_gps),
+            ("media", Audience::Media, &journalist),
+        ];
+        // Phrasings a native reading found, which must not come back.
+        let stumbles = [
+            "Madame, Monsieur An",
+            "Madame, Monsieur Jean",
+            "Cher·e",
+            "danger de mort",
+            "09h30",
+            "09:30",
+            " le 1733",
+            "Bij deze patiënten van u",
+            "Geachte collega Wouters",
+            "huisartsenwachtpost",
+            "Bericht van",
+            "These patients of yours",
+            "You need not",
+            "You receive this message",
+            "Message of",
+            "Message du",
+            "Cardiologie",
+            "Oogheelkunde",
+        ];
+        let mut checked = 0;
+        for outcome in [
+            AppointmentOutcome::Cancelled,
+            AppointmentOutcome::Postponed,
+            AppointmentOutcome::AsPlanned,
+        ] {
+            let update = example(outcome);
+            let prepared = renderer.prepare(&update).expect("prepared");
+            for language in Language::ALL {
+                for (name, audience, recipient) in &recipients {
+                    for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
+                        let rendered = prepared
+                            .render(channel, *audience, language, recipient)
+                            .expect("renders");
+                        let case =
+                            format!("{name} × {language} × {} × {channel}", outcome.as_str());
+                        let sms = channel == ChannelKind::Sms;
+                        let subject = rendered.subject.clone().unwrap_or_default();
+                        let html = rendered.body_html.clone().unwrap_or_default();
+                        let all = format!("{subject}\n{}\n{html}", rendered.body);
+                        for part in [&subject, &rendered.body, &html] {
+                            assert_eq!(stacked_colon(part), None, "{case}:\n{part}");
+                            if language == Language::Fr {
+                                assert_eq!(
+                                    french_mark_without_space(part, sms),
+                                    None,
+                                    "{case}:\n{part}"
+                                );
+                            }
+                        }
+                        for stumble in stumbles {
+                            assert!(!all.contains(stumble), "{case} says {stumble:?}:\n{all}");
+                        }
+                        if sms {
+                            assert!(sms::is_gsm7(&rendered.body), "{case}: {}", rendered.body);
+                        } else {
+                            assert!(all.contains(&hospital.name), "{case}");
+                        }
+                        if *audience == Audience::Media {
+                            assert!(all.contains(&hospital.press_phone), "{case}:\n{all}");
+                            assert!(!all.contains(&hospital.phone), "{case}:\n{all}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 3 * 4 * 3);
+
+        // What each reader must find, in the case that calls for it.
+        let read = |outcome, channel, audience, language, recipient: &Recipient| {
+            let update = example(outcome);
+            let prepared = renderer.prepare(&update).expect("prepared");
+            let rendered = prepared
+                .render(channel, audience, language, recipient)
+                .expect("renders");
+            format!(
+                "{}\n{}",
+                rendered.subject.unwrap_or_default(),
+                rendered.body
+            )
+        };
+        use AppointmentOutcome::{AsPlanned, Cancelled, Postponed};
+        use ChannelKind::{Email, Sms};
+        type Expectation<'a> = (
+            AppointmentOutcome,
+            ChannelKind,
+            Audience,
+            Language,
+            &'a Recipient,
+            &'a [&'a str],
+        );
+        let expectations: &[Expectation] = &[
+            (Cancelled, Email, Audience::Patients, Language::Fr, &patient, &[
+                "Madame, Monsieur,\n",
+                "du mardi 13 janvier 2026 à 9h30 en cardiologie (campus Deurne) est annulé",
+                "le service de garde de médecine générale au 1733",
+                "En cas d'urgence vitale, appelez le 112.",
+                "Vous n'avez aucune démarche à faire\u{a0}: nous",
+                "Envoyé le ",
+            ]),
+            (Postponed, Email, Audience::Patients, Language::Fr, &patient, &[
+                "le service de garde de médecine générale au 1733",
+                "est reporté",
+            ]),
+            (Cancelled, Email, Audience::Gps, Language::Fr, &gp_of_affected, &[
+                "Chère Consœur, cher Confrère,",
+                "Les rendez-vous suivants de vos patients sont annulés\u{a0}:",
+                "Peeters An (°01/02/1980) – mardi 13 janvier 2026 à 9h30, cardiologie, campus Deurne",
+            ]),
+            (Cancelled, Email, Audience::Media, Language::Fr, &journalist, &[
+                "COMMUNIQUÉ DE PRESSE",
+                "Madame, Monsieur,\n",
+                "Contact presse\u{a0}: +32 3 000 00 01",
+            ]),
+            (Cancelled, Email, Audience::Patients, Language::Nl, &patient, &[
+                "Beste An Peeters,",
+                "Uw afspraak van dinsdag 13 januari 2026 om 9.30 uur bij de dienst cardiologie (campus Deurne) gaat niet door.",
+                "de huisartsenwachtdienst op 1733",
+                "Verzonden op dinsdag 13 januari 2026",
+            ]),
+            (Cancelled, Email, Audience::Gps, Language::Nl, &gp_of_affected, &[
+                "Geachte collega,\n",
+                "De volgende afspraken van uw patiënten gaan niet door:",
+                "Peeters An (°01/02/1980) – dinsdag 13 januari 2026 om 9.30 uur, cardiologie, campus Deurne",
+            ]),
+            (Cancelled, Email, Audience::Patients, Language::En, &patient, &[
+                "Your appointment on Tuesday 13 January 2026 at 9:30 in Cardiology (Deurne campus) has been cancelled.",
+                "You do not need to do anything",
+                "You are receiving this message",
+                "Sent on Tuesday 13 January 2026",
+            ]),
+            (Cancelled, Email, Audience::Gps, Language::En, &gp_of_affected, &[
+                "Dear Colleague,",
+                "The following appointments of your patients have been cancelled:",
+                "Peeters An (born 01/02/1980) – Tuesday 13 January 2026 at 9:30, Cardiology, Deurne campus",
+            ]),
+            (Cancelled, Sms, Audience::Patients, Language::Nl, &patient, &[
+                "di 13/01 9u30 (cardiologie) gaat niet door. Kom niet naar het ziekenhuis. Vragen? Bel +32 3 000 00 00",
+            ]),
+            (Postponed, Sms, Audience::Patients, Language::Fr, &patient, &[
+                "mar. 13/01 à 9h30 (cardiologie) est reporté. Ne vous déplacez pas, nous vous recontacterons",
+                "Questions ? Appelez le +32 3 000 00 00",
+            ]),
+            (AsPlanned, Sms, Audience::Patients, Language::En, &patient, &[
+                "Tue 13/01 9:30 (Cardiology) will go ahead. Please come as planned. Questions? Call +32 3 000 00 00",
+            ]),
+            (Cancelled, Sms, Audience::Media, Language::Nl, &journalist, &["Pers: +32 3 000 00 01"]),
+        ];
+        for (outcome, channel, audience, language, recipient, phrases) in expectations {
+            let text = read(*outcome, *channel, *audience, *language, recipient);
+            for phrase in *phrases {
+                assert!(
+                    text.contains(phrase),
+                    "{} {channel} to {} in {language} lacks {phrase:?}:\n{text}",
+                    outcome.as_str(),
+                    audience.as_str()
+                );
+            }
+        }
+        // One appointment or several: "this appointment", "these appointments".
+        let mut two = patient.clone();
+        two.appointments.push(two.appointments[0].clone());
+        assert!(
+            read(Cancelled, Email, Audience::Patients, Language::En, &two)
+                .contains("Please do not come to the hospital for these appointments.")
+        );
+        assert!(
+            read(Cancelled, Email, Audience::Patients, Language::En, &patient)
+                .contains("Please do not come to the hospital for this appointment.")
+        );
+        let mut unnamed = journalist.clone();
+        unnamed.contact.first_name.clear();
+        unnamed.contact.last_name.clear();
+        assert!(
+            read(Cancelled, Email, Audience::Media, Language::Nl, &unnamed)
+                .contains("Geachte mevrouw, geachte heer,")
+        );
+    }
+
+    fn templates_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn a_templates_dir_replaces_the_templates_it_holds_and_leaves_the_others_built_in() {
+        let dir = templates_dir(&[(
+            "sms/patients.txt.tera",
+            "{{ hospital.short_name }}: {{ update.sms }}{% for a in appointments %} {{ a.short }}{% endfor %}",
+        )]);
+        let renderer =
+            Renderer::new(Hospital::default(), vec![], Some(dir.path()), None).expect("renderer");
+        assert_eq!(
+            renderer.overrides(),
+            [dir.path().join("sms/patients.txt.tera")]
+        );
+        let update = update();
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let recipient = patient();
+        let sms = prepared
+            .render(
+                ChannelKind::Sms,
+                Audience::Patients,
+                Language::Nl,
+                &recipient,
+            )
+            .expect("renders");
+        assert_eq!(
+            sms.body,
+            "ZNA: Door een cyberaanval zijn alle operaties geannuleerd. di 13/01 9u30"
+        );
+        let email = prepared
+            .render(
+                ChannelKind::Email,
+                Audience::Patients,
+                Language::Nl,
+                &recipient,
+            )
+            .expect("renders");
+        assert!(
+            email.body.contains("bij de dienst cardiologie"),
+            "{}",
+            email.body
+        );
+    }
+
+    #[test]
+    fn a_broken_template_is_refused_at_start_with_its_file_and_the_reason() {
+        let refused = |files: &[(&str, &str)]| {
+            let dir = templates_dir(files);
+            let error = Renderer::new(Hospital::default(), vec![], Some(dir.path()), None)
+                .err()
+                .expect("refused")
+                .to_string();
+            (dir, error)
+        };
+        let (dir, error) = refused(&[(
+            "email/patients.txt.tera",
+            "{{ greeting }}\n{{ appointment.when }}\n",
+        )]);
+        let file = dir
+            .path()
+            .join("email/patients.txt.tera")
+            .display()
+            .to_string();
+        assert!(error.contains(&file), "{error}");
+        assert!(error.contains("appointment"), "{error}");
+
+        let (_, error) = refused(&[("telegram/media.html.tera", "{% if update.title %}")]);
+        assert!(error.contains("telegram/media.html.tera"), "{error}");
+
+        let (_, error) = refused(&[("sms/gps.txt.tera", "{{ t(key=\"no-such-phrase\") }}")]);
+        assert!(
+            error.contains("sms/gps.txt.tera") && error.contains("no-such-phrase"),
+            "{error}"
+        );
+
+        let (_, error) = refused(&[("email/patient.txt.tera", "{{ greeting }}")]);
+        assert!(
+            error.contains("email/patient.txt.tera is not a template Tocsin uses"),
+            "{error}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use tocsin::app::App;
 use tocsin::domain::{
     choose_language, AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection,
 };
-use tocsin::render::Locales;
+use tocsin::render::{Locales, NameKind};
 
 fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(tocsin_binary())
@@ -132,8 +132,8 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
             let when = locales
                 .datetime(language, appointment.starts_at)
                 .expect("date")
-                .when;
-            let department = locales.term(language, "dept", &appointment.department);
+                .short;
+            let department = locales.term(language, NameKind::Department, &appointment.department);
             assert!(
                 text.contains(&when) && text.contains(&department),
                 "{language}: {text} lacks {when} / {department}"
@@ -224,7 +224,7 @@ fn a_bad_update_file_is_refused_with_file_line_and_what_to_fix_and_nothing_is_st
         ),
         (
             "empty.toml",
-            good.replacen("sms = \"Cyberattaque", "sms = \"\"\nx = \"", 1)
+            good.replacen("sms = \"En raison", "sms = \"\"\nx = \"", 1)
                 .replace("\nx = \"", "\n#"),
             "[fr] sms is empty",
         ),
@@ -546,7 +546,8 @@ async fn a_three_part_text_that_renders_to_five_parts_for_a_patient_is_refused_a
     );
     assert!(
         stderr.contains(
-            "Uw afspraak op dinsdag 13 januari 2026 om 13:30, Cardiologie, gaat niet door."
+            "Uw afspraak van di 13/01 13u30 (cardiologie) gaat niet door. Kom niet naar het \
+             ziekenhuis."
         ),
         "the rendered text is shown: {stderr}"
     );
@@ -575,11 +576,11 @@ async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status
         "{stdout}"
     );
     assert!(
-        stdout.contains("  [fr] 1 SMS: 1 of 1 part = 1 part;"),
+        stdout.contains("  [fr] 1 SMS: 1 of 2 parts = 2 parts;"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("  total: 2 SMS, 3 parts to pay for"),
+        stdout.contains("  total: 2 SMS, 4 parts to pay for"),
         "{stdout}"
     );
 

@@ -1391,11 +1391,7 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
         .iter()
         .find(|sms| sms.to == "32471123451")
         .expect("the French patient");
-    assert!(
-        french.text.contains("mardi 13 janvier 2026 à 09h30"),
-        "{}",
-        french.text
-    );
+    assert!(french.text.contains("mar. 13/01 à 9h30"), "{}", french.text);
     for n in 0..3 {
         let contact = test
             .app

@@ -1,0 +1,102 @@
+//! A trial run of every template, at start: Tera finds a variable it does not know, a
+//! filter that does not exist or a `t()` message that is missing only when it renders, and
+//! a hospital's own template must fail here rather than for the first patient of a broadcast.
+
+use super::{RenderError, Renderer};
+use crate::domain::{
+    AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, ChannelKind,
+    Contact, Language, Recipient, Role, Update, UpdateKind, UpdateState, UpdateText,
+};
+
+/// Renders every template for every audience, language, channel and `appointments` value,
+/// with recipients who have everything a template may print (two appointments, a GP's
+/// patients with every field the configuration allows).
+pub(super) fn render_everything(renderer: &Renderer) -> Result<(), RenderError> {
+    let recipients = sample_recipients();
+    for outcome in [
+        AppointmentOutcome::Cancelled,
+        AppointmentOutcome::Postponed,
+        AppointmentOutcome::AsPlanned,
+    ] {
+        let update = sample_update(outcome);
+        let prepared = renderer.prepare(&update)?;
+        for language in Language::ALL {
+            for (audience, recipient) in &recipients {
+                for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
+                    prepared.render(channel, *audience, language, recipient)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sample_update(outcome: AppointmentOutcome) -> Update {
+    let text = || UpdateText {
+        title: "Title".into(),
+        body: "First paragraph.\n\nSecond paragraph.".into(),
+        sms: "Text.".into(),
+    };
+    Update {
+        id: 1,
+        incident_id: "trial".into(),
+        kind: UpdateKind::Alert,
+        follows: None,
+        audiences: Vec::new(),
+        channels: vec![ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram],
+        appointments: outcome,
+        state: UpdateState::Draft,
+        author: "trial".into(),
+        approved_by: None,
+        created_at_ms: 1_768_300_000_000,
+        paused: None,
+        nl: text(),
+        fr: text(),
+        en: text(),
+    }
+}
+
+fn sample_recipients() -> [(Audience, Recipient); 3] {
+    let person = |role: Role| Contact {
+        id: 1,
+        external_id: "trial".into(),
+        role,
+        first_name: "An".into(),
+        last_name: "Peeters".into(),
+        language: None,
+        mobile: Some("+32471000000".into()),
+        phone: None,
+        email: Some("trial@example.be".into()),
+        telegram_chat_id: None,
+        organisation: Some("Trial".into()),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1980, 2, 1),
+        opted_out: Vec::new(),
+    };
+    let appointment = |department: &str| Appointment {
+        external_id: "trial".into(),
+        starts_at: chrono::DateTime::from_timestamp_millis(1_768_300_000_000).unwrap_or_default(),
+        campus: "Deurne".into(),
+        department: department.into(),
+        practitioner: Some("Dr. Trial".into()),
+        status: AppointmentStatus::Booked,
+    };
+    let recipient = |role: Role| Recipient {
+        contact: person(role),
+        appointments: Vec::new(),
+        affected_patients: Vec::new(),
+    };
+    let mut patient = recipient(Role::Patient);
+    patient.appointments = vec![appointment("cardiology"), appointment("Unknown")];
+    let mut gp = recipient(Role::Gp);
+    gp.affected_patients = vec![AffectedPatient {
+        first_name: "Jan".into(),
+        last_name: "Peeters".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1950, 3, 4),
+        appointment: appointment("cardiology"),
+    }];
+    [
+        (Audience::Patients, patient),
+        (Audience::Gps, gp),
+        (Audience::Media, recipient(Role::Journalist)),
+    ]
+}
