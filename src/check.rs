@@ -564,4 +564,65 @@ twilio = 10
         assert!(text.contains("patients: sms, email, telegram"), "{text}");
         assert!(text.contains("falls back to email"), "{text}");
     }
+
+    #[test]
+    fn check_names_the_hospitals_own_templates_and_phrases_and_refuses_a_broken_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let templates = dir.path().join("templates");
+        let locales = dir.path().join("locales");
+        std::fs::create_dir_all(templates.join("sms")).expect("mkdir");
+        std::fs::create_dir_all(&locales).expect("mkdir");
+        std::fs::write(
+            templates.join("sms/media.txt.tera"),
+            "{{ phrases.sms_sender }} {{ update.sms }}",
+        )
+        .expect("write");
+        std::fs::write(
+            locales.join("names.toml"),
+            "[departments.memory]\nnl = \"geheugenkliniek\"\nfr = \"clinique de la mémoire\"\n\
+             en = \"Memory Clinic\"\n",
+        )
+        .expect("write");
+        let mut config = Config::parse(COMPLETE, "t.toml").expect("valid");
+        config.templates_dir = Some(templates.clone());
+        config.locales_dir = Some(locales.clone());
+        let text = check(&config).to_text();
+        assert!(
+            text.contains("Templates and phrases: the built-in ones, except these"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "  {}\n",
+                templates.join("sms/media.txt.tera").display()
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("  {}\n", locales.join("names.toml").display())),
+            "{text}"
+        );
+
+        std::fs::write(templates.join("sms/media.txt.tera"), "{{ update.smss }}").expect("write");
+        let report = check(&config);
+        let problem = report
+            .problems
+            .iter()
+            .find(|problem| problem.starts_with("templates and phrases"))
+            .unwrap_or_else(|| panic!("not refused: {}", report.to_text()));
+        assert!(
+            problem.contains(&templates.join("sms/media.txt.tera").display().to_string())
+                && problem.contains("smss"),
+            "{problem}"
+        );
+
+        let report = check(&Config::default());
+        assert!(
+            report
+                .to_text()
+                .contains("Templates and phrases: the built-in ones\n"),
+            "{}",
+            report.to_text()
+        );
+    }
 }

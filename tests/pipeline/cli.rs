@@ -797,3 +797,76 @@ fn serve_names_the_address_it_cannot_listen_on_and_does_not_say_it_listens() {
     assert!(!stderr.contains("Receiving"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hospitals_own_wording_is_used_without_a_rebuild_and_a_broken_one_stops_each_command_naming_its_file(
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    patients_with_appointments(dir.path()).await;
+    let config = std::fs::read_to_string(dir.path().join("tocsin.toml")).expect("config");
+    std::fs::write(
+        dir.path().join("tocsin.toml"),
+        format!(
+            "templates_dir = \"wording/templates\"\nlocales_dir = \"wording/locales\"\n{config}"
+        ),
+    )
+    .expect("write");
+    let wording = dir.path().join("wording");
+    std::fs::create_dir_all(wording.join("templates/sms")).expect("mkdir");
+    std::fs::create_dir_all(wording.join("locales/nl")).expect("mkdir");
+    std::fs::write(
+        wording.join("locales/nl/messages.ftl"),
+        include_str!("../../locales/nl/messages.ftl").replace(
+            "sms-what-to-do-cancelled = Kom niet naar het ziekenhuis.",
+            "sms-what-to-do-cancelled = Blijf thuis.",
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("short.toml"),
+        sms_update("Door een cyberaanval gaat uw afspraak niet door."),
+    )
+    .expect("write");
+    let draft = tocsin(dir.path(), &["update", "draft", "short.toml"]);
+    assert!(draft.status.success(), "{:?}", text(&draft));
+    let preview = tocsin(dir.path(), &["update", "preview", "1", "--contact", "P1"]);
+    let (stdout, stderr) = text(&preview);
+    assert!(preview.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("gaat niet door. Blijf thuis. Vragen? Bel +32 3 555 12 12"),
+        "{stdout}"
+    );
+    let check = tocsin(dir.path(), &["check"]);
+    let (stdout, _) = text(&check);
+    assert!(
+        stdout.contains("Templates and phrases: the built-in ones, except these")
+            && stdout.contains("wording/locales/nl/messages.ftl"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        wording.join("templates/sms/patients.txt.tera"),
+        "{{ phrases.sms_sender }} {{ update.sms }} {{ appointment.line }}",
+    )
+    .expect("write");
+    for args in [
+        &["update", "preview", "1", "--contact", "P1"][..],
+        &["update", "approve", "1", "--by", "Dr. Jan Claes"],
+        &["status", "1"],
+    ] {
+        let out = tocsin(dir.path(), args);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "{args:?} ran with a broken template");
+        assert!(
+            stderr.contains("wording/templates/sms/patients.txt.tera")
+                && stderr.contains("appointment"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let check = tocsin(dir.path(), &["check"]);
+    let (stdout, _) = text(&check);
+    assert!(
+        stdout.contains("templates and phrases: template sms/patients.txt.tera"),
+        "{stdout}"
+    );
+}
