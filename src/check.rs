@@ -92,6 +92,9 @@ fn messages(config: &Config, report: &mut CheckReport) {
             return;
         }
     };
+    report
+        .warnings
+        .extend(renderer.sms_not_gsm7().iter().cloned());
     let overrides = renderer.overrides();
     if overrides.is_empty() {
         report
@@ -600,6 +603,24 @@ twilio = 10
         );
         assert!(
             text.contains(&format!("  {}\n", locales.join("names.toml").display())),
+            "{text}"
+        );
+
+        assert!(
+            !text.contains("UCS-2"),
+            "the built-in wording keeps SMS in GSM-7: {text}"
+        );
+        std::fs::write(
+            templates.join("sms/media.txt.tera"),
+            "{{ phrases.sms_sender }} {{ update.sms }} – {{ phrases.sms_media_contact }}",
+        )
+        .expect("write");
+        let text = check(&config).to_text();
+        assert!(
+            text.contains(
+                "the nl SMS to media travels as UCS-2 (70 characters a part instead of 160) \
+                 because of \"–\""
+            ),
             "{text}"
         );
 

@@ -129,6 +129,8 @@ pub struct Renderer {
     gp_patient_fields: Vec<PatientField>,
     /// The templates of the `templates_dir` in use, by template name.
     template_overrides: Vec<(&'static str, PathBuf)>,
+    /// SMS that the templates or phrases themselves turn into UCS-2.
+    sms_not_gsm7: Vec<String>,
 }
 
 /// `{{ t(key="greeting-patients", name=contact.name) }}`: a Fluent message in this Tera's
@@ -265,7 +267,7 @@ impl Renderer {
             }
             Ok(tera)
         };
-        let renderer = Renderer {
+        let mut renderer = Renderer {
             teras: [
                 build(Language::Nl)?,
                 build(Language::Fr)?,
@@ -275,19 +277,26 @@ impl Renderer {
             hospital,
             gp_patient_fields,
             template_overrides,
+            sms_not_gsm7: Vec::new(),
         };
-        trial::render_everything(&renderer).map_err(|error| match error {
-            RenderError::Template { name, message } => RenderError::Template {
-                name: origin(&renderer.template_overrides, &name),
-                message,
-            },
-            other => other,
-        })?;
+        renderer.sms_not_gsm7 =
+            trial::render_everything(&renderer).map_err(|error| match error {
+                RenderError::Template { name, message } => RenderError::Template {
+                    name: origin(&renderer.template_overrides, &name),
+                    message,
+                },
+                other => other,
+            })?;
         Ok(renderer)
     }
 
     pub fn locales(&self) -> &Locales {
         &self.locales
+    }
+
+    /// Which SMS the wording itself makes UCS-2, for `tocsin check` to warn of.
+    pub fn sms_not_gsm7(&self) -> &[String] {
+        &self.sms_not_gsm7
     }
 
     /// The files of the `templates_dir` and `locales_dir` in use instead of the built-in

@@ -2,7 +2,7 @@
 //! filter that does not exist or a `t()` message that is missing only when it renders, and
 //! a hospital's own template must fail here rather than for the first patient of a broadcast.
 
-use super::{RenderError, Renderer};
+use super::{sms, RenderError, Renderer};
 use crate::domain::{
     AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, ChannelKind,
     Contact, Language, Recipient, Role, Update, UpdateKind, UpdateState, UpdateText,
@@ -10,9 +10,12 @@ use crate::domain::{
 
 /// Renders every template for every audience, language, channel and `appointments` value,
 /// with recipients who have everything a template may print (two appointments, a GP's
-/// patients with every field the configuration allows).
-pub(super) fn render_everything(renderer: &Renderer) -> Result<(), RenderError> {
+/// patients with every field the configuration allows). Returns what makes an SMS UCS-2
+/// although the update's text is GSM-7: a template's or a phrase's own characters, which
+/// would cut every message's capacity from 160 to 70.
+pub(super) fn render_everything(renderer: &Renderer) -> Result<Vec<String>, RenderError> {
     let recipients = sample_recipients();
+    let mut not_gsm7 = Vec::new();
     for outcome in [
         AppointmentOutcome::Cancelled,
         AppointmentOutcome::Postponed,
@@ -23,12 +26,25 @@ pub(super) fn render_everything(renderer: &Renderer) -> Result<(), RenderError> 
         for language in Language::ALL {
             for (audience, recipient) in &recipients {
                 for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
-                    prepared.render(channel, *audience, language, recipient)?;
+                    let rendered = prepared.render(channel, *audience, language, recipient)?;
+                    if channel != ChannelKind::Sms || sms::is_gsm7(&rendered.body) {
+                        continue;
+                    }
+                    let characters: String =
+                        sms::analyse(&rendered.body).non_gsm.into_iter().collect();
+                    let finding = format!(
+                        "the {language} SMS to {} travels as UCS-2 (70 characters a part instead of \
+                         160) because of {characters:?} in its template or phrases",
+                        audience.as_str()
+                    );
+                    if !not_gsm7.contains(&finding) {
+                        not_gsm7.push(finding);
+                    }
                 }
             }
         }
     }
-    Ok(())
+    Ok(not_gsm7)
 }
 
 fn sample_update(outcome: AppointmentOutcome) -> Update {

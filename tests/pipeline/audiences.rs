@@ -192,8 +192,8 @@ async fn patients_on_two_days_at_one_campus_and_their_gps_are_reached_each_gp_on
     );
     let p6 = &bodies["P6"];
     assert!(
-        p6.contains("dinsdag 13 januari 2026 om 09:00")
-            && p6.contains("woensdag 14 januari 2026 om 09:00"),
+        p6.contains("dinsdag 13 januari 2026 om 9.00 uur")
+            && p6.contains("woensdag 14 januari 2026 om 9.00 uur"),
         "{p6}"
     );
 }
@@ -307,7 +307,7 @@ async fn a_gp_alert_leaves_out_patient_names_when_the_hospital_says_so() {
         .expect("delivery")
         .body;
     assert!(
-        body.contains("J.P. – dinsdag 13 januari 2026 om 09:00"),
+        body.contains("J.P. – dinsdag 13 januari 2026 om 9.00 uur"),
         "{body}"
     );
     assert!(
