@@ -35,16 +35,13 @@ fn export(rows: usize) -> Result<String> {
     let people: std::collections::HashMap<_, _> = day
         .contacts
         .iter()
-        .map(|c| (c.external_id.as_str(), c))
+        .flat_map(|c| c.identities.iter().map(move |identity| (identity, c)))
         .collect();
     let mut out = String::with_capacity(rows * 220);
     out.push_str("Patiëntnummer;Naam;Voornaam;Geboortedatum;Taal;GSM;E-mail;Afspraak ID;Datum;Campus;Dienst;Arts;Status;RIZIV huisarts;Huisarts;E-mail huisarts\r\n");
     for appointment in day.appointments.iter().take(rows) {
-        let patient = people[appointment.patient_external_id.as_str()];
-        let gp = appointment
-            .gp_external_id
-            .as_deref()
-            .and_then(|gp| people.get(gp));
+        let patient = people[&appointment.patient];
+        let gp = appointment.gp.as_ref().and_then(|gp| people.get(gp));
         let local = appointment
             .starts_at
             .with_timezone(&chrono_tz::Europe::Brussels);

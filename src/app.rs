@@ -12,8 +12,8 @@ use crate::dispatch::{
     SystemClock, Tally,
 };
 use crate::domain::{
-    choose_language, ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language,
-    PatientFilter, PhoneNumber, Recipient, Selection, UpdateState,
+    ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
+    PhoneNumber, Recipient, Selection, UpdateState,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
@@ -21,8 +21,8 @@ use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;
-use crate::store::ImportCounts;
 use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, Store, StoreError};
+use crate::store::{ImportConflict, ImportCounts};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -601,6 +601,26 @@ impl App {
         Ok(Some(path))
     }
 
+    /// Records that an import did not merge because they disagree with the contact whose
+    /// identity they carry; the decided ones too with `decided`.
+    pub async fn import_conflicts(&self, decided: bool) -> Result<Vec<ImportConflict>, AppError> {
+        Ok(self.store.import_conflicts(decided).await?)
+    }
+
+    /// A person's decision on a conflict: `accept` (the same person) merges the record and
+    /// imports its appointments; otherwise nothing of it is imported.
+    pub async fn decide_conflict(
+        &self,
+        id: i64,
+        accept: bool,
+        by: &str,
+    ) -> Result<ImportCounts, AppError> {
+        Ok(self
+            .store
+            .decide_conflict(id, accept, by, self.clock.now_ms())
+            .await?)
+    }
+
     /// Applies an opt-out list; returns (applied, unknown contacts and bad lines, rejects file).
     pub async fn import_optouts(
         &self,
@@ -615,7 +635,19 @@ impl App {
         let (optouts, mut rejected) = import::optouts(&file.display().to_string(), &bytes)?;
         let mut applied = 0;
         for optout in optouts {
-            match self.store.find_contact(&optout.contact).await? {
+            let found = match self.store.find_contact(&optout.contact).await {
+                Err(StoreError::Ambiguous(which)) => {
+                    rejected.push(import::Reject::rejected(
+                        optout.line,
+                        format!("{},{}", optout.contact, optout.channel),
+                        Some("contact"),
+                        which,
+                    ));
+                    continue;
+                }
+                found => found?,
+            };
+            match found {
                 Some(contact) => {
                     self.store
                         .set_optout(
@@ -680,13 +712,10 @@ impl App {
                 after_id = last.contact.id;
                 for recipient in &page {
                     let contact = &recipient.contact;
-                    let campus = recipient.appointments.first().and_then(|appointment| {
-                        self.config.hospital.campus_language(&appointment.campus)
-                    });
                     summary.contacts += 1;
                     *summary
                         .by_language
-                        .entry(choose_language(contact.language.as_deref(), campus))
+                        .entry(self.config.hospital.language_of(recipient))
                         .or_default() += 1;
                     let mut any = false;
                     for (channel, present) in [

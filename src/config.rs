@@ -1,7 +1,7 @@
 //! `tocsin.toml`: every field documented here is documented for users in
 //! `tocsin.example.toml`.
 
-use crate::domain::{Audience, ChannelKind, Language};
+use crate::domain::{recipient_language, Audience, ChannelKind, Language, Recipient};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -289,6 +289,8 @@ pub struct Hospital {
     pub timezone: String,
     /// Language of a campus, for patients whose own language is unknown.
     pub campus_languages: BTreeMap<String, Language>,
+    /// The language of a recipient whose own language, patients and campus say nothing.
+    pub default_language: Language,
 }
 
 impl Default for Hospital {
@@ -304,6 +306,7 @@ impl Default for Hospital {
                 ("Antwerpen".into(), Language::Nl),
                 ("Deurne".into(), Language::Nl),
             ]),
+            default_language: Language::En,
         }
     }
 }
@@ -313,6 +316,15 @@ impl Hospital {
         self.timezone
             .parse()
             .map_err(|_| format!("unknown time zone {:?}", self.timezone))
+    }
+
+    /// The language a recipient is written to (see [`recipient_language`]).
+    pub fn language_of(&self, recipient: &Recipient) -> Language {
+        recipient_language(
+            recipient,
+            |campus| self.campus_language(campus),
+            self.default_language,
+        )
     }
 
     pub fn campus_language(&self, campus: &str) -> Option<Language> {

@@ -148,6 +148,22 @@ enum ImportCommand {
     Media(ImportArgs),
     /// An opt-out list (CSV: contact, channel, reason).
     Optouts(ImportArgs),
+    /// Records an import did not merge: they carry the id of a known contact but another
+    /// name and birth date (or role). Lists the open ones; --accept or --reject decides one.
+    Conflicts {
+        /// The same person: merge the record into the contact and import its appointments.
+        #[arg(long, value_name = "ID", conflicts_with = "reject")]
+        accept: Option<i64>,
+        /// Not the same person: nothing of the record is imported (correct the export).
+        #[arg(long, value_name = "ID")]
+        reject: Option<i64>,
+        /// Lists the decided conflicts too.
+        #[arg(long)]
+        all: bool,
+        /// Who decides (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -830,6 +846,12 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         ImportCommand::Gps(args) => (Some(ImportKind::Gps), args),
         ImportCommand::Media(args) => (Some(ImportKind::Media), args),
         ImportCommand::Optouts(args) => (None, args),
+        ImportCommand::Conflicts {
+            accept,
+            reject,
+            all,
+            by,
+        } => return conflicts(&app, accept, reject, all, by).await,
     };
     let Some(kind) = kind else {
         let (applied, rejected, rejects) = app
@@ -873,6 +895,13 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         "  appointments: {} new, {} updated, {} unchanged",
         counts.appointments.new, counts.appointments.updated, counts.appointments.unchanged
     );
+    if counts.conflicts > 0 {
+        println!(
+            "  conflicts:    {} not merged: the id of a known contact, but another person \
+             (nothing of them was written; see tocsin import conflicts)",
+            counts.conflicts
+        );
+    }
     for notice in &summary.notices {
         println!(
             "  note, line {}: {}: {}",
@@ -885,6 +914,84 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
             rejects.display()
         );
     }
+    Ok(())
+}
+
+/// `tocsin import conflicts`: lists them, or decides one.
+async fn conflicts(
+    app: &App,
+    accept: Option<i64>,
+    reject: Option<i64>,
+    all: bool,
+    by: Option<String>,
+) -> Result<()> {
+    if let Some((id, accepted)) = accept.map(|id| (id, true)).or(reject.map(|id| (id, false))) {
+        let counts = app.decide_conflict(id, accepted, &who(by)).await?;
+        if accepted {
+            println!(
+                "Conflict {id} accepted: the record is merged ({} contact updated, {} \
+                 appointments new, {} updated).",
+                counts.contacts.updated, counts.appointments.new, counts.appointments.updated
+            );
+        } else {
+            println!("Conflict {id} rejected: nothing of that record is imported.");
+        }
+        return Ok(());
+    }
+    let conflicts = app.import_conflicts(all).await?;
+    if conflicts.is_empty() {
+        println!("No import conflict{}.", if all { "" } else { " is open" });
+        return Ok(());
+    }
+    let born = |date: Option<chrono::NaiveDate>| {
+        date.map_or_else(
+            || "birth date unknown".to_string(),
+            |date| format!("born {date}"),
+        )
+    };
+    for conflict in &conflicts {
+        let record = &conflict.record;
+        println!(
+            "#{} ({:?}{}) {} — {}",
+            conflict.id,
+            conflict.state,
+            conflict
+                .decided_by
+                .as_deref()
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default(),
+            conflict.identity,
+            conflict.reason
+        );
+        println!("    from {}", conflict.source);
+        match &conflict.contact {
+            Some(known) => println!(
+                "    known:    #{} {} ({}, {}, {})",
+                known.id,
+                known.full_name(),
+                known.role,
+                born(known.birth_date),
+                known.external_id
+            ),
+            None => println!("    known:    several contacts"),
+        }
+        println!(
+            "    imported: {} {} ({}, {}), {} held",
+            record.first_name,
+            record.last_name,
+            record.role,
+            born(record.birth_date),
+            count(
+                conflict.appointments.len() as u64,
+                "appointment",
+                "appointments"
+            )
+        );
+    }
+    println!(
+        "Decide with: tocsin import conflicts --accept ID (the same person: merge) or --reject ID \
+         (another person: import nothing of it, correct the export)"
+    );
     Ok(())
 }
 

@@ -5,8 +5,7 @@
 
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
-    choose_language, Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient,
-    Update, UpdateState,
+    Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, Update, UpdateState,
 };
 use crate::render::{sms, Prepared, RenderError, Rendered, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
@@ -168,13 +167,9 @@ impl Planner<'_> {
         })
     }
 
-    /// The language the recipient is written to: their own, else their campus's.
+    /// The language the recipient is written to (`Hospital::language_of`).
     pub fn language(&self, recipient: &Recipient) -> Language {
-        let campus_language = recipient
-            .appointments
-            .first()
-            .and_then(|appointment| self.config.hospital.campus_language(&appointment.campus));
-        choose_language(recipient.contact.language.as_deref(), campus_language)
+        self.config.hospital.language_of(recipient)
     }
 
     /// The channel policy, narrowed to the update's channels: an opted-out channel is

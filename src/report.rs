@@ -173,6 +173,7 @@ async fn told_about(
             contact,
             appointments,
             affected_patients,
+            ..
         } in store.recipients_among(&selection, &left).await?
         {
             let lines = appointments

@@ -5,7 +5,7 @@
 //! yields the same contacts and appointments. Addresses use reserved `example.*` domains and
 //! phone numbers are synthetic, so nothing generated here reaches a real person.
 
-use crate::domain::{AppointmentStatus, Language, NewAppointment, NewContact, Role};
+use crate::domain::{AppointmentStatus, Identity, Language, NewAppointment, NewContact, Role};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Brussels;
 use rand::rngs::StdRng;
@@ -131,6 +131,7 @@ pub fn generate(patients: usize, days: &[NaiveDate], seed: u64) -> SyntheticDay 
         );
 
         contacts.push(NewContact {
+            identities: vec![Identity::patient(external_id.as_str())],
             external_id,
             role: Role::Patient,
             first_name,
@@ -304,8 +305,8 @@ fn new_visit(rng: &mut StdRng, booking: &Booking<'_>, campus: Option<usize>) -> 
 fn push_visit(out: &mut Vec<NewAppointment>, next_id: &mut usize, b: &Booking<'_>, v: Visit) {
     out.push(NewAppointment {
         external_id: format!("A{:07}", *next_id),
-        patient_external_id: b.patient.to_string(),
-        gp_external_id: Some(b.gp.to_string()),
+        patient: Identity::patient(b.patient),
+        gp: Some(Identity::riziv(b.gp)),
         starts_at: b.slots[v.day][v.slot],
         campus: CAMPUSES[v.campus].to_string(),
         department: DEPARTMENTS[v.department].to_string(),
@@ -452,6 +453,7 @@ fn generate_gps(
         }
         gps.ids.push(external_id.clone());
         gps.contacts.push(NewContact {
+            identities: vec![Identity::riziv(external_id.as_str())],
             external_id,
             role: Role::Gp,
             first_name,
@@ -506,6 +508,7 @@ fn generate_journalists(
         fold_into(&mut local, &last_name);
         out.push(NewContact {
             external_id: format!("M{:03}", index + 1),
+            identities: vec![Identity::media(format!("M{:03}", index + 1))],
             role: Role::Journalist,
             first_name,
             last_name,
@@ -1146,7 +1149,7 @@ mod tests {
             assert!(DEPARTMENTS.contains(&a.department.as_str()));
             assert!(a.practitioner.as_deref().unwrap().starts_with("Dr. "));
             if a.status == AppointmentStatus::Booked {
-                booked.insert(a.patient_external_id.as_str());
+                booked.insert(a.patient.value.as_str());
             }
         }
         for p in of_role(&day, Role::Patient) {
@@ -1183,29 +1186,24 @@ mod tests {
         let day = generate(2000, &days(), 99);
         let mut ids = HashSet::new();
         for c in &day.contacts {
-            assert!(
-                ids.insert(c.external_id.as_str()),
-                "{} twice",
-                c.external_id
-            );
+            assert_eq!(c.identities.len(), 1, "{}", c.external_id);
+            assert_eq!(c.identities[0].value, c.external_id);
+            assert!(ids.insert(&c.identities[0]), "{} twice", c.external_id);
         }
-        let roles: HashMap<&str, Role> = day
+        let roles: HashMap<&Identity, Role> = day
             .contacts
             .iter()
-            .map(|c| (c.external_id.as_str(), c.role))
+            .map(|c| (&c.identities[0], c.role))
             .collect();
         let mut appointment_ids = HashSet::new();
         let mut gp_of = HashMap::new();
         for a in &day.appointments {
             assert!(appointment_ids.insert(a.external_id.as_str()));
-            assert_eq!(
-                roles.get(a.patient_external_id.as_str()),
-                Some(&Role::Patient)
-            );
-            let gp = a.gp_external_id.as_deref().expect("every patient has a GP");
+            assert_eq!(roles.get(&a.patient), Some(&Role::Patient));
+            let gp = a.gp.as_ref().expect("every patient has a GP");
             assert_eq!(roles.get(gp), Some(&Role::Gp));
-            let first = *gp_of.entry(a.patient_external_id.as_str()).or_insert(gp);
-            assert_eq!(first, gp, "{} changed GP", a.patient_external_id);
+            let first = *gp_of.entry(&a.patient).or_insert(gp);
+            assert_eq!(first, gp, "{} changed GP", a.patient);
         }
         assert_eq!(day.appointments[0].external_id, "A0000001");
         assert_eq!(day.contacts[0].external_id, "P000001");

@@ -1,4 +1,4 @@
-use super::ChannelKind;
+use super::{ChannelKind, Identity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -72,10 +72,12 @@ impl Contact {
         }
     }
 
-    /// The contact as an import would write it, to compare with what a new export says.
+    /// The contact as an import would write it, to compare with what a new export says
+    /// (identities are compared apart, so none are given here).
     pub fn into_new(self) -> NewContact {
         NewContact {
             external_id: self.external_id,
+            identities: Vec::new(),
             role: self.role,
             first_name: self.first_name,
             last_name: self.last_name,
@@ -99,9 +101,14 @@ impl Contact {
 }
 
 /// A contact before it has an id (imports and the demo).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewContact {
+    /// The export's id as people read it (the patient number, the RIZIV number, the FHIR
+    /// identifier chosen to show): not a key, two contacts may show the same one.
     pub external_id: String,
+    /// Who the record is: an import matches a known contact only by one of these. The
+    /// readers give at least one.
+    pub identities: Vec<Identity>,
     pub role: Role,
     pub first_name: String,
     pub last_name: String,
@@ -114,6 +121,68 @@ pub struct NewContact {
     pub telegram_chat_id: Option<String>,
     pub organisation: Option<String>,
     pub birth_date: Option<chrono::NaiveDate>,
+}
+
+impl NewContact {
+    /// Why this record cannot be `known`, the contact that has one of its identities: another
+    /// role, or another name *and* another birth date (both known on both sides). None when
+    /// it can be the same person: a new surname after a marriage, a corrected birth date,
+    /// a name written with or without a middle name, accents or in another order.
+    pub fn disagreement(&self, known: &NewContact) -> Option<String> {
+        if self.role != known.role {
+            return Some(format!("a {} is not a {}", self.role, known.role));
+        }
+        let (ours, theirs) = (name_words(self), name_words(known));
+        let other_name = !ours.is_empty()
+            && !theirs.is_empty()
+            && !ours.is_subset(&theirs)
+            && !theirs.is_subset(&ours);
+        match (self.birth_date, known.birth_date) {
+            (Some(ours_born), Some(theirs_born)) if other_name && ours_born != theirs_born => {
+                Some(format!(
+                    "{}, born {ours_born}, is not {}, born {theirs_born}",
+                    full_name(self),
+                    full_name(known)
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn full_name(contact: &NewContact) -> String {
+    format!("{} {}", contact.first_name, contact.last_name)
+        .trim()
+        .to_string()
+}
+
+/// The words of a name, lower case with accents folded.
+fn name_words(contact: &NewContact) -> std::collections::BTreeSet<String> {
+    format!("{} {}", contact.first_name, contact.last_name)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .map(fold_accent)
+                .collect()
+        })
+        .collect()
+}
+
+/// The letter without its accent, for comparing what exports write in different ways.
+pub fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        other => other,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,11 +212,13 @@ pub struct Appointment {
     pub status: AppointmentStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAppointment {
     pub external_id: String,
-    pub patient_external_id: String,
-    pub gp_external_id: Option<String>,
+    /// One of the patient's identities, as the batch or an earlier import gave them.
+    pub patient: Identity,
+    /// One of the GP's identities.
+    pub gp: Option<Identity>,
     pub starts_at: chrono::DateTime<chrono::Utc>,
     pub campus: String,
     pub department: String,
@@ -182,6 +253,18 @@ pub struct Recipient {
     pub contact: Contact,
     pub appointments: Vec<Appointment>,
     pub affected_patients: Vec<AffectedPatient>,
+    /// A GP's patients by language and campus, for a GP whose own language is unknown;
+    /// empty for everyone else.
+    pub patients_by_language: Vec<PatientLanguage>,
+}
+
+/// How many of a GP's patients with an appointment at `campus` have `language`, as their
+/// export wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientLanguage {
+    pub language: Option<String>,
+    pub campus: String,
+    pub patients: u64,
 }
 
 /// One of a GP's patients whose appointment the update concerns.

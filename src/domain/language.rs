@@ -1,3 +1,4 @@
+use super::{Recipient, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -73,18 +74,68 @@ impl FromStr for Language {
     }
 }
 
-/// The language a contact is written to: their own if it is one of ours, else the language of
-/// the campus they are booked at, else English as the language most readers share.
-pub fn choose_language(preferred: Option<&str>, campus_default: Option<Language>) -> Language {
-    preferred
-        .and_then(|raw| Language::parse(raw).ok())
-        .or(campus_default)
-        .unwrap_or(Language::En)
+/// The language a recipient is written to: their own if it is one of ours; else, for a
+/// GP, the language most of their patients read (only patients whose language is known
+/// count), else the language of the campus most of their patients are booked at; for
+/// anyone else the language of the campus of their (first) appointment; else `default`
+/// (`[hospital] default_language`). A tie is no majority: the next rule decides.
+///
+/// Patients come before the campus for a GP because they say more about the GP: people
+/// choose a doctor who speaks their language, while a campus is where the hospital stands
+/// (a Brussels GP's patients booked in Antwerp still read French).
+pub fn recipient_language(
+    recipient: &Recipient,
+    campus_language: impl Fn(&str) -> Option<Language>,
+    default: Language,
+) -> Language {
+    let own = recipient
+        .contact
+        .language
+        .as_deref()
+        .and_then(|raw| Language::parse(raw).ok());
+    let fallback = if recipient.contact.role == Role::Gp {
+        let patients = &recipient.patients_by_language;
+        majority(patients.iter().filter_map(|group| {
+            let language = Language::parse(group.language.as_deref()?).ok()?;
+            Some((language, group.patients))
+        }))
+        .or_else(|| {
+            majority(
+                patients
+                    .iter()
+                    .filter_map(|group| Some((campus_language(&group.campus)?, group.patients))),
+            )
+        })
+    } else {
+        recipient
+            .appointments
+            .first()
+            .and_then(|appointment| campus_language(&appointment.campus))
+    };
+    own.or(fallback).unwrap_or(default)
+}
+
+/// The language with the most votes, if one has more than every other.
+fn majority(votes: impl Iterator<Item = (Language, u64)>) -> Option<Language> {
+    let mut counts = [0u64; 3];
+    for (language, count) in votes {
+        counts[language as usize] += count;
+    }
+    let best = *counts.iter().max()?;
+    let mut winners = Language::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(_, count)| *count == best && best > 0);
+    match (winners.next(), winners.next()) {
+        (Some((language, _)), None) => Some(*language),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::PatientLanguage;
 
     #[test]
     fn normalises_codes_regions_and_names_from_real_exports() {
@@ -111,17 +162,110 @@ mod tests {
         assert!(Language::parse("").is_err());
     }
 
+    fn recipient(role: Role, language: Option<&str>, campus: Option<&str>) -> Recipient {
+        let contact = crate::domain::Contact {
+            id: 1,
+            external_id: "X1".into(),
+            role,
+            first_name: "An".into(),
+            last_name: "Wouters".into(),
+            language: language.map(String::from),
+            mobile: None,
+            phone: None,
+            email: None,
+            telegram_chat_id: None,
+            organisation: None,
+            birth_date: None,
+            opted_out: Vec::new(),
+        };
+        Recipient {
+            contact,
+            appointments: campus
+                .map(|campus| crate::domain::Appointment {
+                    external_id: "A1".into(),
+                    starts_at: chrono::DateTime::UNIX_EPOCH,
+                    campus: campus.into(),
+                    department: "Cardiologie".into(),
+                    practitioner: None,
+                    status: crate::domain::AppointmentStatus::Booked,
+                })
+                .into_iter()
+                .collect(),
+            affected_patients: Vec::new(),
+            patients_by_language: Vec::new(),
+        }
+    }
+
+    fn campuses(campus: &str) -> Option<Language> {
+        match campus {
+            "Antwerpen" => Some(Language::Nl),
+            "Bruxelles" => Some(Language::Fr),
+            _ => None,
+        }
+    }
+
+    fn patients(groups: &[(Option<&str>, &str, u64)]) -> Vec<PatientLanguage> {
+        groups
+            .iter()
+            .map(|(language, campus, patients)| PatientLanguage {
+                language: language.map(String::from),
+                campus: campus.to_string(),
+                patients: *patients,
+            })
+            .collect()
+    }
+
     #[test]
-    fn falls_back_to_campus_language_then_english() {
+    fn a_patient_falls_back_to_the_campus_language_then_the_hospital_default() {
+        let language = |own, campus| {
+            recipient_language(
+                &recipient(Role::Patient, own, campus),
+                campuses,
+                Language::Nl,
+            )
+        };
+        assert_eq!(language(Some("Deutsch"), Some("Antwerpen")), Language::Nl);
+        assert_eq!(language(None, Some("Bruxelles")), Language::Fr);
+        assert_eq!(language(Some("tr"), None), Language::Nl, "the default");
+        assert_eq!(language(Some("fr-BE"), Some("Antwerpen")), Language::Fr);
+    }
+
+    #[test]
+    fn a_gp_without_a_language_reads_their_patients_majority_then_their_campus() {
+        let gp = |own: Option<&str>, groups: &[(Option<&str>, &str, u64)]| {
+            let mut gp = recipient(Role::Gp, own, None);
+            gp.patients_by_language = patients(groups);
+            recipient_language(&gp, campuses, Language::En)
+        };
+        // French-speaking patients at a Dutch-speaking campus: their GP reads French.
         assert_eq!(
-            choose_language(Some("Deutsch"), Some(Language::Nl)),
-            Language::Nl
-        );
-        assert_eq!(choose_language(None, Some(Language::Fr)), Language::Fr);
-        assert_eq!(choose_language(Some("tr"), None), Language::En);
-        assert_eq!(
-            choose_language(Some("fr-BE"), Some(Language::Nl)),
+            gp(
+                None,
+                &[(Some("fr"), "Antwerpen", 3), (Some("NL"), "Antwerpen", 1)]
+            ),
             Language::Fr
         );
+        assert_eq!(
+            gp(Some("nl"), &[(Some("fr"), "Antwerpen", 3)]),
+            Language::Nl,
+            "the GP list's language wins"
+        );
+        // No patient language known (or a tie): the campus most of them are booked at.
+        assert_eq!(
+            gp(
+                None,
+                &[(None, "Bruxelles", 2), (Some("tr"), "Antwerpen", 1)]
+            ),
+            Language::Fr
+        );
+        assert_eq!(
+            gp(
+                None,
+                &[(Some("fr"), "Antwerpen", 2), (Some("nl"), "Antwerpen", 2)]
+            ),
+            Language::Nl
+        );
+        assert_eq!(gp(None, &[]), Language::En, "nothing known: the default");
+        assert_eq!(gp(None, &[(None, "Elders", 4)]), Language::En);
     }
 }

@@ -3,17 +3,19 @@
 mod audience;
 mod contact;
 mod delivery;
+mod identity;
 mod language;
 mod phone;
 mod update;
 
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
 pub use contact::{
-    AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress, NewAppointment,
-    NewContact, Recipient, Role,
+    fold_accent, AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress,
+    NewAppointment, NewContact, PatientLanguage, Recipient, Role,
 };
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
-pub use language::{choose_language, Language, UnknownLanguage};
+pub use identity::{Identity, IdentityKind};
+pub use language::{recipient_language, Language, UnknownLanguage};
 pub use phone::{PhoneError, PhoneNumber};
 pub use update::{
     AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,

@@ -112,7 +112,10 @@
 
 use super::fields::{self, Kind};
 use super::{ImportBatch, Notice, Reject, Unreadable};
-use crate::domain::{AppointmentStatus, Language, NewAppointment, NewContact, PhoneNumber, Role};
+use crate::domain::{
+    fold_accent, AppointmentStatus, Identity, Language, NewAppointment, NewContact, PhoneNumber,
+    Role,
+};
 use crate::spreadsheet::{Separator, SheetWriter};
 use chrono::{
     DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
@@ -735,20 +738,6 @@ fn normalise(raw: &str) -> String {
         }
     }
     out
-}
-
-fn fold_accent(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-        'ç' => 'c',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ñ' => 'n',
-        'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
-        'ý' | 'ÿ' => 'y',
-        other => other,
-    }
 }
 
 fn is_known_column(normalised: &str) -> bool {
@@ -2177,6 +2166,7 @@ impl AppointmentRows {
         let (mobile, phone) = row.phones(None, (Col::GpPhone, "gp_phone"));
         let contact = NewContact {
             external_id: riziv.clone(),
+            identities: vec![Identity::riziv(riziv.clone())],
             role: Role::Gp,
             first_name,
             last_name,
@@ -2224,14 +2214,9 @@ impl Rows for AppointmentRows {
             AppointmentStatus::Booked
         });
         let gp = self.gp(row);
-        let (Some(starts_at), false) = (starts_at, row.failed()) else {
-            return;
-        };
-        let line = row.line;
-        batch.notices.append(&mut row.notices);
-
         let patient = NewContact {
             external_id: patient_id.to_string(),
+            identities: vec![Identity::patient(patient_id)],
             role: Role::Patient,
             first_name: clean(first_name),
             last_name: clean(last_name),
@@ -2243,6 +2228,22 @@ impl Rows for AppointmentRows {
             organisation: None,
             birth_date,
         };
+        // One patient number, two people: taking the row would give one of them the other's
+        // appointment.
+        if let Some(&at) = self.patients.get(patient_id) {
+            if let Some(reason) = patient.disagreement(&batch.contacts[at]) {
+                row.fail(
+                    "patient_id",
+                    format!("{patient_id:?} is on an earlier row for another person: {reason}; this row is not taken"),
+                );
+            }
+        }
+        let (Some(starts_at), false) = (starts_at, row.failed()) else {
+            return;
+        };
+        let line = row.line;
+        batch.notices.append(&mut row.notices);
+
         add_contact(
             &mut self.patients,
             patient,
@@ -2250,7 +2251,7 @@ impl Rows for AppointmentRows {
             line,
             batch,
         );
-        let gp_external_id = gp.map(|(riziv, contact)| {
+        let gp_identity = gp.map(|(riziv, contact)| {
             match (contact, self.gps.get(&riziv)) {
                 (None, _) => {}
                 (Some(contact), Some(seen)) => {
@@ -2274,13 +2275,13 @@ impl Rows for AppointmentRows {
                     batch.contacts.push(contact);
                 }
             }
-            riziv
+            Identity::riziv(riziv)
         });
         self.appointments.insert(appointment_id.to_string(), line);
         batch.appointments.push(NewAppointment {
             external_id: appointment_id.to_string(),
-            patient_external_id: patient_id.to_string(),
-            gp_external_id,
+            patient: Identity::patient(patient_id),
+            gp: gp_identity,
             starts_at,
             campus: clean(campus),
             department: clean(department),
@@ -2398,8 +2399,13 @@ impl Rows for ContactRows {
         };
         let line = row.line;
         batch.notices.append(&mut row.notices);
+        let identity = match self.role {
+            Role::Gp => Identity::riziv(external_id.clone()),
+            _ => Identity::media(external_id.clone()),
+        };
         let contact = NewContact {
             external_id,
+            identities: vec![identity],
             role: self.role,
             first_name,
             last_name,
@@ -2490,7 +2496,10 @@ mod tests {
         let zoe = contact(batch, "P1003");
         assert_eq!(zoe.mobile, None);
         assert_eq!(zoe.email.as_deref(), Some("zoe.vermeulen@example.be"));
-        assert_eq!(appointment(batch, "A-1005").patient_external_id, "P1003");
+        assert_eq!(
+            appointment(batch, "A-1005").patient,
+            Identity::patient("P1003")
+        );
 
         // Four patients and their GP, each once.
         assert_eq!(batch.contacts.len(), 5, "{:#?}", batch.contacts);
@@ -2507,7 +2516,7 @@ mod tests {
         let hers: Vec<&str> = batch
             .appointments
             .iter()
-            .filter(|a| a.patient_external_id == "P1001")
+            .filter(|a| a.patient == Identity::patient("P1001"))
             .map(|a| a.external_id.as_str())
             .collect();
         assert_eq!(hers, ["A-1001", "A-1002", "A-1003"]);
@@ -2518,7 +2527,7 @@ mod tests {
         assert_eq!(first.department, "Cardiologie");
         assert_eq!(first.practitioner.as_deref(), Some("Dr. Wouters"));
         assert_eq!(first.status, AppointmentStatus::Booked);
-        assert_eq!(first.gp_external_id.as_deref(), Some("12345678004"));
+        assert_eq!(first.gp, Some(Identity::riziv("12345678004")));
         assert_eq!(
             appointment(batch, "A-1002").department,
             "Radiologie NMR-onderzoek",
@@ -2546,7 +2555,7 @@ mod tests {
         );
         assert_eq!(francois.mobile.as_deref(), Some("+32472987654"));
         assert_eq!(francois.phone.as_deref(), Some("+3225551234"));
-        assert_eq!(appointment(batch, "A-1004").gp_external_id, None);
+        assert_eq!(appointment(batch, "A-1004").gp, None);
         assert_eq!(appointment(batch, "A-1004").department, "Orthopédie");
 
         let jef = contact(batch, "P1004");
@@ -2930,10 +2939,10 @@ mod tests {
         let an = contact(&batch, "P1");
         assert_eq!(an.mobile.as_deref(), Some("+32471123456"));
         assert_eq!((an.phone.as_deref(), an.email.as_deref()), (None, None));
-        assert_eq!(appointment(&batch, "A1").patient_external_id, "P1");
+        assert_eq!(appointment(&batch, "A1").patient, Identity::patient("P1"));
         assert_eq!(
-            appointment(&batch, "A1").gp_external_id.as_deref(),
-            Some("12345678004")
+            appointment(&batch, "A1").gp,
+            Some(Identity::riziv("12345678004"))
         );
         let gp = contact(&batch, "12345678004");
         assert_eq!(
@@ -3001,7 +3010,7 @@ mod tests {
             P2;Janssens;A1;13/01/2026 10:30;Campus Noord;Cardiologie\n";
         let batch = appointments("x.csv", text.as_bytes()).expect("readable");
         assert_eq!(batch.appointments.len(), 1);
-        assert_eq!(batch.appointments[0].patient_external_id, "P1");
+        assert_eq!(batch.appointments[0].patient, Identity::patient("P1"));
         assert_eq!(batch.rejects.len(), 1);
         assert_eq!(batch.rejects[0].line, 3);
         assert_eq!(batch.rejects[0].field.as_deref(), Some("appointment_id"));
@@ -3063,7 +3072,7 @@ mod tests {
             "{}",
             batch.rejects[0].reason
         );
-        assert_eq!(appointment(&batch, "A4").gp_external_id, None);
+        assert_eq!(appointment(&batch, "A4").gp, None);
         assert!(batch
             .notices
             .iter()

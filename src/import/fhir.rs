@@ -9,18 +9,27 @@
 //! Practitioner.ndjson Appointment.ndjson`) so that an appointment finds its patient.
 //!
 //! Choices, where the export leaves room:
-//! - A patient's external id is their hospital number (an identifier typed `MR`, or whose
-//!   system says `mrn`), else their first other identifier; the national number (SSIN/INSZ)
-//!   only when it is the only identifier, so that it is not copied where a hospital number
-//!   would do; else `Patient/<id>`.
-//! - A GP's external id is the RIZIV/INAMI number (11 digits, separators dropped), else the
-//!   first identifier, else `Practitioner/<id>`.
-//! - A `Practitioner` is a GP contact when a patient names it as `generalPractitioner`, when
-//!   one of its `PractitionerRole`s says general practice (SNOMED 62247001, 394814009,
-//!   408443003 or a text like "general practitioner" / "huisarts" / "généraliste"), or when it
-//!   performs none of the file's appointments. Hospital doctors who perform appointments are
-//!   only named on them. An `Organization` named as `generalPractitioner` (a group practice)
-//!   becomes a GP contact under its own name.
+//! - Identities: every identifier of a Patient, Practitioner or Organization is one, under its
+//!   own `system` (`fhir:SYSTEM|VALUE`): the same value under two systems is two people. A
+//!   RIZIV/INAMI number (a system naming riziv, inami or nihdi; 11 digits, separators
+//!   dropped) goes in the RIZIV namespace instead, where the CSV exports put GPs; a national
+//!   number (SSIN/INSZ) is kept by its 11 digits. A resource without identifiers is known by
+//!   `Type/<id>` (`fhir:|Patient/pat2`). Two resources of the file sharing an identity are
+//!   one contact, unless they disagree on name and birth date (or role): the second is
+//!   rejected (`identifier`).
+//! - The external id people read is, for a patient, their hospital number (an identifier
+//!   typed `MR`, or whose system says `mrn`), else their first other identifier; the national
+//!   number only when it is the only identifier, so that it is not copied where a hospital
+//!   number would do; else `Patient/<id>`. For a GP, the RIZIV/INAMI number, else the first
+//!   identifier, else `Practitioner/<id>`.
+//! - A `Practitioner` is a GP contact only when a patient names it as `generalPractitioner`,
+//!   or when its `qualification` or one of its `PractitionerRole`s (code or specialty) says
+//!   general practice (SNOMED 62247001 "General practitioner", 394814009 "General practice",
+//!   408443003 "General medical practice", the Dutch Vektis specialism 0100 "Huisartsen", or a
+//!   text like "general practitioner" / "huisarts" / "médecin généraliste" / "médecine
+//!   générale"). Any other practitioner (a hospital specialist) is no contact, with a notice;
+//!   one who performs an appointment is named on it. An `Organization` named as
+//!   `generalPractitioner` (a group practice) becomes a GP contact under its own name.
 //! - Language: the preferred `communication` entry if it is nl, fr or en, else the first entry
 //!   that is, else the preferred (or first) one kept as written, with a notice. A patient who
 //!   prefers German but reads French is written to in French rather than in the campus
@@ -65,7 +74,7 @@
 
 use super::fields::{self, Kind};
 use super::{ImportBatch, Notice, Reject, Unreadable};
-use crate::domain::{AppointmentStatus, Language, NewAppointment, NewContact, Role};
+use crate::domain::{AppointmentStatus, Identity, Language, NewAppointment, NewContact, Role};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::error::Category;
 use serde_json::Value;
@@ -413,16 +422,14 @@ struct Import<'a> {
     by_identifier: HashMap<&'a str, Vec<usize>>,
     /// Practitioner → its PractitionerRole entries.
     roles_of: HashMap<Node, Vec<usize>>,
-    /// Practitioners who perform one of the file's appointments.
-    performers: HashSet<Node>,
-    /// Contacts built so far: the external id, or None when rejected.
-    built: HashMap<Node, Option<String>>,
+    /// Contacts built so far: their first identity, or None when rejected.
+    built: HashMap<Node, Option<Identity>>,
     /// Resources left out on purpose (an animal patient), each with a notice.
     skipped: HashSet<Node>,
-    /// A patient's GP, by the GP's external id.
-    patient_gp: HashMap<Node, Option<String>>,
-    /// external id → index in `batch.contacts`.
-    contact_at: HashMap<String, usize>,
+    /// A patient's GP, by the GP's first identity.
+    patient_gp: HashMap<Node, Option<Identity>>,
+    /// Every identity of the contacts kept → index in `batch.contacts`.
+    contact_at: HashMap<Identity, usize>,
     batch: ImportBatch,
 }
 
@@ -458,7 +465,6 @@ impl<'a> Import<'a> {
             keys,
             by_identifier,
             roles_of: HashMap::new(),
-            performers: HashSet::new(),
             built: HashMap::new(),
             skipped: HashSet::new(),
             patient_gp: HashMap::new(),
@@ -475,17 +481,6 @@ impl<'a> Import<'a> {
             }
         }
         for (index, entry) in entries.iter().enumerate() {
-            if type_of(&entry.resource) == "Appointment" {
-                for participant in array_at(&entry.resource, "participant") {
-                    if let Some(practitioner) =
-                        self.practitioner_of(participant.get("actor"), (index, None))
-                    {
-                        self.performers.insert(practitioner);
-                    }
-                }
-            }
-        }
-        for (index, entry) in entries.iter().enumerate() {
             let node = (index, None);
             match type_of(&entry.resource) {
                 "Patient" => {
@@ -496,6 +491,20 @@ impl<'a> Import<'a> {
                 }
                 "Appointment" => self.appointment(node),
                 _ => {}
+            }
+        }
+        // Only now is it known which practitioners a patient names as GP.
+        for (index, entry) in entries.iter().enumerate() {
+            let node = (index, None);
+            if type_of(&entry.resource) == "Practitioner" && !self.built.contains_key(&node) {
+                self.notice(
+                    node,
+                    "qualification",
+                    "not a GP (no patient names this practitioner as generalPractitioner, and \
+                     neither a qualification nor a PractitionerRole says general practice): not \
+                     imported as a contact"
+                        .into(),
+                );
             }
         }
     }
@@ -703,8 +712,9 @@ impl<'a> Import<'a> {
 
     // --- contacts -----------------------------------------------------------------------------
 
-    /// The contact a Patient, Practitioner or Organization becomes, built once.
-    fn contact(&mut self, node: Node) -> Option<String> {
+    /// The contact a Patient, Practitioner or Organization becomes, built once; by its first
+    /// identity.
+    fn contact(&mut self, node: Node) -> Option<Identity> {
         if let Some(done) = self.built.get(&node) {
             return done.clone();
         }
@@ -727,37 +737,53 @@ impl<'a> Import<'a> {
                 format!("a {other} is not a contact"),
             )),
         };
-        let external_id = match built {
+        let identity = match built {
             Ok(contact) => self.keep(node, contact),
             Err(refusal) => {
                 self.reject(node, refusal);
                 None
             }
         };
-        self.built.insert(node, external_id.clone());
-        external_id
+        self.built.insert(node, identity.clone());
+        identity
     }
 
-    /// Adds a contact, merged with one the file already gave under the same external id.
-    fn keep(&mut self, node: Node, contact: NewContact) -> Option<String> {
-        let external_id = contact.external_id.clone();
-        let Some(&at) = self.contact_at.get(&external_id) else {
-            self.contact_at
-                .insert(external_id.clone(), self.batch.contacts.len());
+    /// Adds a contact, merged with one the file already gave under one of its identities
+    /// (the same system and value) — unless the two cannot be one person, which rejects this
+    /// one.
+    fn keep(&mut self, node: Node, contact: NewContact) -> Option<Identity> {
+        let shared = contact
+            .identities
+            .iter()
+            .find_map(|identity| Some((identity, *self.contact_at.get(identity)?)));
+        let Some((shared, at)) = shared else {
+            let at = self.batch.contacts.len();
+            for identity in &contact.identities {
+                self.contact_at.insert(identity.clone(), at);
+            }
+            let first = contact.identities.first().cloned();
             self.batch.contacts.push(contact);
-            return Some(external_id);
+            return first;
         };
-        let existing = &mut self.batch.contacts[at];
-        if existing.role != contact.role {
-            let role = existing.role;
+        if let Some(reason) = contact.disagreement(&self.batch.contacts[at]) {
+            let shared = shared.to_string();
             self.reject(
                 node,
                 refuse(
                     "identifier",
-                    format!("{external_id} is already the external id of a {role} in this file"),
+                    format!("{shared} is already that of another record of this file: {reason}"),
                 ),
             );
             return None;
+        }
+        for identity in &contact.identities {
+            self.contact_at.entry(identity.clone()).or_insert(at);
+        }
+        let existing = &mut self.batch.contacts[at];
+        for identity in contact.identities {
+            if !existing.identities.contains(&identity) {
+                existing.identities.push(identity);
+            }
         }
         if existing.first_name.is_empty() && existing.last_name.is_empty() {
             existing.first_name = contact.first_name;
@@ -769,12 +795,12 @@ impl<'a> Import<'a> {
         existing.email = existing.email.take().or(contact.email);
         existing.organisation = existing.organisation.take().or(contact.organisation);
         existing.birth_date = existing.birth_date.or(contact.birth_date);
-        Some(external_id)
+        existing.identities.first().cloned()
     }
 
     fn patient(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
-        let external_id = self.patient_id(node)?;
+        let (external_id, identities) = self.patient_id(node)?;
         within(Kind::Id, "identifier", &external_id)?;
         let deceased = resource.get("deceasedBoolean").and_then(Value::as_bool) == Some(true)
             || str_at(resource, "deceasedDateTime").is_some();
@@ -820,6 +846,7 @@ impl<'a> Import<'a> {
         self.patient_gp.insert(node, gp);
         Ok(NewContact {
             external_id,
+            identities,
             role: Role::Patient,
             first_name,
             last_name,
@@ -878,27 +905,37 @@ impl<'a> Import<'a> {
         Reach::default()
     }
 
-    fn patient_id(&self, node: Node) -> Result<String, Refusal> {
+    /// The id people read (see the module's choices) and every identity of the patient,
+    /// that id's first.
+    fn patient_id(&self, node: Node) -> Result<(String, Vec<Identity>), Refusal> {
         let identifiers: Vec<&Value> = usable_identifiers(self.res(node)).collect();
-        let value = |identifier: &&Value| str_at(identifier, "value").map(String::from);
-        identifiers
+        let chosen = identifiers
             .iter()
             .find(|identifier| is_hospital_number(identifier) && !is_ssin(identifier))
             .or_else(|| identifiers.iter().find(|identifier| !is_ssin(identifier)))
-            .and_then(value)
-            .or_else(|| {
-                identifiers
-                    .iter()
-                    .find(|identifier| is_ssin(identifier))
-                    .and_then(value)
-                    .map(|ssin| digits_if(&ssin, 11).unwrap_or(ssin))
-            })
-            .or_else(|| self.fallback_id(node))
-            .ok_or_else(Self::no_id)
+            .or_else(|| identifiers.iter().find(|identifier| is_ssin(identifier)));
+        match chosen.and_then(|identifier| identity_of(identifier)) {
+            Some(first) => Ok((first.value.clone(), self.identities(node, first))),
+            None => {
+                let id = self.fallback_id(node).ok_or_else(Self::no_id)?;
+                Ok((id.clone(), vec![Identity::fhir("", id)]))
+            }
+        }
     }
 
-    /// The GP a patient names, imported as a contact; by its external id.
-    fn general_practitioner(&mut self, patient: Node) -> Option<String> {
+    /// `first`, then the resource's other identities.
+    fn identities(&self, node: Node, first: Identity) -> Vec<Identity> {
+        let mut identities = vec![first];
+        for identity in usable_identifiers(self.res(node)).filter_map(identity_of) {
+            if !identities.contains(&identity) {
+                identities.push(identity);
+            }
+        }
+        identities
+    }
+
+    /// The GP a patient names, imported as a contact; by its first identity.
+    fn general_practitioner(&mut self, patient: Node) -> Option<Identity> {
         let mut practitioner = None;
         let mut practice = None;
         let mut by_riziv = None;
@@ -932,7 +969,7 @@ impl<'a> Import<'a> {
                     });
                     match riziv {
                         Some(riziv) => {
-                            by_riziv.get_or_insert(riziv);
+                            by_riziv.get_or_insert(Identity::riziv(riziv));
                         }
                         None => self.notice(
                             patient,
@@ -982,22 +1019,29 @@ impl<'a> Import<'a> {
         }
     }
 
+    /// Whether the practitioner's qualification or one of its roles says general practice
+    /// (a patient naming it as `generalPractitioner` makes it a GP contact too, through
+    /// [`Import::general_practitioner`]).
     fn is_gp(&self, practitioner: Node) -> bool {
-        let says_gp = self.roles_of.get(&practitioner).is_some_and(|roles| {
-            roles.iter().any(|&role| {
-                let role = &self.entries[role].resource;
-                array_at(role, "code")
-                    .iter()
-                    .chain(array_at(role, "specialty"))
-                    .any(is_general_practice)
+        let qualified = array_at(self.res(practitioner), "qualification")
+            .iter()
+            .filter_map(|qualification| qualification.get("code"))
+            .any(is_general_practice);
+        qualified
+            || self.roles_of.get(&practitioner).is_some_and(|roles| {
+                roles.iter().any(|&role| {
+                    let role = &self.entries[role].resource;
+                    array_at(role, "code")
+                        .iter()
+                        .chain(array_at(role, "specialty"))
+                        .any(is_general_practice)
+                })
             })
-        });
-        says_gp || !self.performers.contains(&practitioner)
     }
 
     fn practitioner(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
-        let external_id = self.practitioner_id(node)?;
+        let (external_id, identities) = self.practitioner_id(node)?;
         within(Kind::Id, "identifier", &external_id)?;
         let (first_name, last_name) = person_name(resource.get("name"));
         within(Kind::Name, "name.given", &first_name)?;
@@ -1033,6 +1077,7 @@ impl<'a> Import<'a> {
         }
         Ok(NewContact {
             external_id,
+            identities,
             role: Role::Gp,
             first_name,
             last_name,
@@ -1049,7 +1094,7 @@ impl<'a> Import<'a> {
     /// A group practice named as a patient's GP.
     fn practice(&mut self, node: Node) -> Result<NewContact, Refusal> {
         let resource = self.res(node);
-        let external_id = self.practitioner_id(node)?;
+        let (external_id, identities) = self.practitioner_id(node)?;
         within(Kind::Id, "identifier", &external_id)?;
         let name = str_at(resource, "name").map(String::from);
         within(Kind::Text, "name", name.as_deref().unwrap_or_default())?;
@@ -1062,6 +1107,7 @@ impl<'a> Import<'a> {
         );
         Ok(NewContact {
             external_id,
+            identities,
             role: Role::Gp,
             first_name: String::new(),
             last_name: name.clone().unwrap_or_default(),
@@ -1075,7 +1121,9 @@ impl<'a> Import<'a> {
         })
     }
 
-    fn practitioner_id(&mut self, node: Node) -> Result<String, Refusal> {
+    /// The id people read — the RIZIV/INAMI number, else the first identifier — and every
+    /// identity, that id's first.
+    fn practitioner_id(&mut self, node: Node) -> Result<(String, Vec<Identity>), Refusal> {
         let resource = self.res(node);
         for identifier in usable_identifiers(resource) {
             if !str_at(identifier, "system").is_some_and(is_riziv) {
@@ -1083,7 +1131,9 @@ impl<'a> Import<'a> {
             }
             let value = str_at(identifier, "value").unwrap_or_default();
             match digits_if(value, 11) {
-                Some(riziv) => return Ok(riziv),
+                Some(riziv) => {
+                    return Ok((riziv.clone(), self.identities(node, Identity::riziv(riziv))))
+                }
                 None => self.notice(
                     node,
                     "identifier",
@@ -1091,11 +1141,13 @@ impl<'a> Import<'a> {
                 ),
             }
         }
-        usable_identifiers(resource)
-            .find_map(|identifier| str_at(identifier, "value"))
-            .map(String::from)
-            .or_else(|| self.fallback_id(node))
-            .ok_or_else(Self::no_id)
+        match usable_identifiers(resource).find_map(identity_of) {
+            Some(first) => Ok((first.value.clone(), self.identities(node, first))),
+            None => {
+                let id = self.fallback_id(node).ok_or_else(Self::no_id)?;
+                Ok((id.clone(), vec![Identity::fhir("", id)]))
+            }
+        }
     }
 
     fn organisation_name(&mut self, reference: Option<&Value>, from: Node) -> Option<String> {
@@ -1369,7 +1421,7 @@ impl<'a> Import<'a> {
                 },
             ));
         };
-        let patient_external_id = self.contact(patient);
+        let patient_identity = self.contact(patient);
         if self.skipped.contains(&patient) {
             self.skip(
                 node,
@@ -1378,7 +1430,7 @@ impl<'a> Import<'a> {
             );
             return Ok(None);
         }
-        let Some(patient_external_id) = patient_external_id else {
+        let Some(patient_identity) = patient_identity else {
             let name = self.fallback_id(patient).unwrap_or_else(|| "named".into());
             return Err(refuse(
                 "participant",
@@ -1436,8 +1488,8 @@ impl<'a> Import<'a> {
         }
         Ok(Some(NewAppointment {
             external_id,
-            gp_external_id: self.patient_gp.get(&patient).cloned().flatten(),
-            patient_external_id,
+            gp: self.patient_gp.get(&patient).cloned().flatten(),
+            patient: patient_identity,
             starts_at,
             campus,
             department,
@@ -1640,6 +1692,24 @@ fn digits_if(value: &str, len: usize) -> Option<String> {
     (separators_only && digits.len() == len).then_some(digits)
 }
 
+/// An identifier as an identity: a RIZIV/INAMI number in the RIZIV namespace (shared with the
+/// CSV exports), a national number by its digits, anything else under its own system.
+fn identity_of(identifier: &Value) -> Option<Identity> {
+    let value = str_at(identifier, "value")?.trim();
+    let system = str_at(identifier, "system").unwrap_or_default();
+    if is_riziv(system) {
+        if let Some(riziv) = digits_if(value, 11) {
+            return Some(Identity::riziv(riziv));
+        }
+    }
+    if is_ssin(&identifier) {
+        if let Some(ssin) = digits_if(value, 11) {
+            return Some(Identity::fhir(system, ssin));
+        }
+    }
+    Some(Identity::fhir(system, value))
+}
+
 fn usable_identifiers(resource: &Value) -> impl Iterator<Item = &Value> {
     array_at(resource, "identifier")
         .iter()
@@ -1690,10 +1760,11 @@ fn is_riziv(system: &str) -> bool {
 fn is_general_practice(concept: &Value) -> bool {
     let codings = array_at(concept, "coding");
     let by_code = codings.iter().any(|coding| {
-        matches!(
-            str_at(coding, "code"),
-            Some("62247001" | "394814009" | "408443003")
-        )
+        let code = str_at(coding, "code");
+        matches!(code, Some("62247001" | "394814009" | "408443003"))
+            // Vektis COD016 (Dutch AGB specialisms): 0100 "Huisartsen, niet nader gespecificeerd".
+            || (str_at(coding, "system") == Some("urn:oid:2.16.840.1.113883.2.4.6.7")
+                && code == Some("0100"))
     });
     let by_name = codings
         .iter()
@@ -1707,6 +1778,8 @@ fn is_general_practice(concept: &Value) -> bool {
                 "huisarts",
                 "généraliste",
                 "generaliste",
+                "médecine générale",
+                "medecine generale",
                 "family medicine",
                 "family practi",
             ]
@@ -1970,6 +2043,7 @@ mod tests {
             contact(&batch, "12345"),
             &NewContact {
                 external_id: "12345".into(),
+                identities: vec![Identity::fhir("urn:oid:1.2.36.146.595.217.0.1", "12345")],
                 role: Role::Patient,
                 first_name: "Peter James".into(),
                 last_name: "Chalmers".into(),
@@ -1988,6 +2062,7 @@ mod tests {
             contact(&batch, "23"),
             &NewContact {
                 external_id: "23".into(),
+                identities: vec![Identity::fhir("http://www.acme.org/practitioners", "23")],
                 role: Role::Gp,
                 first_name: "Adam".into(),
                 last_name: "Careful".into(),
@@ -2005,8 +2080,8 @@ mod tests {
             batch.appointments,
             vec![NewAppointment {
                 external_id: "Appointment/example".into(),
-                patient_external_id: "12345".into(),
-                gp_external_id: None,
+                patient: Identity::fhir("urn:oid:1.2.36.146.595.217.0.1", "12345"),
+                gp: None,
                 starts_at: utc("2013-12-10T09:00:00Z"),
                 campus: "South Wing, second floor".into(),
                 department: "General Discussion".into(),
@@ -2058,16 +2133,30 @@ mod tests {
         );
     }
 
+    const NOT_A_GP: &str = "not a GP (no patient names this practitioner as \
+        generalPractitioner, and neither a qualification nor a PractitionerRole says general \
+        practice): not imported as a contact";
+
     #[test]
     fn a_belgian_transaction_imports_languages_numbers_gps_and_campuses() {
         let batch = parse("bundle-belgian.json", BELGIAN).expect("readable");
         // Sixteen resources; the DELETE entry carries none.
         assert_eq!(batch.records, 16);
 
+        const SSIN: &str = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin";
+        const NUM: &str = "https://ziekenhuis.example.be/fhir/NamingSystem/patient-number";
+        const MRN: &str = "https://ziekenhuis.example.be/fhir/NamingSystem/mrn";
         let gp = "12345678901";
         let patients = [
             NewContact {
                 external_id: "P100231".into(),
+                identities: vec![
+                    Identity::fhir(
+                        "https://ziekenhuis.example.be/fhir/NamingSystem/patient-number",
+                        "P100231",
+                    ),
+                    Identity::fhir(SSIN, "58031412345"),
+                ],
                 role: Role::Patient,
                 first_name: "Jan".into(),
                 last_name: "Peeters".into(),
@@ -2082,6 +2171,7 @@ mod tests {
             // The national number, only because it is her only identifier.
             NewContact {
                 external_id: "92110520461".into(),
+                identities: vec![Identity::fhir(SSIN, "92110520461")],
                 role: Role::Patient,
                 first_name: "Marie-Claire".into(),
                 last_name: "Dubois".into(),
@@ -2095,6 +2185,7 @@ mod tests {
             },
             NewContact {
                 external_id: "P100233".into(),
+                identities: vec![Identity::fhir(MRN, "P100233")],
                 role: Role::Patient,
                 first_name: "Pieter".into(),
                 last_name: "de Vries".into(),
@@ -2108,6 +2199,7 @@ mod tests {
             },
             NewContact {
                 external_id: "P100234".into(),
+                identities: vec![Identity::fhir(MRN, "P100234")],
                 role: Role::Patient,
                 first_name: "Anna Maria".into(),
                 last_name: "Janssens".into(),
@@ -2127,6 +2219,7 @@ mod tests {
             contact(&batch, gp),
             &NewContact {
                 external_id: gp.into(),
+                identities: vec![Identity::riziv(gp)],
                 role: Role::Gp,
                 first_name: "Sofie".into(),
                 last_name: "Claes".into(),
@@ -2147,8 +2240,8 @@ mod tests {
             vec![
                 NewAppointment {
                     external_id: "AFS-2026-0001".into(),
-                    patient_external_id: "P100231".into(),
-                    gp_external_id: some(gp),
+                    patient: Identity::fhir(NUM, "P100231"),
+                    gp: Some(Identity::riziv(gp)),
                     starts_at: utc("2026-01-13T08:30:00Z"),
                     campus: "Deurne".into(),
                     department: "Cardiologie".into(),
@@ -2157,8 +2250,8 @@ mod tests {
                 },
                 NewAppointment {
                     external_id: "AFS-2026-0002".into(),
-                    patient_external_id: "92110520461".into(),
-                    gp_external_id: some(gp),
+                    patient: Identity::fhir(SSIN, "92110520461"),
+                    gp: Some(Identity::riziv(gp)),
                     starts_at: utc("2026-01-14T13:00:00Z"),
                     campus: "Antwerpen".into(),
                     department: "Dermatologie".into(),
@@ -2167,8 +2260,8 @@ mod tests {
                 },
                 NewAppointment {
                     external_id: "AFS-2026-0003".into(),
-                    patient_external_id: "P100233".into(),
-                    gp_external_id: None,
+                    patient: Identity::fhir(MRN, "P100233"),
+                    gp: None,
                     starts_at: utc("2026-07-01T08:00:00Z"),
                     campus: "Deurne".into(),
                     department: "Orthopedie".into(),
@@ -2210,13 +2303,16 @@ mod tests {
             .collect();
         assert_eq!(
             notices,
-            vec![(
-                16,
-                "request",
-                "DELETE \"Appointment?identifier=AFS-2025-0999\": not done; an import adds and \
-                 updates, it never deletes a contact or an appointment (cancel the appointment \
-                 in the export instead)"
-            )]
+            vec![
+                (
+                    16,
+                    "request",
+                    "DELETE \"Appointment?identifier=AFS-2025-0999\": not done; an import adds and \
+                     updates, it never deletes a contact or an appointment (cancel the appointment \
+                     in the export instead)"
+                ),
+                (7, "qualification", NOT_A_GP),
+            ]
         );
     }
 
@@ -2229,6 +2325,10 @@ mod tests {
             vec![
                 NewContact {
                     external_id: "P200001".into(),
+                    identities: vec![Identity::fhir(
+                        "https://ziekenhuis.example.be/fhir/NamingSystem/mrn",
+                        "P200001",
+                    )],
                     role: Role::Patient,
                     first_name: "Luc".into(),
                     last_name: "Lambert".into(),
@@ -2243,6 +2343,10 @@ mod tests {
                 },
                 NewContact {
                     external_id: "P200002".into(),
+                    identities: vec![Identity::fhir(
+                        "https://ziekenhuis.example.be/fhir/NamingSystem/mrn",
+                        "P200002",
+                    )],
                     role: Role::Patient,
                     first_name: String::new(),
                     last_name: "Fatima El Amrani".into(),
@@ -2260,9 +2364,12 @@ mod tests {
             batch.appointments,
             vec![NewAppointment {
                 external_id: "Appointment/na1".into(),
-                patient_external_id: "P200001".into(),
+                patient: Identity::fhir(
+                    "https://ziekenhuis.example.be/fhir/NamingSystem/mrn",
+                    "P200001"
+                ),
                 // By RIZIV number: a GP imported from another list.
-                gp_external_id: some("19876543210"),
+                gp: Some(Identity::riziv("19876543210")),
                 starts_at: utc("2026-02-02T12:45:00Z"),
                 campus: "Dag-oncologie".into(),
                 department: "Oncologie".into(),
@@ -2423,8 +2530,8 @@ mod tests {
         );
         assert_eq!(batch.contacts.len(), 1);
         assert_eq!(
-            appointment(&batch, "Appointment/a").patient_external_id,
-            "Patient/x"
+            appointment(&batch, "Appointment/a").patient,
+            Identity::fhir("", "Patient/x")
         );
         assert_eq!(batch.appointments.len(), 1);
         let rejects: Vec<(usize, bool, String)> = batch
@@ -2506,7 +2613,7 @@ mod tests {
         let b = appointment(&batch, "Appointment/b");
         assert_eq!(b.status, AppointmentStatus::Cancelled);
         assert_eq!(b.department, "PED");
-        assert_eq!(b.patient_external_id, "P300001");
+        assert_eq!(b.patient, Identity::fhir("", "P300001"));
         assert_eq!(b.starts_at, utc("2026-03-30T08:00:00Z"));
         assert!(batch
             .notices
@@ -2537,7 +2644,10 @@ mod tests {
         assert_eq!(batch.contacts.len(), 1);
         assert_eq!(contact(&batch, "P1").last_name, "Wuyts");
         assert_eq!(batch.appointments.len(), 1);
-        assert_eq!(appointment(&batch, "A1").patient_external_id, "P1");
+        assert_eq!(
+            appointment(&batch, "A1").patient,
+            Identity::fhir("https://zna.example.be/mrn", "P1")
+        );
         let rejects: Vec<(usize, Option<&str>)> = batch
             .rejects
             .iter()

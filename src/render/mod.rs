@@ -791,6 +791,7 @@ mod tests {
             contact,
             appointments: vec![appointment],
             affected_patients: vec![],
+            patients_by_language: vec![],
         }
     }
 
@@ -894,6 +895,7 @@ mod tests {
                 contact,
                 appointments: vec![],
                 affected_patients: vec![],
+                patients_by_language: vec![],
             }
         };
         let mut gp_of_affected = person(Role::Gp);
@@ -1053,6 +1055,7 @@ mod tests {
                 contact,
                 appointments: vec![],
                 affected_patients: vec![],
+                patients_by_language: vec![],
             }
         };
         let mut gp_of_affected = person(Role::Gp);

@@ -100,6 +100,7 @@ fn sample_recipients() -> [(Audience, Recipient); 3] {
         contact: person(role),
         appointments: Vec::new(),
         affected_patients: Vec::new(),
+        patients_by_language: Vec::new(),
     };
     let mut patient = recipient(Role::Patient);
     patient.appointments = vec![appointment("cardiology"), appointment("Unknown")];

@@ -31,6 +31,12 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("there is no database at {0}: the file does not exist (an import creates one)")]
     Missing(String),
+    /// A key that names several contacts, with the qualified ids that tell them apart.
+    #[error("{0}")]
+    Ambiguous(String),
+    /// An action a record's state does not allow (a conflict decided already).
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -66,6 +72,39 @@ pub struct MergeCounts {
 pub struct ImportCounts {
     pub contacts: MergeCounts,
     pub appointments: MergeCounts,
+    /// Records that share an identity with a known contact but disagree with it (name and
+    /// birth date, or role): stored as conflicts, nothing merged, their appointments held.
+    pub conflicts: u64,
+}
+
+/// Where a conflict stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictState {
+    Open,
+    /// A person said it is the same person: merged.
+    Accepted,
+    /// A person said it is not: nothing of it was imported.
+    Rejected,
+}
+
+/// A record an import did not merge, for a person to decide.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportConflict {
+    pub id: i64,
+    pub at_ms: i64,
+    pub source: String,
+    /// The known contact it matched; None when its identities name several.
+    pub contact: Option<Contact>,
+    /// The identity the record shares with the known contact(s), as `kind:value`.
+    pub identity: String,
+    pub reason: String,
+    /// The record as the export gave it.
+    pub record: NewContact,
+    /// Its appointments, held until the conflict is decided.
+    pub appointments: Vec<NewAppointment>,
+    pub state: ConflictState,
+    pub decided_by: Option<String>,
 }
 
 /// A delivery as the planner writes it.
@@ -381,7 +420,23 @@ pub trait Store: Send + Sync {
         source: &str,
         at_ms: i64,
     ) -> Result<ImportCounts>;
-    /// A contact by id, external id, e-mail address or phone number.
+    /// Records that share an identity with a known contact but disagree with it, oldest
+    /// first; the decided ones too with `decided`.
+    async fn import_conflicts(&self, decided: bool) -> Result<Vec<ImportConflict>>;
+    /// Decides an open conflict: `accept` merges the record into the contact it matched (as
+    /// an import would, each change logged) and imports its appointments; otherwise it is
+    /// marked rejected and nothing of it is imported.
+    async fn decide_conflict(
+        &self,
+        id: i64,
+        accept: bool,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts>;
+    /// A contact by one of its identities (`patient:P1`, `riziv:…`, `fhir:SYSTEM|VALUE`, or
+    /// the bare value: a patient number first, then any other identity, refused as
+    /// [`StoreError::Ambiguous`] when it names several contacts), then by e-mail address or
+    /// phone number, then by Tocsin's id (`id:12` for that alone).
     async fn find_contact(&self, key: &str) -> Result<Option<Contact>>;
     /// Every (campus, department) with booked appointments: the names an audience can use.
     async fn booked_places(&self) -> Result<Vec<BookedPlace>>;

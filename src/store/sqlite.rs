@@ -4,17 +4,18 @@
 //! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
 //! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
+use super::sqlite_import::HeldRecord;
 use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
 use super::{
     AffectedPatient, Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue,
     FallbackPlan, FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect,
     Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
-use super::{Mark, RetryFilter, UnreachedDelivery, UpdateEvent};
+use super::{ConflictState, ImportConflict, Mark, RetryFilter, UnreachedDelivery, UpdateEvent};
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
-    DeliveryState, Language, NewAppointment, NewContact, NewUpdate, Selection, Update, UpdateKind,
-    UpdateState, UpdateText,
+    DeliveryState, Identity, IdentityKind, Language, NewAppointment, NewContact, NewUpdate,
+    PatientLanguage, Role, Selection, Update, UpdateKind, UpdateState, UpdateText,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -210,6 +211,37 @@ impl SqliteStore {
                     });
             }
         }
+        // A GP whose export gives no language is written to in their patients'.
+        let mut languages: HashMap<i64, Vec<PatientLanguage>> = HashMap::new();
+        let silent_gps = contacts.iter().any(|contact| {
+            contact.role == Role::Gp
+                && contact
+                    .language
+                    .as_deref()
+                    .is_none_or(|raw| Language::parse(raw).is_err())
+        });
+        if silent_gps {
+            let rows = sqlx::query(
+                "SELECT a.gp_id, p.language, a.campus, COUNT(DISTINCT p.id) AS patients \
+                 FROM appointments a JOIN contacts p ON p.id = a.patient_id \
+                 WHERE a.gp_id BETWEEN ? AND ? GROUP BY a.gp_id, p.language, a.campus",
+            )
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                languages
+                    .entry(row.try_get("gp_id")?)
+                    .or_default()
+                    .push(PatientLanguage {
+                        language: row.try_get("language")?,
+                        campus: row.try_get("campus")?,
+                        patients: u64::try_from(row.try_get::<i64, _>("patients")?)
+                            .unwrap_or_default(),
+                    });
+            }
+        }
         let mut optouts: HashMap<i64, Vec<ChannelKind>> = HashMap::new();
         let rows = sqlx::query(
             "SELECT contact_id, channel FROM contact_optouts WHERE contact_id BETWEEN ? AND ?",
@@ -231,6 +263,10 @@ impl SqliteStore {
                 Recipient {
                     appointments: appointments.remove(&contact.id).unwrap_or_default(),
                     affected_patients: affected.remove(&contact.id).unwrap_or_default(),
+                    patients_by_language: match contact.role {
+                        Role::Gp => languages.remove(&contact.id).unwrap_or_default(),
+                        _ => Vec::new(),
+                    },
                     contact,
                 }
             })
@@ -891,21 +927,153 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn import_conflicts(&self, decided: bool) -> Result<Vec<ImportConflict>> {
+        let rows = sqlx::query(
+            "SELECT id, at, source, contact_id, identity, reason, record, state, decided_by \
+             FROM import_conflicts WHERE state = 'open' OR ? ORDER BY id",
+        )
+        .bind(decided)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conflicts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let record: String = row.try_get("record")?;
+            let held: HeldRecord = serde_json::from_str(&record)
+                .map_err(|error| StoreError::Corrupt(format!("import conflict {id}: {error}")))?;
+            let contact = match row.try_get::<Option<i64>, _>("contact_id")? {
+                Some(contact_id) => sqlx::query(&format!(
+                    "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+                ))
+                .bind(contact_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(contact_from_row)
+                .transpose()?,
+                None => None,
+            };
+            let state: String = row.try_get("state")?;
+            conflicts.push(ImportConflict {
+                id,
+                at_ms: row.try_get("at")?,
+                source: row.try_get("source")?,
+                contact,
+                identity: row.try_get("identity")?,
+                reason: row.try_get("reason")?,
+                record: held.contact,
+                appointments: held.appointments,
+                state: match state.as_str() {
+                    "open" => ConflictState::Open,
+                    "accepted" => ConflictState::Accepted,
+                    "rejected" => ConflictState::Rejected,
+                    other => return Err(StoreError::Corrupt(format!("conflict state {other}"))),
+                },
+                decided_by: row.try_get("decided_by")?,
+            });
+        }
+        Ok(conflicts)
+    }
+
+    async fn decide_conflict(
+        &self,
+        id: i64,
+        accept: bool,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts> {
+        self.decide(id, accept, by, at_ms).await
+    }
+
     async fn find_contact(&self, key: &str) -> Result<Option<Contact>> {
         let key = key.trim();
-        let by_id = key.parse::<i64>().ok();
+        let by_id = |id: i64| async move {
+            let row = sqlx::query(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+            ))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(contact_from_row).transpose()
+        };
+        if let Some(id) = key.strip_prefix("id:") {
+            return match id.trim().parse() {
+                Ok(id) => by_id(id).await,
+                Err(_) => Ok(None),
+            };
+        }
+        let identities = match Identity::parse_qualified(key) {
+            Some(identity) => {
+                sqlx::query(
+                    "SELECT kind, system, value, contact_id FROM contact_identities \
+                 WHERE kind = ? AND system = ? AND value = ?",
+                )
+                .bind(identity.kind.as_str())
+                .bind(&identity.system)
+                .bind(&identity.value)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => sqlx::query(
+                "SELECT kind, system, value, contact_id FROM contact_identities WHERE value = ?",
+            )
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        let mut owners = Vec::with_capacity(identities.len());
+        for row in &identities {
+            let kind: String = row.try_get("kind")?;
+            let identity = Identity {
+                kind: kind.parse().map_err(StoreError::Corrupt)?,
+                system: row.try_get("system")?,
+                value: row.try_get("value")?,
+            };
+            owners.push((identity, row.try_get::<i64, _>("contact_id")?));
+        }
+        // This hospital's patient number first; any other identity only when it names one
+        // contact.
+        if let Some((_, id)) = owners
+            .iter()
+            .find(|(identity, _)| identity.kind == IdentityKind::Patient)
+        {
+            return by_id(*id).await;
+        }
+        let mut ids: Vec<i64> = owners.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [] => {}
+            [id] => return by_id(*id).await,
+            _ => {
+                owners.sort();
+                let which = owners
+                    .iter()
+                    .map(|(identity, _)| identity.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(StoreError::Ambiguous(format!(
+                    "{key:?} is the id of {} contacts ({which}): say which, as written here",
+                    ids.len()
+                )));
+            }
+        }
         let row = sqlx::query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ? OR c.external_id = ? \
-             OR c.email = ? COLLATE NOCASE OR c.mobile = ? OR c.phone = ? ORDER BY c.id LIMIT 1"
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = ? COLLATE NOCASE \
+             OR c.mobile = ? OR c.phone = ? ORDER BY c.id LIMIT 1"
         ))
-        .bind(by_id)
-        .bind(key)
         .bind(key)
         .bind(key)
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(contact_from_row).transpose()
+        if let Some(row) = row {
+            return contact_from_row(&row).map(Some);
+        }
+        match key.parse() {
+            Ok(id) => by_id(id).await,
+            Err(_) => Ok(None),
+        }
     }
 
     async fn booked_places(&self) -> Result<Vec<BookedPlace>> {

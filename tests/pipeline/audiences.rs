@@ -1,8 +1,17 @@
 use crate::support::TestApp;
 use chrono::{DateTime, TimeZone, Utc};
 use tocsin::domain::{
-    AppointmentStatus, ChannelKind, DeliveryState, NewAppointment, NewContact, Role,
+    AppointmentStatus, ChannelKind, DeliveryState, Identity, NewAppointment, NewContact, Role,
 };
+
+/// The namespace of a role's ids, as the CSV exports give them.
+fn identity(role: Role, id: &str) -> Identity {
+    match role {
+        Role::Patient => Identity::patient(id),
+        Role::Gp => Identity::riziv(id),
+        _ => Identity::media(id),
+    }
+}
 
 fn person(
     external_id: &str,
@@ -13,6 +22,7 @@ fn person(
 ) -> NewContact {
     NewContact {
         external_id: external_id.into(),
+        identities: vec![identity(role, external_id)],
         role,
         first_name: first.into(),
         last_name: last.into(),
@@ -43,8 +53,8 @@ fn booking(
 ) -> NewAppointment {
     NewAppointment {
         external_id: id.into(),
-        patient_external_id: patient.into(),
-        gp_external_id: Some(gp.into()),
+        patient: Identity::patient(patient),
+        gp: Some(Identity::riziv(gp)),
         starts_at: at(day),
         campus: campus.into(),
         department: "cardiology".into(),

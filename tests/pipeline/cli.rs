@@ -2,9 +2,7 @@ use crate::support::{config_in, sms_patient, tocsin_binary, EMAIL_FROM, HOSPITAL
 use std::path::Path;
 use std::process::Command;
 use tocsin::app::App;
-use tocsin::domain::{
-    choose_language, AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection,
-};
+use tocsin::domain::{AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection};
 use tocsin::render::{Locales, NameKind};
 
 fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -122,11 +120,7 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
             serde_json::from_slice(&std::fs::read(&file).expect("outbox file")).expect("json");
         let text = sms["text"].as_str().expect("text");
         assert_eq!(text, delivery.body, "the outbox holds the stored text");
-        let campus = recipient
-            .appointments
-            .first()
-            .and_then(|a| hospital.campus_language(&a.campus));
-        let language = choose_language(recipient.contact.language.as_deref(), campus);
+        let language = hospital.language_of(&recipient);
         assert_eq!(sms["language"].as_str(), Some(language.code()));
         for appointment in &recipient.appointments {
             let when = locales

@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use tocsin::app::App;
 use tocsin::author::DraftOptions;
 use tocsin::config::{Config, EmailTransport};
-use tocsin::domain::{AppointmentStatus, NewAppointment, NewContact, Role};
+use tocsin::domain::{AppointmentStatus, Identity, NewAppointment, NewContact, Role};
 
 /// Outside software a test needs. On a laptop without it the test is skipped, loudly;
 /// under CI=true a missing dependency fails the test.
@@ -129,6 +129,7 @@ pub fn patients(count: usize) -> (Vec<NewContact>, Vec<NewAppointment>) {
     for n in 0..count {
         contacts.push(NewContact {
             external_id: format!("P{n:06}"),
+            identities: vec![Identity::patient(format!("P{n:06}"))],
             role: Role::Patient,
             first_name: format!("Patiënt{n}"),
             last_name: "Test".into(),
@@ -142,8 +143,8 @@ pub fn patients(count: usize) -> (Vec<NewContact>, Vec<NewAppointment>) {
         });
         appointments.push(NewAppointment {
             external_id: format!("A{n:06}"),
-            patient_external_id: format!("P{n:06}"),
-            gp_external_id: None,
+            patient: Identity::patient(format!("P{n:06}")),
+            gp: None,
             starts_at: start + chrono::Duration::minutes(15 * (n % 36) as i64),
             campus: "Deurne".into(),
             department: departments[n % 3].into(),
@@ -172,6 +173,7 @@ pub fn sms_patient(
 ) -> (NewContact, NewAppointment) {
     let contact = NewContact {
         external_id: format!("P{n}"),
+        identities: vec![Identity::patient(format!("P{n}"))],
         role: Role::Patient,
         first_name: format!("Patiënt{n}"),
         last_name: "Test".into(),
@@ -185,8 +187,8 @@ pub fn sms_patient(
     };
     let appointment = NewAppointment {
         external_id: format!("A{n}"),
-        patient_external_id: format!("P{n}"),
-        gp_external_id: None,
+        patient: Identity::patient(format!("P{n}")),
+        gp: None,
         starts_at: chrono::DateTime::from_timestamp_millis(1_768_293_000_000).expect("valid"),
         campus: "Deurne".into(),
         department: "cardiology".into(),
