@@ -375,8 +375,9 @@ impl App {
         Ok(())
     }
 
-    /// A contact by internal id, the export's id, e-mail address or phone number (as the
-    /// exports write it: "0471 12 34 56" is found as +32471123456).
+    /// A contact by the export's id (`Store::find_contact`: bare or as `kind:value`), e-mail
+    /// address, phone number (as the exports write it: "0471 12 34 56" is found as
+    /// +32471123456) or Tocsin's id.
     pub async fn find_contact(&self, key: &str) -> Result<Contact, AppError> {
         if let Some(contact) = self.store.find_contact(key).await? {
             return Ok(contact);
@@ -387,7 +388,7 @@ impl App {
             }
         }
         Err(AppError::Refused(format!(
-            "no contact {key:?} (by id, the export's id, e-mail or phone)"
+            "no contact {key:?} (by the export's id, e-mail, phone or Tocsin's id)"
         )))
     }
 
@@ -543,7 +544,8 @@ impl App {
             ImportKind::Appointments => import::csv::appointments(&name, &bytes)?,
             ImportKind::Gps => import::csv::gps(&name, &bytes)?,
             ImportKind::Media => import::csv::media(&name, &bytes)?,
-            ImportKind::Fhir => import::fhir::parse(&name, &bytes)?,
+            ImportKind::Fhir => import::fhir::parse(&name, &bytes)?
+                .with_patient_numbers(&self.config.hospital.patient_number_systems),
         };
         drop(bytes);
         let counts = self
@@ -665,7 +667,7 @@ impl App {
                     format!("{},{}", optout.contact, optout.channel),
                     Some("contact"),
                     format!(
-                        "no contact {:?} (by id, external id, e-mail or phone)",
+                        "no contact {:?} (by the export's id, e-mail, phone or Tocsin's id)",
                         optout.contact
                     ),
                 )),
@@ -1079,7 +1081,7 @@ impl App {
 /// Whom `update preview` shows.
 #[derive(Debug, Clone, Copy)]
 pub enum Sample<'a> {
-    /// One contact: internal id, the export's id, e-mail address or phone number.
+    /// One contact: the export's id, e-mail address, phone number or Tocsin's id.
     Contact(&'a str),
     /// The first contact of each audience who is written to in this language.
     Language(Language),

@@ -465,9 +465,10 @@ fn hospital(config: &Config, report: &mut CheckReport) {
         .map(|(campus, language)| format!("{campus} {language}"))
         .collect();
     report.lines.push(format!(
-        "  times in {}; campus languages: {}",
+        "  times in {}; campus languages: {}; otherwise {}",
         hospital.timezone,
-        campuses.join(", ")
+        campuses.join(", "),
+        hospital.default_language
     ));
     for placeholder in placeholders {
         report.problems.push(placeholder.to_string());

@@ -291,6 +291,10 @@ pub struct Hospital {
     pub campus_languages: BTreeMap<String, Language>,
     /// The language of a recipient whose own language, patients and campus say nothing.
     pub default_language: Language,
+    /// FHIR identifier systems under which a FHIR export writes this hospital's own patient
+    /// numbers (the appointments export's `patient_id`): such an identifier names the same
+    /// patient as that number. Any other system is a namespace of its own.
+    pub patient_number_systems: Vec<String>,
 }
 
 impl Default for Hospital {
@@ -307,6 +311,7 @@ impl Default for Hospital {
                 ("Deurne".into(), Language::Nl),
             ]),
             default_language: Language::En,
+            patient_number_systems: Vec::new(),
         }
     }
 }

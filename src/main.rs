@@ -56,6 +56,11 @@ Audiences (an update file's `audiences`, `tocsin audience show`):
   all-gps           every GP
   media             the press list
 
+Contacts (`--contact`, `optout add`, an opt-out list's `contact`): the export's id, bare
+(this hospital's patient number first; any other id only when it names one contact) or
+with its kind: patient:P001234, riziv:12345678004, media:M001, fhir:SYSTEM|VALUE; else an
+e-mail address or phone number; else Tocsin's own id (id:12 for that alone).
+
 Environment:
   TOCSIN_DATABASE_URL    the database, like --database (which wins) and database_url
   TOCSIN_LOG             what goes to stderr: warn (the default), info, debug, or a filter
@@ -182,9 +187,10 @@ struct ImportArgs {
 
 #[derive(Subcommand)]
 enum OptoutCommand {
-    /// Stops messages on a channel to a contact (by id, external id, e-mail or phone).
+    /// Stops messages on a channel to a contact (by the export's id, e-mail, phone or id).
     Add {
-        /// The contact: Tocsin's id, the export's id (e.g. P001234), e-mail address or phone.
+        /// The contact: the export's id (P001234, riziv:12345678004, see "Contacts" in
+        /// `tocsin --help`), e-mail address, phone or Tocsin's id.
         contact: String,
         /// email, sms or telegram.
         #[arg(long)]
@@ -195,7 +201,7 @@ enum OptoutCommand {
     },
     /// Lifts an opt-out.
     Remove {
-        /// The contact: Tocsin's id, the export's id, e-mail address or phone.
+        /// The contact: the export's id, e-mail address, phone or Tocsin's id.
         contact: String,
         /// email, sms or telegram.
         #[arg(long)]
@@ -243,8 +249,9 @@ enum UpdateCommand {
     Preview {
         /// The update's id.
         id: i64,
-        /// The contact: internal id, the export's patient id, e-mail address or phone number
-        /// (default: the first contact of each audience).
+        /// The contact: the export's id (P001234, riziv:12345678004, see "Contacts" in
+        /// `tocsin --help`), e-mail address, phone number or Tocsin's id (default: the first
+        /// contact of each audience).
         #[arg(long, conflicts_with = "language")]
         contact: Option<String>,
         /// The first contact of each audience who is written to in this language (nl, fr, en).
@@ -952,9 +959,9 @@ async fn conflicts(
     for conflict in &conflicts {
         let record = &conflict.record;
         println!(
-            "#{} ({:?}{}) {} — {}",
+            "#{} ({}{}) {} — {}",
             conflict.id,
-            conflict.state,
+            conflict.state.as_str(),
             conflict
                 .decided_by
                 .as_deref()

@@ -2406,6 +2406,53 @@ mod tests {
     }
 
     #[test]
+    fn one_identifier_for_two_people_in_one_file_rejects_the_second_and_keeps_two_systems_apart() {
+        let patient = |id: &str, system: &str, given: &str, born: &str| {
+            format!(
+                r#"{{"resourceType":"Patient","id":"{id}","identifier":[{{"system":"{system}",
+                "value":"123456"}}],"name":[{{"family":"Test","given":["{given}"]}}],
+                "birthDate":"{born}"}}"#
+            )
+        };
+        let ndjson = [
+            patient("a", "urn:oid:0.1.2.3.4.5.6.7", "Eva", "1950-01-01"),
+            patient("b", "https://other.example.be/mrn", "Tom", "2001-06-06"),
+            patient("c", "urn:oid:0.1.2.3.4.5.6.7", "Eva", "1950-01-01"),
+            patient("d", "urn:oid:0.1.2.3.4.5.6.7", "Mia", "1999-09-09"),
+        ]
+        .map(|line| line.replace('\n', ""))
+        .join("\n");
+        let batch = parse("patients.ndjson", ndjson.as_bytes()).expect("readable");
+        let names: Vec<(&str, &Identity)> = batch
+            .contacts
+            .iter()
+            .map(|c| (c.first_name.as_str(), &c.identities[0]))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Eva", &Identity::fhir("urn:oid:0.1.2.3.4.5.6.7", "123456")),
+                (
+                    "Tom",
+                    &Identity::fhir("https://other.example.be/mrn", "123456")
+                ),
+            ],
+            "the same value under two systems is two people; the same person twice is one"
+        );
+        assert_eq!(batch.rejects.len(), 1, "{:#?}", batch.rejects);
+        let reject = &batch.rejects[0];
+        assert_eq!(
+            (reject.line, reject.field.as_deref()),
+            (4, Some("identifier"))
+        );
+        assert_eq!(
+            reject.reason,
+            "fhir:urn:oid:0.1.2.3.4.5.6.7|123456 is already that of another record of this \
+             file: Mia Test, born 1999-09-09, is not Eva Test, born 1950-01-01"
+        );
+    }
+
+    #[test]
     fn ndjson_whose_every_line_is_broken_is_unreadable() {
         let reason = unreadable(b"1\n2\n3\n");
         assert_eq!(

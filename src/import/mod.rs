@@ -6,7 +6,7 @@ pub mod csv;
 pub mod fhir;
 pub mod fields;
 
-use crate::domain::{NewAppointment, NewContact};
+use crate::domain::{Identity, IdentityKind, NewAppointment, NewContact, Role};
 use crate::spreadsheet::{Separator, SheetWriter};
 use std::fmt;
 
@@ -123,6 +123,26 @@ impl ImportBatch {
                 kept: true,
             }),
         }
+    }
+
+    /// Takes the FHIR identifiers under `systems` (`[hospital] patient_number_systems`) as this
+    /// hospital's patient numbers, so that a FHIR export and the appointments export name the
+    /// same patient alike.
+    pub fn with_patient_numbers(mut self, systems: &[String]) -> ImportBatch {
+        let renamed = |identity: &mut Identity| {
+            if identity.kind == IdentityKind::Fhir && systems.contains(&identity.system) {
+                *identity = Identity::patient(std::mem::take(&mut identity.value));
+            }
+        };
+        for contact in &mut self.contacts {
+            if contact.role == Role::Patient {
+                contact.identities.iter_mut().for_each(renamed);
+            }
+        }
+        for appointment in &mut self.appointments {
+            renamed(&mut appointment.patient);
+        }
+        self
     }
 }
 

@@ -88,6 +88,16 @@ pub enum ConflictState {
     Rejected,
 }
 
+impl ConflictState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictState::Open => "open",
+            ConflictState::Accepted => "accepted",
+            ConflictState::Rejected => "rejected",
+        }
+    }
+}
+
 /// A record an import did not merge, for a person to decide.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ImportConflict {

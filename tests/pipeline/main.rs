@@ -8,6 +8,7 @@ mod drafts;
 mod email;
 mod failover;
 mod fallback;
+mod identities;
 mod imports;
 mod kannel;
 mod receipts;
