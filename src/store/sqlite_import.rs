@@ -8,6 +8,7 @@ use super::sqlite::{contact_from_row, SqliteStore, CONTACT_COLUMNS};
 use super::{ImportCounts, Result, StoreError};
 use crate::domain::{Identity, NewAppointment, NewContact};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Keys per `IN (…)` lookup.
@@ -207,7 +208,13 @@ async fn merge_batch(
     let mut ids: Vec<i64> = known_owners.values().copied().chain(accepted).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut current = load_contacts(tx, &ids).await?;
+    // Every contact this batch touches, as it will be written; a new one borrowed from the
+    // batch until something merges into it (a 100,000-patient file is not copied).
+    let mut current: HashMap<i64, Cow<'_, NewContact>> = load_contacts(tx, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, contact)| (id, Cow::Owned(contact)))
+        .collect();
     let mut owners: HashMap<Identity, Owner> = known_owners
         .into_iter()
         .map(|(identity, id)| (identity, Owner::Contact(id)))
@@ -216,7 +223,7 @@ async fn merge_batch(
         .fetch_one(&mut **tx)
         .await?;
 
-    let mut fresh: Vec<i64> = Vec::new();
+    let mut fresh: BTreeSet<i64> = BTreeSet::new();
     let mut dirty: BTreeSet<i64> = BTreeSet::new();
     let mut matched_known: BTreeSet<i64> = BTreeSet::new();
     let mut new_identities: Vec<(Identity, i64)> = Vec::new();
@@ -241,8 +248,8 @@ async fn merge_batch(
             [] => {
                 let id = next_id;
                 next_id += 1;
-                fresh.push(id);
-                current.insert(id, contact.clone());
+                fresh.insert(id);
+                current.insert(id, Cow::Borrowed(contact));
                 for identity in &contact.identities {
                     if !owners.contains_key(identity) {
                         owners.insert(identity.clone(), Owner::Contact(id));
@@ -279,7 +286,7 @@ async fn merge_batch(
                             contact,
                             if is_fresh { &mut log } else { &mut changes },
                         ) {
-                            current.insert(id, merged);
+                            current.insert(id, Cow::Owned(merged));
                             if !is_fresh {
                                 dirty.insert(id);
                             }
@@ -324,7 +331,7 @@ async fn merge_batch(
     counts.conflicts = conflicts.len() as u64;
     let inserts: Vec<(i64, &NewContact)> = fresh
         .iter()
-        .filter_map(|id| Some((*id, current.get(id)?)))
+        .filter_map(|id| Some((*id, current.get(id)?.as_ref())))
         .collect();
     insert_contacts(tx, &inserts, at_ms).await?;
     for id in &dirty {
