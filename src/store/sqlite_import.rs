@@ -5,7 +5,7 @@
 //! in `import_conflicts` for a person to decide, and nothing of it is written.
 
 use super::sqlite::{contact_from_row, SqliteStore, CONTACT_COLUMNS};
-use super::{ImportCounts, Result, StoreError};
+use super::{ImportCounts, MergeCounts, Result, StoreError};
 use crate::domain::{Identity, NewAppointment, NewContact};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::borrow::Cow;
@@ -372,6 +372,39 @@ async fn merge_batch(
         query.build().execute(&mut **tx).await?;
     }
 
+    counts.appointments =
+        merge_appointments(tx, appointments, &owners, &mut conflicts, &mut changes).await?;
+    for chunk in changes.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO import_changes (at, source, entity, external_id, field, old_value, \
+             new_value) ",
+        );
+        query.push_values(chunk, |mut values, change| {
+            values
+                .push_bind(at_ms)
+                .push_bind(source)
+                .push_bind(change.entity)
+                .push_bind(change.external_id.as_str())
+                .push_bind(change.field)
+                .push_bind(change.old.as_deref())
+                .push_bind(change.new.as_deref());
+        });
+        query.build().execute(&mut **tx).await?;
+    }
+    write_conflicts(tx, &conflicts, source, at_ms).await?;
+    Ok(counts)
+}
+
+/// Inserts the new appointments and updates the known ones, logging each change; an
+/// appointment of a record held as a conflict waits with that conflict.
+async fn merge_appointments(
+    tx: &mut Transaction<'static, Sqlite>,
+    appointments: &[NewAppointment],
+    owners: &HashMap<Identity, Owner>,
+    conflicts: &mut [Conflict],
+    changes: &mut Vec<Change>,
+) -> Result<MergeCounts> {
+    let mut counts = MergeCounts::default();
     let keys: Vec<&str> = appointments
         .iter()
         .map(|a| a.external_id.as_str())
@@ -442,10 +475,10 @@ async fn merge_batch(
         );
         compare("status", old.status.clone(), row.status.clone());
         if changes.len() == before {
-            counts.appointments.unchanged += 1;
+            counts.unchanged += 1;
             continue;
         }
-        counts.appointments.updated += 1;
+        counts.updated += 1;
         sqlx::query(
             "UPDATE appointments SET patient_id = ?, gp_id = ?, starts_at = ?, campus = ?, \
              department = ?, practitioner = ?, status = ? WHERE external_id = ?",
@@ -461,7 +494,7 @@ async fn merge_batch(
         .execute(&mut **tx)
         .await?;
     }
-    counts.appointments.new = inserts.len() as u64;
+    counts.new = inserts.len() as u64;
     for chunk in inserts.chunks(ROWS_PER_INSERT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO appointments (external_id, patient_id, gp_id, starts_at, campus, \
@@ -480,24 +513,6 @@ async fn merge_batch(
         });
         query.build().execute(&mut **tx).await?;
     }
-    for chunk in changes.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO import_changes (at, source, entity, external_id, field, old_value, \
-             new_value) ",
-        );
-        query.push_values(chunk, |mut values, change| {
-            values
-                .push_bind(at_ms)
-                .push_bind(source)
-                .push_bind(change.entity)
-                .push_bind(change.external_id.as_str())
-                .push_bind(change.field)
-                .push_bind(change.old.as_deref())
-                .push_bind(change.new.as_deref());
-        });
-        query.build().execute(&mut **tx).await?;
-    }
-    write_conflicts(tx, &conflicts, source, at_ms).await?;
     Ok(counts)
 }
 
