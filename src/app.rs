@@ -6,10 +6,10 @@ use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
 use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
 use crate::channels::Channel;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailTransport, Placeholder, SmsConfig};
 use crate::dispatch::{
-    settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
-    SystemClock, Tally,
+    settle_run, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally,
 };
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
@@ -895,7 +895,7 @@ impl App {
             clock: Arc::clone(&self.clock),
         };
         Ok(Arc::new(
-            SmsChannel::with_limits(gateways, Arc::new(sms::SystemClock))
+            SmsChannel::with_limits(gateways, Arc::new(SystemClock))
                 .with_observer(Arc::new(breakers)),
         ))
     }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod author;
 pub mod channels;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dispatch;

@@ -22,6 +22,7 @@ pub use recorder::Recorder;
 pub use retry::RetryPolicy;
 
 use crate::channels::{Channel, Handover, Message, Outcome, Release};
+use crate::clock::Clock;
 use crate::domain::{ChannelKind, DeliveryState, UpdateState};
 use crate::store::{ClaimedDelivery, Mark, Store, StoreError, Transition};
 use async_trait::async_trait;
@@ -34,19 +35,6 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// How often a run looks whether someone halted its update.
 pub const HALT_POLL: Duration = Duration::from_millis(100);
-
-/// Milliseconds since the epoch; injected so that tests can move time.
-pub trait Clock: Send + Sync {
-    fn now_ms(&self) -> i64;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {

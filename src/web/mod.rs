@@ -12,7 +12,8 @@ mod throttled;
 mod writer;
 
 use crate::app::{App, AppError};
-use crate::dispatch::{settle_run, Clock, Dispatcher, RunEnd};
+use crate::clock::Clock;
+use crate::dispatch::{settle_run, Dispatcher, RunEnd};
 use crate::domain::UpdateState;
 use crate::fallback::Fallback;
 use crate::store::{Receipt, ReceiptEffect, Store};
