@@ -11,6 +11,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod domain;
 pub mod fallback;
+pub mod group_commit;
 pub mod import;
 pub mod plan;
 pub mod render;
