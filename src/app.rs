@@ -8,9 +8,8 @@ use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
 use crate::channels::Channel;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailTransport, Placeholder, SmsConfig};
-use crate::dispatch::{
-    settle_run, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally,
-};
+use crate::dispatch::lifecycle::{self, Moment};
+use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
     PhoneNumber, Recipient, Selection, UpdateState,
@@ -964,16 +963,18 @@ impl App {
             self.clock.now_ms(),
         )
         .await?;
-        if update.state == UpdateState::Approved {
-            self.store
-                .set_update_state(id, UpdateState::Sending)
-                .await?;
-        }
+        // The run sweeps for fallbacks between its steps: none is planned before it starts.
+        let starts = Moment::RunStarts {
+            state: update.state,
+            fallbacks: 0,
+        };
+        lifecycle::advance(self.store.as_ref(), id, starts, self.clock.now_ms()).await?;
         let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let open = self.store.backlog(id).await?.open;
         watch(dispatcher.tally(), open);
         let end = dispatcher.run(id).await?;
-        settle_run(self.store.as_ref(), id, &end, self.clock.now_ms()).await?;
+        let ended = Moment::RunEnded(&end);
+        lifecycle::advance(self.store.as_ref(), id, ended, self.clock.now_ms()).await?;
         Ok(SendReport {
             plan: report,
             resumed,

@@ -14,8 +14,10 @@
 //! [`HALT_POLL`], and nothing is handed over after it.
 
 mod guard;
+pub mod lifecycle;
 mod recorder;
 pub mod retry;
+pub mod scheduler;
 
 pub use guard::{Admission, ChannelGuard};
 pub use recorder::Recorder;
@@ -387,30 +389,6 @@ impl Dispatcher {
             },
             _ => StepOutcome::Done,
         })
-    }
-}
-
-/// The update's life after a run, for `update send` and `serve` alike: finished → `sent`;
-/// stopped → paused, with each stopped channel's reason, so that `serve` leaves it to a
-/// person; halted → as the halt left it.
-pub async fn settle_run(
-    store: &dyn Store,
-    update_id: i64,
-    end: &RunEnd,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    match end {
-        RunEnd::Finished => store.set_update_state(update_id, UpdateState::Sent).await,
-        RunEnd::Stopped(channels) => {
-            let reasons: Vec<String> = channels
-                .iter()
-                .map(|(channel, reason)| format!("{channel}: {reason}"))
-                .collect();
-            store
-                .pause_update(update_id, &reasons.join("; "), at_ms)
-                .await
-        }
-        RunEnd::Halted => Ok(()),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher for
-//! updates being sent.
+//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher's
+//! scheduler (`dispatch::scheduler`) for updates being sent.
 //!
 //! Answers: 200 for every receipt read and authenticated — applied, noted, a replay or an
 //! unknown delivery alike, since Twilio and Kannel retry on anything else and a legitimate
@@ -13,9 +13,7 @@ mod writer;
 
 use crate::app::{App, AppError};
 use crate::clock::Clock;
-use crate::dispatch::{settle_run, Dispatcher, RunEnd};
-use crate::domain::UpdateState;
-use crate::fallback::Fallback;
+use crate::dispatch::{scheduler, Dispatcher};
 use crate::store::{Receipt, ReceiptEffect, Store};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -24,20 +22,14 @@ use axum::routing::{get, post};
 use axum::Router;
 pub use receipts::ReceiptKeys;
 use receipts::Refusal;
-use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use throttled::Throttled;
-use tokio::task::JoinSet;
 use writer::ReceiptWriter;
 
 /// Receipts are a few hundred bytes; anything much larger is not one.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// How often the dispatcher looks for updates being sent.
-const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 struct WebState {
@@ -214,14 +206,7 @@ impl Server {
         } = self;
         tracing::info!(message = "tocsin serve listening", %address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let fallback = Arc::new(app.fallback());
-        let dispatching = tokio::spawn(dispatch_loop(
-            Arc::clone(&app.store),
-            Arc::clone(&app.clock),
-            dispatcher,
-            fallback,
-            stopped,
-        ));
+        let dispatching = tokio::spawn(scheduler::run(dispatcher, stopped));
         let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
         server::run(listener, router, limits, shutdown).await;
         let _ = stop.send(true);
@@ -239,108 +224,4 @@ pub async fn serve(
 ) -> Result<(), AppError> {
     Server::bind(app).await?.run(shutdown).await;
     Ok(())
-}
-
-/// Every [`DISPATCH_TICK`] (and whenever a run ends), sweeps each update being or having been sent for fallbacks (the
-/// receipts that call for them arrive here, and so does the end of the wait for one), then
-/// starts a dispatcher run for each update being sent that has open deliveries and no run
-/// yet; an update `sent` for which the sweep planned deliveries is `sending` again. Marks an
-/// update `sent` as soon as its run ends. On shutdown the runs stop where they are: like a crash,
-/// their leased deliveries are due again when the lease expires.
-async fn dispatch_loop(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    dispatcher: Arc<Dispatcher>,
-    fallback: Arc<Fallback>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
-    let mut running: HashSet<i64> = HashSet::new();
-    loop {
-        while let Some(done) = runs.try_join_next() {
-            run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
-        }
-        match store.updates().await {
-            Ok(updates) => {
-                for mut update in updates {
-                    let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
-                    // A running dispatcher sweeps between its own steps; a paused update
-                    // waits for a person to fix what stopped it.
-                    if !sent || update.paused.is_some() || running.contains(&update.id) {
-                        continue;
-                    }
-                    match fallback.sweep(&update).await {
-                        Ok(planned) if planned > 0 && update.state == UpdateState::Sent => {
-                            match store
-                                .set_update_state(update.id, UpdateState::Sending)
-                                .await
-                            {
-                                Ok(()) => update.state = UpdateState::Sending,
-                                Err(error) => {
-                                    tracing::error!(message = "cannot mark the update sending", id = update.id, %error);
-                                }
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::error!(message = "fallback sweep failed", id = update.id, %error);
-                        }
-                    }
-                    if update.state != UpdateState::Sending {
-                        continue;
-                    }
-                    let open = match store.backlog(update.id).await {
-                        Ok(backlog) => backlog.open,
-                        Err(error) => {
-                            tracing::error!(message = "backlog unreadable", id = update.id, %error);
-                            continue;
-                        }
-                    };
-                    if open == 0 {
-                        continue;
-                    }
-                    running.insert(update.id);
-                    let dispatcher = Arc::clone(&dispatcher);
-                    runs.spawn(async move {
-                        let result = dispatcher.run(update.id).await;
-                        if let Err(error) = &result {
-                            tracing::error!(message = "dispatcher run failed", id = update.id, %error);
-                        }
-                        (update.id, result.ok())
-                    });
-                }
-            }
-            Err(error) => tracing::error!(message = "updates unreadable", %error),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(DISPATCH_TICK) => {}
-            // A run that ends marks its update sent at once, and starts the next round early.
-            Some(done) = runs.join_next(), if !runs.is_empty() => {
-                run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
-            }
-            _ = stopped.changed() => break,
-        }
-    }
-    runs.abort_all();
-}
-
-/// Forgets a run that ended, and settles its update (`sent`, or paused with the reason).
-async fn run_ended(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    running: &mut HashSet<i64>,
-    done: Result<(i64, Option<RunEnd>), tokio::task::JoinError>,
-) {
-    let Ok((id, end)) = done else {
-        return;
-    };
-    running.remove(&id);
-    if let Some(end) = end {
-        if let RunEnd::Stopped(channels) = &end {
-            tracing::error!(message = "run stopped with deliveries held", id, ?channels);
-        }
-        if let Err(error) = settle_run(store, id, &end, clock.now_ms()).await {
-            tracing::error!(message = "cannot settle the update after its run", id, %error);
-        }
-    }
 }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tocsin::channels::{Channel, Handover, Message, Outcome};
+use tocsin::dispatch::lifecycle::Moment;
 use tocsin::dispatch::{DispatchSettings, Dispatcher, RetryPolicy, RunEnd};
 use tocsin::domain::{ChannelKind, DeliveryState, UpdateState};
 use tocsin::store::{Mark, RetryFilter, Store, Transition};
@@ -207,7 +208,7 @@ async fn a_misconfigured_channel_stops_the_run_holds_every_delivery_and_send_res
         assert_eq!(delivery.attempts, 0, "no attempt counted");
     }
 
-    tocsin::dispatch::settle_run(store, id, &end, 0)
+    tocsin::dispatch::lifecycle::advance(store, id, Moment::RunEnded(&end), 0)
         .await
         .expect("settle");
     let update = store.update(id).await.expect("update");
