@@ -1,11 +1,15 @@
 //! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher's
-//! scheduler (`dispatch::scheduler`) for updates being sent.
+//! scheduler (`dispatch::scheduler`) for updates being sent. Each area of the HTTP side is a
+//! module of `areas/` with its `router()`, merged here around one [`AppState`]; every
+//! handler fails with one [`WebError`].
 //!
 //! Answers: 200 for every receipt read and authenticated — applied, noted, a replay or an
 //! unknown delivery alike, since Twilio and Kannel retry on anything else and a legitimate
 //! unknown id must not loop; 400 malformed; 403 unsigned, mis-signed or a wrong token; 413
 //! a body over [`MAX_BODY_BYTES`]; 500 when the database fails (the gateway retries later).
 
+mod areas;
+mod error;
 pub mod receipts;
 pub mod server;
 mod throttled;
@@ -14,14 +18,11 @@ mod writer;
 use crate::app::{App, AppError};
 use crate::clock::Clock;
 use crate::dispatch::{scheduler, Dispatcher};
-use crate::store::{Receipt, ReceiptEffect, Store};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
+pub use error::WebError;
 pub use receipts::ReceiptKeys;
-use receipts::Refusal;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,126 +32,29 @@ use writer::ReceiptWriter;
 /// Receipts are a few hundred bytes; anything much larger is not one.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What every area's handlers share.
 #[derive(Clone)]
-struct WebState {
+struct AppState {
     receipts: ReceiptWriter,
     keys: Arc<ReceiptKeys>,
     clock: Arc<dyn Clock>,
     refusals: Arc<Throttled>,
 }
 
-/// The receipt endpoints: `/receipts/kannel`, `/receipts/twilio`, `/receipts/vonage`.
-/// Starts the tasks that write the receipts and the warnings, so it must be called inside a
-/// Tokio runtime.
+/// Every area of `tocsin serve` (today the receipt endpoints: `/receipts/kannel`,
+/// `/receipts/twilio`, `/receipts/vonage`). Starts the tasks that write the receipts and the
+/// warnings, so it must be called inside a Tokio runtime.
 pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
-    let state = WebState {
+    let state = AppState {
         receipts: ReceiptWriter::start(store),
         keys: Arc::new(keys),
         clock,
         refusals: Throttled::start("receipts refused (forged, or not a receipt)"),
     };
     Router::new()
-        .route("/receipts/kannel", get(kannel).post(kannel))
-        .route("/receipts/twilio", post(twilio))
-        .route("/receipts/vonage", get(vonage).post(vonage))
+        .merge(areas::receipts::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-fn form(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
-}
-
-/// Anyone can send these: they are counted, and summed up in the log now and then.
-fn refused(state: &WebState, gateway: &str, refusal: Refusal) -> StatusCode {
-    let (status, why) = match refusal {
-        Refusal::Malformed(why) => (StatusCode::BAD_REQUEST, why),
-        Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, why),
-    };
-    state
-        .refusals
-        .note(format!("{gateway}: {} {why}", status.as_u16()));
-    status
-}
-
-/// Records the first candidate that names a known delivery; answers once it is committed.
-async fn record(state: &WebState, candidates: Vec<Receipt>) -> StatusCode {
-    for receipt in candidates {
-        match state.receipts.record(receipt).await {
-            Some(ReceiptEffect::Unknown) => continue,
-            Some(_) => return StatusCode::OK,
-            None => return StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-    tracing::info!(message = "receipt for no known delivery: ignored");
-    StatusCode::OK
-}
-
-/// Kannel's receipt is all in the query; a body is read only to be refused with 413 above
-/// [`MAX_BODY_BYTES`], as at the other endpoints.
-async fn kannel(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    _body: Bytes,
-) -> StatusCode {
-    let params = form(query.unwrap_or_default().as_bytes());
-    match receipts::kannel(&state.keys, &params, state.clock.now_ms()) {
-        Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused(&state, "kannel", refusal),
-    }
-}
-
-async fn twilio(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|value| value.to_str().ok());
-    let params = form(&body);
-    match receipts::twilio(
-        &state.keys,
-        query.as_deref(),
-        &params,
-        signature,
-        state.clock.now_ms(),
-    ) {
-        Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused(&state, "twilio", refusal),
-    }
-}
-
-/// Vonage sends GET or POST, form or JSON: the query and the body are merged.
-async fn vonage(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> StatusCode {
-    let mut params = form(query.unwrap_or_default().as_bytes());
-    if body.trim_ascii_start().starts_with(b"{") {
-        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&body) else {
-            return refused(
-                &state,
-                "vonage",
-                Refusal::Malformed("body is not a JSON object".into()),
-            );
-        };
-        params.extend(object.into_iter().map(|(name, value)| {
-            let value = match value {
-                serde_json::Value::String(text) => text,
-                other => other.to_string(),
-            };
-            (name, value)
-        }));
-    } else {
-        params.extend(form(&body));
-    }
-    match receipts::vonage(&state.keys, &params, state.clock.now_ms()) {
-        Ok(candidates) => record(&state, candidates).await,
-        Err(refusal) => refused(&state, "vonage", refusal),
-    }
 }
 
 /// `tocsin serve`, bound to its address and ready to run.
