@@ -15,4 +15,5 @@ mod receipts;
 mod serve;
 mod sms_providers;
 mod smtp_answers;
+mod step;
 mod support;
