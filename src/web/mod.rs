@@ -100,19 +100,12 @@ impl Server {
 
     /// Takes receipts and sends the updates being sent until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Server {
-            app,
-            dispatcher,
-            keys,
-            limits,
-            listener,
-            address,
-        } = self;
-        tracing::info!(message = "tocsin serve listening", %address);
+        tracing::info!(message = "tocsin serve listening", address = %self.address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let dispatching = tokio::spawn(scheduler::run(dispatcher, stopped));
-        let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
-        server::run(listener, router, limits, shutdown).await;
+        let dispatching = tokio::spawn(scheduler::run(self.dispatcher, stopped));
+        let store = Arc::clone(&self.app.store);
+        let router = router(store, self.keys, Arc::clone(&self.app.clock));
+        server::run(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = dispatching.await;
     }
