@@ -6,11 +6,10 @@ use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
 use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
 use crate::channels::Channel;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailTransport, Placeholder, SmsConfig};
-use crate::dispatch::{
-    settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
-    SystemClock, Tally,
-};
+use crate::dispatch::lifecycle::{self, Moment};
+use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
     PhoneNumber, Recipient, RenderedMessage, Selection, UpdateState,
@@ -889,7 +888,7 @@ impl App {
             clock: Arc::clone(&self.clock),
         };
         Ok(Arc::new(
-            SmsChannel::with_limits(gateways, Arc::new(sms::SystemClock))
+            SmsChannel::with_limits(gateways, Arc::new(SystemClock))
                 .with_observer(Arc::new(breakers)),
         ))
     }
@@ -958,16 +957,18 @@ impl App {
             self.clock.now_ms(),
         )
         .await?;
-        if update.state == UpdateState::Approved {
-            self.store
-                .set_update_state(id, UpdateState::Sending)
-                .await?;
-        }
+        // The run sweeps for fallbacks between its steps: none is planned before it starts.
+        let starts = Moment::RunStarts {
+            state: update.state,
+            fallbacks: 0,
+        };
+        lifecycle::advance(self.store.as_ref(), id, starts, self.clock.now_ms()).await?;
         let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let open = self.store.backlog(id).await?.open;
         watch(dispatcher.tally(), open);
         let end = dispatcher.run(id).await?;
-        settle_run(self.store.as_ref(), id, &end, self.clock.now_ms()).await?;
+        let ended = Moment::RunEnded(&end);
+        lifecycle::advance(self.store.as_ref(), id, ended, self.clock.now_ms()).await?;
         Ok(SendReport {
             plan: report,
             resumed,

@@ -5,10 +5,9 @@
 use crate::sms_providers::{Behaviour, TwilioEmulator, VonageEmulator};
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::channels::sms::{
-    BreakerState, Clock, GatewayLimits, ManualClock, SmsChannel, SmsGateway,
-};
+use tocsin::channels::sms::{BreakerState, GatewayLimits, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::clock::{Clock, ManualClock};
 use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 
 const PATIENT: &str = "+32471123456";

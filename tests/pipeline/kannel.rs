@@ -844,7 +844,8 @@ async fn a_kannel_without_a_sender_hands_the_message_to_twilio_which_sends_it_on
 
 #[tokio::test]
 async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannels_answer() {
-    use tocsin::channels::sms::{Clock, GatewayLimits, ManualClock};
+    use tocsin::channels::sms::GatewayLimits;
+    use tocsin::clock::{Clock, ManualClock};
     let Some(kannel) = RealKannel::start().await else {
         return;
     };

@@ -19,10 +19,11 @@ pub mod twilio;
 pub mod vonage;
 
 use super::{mask, Channel, Handover, Message, Outcome};
+use crate::clock::{Clock, SystemClock};
 use crate::render::sms::{self, Encoding};
 use async_trait::async_trait;
+pub use breaker::BreakerState;
 use breaker::{Admission, Breaker};
-pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -531,6 +532,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use crate::channels::NoHandover;
+    use crate::clock::ManualClock;
     use crate::domain::{ChannelKind, Language, RenderedMessage};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
