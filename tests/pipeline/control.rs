@@ -634,7 +634,9 @@ async fn a_mail_server_refusing_every_session_stops_the_run_with_its_answer_and_
 async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does_not_resume_it() {
     use crate::support::SmtpServer;
     const RECIPIENTS: usize = 10_000;
-    let Some(server) = SmtpServer::start(&[]) else {
+    // A server that takes 50 ms over each message keeps the broadcast running for a while:
+    // on a loaded machine starting `tocsin update halt` alone can take seconds.
+    let Some(server) = SmtpServer::start(&["--delay-ms", "50"]) else {
         return;
     };
     let test = TestApp::new(|_| {}).await;
