@@ -3,11 +3,12 @@
 //! marked planned in that transaction, and the rows are unique per (update, contact,
 //! channel) besides.
 
+use crate::channels::sms::gsm;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
     Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, Update, UpdateState,
 };
-use crate::render::{sms, Prepared, RenderError, Rendered, Renderer};
+use crate::render::{Prepared, RenderError, Rendered, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
@@ -372,7 +373,7 @@ pub struct SmsForecast {
 
 impl SmsForecast {
     fn add(&mut self, recipient: &Recipient, text: String) {
-        let analysis = sms::analyse(&text);
+        let analysis = gsm::analyse(&text);
         *self.parts.entry(analysis.segments).or_default() += 1;
         if self
             .longest
@@ -413,7 +414,7 @@ pub struct SmsSample {
     pub contact_id: i64,
     pub external_id: String,
     pub parts: usize,
-    pub encoding: sms::Encoding,
+    pub encoding: gsm::Encoding,
     pub text: String,
 }
 

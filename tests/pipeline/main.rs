@@ -11,6 +11,7 @@ mod fallback;
 mod identities;
 mod imports;
 mod kannel;
+mod providers;
 mod receipts;
 mod serve;
 mod sms_providers;
