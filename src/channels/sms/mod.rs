@@ -1,6 +1,6 @@
 //! SMS through one or more gateways, in the order the configuration gives them. Each gateway
 //! is one folder (the gateway behind [`SmsGateway`], its `[[sms.gateways]]` table, its
-//! delivery receipts) and one line of `gateways!`; this module only decides which gateway gets a message
+//! delivery receipts), declared here, and one line of `gateways!`; this module only decides which gateway gets a message
 //! and what its answer means for the delivery. Each gateway has its own limits
 //! ([`GatewayLimits`]): a rate limit (messages per second, smooth unless a burst is allowed,
 //! `governor`) and a circuit breaker (`breaker.rs`) that skips a gateway after a run of
@@ -18,7 +18,10 @@ pub mod breaker;
 mod build;
 pub mod config;
 pub mod gsm;
+pub mod kannel;
 pub mod receipt;
+pub mod twilio;
+pub mod vonage;
 
 use super::{mask, Channel, Handover, Message, Outcome};
 use crate::domain::GatewayId;
@@ -33,18 +36,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The gateways, one line each: `folder: Kind(Settings)` declares the folder's module and
-/// makes `Kind` (lowercase) a `kind` of `[[sms.gateways]]`, whose table is `Settings`.
+/// The gateways' `kind`s, one line each: `Kind(folder::Settings)` makes `Kind` (lowercase) a
+/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`.
 macro_rules! gateways {
-    ($($(#[cfg($cfg:meta)])? $module:ident: $variant:ident($settings:ident),)*) => {
-        $($(#[cfg($cfg)])? pub mod $module;)*
-
+    ($($(#[cfg($cfg:meta)])? $variant:ident($settings:path),)*) => {
         /// One SMS gateway, by its `kind`. Secrets may be written here or, better, named by
         /// an environment variable (`password_env`, `auth_token_env`, `api_secret_env`).
         #[derive(Clone, serde::Deserialize)]
         #[serde(tag = "kind", rename_all = "lowercase")]
         pub enum GatewayConfig {
-            $($(#[cfg($cfg)])? $variant($module::$settings),)*
+            $($(#[cfg($cfg)])? $variant($settings),)*
         }
 
         impl GatewayConfig {
@@ -59,9 +60,9 @@ macro_rules! gateways {
 }
 
 gateways! {
-    kannel: Kannel(KannelSettings),
-    twilio: Twilio(TwilioSettings),
-    vonage: Vonage(VonageSettings),
+    Kannel(kannel::KannelSettings),
+    Twilio(twilio::TwilioSettings),
+    Vonage(vonage::VonageSettings),
 }
 
 /// One SMS, as a gateway sends it.
