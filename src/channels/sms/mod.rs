@@ -17,6 +17,7 @@
 pub mod breaker;
 mod build;
 pub mod config;
+mod generic;
 pub mod gsm;
 pub mod kannel;
 pub mod receipt;
@@ -63,6 +64,7 @@ gateways! {
     Kannel(kannel::KannelSettings),
     Twilio(twilio::TwilioSettings),
     Vonage(vonage::VonageSettings),
+    #[cfg(test)] Generic(generic::GenericSettings),
 }
 
 /// One SMS, as a gateway sends it.
