@@ -3,7 +3,8 @@
 //! nothing here waits on or measures the wall clock.
 
 use crate::providers::{
-    sms_message, start_both, Behaviour, TwilioEmulator, VonageEmulator, NOTICE, PATIENT,
+    sms_broadcast, sms_message, start_both, Behaviour, TwilioEmulator, VonageEmulator, NOTICE,
+    PATIENT,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -276,12 +277,7 @@ async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error(
         config.sms.cool_down_seconds = 3_600;
     })
     .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let id = sms_broadcast(&test).await;
     let before = test.app.status(id).await.expect("status");
     assert!(
         before.breakers.is_empty(),

@@ -590,7 +590,7 @@ async fn kannel_calls_the_dlr_url_back_with_the_delivery_id_when_the_smsc_accept
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_delivered() {
-    use crate::support::{TestApp, EMAIL_UPDATE};
+    use crate::support::TestApp;
     use tocsin::config::{GatewayConfig, SmsTransport};
     use tocsin::domain::DeliveryState;
     use tocsin::web::ReceiptKeys;
@@ -626,8 +626,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     crate::support::seed_sms_patients(&test.app).await;
     // Texts short enough that each patient's SMS, with their appointment, what to do and
     // the number to call, is one part: one message per delivery at Kannel.
-    let update = EMAIL_UPDATE
-        .replace("channels = [\"email\"]", "channels = [\"sms\"]")
+    let update = crate::providers::sms_update()
         .replace("Cyberaanval: operaties gaan niet door.", "Geen operaties.")
         .replace("Cyberattaque: operations annulees.", "Cyberattaque.");
     let id = test.approved_update(&update).await;
@@ -886,7 +885,7 @@ async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannel
 /// through Twilio, each patient once, and no delivery is marked undeliverable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patient_undeliverable() {
-    use crate::support::{TestApp, EMAIL_UPDATE};
+    use crate::support::TestApp;
     use tocsin::config::{GatewayConfig, SmsTransport};
     use tocsin::domain::DeliveryState;
 
@@ -919,10 +918,7 @@ async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patie
         config.sms.gateways = gateways;
     })
     .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
-        .await;
+    let id = crate::providers::sms_broadcast(&test).await;
 
     test.app.send(id, |_, _| {}).await.expect("send");
 

@@ -9,6 +9,7 @@
 //! 21xxx validation errors → 400). Vonage: SMS API `POST /sms/json`, HTTP 200
 //! with `{"message-count", "messages": [{"status", …}]}` whatever became of the message.
 
+use crate::support::{seed_sms_patients, TestApp, EMAIL_UPDATE};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -696,4 +697,15 @@ pub(crate) fn twilio_gateway(config: TwilioConfig) -> Twilio {
 /// A Vonage gateway as a test configured it, with the usual client.
 pub(crate) fn vonage_gateway(config: VonageConfig) -> Vonage {
     Vonage::new(config, client(Duration::from_secs(5)))
+}
+
+/// An update that tells by SMS only, as `EMAIL_UPDATE` words it.
+pub(crate) fn sms_update() -> String {
+    EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]")
+}
+
+/// The patients of `seed_sms_patients`, and the approved [`sms_update`] that tells them.
+pub(crate) async fn sms_broadcast(test: &TestApp) -> i64 {
+    seed_sms_patients(&test.app).await;
+    test.approved_update(&sms_update()).await
 }

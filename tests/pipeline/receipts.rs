@@ -2,7 +2,7 @@
 //! deliveries were planned and sent (by a channel that accepts everything under a chosen
 //! gateway name, so each delivery's `gateway_id` is what a real gateway would have left).
 
-use crate::support::{sms_patient, TestApp, EMAIL_UPDATE};
+use crate::support::{sms_patient, TestApp};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -116,9 +116,7 @@ pub(crate) async fn setup(patients: usize, gateway: &'static str, send: bool) ->
         .import(&contacts, &appointments, "test", 0)
         .await
         .expect("import");
-    let update_id = test
-        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
-        .await;
+    let update_id = test.approved_update(&crate::providers::sms_update()).await;
     let update = store.update(update_id).await.expect("update");
     tocsin::plan::plan(
         store.as_ref(),

@@ -2,18 +2,17 @@
 //! `providers.rs`.
 
 use crate::providers::{
-    client, send, sms, start_both, twilio_gateway, twilio_then_vonage, vonage_gateway, Behaviour,
-    TwilioEmulator, VonageEmulator, ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, DUTCH_FRENCH,
-    NOTICE, PATIENT, SERVICE_SID, TWILIO_FROM,
+    client, send, sms, sms_broadcast, sms_update, start_both, twilio_gateway, twilio_then_vonage,
+    vonage_gateway, Behaviour, TwilioEmulator, VonageEmulator, ACCOUNT_SID, API_SECRET, AUTH_TOKEN,
+    DUTCH_FRENCH, NOTICE, PATIENT, SERVICE_SID, TWILIO_FROM,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tocsin::channels::sms::gsm::{analyse, Encoding};
-use tocsin::channels::sms::twilio::{Twilio, TwilioConfig, TwilioSettings};
-use tocsin::channels::sms::vonage::{VonageConfig, VonageSettings};
+use tocsin::channels::sms::twilio::{Twilio, TwilioConfig};
+use tocsin::channels::sms::vonage::VonageConfig;
 use tocsin::channels::sms::{GatewayOutcome, Sms, SmsGateway};
 use tocsin::channels::Outcome;
-use tocsin::config::GatewayConfig;
 use tocsin::domain::ChannelKind;
 
 // ---------------------------------------------------------------------------------------------
@@ -636,41 +635,13 @@ async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() 
     use tocsin::domain::DeliveryState;
     let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
-    let (twilio_url, vonage_url) = (twilio.url.clone(), vonage.url.clone());
+    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
     let test = crate::support::TestApp::new(move |config| {
         config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = vec![
-            GatewayConfig::Twilio(TwilioSettings {
-                name: None,
-                account_sid: ACCOUNT_SID.into(),
-                auth_token: Some(AUTH_TOKEN.into()),
-                auth_token_env: None,
-                from: Some(TWILIO_FROM.into()),
-                messaging_service_sid: None,
-                base_url: Some(twilio_url),
-                status_callback: None,
-            }),
-            GatewayConfig::Vonage(VonageSettings {
-                name: None,
-                api_key: API_KEY.into(),
-                api_secret: Some(API_SECRET.into()),
-                api_secret_env: None,
-                from: "ZNA".into(),
-                base_url: Some(vonage_url),
-                callback: None,
-                signature_secret: None,
-                signature_secret_env: None,
-                signature_method: None,
-            }),
-        ];
+        config.sms.gateways = gateways;
     })
     .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let id = sms_broadcast(&test).await;
 
     test.app.send(id, |_, _| {}).await.expect("send");
 
@@ -732,11 +703,7 @@ async fn cli_broadcast(
         .import(&contacts, &appointments, "test", 0)
         .await
         .expect("import");
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let id = test.approved_update(&sms_update()).await;
     let file = test.dir.path().join("tocsin.toml");
     write_twilio_config(&test, twilio, &file, account_sid);
     (test, id, file)
