@@ -3,8 +3,8 @@
 //! nothing here waits on or measures the wall clock.
 
 use crate::providers::{
-    sms_broadcast, sms_message, start_both, Behaviour, TwilioEmulator, VonageEmulator, NOTICE,
-    PATIENT,
+    sms_broadcast, sms_message, start_both, twilio_down_then_vonage, Behaviour, TwilioEmulator,
+    VonageEmulator, NOTICE, PATIENT,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -266,15 +266,9 @@ async fn a_rate_limit_is_smooth_by_default_and_lets_rate_burst_messages_through_
 /// process opened is shown there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error() {
-    use tocsin::config::SmsTransport;
-    let (twilio, vonage) = start_both().await;
-    twilio.with(|state| state.behaviour = Behaviour::Down);
-    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
-    let test = crate::support::TestApp::new(move |config| {
-        config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = gateways;
-        config.sms.failures_to_open = 2;
-        config.sms.cool_down_seconds = 3_600;
+    let (_twilio, vonage, test) = twilio_down_then_vonage(|sms| {
+        sms.failures_to_open = 2;
+        sms.cool_down_seconds = 3_600;
     })
     .await;
     let id = sms_broadcast(&test).await;

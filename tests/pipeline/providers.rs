@@ -24,7 +24,7 @@ use tocsin::channels::sms::twilio::{Twilio, TwilioConfig, TwilioSettings};
 use tocsin::channels::sms::vonage::{Vonage, VonageConfig, VonageSettings};
 use tocsin::channels::sms::{http_client, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::config::GatewayConfig;
+use tocsin::config::{GatewayConfig, SmsConfig, SmsTransport};
 use tocsin::domain::{ChannelKind, Language};
 
 pub(crate) const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
@@ -708,4 +708,21 @@ pub(crate) fn sms_update() -> String {
 pub(crate) async fn sms_broadcast(test: &TestApp) -> i64 {
     seed_sms_patients(&test.app).await;
     test.approved_update(&sms_update()).await
+}
+
+/// Both emulators, Twilio down, and an app that sends SMS through their `[[sms.gateways]]`,
+/// Twilio first, with `[sms]` as `adjust` leaves it.
+pub(crate) async fn twilio_down_then_vonage(
+    adjust: impl FnOnce(&mut SmsConfig),
+) -> (TwilioEmulator, VonageEmulator, TestApp) {
+    let (twilio, vonage) = start_both().await;
+    twilio.with(|state| state.behaviour = Behaviour::Down);
+    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
+    let test = TestApp::new(|config| {
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = gateways;
+        adjust(&mut config.sms);
+    })
+    .await;
+    (twilio, vonage, test)
 }

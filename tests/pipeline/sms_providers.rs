@@ -2,9 +2,9 @@
 //! `providers.rs`.
 
 use crate::providers::{
-    client, send, sms, sms_broadcast, sms_update, start_both, twilio_gateway, twilio_then_vonage,
-    vonage_gateway, Behaviour, TwilioEmulator, VonageEmulator, ACCOUNT_SID, API_SECRET, AUTH_TOKEN,
-    DUTCH_FRENCH, NOTICE, PATIENT, SERVICE_SID, TWILIO_FROM,
+    client, send, sms, sms_broadcast, sms_update, start_both, twilio_down_then_vonage,
+    twilio_gateway, twilio_then_vonage, vonage_gateway, Behaviour, TwilioEmulator, VonageEmulator,
+    ACCOUNT_SID, API_SECRET, AUTH_TOKEN, DUTCH_FRENCH, NOTICE, PATIENT, SERVICE_SID, TWILIO_FROM,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -631,16 +631,8 @@ async fn the_channel_sends_dutch_and_french_text_through_vonage_as_unicode() {
 /// The whole pipeline with gateways from the configuration: Twilio first, down; Vonage next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() {
-    use tocsin::config::SmsTransport;
     use tocsin::domain::DeliveryState;
-    let (twilio, vonage) = start_both().await;
-    twilio.with(|state| state.behaviour = Behaviour::Down);
-    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
-    let test = crate::support::TestApp::new(move |config| {
-        config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = gateways;
-    })
-    .await;
+    let (twilio, vonage, test) = twilio_down_then_vonage(|_| {}).await;
     let id = sms_broadcast(&test).await;
 
     test.app.send(id, |_, _| {}).await.expect("send");
