@@ -6,14 +6,13 @@ use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
 use crate::channels::sms::{BreakerChange, BreakerObserver};
 use crate::channels::Channel;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailTransport, Placeholder};
-use crate::dispatch::{
-    settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
-    SystemClock, Tally,
-};
+use crate::dispatch::lifecycle::{self, Moment};
+use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
-    PhoneNumber, Recipient, Selection, UpdateState,
+    PhoneNumber, Recipient, RenderedMessage, Selection, UpdateState,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
@@ -117,9 +116,7 @@ pub struct Preview {
     pub channel: ChannelKind,
     pub language: Language,
     pub address: Option<String>,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     /// Already planned: this is the stored text, exactly as sent.
     pub stored: bool,
     /// Why nothing goes to this channel (opted out, no address).
@@ -439,9 +436,7 @@ impl App {
                         channel: row.channel,
                         language: stored.language,
                         address: stored.address,
-                        subject: stored.subject,
-                        body: stored.body,
-                        body_html: stored.body_html,
+                        content: stored.content,
                         skipped: stored
                             .last_error
                             .filter(|_| stored.state == DeliveryState::Skipped),
@@ -454,9 +449,7 @@ impl App {
                         channel: row.channel,
                         language: row.language,
                         address: row.address,
-                        subject: row.subject,
-                        body: row.body,
-                        body_html: row.body_html,
+                        content: row.content,
                         skipped: row.detail,
                         stored: false,
                     },
@@ -859,16 +852,18 @@ impl App {
             self.clock.now_ms(),
         )
         .await?;
-        if update.state == UpdateState::Approved {
-            self.store
-                .set_update_state(id, UpdateState::Sending)
-                .await?;
-        }
+        // The run sweeps for fallbacks between its steps: none is planned before it starts.
+        let starts = Moment::RunStarts {
+            state: update.state,
+            fallbacks: 0,
+        };
+        lifecycle::advance(self.store.as_ref(), id, starts, self.clock.now_ms()).await?;
         let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let open = self.store.backlog(id).await?.open;
         watch(dispatcher.tally(), open);
         let end = dispatcher.run(id).await?;
-        settle_run(self.store.as_ref(), id, &end, self.clock.now_ms()).await?;
+        let ended = Moment::RunEnded(&end);
+        lifecycle::advance(self.store.as_ref(), id, ended, self.clock.now_ms()).await?;
         Ok(SendReport {
             plan: report,
             resumed,

@@ -6,6 +6,7 @@ mod delivery;
 mod gateway_id;
 mod identity;
 mod language;
+mod message;
 mod phone;
 mod receipt;
 mod update;
@@ -19,6 +20,7 @@ pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
 pub use gateway_id::{GatewayId, NotAGatewayId};
 pub use identity::{Identity, IdentityKind};
 pub use language::{recipient_language, Language, UnknownLanguage};
+pub use message::RenderedMessage;
 pub use phone::{PhoneError, PhoneNumber};
 pub use receipt::Receipt;
 pub use update::{

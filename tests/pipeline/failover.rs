@@ -8,10 +8,9 @@ use crate::providers::{
 };
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::channels::sms::{
-    BreakerState, Clock, GatewayLimits, ManualClock, SmsChannel, SmsGateway,
-};
+use tocsin::channels::sms::{BreakerState, GatewayLimits, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
+use tocsin::clock::{Clock, ManualClock};
 use tocsin::domain::GatewayId;
 
 const COOL_DOWN: Duration = Duration::from_secs(30);

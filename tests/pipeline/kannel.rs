@@ -679,7 +679,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
             .find(|r| r.to == to)
             .unwrap_or_else(|| panic!("nothing for {to}: {received:?}"));
         assert_eq!(got.from, "ZNA");
-        assert_eq!(got.text, delivery.body, "{got:?}");
+        assert_eq!(got.text, delivery.content.body, "{got:?}");
         assert!(
             delivery
                 .gateway_id
@@ -706,7 +706,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
         .iter()
         .find(|r| Some(r.to.as_str()) == french.address.as_deref())
         .expect("the French SMS");
-    let kind = match analyse(&french.body).encoding {
+    let kind = match analyse(&french.content.body).encoding {
         Encoding::Gsm7 => "text",
         Encoding::Ucs2 => "ucs-2",
     };
@@ -819,7 +819,8 @@ async fn a_kannel_without_a_sender_hands_the_message_to_twilio_which_sends_it_on
 
 #[tokio::test]
 async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannels_answer() {
-    use tocsin::channels::sms::{Clock, GatewayLimits, ManualClock};
+    use tocsin::channels::sms::GatewayLimits;
+    use tocsin::clock::{Clock, ManualClock};
     let Some(kannel) = RealKannel::start().await else {
         return;
     };

@@ -25,7 +25,7 @@ use tocsin::channels::sms::vonage::{Vonage, VonageConfig, VonageSettings};
 use tocsin::channels::sms::{http_client, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
 use tocsin::config::{GatewayConfig, SmsConfig, SmsTransport};
-use tocsin::domain::{ChannelKind, Language};
+use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 
 pub(crate) const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
 pub(crate) const AUTH_TOKEN: &str = "f2c3b1e9d8a7465f9e0d1c2b3a495867";
@@ -660,9 +660,11 @@ pub(crate) fn sms_message(delivery_id: i64, to: &str, body: &str) -> Message {
         channel: ChannelKind::Sms,
         address: to.into(),
         language: Language::Nl,
-        subject: None,
-        body: body.into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: None,
+            body: body.into(),
+            body_html: None,
+        },
         attempt: 1,
     }
 }

@@ -25,10 +25,11 @@ pub mod twilio;
 pub mod vonage;
 
 use super::{mask, Channel, Handover, Message, Outcome};
+use crate::clock::{Clock, SystemClock};
 use crate::domain::GatewayId;
 use async_trait::async_trait;
+pub use breaker::BreakerState;
 use breaker::{Admission, Breaker};
-pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
 pub use build::{build, gateway_limits};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use gsm::Encoding;
@@ -325,10 +326,10 @@ impl Channel for SmsChannel {
         let sms = Sms {
             delivery_id: message.delivery_id,
             to: &message.address,
-            text: &message.body,
+            text: &message.content.body,
             // Only the encoding: counting the parts as `analyse` does would cost more than
             // the rest of the submission.
-            encoding: if gsm::is_gsm7(&message.body) {
+            encoding: if gsm::is_gsm7(&message.content.body) {
                 Encoding::Gsm7
             } else {
                 Encoding::Ucs2
@@ -569,7 +570,8 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use crate::channels::NoHandover;
-    use crate::domain::{ChannelKind, Language};
+    use crate::clock::ManualClock;
+    use crate::domain::{ChannelKind, Language, RenderedMessage};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -607,9 +609,11 @@ mod tests {
             channel: ChannelKind::Sms,
             address: "+32471123456".into(),
             language: Language::Nl,
-            subject: None,
-            body: "ZNA: uw afspraak gaat niet door.".into(),
-            body_html: None,
+            content: RenderedMessage {
+                subject: None,
+                body: "ZNA: uw afspraak gaat niet door.".into(),
+                body_html: None,
+            },
             attempt: 1,
         }
     }
