@@ -38,3 +38,12 @@ pub(crate) fn delivery_id(value: Option<&str>) -> Result<Option<i64>, Refusal> {
         })
         .transpose()
 }
+
+/// Receipt parameters written as pairs, for the gateways' tests.
+#[cfg(test)]
+pub(crate) fn params(pairs: &[(&str, &str)]) -> Params {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}

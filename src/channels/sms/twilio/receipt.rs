@@ -128,13 +128,7 @@ pub fn receipt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
-    }
+    use crate::channels::sms::receipt::params;
 
     #[test]
     fn twilios_documented_example_signature_is_reproduced() {

@@ -185,13 +185,7 @@ pub fn receipt(keys: &[VonageKey], params: &Params, at_ms: i64) -> Result<Vec<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
-    }
+    use crate::channels::sms::receipt::params;
 
     #[test]
     fn vonage_signatures_sort_and_escape_the_parameters() {
