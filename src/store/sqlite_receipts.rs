@@ -3,7 +3,7 @@
 
 use super::sqlite::{apply_transitions, SqliteStore};
 use super::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, GatewayId};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{HashMap, HashSet};
 
@@ -20,7 +20,7 @@ fn gateway_id(receipt: &Receipt) -> Option<String> {
     receipt
         .message_id
         .as_ref()
-        .map(|message_id| format!("{}:{message_id}", receipt.gateway))
+        .map(|message_id| GatewayId::new(&receipt.gateway, message_id).to_string())
 }
 
 fn detail(receipt: &Receipt) -> String {

@@ -2,16 +2,16 @@
 //! through the emulated Twilio of `sms_providers.rs` and whose fallback e-mail through a real
 //! SMTP server. Time comes from a clock the tests move; nothing waits on the wall clock.
 
-use crate::sms_providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
+use crate::providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
 use crate::support::{sms_patient, Mta, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tocsin::channels::sms::twilio::twilio_signature;
 use tocsin::clock::{Clock, ManualClock};
 use tocsin::config::{ChannelPolicy, EmailTransport, PolicyMode, SmsTransport};
-use tocsin::domain::{ChannelKind, DeliveryState};
+use tocsin::domain::{ChannelKind, DeliveryState, GatewayId};
 use tocsin::store::StoredDelivery;
-use tocsin::web::receipts::twilio_signature;
 use tocsin::web::ReceiptKeys;
 
 const STATUS_CALLBACK: &str = "https://tocsin.example.be/receipts/twilio";
@@ -175,9 +175,10 @@ impl Setup {
         let sid = sms
             .gateway_id
             .as_deref()
-            .and_then(|id| id.strip_prefix("twilio:"))
+            .and_then(|id| id.parse::<GatewayId>().ok())
+            .filter(|id| id.gateway == "twilio")
             .expect("sent through Twilio")
-            .to_string();
+            .id;
         let keys = ReceiptKeys::from_config(&self.test.app.config).expect("receipt keys");
         let router = tocsin::web::router(
             Arc::clone(&self.test.app.store),
