@@ -323,51 +323,23 @@ async fn prepare(args: &Args) -> Result<()> {
     }
     let mut summary = Summary::load(&figures)?;
     if !args.no_count {
-        count_instructions(&mut summary)?;
+        callgrind::count_into(
+            &mut summary,
+            &format!("{COUNTED_ITEMS} patients"),
+            &[
+                ("--patients", COUNTED_ITEMS),
+                ("--sink-messages", COUNTED_ITEMS),
+            ],
+            &[
+                (PLAN_BOTH, "delivery"),
+                (PLAN_EMAIL, "delivery"),
+                (SINK, "message"),
+                (SMTP, "message"),
+            ],
+            Some((SINK, "the sink's")),
+        )?;
     }
     summary.print();
-    println!("load average at the end: {}", load_average());
-    Ok(())
-}
-
-/// Runs this benchmark again under callgrind and adds its instructions per item to the
-/// summary, dispatch beside the sink's exchange with a raw client counted in the same run.
-fn count_instructions(summary: &mut Summary) -> Result<()> {
-    println!(
-        "\n[5] instructions, counted by callgrind in a run of {COUNTED_ITEMS} patients \
-         (valgrind is ~50x slower: a few minutes)"
-    );
-    let mut arguments: Vec<String> = std::env::args().skip(1).collect();
-    for (name, value) in [
-        ("--patients", COUNTED_ITEMS),
-        ("--sink-messages", COUNTED_ITEMS),
-    ] {
-        arguments.extend([name.to_string(), value.to_string()]);
-    }
-    let Some(counts) = tokio::task::block_in_place(|| callgrind::run_counted(&arguments))? else {
-        summary.info("instructions per item", "NOT COUNTED: no valgrind");
-        return Ok(());
-    };
-    callgrind::print(&counts);
-    let peer = callgrind::per_item(&counts, SINK);
-    for (name, unit) in [
-        (PLAN_BOTH, "delivery"),
-        (PLAN_EMAIL, "delivery"),
-        (SINK, "message"),
-        (SMTP, "message"),
-    ] {
-        let Some(ours) = callgrind::per_item(&counts, name) else {
-            continue;
-        };
-        let versus = match peer {
-            Some(peer) if name == SMTP => format!(" ({:.1}x the sink's)", ours / peer),
-            _ => String::new(),
-        };
-        summary.info(
-            format!("{name}, instructions per {unit}"),
-            format!("{}{versus}", thousands(ours)),
-        );
-    }
     Ok(())
 }
 

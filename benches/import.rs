@@ -15,7 +15,7 @@ mod common;
 use anyhow::Result;
 use common::callgrind::{self, COUNTED};
 use common::measure::{status_mb, Stopwatch};
-use common::thousands;
+use common::Summary;
 use std::fmt::Write as _;
 use std::time::Instant;
 use tocsin::app::{App, ImportKind};
@@ -175,17 +175,14 @@ async fn main() -> Result<()> {
     if counted || args.iter().any(|arg| arg == "--no-count") {
         return Ok(());
     }
-    println!(
-        "Instructions, counted by callgrind in a run of {COUNTED_ROWS} rows (a minute or two)"
-    );
-    let mut arguments: Vec<String> = args.into_iter().skip(1).collect();
-    arguments.extend(["--rows".into(), COUNTED_ROWS.into()]);
-    if let Some(counts) = tokio::task::block_in_place(|| callgrind::run_counted(&arguments))? {
-        for name in [FIRST, SECOND] {
-            if let Some(per_row) = callgrind::per_item(&counts, name) {
-                println!("  {name}: {} instructions per row", thousands(per_row));
-            }
-        }
-    }
+    let mut summary = Summary::default();
+    callgrind::count_into(
+        &mut summary,
+        &format!("{COUNTED_ROWS} rows"),
+        &[("--rows", COUNTED_ROWS)],
+        &[(FIRST, "row"), (SECOND, "row")],
+        None,
+    )?;
+    summary.print();
     Ok(())
 }

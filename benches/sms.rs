@@ -392,46 +392,19 @@ async fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     if !args.no_count {
-        count_instructions(&mut summary)?;
+        callgrind::count_into(
+            &mut summary,
+            &format!("{COUNTED_PATIENTS} patients"),
+            &[("--patients", COUNTED_PATIENTS)],
+            &[
+                (EMULATOR, "request"),
+                (DISPATCH, "SMS"),
+                (RECEIPTS, "receipt"),
+            ],
+            Some((EMULATOR, "the emulator's")),
+        )?;
     }
     summary.print();
-    println!("load average at the end: {}", load_average());
-    Ok(())
-}
-
-/// Runs this benchmark again under callgrind and adds its instructions per item to the
-/// summary, each beside the emulator's exchange with a raw client (a bare HTTP request and
-/// answer) counted in the same run.
-fn count_instructions(summary: &mut Summary) -> Result<()> {
-    println!(
-        "\n[5] instructions, counted by callgrind in a run of {COUNTED_PATIENTS} patients \
-         (valgrind is ~50x slower: a few minutes)"
-    );
-    let mut arguments: Vec<String> = std::env::args().skip(1).collect();
-    arguments.extend(["--patients".into(), COUNTED_PATIENTS.into()]);
-    let Some(counts) = tokio::task::block_in_place(|| callgrind::run_counted(&arguments))? else {
-        summary.info("instructions per item", "NOT COUNTED: no valgrind");
-        return Ok(());
-    };
-    callgrind::print(&counts);
-    let peer = callgrind::per_item(&counts, EMULATOR);
-    for (name, unit) in [
-        (EMULATOR, "request"),
-        (DISPATCH, "SMS"),
-        (RECEIPTS, "receipt"),
-    ] {
-        let Some(ours) = callgrind::per_item(&counts, name) else {
-            continue;
-        };
-        let versus = match peer {
-            Some(peer) if name != EMULATOR => format!(" ({:.1}x the emulator's)", ours / peer),
-            _ => String::new(),
-        };
-        summary.info(
-            format!("{name}, instructions per {unit}"),
-            format!("{}{versus}", thousands(ours)),
-        );
-    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! then dump the count of every thread and switch it off, so setup is not counted. Outside
 //! valgrind the requests are a handful of instructions that do nothing.
 
+use super::{thousands, Summary};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::Command;
@@ -72,20 +73,62 @@ impl Count {
     }
 }
 
+/// Runs this benchmark again under callgrind on a smaller load (`load`, e.g. "10000 patients",
+/// set by `arguments`) and adds the instructions per `unit` of each of `phases` to the summary,
+/// beside those of the reference peer's phase `peer` (named `whose`) where given.
+pub fn count_into(
+    summary: &mut Summary,
+    load: &str,
+    arguments: &[(&str, &str)],
+    phases: &[(&str, &str)],
+    peer: Option<(&str, &str)>,
+) -> Result<()> {
+    println!(
+        "\nInstructions, counted by callgrind in a run of {load} (valgrind is ~50x slower: a few \
+         minutes)"
+    );
+    let mut all: Vec<String> = std::env::args().skip(1).collect();
+    for (name, value) in arguments {
+        all.extend([name.to_string(), value.to_string()]);
+    }
+    let Some(counts) = tokio::task::block_in_place(|| run_counted(&all))? else {
+        summary.info("instructions per item", "NOT COUNTED: no valgrind");
+        return Ok(());
+    };
+    print(&counts);
+    let reference = peer.and_then(|(name, whose)| Some((name, whose, per_item(&counts, name)?)));
+    for (name, unit) in phases {
+        let Some(ours) = per_item(&counts, name) else {
+            continue;
+        };
+        let versus = match reference {
+            Some((peer, whose, theirs)) if peer != *name => {
+                format!(" ({:.1}x {whose})", ours / theirs)
+            }
+            _ => String::new(),
+        };
+        summary.info(
+            format!("{name}, instructions per {unit}"),
+            format!("{}{versus}", thousands(ours)),
+        );
+    }
+    Ok(())
+}
+
 /// One line per counted phase.
-pub fn print(counts: &[Count]) {
+fn print(counts: &[Count]) {
     for count in counts {
         println!(
             "  {}: {} instructions per item ({} items)",
             count.name,
-            super::thousands(count.per_item()),
+            thousands(count.per_item()),
             count.items
         );
     }
 }
 
 /// The instructions per item of the phase `name`, if it was counted.
-pub fn per_item(counts: &[Count], name: &str) -> Option<f64> {
+fn per_item(counts: &[Count], name: &str) -> Option<f64> {
     counts
         .iter()
         .find(|count| count.name == name)

@@ -68,6 +68,7 @@ impl Summary {
                 f.name, f.value, f.target, f.verdict
             );
         }
+        println!("load average at the end: {}", measure::load_average());
     }
 }
 
