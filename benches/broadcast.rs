@@ -331,10 +331,10 @@ async fn prepare(args: &Args) -> Result<()> {
                 ("--sink-messages", COUNTED_ITEMS),
             ],
             &[
-                (PLAN_BOTH, "delivery"),
-                (PLAN_EMAIL, "delivery"),
-                (SINK, "message"),
-                (SMTP, "message"),
+                (PLAN_BOTH, "delivery", false),
+                (PLAN_EMAIL, "delivery", false),
+                (SINK, "message", false),
+                (SMTP, "message", true),
             ],
             Some((SINK, "the sink's")),
         )?;

@@ -180,7 +180,7 @@ async fn main() -> Result<()> {
         &mut summary,
         &format!("{COUNTED_ROWS} rows"),
         &[("--rows", COUNTED_ROWS)],
-        &[(FIRST, "row"), (SECOND, "row")],
+        &[(FIRST, "row", false), (SECOND, "row", false)],
         None,
     )?;
     summary.print();

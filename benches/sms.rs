@@ -397,9 +397,9 @@ async fn run(args: Args) -> Result<()> {
             &format!("{COUNTED_PATIENTS} patients"),
             &[("--patients", COUNTED_PATIENTS)],
             &[
-                (EMULATOR, "request"),
-                (DISPATCH, "SMS"),
-                (RECEIPTS, "receipt"),
+                (EMULATOR, "request", false),
+                (DISPATCH, "SMS", true),
+                (RECEIPTS, "receipt", true),
             ],
             Some((EMULATOR, "the emulator's")),
         )?;

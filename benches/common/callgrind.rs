@@ -74,13 +74,13 @@ impl Count {
 }
 
 /// Runs this benchmark again under callgrind on a smaller load (`load`, e.g. "10000 patients",
-/// set by `arguments`) and adds the instructions per `unit` of each of `phases` to the summary,
-/// beside those of the reference peer's phase `peer` (named `whose`) where given.
+/// set by `arguments`) and adds the instructions per `unit` of each of `phases` to the summary;
+/// those marked `true` also as a multiple of the reference peer's phase `peer` (named `whose`).
 pub fn count_into(
     summary: &mut Summary,
     load: &str,
     arguments: &[(&str, &str)],
-    phases: &[(&str, &str)],
+    phases: &[(&str, &str, bool)],
     peer: Option<(&str, &str)>,
 ) -> Result<()> {
     println!(
@@ -96,13 +96,13 @@ pub fn count_into(
         return Ok(());
     };
     print(&counts);
-    let reference = peer.and_then(|(name, whose)| Some((name, whose, per_item(&counts, name)?)));
-    for (name, unit) in phases {
+    let reference = peer.and_then(|(name, whose)| Some((whose, per_item(&counts, name)?)));
+    for &(name, unit, beside_peer) in phases {
         let Some(ours) = per_item(&counts, name) else {
             continue;
         };
         let versus = match reference {
-            Some((peer, whose, theirs)) if peer != *name => {
+            Some((whose, theirs)) if beside_peer => {
                 format!(" ({:.1}x {whose})", ours / theirs)
             }
             _ => String::new(),
