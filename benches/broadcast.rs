@@ -4,13 +4,16 @@
 //!
 //! `cargo bench --bench broadcast [-- --patients N] [--smtp-connections C] [--workers W]
 //!  [--claim-batch B] [--lettre-messages M] [--channel-messages C] [--sink-messages S]
-//!  [--sink-connections K] [--stop-after plan]`
+//!  [--sink-connections K] [--stop-after plan] [--no-count]`
 //!
 //! This process generates and imports the hospital; a fresh process of the same binary then
 //! plans, renders and dispatches, so that its peak memory (VmHWM) is the broadcast's alone, as
 //! it is when `tocsin import` and `tocsin update send` run one after the other.
 //!
-//! It prints figures and asserts nothing: timings depend on the machine.
+//! It prints figures and asserts nothing: timings depend on the machine. Then it runs again
+//! under valgrind's callgrind with 10,000 patients (unless `--no-count`) and prints the
+//! instructions per item of planning, of the SMTP sink's own capacity test and of dispatch
+//! over SMTP: figures that do not depend on the machine or its load.
 
 /// The same allocator as the `tocsin` binary, so the figures are the binary's.
 #[global_allocator]
@@ -20,14 +23,16 @@ mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use common::{cores, cpu_in, load_average, not_sent, rate, thousands, Figure, Summary};
+use common::callgrind::{self, COUNTED};
+use common::measure::{cores, load_average, print_memory, Lap, Stopwatch};
+use common::smtp_sink::Sink;
+use common::{not_sent, rate, thousands, Figure, Summary};
 use futures::stream::{self, StreamExt};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tocsin::app::App;
 use tocsin::author::DraftOptions;
@@ -37,8 +42,6 @@ use tocsin::config::{Config, EmailTransport};
 use tocsin::demo::synthetic;
 use tocsin::domain::{ChannelKind, UpdateState};
 use tocsin::plan::{plan, PlanReport};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
 
 /// The shipped first alert; the bench narrows its audiences and channels.
 const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
@@ -46,6 +49,16 @@ const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
 const PLAN_TARGET: f64 = 50_000.0;
 const SMTP_TARGET: f64 = 10_000.0;
 const RSS_TARGET_MB: f64 = 200.0;
+
+// The counted phases.
+const PLAN_BOTH: &str = "plan + render (SMS + e-mail)";
+const PLAN_EMAIL: &str = "plan + render (e-mail)";
+const SINK: &str = "the SMTP sink with a raw client";
+const SMTP: &str = "dispatch over SMTP";
+
+/// Patients and sink messages in the run under callgrind: enough for steady figures, few
+/// enough for valgrind.
+const COUNTED_ITEMS: &str = "10000";
 
 struct Args {
     patients: usize,
@@ -62,6 +75,10 @@ struct Args {
     stop_after: Option<String>,
     /// In a broadcasting process: `outbox` (the first update, to the file outbox) or `smtp`.
     phase: Option<String>,
+    /// This process runs under callgrind: count the hot phases, skip the rest.
+    counted: bool,
+    /// Skip the run under callgrind.
+    no_count: bool,
 }
 
 impl Args {
@@ -78,6 +95,8 @@ impl Args {
             broadcast_in: None,
             stop_after: None,
             phase: None,
+            counted: false,
+            no_count: false,
         };
         // `cargo bench` adds `--bench`; anything not ours is ignored.
         let mut raw = std::env::args().skip(1);
@@ -101,6 +120,14 @@ impl Args {
                 }
                 "--phase" => {
                     args.phase = Some(value()?);
+                    continue;
+                }
+                COUNTED => {
+                    args.counted = true;
+                    continue;
+                }
+                "--no-count" => {
+                    args.no_count = true;
                     continue;
                 }
                 _ => {}
@@ -203,75 +230,6 @@ impl Summary {
     }
 }
 
-/// Fields of /proc/self/status, in MB, in the order asked (NaN if missing).
-fn status_mb<const N: usize>(names: [&str; N]) -> [f64; N] {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    names.map(|name| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim_start_matches(':')
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    })
-}
-
-/// CPU time (user + system, every thread) this process has used so far, in seconds.
-fn cpu_seconds() -> f64 {
-    cpu_in("/proc/self/stat")
-}
-
-/// Wall and CPU time of a phase.
-struct Stopwatch {
-    wall: Instant,
-    cpu: f64,
-}
-
-impl Stopwatch {
-    fn start() -> Stopwatch {
-        Stopwatch {
-            wall: Instant::now(),
-            cpu: cpu_seconds(),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.wall.elapsed()
-    }
-
-    /// How busy the process kept the machine: a phase that waits shows few busy cores.
-    fn cpu_note(&self) -> String {
-        let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
-        let cpu = cpu_seconds() - self.cpu;
-        format!(
-            "CPU {cpu:.2} s, {:.2} of {} cores busy, load average {}",
-            cpu / wall,
-            cores(),
-            load_average()
-        )
-    }
-}
-
-/// Prints the peak and current resident memory, the current split into the heap (anonymous),
-/// mapped files and shared memory (SQLite's WAL index), and returns the peak.
-fn print_memory(phase: &str) -> f64 {
-    let [peak, now, anon, file, shmem] =
-        status_mb(["VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"]);
-    // SAFETY: sqlite3_memory_used only reads SQLite's own counter.
-    let sqlite = unsafe { libsqlite3_sys::sqlite3_memory_used() } as f64 / 1_048_576.0;
-    println!(
-        "  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB: \
-         heap {anon:.1} of which SQLite {sqlite:.1}, files {file:.1}, shared {shmem:.1})"
-    );
-    peak
-}
-
 // ---------------------------------------------------------------------------------------------
 // The run
 
@@ -320,8 +278,9 @@ async fn prepare(args: &Args) -> Result<()> {
             app.clock.now_ms(),
         )
         .await?;
-    let imported = started.elapsed();
-    let import_cpu = started.cpu_note();
+    let lap = started.stop();
+    let imported = lap.wall;
+    let import_cpu = lap.note(contacts as u64);
     drop(day);
     drop(app);
     println!(
@@ -359,8 +318,28 @@ async fn prepare(args: &Args) -> Result<()> {
             bail!("the broadcasting process ({phase}) failed: {status}");
         }
     }
-    Summary::load(&figures)?.print();
-    println!("load average at the end: {}", load_average());
+    if args.counted {
+        return Ok(());
+    }
+    let mut summary = Summary::load(&figures)?;
+    if !args.no_count {
+        callgrind::count_into(
+            &mut summary,
+            &format!("{COUNTED_ITEMS} patients"),
+            &[
+                ("--patients", COUNTED_ITEMS),
+                ("--sink-messages", COUNTED_ITEMS),
+            ],
+            &[
+                (PLAN_BOTH, "delivery", false),
+                (PLAN_EMAIL, "delivery", false),
+                (SINK, "message", false),
+                (SMTP, "message", true),
+            ],
+            Some((SINK, "the sink's")),
+        )?;
+    }
+    summary.print();
     Ok(())
 }
 
@@ -392,7 +371,8 @@ async fn broadcast_to_outbox(
 ) -> Result<()> {
     // ---- Plan + render ------------------------------------------------------------------
     let source = narrowed(FIRST_ALERT, "[\"sms\", \"email\"]", None)?;
-    let (first, report, planned, plan_cpu) = draft_and_plan(&app, dir, "first", &source).await?;
+    let (first, report, lap) = draft_and_plan(&app, dir, "first", PLAN_BOTH, &source).await?;
+    let planned = lap.wall;
     let rendered = rate(report.pending, planned);
     println!(
         "  plan + render (patients, sms + email): {} rows ({} to send, {} skipped) in {:.2} s",
@@ -406,12 +386,16 @@ async fn broadcast_to_outbox(
         thousands(rendered),
         thousands(rate(report.created, planned))
     );
-    println!("  plan + render: {plan_cpu}");
+    println!("  plan + render: {}", lap.note(report.pending));
     summary.at_least(
         format!("plan + render ({} deliveries)", report.pending),
         rendered,
         "deliveries/s",
         PLAN_TARGET,
+    );
+    summary.info(
+        "plan + render, CPU per delivery",
+        format!("{:.1} µs", lap.cpu_per_item(report.pending)),
     );
     let peak_plan = print_memory("plan");
     summary.at_most(
@@ -433,8 +417,8 @@ async fn broadcast_to_outbox(
         .await?;
     let started = Stopwatch::start();
     dispatcher.run(first).await?;
-    let elapsed = started.elapsed();
-    let outbox_cpu = started.cpu_note();
+    let lap = started.stop();
+    let elapsed = lap.wall;
     app.store.set_update_state(first, UpdateState::Sent).await?;
     let sent = tally.sent.load(Ordering::Relaxed);
     let files = count_files(&app.config.email.dir) + count_files(&app.config.sms.dir);
@@ -448,7 +432,7 @@ async fn broadcast_to_outbox(
         elapsed.as_secs_f64(),
         thousands(rate(sent, elapsed))
     );
-    println!("  {outbox_cpu}");
+    println!("  {}", lap.note(sent));
     if sent != report.pending {
         println!("  WARNING: {} planned, {sent} sent", report.pending);
     }
@@ -485,12 +469,14 @@ async fn broadcast_over_smtp(
     println!("\n[3] dispatch over SMTP to an in-process sink");
     let sink = Sink::start().await?;
     let sample = sample_mail(&app, first).await?;
-    let (capacity, lockstep) = {
-        let k = args.sink_connections;
-        let total = args.sink_messages;
-        let pipelined = sink_capacity(&sink, k, total, &sample, true).await?;
-        let lockstep = sink_capacity(&sink, k, total, &sample, false).await?;
-        (pipelined, lockstep)
+    let (k, total) = (args.sink_connections, args.sink_messages);
+    callgrind::start();
+    let capacity = sink.capacity(k, total, &sample, true).await?;
+    callgrind::stop(SINK, total as u64);
+    let lockstep = if args.counted {
+        f64::NAN
+    } else {
+        sink.capacity(k, total, &sample, false).await?
     };
     println!(
         "  SMTP sink capacity: {} msg/s ({} connections, {} messages of {} bytes, one write per transaction)",
@@ -521,12 +507,13 @@ async fn broadcast_over_smtp(
         app.config.dispatch.claim_batch = batch;
     }
     let source = narrowed(FIRST_ALERT, "[\"email\"]", Some(first))?;
-    let (second, report, planned, plan_cpu) = draft_and_plan(&app, dir, "second", &source).await?;
+    let (second, report, lap) = draft_and_plan(&app, dir, "second", PLAN_EMAIL, &source).await?;
     println!(
-        "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s; {plan_cpu})",
+        "  plan + render (patients, email): {} deliveries in {:.2} s ({} deliveries/s; {})",
         report.pending,
-        planned.as_secs_f64(),
-        thousands(rate(report.pending, planned))
+        lap.wall.as_secs_f64(),
+        thousands(rate(report.pending, lap.wall)),
+        lap.note(report.pending)
     );
     print_memory("second plan");
     let dispatcher = app.dispatcher()?;
@@ -536,9 +523,11 @@ async fn broadcast_over_smtp(
         .await?;
     let before = sink.accepted.load(Ordering::Relaxed);
     let started = Stopwatch::start();
+    callgrind::start();
     dispatcher.run(second).await?;
-    let elapsed = started.elapsed();
-    let smtp_cpu = started.cpu_note();
+    callgrind::stop(SMTP, report.pending);
+    let lap = started.stop();
+    let elapsed = lap.wall;
     app.store
         .set_update_state(second, UpdateState::Sent)
         .await?;
@@ -558,7 +547,7 @@ async fn broadcast_over_smtp(
         elapsed.as_secs_f64(),
         thousands(smtp_rate)
     );
-    println!("  {smtp_cpu} (the sink's share included)");
+    println!("  {} (the sink's share included)", lap.note(sent));
     summary.at_least(
         format!(
             "dispatch over SMTP ({sent} msgs, {} conns, {} workers)",
@@ -568,6 +557,14 @@ async fn broadcast_over_smtp(
         "messages/s",
         SMTP_TARGET,
     );
+    summary.info(
+        "dispatch over SMTP, CPU per message (the sink's included)",
+        format!("{:.1} µs", lap.cpu_per_item(sent)),
+    );
+    summary.info(
+        "dispatch over SMTP, time of the sink's exchanges",
+        format!("{:.1} per message", capacity / smtp_rate.max(1e-9)),
+    );
     let peak_smtp = print_memory("SMTP dispatch");
     summary.at_most(
         "peak RSS (VmHWM), plan + SMTP dispatch",
@@ -575,6 +572,9 @@ async fn broadcast_over_smtp(
         "MB",
         RSS_TARGET_MB,
     );
+    if args.counted {
+        return Ok(());
+    }
 
     // ---- lettre's pool against our connections ------------------------------------------
     println!("\n[4] lettre's pooled transport against SmtpChannel (same sink, same messages)");
@@ -610,11 +610,12 @@ async fn broadcast_over_smtp(
     let (count, connections) = (args.channel_messages, args.smtp_connections);
     let started = Stopwatch::start();
     let alone = ours_rate(&url, &mail, &template, count, connections).await?;
+    let lap = started.stop();
     println!(
         "  SmtpChannel alone (no dispatcher, no handover record), {connections} connections, \
          {count} messages: {} msg/s ({}, the sink's share included)",
         thousands(alone),
-        started.cpu_note()
+        lap.note(count as u64)
     );
     summary.info(
         format!("SmtpChannel alone, {connections} conns, {count} msgs"),
@@ -652,19 +653,21 @@ fn narrowed(source: &str, channels: &str, follows: Option<i64>) -> Result<String
     Ok(out)
 }
 
-/// Drafts, approves as a second person and plans (timed) an update.
+/// Drafts, approves as a second person and plans (timed and counted as `phase`) an update.
 async fn draft_and_plan(
     app: &App,
     dir: &Path,
     name: &str,
+    phase: &str,
     source: &str,
-) -> Result<(i64, PlanReport, Duration, String)> {
+) -> Result<(i64, PlanReport, Lap)> {
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, source)?;
     let id = app.draft(&file, None, DraftOptions::default()).await?.id;
     app.approve(id, "Dr. Jan Claes").await?;
     let update = app.store.update(id).await?;
     let started = Stopwatch::start();
+    callgrind::start();
     let report = plan(
         app.store.as_ref(),
         &app.renderer,
@@ -673,7 +676,8 @@ async fn draft_and_plan(
         app.clock.now_ms(),
     )
     .await?;
-    Ok((id, report, started.elapsed(), started.cpu_note()))
+    callgrind::stop(phase, report.pending);
+    Ok((id, report, started.stop()))
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -814,261 +818,4 @@ async fn ours_rate(
         );
     }
     Ok(rate(sent as u64, elapsed))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The SMTP sink
-
-const SINK_SIZE_LIMIT: usize = 50 * 1024 * 1024;
-
-/// A small SMTP server that accepts everything and keeps nothing but a count. Its sockets
-/// keep the kernel's defaults (Nagle's algorithm and delayed ACKs on), as many servers do;
-/// it writes each reply as one segment and flushes only when no pipelined input is waiting.
-struct Sink {
-    port: u16,
-    accepted: Arc<AtomicU64>,
-}
-
-impl Sink {
-    async fn start() -> Result<Sink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let accepted = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&accepted);
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((socket, _)) => {
-                        let counter = Arc::clone(&counter);
-                        tokio::spawn(async move {
-                            let _ = serve(socket, counter).await;
-                        });
-                    }
-                    Err(error) => {
-                        eprintln!("sink: accept: {error}");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-        });
-        Ok(Sink { port, accepted })
-    }
-}
-
-async fn serve(socket: TcpStream, accepted: Arc<AtomicU64>) -> std::io::Result<()> {
-    let (read, write) = socket.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
-    let mut writer = BufWriter::with_capacity(16 * 1024, write);
-    writer
-        .write_all(b"220 sink.localhost ESMTP tocsin-bench\r\n")
-        .await?;
-    writer.flush().await?;
-    let mut line = Vec::with_capacity(1024);
-    let (mut has_sender, mut recipients) = (false, 0usize);
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(());
-        }
-        let verb = line
-            .get(..4)
-            .map(|verb| verb.to_ascii_uppercase())
-            .unwrap_or_default();
-        match verb.as_slice() {
-            b"EHLO" => {
-                has_sender = false;
-                recipients = 0;
-                writer
-                    .write_all(
-                        b"250-sink.localhost\r\n250-PIPELINING\r\n250-8BITMIME\r\n\
-                          250 SIZE 52428800\r\n",
-                    )
-                    .await?
-            }
-            b"HELO" => writer.write_all(b"250 sink.localhost\r\n").await?,
-            b"MAIL" if has_sender => {
-                writer
-                    .write_all(b"503 5.5.1 Error: nested MAIL command\r\n")
-                    .await?
-            }
-            b"MAIL" => {
-                has_sender = true;
-                writer.write_all(b"250 2.1.0 Ok\r\n").await?
-            }
-            b"RCPT" if !has_sender => {
-                writer
-                    .write_all(b"503 5.5.1 Error: need MAIL command\r\n")
-                    .await?
-            }
-            b"RCPT" => {
-                recipients += 1;
-                writer.write_all(b"250 2.1.5 Ok\r\n").await?
-            }
-            b"DATA" if recipients == 0 => {
-                writer
-                    .write_all(b"554 5.5.1 Error: no valid recipients\r\n")
-                    .await?
-            }
-            b"DATA" => {
-                writer
-                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                    .await?;
-                if reader.buffer().is_empty() {
-                    writer.flush().await?;
-                }
-                let mut size = 0usize;
-                loop {
-                    line.clear();
-                    if reader.read_until(b'\n', &mut line).await? == 0 {
-                        return Ok(());
-                    }
-                    if line == b".\r\n" || line == b".\n" {
-                        break;
-                    }
-                    size += line.len();
-                }
-                has_sender = false;
-                recipients = 0;
-                if size > SINK_SIZE_LIMIT {
-                    writer
-                        .write_all(b"552 5.3.4 Error: message file too big\r\n")
-                        .await?;
-                } else {
-                    let id = accepted.fetch_add(1, Ordering::Relaxed) + 1;
-                    writer
-                        .write_all(format!("250 2.0.0 Ok: queued as {id:010X}\r\n").as_bytes())
-                        .await?;
-                }
-            }
-            b"RSET" => {
-                has_sender = false;
-                recipients = 0;
-                writer.write_all(b"250 2.0.0 Ok\r\n").await?
-            }
-            b"NOOP" => writer.write_all(b"250 2.0.0 Ok\r\n").await?,
-            b"QUIT" => {
-                writer.write_all(b"221 2.0.0 Bye\r\n").await?;
-                writer.flush().await?;
-                return Ok(());
-            }
-            _ => {
-                writer
-                    .write_all(b"502 5.5.2 Error: command not recognized\r\n")
-                    .await?
-            }
-        }
-        if reader.buffer().is_empty() {
-            writer.flush().await?;
-        }
-    }
-}
-
-/// The sink's throughput on its own, with a raw client on `connections` connections.
-/// `pipelined`: each transaction goes out in one write (as PIPELINING allows, data after the
-/// DATA command included); otherwise every command waits for its reply.
-async fn sink_capacity(
-    sink: &Sink,
-    connections: usize,
-    total: usize,
-    message: &[u8],
-    pipelined: bool,
-) -> Result<f64> {
-    let mut body = dot_stuffed(message);
-    body.extend_from_slice(b".\r\n");
-    let body = Arc::new(body);
-    let before = sink.accepted.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let mut clients = tokio::task::JoinSet::new();
-    for c in 0..connections {
-        let share = total / connections + usize::from(c < total % connections);
-        let body = Arc::clone(&body);
-        let port = sink.port;
-        clients.spawn(async move { blast(port, share, &body, pipelined).await });
-    }
-    while let Some(result) = clients.join_next().await {
-        result??;
-    }
-    let elapsed = started.elapsed();
-    let accepted = sink.accepted.load(Ordering::Relaxed) - before;
-    if accepted != total as u64 {
-        bail!("the sink accepted {accepted} of {total} messages");
-    }
-    Ok(rate(accepted, elapsed))
-}
-
-fn dot_stuffed(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 16);
-    let mut at_line_start = true;
-    for &byte in message {
-        if at_line_start && byte == b'.' {
-            out.push(b'.');
-        }
-        out.push(byte);
-        at_line_start = byte == b'\n';
-    }
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-async fn blast(port: u16, count: usize, body: &[u8], pipelined: bool) -> Result<()> {
-    let socket = TcpStream::connect(("127.0.0.1", port)).await?;
-    socket.set_nodelay(true)?;
-    let (read, mut write) = socket.into_split();
-    let mut reader = BufReader::new(read);
-    let mut line = Vec::new();
-    expect(&mut reader, &mut line, b"220").await?;
-    write.write_all(b"EHLO bench.localhost\r\n").await?;
-    expect(&mut reader, &mut line, b"250").await?;
-    let envelope: &[u8] =
-        b"MAIL FROM:<crisis@example.be>\r\nRCPT TO:<patient@example.be>\r\nDATA\r\n";
-    let mut transaction = envelope.to_vec();
-    transaction.extend_from_slice(body);
-    for _ in 0..count {
-        if pipelined {
-            write.write_all(&transaction).await?;
-            for code in [b"250", b"250", b"354", b"250"] {
-                expect(&mut reader, &mut line, code).await?;
-            }
-        } else {
-            write
-                .write_all(b"MAIL FROM:<crisis@example.be>\r\n")
-                .await?;
-            expect(&mut reader, &mut line, b"250").await?;
-            write.write_all(b"RCPT TO:<patient@example.be>\r\n").await?;
-            expect(&mut reader, &mut line, b"250").await?;
-            write.write_all(b"DATA\r\n").await?;
-            expect(&mut reader, &mut line, b"354").await?;
-            write.write_all(body).await?;
-            expect(&mut reader, &mut line, b"250").await?;
-        }
-    }
-    write.write_all(b"QUIT\r\n").await?;
-    expect(&mut reader, &mut line, b"221").await?;
-    Ok(())
-}
-
-/// Reads one (possibly multi-line) reply and checks its code.
-async fn expect(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-    line: &mut Vec<u8>,
-    code: &[u8],
-) -> Result<()> {
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', line).await? == 0 {
-            bail!("the sink closed the connection");
-        }
-        if !line.starts_with(code) {
-            bail!(
-                "expected {}, got {:?}",
-                String::from_utf8_lossy(code),
-                String::from_utf8_lossy(line)
-            );
-        }
-        if line.get(3) != Some(&b'-') {
-            return Ok(());
-        }
-    }
 }

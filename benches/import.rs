@@ -1,29 +1,37 @@
-//! `cargo bench --bench import [-- --rows N]`: imports a generated appointments CSV of
-//! 100,000 rows (the scheduling export of a large hospital's week) and prints rows/s and
-//! peak memory. Target on a 2-core machine: ≤ 5 s, ≤ 200 MB peak RSS.
+//! `cargo bench --bench import [-- --rows N] [--no-count]`: imports a generated appointments
+//! CSV of 100,000 rows (the scheduling export of a large hospital's week) and prints rows/s,
+//! CPU per row and peak memory. Target on a 2-core machine: ≤ 5 s, ≤ 200 MB peak RSS.
+//!
+//! Then it runs again under valgrind's callgrind with 10,000 rows (unless `--no-count`) and
+//! prints the instructions per row of both imports: figures that do not depend on the
+//! machine or its load.
 
 /// The same allocator as the `tocsin` binary, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
 use anyhow::Result;
+use common::callgrind::{self, COUNTED};
+use common::measure::{status_mb, Stopwatch};
+use common::Summary;
 use std::fmt::Write as _;
 use std::time::Instant;
 use tocsin::app::{App, ImportKind};
 use tocsin::config::Config;
 use tocsin::spreadsheet::Separator;
 
+// The counted phases.
+const FIRST: &str = "first import";
+const SECOND: &str = "second import";
+
+/// Rows in the run under callgrind: enough for steady figures, few enough for valgrind.
+const COUNTED_ROWS: &str = "10000";
+
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    let [peak] = status_mb(["VmHWM"]);
+    peak
 }
 
 /// The export as the scheduling system writes it: `;`, dd/mm/yyyy, Dutch headers.
@@ -86,10 +94,11 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let rows = args
         .iter()
-        .position(|arg| arg == "--rows")
+        .rposition(|arg| arg == "--rows")
         .and_then(|index| args.get(index + 1))
         .and_then(|rows| rows.parse().ok())
         .unwrap_or(100_000);
+    let counted = args.iter().any(|arg| arg == COUNTED);
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("export.csv");
     std::fs::write(&file, export(rows)?)?;
@@ -107,17 +116,23 @@ async fn main() -> Result<()> {
     let parse = started.elapsed().as_secs_f64();
     drop((parsed, bytes));
 
-    let started = Instant::now();
+    let started = Stopwatch::start();
+    callgrind::start();
     let first = app
         .import(ImportKind::Appointments, &file, None, Separator::default())
         .await?;
-    let elapsed = started.elapsed().as_secs_f64();
+    callgrind::stop(FIRST, first.records as u64);
+    let first_lap = started.stop();
+    let elapsed = first_lap.wall.as_secs_f64();
     let peak = peak_rss_mb();
-    let started = Instant::now();
+    let started = Stopwatch::start();
+    callgrind::start();
     let second = app
         .import(ImportKind::Appointments, &file, None, Separator::default())
         .await?;
-    let again = started.elapsed().as_secs_f64();
+    callgrind::stop(SECOND, second.records as u64);
+    let second_lap = started.stop();
+    let again = second_lap.wall.as_secs_f64();
 
     println!(
         "Import of a generated appointments export ({rows} rows, {:.1} MB)",
@@ -128,17 +143,21 @@ async fn main() -> Result<()> {
         rows as f64 / parse
     );
     println!(
-        "  first import:  {:.2} s, {:.0} rows/s; {} contacts and {} appointments new, {} rejected",
+        "  first import:  {:.2} s, {:.0} rows/s, {:.1} µs of CPU per row; {} contacts and {} \
+         appointments new, {} rejected",
         elapsed,
         first.records as f64 / elapsed,
+        first_lap.cpu_per_item(first.records as u64),
         first.counts.contacts.new,
         first.counts.appointments.new,
         first.rejected
     );
     println!(
-        "  second import: {:.2} s, {:.0} rows/s; contacts {:?}, appointments {:?}",
+        "  second import: {:.2} s, {:.0} rows/s, {:.1} µs of CPU per row; contacts {:?}, \
+         appointments {:?}",
         again,
         second.records as f64 / again,
+        second_lap.cpu_per_item(second.records as u64),
         second.counts.contacts,
         second.counts.appointments
     );
@@ -153,5 +172,17 @@ async fn main() -> Result<()> {
             "BELOW TARGET"
         }
     );
+    if counted || args.iter().any(|arg| arg == "--no-count") {
+        return Ok(());
+    }
+    let mut summary = Summary::default();
+    callgrind::count_into(
+        &mut summary,
+        &format!("{COUNTED_ROWS} rows"),
+        &[("--rows", COUNTED_ROWS)],
+        &[(FIRST, "row", false), (SECOND, "row", false)],
+        None,
+    )?;
+    summary.print();
     Ok(())
 }

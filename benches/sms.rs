@@ -4,11 +4,15 @@
 //! `tocsin serve`'s receipt endpoint from many keep-alive HTTP connections.
 //!
 //! `cargo bench --bench sms [-- --patients N] [--workers W] [--claim-batch B]
-//!  [--clients C] [--reports 1|2] [--emulator-connections K]`
+//!  [--clients C] [--reports 1|2] [--emulator-connections K] [--no-count]`
 //!
 //! `--reports 2` (the default) sends two reports per message, as Kannel does with
 //! `dlr-mask=31`: SMSC accepted (type 8), then delivered (type 1). It prints figures and
 //! asserts nothing about time; it fails loudly if a message or a receipt is lost.
+//!
+//! Then it runs again under valgrind's callgrind with 10,000 patients (unless `--no-count`)
+//! and prints the instructions per item of the emulator's capacity test, the dispatch and
+//! the receipts: figures that do not depend on the machine or its load.
 
 /// The same allocator as the `tocsin` binary, so the figures are the binary's.
 #[global_allocator]
@@ -18,11 +22,15 @@ mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use common::{cores, cpu_in, load_average, not_sent, rate, thousands, Summary};
+use common::callgrind::{self, COUNTED};
+use common::http::{fire, Paths};
+use common::kannel::{Emulator, PASSWORD, USERNAME};
+use common::measure::{cores, load_average, print_memory, Stopwatch};
+use common::{not_sent, rate, thousands, Summary};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tocsin::app::App;
 use tocsin::author::DraftOptions;
@@ -31,8 +39,7 @@ use tocsin::config::{Config, GatewayConfig, SmsTransport};
 use tocsin::demo::synthetic;
 use tocsin::domain::{DeliveryState, NewContact, Role, UpdateState};
 use tocsin::plan::plan;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The shipped first alert; the bench narrows it to patients, by SMS.
 const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
@@ -40,8 +47,14 @@ const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
 const DISPATCH_TARGET: f64 = 20_000.0;
 const RECEIPT_TARGET: f64 = 10_000.0;
 
-const USERNAME: &str = "tocsin";
-const PASSWORD: &str = "bench-sendsms-password";
+// The counted phases.
+const EMULATOR: &str = "the emulated Kannel with a raw client";
+const DISPATCH: &str = "SMS dispatch";
+const RECEIPTS: &str = "receipts";
+
+/// Patients in the run under callgrind: enough for steady figures, few enough for valgrind.
+const COUNTED_PATIENTS: &str = "10000";
+
 const RECEIPT_SECRET: &str = "bench-receipt-secret";
 
 struct Args {
@@ -51,6 +64,10 @@ struct Args {
     clients: usize,
     reports: usize,
     emulator_connections: usize,
+    /// This process runs under callgrind: count the phases, print no summary.
+    counted: bool,
+    /// Skip the run under callgrind.
+    no_count: bool,
 }
 
 impl Args {
@@ -62,6 +79,8 @@ impl Args {
             clients: 64,
             reports: 2,
             emulator_connections: 16,
+            counted: false,
+            no_count: false,
         };
         // `cargo bench` adds `--bench`; anything not ours is ignored.
         let mut raw = std::env::args().skip(1);
@@ -70,6 +89,11 @@ impl Args {
                 Some((name, value)) => (name.to_string(), Some(value.to_string())),
                 None => (arg.clone(), None),
             };
+            match name.as_str() {
+                COUNTED => args.counted = true,
+                "--no-count" => args.no_count = true,
+                _ => {}
+            }
             let known = [
                 "--patients",
                 "--workers",
@@ -120,110 +144,6 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(run(args))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Figures
-
-/// Peak and current resident memory of this process, in MB, from /proc/self/status.
-fn memory_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-fn print_memory(phase: &str) -> f64 {
-    let (peak, now) = memory_mb();
-    println!("  memory after {phase}: VmHWM {peak:.1} MB (VmRSS now {now:.1} MB)");
-    peak
-}
-
-/// CPU time (user + system, every thread) this process has used so far, in seconds.
-fn cpu_seconds() -> f64 {
-    cpu_in("/proc/self/stat")
-}
-
-/// CPU time one thread of this process has used so far, in seconds.
-fn thread_cpu_seconds(tid: &str) -> f64 {
-    cpu_in(&format!("/proc/self/task/{tid}/stat"))
-}
-
-/// The calling thread's id, as `/proc/self/task/` names it.
-fn current_tid() -> String {
-    std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|link| {
-            link.file_name()
-                .map(|tid| tid.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default()
-}
-
-/// Wall and CPU time of a phase.
-struct Stopwatch {
-    wall: Instant,
-    cpu: f64,
-    machine: f64,
-}
-
-impl Stopwatch {
-    fn start() -> Stopwatch {
-        Stopwatch {
-            wall: Instant::now(),
-            cpu: cpu_seconds(),
-            machine: machine_busy_seconds(),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.wall.elapsed()
-    }
-
-    /// CPU per item, how busy the process kept the machine, and how busy the rest of the
-    /// machine was meanwhile (other processes, and interrupts): a phase slowed down by someone
-    /// else's build shows it here.
-    fn cpu_note(&self, items: u64) -> String {
-        let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
-        let cpu = cpu_seconds() - self.cpu;
-        let others = (machine_busy_seconds() - self.machine - cpu).max(0.0);
-        format!(
-            "CPU {cpu:.2} s ({:.0} µs per item), {:.2} of {} cores busy, the rest of the machine \
-             {:.2}, load average {}",
-            cpu * 1e6 / items.max(1) as f64,
-            cpu / wall,
-            cores(),
-            others / wall,
-            load_average()
-        )
-    }
-}
-
-/// CPU time the whole machine has spent busy (every core, every process), from /proc/stat.
-fn machine_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait.
-    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
-    (ticks.iter().take(8).sum::<f64>() - idle) / 100.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,8 +236,10 @@ async fn run(args: Args) -> Result<()> {
     let sample = sample_sendsms(serve_port);
     let started = Stopwatch::start();
     let emulator_cpu = gateway.cpu_seconds();
+    callgrind::start();
     let (answered, client_cpu) = fire(gateway.port, k, Paths::Repeat(sample, n), 202).await?;
-    let capacity = rate(answered, started.elapsed());
+    callgrind::stop(EMULATOR, answered);
+    let capacity = rate(answered, started.stop().wall);
     println!(
         "  {answered} sendsms requests on {k} keep-alive connections: {} requests/s; \
          the emulator's thread: {:.1} µs of CPU per request (the raw client's: {:.1} µs)",
@@ -342,11 +264,13 @@ async fn run(args: Args) -> Result<()> {
         .await?;
     let started = Stopwatch::start();
     let emulator_cpu = gateway.cpu_seconds();
+    callgrind::start();
     dispatcher.run(update).await?;
-    let elapsed = started.elapsed();
+    callgrind::stop(DISPATCH, n as u64);
+    let lap = started.stop();
+    let elapsed = lap.wall;
     let emulator_cpu = gateway.cpu_seconds() - emulator_cpu;
-    let cpu = started.cpu_note(n as u64);
-    let tocsin_cpu = cpu_seconds() - started.cpu - emulator_cpu;
+    let tocsin_cpu = lap.cpu - emulator_cpu;
     app.store
         .set_update_state(update, UpdateState::Sent)
         .await?;
@@ -368,7 +292,7 @@ async fn run(args: Args) -> Result<()> {
         thousands(dispatch_rate)
     );
     println!("  the emulator received {received} requests for {distinct} distinct deliveries");
-    println!("  whole process: {cpu}");
+    println!("  whole process: {}", lap.note(n as u64));
     println!(
         "  CPU per message: Tocsin {:.1} µs, the emulator's thread {:.1} µs",
         tocsin_cpu * 1e6 / n as f64,
@@ -395,6 +319,10 @@ async fn run(args: Args) -> Result<()> {
         "SMS dispatch, Tocsin's CPU per message",
         format!("{:.0} µs", tocsin_cpu * 1e6 / n as f64),
     );
+    summary.info(
+        "SMS dispatch, time of the emulator's exchanges",
+        format!("{:.1} per SMS", capacity / dispatch_rate.max(1e-9)),
+    );
 
     // ---- Receipts -----------------------------------------------------------------------
     let reports = args.reports;
@@ -413,10 +341,12 @@ async fn run(args: Args) -> Result<()> {
     let paths = callbacks(&dlr_urls, serve_port, reports)?;
     drop(dlr_urls);
     let started = Stopwatch::start();
+    callgrind::start();
     let (answered, client_cpu) = fire(serve_port, args.clients, Paths::List(paths), 200).await?;
-    let elapsed = started.elapsed();
-    let cpu = started.cpu_note(answered);
-    let tocsin_cpu = cpu_seconds() - started.cpu - client_cpu;
+    callgrind::stop(RECEIPTS, answered);
+    let lap = started.stop();
+    let elapsed = lap.wall;
+    let tocsin_cpu = lap.cpu - client_cpu;
     let _ = stop.send(());
     server.await??;
     let receipt_rate = rate(answered, elapsed);
@@ -425,7 +355,7 @@ async fn run(args: Args) -> Result<()> {
         elapsed.as_secs_f64(),
         thousands(receipt_rate)
     );
-    println!("  whole process: {cpu}");
+    println!("  whole process: {}", lap.note(answered));
     println!(
         "  CPU per receipt: tocsin serve {:.1} µs, the clients' thread {:.1} µs",
         tocsin_cpu * 1e6 / answered.max(1) as f64,
@@ -451,11 +381,30 @@ async fn run(args: Args) -> Result<()> {
         format!("{:.0} µs", tocsin_cpu * 1e6 / answered.max(1) as f64),
     );
     summary.info(
+        "receipts, time of the emulator's exchanges",
+        format!("{:.1} per receipt", capacity / receipt_rate.max(1e-9)),
+    );
+    summary.info(
         "peak RSS (VmHWM) after dispatch / receipts",
         format!("{peak_dispatch:.0} / {peak_receipts:.0} MB"),
     );
+    if args.counted {
+        return Ok(());
+    }
+    if !args.no_count {
+        callgrind::count_into(
+            &mut summary,
+            &format!("{COUNTED_PATIENTS} patients"),
+            &[("--patients", COUNTED_PATIENTS)],
+            &[
+                (EMULATOR, "request", false),
+                (DISPATCH, "SMS", true),
+                (RECEIPTS, "receipt", true),
+            ],
+            Some((EMULATOR, "the emulator's")),
+        )?;
+    }
     summary.print();
-    println!("load average at the end: {}", load_average());
     Ok(())
 }
 
@@ -620,301 +569,4 @@ fn callbacks(dlr_urls: &[String], serve_port: u16, reports: usize) -> Result<Vec
         }
     }
     Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP/1.1, by hand: the load generator and the emulator must cost little beside the code
-// being measured.
-
-/// The requests of a load: one path many times, or each path of a list once.
-enum Paths {
-    Repeat(String, usize),
-    List(Vec<String>),
-}
-
-impl Paths {
-    fn len(&self) -> usize {
-        match self {
-            Paths::Repeat(_, count) => *count,
-            Paths::List(paths) => paths.len(),
-        }
-    }
-
-    fn get(&self, index: usize) -> &str {
-        match self {
-            Paths::Repeat(path, _) => path,
-            Paths::List(paths) => &paths[index],
-        }
-    }
-}
-
-/// GETs every path on `connections` keep-alive connections (each connection one request
-/// at a time, as gateways call back) and checks each answer's status. The clients run on a
-/// thread of their own, as a separate process would; returns how many were answered and
-/// the CPU seconds that thread used.
-async fn fire(port: u16, connections: usize, paths: Paths, expected: u16) -> Result<(u64, f64)> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("load".into())
-        .spawn(move || {
-            let tid = current_tid();
-            let before = thread_cpu_seconds(&tid);
-            let answered = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|runtime| runtime.block_on(clients(port, connections, paths, expected)));
-            let _ = done.send(answered.map(|n| (n, thread_cpu_seconds(&tid) - before)));
-        })?;
-    result.await?
-}
-
-async fn clients(port: u16, connections: usize, paths: Paths, expected: u16) -> Result<u64> {
-    let paths = Arc::new(paths);
-    let mut clients = tokio::task::JoinSet::new();
-    for first in 0..connections {
-        let paths = Arc::clone(&paths);
-        clients.spawn(async move {
-            let share = (first..paths.len()).step_by(connections);
-            client(port, &paths, share, expected).await
-        });
-    }
-    let mut answered = 0;
-    while let Some(result) = clients.join_next().await {
-        answered += result??;
-    }
-    Ok(answered)
-}
-
-async fn client(
-    port: u16,
-    paths: &Paths,
-    share: impl Iterator<Item = usize>,
-    expected: u16,
-) -> Result<u64> {
-    let socket = TcpStream::connect(("127.0.0.1", port)).await?;
-    socket.set_nodelay(true)?;
-    let (read, mut write) = socket.into_split();
-    let mut reader = BufReader::with_capacity(16 * 1024, read);
-    let mut line = Vec::with_capacity(256);
-    let mut request = Vec::with_capacity(512);
-    let mut body = Vec::new();
-    let mut answered = 0;
-    for index in share {
-        let path = paths.get(index);
-        request.clear();
-        request.extend_from_slice(b"GET ");
-        request.extend_from_slice(path.as_bytes());
-        request.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n\r\n");
-        write.write_all(&request).await?;
-        let head = read_head(&mut reader, &mut line).await?;
-        let Some(head) = head else {
-            bail!("the server closed the connection after {answered} answers");
-        };
-        body.resize(head.content_length, 0);
-        reader.read_exact(&mut body).await?;
-        if head.status != expected {
-            bail!(
-                "GET {path}: HTTP {}, expected {expected}: {}",
-                head.status,
-                String::from_utf8_lossy(&body)
-            );
-        }
-        answered += 1;
-    }
-    Ok(answered)
-}
-
-struct Head {
-    /// The status of a response; 0 for a request.
-    status: u16,
-    /// The target of a request; empty for a response.
-    target: String,
-    content_length: usize,
-}
-
-/// Reads a request's or a response's head; None at a clean end of the stream.
-async fn read_head<R: tokio::io::AsyncRead + Unpin>(
-    reader: &mut BufReader<R>,
-    line: &mut Vec<u8>,
-) -> Result<Option<Head>> {
-    line.clear();
-    if reader.read_until(b'\n', line).await? == 0 {
-        return Ok(None);
-    }
-    let first = std::str::from_utf8(line)?.trim_end();
-    let mut words = first.split(' ');
-    let (status, target) = match (words.next(), words.next()) {
-        (Some(version), Some(code)) if version.starts_with("HTTP/") => (code.parse()?, ""),
-        (Some(_method), Some(target)) => (0, target),
-        _ => bail!("not HTTP: {first:?}"),
-    };
-    let target = target.to_string();
-    let mut content_length = 0;
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', line).await? == 0 {
-            bail!("the stream ended inside a head");
-        }
-        if line == b"\r\n" || line == b"\n" {
-            break;
-        }
-        let header = std::str::from_utf8(line)?;
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                content_length = value.trim().parse()?;
-            }
-        }
-    }
-    Ok(Some(Head {
-        status,
-        target,
-        content_length,
-    }))
-}
-
-/// Kannel's smsbox `sendsms`, emulated: checks the account and the required variables as
-/// Kannel does, answers `202 0: Accepted for delivery`, and keeps each message's `dlr-url`
-/// (while recording) so the benchmark can call them back as Kannel would.
-struct Emulator {
-    port: u16,
-    tid: String,
-    requests: Arc<AtomicU64>,
-    recording: Arc<AtomicBool>,
-    dlr_urls: Arc<Mutex<Vec<String>>>,
-}
-
-impl Emulator {
-    /// Listens on a thread of its own, with its own runtime, as a separate process would: its
-    /// work does not run on Tocsin's runtime threads, and its CPU time is measured apart.
-    async fn start() -> Result<Emulator> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        let requests = Arc::new(AtomicU64::new(0));
-        let recording = Arc::new(AtomicBool::new(false));
-        let dlr_urls = Arc::new(Mutex::new(Vec::new()));
-        let shared = (
-            Arc::clone(&requests),
-            Arc::clone(&recording),
-            Arc::clone(&dlr_urls),
-        );
-        let (started, tid) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name("kannel-emulator".into())
-            .spawn(move || {
-                let _ = started.send(current_tid());
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(error) => return eprintln!("emulated Kannel: no runtime: {error}"),
-                };
-                runtime.block_on(accept(listener, shared));
-            })?;
-        Ok(Emulator {
-            port,
-            tid: tid.await?,
-            requests,
-            recording,
-            dlr_urls,
-        })
-    }
-
-    /// CPU seconds the emulator's thread has used so far.
-    fn cpu_seconds(&self) -> f64 {
-        thread_cpu_seconds(&self.tid)
-    }
-
-    /// Forgets the capacity test; from now on, counts and keeps every message.
-    fn reset(&self) {
-        self.requests.store(0, Ordering::Relaxed);
-        self.recording.store(true, Ordering::Relaxed);
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.dlr_urls.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-type Shared = (Arc<AtomicU64>, Arc<AtomicBool>, Arc<Mutex<Vec<String>>>);
-
-async fn accept(listener: std::net::TcpListener, shared: Shared) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(error) => return eprintln!("emulated Kannel: {error}"),
-    };
-    loop {
-        match listener.accept().await {
-            Ok((socket, _)) => {
-                let (requests, recording, dlr_urls) = shared.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = smsbox(socket, requests, recording, dlr_urls).await {
-                        eprintln!("emulated Kannel: {error:#}");
-                    }
-                });
-            }
-            Err(error) => {
-                eprintln!("emulated Kannel: accept: {error}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-async fn smsbox(
-    socket: TcpStream,
-    requests: Arc<AtomicU64>,
-    recording: Arc<AtomicBool>,
-    dlr_urls: Arc<Mutex<Vec<String>>>,
-) -> Result<()> {
-    socket.set_nodelay(true)?;
-    let (read, mut write) = socket.into_split();
-    let mut reader = BufReader::with_capacity(16 * 1024, read);
-    let mut line = Vec::with_capacity(1024);
-    let mut body = Vec::new();
-    while let Some(head) = read_head(&mut reader, &mut line).await? {
-        body.resize(head.content_length, 0);
-        reader.read_exact(&mut body).await?;
-        let (status, answer) = match head.target.split_once('?') {
-            Some(("/cgi-bin/sendsms", query)) => {
-                let (mut user, mut password, mut to, mut text, mut dlr_url) =
-                    (None, None, None, None, None);
-                for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-                    match &*name {
-                        "username" => user = Some(value),
-                        "password" => password = Some(value),
-                        "to" => to = Some(value),
-                        "text" => text = Some(value),
-                        "dlr-url" => dlr_url = Some(value.into_owned()),
-                        _ => {}
-                    }
-                }
-                if user.as_deref() != Some(USERNAME) || password.as_deref() != Some(PASSWORD) {
-                    ("403 Forbidden", "Authorization failed for sendsms")
-                } else if to.is_none_or(|to| to.is_empty()) {
-                    ("400 Bad Request", "Missing receiver number, rejected")
-                } else if text.is_none() {
-                    ("400 Bad Request", "Missing text, rejected")
-                } else {
-                    requests.fetch_add(1, Ordering::Relaxed);
-                    if let (true, Some(dlr_url)) = (recording.load(Ordering::Relaxed), dlr_url) {
-                        dlr_urls
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(dlr_url);
-                    }
-                    ("202 Accepted", "0: Accepted for delivery")
-                }
-            }
-            _ => ("404 Not Found", "Not found"),
-        };
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        write.write_all(response.as_bytes()).await?;
-    }
-    Ok(())
 }

@@ -1,5 +1,13 @@
-//! What the benchmarks share: the summary table of figures against their targets, and readings
-//! of this process and machine from /proc.
+//! What the benchmarks share: the summary table of figures against their targets, readings of
+//! the process and the machine, instruction counts, and the in-process reference peers.
+//! Each benchmark compiles all of it and uses its part.
+#![allow(dead_code)]
+
+pub mod callgrind;
+pub mod http;
+pub mod kannel;
+pub mod measure;
+pub mod smtp_sink;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -60,6 +68,7 @@ impl Summary {
                 f.name, f.value, f.target, f.verdict
             );
         }
+        println!("load average at the end: {}", measure::load_average());
     }
 }
 
@@ -79,33 +88,6 @@ pub fn thousands(value: f64) -> String {
 /// Items per second.
 pub fn rate(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
-}
-
-/// User and system CPU time in a /proc `stat` file, in seconds.
-pub fn cpu_in(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // After the command name (in parentheses, possibly with spaces): utime and stime are
-    // fields 14 and 15, in clock ticks of 1/100 s.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or_else(Vec::new, |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|field| field.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The machine's load averages: other work on the machine skews every figure here.
-pub fn load_average() -> String {
-    let raw = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// What did not end `sent` in a dispatch run, for its summary line.
