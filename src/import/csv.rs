@@ -107,7 +107,7 @@
 //! Every reject names the field, says what is wrong and quotes what was found. A row with
 //! several problems is one reject: its `field` is the first field, its `reason` lists the
 //! others as `reason; field: reason`. Its `record` is the row re-written with every field
-//! quoted, in the file's separator, so that [`write_rejects`] can give the original fields
+//! quoted, in the file's separator, so that [`write_rows_back`] can give the original fields
 //! back. A field written as `'=…` (a formula our CSVs neutralised) reads as `=…`.
 
 use super::fields::{self, Kind};
@@ -123,7 +123,7 @@ use chrono::{
 };
 use chrono_tz::Europe::Brussels;
 use std::borrow::Cow;
-use std::collections::HashMap as StdHashMap;
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::Write;
 
@@ -143,14 +143,14 @@ pub fn media(file: &str, bytes: &[u8]) -> Result<ImportBatch, Unreadable> {
     import(file, bytes, &MEDIA, &mut ContactRows::media())
 }
 
-/// Writes the rejects file: the original header plus a `reject_reason` column (or the existing
+/// Writes a CSV's rejects file: the original header plus a `reject_reason` column (or the existing
 /// one, when a rejects file was itself re-imported), then each rejected row, and each row kept
 /// without a field, with its original fields and its reasons as `field: reason; field:
 /// reason` (`kept without field: reason; kept without field: reason`). It is written through
 /// [`SheetWriter`], in `separator` whatever the export's was, so that it can be corrected in
 /// the same spreadsheet and imported again (the readers take either separator, and read a
 /// neutralised formula back as it was).
-pub fn write_rejects(
+pub(super) fn write_rows_back(
     header: &[String],
     rejects: &[Reject],
     out: impl Write,
@@ -182,7 +182,7 @@ const REJECT_REASON: &str = "reject_reason";
 
 /// The maps of ids read: a file from the hospital's own systems needs no protection against
 /// crafted collisions, and SipHash was a tenth of a large file's reading.
-type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+type FxHashMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// The Firefox/rustc hash (a rotate, a xor and a multiply per word), finished with
 /// MurmurHash3's mix.
@@ -2085,7 +2085,7 @@ fn merge(
 
 /// Adds the contact, or merges it into the one already read with the same external id.
 fn add_contact(
-    index: &mut HashMap<String, usize>,
+    index: &mut FxHashMap<String, usize>,
     contact: NewContact,
     who: impl FnOnce(&NewContact) -> String,
     line: usize,
@@ -2121,11 +2121,11 @@ struct GpSeen {
 
 #[derive(Default)]
 struct AppointmentRows {
-    patients: HashMap<String, usize>,
+    patients: FxHashMap<String, usize>,
     /// By RIZIV.
-    gps: HashMap<String, GpSeen>,
+    gps: FxHashMap<String, GpSeen>,
     /// Appointment id → the line it was taken from.
-    appointments: HashMap<String, usize>,
+    appointments: FxHashMap<String, usize>,
 }
 
 impl AppointmentRows {
@@ -2294,21 +2294,21 @@ impl Rows for AppointmentRows {
 /// GPs and journalists: one contact per row, merged by external id.
 struct ContactRows {
     role: Role,
-    contacts: HashMap<String, usize>,
+    contacts: FxHashMap<String, usize>,
 }
 
 impl ContactRows {
     fn gps() -> ContactRows {
         ContactRows {
             role: Role::Gp,
-            contacts: HashMap::default(),
+            contacts: FxHashMap::default(),
         }
     }
 
     fn media() -> ContactRows {
         ContactRows {
             role: Role::Journalist,
-            contacts: HashMap::default(),
+            contacts: FxHashMap::default(),
         }
     }
 
@@ -2721,7 +2721,7 @@ mod tests {
         assert_eq!(columns.len(), 18);
         assert_eq!(columns[0], "Patiëntnummer");
         let mut out = Vec::new();
-        write_rejects(&columns, &batch.rejects, &mut out, Separator::Semicolon).expect("written");
+        write_rows_back(&columns, &batch.rejects, &mut out, Separator::Semicolon).expect("written");
         assert!(out.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
 
         let mut reader = ::csv::ReaderBuilder::new()
@@ -2783,7 +2783,7 @@ mod tests {
             again.notices
         );
         let mut twice = Vec::new();
-        write_rejects(
+        write_rows_back(
             &again.header,
             &again.rejects,
             &mut twice,
@@ -2990,7 +2990,8 @@ mod tests {
             Cardiologie\n";
         let batch = appointments("x.csv", text.as_bytes()).expect("readable");
         let mut out = Vec::new();
-        write_rejects(&batch.header, &batch.rejects, &mut out, Separator::Comma).expect("written");
+        write_rows_back(&batch.header, &batch.rejects, &mut out, Separator::Comma)
+            .expect("written");
         let written = String::from_utf8(out.clone()).expect("utf-8");
         assert!(
             written.contains(",\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\","),
