@@ -120,15 +120,16 @@ struct Entry {
     resource: Value,
 }
 
+/// The resources of a file, and the records of it that could not be read.
 #[derive(Default)]
-struct Read {
+struct Resources {
     entries: Vec<Entry>,
     rejects: Vec<Reject>,
     notices: Vec<Notice>,
     records: usize,
 }
 
-fn read(text: &str) -> Result<Read, String> {
+fn read(text: &str) -> Result<Resources, String> {
     if text.trim().is_empty() {
         return Err("the file is empty".into());
     }
@@ -199,8 +200,8 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn read_document(value: Value) -> Result<Read, String> {
-    let mut read = Read::default();
+fn read_document(value: Value) -> Result<Resources, String> {
+    let mut read = Resources::default();
     match str_at(&value, "resourceType") {
         Some("Bundle") => read_bundle(&mut read, value, None),
         Some("OperationOutcome") => {
@@ -244,7 +245,7 @@ fn read_document(value: Value) -> Result<Read, String> {
 }
 
 /// The entries of a Bundle; `line` is the NDJSON line the Bundle stood on, if it did.
-fn read_bundle(read: &mut Read, mut bundle: Value, line: Option<usize>) {
+fn read_bundle(read: &mut Resources, mut bundle: Value, line: Option<usize>) {
     if let Some(next) = array_at(&bundle, "link")
         .iter()
         .find(|link| str_at(link, "relation") == Some("next"))
@@ -325,8 +326,8 @@ fn without_resource(entry: &Value) -> String {
     }
 }
 
-fn read_ndjson(text: &str) -> Result<Read, String> {
-    let mut read = Read::default();
+fn read_ndjson(text: &str) -> Result<Resources, String> {
+    let mut read = Resources::default();
     let (mut lines, mut bad) = (0, 0);
     let mut offset = 0;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
