@@ -27,8 +27,26 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// SQLite allows 32,766 bound parameters per statement; batches stay well below.
-const ROWS_PER_INSERT: usize = 1_000;
+/// Rows per multi-row `INSERT` or `UPDATE`: SQLite allows 32,766 bound parameters per
+/// statement, and batches stay well below.
+pub(super) const ROWS_PER_STATEMENT: usize = 1_000;
+/// Keys per `IN (…)` lookup.
+pub(super) const KEYS_PER_LOOKUP: usize = 500;
+
+/// ` IN (?, ?, …)` with each of `keys` bound: one chunk of a lookup by many keys.
+pub(super) fn push_in<'q, K>(
+    query: &mut QueryBuilder<'q, Sqlite>,
+    keys: impl IntoIterator<Item = K>,
+) where
+    K: 'q + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send,
+{
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(key);
+    }
+    query.push(")");
+}
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -506,7 +524,7 @@ pub(super) async fn apply_transitions(
         let mut ids = std::collections::HashSet::new();
         let mut end = start;
         while end < transitions.len()
-            && end - start < ROWS_PER_INSERT
+            && end - start < ROWS_PER_STATEMENT
             && ids.insert(transitions[end].delivery_id)
         {
             end += 1;
@@ -648,7 +666,7 @@ impl PlanWriter for SqlitePlan {
                     .await?
             }
         };
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let first_id = next_id;
             let last_id = first_id + chunk.len() as i64 - 1;
             next_id = last_id + 1;
@@ -1160,15 +1178,12 @@ impl Store for SqliteStore {
 
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
         let mut recipients = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_INSERT) {
+        for chunk in ids.chunks(KEYS_PER_LOOKUP) {
             let mut query = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ("
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id"
             ));
-            let mut separated = query.separated(", ");
-            for id in chunk {
-                separated.push_bind(*id);
-            }
-            query.push(") AND ");
+            push_in(&mut query, chunk.iter().copied());
+            query.push(" AND ");
             push_selection(&mut query, selection);
             query.push(" ORDER BY c.id");
             let rows = query.build().fetch_all(&self.pool).await?;
@@ -1394,14 +1409,11 @@ impl Store for SqliteStore {
             next_id: None,
         };
         let mut created = 0;
-        for chunk in plans.chunks(ROWS_PER_INSERT) {
+        for chunk in plans.chunks(ROWS_PER_STATEMENT) {
             let mut mark = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET fallback_at = ");
-            mark.push_bind(at_ms).push(" WHERE id IN (");
-            let mut ids = mark.separated(", ");
-            for plan in chunk {
-                ids.push_bind(plan.sms_delivery_id);
-            }
-            mark.push(") AND ");
+            mark.push_bind(at_ms).push(" WHERE id");
+            push_in(&mut mark, chunk.iter().map(|plan| plan.sms_delivery_id));
+            mark.push(" AND ");
             push_fallback_condition(&mut mark, "", rule);
             mark.push(" RETURNING id, state");
             let marked: HashMap<i64, String> = mark
@@ -1568,17 +1580,14 @@ impl Store for SqliteStore {
         // After a halt or a stopped channel the list is the whole audience: deliveries are
         // read a chunk of contacts at a time, not one contact at a time.
         let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
-        for chunk in contacts.chunks(ROWS_PER_INSERT) {
+        for chunk in contacts.chunks(KEYS_PER_LOOKUP) {
             // In the order they were planned: the first channel tried, then its fallback.
             let mut query = QueryBuilder::<Sqlite>::new(
                 "SELECT contact_id, channel, state, last_error FROM deliveries WHERE update_id = ",
             );
-            query.push_bind(update_id).push(" AND contact_id IN (");
-            let mut ids = query.separated(", ");
-            for contact in chunk {
-                ids.push_bind(contact.id);
-            }
-            query.push(") ORDER BY contact_id, id");
+            query.push_bind(update_id).push(" AND contact_id");
+            push_in(&mut query, chunk.iter().map(|contact| contact.id));
+            query.push(" ORDER BY contact_id, id");
             let rows: Vec<(i64, String, String, Option<String>)> =
                 query.build_query_as().fetch_all(&self.pool).await?;
             for (contact_id, channel, state, error) in rows {

@@ -2,7 +2,7 @@
 //! a broadcast, send again what failed; and what a stopped run leaves (a pause, deliveries
 //! held back). Each is one transaction, logged in `update_events` with who asked.
 
-use super::sqlite::SqliteStore;
+use super::sqlite::{push_in, SqliteStore, ROWS_PER_STATEMENT};
 use super::{Result, RetryFilter, StoreError, UpdateEvent};
 use crate::domain::DeliveryState;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
@@ -63,7 +63,7 @@ async fn move_deliveries(
     detail: &str,
     at_ms: i64,
 ) -> Result<()> {
-    for chunk in rows.chunks(1_000) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut update = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET state = ");
         update.push_bind(to.as_str()).push(", ").push(set);
         if let Some(cause) = cause {
@@ -72,12 +72,8 @@ async fn move_deliveries(
         update
             .push(", updated_at = ")
             .push_bind(at_ms)
-            .push(" WHERE id IN (");
-        let mut ids = update.separated(", ");
-        for (id, _) in chunk {
-            ids.push_bind(*id);
-        }
-        update.push(")");
+            .push(" WHERE id");
+        push_in(&mut update, chunk.iter().map(|(id, _)| *id));
         update.build().execute(&mut **tx).await?;
         let mut events = QueryBuilder::<Sqlite>::new(
             "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
