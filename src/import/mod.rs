@@ -5,6 +5,8 @@
 pub mod csv;
 pub mod fhir;
 pub mod fields;
+#[cfg(test)]
+mod testing;
 
 use crate::domain::{Identity, IdentityKind, NewAppointment, NewContact, Role};
 use crate::spreadsheet::{Separator, SheetWriter};
