@@ -701,9 +701,7 @@ async fn sample_message(app: &App, update: i64) -> Result<Message> {
             channel: ChannelKind::Email,
             address: stored.address.unwrap_or_default(),
             language: stored.language,
-            subject: stored.subject,
-            body: stored.body,
-            body_html: stored.body_html,
+            content: stored.content,
             attempt: 1,
         });
     }

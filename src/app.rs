@@ -13,7 +13,7 @@ use crate::dispatch::{
 };
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
-    PhoneNumber, Recipient, Selection, UpdateState,
+    PhoneNumber, Recipient, RenderedMessage, Selection, UpdateState,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
@@ -117,9 +117,7 @@ pub struct Preview {
     pub channel: ChannelKind,
     pub language: Language,
     pub address: Option<String>,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     /// Already planned: this is the stored text, exactly as sent.
     pub stored: bool,
     /// Why nothing goes to this channel (opted out, no address).
@@ -450,9 +448,7 @@ impl App {
                         channel: row.channel,
                         language: stored.language,
                         address: stored.address,
-                        subject: stored.subject,
-                        body: stored.body,
-                        body_html: stored.body_html,
+                        content: stored.content,
                         skipped: stored
                             .last_error
                             .filter(|_| stored.state == DeliveryState::Skipped),
@@ -465,9 +461,7 @@ impl App {
                         channel: row.channel,
                         language: row.language,
                         address: row.address,
-                        subject: row.subject,
-                        body: row.body,
-                        body_html: row.body_html,
+                        content: row.content,
                         skipped: row.detail,
                         stored: false,
                     },

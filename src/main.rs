@@ -640,11 +640,11 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                     preview.language,
                     if preview.stored { ", as sent" } else { "" }
                 );
-                if let Some(subject) = &preview.subject {
+                if let Some(subject) = &preview.content.subject {
                     println!("Subject: {subject}\n");
                 }
-                println!("{}", preview.body);
-                if let Some(html) = &preview.body_html {
+                println!("{}", preview.content.body);
+                if let Some(html) = &preview.content.body_html {
                     println!("--- HTML part ---\n{html}");
                 }
             }

@@ -5,9 +5,10 @@
 
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
-    Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, Update, UpdateState,
+    Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, RenderedMessage,
+    Update, UpdateState,
 };
-use crate::render::{sms, Prepared, RenderError, Rendered, Renderer};
+use crate::render::{sms, Prepared, RenderError, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
@@ -220,7 +221,7 @@ impl Planner<'_> {
         channel: ChannelKind,
         language: Language,
         recipient: &Recipient,
-    ) -> Result<Rendered, PlanError> {
+    ) -> Result<RenderedMessage, PlanError> {
         self.prepared
             .render(channel, self.audience, language, recipient)
             .map_err(|source| PlanError::Render {
@@ -242,17 +243,12 @@ impl Planner<'_> {
                     channel: route.channel,
                     address: contact.address(route.channel).map(str::to_string),
                     language,
-                    subject: None,
-                    body: String::new(),
-                    body_html: None,
+                    content: RenderedMessage::default(),
                     state: route.state,
                     detail: route.detail,
                 };
                 if row.state == DeliveryState::Pending {
-                    let rendered = self.render(route.channel, language, recipient)?;
-                    row.subject = rendered.subject;
-                    row.body = rendered.body;
-                    row.body_html = rendered.body_html;
+                    row.content = self.render(route.channel, language, recipient)?;
                 }
                 Ok(row)
             })

@@ -111,7 +111,7 @@ impl MailBuilder {
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to.clone()))
-            .subject(message.subject.clone().unwrap_or_default())
+            .subject(message.content.subject.clone().unwrap_or_default())
             .message_id(Some(message_id.clone()))
             .header(ContentLanguage(message.language.tag().to_string()));
         if let Some(reply_to) = &self.reply_to {
@@ -121,8 +121,8 @@ impl MailBuilder {
             |text: &str| unencoded(text, eight_bit).unwrap_or_else(|| Body::new(text.to_string()));
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(body(&message.body));
-        let email = match &message.body_html {
+            .body(body(&message.content.body));
+        let email = match &message.content.body_html {
             Some(html) => builder.multipart(
                 MultiPart::alternative().singlepart(text).singlepart(
                     SinglePart::builder()

@@ -5,7 +5,7 @@ pub mod email;
 pub mod outbox;
 pub mod sms;
 
-use crate::domain::{ChannelKind, Language};
+use crate::domain::{ChannelKind, Language, RenderedMessage};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -17,9 +17,7 @@ pub struct Message {
     pub channel: ChannelKind,
     pub address: String,
     pub language: Language,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     /// 1 for the first attempt.
     pub attempt: u32,
 }

@@ -36,12 +36,12 @@ impl Outbox {
             }
             (ChannelKind::Email, None) => Err("the e-mail outbox has no sender configured".into()),
             (ChannelKind::Sms, _) => {
-                let analysis = sms::analyse(&message.body);
+                let analysis = sms::analyse(&message.content.body);
                 let json = serde_json::json!({
                     "delivery_id": message.delivery_id,
                     "to": message.address,
                     "language": message.language,
-                    "text": message.body,
+                    "text": message.content.body,
                     "encoding": analysis.encoding.as_str(),
                     "segments": analysis.segments,
                 });
@@ -52,7 +52,7 @@ impl Outbox {
                     "delivery_id": message.delivery_id,
                     "chat_id": message.address,
                     "language": message.language,
-                    "text": message.body,
+                    "text": message.content.body,
                     "parse_mode": "HTML",
                 });
                 Ok(("json".into(), json_bytes(&json)?, String::new()))

@@ -539,9 +539,7 @@ impl Worker {
             channel: delivery.channel,
             address: delivery.address,
             language: delivery.language,
-            subject: delivery.subject,
-            body: delivery.body,
-            body_html: delivery.body_html,
+            content: delivery.content,
             attempt: delivery.attempts,
         };
         let mut handover = RecordedHandover {

@@ -5,6 +5,7 @@ mod contact;
 mod delivery;
 mod identity;
 mod language;
+mod message;
 mod phone;
 mod update;
 
@@ -16,6 +17,7 @@ pub use contact::{
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
 pub use identity::{Identity, IdentityKind};
 pub use language::{recipient_language, Language, UnknownLanguage};
+pub use message::RenderedMessage;
 pub use phone::{PhoneError, PhoneNumber};
 pub use update::{
     AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,

@@ -9,7 +9,9 @@ mod trial;
 pub use locale::{DateTexts, LocaleError, Locales, NameKind};
 
 use crate::config::{Hospital, PatientField};
-use crate::domain::{AffectedPatient, Audience, ChannelKind, Language, Recipient, Update};
+use crate::domain::{
+    AffectedPatient, Audience, ChannelKind, Language, Recipient, RenderedMessage, Update,
+};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -107,16 +109,6 @@ fn template_error(name: &str, error: tera::Error) -> RenderError {
         name: name.to_string(),
         message,
     }
-}
-
-/// What one contact receives on one channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub subject: Option<String>,
-    /// Plain text: the SMS, the e-mail's text part, or Telegram's HTML.
-    pub body: String,
-    /// The e-mail's HTML part.
-    pub body_html: Option<String>,
 }
 
 pub struct Renderer {
@@ -583,7 +575,7 @@ impl Prepared<'_> {
         audience: Audience,
         language: Language,
         recipient: &Recipient,
-    ) -> Result<Rendered, RenderError> {
+    ) -> Result<RenderedMessage, RenderError> {
         let contact = &recipient.contact;
         let locales = &self.renderer.locales;
         let mut context = self.bases[language as usize].clone();
@@ -643,17 +635,17 @@ impl Prepared<'_> {
         };
         let audience = audience.as_str();
         Ok(match channel {
-            ChannelKind::Email => Rendered {
+            ChannelKind::Email => RenderedMessage {
                 subject: Some(typeset(self.subjects[language as usize].clone())),
                 body: typeset(tidy_text(&render(format!("email/{audience}.txt.tera"))?)),
                 body_html: Some(typeset(render(format!("email/{audience}.html.tera"))?)),
             },
-            ChannelKind::Sms => Rendered {
+            ChannelKind::Sms => RenderedMessage {
                 subject: None,
                 body: one_line(&render(format!("sms/{audience}.txt.tera"))?),
                 body_html: None,
             },
-            ChannelKind::Telegram => Rendered {
+            ChannelKind::Telegram => RenderedMessage {
                 subject: None,
                 body: typeset(tidy_text(&render(format!(
                     "telegram/{audience}.html.tera"

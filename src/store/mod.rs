@@ -12,7 +12,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{AffectedPatient, Recipient};
 use crate::domain::{
     ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact, NewUpdate,
-    Selection, Update, UpdateState,
+    RenderedMessage, Selection, Update, UpdateState,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -125,9 +125,7 @@ pub struct NewDelivery {
     pub channel: ChannelKind,
     pub address: Option<String>,
     pub language: Language,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     /// `Pending`, or `Skipped` with the reason in `detail`.
     pub state: DeliveryState,
     pub detail: Option<String>,
@@ -142,9 +140,7 @@ pub struct ClaimedDelivery {
     pub channel: ChannelKind,
     pub address: String,
     pub language: Language,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     /// Including the one this claim starts.
     pub attempts: u32,
     /// When this claim's lease ends: after it, another claim may take the delivery.
@@ -222,9 +218,7 @@ pub struct StoredDelivery {
     pub channel: ChannelKind,
     pub address: Option<String>,
     pub language: Language,
-    pub subject: Option<String>,
-    pub body: String,
-    pub body_html: Option<String>,
+    pub content: RenderedMessage,
     pub state: DeliveryState,
     pub attempts: u32,
     pub gateway_id: Option<String>,

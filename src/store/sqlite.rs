@@ -5,7 +5,7 @@
 //! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
 use super::sqlite_import::HeldRecord;
-use super::sqlite_messages::{Dictionaries, Message, MessageRow, Packer};
+use super::sqlite_messages::{Dictionaries, MessageRow, Packer};
 use super::{
     AffectedPatient, Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue,
     FallbackPlan, FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect,
@@ -15,7 +15,7 @@ use super::{ConflictState, ImportConflict, Mark, RetryFilter, UnreachedDelivery,
 use crate::domain::{
     Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
     DeliveryState, Identity, IdentityKind, Language, NewAppointment, NewContact, NewUpdate,
-    PatientLanguage, Role, Selection, Update, UpdateKind, UpdateState, UpdateText,
+    PatientLanguage, RenderedMessage, Role, Selection, Update, UpdateKind, UpdateState, UpdateText,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -474,7 +474,7 @@ fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
 
 fn claimed_from_row(
     row: &SqliteRow,
-    messages: &mut HashMap<i64, Message>,
+    messages: &mut HashMap<i64, RenderedMessage>,
 ) -> Result<ClaimedDelivery> {
     let attempts: i64 = row.try_get("attempts")?;
     let address: Option<String> = row.try_get("address")?;
@@ -491,9 +491,7 @@ fn claimed_from_row(
             StoreError::Corrupt(format!("delivery {id} is due but has no address"))
         })?,
         language: parse_col(row, "language")?,
-        subject: message.0,
-        body: message.1,
-        body_html: message.2,
+        content: message,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         lease_until_ms: row.try_get("lease_until")?,
     })
@@ -734,9 +732,9 @@ impl PlanWriter for SqlitePlan {
                 insert.push_values(plain, |mut values, (id, row)| {
                     values
                         .push_bind(id)
-                        .push_bind(row.subject.as_deref())
-                        .push_bind(row.body.as_str())
-                        .push_bind(row.body_html.as_deref());
+                        .push_bind(row.content.subject.as_deref())
+                        .push_bind(row.content.body.as_str())
+                        .push_bind(row.content.body_html.as_deref());
                 });
                 insert.build().execute(&mut *self.tx).await?;
             }
@@ -748,7 +746,7 @@ impl PlanWriter for SqlitePlan {
                 insert.push_values(packed, |mut values, (id, row, message)| {
                     values
                         .push_bind(id)
-                        .push_bind(row.subject.as_deref())
+                        .push_bind(row.content.subject.as_deref())
                         .push_bind(message.body)
                         .push_bind(message.body_html)
                         .push_bind(message.dictionary_id);
@@ -1518,16 +1516,14 @@ impl Store for SqliteStore {
             .dictionaries
             .open(&mut connection, vec![(id, message)])
             .await?;
-        let (subject, body, body_html) = messages.remove(&id).unwrap_or_default();
+        let content = messages.remove(&id).unwrap_or_default();
         let attempts: i64 = row.try_get("attempts")?;
         Ok(Some(StoredDelivery {
             id,
             channel: parse_col(&row, "channel")?,
             address: row.try_get("address")?,
             language: parse_col(&row, "language")?,
-            subject,
-            body,
-            body_html,
+            content,
             state: parse_col(&row, "state")?,
             attempts: u32::try_from(attempts).unwrap_or_default(),
             gateway_id: row.try_get("gateway_id")?,

@@ -7,7 +7,7 @@
 //! instead of ~4 KB. Planning writes a tenth of what it did, and SQLite's WAL copies a tenth.
 
 use super::{NewDelivery, Result, StoreError};
-use crate::domain::{ChannelKind, Language};
+use crate::domain::{ChannelKind, Language, RenderedMessage};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -37,15 +37,16 @@ impl Packer {
         connection: &mut SqliteConnection,
         row: &NewDelivery,
     ) -> Result<Option<Packed>> {
-        let html = row.body_html.as_deref().unwrap_or_default();
-        if row.body.len() + html.len() < PACK_FROM {
+        let message = &row.content;
+        let html = message.body_html.as_deref().unwrap_or_default();
+        if message.body.len() + html.len() < PACK_FROM {
             return Ok(None);
         }
         let key = (row.update_id, row.channel, row.language);
         let (dictionary_id, dictionary) = match self.dictionaries.entry(key) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let bytes = [row.body.as_bytes(), html.as_bytes()].concat();
+                let bytes = [message.body.as_bytes(), html.as_bytes()].concat();
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO message_dictionaries (bytes) VALUES (?) RETURNING id",
                 )
@@ -57,8 +58,11 @@ impl Packer {
         };
         Ok(Some(Packed {
             dictionary_id: *dictionary_id,
-            body: lz4_flex::block::compress_prepend_size_with_dict(row.body.as_bytes(), dictionary),
-            body_html: row.body_html.as_ref().map(|html| {
+            body: lz4_flex::block::compress_prepend_size_with_dict(
+                message.body.as_bytes(),
+                dictionary,
+            ),
+            body_html: message.body_html.as_ref().map(|html| {
                 lz4_flex::block::compress_prepend_size_with_dict(html.as_bytes(), dictionary)
             }),
         }))
@@ -73,9 +77,6 @@ pub(super) struct MessageRow {
     pub dictionary_id: Option<i64>,
 }
 
-/// A message's subject, text and HTML, unpacked.
-pub(super) type Message = (Option<String>, String, Option<String>);
-
 /// Dictionaries never change once written, so every connection may share what was read.
 #[derive(Default)]
 pub(super) struct Dictionaries {
@@ -88,7 +89,7 @@ impl Dictionaries {
         &self,
         connection: &mut SqliteConnection,
         rows: Vec<(i64, MessageRow)>,
-    ) -> Result<HashMap<i64, Message>> {
+    ) -> Result<HashMap<i64, RenderedMessage>> {
         let mut missing: Vec<i64> = {
             let cache = self.lock();
             rows.iter()
@@ -126,9 +127,12 @@ impl Dictionaries {
                     })?),
                 };
                 let text = |bytes: Vec<u8>| decode(delivery_id, dictionary.map(|d| &d[..]), bytes);
-                let body = text(row.body)?;
-                let body_html = row.body_html.map(text).transpose()?;
-                Ok((delivery_id, (row.subject, body, body_html)))
+                let message = RenderedMessage {
+                    subject: row.subject,
+                    body: text(row.body)?,
+                    body_html: row.body_html.map(text).transpose()?,
+                };
+                Ok((delivery_id, message))
             })
             .collect()
     }

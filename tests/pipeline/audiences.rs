@@ -174,7 +174,7 @@ async fn patients_on_two_days_at_one_campus_and_their_gps_are_reached_each_gp_on
         {
             assert_eq!(delivery.state, DeliveryState::Sent, "{key}");
             reached.push(key);
-            bodies.insert(key, delivery.body);
+            bodies.insert(key, delivery.content.body);
         }
     }
     assert_eq!(reached, ["G1", "G2", "P1", "P2", "P6"]);
@@ -269,9 +269,9 @@ async fn a_contact_in_two_audiences_is_planned_once_by_the_first_and_counted_onc
         .expect("query")
         .expect("G1's delivery");
     assert!(
-        alert.body.contains("Deurne13 Jan"),
+        alert.content.body.contains("Deurne13 Jan"),
         "G1 gets the alert that lists their patient: {}",
-        alert.body
+        alert.content.body
     );
 }
 
@@ -315,6 +315,7 @@ async fn a_gp_alert_leaves_out_patient_names_when_the_hospital_says_so() {
         .await
         .expect("query")
         .expect("delivery")
+        .content
         .body;
     assert!(
         body.contains("J.P. – dinsdag 13 januari 2026 om 9.00 uur"),

@@ -119,7 +119,10 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
         let sms: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&file).expect("outbox file")).expect("json");
         let text = sms["text"].as_str().expect("text");
-        assert_eq!(text, delivery.body, "the outbox holds the stored text");
+        assert_eq!(
+            text, delivery.content.body,
+            "the outbox holds the stored text"
+        );
         let language = hospital.language_of(&recipient);
         assert_eq!(sms["language"].as_str(), Some(language.code()));
         for appointment in &recipient.appointments {
@@ -196,7 +199,7 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
     );
     let printed = String::from_utf8_lossy(&preview.stdout);
     assert!(printed.contains(", as sent"), "{printed}");
-    assert!(printed.contains(&stored.body), "{printed}");
+    assert!(printed.contains(&stored.content.body), "{printed}");
 
     let emails = std::fs::read_dir(dir.path().join("demo/outbox/email"))
         .expect("email outbox")

@@ -637,8 +637,9 @@ async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does
     let id = test.approved_update(EMAIL_UPDATE).await;
     let file = smtp_config(&test, &server.url());
 
+    let transcript = test.dir.path().join("send.out");
     let mut sending = tocsin(&file, &["update", "send", &id.to_string()])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&transcript).expect("transcript"))
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start tocsin");
@@ -680,7 +681,13 @@ async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does
         "halt: the last message reached the server {sending_stopped_after:?} after the halt \
          was recorded; update send ended after {exited_after:?}"
     );
-    assert_eq!(stopped.and_then(|status| status.code()), Some(4));
+    assert_eq!(
+        stopped.and_then(|status| status.code()),
+        Some(4),
+        "{} of {RECIPIENTS} had reached the server; update send said:\n{}",
+        server.taken(),
+        std::fs::read_to_string(&transcript).unwrap_or_default()
+    );
     assert!(
         sending_stopped_after < Duration::from_secs(5),
         "sending stopped promptly (the target is within a second): {sending_stopped_after:?}"

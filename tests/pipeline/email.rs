@@ -3,7 +3,7 @@ use mailparse::MailHeaderMap;
 use std::collections::HashMap;
 use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use tocsin::channels::{Channel, Handover, Message, NoHandover, Outcome, Release};
-use tocsin::domain::{ChannelKind, DeliveryState};
+use tocsin::domain::{ChannelKind, DeliveryState, RenderedMessage};
 
 fn header(mail: &mailparse::ParsedMail, name: &str) -> String {
     mail.headers.get_first_value(name).unwrap_or_default()
@@ -246,17 +246,17 @@ async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_rece
             .get(&message_id)
             .unwrap_or_else(|| panic!("the server got no {message_id}"));
         assert_eq!(
-            normalise(&stored.body),
+            normalise(&stored.content.body),
             normalise(text),
             "contact {contact}"
         );
-        let stored_html = stored.body_html.expect("an HTML part is stored");
+        let stored_html = stored.content.body_html.expect("an HTML part is stored");
         assert_eq!(
             normalise(&stored_html),
             normalise(html),
             "contact {contact}"
         );
-        unpacked_bytes += stored.body.len() + stored_html.len();
+        unpacked_bytes += stored.content.body.len() + stored_html.len();
     }
 
     let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
@@ -304,9 +304,11 @@ fn message(delivery_id: i64, address: &str) -> Message {
         channel: ChannelKind::Email,
         address: address.into(),
         language: tocsin::domain::Language::Fr,
-        subject: Some("Cyberattaque – opérations annulées".into()),
-        body: "Madame, Monsieur,\n\nVotre rendez-vous est annulé.\n.\nUne ligne qui commence par un point.\n".into(),
-        body_html: Some("<p>Votre rendez-vous est annulé.</p>".into()),
+        content: RenderedMessage {
+            subject: Some("Cyberattaque – opérations annulées".into()),
+            body: "Madame, Monsieur,\n\nVotre rendez-vous est annulé.\n.\nUne ligne qui commence par un point.\n".into(),
+            body_html: Some("<p>Votre rendez-vous est annulé.</p>".into()),
+        },
         attempt: 1,
     }
 }

@@ -9,7 +9,7 @@ use tocsin::channels::sms::{
     BreakerState, Clock, GatewayLimits, ManualClock, SmsChannel, SmsGateway,
 };
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::domain::{ChannelKind, Language};
+use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 
 const PATIENT: &str = "+32471123456";
 const NOTICE: &str = "ZNA: uw afspraak van morgen gaat niet door. Wij bellen u. Info: 03 000 00 00";
@@ -22,9 +22,11 @@ fn message(delivery_id: i64) -> Message {
         channel: ChannelKind::Sms,
         address: PATIENT.into(),
         language: Language::Nl,
-        subject: None,
-        body: NOTICE.into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: None,
+            body: NOTICE.into(),
+            body_html: None,
+        },
         attempt: 1,
     }
 }

@@ -607,9 +607,9 @@ async fn a_gp_whose_patients_read_french_is_written_to_in_french() {
     assert_eq!(lambert.len(), 1, "{lambert:#?}");
     assert_eq!(lambert[0].language, Language::Fr);
     assert!(
-        lambert[0].body.contains("Pas de consultations."),
+        lambert[0].content.body.contains("Pas de consultations."),
         "{}",
-        lambert[0].body
+        lambert[0].content.body
     );
     // A GP with one Dutch-speaking patient reads Dutch.
     let claes = test

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use tocsin::channels::sms::kannel::{Kannel, KannelConfig};
 use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::domain::{ChannelKind, Language};
+use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 use tocsin::render::sms::{analyse, Encoding};
 
 const BEARERBOX: &str = "/usr/sbin/bearerbox";
@@ -504,9 +504,11 @@ async fn the_sms_channel_sends_through_kannel_and_reports_the_message_accepted()
         channel: ChannelKind::Sms,
         address: "+32470000005".into(),
         language: Language::Nl,
-        subject: None,
-        body: "ZNA: uw afspraak gaat niet door.".into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: None,
+            body: "ZNA: uw afspraak gaat niet door.".into(),
+            body_html: None,
+        },
         attempt: 1,
     };
     let outcome = channel.send(&message, &mut NoHandover).await;
@@ -690,7 +692,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
             .find(|r| r.to == to)
             .unwrap_or_else(|| panic!("nothing for {to}: {received:?}"));
         assert_eq!(got.from, "ZNA");
-        assert_eq!(got.text, delivery.body, "{got:?}");
+        assert_eq!(got.text, delivery.content.body, "{got:?}");
         assert!(
             delivery
                 .gateway_id
@@ -717,7 +719,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
         .iter()
         .find(|r| Some(r.to.as_str()) == french.address.as_deref())
         .expect("the French SMS");
-    let kind = match analyse(&french.body).encoding {
+    let kind = match analyse(&french.content.body).encoding {
         Encoding::Gsm7 => "text",
         Encoding::Ucs2 => "ucs-2",
     };
@@ -754,9 +756,11 @@ fn sms_message(delivery_id: i64, to: &str) -> Message {
         channel: ChannelKind::Sms,
         address: to.into(),
         language: Language::Nl,
-        subject: None,
-        body: "ZNA: uw afspraak gaat niet door.".into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: None,
+            body: "ZNA: uw afspraak gaat niet door.".into(),
+            body_html: None,
+        },
         attempt: 1,
     }
 }

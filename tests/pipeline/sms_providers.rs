@@ -21,7 +21,7 @@ use tocsin::channels::sms::vonage::{Vonage, VonageConfig};
 use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
 use tocsin::config::GatewayConfig;
-use tocsin::domain::{ChannelKind, Language};
+use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 use tocsin::render::sms::{analyse, Encoding};
 
 pub(crate) const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
@@ -656,9 +656,11 @@ fn message(body: &str) -> Message {
         channel: ChannelKind::Sms,
         address: PATIENT.into(),
         language: Language::Nl,
-        subject: None,
-        body: body.into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: None,
+            body: body.into(),
+            body_html: None,
+        },
         attempt: 1,
     }
 }

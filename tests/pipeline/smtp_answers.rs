@@ -9,7 +9,7 @@ use crate::support::{OpenSmtpdSetup, SmtpServer};
 use std::time::Duration;
 use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::domain::{ChannelKind, Language};
+use tocsin::domain::{ChannelKind, Language, RenderedMessage};
 
 const ANNE: &str = "anne.dumont+203@example.be";
 
@@ -20,9 +20,11 @@ fn message(address: &str) -> Message {
         channel: ChannelKind::Email,
         address: address.into(),
         language: Language::Fr,
-        subject: Some("Cyberattaque – opérations annulées".into()),
-        body: "Madame, Monsieur,\n\nVotre rendez-vous est annulé.\n".into(),
-        body_html: None,
+        content: RenderedMessage {
+            subject: Some("Cyberattaque – opérations annulées".into()),
+            body: "Madame, Monsieur,\n\nVotre rendez-vous est annulé.\n".into(),
+            body_html: None,
+        },
         attempt: 1,
     }
 }

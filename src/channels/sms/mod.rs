@@ -287,10 +287,10 @@ impl Channel for SmsChannel {
         let sms = Sms {
             delivery_id: message.delivery_id,
             to: &message.address,
-            text: &message.body,
+            text: &message.content.body,
             // Only the encoding: counting the parts as `analyse` does would cost more than
             // the rest of the submission.
-            encoding: if sms::is_gsm7(&message.body) {
+            encoding: if sms::is_gsm7(&message.content.body) {
                 Encoding::Gsm7
             } else {
                 Encoding::Ucs2
@@ -531,7 +531,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use crate::channels::NoHandover;
-    use crate::domain::{ChannelKind, Language};
+    use crate::domain::{ChannelKind, Language, RenderedMessage};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -569,9 +569,11 @@ mod tests {
             channel: ChannelKind::Sms,
             address: "+32471123456".into(),
             language: Language::Nl,
-            subject: None,
-            body: "ZNA: uw afspraak gaat niet door.".into(),
-            body_html: None,
+            content: RenderedMessage {
+                subject: None,
+                body: "ZNA: uw afspraak gaat niet door.".into(),
+                body_html: None,
+            },
             attempt: 1,
         }
     }
