@@ -2,9 +2,9 @@
 //! a broadcast, send again what failed; and what a stopped run leaves (a pause, deliveries
 //! held back). Each is one transaction, logged in `update_events` with who asked.
 
-use super::sqlite::{push_in, SqliteStore, ROWS_PER_STATEMENT};
-use super::{Result, RetryFilter, StoreError, UpdateEvent};
+use super::{push_in, SqliteStore, ROWS_PER_STATEMENT};
 use crate::domain::DeliveryState;
+use crate::store::{Result, RetryFilter, StoreError, UpdateEvent};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// Appends a person's (or, with `by` None, the dispatcher's) action to the update's log.

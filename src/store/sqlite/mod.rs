@@ -4,8 +4,13 @@
 //! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
 //! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
-use super::sqlite_import::HeldRecord;
-use super::sqlite_messages::{Dictionaries, MessageRow, Packer};
+mod control;
+mod import;
+mod messages;
+mod receipts;
+
+use self::import::HeldRecord;
+use self::messages::{Dictionaries, MessageRow, Packer};
 use super::{
     AffectedPatient, Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue,
     FallbackPlan, FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect,
@@ -862,7 +867,7 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("draft update {id}")));
         }
-        super::sqlite_control::log(&mut tx, id, at_ms, "approved", Some(by), None).await?;
+        control::log(&mut tx, id, at_ms, "approved", Some(by), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -889,23 +894,23 @@ impl Store for SqliteStore {
     }
 
     async fn halt_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
-        super::sqlite_control::halt_update(self, id, by, at_ms).await
+        control::halt_update(self, id, by, at_ms).await
     }
 
     async fn discard_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
-        super::sqlite_control::discard_update(self, id, by, at_ms).await
+        control::discard_update(self, id, by, at_ms).await
     }
 
     async fn revoke_approval(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
-        super::sqlite_control::revoke_approval(self, id, by, at_ms).await
+        control::revoke_approval(self, id, by, at_ms).await
     }
 
     async fn pause_update(&self, id: i64, reason: &str, at_ms: i64) -> Result<()> {
-        super::sqlite_control::pause_update(self, id, reason, at_ms).await
+        control::pause_update(self, id, reason, at_ms).await
     }
 
     async fn resume_update(&self, id: i64, at_ms: i64) -> Result<u64> {
-        super::sqlite_control::resume_update(self, id, at_ms).await
+        control::resume_update(self, id, at_ms).await
     }
 
     async fn retry_deliveries(
@@ -915,11 +920,11 @@ impl Store for SqliteStore {
         by: &str,
         at_ms: i64,
     ) -> Result<u64> {
-        super::sqlite_control::retry_deliveries(self, id, filter, by, at_ms).await
+        control::retry_deliveries(self, id, filter, by, at_ms).await
     }
 
     async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
-        super::sqlite_control::update_events(self, id).await
+        control::update_events(self, id).await
     }
 
     async fn planned_at(&self, id: i64) -> Result<Option<i64>> {
@@ -1335,7 +1340,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
-        super::sqlite_receipts::record_receipts(self, receipts).await
+        receipts::record_receipts(self, receipts).await
     }
 
     async fn backlog(&self, update_id: i64) -> Result<Backlog> {

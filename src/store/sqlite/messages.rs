@@ -6,8 +6,8 @@
 //! its (update, channel, language); the others are stored as what differs from it, ~250 bytes
 //! instead of ~4 KB. Planning writes a tenth of what it did, and SQLite's WAL copies a tenth.
 
-use super::{NewDelivery, Result, StoreError};
 use crate::domain::{ChannelKind, Language, RenderedMessage};
+use crate::store::{NewDelivery, Result, StoreError};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
