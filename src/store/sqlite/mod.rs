@@ -4,23 +4,27 @@
 //! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
 //! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
+mod claim;
 mod control;
 mod import;
 mod messages;
+mod plan;
 mod receipts;
+mod selection;
 
 use self::import::HeldRecord;
-use self::messages::{Dictionaries, MessageRow, Packer};
+use self::messages::{Dictionaries, MessageRow};
+use self::selection::push_selection;
 use super::{
-    AffectedPatient, Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue,
-    FallbackPlan, FallbackRule, ImportCounts, NewDelivery, PlanWriter, Receipt, ReceiptEffect,
-    Recipient, Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
+    Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
+    ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow, Store,
+    StoreError, StoredDelivery, Transition, Unreached,
 };
-use super::{ConflictState, ImportConflict, Mark, RetryFilter, UnreachedDelivery, UpdateEvent};
+use super::{ConflictState, ImportConflict, RetryFilter, UnreachedDelivery, UpdateEvent};
 use crate::domain::{
-    Appointment, AppointmentStatus, AppointmentWindow, AudienceSpec, ChannelKind, Contact,
-    DeliveryState, Identity, IdentityKind, Language, NewAppointment, NewContact, NewUpdate,
-    PatientLanguage, RenderedMessage, Role, Selection, Update, UpdateKind, UpdateState, UpdateText,
+    Appointment, AppointmentStatus, AudienceSpec, ChannelKind, Contact, Identity, IdentityKind,
+    Language, NewAppointment, NewContact, NewUpdate, Selection, Update, UpdateKind, UpdateState,
+    UpdateText,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -71,19 +75,6 @@ impl SqliteStore {
         let turn = Arc::clone(&self.writers).lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok((turn, tx))
-    }
-
-    /// Completes rows read with [`push_selection`] as that selection gives them.
-    async fn complete_selection(
-        &self,
-        selection: &Selection,
-        rows: Vec<SqliteRow>,
-    ) -> Result<Vec<Recipient>> {
-        match selection {
-            Selection::Patients(window) => self.complete_page(rows, Some(window), None).await,
-            Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
-            Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
-        }
     }
 
     pub(super) fn pool(&self) -> &SqlitePool {
@@ -173,220 +164,6 @@ impl SqliteStore {
             en: text(Language::En)?,
         })
     }
-
-    /// Completes a page of contacts: their appointments (all booked ones, or those in
-    /// `window`), their opt-outs, and for GPs of affected patients those patients.
-    async fn complete_page(
-        &self,
-        rows: Vec<SqliteRow>,
-        window: Option<&AppointmentWindow>,
-        gp_windows: Option<&[AppointmentWindow]>,
-    ) -> Result<Vec<Recipient>> {
-        let contacts = rows
-            .iter()
-            .map(contact_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let (Some(first), Some(last)) = (contacts.first(), contacts.last()) else {
-            return Ok(Vec::new());
-        };
-        let (first, last) = (first.id, last.id);
-        let mut appointments: HashMap<i64, Vec<Appointment>> = HashMap::new();
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT a.patient_id, a.external_id, a.starts_at, a.campus, a.department, \
-             a.practitioner, a.status FROM appointments a WHERE a.patient_id BETWEEN ",
-        );
-        query
-            .push_bind(first)
-            .push(" AND ")
-            .push_bind(last)
-            .push(" AND ");
-        push_window(&mut query, window.unwrap_or(&AppointmentWindow::default()));
-        query.push(" ORDER BY a.starts_at");
-        for row in &query.build().fetch_all(&self.pool).await? {
-            appointments
-                .entry(row.try_get("patient_id")?)
-                .or_default()
-                .push(appointment_from_row(row)?);
-        }
-        let mut affected: HashMap<i64, Vec<AffectedPatient>> = HashMap::new();
-        if let Some(windows) = gp_windows {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT a.gp_id, p.first_name, p.last_name, p.birth_date, a.external_id, \
-                 a.starts_at, a.campus, a.department, a.practitioner, a.status \
-                 FROM appointments a JOIN contacts p ON p.id = a.patient_id WHERE a.gp_id BETWEEN ",
-            );
-            query
-                .push_bind(first)
-                .push(" AND ")
-                .push_bind(last)
-                .push(" AND ");
-            push_windows(&mut query, windows);
-            query.push(" ORDER BY a.gp_id, a.starts_at, p.last_name");
-            for row in &query.build().fetch_all(&self.pool).await? {
-                affected
-                    .entry(row.try_get("gp_id")?)
-                    .or_default()
-                    .push(AffectedPatient {
-                        first_name: row.try_get("first_name")?,
-                        last_name: row.try_get("last_name")?,
-                        birth_date: parse_date(row.try_get("birth_date")?)?,
-                        appointment: appointment_from_row(row)?,
-                    });
-            }
-        }
-        // A GP whose export gives no language is written to in their patients'.
-        let mut languages: HashMap<i64, Vec<PatientLanguage>> = HashMap::new();
-        let silent_gps = contacts.iter().any(|contact| {
-            contact.role == Role::Gp
-                && contact
-                    .language
-                    .as_deref()
-                    .is_none_or(|raw| Language::parse(raw).is_err())
-        });
-        if silent_gps {
-            let rows = sqlx::query(
-                "SELECT a.gp_id, p.language, a.campus, COUNT(DISTINCT p.id) AS patients \
-                 FROM appointments a JOIN contacts p ON p.id = a.patient_id \
-                 WHERE a.gp_id BETWEEN ? AND ? GROUP BY a.gp_id, p.language, a.campus",
-            )
-            .bind(first)
-            .bind(last)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in &rows {
-                languages
-                    .entry(row.try_get("gp_id")?)
-                    .or_default()
-                    .push(PatientLanguage {
-                        language: row.try_get("language")?,
-                        campus: row.try_get("campus")?,
-                        patients: u64::try_from(row.try_get::<i64, _>("patients")?)
-                            .unwrap_or_default(),
-                    });
-            }
-        }
-        let mut optouts: HashMap<i64, Vec<ChannelKind>> = HashMap::new();
-        let rows = sqlx::query(
-            "SELECT contact_id, channel FROM contact_optouts WHERE contact_id BETWEEN ? AND ?",
-        )
-        .bind(first)
-        .bind(last)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            optouts
-                .entry(row.try_get("contact_id")?)
-                .or_default()
-                .push(parse_col::<ChannelKind>(row, "channel")?);
-        }
-        Ok(contacts
-            .into_iter()
-            .map(|mut contact| {
-                contact.opted_out = optouts.remove(&contact.id).unwrap_or_default();
-                Recipient {
-                    appointments: appointments.remove(&contact.id).unwrap_or_default(),
-                    affected_patients: affected.remove(&contact.id).unwrap_or_default(),
-                    patients_by_language: match contact.role {
-                        Role::Gp => languages.remove(&contact.id).unwrap_or_default(),
-                        _ => Vec::new(),
-                    },
-                    contact,
-                }
-            })
-            .collect())
-    }
-}
-
-/// The contacts (alias `c`) a selection takes.
-fn push_selection(query: &mut QueryBuilder<'_, Sqlite>, selection: &Selection) {
-    match selection {
-        Selection::Patients(window) => {
-            query.push(
-                "c.role = 'patient' AND EXISTS (SELECT 1 FROM appointments a \
-                 WHERE a.patient_id = c.id AND ",
-            );
-            push_window(query, window);
-            query.push(")");
-        }
-        Selection::GpsOf(windows) => {
-            query.push(
-                "c.role = 'gp' AND EXISTS (SELECT 1 FROM appointments a \
-                 WHERE a.gp_id = c.id AND ",
-            );
-            push_windows(query, windows);
-            query.push(")");
-        }
-        Selection::AllGps => {
-            query.push("c.role = 'gp'");
-        }
-        Selection::Media => {
-            query.push("c.role = 'journalist'");
-        }
-    }
-}
-
-/// The SMS deliveries (alias given as `d`, with its dot, or empty) that `rule` sends to the
-/// fallback channel.
-fn push_fallback_condition(query: &mut QueryBuilder<'_, Sqlite>, d: &str, rule: &FallbackRule) {
-    query.push(format!(
-        "{d}channel = 'sms' AND {d}fallback_at IS NULL \
-         AND {d}state IN ('sent', 'failed', 'undeliverable') AND ({d}state = 'undeliverable' \
-         OR ({d}state = 'failed' AND {d}next_attempt_at IS NULL)"
-    ));
-    if let (Some(silent_since), false) = (rule.silent_since_ms, rule.receipt_gateways.is_empty()) {
-        query
-            .push(format!(" OR ({d}state = 'sent' AND {d}updated_at <= "))
-            .push_bind(silent_since)
-            .push(format!(
-                " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1) IN ("
-            ));
-        let mut gateways = query.separated(", ");
-        for gateway in &rule.receipt_gateways {
-            gateways.push_bind(gateway.clone());
-        }
-        query.push("))");
-    }
-    query.push(")");
-}
-
-/// Booked appointments (alias `a`) within a window.
-fn push_window(query: &mut QueryBuilder<'_, Sqlite>, window: &AppointmentWindow) {
-    query.push("(a.status = 'booked'");
-    if let Some(from) = window.from_ms {
-        query.push(" AND a.starts_at >= ").push_bind(from);
-    }
-    if let Some(to) = window.to_ms {
-        query.push(" AND a.starts_at < ").push_bind(to);
-    }
-    if let Some(campus) = &window.campus {
-        query
-            .push(" AND a.campus = ")
-            .push_bind(campus.clone())
-            .push(" COLLATE NOCASE");
-    }
-    if let Some(department) = &window.department {
-        query
-            .push(" AND a.department = ")
-            .push_bind(department.clone())
-            .push(" COLLATE NOCASE");
-    }
-    query.push(")");
-}
-
-/// Booked appointments within any of the windows; none when there are none.
-fn push_windows(query: &mut QueryBuilder<'_, Sqlite>, windows: &[AppointmentWindow]) {
-    if windows.is_empty() {
-        query.push("0");
-        return;
-    }
-    query.push("(");
-    for (index, window) in windows.iter().enumerate() {
-        if index > 0 {
-            query.push(" OR ");
-        }
-        push_window(query, window);
-    }
-    query.push(")");
 }
 
 fn parse_date(raw: Option<String>) -> Result<Option<chrono::NaiveDate>> {
@@ -477,31 +254,6 @@ fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
         .collect()
 }
 
-fn claimed_from_row(
-    row: &SqliteRow,
-    messages: &mut HashMap<i64, RenderedMessage>,
-) -> Result<ClaimedDelivery> {
-    let attempts: i64 = row.try_get("attempts")?;
-    let address: Option<String> = row.try_get("address")?;
-    let id: i64 = row.try_get("id")?;
-    let message = messages
-        .remove(&id)
-        .ok_or_else(|| StoreError::Corrupt(format!("delivery {id} is due but has no message")))?;
-    Ok(ClaimedDelivery {
-        id,
-        update_id: row.try_get("update_id")?,
-        contact_id: row.try_get("contact_id")?,
-        channel: parse_col(row, "channel")?,
-        address: address.ok_or_else(|| {
-            StoreError::Corrupt(format!("delivery {id} is due but has no address"))
-        })?,
-        language: parse_col(row, "language")?,
-        content: message,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        lease_until_ms: row.try_get("lease_until")?,
-    })
-}
-
 /// A time as the people reading the record think of it.
 pub(super) fn brussels_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -511,267 +263,6 @@ pub(super) fn brussels_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| ms.to_string())
-}
-
-/// Applies transitions and appends their events inside `tx`: each applies only if its
-/// delivery is still in its `from` state. Returns which applied.
-pub(super) async fn apply_transitions(
-    tx: &mut Transaction<'static, Sqlite>,
-    transitions: &[Transition],
-) -> Result<Vec<bool>> {
-    let mut applied = vec![false; transitions.len()];
-    let mut start = 0;
-    while start < transitions.len() {
-        // One statement per round; a delivery that moves twice in a batch (handed over,
-        // then refused) starts a new round, so its moves apply in order.
-        let mut ids = std::collections::HashSet::new();
-        let mut end = start;
-        while end < transitions.len()
-            && end - start < ROWS_PER_STATEMENT
-            && ids.insert(transitions[end].delivery_id)
-        {
-            end += 1;
-        }
-        let round = &transitions[start..end];
-        // A handover keeps the lease (the delivery is still being sent) and stamps
-        // `handed_over_at`; an attempt that never reached a server is given back.
-        let mut update = QueryBuilder::<Sqlite>::new(
-            "UPDATE deliveries SET state = t.column3, \
-             next_attempt_at = CASE WHEN t.column8 = 'handed-over' THEN deliveries.next_attempt_at \
-                                    ELSE t.column4 END, \
-             lease_until = CASE WHEN t.column8 = 'handed-over' THEN deliveries.lease_until END, \
-             handed_over_at = CASE WHEN t.column8 = 'handed-over' THEN t.column7 \
-                                   ELSE deliveries.handed_over_at END, \
-             attempts = deliveries.attempts - (t.column8 = 'not-attempted'), \
-             gateway_id = COALESCE(t.column5, deliveries.gateway_id), \
-             last_error = CASE WHEN t.column3 IN ('failed', 'undeliverable', 'uncertain', 'pending') \
-                               THEN t.column6 ELSE deliveries.last_error END, \
-             updated_at = t.column7 FROM (",
-        );
-        update.push_values(round, |mut values, transition| {
-            values
-                .push_bind(transition.delivery_id)
-                .push_bind(transition.from.as_str())
-                .push_bind(transition.to.as_str())
-                .push_bind(transition.next_attempt_at_ms)
-                .push_bind(transition.gateway_id.as_deref())
-                .push_bind(transition.detail.as_deref())
-                .push_bind(transition.at_ms)
-                .push_bind(match transition.mark {
-                    Mark::Nothing => "",
-                    Mark::HandedOver => "handed-over",
-                    Mark::NotAttempted => "not-attempted",
-                })
-                .push_bind(transition.lease_until_ms);
-        });
-        update.push(
-            ") AS t WHERE deliveries.id = t.column1 AND deliveries.state = t.column2 \
-             AND (t.column9 IS NULL OR deliveries.lease_until = t.column9) \
-             RETURNING deliveries.id",
-        );
-        let moved: std::collections::HashSet<i64> = update
-            .build_query_scalar::<i64>()
-            .fetch_all(&mut **tx)
-            .await?
-            .into_iter()
-            .collect();
-        let mut events = Vec::with_capacity(moved.len());
-        for (offset, transition) in round.iter().enumerate() {
-            if moved.contains(&transition.delivery_id) {
-                applied[start + offset] = true;
-                events.push((transition.from, transition));
-                continue;
-            }
-            if transition.from == DeliveryState::Sending
-                && matches!(
-                    transition.to,
-                    DeliveryState::Sent | DeliveryState::Delivered
-                )
-                && record_after_halt(tx, transition).await?
-            {
-                applied[start + offset] = true;
-                events.push((DeliveryState::Cancelled, transition));
-            } else if let Some(gateway_id) = &transition.gateway_id {
-                // A receipt can overtake the record of its own send (`sending → delivered`);
-                // the send's move is then stale, but the gateway's id is still the message's.
-                sqlx::query(
-                    "UPDATE deliveries SET gateway_id = ? WHERE id = ? AND gateway_id IS NULL",
-                )
-                .bind(gateway_id)
-                .bind(transition.delivery_id)
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
-        if !events.is_empty() {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-            );
-            insert.push_values(&events, |mut values, (from, transition)| {
-                values
-                    .push_bind(transition.delivery_id)
-                    .push_bind(transition.at_ms)
-                    .push_bind(from.as_str())
-                    .push_bind(transition.to.as_str())
-                    .push_bind(transition.detail.as_deref());
-            });
-            insert.build().execute(&mut **tx).await?;
-        }
-        start = end;
-    }
-    Ok(applied)
-}
-
-/// A message a gateway accepted after a halt had cancelled its delivery (the send had
-/// started before the halt reached the worker): the record says it left.
-async fn record_after_halt(
-    tx: &mut Transaction<'static, Sqlite>,
-    transition: &Transition,
-) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE deliveries SET state = ?, gateway_id = COALESCE(?, gateway_id), \
-         updated_at = ? WHERE id = ? AND state = 'cancelled'",
-    )
-    .bind(transition.to.as_str())
-    .bind(transition.gateway_id.as_deref())
-    .bind(transition.at_ms)
-    .bind(transition.delivery_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-struct SqlitePlan {
-    tx: Transaction<'static, Sqlite>,
-    /// Released after `tx` ends: fields drop in order.
-    _turn: WriteTurn,
-    packer: Packer,
-    /// When pending rows are due: now for a plan, the sweep's time for a fallback.
-    due_at_ms: Option<i64>,
-    /// The id the next delivery gets, once known.
-    next_id: Option<i64>,
-}
-
-#[async_trait]
-impl PlanWriter for SqlitePlan {
-    async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
-        let mut inserted = 0;
-        let now = self
-            .due_at_ms
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-        // The transaction holds the write lock, so the ids after the largest are ours to
-        // give: no `RETURNING` rows have to travel back from SQLite's thread one by one.
-        let mut next_id = match self.next_id {
-            Some(id) => id,
-            None => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries")
-                    .fetch_one(&mut *self.tx)
-                    .await?
-            }
-        };
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let first_id = next_id;
-            let last_id = first_id + chunk.len() as i64 - 1;
-            next_id = last_id + 1;
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO deliveries (id, update_id, contact_id, channel, address, language, \
-                 state, next_attempt_at, last_error, updated_at) ",
-            );
-            query.push_values(chunk.iter().zip(first_id..), |mut values, (row, id)| {
-                values
-                    .push_bind(id)
-                    .push_bind(row.update_id)
-                    .push_bind(row.contact_id)
-                    .push_bind(row.channel.as_str())
-                    .push_bind(row.address.as_deref())
-                    .push_bind(row.language.code())
-                    .push_bind(row.state.as_str())
-                    .push_bind((row.state == DeliveryState::Pending).then_some(now))
-                    .push_bind(row.detail.as_deref())
-                    .push_bind(now);
-            });
-            query.push(" ON CONFLICT (update_id, contact_id, channel) DO NOTHING");
-            let written = query.build().execute(&mut *self.tx).await?.rows_affected();
-            inserted += written;
-            let mut created: Vec<(i64, &NewDelivery)> = (first_id..).zip(chunk).collect();
-            if written < chunk.len() as u64 {
-                // Some rows were there already: keep the ones this insert wrote.
-                let kept: std::collections::HashSet<i64> =
-                    sqlx::query_scalar("SELECT id FROM deliveries WHERE id BETWEEN ? AND ?")
-                        .bind(first_id)
-                        .bind(last_id)
-                        .fetch_all(&mut *self.tx)
-                        .await?
-                        .into_iter()
-                        .collect();
-                created.retain(|(id, _)| kept.contains(id));
-            }
-            if created.is_empty() {
-                continue;
-            }
-            // The rows just written say everything their first event says.
-            sqlx::query(
-                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
-                 SELECT id, updated_at, NULL, state, last_error FROM deliveries \
-                 WHERE id BETWEEN ? AND ?",
-            )
-            .bind(first_id)
-            .bind(last_id)
-            .execute(&mut *self.tx)
-            .await?;
-            let mut plain = Vec::new();
-            let mut packed = Vec::new();
-            for (id, row) in created
-                .iter()
-                .filter(|(_, row)| row.state == DeliveryState::Pending)
-            {
-                match self.packer.pack(&mut self.tx, row).await? {
-                    Some(message) => packed.push((*id, *row, message)),
-                    None => plain.push((*id, *row)),
-                }
-            }
-            if !plain.is_empty() {
-                let mut insert = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO delivery_messages (delivery_id, subject, body, body_html) ",
-                );
-                insert.push_values(plain, |mut values, (id, row)| {
-                    values
-                        .push_bind(id)
-                        .push_bind(row.content.subject.as_deref())
-                        .push_bind(row.content.body.as_str())
-                        .push_bind(row.content.body_html.as_deref());
-                });
-                insert.build().execute(&mut *self.tx).await?;
-            }
-            if !packed.is_empty() {
-                let mut insert = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO delivery_messages \
-                     (delivery_id, subject, body, body_html, dictionary_id) ",
-                );
-                insert.push_values(packed, |mut values, (id, row, message)| {
-                    values
-                        .push_bind(id)
-                        .push_bind(row.content.subject.as_deref())
-                        .push_bind(message.body)
-                        .push_bind(message.body_html)
-                        .push_bind(message.dictionary_id);
-                });
-                insert.build().execute(&mut *self.tx).await?;
-            }
-        }
-        self.next_id = Some(next_id);
-        Ok(inserted)
-    }
-
-    async fn commit(mut self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE updates SET planned_at = ? WHERE id = ? AND planned_at IS NULL")
-            .bind(at_ms)
-            .bind(update_id)
-            .execute(&mut *self.tx)
-            .await?;
-        self.tx.commit().await?;
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -1196,14 +687,7 @@ impl Store for SqliteStore {
     }
 
     async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
-        let (turn, tx) = self.begin_write().await?;
-        Ok(Box::new(SqlitePlan {
-            tx,
-            _turn: turn,
-            packer: Packer::default(),
-            due_at_ms: None,
-            next_id: None,
-        }))
+        plan::begin_plan(self).await
     }
 
     async fn claim_due(
@@ -1213,130 +697,11 @@ impl Store for SqliteStore {
         lease_until_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
-        let (turn, mut tx) = self.begin_write().await?;
-        // A claimed delivery is due again when its lease expires, so one indexed column,
-        // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every
-        // due row of a large broadcast on each claim costs more than any order is worth.
-        let found: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, state, handed_over_at FROM deliveries WHERE update_id = ?1 \
-             AND state IN ('pending', 'sending', 'failed') AND next_attempt_at <= ?2 LIMIT ?3",
-        )
-        .bind(update_id)
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        // A lease that expired after the handover was recorded: the process that held it
-        // died between giving the server the message and recording its answer. The server
-        // may have the message; sending it again could make it two. A person decides.
-        let (uncertain, due): (Vec<_>, Vec<_>) = found
-            .into_iter()
-            .partition(|(_, state, handed_over)| state == "sending" && handed_over.is_some());
-        let due: Vec<(i64, String)> = due.into_iter().map(|(id, state, _)| (id, state)).collect();
-        if !uncertain.is_empty() {
-            let transitions: Vec<Transition> = uncertain
-                .iter()
-                .map(|(id, _, handed_over)| Transition {
-                    delivery_id: *id,
-                    from: DeliveryState::Sending,
-                    to: DeliveryState::Uncertain,
-                    at_ms: now_ms,
-                    next_attempt_at_ms: None,
-                    gateway_id: None,
-                    lease_until_ms: None,
-                    detail: Some(format!(
-                        "handed over to the server at {}, but its answer was never recorded \
-                         (the sending process stopped): the message may or may not have \
-                         arrived; check with the recipient, or send it again with \
-                         `tocsin update retry {update_id} --state uncertain`",
-                        brussels_time(handed_over.unwrap_or(now_ms))
-                    )),
-                    mark: Mark::Nothing,
-                })
-                .collect();
-            apply_transitions(&mut tx, &transitions).await?;
-        }
-        if due.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        let mut events = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-        );
-        events.push_values(&due, |mut values, (id, state)| {
-            let detail = (state == "sending").then_some("the previous claim's lease expired");
-            values
-                .push_bind(*id)
-                .push_bind(now_ms)
-                .push_bind(state.as_str())
-                .push_bind("sending")
-                .push_bind(detail);
-        });
-        events.build().execute(&mut *tx).await?;
-        let mut claim =
-            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET state = 'sending', lease_until = ");
-        claim
-            .push_bind(lease_until_ms)
-            .push(", attempts = attempts + 1, handed_over_at = NULL, next_attempt_at = ")
-            .push_bind(lease_until_ms)
-            .push(", updated_at = ")
-            .push_bind(now_ms)
-            .push(" WHERE id IN (");
-        let mut ids = claim.separated(", ");
-        for (id, _) in &due {
-            ids.push_bind(*id);
-        }
-        claim.push(
-            ") RETURNING id, update_id, contact_id, channel, address, language, attempts, \
-             lease_until",
-        );
-        let rows = claim.build().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        // The messages never change once planned: they are read after the commit, so that
-        // handovers waiting for the write lock do not wait for this too.
-        drop(turn);
-        let mut connection = self.pool.acquire().await?;
-        let mut read = QueryBuilder::<Sqlite>::new(
-            "SELECT delivery_id, subject, body, body_html, dictionary_id FROM delivery_messages \
-             WHERE delivery_id IN (",
-        );
-        let mut ids = read.separated(", ");
-        for (id, _) in &due {
-            ids.push_bind(*id);
-        }
-        read.push(")");
-        let rows_read = read
-            .build_query_as::<(i64, Option<String>, Vec<u8>, Option<Vec<u8>>, Option<i64>)>()
-            .fetch_all(&mut *connection)
-            .await?
-            .into_iter()
-            .map(|(id, subject, body, body_html, dictionary_id)| {
-                let row = MessageRow {
-                    subject,
-                    body,
-                    body_html,
-                    dictionary_id,
-                };
-                (id, row)
-            })
-            .collect();
-        let mut messages = self.dictionaries.open(&mut connection, rows_read).await?;
-        let mut claimed = rows
-            .iter()
-            .map(|row| claimed_from_row(row, &mut messages))
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by_key(|delivery| delivery.id);
-        Ok(claimed)
+        claim::claim_due(self, update_id, now_ms, lease_until_ms, limit).await
     }
 
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let applied = apply_transitions(&mut tx, transitions).await?;
-        tx.commit().await?;
-        Ok(applied)
+        claim::record(self, transitions).await
     }
 
     async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
@@ -1367,34 +732,7 @@ impl Store for SqliteStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<FallbackDue>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.contact_id, d.state, \
-               (SELECT GROUP_CONCAT(o.channel) FROM deliveries o \
-                WHERE o.update_id = d.update_id AND o.contact_id = d.contact_id \
-                  AND o.channel <> 'sms') AS planned \
-             FROM deliveries d WHERE d.update_id = ",
-        );
-        query
-            .push_bind(update_id)
-            .push(" AND d.id > ")
-            .push_bind(after_id)
-            .push(" AND ");
-        push_fallback_condition(&mut query, "d.", rule);
-        query.push(" ORDER BY d.id LIMIT ").push_bind(limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(FallbackDue {
-                    delivery_id: row.try_get("id")?,
-                    contact_id: row.try_get("contact_id")?,
-                    state: parse_col(row, "state")?,
-                    planned: parse_list(
-                        row.try_get::<Option<String>, _>("planned")?
-                            .unwrap_or_default(),
-                    )?,
-                })
-            })
-            .collect()
+        plan::fallback_due(self, update_id, rule, after_id, limit).await
     }
 
     async fn plan_fallback(
@@ -1403,55 +741,7 @@ impl Store for SqliteStore {
         plans: &[FallbackPlan],
         at_ms: i64,
     ) -> Result<u64> {
-        let (turn, tx) = self.begin_write().await?;
-        let mut writer = SqlitePlan {
-            tx,
-            _turn: turn,
-            packer: Packer::default(),
-            due_at_ms: Some(at_ms),
-            next_id: None,
-        };
-        let mut created = 0;
-        for chunk in plans.chunks(ROWS_PER_STATEMENT) {
-            let mut mark = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET fallback_at = ");
-            mark.push_bind(at_ms).push(" WHERE id");
-            push_in(&mut mark, chunk.iter().map(|plan| plan.sms_delivery_id));
-            mark.push(" AND ");
-            push_fallback_condition(&mut mark, "", rule);
-            mark.push(" RETURNING id, state");
-            let marked: HashMap<i64, String> = mark
-                .build_query_as::<(i64, String)>()
-                .fetch_all(&mut *writer.tx)
-                .await?
-                .into_iter()
-                .collect();
-            let taken: Vec<(&FallbackPlan, &String)> = chunk
-                .iter()
-                .filter_map(|plan| marked.get(&plan.sms_delivery_id).map(|state| (plan, state)))
-                .collect();
-            if taken.is_empty() {
-                continue;
-            }
-            let rows: Vec<NewDelivery> = taken
-                .iter()
-                .flat_map(|(plan, _)| plan.rows.iter().cloned())
-                .collect();
-            created += writer.insert(&rows).await?;
-            let mut events = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
-            );
-            events.push_values(&taken, |mut values, (plan, state)| {
-                values
-                    .push_bind(plan.sms_delivery_id)
-                    .push_bind(at_ms)
-                    .push_bind(state.as_str())
-                    .push_bind(state.as_str())
-                    .push_bind(plan.note.as_str());
-            });
-            events.build().execute(&mut *writer.tx).await?;
-        }
-        writer.tx.commit().await?;
-        Ok(created)
+        plan::plan_fallback(self, rule, plans, at_ms).await
     }
 
     async fn record_breaker(&self, record: &BreakerRecord) -> Result<()> {

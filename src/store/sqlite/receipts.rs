@@ -1,7 +1,8 @@
 //! Delivery receipts: found by delivery id or gateway id, stored once in `receipts`, applied
 //! along the state machine — a batch in one transaction, set-wise like `record`.
 
-use super::{apply_transitions, push_in, SqliteStore, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::claim::apply_transitions;
+use super::{push_in, SqliteStore, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use crate::domain::DeliveryState;
 use crate::store::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
