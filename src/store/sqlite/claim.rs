@@ -2,7 +2,7 @@
 //! machine.
 
 use super::messages::MessageRow;
-use super::{brussels_time, parse_col, SqliteStore, ROWS_PER_STATEMENT};
+use super::{brussels_time, parse_col, push_in, SqliteStore, ROWS_PER_STATEMENT};
 use crate::domain::{DeliveryState, RenderedMessage};
 use crate::store::{ClaimedDelivery, Mark, Result, StoreError, Transition};
 use sqlx::sqlite::SqliteRow;
@@ -240,13 +240,10 @@ pub(super) async fn claim_due(
         .push_bind(lease_until_ms)
         .push(", updated_at = ")
         .push_bind(now_ms)
-        .push(" WHERE id IN (");
-    let mut ids = claim.separated(", ");
-    for (id, _) in &due {
-        ids.push_bind(*id);
-    }
+        .push(" WHERE id");
+    push_in(&mut claim, due.iter().map(|(id, _)| *id));
     claim.push(
-        ") RETURNING id, update_id, contact_id, channel, address, language, attempts, \
+        " RETURNING id, update_id, contact_id, channel, address, language, attempts, \
          lease_until",
     );
     let rows = claim.build().fetch_all(&mut *tx).await?;
@@ -257,13 +254,9 @@ pub(super) async fn claim_due(
     let mut connection = store.pool.acquire().await?;
     let mut read = QueryBuilder::<Sqlite>::new(
         "SELECT delivery_id, subject, body, body_html, dictionary_id FROM delivery_messages \
-         WHERE delivery_id IN (",
+         WHERE delivery_id",
     );
-    let mut ids = read.separated(", ");
-    for (id, _) in &due {
-        ids.push_bind(*id);
-    }
-    read.push(")");
+    push_in(&mut read, due.iter().map(|(id, _)| *id));
     let rows_read = read
         .build_query_as::<(i64, Option<String>, Vec<u8>, Option<Vec<u8>>, Option<i64>)>()
         .fetch_all(&mut *connection)

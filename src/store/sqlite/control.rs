@@ -40,12 +40,8 @@ async fn move_update(
 ) -> Result<()> {
     let mut query = QueryBuilder::<Sqlite>::new("UPDATE updates SET state = ");
     query.push_bind(to).push(" WHERE id = ").push_bind(id);
-    query.push(" AND state IN (");
-    let mut states = query.separated(", ");
-    for state in from {
-        states.push_bind(*state);
-    }
-    query.push(")");
+    query.push(" AND state");
+    push_in(&mut query, from.iter().copied());
     if query.build().execute(&mut **tx).await?.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("{expected} update {id}")));
     }
@@ -263,16 +259,15 @@ pub(super) async fn retry_deliveries(
     }
     let mut query =
         QueryBuilder::<Sqlite>::new("SELECT id, state FROM deliveries WHERE update_id = ");
-    query.push_bind(id).push(" AND state IN (");
-    let mut states = query.separated(", ");
-    for state in filter
-        .states
-        .iter()
-        .filter(|state| state.retryable_on_request())
-    {
-        states.push_bind(state.as_str());
-    }
-    query.push(")");
+    query.push_bind(id).push(" AND state");
+    push_in(
+        &mut query,
+        filter
+            .states
+            .iter()
+            .filter(|state| state.retryable_on_request())
+            .map(|state| state.as_str()),
+    );
     if let Some(channel) = filter.channel {
         query.push(" AND channel = ").push_bind(channel.as_str());
     }

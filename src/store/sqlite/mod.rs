@@ -42,7 +42,8 @@ pub(super) const ROWS_PER_STATEMENT: usize = 1_000;
 /// Keys per `IN (…)` lookup.
 pub(super) const KEYS_PER_LOOKUP: usize = 500;
 
-/// ` IN (?, ?, …)` with each of `keys` bound: one chunk of a lookup by many keys.
+/// ` IN (?, ?, …)` with each of `keys` bound: every `IN` list of the store, a lookup by many
+/// keys taking them [`KEYS_PER_LOOKUP`] at a time.
 pub(super) fn push_in<'q, K>(
     query: &mut QueryBuilder<'q, Sqlite>,
     keys: impl IntoIterator<Item = K>,

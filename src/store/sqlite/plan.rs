@@ -22,13 +22,10 @@ fn push_fallback_condition(query: &mut QueryBuilder<'_, Sqlite>, d: &str, rule: 
             .push(format!(" OR ({d}state = 'sent' AND {d}updated_at <= "))
             .push_bind(silent_since)
             .push(format!(
-                " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1) IN ("
+                " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1)"
             ));
-        let mut gateways = query.separated(", ");
-        for gateway in &rule.receipt_gateways {
-            gateways.push_bind(gateway.clone());
-        }
-        query.push("))");
+        push_in(query, rule.receipt_gateways.iter().cloned());
+        query.push(")");
     }
     query.push(")");
 }
