@@ -159,6 +159,49 @@ const EMAIL: &[&str] = &[
     "adresse_email",
 ];
 
+// The columns several kinds of file share, under the same name and aliases.
+const FIRST_NAME_COLUMN: Spec = Spec {
+    col: Col::FirstName,
+    name: "first_name",
+    aliases: FIRST_NAME,
+};
+
+const LANGUAGE_COLUMN: Spec = Spec {
+    col: Col::Language,
+    name: "language",
+    aliases: LANGUAGE,
+};
+
+const MOBILE_COLUMN: Spec = Spec {
+    col: Col::Mobile,
+    name: "mobile",
+    aliases: MOBILE,
+};
+
+const PHONE_COLUMN: Spec = Spec {
+    col: Col::Phone,
+    name: "phone",
+    aliases: PHONE,
+};
+
+const EMAIL_COLUMN: Spec = Spec {
+    col: Col::Email,
+    name: "email",
+    aliases: EMAIL,
+};
+
+const LAST_NAME_ONLY_COLUMN: Spec = Spec {
+    col: Col::LastName,
+    name: "last_name",
+    aliases: LAST_NAME_ONLY,
+};
+
+const NAME_COLUMN: Spec = Spec {
+    col: Col::Name,
+    name: "name",
+    aliases: FULL_NAME,
+};
+
 pub(super) static APPOINTMENTS: Schema = Schema {
     specs: &[
         Spec {
@@ -171,36 +214,16 @@ pub(super) static APPOINTMENTS: Schema = Schema {
             name: "last_name",
             aliases: LAST_NAME,
         },
-        Spec {
-            col: Col::FirstName,
-            name: "first_name",
-            aliases: FIRST_NAME,
-        },
+        FIRST_NAME_COLUMN,
         Spec {
             col: Col::BirthDate,
             name: "birth_date",
             aliases: BIRTH_DATE,
         },
-        Spec {
-            col: Col::Language,
-            name: "language",
-            aliases: LANGUAGE,
-        },
-        Spec {
-            col: Col::Mobile,
-            name: "mobile",
-            aliases: MOBILE,
-        },
-        Spec {
-            col: Col::Phone,
-            name: "phone",
-            aliases: PHONE,
-        },
-        Spec {
-            col: Col::Email,
-            name: "email",
-            aliases: EMAIL,
-        },
+        LANGUAGE_COLUMN,
+        MOBILE_COLUMN,
+        PHONE_COLUMN,
+        EMAIL_COLUMN,
         Spec {
             col: Col::AppointmentId,
             name: "appointment_id",
@@ -358,41 +381,13 @@ pub(super) static GPS: Schema = Schema {
                 "nihdi",
             ],
         },
-        Spec {
-            col: Col::LastName,
-            name: "last_name",
-            aliases: LAST_NAME_ONLY,
-        },
-        Spec {
-            col: Col::FirstName,
-            name: "first_name",
-            aliases: FIRST_NAME,
-        },
-        Spec {
-            col: Col::Name,
-            name: "name",
-            aliases: FULL_NAME,
-        },
-        Spec {
-            col: Col::Language,
-            name: "language",
-            aliases: LANGUAGE,
-        },
-        Spec {
-            col: Col::Email,
-            name: "email",
-            aliases: EMAIL,
-        },
-        Spec {
-            col: Col::Mobile,
-            name: "mobile",
-            aliases: MOBILE,
-        },
-        Spec {
-            col: Col::Phone,
-            name: "phone",
-            aliases: PHONE,
-        },
+        LAST_NAME_ONLY_COLUMN,
+        FIRST_NAME_COLUMN,
+        NAME_COLUMN,
+        LANGUAGE_COLUMN,
+        EMAIL_COLUMN,
+        MOBILE_COLUMN,
+        PHONE_COLUMN,
         Spec {
             col: Col::Organisation,
             name: "practice",
@@ -428,41 +423,13 @@ pub(super) static MEDIA: Schema = Schema {
                 "newspaper",
             ],
         },
-        Spec {
-            col: Col::Name,
-            name: "name",
-            aliases: FULL_NAME,
-        },
-        Spec {
-            col: Col::LastName,
-            name: "last_name",
-            aliases: LAST_NAME_ONLY,
-        },
-        Spec {
-            col: Col::FirstName,
-            name: "first_name",
-            aliases: FIRST_NAME,
-        },
-        Spec {
-            col: Col::Language,
-            name: "language",
-            aliases: LANGUAGE,
-        },
-        Spec {
-            col: Col::Email,
-            name: "email",
-            aliases: EMAIL,
-        },
-        Spec {
-            col: Col::Mobile,
-            name: "mobile",
-            aliases: MOBILE,
-        },
-        Spec {
-            col: Col::Phone,
-            name: "phone",
-            aliases: PHONE,
-        },
+        NAME_COLUMN,
+        LAST_NAME_ONLY_COLUMN,
+        FIRST_NAME_COLUMN,
+        LANGUAGE_COLUMN,
+        EMAIL_COLUMN,
+        MOBILE_COLUMN,
+        PHONE_COLUMN,
         Spec {
             col: Col::Telegram,
             name: "telegram",
