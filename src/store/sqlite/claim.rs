@@ -1,8 +1,10 @@
 //! Claiming due deliveries for sending, and recording what became of them along the state
 //! machine.
 
+use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages::MessageRow;
-use super::{brussels_time, parse_col, push_in, SqliteStore, ROWS_PER_STATEMENT};
+use super::rows::{brussels_time, parse_col};
+use super::SqliteStore;
 use crate::domain::{DeliveryState, RenderedMessage};
 use crate::store::{ClaimedDelivery, Mark, Result, StoreError, Transition};
 use sqlx::sqlite::SqliteRow;

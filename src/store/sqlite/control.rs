@@ -2,7 +2,8 @@
 //! a broadcast, send again what failed; and what a stopped run leaves (a pause, deliveries
 //! held back). Each is one transaction, logged in `update_events` with who asked.
 
-use super::{push_in, SqliteStore, ROWS_PER_STATEMENT};
+use super::lists::{push_in, ROWS_PER_STATEMENT};
+use super::SqliteStore;
 use crate::domain::DeliveryState;
 use crate::store::{Result, RetryFilter, StoreError, UpdateEvent};
 use sqlx::{QueryBuilder, Sqlite, Transaction};

@@ -4,9 +4,9 @@
 //! its identities (`contact_identities`); one that cannot be the contact it matched is kept
 //! in `import_conflicts` for a person to decide, and nothing of it is written.
 
-use super::{
-    contact_from_row, push_in, SqliteStore, CONTACT_COLUMNS, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT,
-};
+use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::rows::{contact_from_row, CONTACT_COLUMNS};
+use super::SqliteStore;
 use crate::domain::{Identity, NewAppointment, NewContact};
 use crate::store::{ImportCounts, MergeCounts, Result, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};

@@ -6,7 +6,7 @@
 //! its (update, channel, language); the others are stored as what differs from it, ~250 bytes
 //! instead of ~4 KB. Planning writes a tenth of what it did, and SQLite's WAL copies a tenth.
 
-use super::push_in;
+use super::lists::push_in;
 use crate::domain::{ChannelKind, Language, RenderedMessage};
 use crate::store::{NewDelivery, Result, StoreError};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};

@@ -1,8 +1,10 @@
 //! Planning: deliveries inserted in batches under one write transaction, and the fallbacks
 //! planned for SMS that did not arrive.
 
+use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages::Packer;
-use super::{parse_col, parse_list, push_in, SqliteStore, WriteTurn, ROWS_PER_STATEMENT};
+use super::rows::{parse_col, parse_list};
+use super::{SqliteStore, WriteTurn};
 use crate::domain::DeliveryState;
 use crate::store::{FallbackDue, FallbackPlan, FallbackRule, NewDelivery, PlanWriter, Result};
 use async_trait::async_trait;

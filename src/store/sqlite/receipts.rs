@@ -2,7 +2,8 @@
 //! along the state machine — a batch in one transaction, set-wise like `record`.
 
 use super::claim::apply_transitions;
-use super::{push_in, SqliteStore, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::SqliteStore;
 use crate::domain::DeliveryState;
 use crate::store::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
