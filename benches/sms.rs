@@ -251,7 +251,7 @@ async fn run(args: Args) -> Result<()> {
     config.sms.dir = tmp.path().join("outbox/sms");
     config.telegram.dir = tmp.path().join("outbox/telegram");
     config.sms.transport = SmsTransport::Gateways;
-    config.sms.gateways = vec![GatewayConfig::Kannel {
+    config.sms.gateways = vec![GatewayConfig::Kannel(kannel::KannelSettings {
         name: None,
         base_url: format!("http://127.0.0.1:{}", gateway.port),
         username: USERNAME.into(),
@@ -259,7 +259,7 @@ async fn run(args: Args) -> Result<()> {
         password_env: None,
         from: "ZNA".into(),
         dlr_url: Some(format!("http://127.0.0.1:{serve_port}/receipts/kannel")),
-    }];
+    })];
     config.serve.bind = format!("127.0.0.1:{serve_port}");
     config.serve.receipt_secret = Some(RECEIPT_SECRET.into());
     if let Some(workers) = args.workers {

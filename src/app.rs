@@ -4,13 +4,12 @@
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
-use crate::channels::sms::{BreakerChange, BreakerObserver, GatewayLimits};
+use crate::channels::sms::{BreakerChange, BreakerObserver};
 use crate::channels::Channel;
-use crate::config::{Config, EmailTransport, Placeholder, SmsConfig};
-use crate::dispatch::{
-    settle_run, Clock, DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd,
-    SystemClock, Tally,
-};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, EmailTransport, Placeholder};
+use crate::dispatch::lifecycle::{self, Moment};
+use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
     PhoneNumber, Recipient, RenderedMessage, Selection, UpdateState,
@@ -157,17 +156,6 @@ pub struct AudienceSummary {
     pub by_language: BTreeMap<Language, u64>,
     /// Contacts with an address for each channel ("none": no address at all).
     pub reachable: BTreeMap<String, u64>,
-}
-
-/// The limits `[sms]` gives the gateway called `gateway`: its rate from `[sms.rates]` (none if
-/// unlisted), `rate_burst`, and the breaker's settings.
-pub fn gateway_limits(config: &SmsConfig, gateway: &str) -> GatewayLimits {
-    GatewayLimits {
-        rate_per_second: config.rates.get(gateway).copied(),
-        burst: std::num::NonZeroU32::new(config.rate_burst).unwrap_or(std::num::NonZeroU32::MIN),
-        failures_to_open: config.failures_to_open,
-        cool_down: Duration::from_secs(config.cool_down_seconds),
-    }
 }
 
 /// Keeps each SMS gateway's breaker state in the store, where `tocsin status` reads it.
@@ -746,8 +734,8 @@ impl App {
 
     /// SMS to the outbox, or through the configured gateways in order.
     fn sms_channel(&self) -> Result<Arc<dyn Channel>, AppError> {
-        use crate::channels::sms::{self, kannel, twilio, vonage, SmsChannel, SmsGateway};
-        use crate::config::{secret, GatewayConfig, SmsTransport};
+        use crate::channels::sms;
+        use crate::config::SmsTransport;
         let config = &self.config.sms;
         if config.transport == SmsTransport::Outbox {
             let outbox =
@@ -759,108 +747,14 @@ impl App {
                 })?;
             return Ok(Arc::new(outbox));
         }
-        if config.gateways.is_empty() {
-            return Err(AppError::Config(
-                "[sms] transport = \"gateways\" but no [[sms.gateways]] is configured".into(),
-            ));
-        }
-        config.check_rates().map_err(AppError::Config)?;
-        let client = sms::http_client(Duration::from_secs(config.timeout_seconds))
-            .map_err(|error| AppError::Config(format!("SMS HTTP client: {error}")))?;
-        let mut gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> = Vec::new();
-        for gateway in &config.gateways {
-            let built: Box<dyn SmsGateway> = match gateway {
-                GatewayConfig::Kannel {
-                    name,
-                    base_url,
-                    username,
-                    password,
-                    password_env,
-                    from,
-                    dlr_url,
-                } => Box::new(kannel::Kannel::new(
-                    kannel::KannelConfig {
-                        name: name.clone().unwrap_or_else(|| "kannel".into()),
-                        base_url: base_url.clone(),
-                        username: username.clone(),
-                        password: secret(password, password_env, "kannel password")
-                            .map_err(AppError::Config)?,
-                        from: from.clone(),
-                        dlr_url: dlr_url.clone(),
-                        receipt_secret: match dlr_url {
-                            Some(_) => {
-                                Some(self.config.serve.receipt_secret().ok_or_else(|| {
-                                    AppError::Config(
-                                    "a Kannel gateway with a dlr_url needs [serve] receipt_secret \
-                                     or TOCSIN_RECEIPT_SECRET to sign its delivery reports"
-                                        .into(),
-                                )
-                                })?)
-                            }
-                            None => None,
-                        },
-                    },
-                    client.clone(),
-                )),
-                GatewayConfig::Twilio {
-                    name,
-                    account_sid,
-                    auth_token,
-                    auth_token_env,
-                    from,
-                    messaging_service_sid,
-                    base_url,
-                    status_callback,
-                } => Box::new(twilio::Twilio::new(
-                    twilio::TwilioConfig {
-                        name: name.clone().unwrap_or_else(|| "twilio".into()),
-                        account_sid: account_sid.clone(),
-                        auth_token: secret(auth_token, auth_token_env, "twilio auth_token")
-                            .map_err(AppError::Config)?,
-                        from: from.clone(),
-                        messaging_service_sid: messaging_service_sid.clone(),
-                        base_url: base_url
-                            .clone()
-                            .unwrap_or_else(|| twilio::DEFAULT_BASE_URL.into()),
-                        status_callback: status_callback.clone(),
-                    },
-                    client.clone(),
-                )),
-                GatewayConfig::Vonage {
-                    name,
-                    api_key,
-                    api_secret,
-                    api_secret_env,
-                    from,
-                    base_url,
-                    callback,
-                    ..
-                } => Box::new(vonage::Vonage::new(
-                    vonage::VonageConfig {
-                        name: name.clone().unwrap_or_else(|| "vonage".into()),
-                        api_key: api_key.clone(),
-                        api_secret: secret(api_secret, api_secret_env, "vonage api_secret")
-                            .map_err(AppError::Config)?,
-                        from: from.clone(),
-                        base_url: base_url
-                            .clone()
-                            .unwrap_or_else(|| vonage::DEFAULT_BASE_URL.into()),
-                        callback: callback.clone(),
-                    },
-                    client.clone(),
-                )),
-            };
-            let limits = gateway_limits(config, built.name());
-            gateways.push((built, limits));
-        }
         let breakers = StoredBreakers {
             store: Arc::clone(&self.store),
             clock: Arc::clone(&self.clock),
         };
-        Ok(Arc::new(
-            SmsChannel::with_limits(gateways, Arc::new(sms::SystemClock))
-                .with_observer(Arc::new(breakers)),
-        ))
+        let receipt_secret = self.config.serve.receipt_secret();
+        let channel = sms::build(config, receipt_secret.as_deref(), Arc::new(breakers))
+            .map_err(AppError::Config)?;
+        Ok(Arc::new(channel))
     }
 
     pub fn dispatcher(&self) -> Result<Dispatcher, AppError> {
@@ -927,16 +821,18 @@ impl App {
             self.clock.now_ms(),
         )
         .await?;
-        if update.state == UpdateState::Approved {
-            self.store
-                .set_update_state(id, UpdateState::Sending)
-                .await?;
-        }
+        // The run sweeps for fallbacks between its steps: none is planned before it starts.
+        let starts = Moment::RunStarts {
+            state: update.state,
+            fallbacks: 0,
+        };
+        lifecycle::advance(self.store.as_ref(), id, starts, self.clock.now_ms()).await?;
         let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let open = self.store.backlog(id).await?.open;
         watch(dispatcher.tally(), open);
         let end = dispatcher.run(id).await?;
-        settle_run(self.store.as_ref(), id, &end, self.clock.now_ms()).await?;
+        let ended = Moment::RunEnded(&end);
+        lifecycle::advance(self.store.as_ref(), id, ended, self.clock.now_ms()).await?;
         Ok(SendReport {
             plan: report,
             resumed,

@@ -13,10 +13,10 @@
 //! sms = "…"
 //! ```
 
+use crate::channels::sms::gsm;
 use crate::domain::{
     AppointmentOutcome, AudienceSpec, ChannelKind, Language, NewUpdate, UpdateKind, UpdateText,
 };
-use crate::render::sms;
 use serde::Deserialize;
 use std::fmt;
 use std::ops::Range;
@@ -79,7 +79,7 @@ struct TextFile {
 pub struct Draft {
     pub update: NewUpdate,
     /// Per language, how its SMS text travels.
-    pub sms: Vec<(Language, sms::SmsAnalysis)>,
+    pub sms: Vec<(Language, gsm::SmsAnalysis)>,
 }
 
 struct Lines<'a>(&'a str);
@@ -264,11 +264,11 @@ pub fn parse_draft(
         }
         let mut sms_text = text.sms.get_ref().trim().to_string();
         if options.accept_gsm7 {
-            if let Some(gsm) = sms::gsm7_version(&sms_text) {
+            if let Some(gsm) = gsm::gsm7_version(&sms_text) {
                 sms_text = gsm;
             }
         }
-        let analysis = sms::analyse(&sms_text);
+        let analysis = gsm::analyse(&sms_text);
         if let Some(max) = options.max_sms_segments {
             if analysis.segments > max {
                 problems.push(lines.problem(
@@ -377,7 +377,7 @@ sms = "Due to a cyberattack, all operations are cancelled."
         );
         assert_eq!(draft.update.incident_title, "Cyberattack");
         assert!(draft.sms.iter().all(
-            |(_, analysis)| analysis.encoding == sms::Encoding::Gsm7 && analysis.segments == 1
+            |(_, analysis)| analysis.encoding == gsm::Encoding::Gsm7 && analysis.segments == 1
         ));
     }
 
@@ -427,7 +427,7 @@ sms = "Due to a cyberattack, all operations are cancelled."
         );
         let draft = parse(&source).expect("valid");
         let (_, nl) = &draft.sms[0];
-        assert_eq!(nl.encoding, sms::Encoding::Ucs2);
+        assert_eq!(nl.encoding, gsm::Encoding::Ucs2);
         assert_eq!(nl.non_gsm, vec!['ë', 'ï', '–']);
         let options = DraftOptions {
             accept_gsm7: true,
@@ -438,7 +438,7 @@ sms = "Due to a cyberattack, all operations are cancelled."
             draft.update.nl.sms,
             "De patient wordt geinformeerd - later meer."
         );
-        assert_eq!(draft.sms[0].1.encoding, sms::Encoding::Gsm7);
+        assert_eq!(draft.sms[0].1.encoding, gsm::Encoding::Gsm7);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::channels::email::{MailBuilder, SmtpTarget};
 use crate::config::{
-    secret, Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
+    Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
 };
 use crate::domain::Audience;
 use crate::render::Renderer;
@@ -249,22 +249,13 @@ fn sms(config: &Config, report: &mut CheckReport) {
     ));
 }
 
-fn gateway_name(gateway: &GatewayConfig) -> String {
-    let (kind, name) = match gateway {
-        GatewayConfig::Kannel { name, .. } => ("kannel", name),
-        GatewayConfig::Twilio { name, .. } => ("twilio", name),
-        GatewayConfig::Vonage { name, .. } => ("vonage", name),
-    };
-    name.clone().unwrap_or_else(|| kind.to_string())
-}
-
 fn gateway_lines(
     config: &Config,
     number: usize,
     gateway: &GatewayConfig,
     report: &mut CheckReport,
 ) {
-    let name = gateway_name(gateway);
+    let name = gateway.name().to_string();
     let rate = config
         .sms
         .rates
@@ -272,84 +263,11 @@ fn gateway_lines(
         .map_or("no rate limit".to_string(), |rate| {
             format!("{rate}/s (bursts of {})", config.sms.rate_burst)
         });
-    let (description, receipts, secret_check) = match gateway {
-        GatewayConfig::Kannel {
-            base_url,
-            username,
-            password,
-            password_env,
-            from,
-            dlr_url,
-            ..
-        } => {
-            if dlr_url.is_some() && config.serve.receipt_secret().is_none() {
-                report.problems.push(format!(
-                    "gateway {name}: a dlr_url needs [serve] receipt_secret or \
-                     TOCSIN_RECEIPT_SECRET to sign its delivery reports"
-                ));
-            }
-            (
-                format!("kannel {base_url} as {username}, from {from}"),
-                dlr_url.as_ref().map(|url| format!("dlr_url {url}")),
-                secret(password, password_env, &format!("gateway {name}: password")),
-            )
-        }
-        GatewayConfig::Twilio {
-            account_sid,
-            auth_token,
-            auth_token_env,
-            from,
-            messaging_service_sid,
-            base_url,
-            status_callback,
-            ..
-        } => {
-            let sender = match (from, messaging_service_sid) {
-                (_, Some(service)) => format!("messaging service {service}"),
-                (Some(from), None) => format!("from {from}"),
-                (None, None) => {
-                    report.problems.push(format!(
-                        "gateway {name}: give from or messaging_service_sid"
-                    ));
-                    "no sender".to_string()
-                }
-            };
-            (
-                format!(
-                    "twilio {} account {account_sid}, {sender}",
-                    base_url.as_deref().unwrap_or("(Twilio's API)")
-                ),
-                status_callback
-                    .as_ref()
-                    .map(|url| format!("status_callback {url}")),
-                secret(
-                    auth_token,
-                    auth_token_env,
-                    &format!("gateway {name}: auth_token"),
-                ),
-            )
-        }
-        GatewayConfig::Vonage {
-            api_key,
-            api_secret,
-            api_secret_env,
-            from,
-            base_url,
-            callback,
-            ..
-        } => (
-            format!(
-                "vonage {} key {api_key}, from {from}",
-                base_url.as_deref().unwrap_or("(Vonage's API)")
-            ),
-            callback.as_ref().map(|url| format!("callback {url}")),
-            secret(
-                api_secret,
-                api_secret_env,
-                &format!("gateway {name}: api_secret"),
-            ),
-        ),
-    };
+    let settings = gateway.settings();
+    let receipt_secret = config.serve.receipt_secret().is_some();
+    let description = settings.describe(&name, receipt_secret, &mut report.problems);
+    let receipts = settings.receipts();
+    let secret_check = settings.check_secret(&name);
     report
         .lines
         .push(format!("  {number}. {name}: {description}, {rate}"));

@@ -10,8 +10,9 @@
 //! steps, so `update send` sends the fallbacks of the SMS that came back undeliverable during
 //! the run; `tocsin serve`, where receipts and the passing of time arrive, sweeps every tick.
 
+use crate::clock::Clock;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
-use crate::dispatch::{Clock, DispatchError, Sweep};
+use crate::dispatch::{DispatchError, Sweep};
 use crate::domain::{ChannelKind, DeliveryState, Recipient, Update, UpdateState};
 use crate::plan::{PlanError, Planner};
 use crate::render::{Prepared, Renderer};

@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tocsin::app::{App, AppError, ImportKind, Sample};
 use tocsin::author::DraftOptions;
+use tocsin::channels::sms::gsm;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
 use tocsin::domain::{ChannelKind, DeliveryState, Language};
 use tocsin::plan::Forecast;
-use tocsin::render::sms;
 use tocsin::report::{count, grouped, UnreachedFilter};
 use tocsin::spreadsheet::Separator;
 use tocsin::store::{RetryFilter, StoreError};
@@ -595,8 +595,8 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                         analysis.non_gsm.iter().map(|c| format!("'{c}' ")).collect();
                     println!("    forced UCS-2 by: {}", chars.trim_end());
                     let text = &draft.update.text(*language).sms;
-                    if let Some(proposal) = sms::gsm7_version(text) {
-                        let cost = sms::analyse(&proposal);
+                    if let Some(proposal) = gsm::gsm7_version(text) {
+                        let cost = gsm::analyse(&proposal);
                         println!(
                             "    GSM-7 version ({}): {proposal}",
                             count(cost.segments as u64, "part", "parts")

@@ -3,12 +3,13 @@
 //! marked planned in that transaction, and the rows are unique per (update, contact,
 //! channel) besides.
 
+use crate::channels::sms::gsm;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
     Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, RenderedMessage,
     Update, UpdateState,
 };
-use crate::render::{sms, Prepared, RenderError, Renderer};
+use crate::render::{Prepared, RenderError, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
@@ -368,7 +369,7 @@ pub struct SmsForecast {
 
 impl SmsForecast {
     fn add(&mut self, recipient: &Recipient, text: String) {
-        let analysis = sms::analyse(&text);
+        let analysis = gsm::analyse(&text);
         *self.parts.entry(analysis.segments).or_default() += 1;
         if self
             .longest
@@ -409,7 +410,7 @@ pub struct SmsSample {
     pub contact_id: i64,
     pub external_id: String,
     pub parts: usize,
-    pub encoding: sms::Encoding,
+    pub encoding: gsm::Encoding,
     pub text: String,
 }
 

@@ -5,9 +5,9 @@
 //! delivery id: a message sent again after a crash replaces its own file, never adds one.
 
 use super::email::MailBuilder;
+use super::sms::gsm;
 use super::{Channel, Handover, Message, Outcome};
 use crate::domain::ChannelKind;
-use crate::render::sms;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
@@ -36,7 +36,7 @@ impl Outbox {
             }
             (ChannelKind::Email, None) => Err("the e-mail outbox has no sender configured".into()),
             (ChannelKind::Sms, _) => {
-                let analysis = sms::analyse(&message.content.body);
+                let analysis = gsm::analyse(&message.content.body);
                 let json = serde_json::json!({
                     "delivery_id": message.delivery_id,
                     "to": message.address,

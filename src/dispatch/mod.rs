@@ -14,14 +14,17 @@
 //! [`HALT_POLL`], and nothing is handed over after it.
 
 mod guard;
+pub mod lifecycle;
 mod recorder;
 pub mod retry;
+pub mod scheduler;
 
 pub use guard::{Admission, ChannelGuard};
 pub use recorder::Recorder;
 pub use retry::RetryPolicy;
 
 use crate::channels::{Channel, Handover, Message, Outcome, Release};
+use crate::clock::Clock;
 use crate::domain::{ChannelKind, DeliveryState, UpdateState};
 use crate::store::{ClaimedDelivery, Mark, Store, StoreError, Transition};
 use async_trait::async_trait;
@@ -34,19 +37,6 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// How often a run looks whether someone halted its update.
 pub const HALT_POLL: Duration = Duration::from_millis(100);
-
-/// Milliseconds since the epoch; injected so that tests can move time.
-pub trait Clock: Send + Sync {
-    fn now_ms(&self) -> i64;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -399,30 +389,6 @@ impl Dispatcher {
             },
             _ => StepOutcome::Done,
         })
-    }
-}
-
-/// The update's life after a run, for `update send` and `serve` alike: finished → `sent`;
-/// stopped → paused, with each stopped channel's reason, so that `serve` leaves it to a
-/// person; halted → as the halt left it.
-pub async fn settle_run(
-    store: &dyn Store,
-    update_id: i64,
-    end: &RunEnd,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    match end {
-        RunEnd::Finished => store.set_update_state(update_id, UpdateState::Sent).await,
-        RunEnd::Stopped(channels) => {
-            let reasons: Vec<String> = channels
-                .iter()
-                .map(|(channel, reason)| format!("{channel}: {reason}"))
-                .collect();
-            store
-                .pause_update(update_id, &reasons.join("; "), at_ms)
-                .await
-        }
-        RunEnd::Halted => Ok(()),
     }
 }
 

@@ -1,9 +1,11 @@
-//! One task writes every outcome: whatever arrived while the previous commit ran goes into
-//! the next one (group commit), so a broadcast costs a few thousand transactions, not one
-//! per message, and a waiting handover is never held up longer than one commit.
+//! One task writes every outcome, in group commits (`crate::group_commit`): a broadcast
+//! costs a few thousand transactions, not one per message, and a waiting handover is never
+//! held up longer than one commit.
 
 use crate::channels::Release;
+use crate::group_commit::{self, Commit};
 use crate::store::{Store, StoreError, Transition};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,7 +22,7 @@ enum Request {
     Close,
 }
 
-type RecorderTask = tokio::task::JoinHandle<Result<(), StoreError>>;
+type RecorderTask = tokio::task::JoinHandle<Option<Result<(), StoreError>>>;
 
 #[derive(Clone)]
 pub struct Recorder {
@@ -30,8 +32,14 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(store: Arc<dyn Store>) -> Recorder {
-        let (requests, receiver) = mpsc::channel(MAX_BATCH * 4);
-        let task = tokio::spawn(run(store, receiver));
+        let committer = Committer {
+            store,
+            transitions: Vec::with_capacity(MAX_BATCH),
+            answers: Vec::with_capacity(MAX_BATCH),
+            releases: Vec::with_capacity(MAX_BATCH),
+            flushes: Vec::new(),
+        };
+        let (requests, task) = group_commit::start(committer, MAX_BATCH, MAX_BATCH * 4);
         Recorder {
             requests,
             task: Arc::new(tokio::sync::Mutex::new(Some(task))),
@@ -81,22 +89,26 @@ impl Recorder {
             return Ok(());
         };
         let _ = self.requests.send(Request::Close).await;
-        task.await.unwrap_or(Ok(()))
+        task.await.ok().flatten().unwrap_or(Ok(()))
     }
 }
 
-async fn run(
+/// The recorder's side of the group commit.
+struct Committer {
     store: Arc<dyn Store>,
-    mut receiver: mpsc::Receiver<Request>,
-) -> Result<(), StoreError> {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut answers = Vec::with_capacity(MAX_BATCH);
-    let mut releases = Vec::with_capacity(MAX_BATCH);
-    let mut flushes = Vec::new();
-    let mut closing = false;
-    while let Some(first) = receiver.recv().await {
-        let mut next = Some(first);
-        while let Some(request) = next.take() {
+    transitions: Vec<Transition>,
+    answers: Vec<Option<oneshot::Sender<bool>>>,
+    releases: Vec<Option<Release>>,
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+impl Commit for Committer {
+    type Request = Request;
+    type Stop = Result<(), StoreError>;
+
+    async fn commit(&mut self, batch: &mut Vec<Request>) -> ControlFlow<Self::Stop> {
+        let mut closing = false;
+        for request in batch.drain(..) {
             match request {
                 Request::Record {
                     transition,
@@ -106,9 +118,9 @@ async fn run(
                     // The state machine is the last word: a move it forbids is a bug upstream,
                     // and is logged rather than written.
                     if transition.allowed() {
-                        batch.push(transition);
-                        answers.push(applied);
-                        releases.push(release);
+                        self.transitions.push(transition);
+                        self.answers.push(applied);
+                        self.releases.push(release);
                     } else {
                         tracing::error!(
                             message = "refused a transition the state machine forbids",
@@ -121,46 +133,42 @@ async fn run(
                         }
                     }
                 }
-                Request::Flush(done) => flushes.push(done),
+                Request::Flush(done) => self.flushes.push(done),
                 Request::Close => closing = true,
             }
-            if batch.len() < MAX_BATCH {
-                next = receiver.try_recv().ok();
-            }
         }
-        if !batch.is_empty() {
-            let applied = store.record(&batch).await;
-            let applied = match applied {
+        if !self.transitions.is_empty() {
+            let applied = match self.store.record(&self.transitions).await {
                 Ok(applied) => applied,
                 Err(error) => {
-                    tracing::error!(message = "cannot record outcomes", %error, count = batch.len());
-                    for answer in answers.drain(..).flatten() {
+                    tracing::error!(message = "cannot record outcomes", %error, count = self.transitions.len());
+                    for answer in self.answers.drain(..).flatten() {
                         let _ = answer.send(false);
                     }
-                    releases.clear();
-                    return Err(error);
+                    self.releases.clear();
+                    return ControlFlow::Break(Err(error));
                 }
             };
             // Handovers first: the gap between their record and their act is the one a
             // crash could fall into.
-            for (release, applied) in releases.drain(..).zip(&applied) {
+            for (release, applied) in self.releases.drain(..).zip(&applied) {
                 if let (Some(release), true) = (release, applied) {
                     release();
                 }
             }
-            for (answer, applied) in answers.drain(..).zip(applied) {
+            for (answer, applied) in self.answers.drain(..).zip(applied) {
                 if let Some(answer) = answer {
                     let _ = answer.send(applied);
                 }
             }
-            batch.clear();
+            self.transitions.clear();
         }
-        for done in flushes.drain(..) {
+        for done in self.flushes.drain(..) {
             let _ = done.send(());
         }
         if closing {
-            break;
+            return ControlFlow::Break(Ok(()));
         }
+        ControlFlow::Continue(())
     }
-    Ok(())
 }

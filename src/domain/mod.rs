@@ -3,10 +3,12 @@
 mod audience;
 mod contact;
 mod delivery;
+mod gateway_id;
 mod identity;
 mod language;
 mod message;
 mod phone;
+mod receipt;
 mod update;
 
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
@@ -15,10 +17,12 @@ pub use contact::{
     NewAppointment, NewContact, PatientLanguage, Recipient, Role,
 };
 pub use delivery::{ChannelKind, DeliveryState, UnknownChannel, UnknownState};
+pub use gateway_id::{GatewayId, NotAGatewayId};
 pub use identity::{Identity, IdentityKind};
 pub use language::{recipient_language, Language, UnknownLanguage};
 pub use message::RenderedMessage;
 pub use phone::{PhoneError, PhoneNumber};
+pub use receipt::Receipt;
 pub use update::{
     AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,
     UpdateText,

@@ -3,7 +3,6 @@
 //! appointments, and fixed phrases and dates from the Fluent files.
 
 mod locale;
-pub mod sms;
 mod trial;
 
 pub use locale::{DateTexts, LocaleError, Locales, NameKind};
@@ -709,6 +708,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::sms::gsm;
     use crate::domain::{
         Appointment, AppointmentOutcome, AppointmentStatus, Contact, Role, UpdateKind, UpdateState,
         UpdateText,
@@ -818,7 +818,7 @@ mod tests {
              Call +32 3 000 00 00"
         );
         assert!(
-            sms::is_gsm7(&render(Language::Fr)),
+            gsm::is_gsm7(&render(Language::Fr)),
             "the French SMS stays GSM-7"
         );
     }
@@ -1124,7 +1124,7 @@ mod tests {
                             assert!(!all.contains(stumble), "{case} says {stumble:?}:\n{all}");
                         }
                         if sms {
-                            assert!(sms::is_gsm7(&rendered.body), "{case}: {}", rendered.body);
+                            assert!(gsm::is_gsm7(&rendered.body), "{case}: {}", rendered.body);
                         } else {
                             assert!(all.contains(&hospital.name), "{case}");
                         }

@@ -2,7 +2,8 @@
 //! filter that does not exist or a `t()` message that is missing only when it renders, and
 //! a hospital's own template must fail here rather than for the first patient of a broadcast.
 
-use super::{sms, RenderError, Renderer};
+use super::{RenderError, Renderer};
+use crate::channels::sms::gsm;
 use crate::domain::{
     AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, ChannelKind,
     Contact, Language, Recipient, Role, Update, UpdateKind, UpdateState, UpdateText,
@@ -27,11 +28,11 @@ pub(super) fn render_everything(renderer: &Renderer) -> Result<Vec<String>, Rend
             for (audience, recipient) in &recipients {
                 for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
                     let rendered = prepared.render(channel, *audience, language, recipient)?;
-                    if channel != ChannelKind::Sms || sms::is_gsm7(&rendered.body) {
+                    if channel != ChannelKind::Sms || gsm::is_gsm7(&rendered.body) {
                         continue;
                     }
                     let characters: String =
-                        sms::analyse(&rendered.body).non_gsm.into_iter().collect();
+                        gsm::analyse(&rendered.body).non_gsm.into_iter().collect();
                     let finding = format!(
                         "the {language} SMS to {} travels as UCS-2 (70 characters a part instead of \
                          160) because of {characters:?} in its template or phrases",

@@ -1,163 +1,60 @@
-//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher for
-//! updates being sent.
+//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher's
+//! scheduler (`dispatch::scheduler`) for updates being sent. Each area of the HTTP side is a
+//! module of `areas/` with its `router()`, merged here around one [`AppState`]; every
+//! handler fails with one [`WebError`].
 //!
 //! Answers: 200 for every receipt read and authenticated — applied, noted, a replay or an
 //! unknown delivery alike, since Twilio and Kannel retry on anything else and a legitimate
 //! unknown id must not loop; 400 malformed; 403 unsigned, mis-signed or a wrong token; 413
 //! a body over [`MAX_BODY_BYTES`]; 500 when the database fails (the gateway retries later).
 
+mod areas;
+mod error;
 pub mod receipts;
 pub mod server;
 mod throttled;
 mod writer;
 
 use crate::app::{App, AppError};
-use crate::dispatch::{settle_run, Clock, Dispatcher, RunEnd};
-use crate::domain::UpdateState;
-use crate::fallback::Fallback;
-use crate::store::{Receipt, ReceiptEffect, Store};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use crate::clock::Clock;
+use crate::dispatch::{scheduler, Dispatcher};
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
+pub use error::WebError;
 pub use receipts::ReceiptKeys;
-use receipts::Refusal;
-use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use throttled::Throttled;
-use tokio::task::JoinSet;
 use writer::ReceiptWriter;
 
 /// Receipts are a few hundred bytes; anything much larger is not one.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// How often the dispatcher looks for updates being sent.
-const DISPATCH_TICK: Duration = Duration::from_secs(5);
-
+/// What every area's handlers share.
 #[derive(Clone)]
-struct WebState {
+struct AppState {
     receipts: ReceiptWriter,
     keys: Arc<ReceiptKeys>,
     clock: Arc<dyn Clock>,
     refusals: Arc<Throttled>,
 }
 
-/// The receipt endpoints: `/receipts/kannel`, `/receipts/twilio`, `/receipts/vonage`.
-/// Starts the tasks that write the receipts and the warnings, so it must be called inside a
-/// Tokio runtime.
+/// Every area of `tocsin serve` (today the receipt endpoints: `/receipts/kannel`,
+/// `/receipts/twilio`, `/receipts/vonage`). Starts the tasks that write the receipts and the
+/// warnings, so it must be called inside a Tokio runtime.
 pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
-    let state = WebState {
+    let state = AppState {
         receipts: ReceiptWriter::start(store),
         keys: Arc::new(keys),
         clock,
         refusals: Throttled::start("receipts refused (forged, or not a receipt)"),
     };
     Router::new()
-        .route("/receipts/kannel", get(kannel).post(kannel))
-        .route("/receipts/twilio", post(twilio))
-        .route("/receipts/vonage", get(vonage).post(vonage))
+        .merge(areas::receipts::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-fn form(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
-}
-
-/// Anyone can send these: they are counted, and summed up in the log now and then.
-fn refused(state: &WebState, gateway: &str, refusal: Refusal) -> StatusCode {
-    let (status, why) = match refusal {
-        Refusal::Malformed(why) => (StatusCode::BAD_REQUEST, why),
-        Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, why),
-    };
-    state
-        .refusals
-        .note(format!("{gateway}: {} {why}", status.as_u16()));
-    status
-}
-
-/// Records the first candidate that names a known delivery; answers once it is committed.
-async fn record(state: &WebState, candidates: Vec<Receipt>) -> StatusCode {
-    for receipt in candidates {
-        match state.receipts.record(receipt).await {
-            Some(ReceiptEffect::Unknown) => continue,
-            Some(_) => return StatusCode::OK,
-            None => return StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-    tracing::info!(message = "receipt for no known delivery: ignored");
-    StatusCode::OK
-}
-
-/// Kannel's receipt is all in the query; a body is read only to be refused with 413 above
-/// [`MAX_BODY_BYTES`], as at the other endpoints.
-async fn kannel(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    _body: Bytes,
-) -> StatusCode {
-    let params = form(query.unwrap_or_default().as_bytes());
-    match receipts::kannel(&state.keys, &params, state.clock.now_ms()) {
-        Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused(&state, "kannel", refusal),
-    }
-}
-
-async fn twilio(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|value| value.to_str().ok());
-    let params = form(&body);
-    match receipts::twilio(
-        &state.keys,
-        query.as_deref(),
-        &params,
-        signature,
-        state.clock.now_ms(),
-    ) {
-        Ok(receipt) => record(&state, vec![receipt]).await,
-        Err(refusal) => refused(&state, "twilio", refusal),
-    }
-}
-
-/// Vonage sends GET or POST, form or JSON: the query and the body are merged.
-async fn vonage(
-    State(state): State<WebState>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> StatusCode {
-    let mut params = form(query.unwrap_or_default().as_bytes());
-    if body.trim_ascii_start().starts_with(b"{") {
-        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&body) else {
-            return refused(
-                &state,
-                "vonage",
-                Refusal::Malformed("body is not a JSON object".into()),
-            );
-        };
-        params.extend(object.into_iter().map(|(name, value)| {
-            let value = match value {
-                serde_json::Value::String(text) => text,
-                other => other.to_string(),
-            };
-            (name, value)
-        }));
-    } else {
-        params.extend(form(&body));
-    }
-    match receipts::vonage(&state.keys, &params, state.clock.now_ms()) {
-        Ok(candidates) => record(&state, candidates).await,
-        Err(refusal) => refused(&state, "vonage", refusal),
-    }
 }
 
 /// `tocsin serve`, bound to its address and ready to run.
@@ -203,26 +100,12 @@ impl Server {
 
     /// Takes receipts and sends the updates being sent until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Server {
-            app,
-            dispatcher,
-            keys,
-            limits,
-            listener,
-            address,
-        } = self;
-        tracing::info!(message = "tocsin serve listening", %address);
+        tracing::info!(message = "tocsin serve listening", address = %self.address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let fallback = Arc::new(app.fallback());
-        let dispatching = tokio::spawn(dispatch_loop(
-            Arc::clone(&app.store),
-            Arc::clone(&app.clock),
-            dispatcher,
-            fallback,
-            stopped,
-        ));
-        let router = router(Arc::clone(&app.store), keys, Arc::clone(&app.clock));
-        server::run(listener, router, limits, shutdown).await;
+        let dispatching = tokio::spawn(scheduler::run(self.dispatcher, stopped));
+        let store = Arc::clone(&self.app.store);
+        let router = router(store, self.keys, Arc::clone(&self.app.clock));
+        server::run(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = dispatching.await;
     }
@@ -238,108 +121,4 @@ pub async fn serve(
 ) -> Result<(), AppError> {
     Server::bind(app).await?.run(shutdown).await;
     Ok(())
-}
-
-/// Every [`DISPATCH_TICK`] (and whenever a run ends), sweeps each update being or having been sent for fallbacks (the
-/// receipts that call for them arrive here, and so does the end of the wait for one), then
-/// starts a dispatcher run for each update being sent that has open deliveries and no run
-/// yet; an update `sent` for which the sweep planned deliveries is `sending` again. Marks an
-/// update `sent` as soon as its run ends. On shutdown the runs stop where they are: like a crash,
-/// their leased deliveries are due again when the lease expires.
-async fn dispatch_loop(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    dispatcher: Arc<Dispatcher>,
-    fallback: Arc<Fallback>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
-    let mut running: HashSet<i64> = HashSet::new();
-    loop {
-        while let Some(done) = runs.try_join_next() {
-            run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
-        }
-        match store.updates().await {
-            Ok(updates) => {
-                for mut update in updates {
-                    let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
-                    // A running dispatcher sweeps between its own steps; a paused update
-                    // waits for a person to fix what stopped it.
-                    if !sent || update.paused.is_some() || running.contains(&update.id) {
-                        continue;
-                    }
-                    match fallback.sweep(&update).await {
-                        Ok(planned) if planned > 0 && update.state == UpdateState::Sent => {
-                            match store
-                                .set_update_state(update.id, UpdateState::Sending)
-                                .await
-                            {
-                                Ok(()) => update.state = UpdateState::Sending,
-                                Err(error) => {
-                                    tracing::error!(message = "cannot mark the update sending", id = update.id, %error);
-                                }
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::error!(message = "fallback sweep failed", id = update.id, %error);
-                        }
-                    }
-                    if update.state != UpdateState::Sending {
-                        continue;
-                    }
-                    let open = match store.backlog(update.id).await {
-                        Ok(backlog) => backlog.open,
-                        Err(error) => {
-                            tracing::error!(message = "backlog unreadable", id = update.id, %error);
-                            continue;
-                        }
-                    };
-                    if open == 0 {
-                        continue;
-                    }
-                    running.insert(update.id);
-                    let dispatcher = Arc::clone(&dispatcher);
-                    runs.spawn(async move {
-                        let result = dispatcher.run(update.id).await;
-                        if let Err(error) = &result {
-                            tracing::error!(message = "dispatcher run failed", id = update.id, %error);
-                        }
-                        (update.id, result.ok())
-                    });
-                }
-            }
-            Err(error) => tracing::error!(message = "updates unreadable", %error),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(DISPATCH_TICK) => {}
-            // A run that ends marks its update sent at once, and starts the next round early.
-            Some(done) = runs.join_next(), if !runs.is_empty() => {
-                run_ended(store.as_ref(), clock.as_ref(), &mut running, done).await;
-            }
-            _ = stopped.changed() => break,
-        }
-    }
-    runs.abort_all();
-}
-
-/// Forgets a run that ended, and settles its update (`sent`, or paused with the reason).
-async fn run_ended(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    running: &mut HashSet<i64>,
-    done: Result<(i64, Option<RunEnd>), tokio::task::JoinError>,
-) {
-    let Ok((id, end)) = done else {
-        return;
-    };
-    running.remove(&id);
-    if let Some(end) = end {
-        if let RunEnd::Stopped(channels) = &end {
-            tracing::error!(message = "run stopped with deliveries held", id, ?channels);
-        }
-        if let Err(error) = settle_run(store, id, &end, clock.now_ms()).await {
-            tracing::error!(message = "cannot settle the update after its run", id, %error);
-        }
-    }
 }

@@ -1,10 +1,12 @@
-//! One task writes every receipt `tocsin serve` receives: whatever arrived while the previous
-//! transaction ran goes into the next one (group commit), so a burst of receipts costs a few
-//! transactions instead of one each, and concurrent requests no longer queue on SQLite's
-//! write lock. Each request is answered only after the transaction holding its receipt has
-//! committed: a gateway is never told 200 for a receipt a crash could still lose.
+//! One task writes every receipt `tocsin serve` receives, in group commits
+//! (`crate::group_commit`): a burst of receipts costs a few transactions instead of one each.
+//! Each request is answered only after the transaction holding its receipt has committed: a
+//! gateway is never told 200 for a receipt a crash could still lose.
 
+use crate::group_commit::{self, Commit};
 use crate::store::{Receipt, ReceiptEffect, Store};
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,8 +29,7 @@ impl ReceiptWriter {
     /// Starts the writing task (on the current Tokio runtime); it ends when the last
     /// `ReceiptWriter` is dropped, after writing what was queued.
     pub(super) fn start(store: Arc<dyn Store>) -> ReceiptWriter {
-        let (requests, receiver) = mpsc::channel(MAX_BATCH * 2);
-        tokio::spawn(run(store, receiver));
+        let (requests, _task) = group_commit::start(Committer { store }, MAX_BATCH, MAX_BATCH * 2);
         ReceiptWriter { requests }
     }
 
@@ -41,10 +42,17 @@ impl ReceiptWriter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Request>) {
-    let mut requests = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut requests, MAX_BATCH).await > 0 {
-        let (receipts, answers): (Vec<Receipt>, Vec<_>) = requests
+struct Committer {
+    store: Arc<dyn Store>,
+}
+
+impl Commit for Committer {
+    type Request = Request;
+    type Stop = Infallible;
+
+    async fn commit(&mut self, batch: &mut Vec<Request>) -> ControlFlow<Infallible> {
+        let store = &self.store;
+        let (receipts, answers): (Vec<Receipt>, Vec<_>) = batch
             .drain(..)
             .map(|request| (request.receipt, request.answer))
             .unzip();
@@ -80,6 +88,7 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Request>) {
                 }
             }
         }
+        ControlFlow::Continue(())
     }
 }
 

@@ -8,12 +8,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tocsin::channels::{Channel, Handover, Message, Outcome};
+use tocsin::dispatch::lifecycle::Moment;
 use tocsin::dispatch::{DispatchSettings, Dispatcher, RetryPolicy, RunEnd};
 use tocsin::domain::{ChannelKind, DeliveryState, UpdateState};
 use tocsin::store::{Mark, RetryFilter, Store, Transition};
 
 /// Answers from a script, then `otherwise`; remembers who it accepted.
-struct Scripted {
+pub(crate) struct Scripted {
     script: Mutex<VecDeque<Outcome>>,
     otherwise: Mutex<Outcome>,
     accepted: Mutex<Vec<String>>,
@@ -21,7 +22,7 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn new(script: Vec<Outcome>, otherwise: Outcome) -> Arc<Scripted> {
+    pub(crate) fn new(script: Vec<Outcome>, otherwise: Outcome) -> Arc<Scripted> {
         Arc::new(Scripted {
             script: Mutex::new(script.into()),
             otherwise: Mutex::new(otherwise),
@@ -30,20 +31,20 @@ impl Scripted {
         })
     }
 
-    fn answer_from_now_on(&self, outcome: Outcome) {
+    pub(crate) fn answer_from_now_on(&self, outcome: Outcome) {
         *self.otherwise.lock().expect("lock") = outcome;
     }
 
-    fn accepted(&self) -> Vec<String> {
+    pub(crate) fn accepted(&self) -> Vec<String> {
         self.accepted.lock().expect("lock").clone()
     }
 
-    fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         *self.calls.lock().expect("lock")
     }
 }
 
-fn accept() -> Outcome {
+pub(crate) fn accept() -> Outcome {
     Outcome::Accepted {
         gateway_id: "scripted".into(),
         detail: None,
@@ -70,7 +71,7 @@ impl Channel for Scripted {
     }
 }
 
-fn settings() -> DispatchSettings {
+pub(crate) fn settings() -> DispatchSettings {
     DispatchSettings {
         workers: 4,
         claim_batch: 50,
@@ -86,7 +87,7 @@ fn settings() -> DispatchSettings {
 }
 
 /// `count` patients with an e-mail address, an approved e-mail update to them, planned.
-async fn planned(count: usize) -> (TestApp, i64) {
+pub(crate) async fn planned(count: usize) -> (TestApp, i64) {
     let test = TestApp::new(|_| {}).await;
     seed(&test.app, count).await;
     let id = test.approved_update(EMAIL_UPDATE).await;
@@ -108,7 +109,11 @@ async fn planned(count: usize) -> (TestApp, i64) {
     (test, id)
 }
 
-fn dispatcher(test: &TestApp, channel: Arc<Scripted>, settings: DispatchSettings) -> Dispatcher {
+pub(crate) fn dispatcher(
+    test: &TestApp,
+    channel: Arc<Scripted>,
+    settings: DispatchSettings,
+) -> Dispatcher {
     let channels: HashMap<ChannelKind, Arc<dyn Channel>> =
         HashMap::from([(ChannelKind::Email, channel as Arc<dyn Channel>)]);
     Dispatcher::new(
@@ -119,7 +124,7 @@ fn dispatcher(test: &TestApp, channel: Arc<Scripted>, settings: DispatchSettings
     )
 }
 
-async fn states(store: &dyn Store, id: i64) -> HashMap<DeliveryState, u64> {
+pub(crate) async fn states(store: &dyn Store, id: i64) -> HashMap<DeliveryState, u64> {
     let mut states = HashMap::new();
     for row in store.status(id).await.expect("status") {
         *states.entry(row.state).or_default() += row.count;
@@ -207,7 +212,7 @@ async fn a_misconfigured_channel_stops_the_run_holds_every_delivery_and_send_res
         assert_eq!(delivery.attempts, 0, "no attempt counted");
     }
 
-    tocsin::dispatch::settle_run(store, id, &end, 0)
+    tocsin::dispatch::lifecycle::advance(store, id, Moment::RunEnded(&end), 0)
         .await
         .expect("settle");
     let update = store.update(id).await.expect("update");
@@ -629,7 +634,9 @@ async fn a_mail_server_refusing_every_session_stops_the_run_with_its_answer_and_
 async fn a_halt_stops_a_broadcast_of_ten_thousand_within_a_second_and_serve_does_not_resume_it() {
     use crate::support::SmtpServer;
     const RECIPIENTS: usize = 10_000;
-    let Some(server) = SmtpServer::start(&[]) else {
+    // A server that takes 50 ms over each message keeps the broadcast running for a while:
+    // on a loaded machine starting `tocsin update halt` alone can take seconds.
+    let Some(server) = SmtpServer::start(&["--delay-ms", "50"]) else {
         return;
     };
     let test = TestApp::new(|_| {}).await;

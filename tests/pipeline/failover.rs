@@ -1,34 +1,22 @@
 //! Circuit breakers and rate limits of `SmsChannel`, against the Twilio and Vonage emulators of
-//! `sms_providers.rs`: Twilio first, Vonage next. The breakers' time comes from a manual clock;
+//! `providers.rs`: Twilio first, Vonage next. The breakers' time comes from a manual clock;
 //! nothing here waits on or measures the wall clock.
 
-use crate::sms_providers::{Behaviour, TwilioEmulator, VonageEmulator};
+use crate::providers::{
+    sms_broadcast, sms_message, start_both, twilio_down_then_vonage, Behaviour, TwilioEmulator,
+    VonageEmulator, NOTICE, PATIENT,
+};
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::channels::sms::{
-    BreakerState, Clock, GatewayLimits, ManualClock, SmsChannel, SmsGateway,
-};
+use tocsin::channels::sms::{BreakerState, GatewayLimits, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::domain::{ChannelKind, Language, RenderedMessage};
+use tocsin::clock::{Clock, ManualClock};
+use tocsin::domain::GatewayId;
 
-const PATIENT: &str = "+32471123456";
-const NOTICE: &str = "ZNA: uw afspraak van morgen gaat niet door. Wij bellen u. Info: 03 000 00 00";
 const COOL_DOWN: Duration = Duration::from_secs(30);
 
 fn message(delivery_id: i64) -> Message {
-    Message {
-        delivery_id,
-        update_id: 1,
-        channel: ChannelKind::Sms,
-        address: PATIENT.into(),
-        language: Language::Nl,
-        content: RenderedMessage {
-            subject: None,
-            body: NOTICE.into(),
-            body_html: None,
-        },
-        attempt: 1,
-    }
+    sms_message(delivery_id, PATIENT, NOTICE)
 }
 
 fn breaker(failures_to_open: u32) -> GatewayLimits {
@@ -59,14 +47,14 @@ async fn send(channel: &SmsChannel, delivery_id: i64) -> Outcome {
 }
 
 fn accepted_by(outcome: &Outcome, gateway: &str) -> bool {
-    matches!(outcome, Outcome::Accepted { gateway_id, .. } if gateway_id.starts_with(&format!("{gateway}:")))
+    matches!(outcome, Outcome::Accepted { gateway_id, .. }
+        if gateway_id.parse::<GatewayId>().is_ok_and(|id| id.gateway == gateway))
 }
 
 #[tokio::test]
 async fn an_unavailable_gateway_is_skipped_once_its_breaker_opens_and_used_again_after_a_good_probe(
 ) {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
     let (channel, clock) = channel(&twilio, &vonage, 3);
 
@@ -130,8 +118,7 @@ async fn an_unavailable_gateway_is_skipped_once_its_breaker_opens_and_used_again
 
 #[tokio::test]
 async fn a_probe_that_finds_the_gateway_still_down_opens_the_breaker_for_a_new_cool_down() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
     let (channel, clock) = channel(&twilio, &vonage, 2);
     for id in 1..=2 {
@@ -157,8 +144,7 @@ async fn a_probe_that_finds_the_gateway_still_down_opens_the_breaker_for_a_new_c
 
 #[tokio::test]
 async fn when_both_gateways_are_down_messages_wait_for_the_first_breaker_to_half_open() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
     vonage.with(|state| state.behaviour = Behaviour::Down);
     let (channel, clock) = channel(&twilio, &vonage, 1);
@@ -179,8 +165,7 @@ async fn when_both_gateways_are_down_messages_wait_for_the_first_breaker_to_half
 
 #[tokio::test]
 async fn throttling_with_retry_after_stays_on_the_same_gateway_and_keeps_its_breaker_closed() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Throttle { retry_after: 30 });
     let (channel, _clock) = channel(&twilio, &vonage, 1);
 
@@ -233,7 +218,7 @@ async fn the_rate_limit_lets_one_through_at_once_and_holds_the_rest() {
 async fn taken_before_the_limit_holds(sms_toml: &str, messages: i64) -> usize {
     let vonage = VonageEmulator::start().await;
     let config = tocsin::config::Config::parse(sms_toml, "tocsin.toml").expect("configuration");
-    let limits = tocsin::app::gateway_limits(&config.sms, "vonage");
+    let limits = tocsin::channels::sms::gateway_limits(&config.sms, "vonage");
     let gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)> =
         vec![(Box::new(vonage.gateway()), limits)];
     let channel = SmsChannel::with_limits(gateways, Arc::new(ManualClock::new()));
@@ -280,24 +265,12 @@ async fn a_rate_limit_is_smooth_by_default_and_lets_rate_burst_messages_through_
 /// process opened is shown there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error() {
-    use tocsin::config::SmsTransport;
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
-    twilio.with(|state| state.behaviour = Behaviour::Down);
-    let gateways = vec![twilio.gateway_config(None), vonage.gateway_config()];
-    let test = crate::support::TestApp::new(move |config| {
-        config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = gateways;
-        config.sms.failures_to_open = 2;
-        config.sms.cool_down_seconds = 3_600;
+    let (_twilio, vonage, test) = twilio_down_then_vonage(|sms| {
+        sms.failures_to_open = 2;
+        sms.cool_down_seconds = 3_600;
     })
     .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let id = sms_broadcast(&test).await;
     let before = test.app.status(id).await.expect("status");
     assert!(
         before.breakers.is_empty(),

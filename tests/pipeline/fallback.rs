@@ -2,35 +2,20 @@
 //! through the emulated Twilio of `sms_providers.rs` and whose fallback e-mail through a real
 //! SMTP server. Time comes from a clock the tests move; nothing waits on the wall clock.
 
-use crate::sms_providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
+use crate::providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN};
 use crate::support::{sms_patient, Mta, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tocsin::channels::sms::twilio::twilio_signature;
+use tocsin::clock::{Clock, ManualClock};
 use tocsin::config::{ChannelPolicy, EmailTransport, PolicyMode, SmsTransport};
-use tocsin::dispatch::Clock;
-use tocsin::domain::{ChannelKind, DeliveryState};
+use tocsin::domain::{ChannelKind, DeliveryState, GatewayId};
 use tocsin::store::StoredDelivery;
-use tocsin::web::receipts::twilio_signature;
 use tocsin::web::ReceiptKeys;
 
 const STATUS_CALLBACK: &str = "https://tocsin.example.be/receipts/twilio";
-const MINUTE_MS: i64 = 60_000;
-
-/// Milliseconds that move only when a test says so.
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl TestClock {
-    fn advance_minutes(&self, minutes: i64) {
-        self.0.fetch_add(minutes * MINUTE_MS, Ordering::SeqCst);
-    }
-}
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// A patient of the test: external id `P{n}`, mobile `+3247112345{n}`.
 struct Patient {
@@ -69,7 +54,7 @@ struct Setup {
     test: TestApp,
     smtp: SmtpServer,
     twilio: TwilioEmulator,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     update_id: i64,
 }
 
@@ -101,9 +86,8 @@ async fn setup_with(mta: Mta) -> Option<Setup> {
     })
     .await;
     // Ahead of the wall clock, which stamps the planned rows as due.
-    let clock = Arc::new(TestClock(AtomicI64::new(
-        chrono::Utc::now().timestamp_millis() + 24 * 60 * MINUTE_MS,
-    )));
+    let clock = Arc::new(ManualClock::new());
+    clock.advance(24 * 60 * MINUTE);
     test.app.clock = Arc::clone(&clock) as Arc<dyn Clock>;
     let (contacts, appointments): (Vec<_>, Vec<_>) = PATIENTS
         .iter()
@@ -191,9 +175,10 @@ impl Setup {
         let sid = sms
             .gateway_id
             .as_deref()
-            .and_then(|id| id.strip_prefix("twilio:"))
+            .and_then(|id| id.parse::<GatewayId>().ok())
+            .filter(|id| id.gateway == "twilio")
             .expect("sent through Twilio")
-            .to_string();
+            .id;
         let keys = ReceiptKeys::from_config(&self.test.app.config).expect("receipt keys");
         let router = tocsin::web::router(
             Arc::clone(&self.test.app.store),
@@ -361,12 +346,12 @@ async fn an_sms_without_a_receipt_falls_back_after_the_configured_minutes_and_a_
     // Buffered at the carrier: an event, the SMS is still waiting for its fate.
     setup.receipt(2, &[("MessageStatus", "sent")]).await;
 
-    setup.clock.advance_minutes(59);
+    setup.clock.advance(59 * MINUTE);
     assert_eq!(setup.sweep().await, 0, "nothing before 60 minutes");
     setup.send().await;
     assert!(setup.mailed().is_empty());
 
-    setup.clock.advance_minutes(2);
+    setup.clock.advance(2 * MINUTE);
     // Patients 1 to 4 have no receipt saying delivered or failed: 1 and 2 get an e-mail;
     // 3 has no address and 4 opted out of e-mail, so theirs is a skipped row saying why.
     assert_eq!(setup.sweep().await, 4);
@@ -384,7 +369,7 @@ async fn an_sms_without_a_receipt_falls_back_after_the_configured_minutes_and_a_
 
     // A late receipt and more time change nothing; patient 0 never gets an e-mail.
     setup.receipt(1, &[("MessageStatus", "delivered")]).await;
-    setup.clock.advance_minutes(24 * 60);
+    setup.clock.advance(24 * 60 * MINUTE);
     assert_eq!(setup.sweep().await, 0);
     setup.send().await;
     assert_eq!(setup.mailed().len(), 2);
@@ -498,7 +483,7 @@ async fn tocsin_serve_sends_the_fallback_of_an_update_already_sent_when_its_rece
             done = true;
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = stop.send(());
     server.await.expect("serve task").expect("serve");

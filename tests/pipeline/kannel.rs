@@ -14,11 +14,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-use tocsin::channels::sms::kannel::{Kannel, KannelConfig};
+use tocsin::channels::sms::gsm::{analyse, Encoding};
+use tocsin::channels::sms::kannel::{Kannel, KannelConfig, KannelSettings};
 use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::domain::{ChannelKind, Language, RenderedMessage};
-use tocsin::render::sms::{analyse, Encoding};
+use tocsin::domain::{ChannelKind, Language};
 
 const BEARERBOX: &str = "/usr/sbin/bearerbox";
 const SMSBOX: &str = "/usr/sbin/smsbox";
@@ -498,19 +498,7 @@ async fn the_sms_channel_sends_through_kannel_and_reports_the_message_accepted()
         return;
     };
     let channel = SmsChannel::new(vec![Box::new(kannel.gateway(kannel.config(PASSWORD)))]);
-    let message = Message {
-        delivery_id: 9001,
-        update_id: 1,
-        channel: ChannelKind::Sms,
-        address: "+32470000005".into(),
-        language: Language::Nl,
-        content: RenderedMessage {
-            subject: None,
-            body: "ZNA: uw afspraak gaat niet door.".into(),
-            body_html: None,
-        },
-        attempt: 1,
-    };
+    let message = sms_message(9001, "+32470000005");
     let outcome = channel.send(&message, &mut NoHandover).await;
     assert_eq!(
         outcome,
@@ -602,7 +590,7 @@ async fn kannel_calls_the_dlr_url_back_with_the_delivery_id_when_the_smsc_accept
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_delivered() {
-    use crate::support::{TestApp, EMAIL_UPDATE};
+    use crate::support::TestApp;
     use tocsin::config::{GatewayConfig, SmsTransport};
     use tocsin::domain::DeliveryState;
     use tocsin::web::ReceiptKeys;
@@ -619,7 +607,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     let test = TestApp::new(move |config| {
         config.serve.receipt_secret = Some("kannel-receipt-secret".into());
         config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = vec![GatewayConfig::Kannel {
+        config.sms.gateways = vec![GatewayConfig::Kannel(KannelSettings {
             name: None,
             base_url,
             username: USERNAME.into(),
@@ -627,7 +615,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
             password_env: None,
             from: "ZNA".into(),
             dlr_url: Some(format!("http://127.0.0.1:{router_port}/receipts/kannel")),
-        }];
+        })];
     })
     .await;
     let store = Arc::clone(&test.app.store);
@@ -638,8 +626,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     crate::support::seed_sms_patients(&test.app).await;
     // Texts short enough that each patient's SMS, with their appointment, what to do and
     // the number to call, is one part: one message per delivery at Kannel.
-    let update = EMAIL_UPDATE
-        .replace("channels = [\"email\"]", "channels = [\"sms\"]")
+    let update = crate::providers::sms_update()
         .replace("Cyberaanval: operaties gaan niet door.", "Geen operaties.")
         .replace("Cyberattaque: operations annulees.", "Cyberattaque.");
     let id = test.approved_update(&update).await;
@@ -750,19 +737,7 @@ fn no_sender(kannel: &RealKannel) -> KannelConfig {
 }
 
 fn sms_message(delivery_id: i64, to: &str) -> Message {
-    Message {
-        delivery_id,
-        update_id: 1,
-        channel: ChannelKind::Sms,
-        address: to.into(),
-        language: Language::Nl,
-        content: RenderedMessage {
-            subject: None,
-            body: "ZNA: uw afspraak gaat niet door.".into(),
-            body_html: None,
-        },
-        attempt: 1,
-    }
+    crate::providers::sms_message(delivery_id, to, "ZNA: uw afspraak gaat niet door.")
 }
 
 #[tokio::test]
@@ -821,7 +796,7 @@ async fn a_kannel_without_a_sender_hands_the_message_to_twilio_which_sends_it_on
     let Some(kannel) = RealKannel::start().await else {
         return;
     };
-    let twilio = crate::sms_providers::TwilioEmulator::start().await;
+    let twilio = crate::providers::TwilioEmulator::start().await;
     let channel = SmsChannel::new(vec![
         Box::new(kannel.gateway(no_sender(&kannel))),
         Box::new(twilio.gateway()),
@@ -844,7 +819,8 @@ async fn a_kannel_without_a_sender_hands_the_message_to_twilio_which_sends_it_on
 
 #[tokio::test]
 async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannels_answer() {
-    use tocsin::channels::sms::{Clock, GatewayLimits, ManualClock};
+    use tocsin::channels::sms::GatewayLimits;
+    use tocsin::clock::{Clock, ManualClock};
     let Some(kannel) = RealKannel::start().await else {
         return;
     };
@@ -910,22 +886,24 @@ async fn with_no_working_gateway_the_channel_is_misconfigured_naming_each_kannel
 /// through Twilio, each patient once, and no delivery is marked undeliverable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patient_undeliverable() {
-    use crate::support::{TestApp, EMAIL_UPDATE};
+    use crate::support::TestApp;
     use tocsin::config::{GatewayConfig, SmsTransport};
     use tocsin::domain::DeliveryState;
 
     let Some(kannel) = RealKannel::start().await else {
         return;
     };
-    let twilio = crate::sms_providers::TwilioEmulator::start().await;
-    let kannel_gateway = |name: &str, base_url: String, from: &str| GatewayConfig::Kannel {
-        name: Some(name.into()),
-        base_url,
-        username: USERNAME.into(),
-        password: Some(PASSWORD.into()),
-        password_env: None,
-        from: from.into(),
-        dlr_url: None,
+    let twilio = crate::providers::TwilioEmulator::start().await;
+    let kannel_gateway = |name: &str, base_url: String, from: &str| {
+        GatewayConfig::Kannel(KannelSettings {
+            name: Some(name.into()),
+            base_url,
+            username: USERNAME.into(),
+            password: Some(PASSWORD.into()),
+            password_env: None,
+            from: from.into(),
+            dlr_url: None,
+        })
     };
     let gateways = vec![
         kannel_gateway(
@@ -941,10 +919,7 @@ async fn a_broadcast_through_misconfigured_kannels_fails_over_and_marks_no_patie
         config.sms.gateways = gateways;
     })
     .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
-        .await;
+    let id = crate::providers::sms_broadcast(&test).await;
 
     test.app.send(id, |_, _| {}).await.expect("send");
 

@@ -2,17 +2,19 @@
 //! deliveries were planned and sent (by a channel that accepts everything under a chosen
 //! gateway name, so each delivery's `gateway_id` is what a real gateway would have left).
 
-use crate::support::{sms_patient, TestApp, EMAIL_UPDATE};
+use crate::support::{sms_patient, TestApp};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tocsin::channels::sms::kannel::KannelSettings;
+use tocsin::channels::sms::twilio::{twilio_signature, TwilioSettings};
+use tocsin::channels::sms::vonage::{vonage_signature, SignatureMethod, VonageSettings};
 use tocsin::channels::{Channel, Handover, Message, Outcome};
 use tocsin::config::{GatewayConfig, SmsConfig};
 use tocsin::dispatch::{DispatchSettings, Dispatcher, RetryPolicy};
-use tocsin::domain::{ChannelKind, DeliveryState};
+use tocsin::domain::{ChannelKind, DeliveryState, GatewayId};
 use tocsin::store::StoredDelivery;
-use tocsin::web::receipts::{twilio_signature, vonage_signature, SignatureMethod};
 use tocsin::web::ReceiptKeys;
 
 pub(crate) const RECEIPT_SECRET: &str = "test-receipt-secret";
@@ -37,11 +39,8 @@ fn message_id(gateway: &str, delivery_id: i64) -> String {
 impl Channel for Accepting {
     async fn send(&self, message: &Message, _handover: &mut dyn Handover) -> Outcome {
         Outcome::Accepted {
-            gateway_id: format!(
-                "{}:{}",
-                self.gateway,
-                message_id(self.gateway, message.delivery_id)
-            ),
+            gateway_id: GatewayId::new(self.gateway, message_id(self.gateway, message.delivery_id))
+                .to_string(),
             detail: None,
         }
     }
@@ -59,7 +58,7 @@ pub(crate) struct Setup {
 fn gateways() -> SmsConfig {
     SmsConfig {
         gateways: vec![
-            GatewayConfig::Twilio {
+            GatewayConfig::Twilio(TwilioSettings {
                 name: None,
                 account_sid: "AC0123".into(),
                 auth_token: Some(AUTH_TOKEN.into()),
@@ -68,8 +67,8 @@ fn gateways() -> SmsConfig {
                 messaging_service_sid: None,
                 base_url: None,
                 status_callback: Some(TWILIO_CALLBACK.into()),
-            },
-            GatewayConfig::Vonage {
+            }),
+            GatewayConfig::Vonage(VonageSettings {
                 name: None,
                 api_key: "key".into(),
                 api_secret: Some("secret".into()),
@@ -80,8 +79,8 @@ fn gateways() -> SmsConfig {
                 signature_secret: None,
                 signature_secret_env: None,
                 signature_method: None,
-            },
-            GatewayConfig::Vonage {
+            }),
+            GatewayConfig::Vonage(VonageSettings {
                 name: Some("vonage-signed".into()),
                 api_key: "key2".into(),
                 api_secret: Some("secret2".into()),
@@ -92,7 +91,7 @@ fn gateways() -> SmsConfig {
                 signature_secret: Some(VONAGE_SIGNATURE_SECRET.into()),
                 signature_secret_env: None,
                 signature_method: Some("sha256".into()),
-            },
+            }),
         ],
         ..SmsConfig::default()
     }
@@ -117,9 +116,7 @@ pub(crate) async fn setup(patients: usize, gateway: &'static str, send: bool) ->
         .import(&contacts, &appointments, "test", 0)
         .await
         .expect("import");
-    let update_id = test
-        .approved_update(&EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"))
-        .await;
+    let update_id = test.approved_update(&crate::providers::sms_update()).await;
     let update = store.update(update_id).await.expect("update");
     tocsin::plan::plan(
         store.as_ref(),
@@ -643,7 +640,7 @@ async fn serve_needs_a_receipt_secret_only_for_kannel_receipts() {
 
     let test = TestApp::new(|config| {
         config.serve.bind = "127.0.0.1:0".into();
-        config.sms.gateways = vec![GatewayConfig::Kannel {
+        config.sms.gateways = vec![GatewayConfig::Kannel(KannelSettings {
             name: None,
             base_url: "http://127.0.0.1:13013".into(),
             username: "tocsin".into(),
@@ -651,7 +648,7 @@ async fn serve_needs_a_receipt_secret_only_for_kannel_receipts() {
             password_env: None,
             from: "ZNA".into(),
             dlr_url: Some("https://tocsin.example.be/receipts/kannel".into()),
-        }];
+        })];
     })
     .await;
     let error = tocsin::web::serve(test.app, std::future::pending())

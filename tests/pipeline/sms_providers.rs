@@ -1,677 +1,19 @@
-//! Twilio and Vonage, emulated in-process from their documentation (field names,
-//! authentication, status codes, error bodies), behind the real gateways and `SmsChannel`.
-//!
-//! Twilio: Message resource, API 2010-04-01, form-encoded, HTTP basic auth, JSON errors
-//! `{"code", "message", "more_info", "status"}` with the HTTP status of Twilio's error
-//! dictionary (20003 → 401, 20404 → 404 for any path that is no resource, 20423 → 422, the
-//! 21xxx validation errors → 400). Vonage: SMS API `POST /sms/json`, HTTP 200
-//! with `{"message-count", "messages": [{"status", …}]}` whatever became of the message.
+//! The Twilio and Vonage gateways, directly and behind `SmsChannel`, against the emulators of
+//! `providers.rs`.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use crate::providers::{
+    client, send, sms, sms_broadcast, sms_update, start_both, twilio_down_then_vonage,
+    twilio_gateway, twilio_then_vonage, vonage_gateway, Behaviour, TwilioEmulator, VonageEmulator,
+    ACCOUNT_SID, API_SECRET, AUTH_TOKEN, DUTCH_FRENCH, NOTICE, PATIENT, SERVICE_SID, TWILIO_FROM,
+};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tocsin::channels::sms::gsm::{analyse, Encoding};
 use tocsin::channels::sms::twilio::{Twilio, TwilioConfig};
-use tocsin::channels::sms::vonage::{Vonage, VonageConfig};
-use tocsin::channels::sms::{http_client, GatewayOutcome, Sms, SmsChannel, SmsGateway};
-use tocsin::channels::{Channel, Message, NoHandover, Outcome};
-use tocsin::config::GatewayConfig;
-use tocsin::domain::{ChannelKind, Language, RenderedMessage};
-use tocsin::render::sms::{analyse, Encoding};
-
-pub(crate) const ACCOUNT_SID: &str = "AC5ef8732a3c49700934481addd5ce1659";
-pub(crate) const AUTH_TOKEN: &str = "f2c3b1e9d8a7465f9e0d1c2b3a495867";
-pub(crate) const TWILIO_FROM: &str = "+3228080000";
-const SERVICE_SID: &str = "MG9752274e9e519418a7406176694466fa";
-const API_KEY: &str = "abcd1234";
-const API_SECRET: &str = "Zx9Yw8Vu7Ts6Rq5P";
-const PATIENT: &str = "+32471123456";
-/// 118 UTF-16 units: two UCS-2 parts.
-const DUTCH_FRENCH: &str = "ZNA: patiënt geïnformeerd – uw afspraak gaat niet door. \
-                            Patient informé – votre rendez-vous est annulé, œuvre du cœur.";
-
-// ---------------------------------------------------------------------------------------------
-// Shared emulator plumbing
-
-/// What an emulated provider does with the next requests.
-#[derive(Debug, Clone)]
-pub(crate) enum Behaviour {
-    Normal,
-    /// 429 with `Retry-After` (Twilio) / status 1 (Vonage).
-    Throttle {
-        retry_after: u64,
-    },
-    /// 503 Service Unavailable.
-    Down,
-    /// Answers normally, but only after this long.
-    Slow(Duration),
-}
-
-/// One request as the provider received it.
-#[derive(Debug, Clone)]
-pub(crate) struct Received {
-    authorization: Option<String>,
-    content_type: Option<String>,
-    fields: Vec<(String, String)>,
-}
-
-impl Received {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|value| !value.is_empty())
-    }
-}
-
-fn received(headers: &HeaderMap, body: &[u8]) -> Received {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|value: &header::HeaderValue| value.to_str().ok())
-            .map(str::to_string)
-    };
-    let content_type = text(header::CONTENT_TYPE);
-    let fields = match content_type.as_deref() {
-        Some(kind) if kind.starts_with("application/x-www-form-urlencoded") => {
-            url::form_urlencoded::parse(body).into_owned().collect()
-        }
-        Some(kind) if kind.starts_with("application/json") => {
-            serde_json::from_slice::<serde_json::Map<String, Value>>(body)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(key, value)| match value {
-                    Value::String(value) => (key, value),
-                    other => (key, other.to_string()),
-                })
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    Received {
-        authorization: text(header::AUTHORIZATION),
-        content_type,
-        fields,
-    }
-}
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind an emulator");
-    let address = listener.local_addr().expect("local address");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("emulator");
-    });
-    format!("http://{address}")
-}
-
-/// RFC 4648 base64, for the expected `Authorization: Basic …` (no extra dependency).
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let bytes = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let group = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(group >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn random_hex(digits: usize) -> String {
-    (0..digits)
-        .map(|_| char::from_digit(rand::random_range(0..16u32), 16).expect("hex digit"))
-        .collect()
-}
-
-fn is_e164(number: &str) -> bool {
-    number.strip_prefix('+').is_some_and(|digits| {
-        (2..=15).contains(&digits.len())
-            && !digits.starts_with('0')
-            && digits.bytes().all(|b| b.is_ascii_digit())
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Twilio
-
-pub(crate) struct TwilioState {
-    account_sid: String,
-    auth_token: String,
-    /// Numbers this account owns and may send from.
-    numbers: Vec<String>,
-    /// Messaging Services of this account.
-    services: Vec<String>,
-    /// Numbers Twilio cannot reach: 21211.
-    unreachable: Vec<String>,
-    /// Recipients who replied STOP: 21610.
-    unsubscribed: Vec<String>,
-    pub(crate) behaviour: Behaviour,
-    requests: Vec<Received>,
-    /// Message resources created, as returned.
-    created: Vec<Value>,
-}
-
-#[derive(Clone)]
-pub(crate) struct TwilioEmulator {
-    url: String,
-    state: Arc<Mutex<TwilioState>>,
-}
-
-impl TwilioEmulator {
-    pub(crate) async fn start() -> TwilioEmulator {
-        let state = Arc::new(Mutex::new(TwilioState {
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: AUTH_TOKEN.into(),
-            numbers: vec![TWILIO_FROM.into()],
-            services: vec![SERVICE_SID.into()],
-            unreachable: Vec::new(),
-            unsubscribed: Vec::new(),
-            behaviour: Behaviour::Normal,
-            requests: Vec::new(),
-            created: Vec::new(),
-        }));
-        let router = Router::new()
-            .route(
-                "/2010-04-01/Accounts/{account_sid}/Messages.json",
-                post(twilio_create_message),
-            )
-            .fallback(twilio_not_found)
-            .with_state(Arc::clone(&state));
-        TwilioEmulator {
-            url: serve(router).await,
-            state,
-        }
-    }
-
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut TwilioState) -> T) -> T {
-        f(&mut self.state.lock().expect("emulator state"))
-    }
-
-    pub(crate) fn requests(&self) -> Vec<Received> {
-        self.with(|state| state.requests.clone())
-    }
-
-    pub(crate) fn created(&self) -> Vec<Value> {
-        self.with(|state| state.created.clone())
-    }
-
-    pub(crate) fn config(&self) -> TwilioConfig {
-        TwilioConfig {
-            name: "twilio".into(),
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: AUTH_TOKEN.into(),
-            from: Some(TWILIO_FROM.into()),
-            messaging_service_sid: None,
-            base_url: self.url.clone(),
-            status_callback: Some("https://tocsin.example.be/receipts/twilio".into()),
-        }
-    }
-
-    pub(crate) fn gateway(&self) -> Twilio {
-        Twilio::new(self.config(), client(Duration::from_secs(5)))
-    }
-
-    /// This emulator as a `[[sms.gateways]]` entry named "twilio", asking for status
-    /// callbacks at `status_callback` if given.
-    pub(crate) fn gateway_config(&self, status_callback: Option<&str>) -> GatewayConfig {
-        GatewayConfig::Twilio {
-            name: None,
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: Some(AUTH_TOKEN.into()),
-            auth_token_env: None,
-            from: Some(TWILIO_FROM.into()),
-            messaging_service_sid: None,
-            base_url: Some(self.url.clone()),
-            status_callback: status_callback.map(str::to_string),
-        }
-    }
-
-    /// From now on Twilio answers 21211 for this number.
-    pub(crate) fn cannot_reach(&self, number: &str) {
-        self.with(|state| state.unreachable.push(number.to_string()));
-    }
-}
-
-fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
-    let body = json!({
-        "code": code,
-        "message": message,
-        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-        "status": status.as_u16(),
-    });
-    (status, Json(body)).into_response()
-}
-
-/// Twilio answers 20404 for any path that names no resource (a wrong `base_url`).
-async fn twilio_not_found(
-    State(state): State<Arc<Mutex<TwilioState>>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let request = received(&headers, &body);
-    state.lock().expect("emulator state").requests.push(request);
-    let message = format!("The requested resource {} was not found", uri.path());
-    twilio_error(StatusCode::NOT_FOUND, 20404, &message)
-}
-
-/// `MG` and 32 hexadecimal digits.
-fn is_service_sid(sid: &str) -> bool {
-    sid.strip_prefix("MG")
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-async fn twilio_create_message(
-    State(state): State<Arc<Mutex<TwilioState>>>,
-    Path(account_sid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let request = received(&headers, &body);
-    let (authorized, behaviour, numbers, services, unreachable, unsubscribed) = {
-        let mut state = state.lock().expect("emulator state");
-        state.requests.push(request.clone());
-        let expected = format!(
-            "Basic {}",
-            base64(format!("{}:{}", state.account_sid, state.auth_token).as_bytes())
-        );
-        (
-            account_sid == state.account_sid
-                && request.authorization.as_deref() == Some(expected.as_str()),
-            state.behaviour.clone(),
-            state.numbers.clone(),
-            state.services.clone(),
-            state.unreachable.clone(),
-            state.unsubscribed.clone(),
-        )
-    };
-    if !authorized {
-        let mut response = twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Basic realm=\"Twilio API\""),
-        );
-        return response;
-    }
-    match behaviour {
-        Behaviour::Normal => {}
-        Behaviour::Throttle { retry_after } => {
-            let mut response =
-                twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after.into());
-            return response;
-        }
-        Behaviour::Down => {
-            return twilio_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                20503,
-                "Service Unavailable",
-            )
-        }
-        Behaviour::Slow(delay) => tokio::time::sleep(delay).await,
-    }
-
-    let bad = StatusCode::BAD_REQUEST;
-    if let Some(service) = request
-        .get("MessagingServiceSid")
-        .filter(|sid| !sid.is_empty())
-    {
-        if !is_service_sid(service) {
-            return twilio_error(StatusCode::UNPROCESSABLE_ENTITY, 20423, "Invalid SID");
-        }
-        if !services.iter().any(|known| known == service) {
-            return twilio_error(bad, 21701, "The Messaging Service does not exist");
-        }
-    }
-    if !request.has("To") {
-        return twilio_error(bad, 21604, "A 'To' phone number is required.");
-    }
-    if !request.has("Body") && !request.has("MediaUrl") {
-        return twilio_error(bad, 21602, "Message body is required.");
-    }
-    if !request.has("From") && !request.has("MessagingServiceSid") {
-        return twilio_error(bad, 21603, "A 'From' phone number is required.");
-    }
-    let to = request.get("To").unwrap_or_default().to_string();
-    if !is_e164(&to) || unreachable.contains(&to) {
-        let message = format!("The 'To' number {to} is not a valid phone number.");
-        return twilio_error(bad, 21211, &message);
-    }
-    if unsubscribed.contains(&to) {
-        return twilio_error(bad, 21610, "Attempt to send to unsubscribed recipient");
-    }
-    let from = request.get("From").filter(|from| !from.is_empty());
-    if let Some(from) = from {
-        if !numbers.iter().any(|number| number == from) {
-            let message = format!(
-                "'From' {from} is not a Twilio phone number or Short Code country mismatch"
-            );
-            return twilio_error(bad, 21659, &message);
-        }
-    }
-
-    let service = request
-        .get("MessagingServiceSid")
-        .filter(|sid| !sid.is_empty());
-    let text = request.get("Body").unwrap_or_default();
-    let sid = format!("SM{}", random_hex(32));
-    let now = chrono::Utc::now().to_rfc2822();
-    let uri = format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json");
-    let message = json!({
-        "account_sid": account_sid,
-        "api_version": "2010-04-01",
-        "body": text,
-        "date_created": now,
-        "date_sent": null,
-        "date_updated": now,
-        "direction": "outbound-api",
-        "error_code": null,
-        "error_message": null,
-        "from": from,
-        "messaging_service_sid": service,
-        "num_media": "0",
-        "num_segments": analyse(text).segments.to_string(),
-        "price": null,
-        "price_unit": "USD",
-        "sid": sid,
-        // Through a Messaging Service without a From, Twilio has yet to pick the sender.
-        "status": if from.is_none() { "accepted" } else { "queued" },
-        "subresource_uris": {
-            "media": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json")
-        },
-        "to": to,
-        "uri": uri,
-    });
-    state
-        .lock()
-        .expect("emulator state")
-        .created
-        .push(message.clone());
-    (StatusCode::CREATED, Json(message)).into_response()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Vonage
-
-pub(crate) struct VonageState {
-    api_key: String,
-    api_secret: String,
-    /// Numbers (digits, as Vonage writes them) on Vonage's barred list: status 7.
-    barred: Vec<String>,
-    pub(crate) behaviour: Behaviour,
-    requests: Vec<Received>,
-    delivered: Vec<Delivered>,
-}
-
-/// What a phone receives: with `type=text`, Vonage sends GSM-7, and whatever is not in it
-/// arrives as `?`.
-#[derive(Debug, Clone)]
-pub(crate) struct Delivered {
-    to: String,
-    text: String,
-    kind: String,
-    client_ref: Option<String>,
-    message_ids: Vec<String>,
-}
-
-#[derive(Clone)]
-pub(crate) struct VonageEmulator {
-    url: String,
-    state: Arc<Mutex<VonageState>>,
-}
-
-impl VonageEmulator {
-    pub(crate) async fn start() -> VonageEmulator {
-        let state = Arc::new(Mutex::new(VonageState {
-            api_key: API_KEY.into(),
-            api_secret: API_SECRET.into(),
-            barred: Vec::new(),
-            behaviour: Behaviour::Normal,
-            requests: Vec::new(),
-            delivered: Vec::new(),
-        }));
-        let router = Router::new()
-            .route("/sms/json", post(vonage_send))
-            .with_state(Arc::clone(&state));
-        VonageEmulator {
-            url: serve(router).await,
-            state,
-        }
-    }
-
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut VonageState) -> T) -> T {
-        f(&mut self.state.lock().expect("emulator state"))
-    }
-
-    pub(crate) fn requests(&self) -> Vec<Received> {
-        self.with(|state| state.requests.clone())
-    }
-
-    pub(crate) fn delivered(&self) -> Vec<Delivered> {
-        self.with(|state| state.delivered.clone())
-    }
-
-    fn config(&self) -> VonageConfig {
-        VonageConfig {
-            name: "vonage".into(),
-            api_key: API_KEY.into(),
-            api_secret: API_SECRET.into(),
-            from: "ZNA".into(),
-            base_url: self.url.clone(),
-            callback: Some("https://tocsin.example.be/receipts/vonage".into()),
-        }
-    }
-
-    pub(crate) fn gateway(&self) -> Vonage {
-        Vonage::new(self.config(), client(Duration::from_secs(5)))
-    }
-
-    /// This emulator as a `[[sms.gateways]]` entry named "vonage", without receipts.
-    pub(crate) fn gateway_config(&self) -> GatewayConfig {
-        GatewayConfig::Vonage {
-            name: None,
-            api_key: API_KEY.into(),
-            api_secret: Some(API_SECRET.into()),
-            api_secret_env: None,
-            from: "ZNA".into(),
-            base_url: Some(self.url.clone()),
-            callback: None,
-            signature_secret: None,
-            signature_secret_env: None,
-            signature_method: None,
-        }
-    }
-}
-
-fn vonage_error(status: u32, text: &str, to: Option<&str>) -> Response {
-    let mut part = json!({"status": status.to_string(), "error-text": text});
-    if let Some(to) = to {
-        part["to"] = json!(to);
-    }
-    Json(json!({"message-count": "1", "messages": [part]})).into_response()
-}
-
-/// Parts of a text sent as `type`, as Vonage splits it.
-fn parts(text: &str, kind: &str) -> usize {
-    if kind == "unicode" {
-        let units = text.encode_utf16().count();
-        if units <= 70 {
-            1
-        } else {
-            units.div_ceil(67)
-        }
-    } else {
-        analyse(text).segments.max(1)
-    }
-}
-
-fn is_gsm(c: char) -> bool {
-    analyse(&c.to_string()).encoding == Encoding::Gsm7
-}
-
-async fn vonage_send(
-    State(state): State<Arc<Mutex<VonageState>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let request = received(&headers, &body);
-    let (key, secret, barred, behaviour) = {
-        let mut state = state.lock().expect("emulator state");
-        state.requests.push(request.clone());
-        (
-            state.api_key.clone(),
-            state.api_secret.clone(),
-            state.barred.clone(),
-            state.behaviour.clone(),
-        )
-    };
-    if !request.has("api_key") {
-        return vonage_error(2, "Missing api_key", None);
-    }
-    if !request.has("api_secret") {
-        return vonage_error(2, "Missing api_secret", None);
-    }
-    if request.get("api_key") != Some(key.as_str())
-        || request.get("api_secret") != Some(secret.as_str())
-    {
-        return vonage_error(4, "Bad Credentials", None);
-    }
-    match behaviour {
-        Behaviour::Normal => {}
-        Behaviour::Throttle { .. } => {
-            return vonage_error(
-                1,
-                "Throughput Rate Exceeded - please wait [ 100 ] and retry",
-                request.get("to"),
-            )
-        }
-        Behaviour::Down => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        Behaviour::Slow(delay) => tokio::time::sleep(delay).await,
-    }
-    for field in ["from", "to", "text"] {
-        if !request.has(field) {
-            return vonage_error(2, &format!("Missing {field} param"), None);
-        }
-    }
-    let to = request.get("to").unwrap_or_default().to_string();
-    // E.164 without the `+`, as Vonage documents it.
-    if to.is_empty() || !to.bytes().all(|b| b.is_ascii_digit()) || to.len() > 15 {
-        return vonage_error(3, "Invalid to param", Some(&to));
-    }
-    let kind = request.get("type").unwrap_or("text").to_string();
-    if !["text", "unicode", "binary"].contains(&kind.as_str()) {
-        return vonage_error(3, "Invalid type param", Some(&to));
-    }
-    if barred.contains(&to) {
-        return vonage_error(7, "Number barred.", Some(&to));
-    }
-    let sent = request.get("text").unwrap_or_default();
-    let text: String = if kind == "unicode" {
-        sent.to_string()
-    } else {
-        sent.chars()
-            .map(|c| if is_gsm(c) { c } else { '?' })
-            .collect()
-    };
-    let client_ref = request.get("client-ref").map(str::to_string);
-    let count = parts(&text, &kind);
-    let mut balance = 15.5359_f64;
-    let messages: Vec<Value> = (0..count)
-        .map(|_| {
-            balance -= 0.0333;
-            let mut part = json!({
-                "to": to,
-                "message-id": random_hex(16).to_uppercase(),
-                "status": "0",
-                "remaining-balance": format!("{balance:.8}"),
-                "message-price": "0.03330000",
-                "network": "20601",
-            });
-            if let Some(client_ref) = &client_ref {
-                part["client-ref"] = json!(client_ref);
-            }
-            part
-        })
-        .collect();
-    let message_ids = messages
-        .iter()
-        .map(|part| part["message-id"].as_str().unwrap_or_default().to_string())
-        .collect();
-    state
-        .lock()
-        .expect("emulator state")
-        .delivered
-        .push(Delivered {
-            to: to.clone(),
-            text,
-            kind,
-            client_ref,
-            message_ids,
-        });
-    Json(json!({"message-count": count.to_string(), "messages": messages})).into_response()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-fn client(timeout: Duration) -> reqwest::Client {
-    http_client(timeout).expect("an HTTP client")
-}
-
-fn sms(text: &str) -> Sms<'_> {
-    Sms {
-        delivery_id: 7,
-        to: PATIENT,
-        text,
-        encoding: analyse(text).encoding,
-    }
-}
-
-fn message(body: &str) -> Message {
-    Message {
-        delivery_id: 7,
-        update_id: 1,
-        channel: ChannelKind::Sms,
-        address: PATIENT.into(),
-        language: Language::Nl,
-        content: RenderedMessage {
-            subject: None,
-            body: body.into(),
-            body_html: None,
-        },
-        attempt: 1,
-    }
-}
-
-const NOTICE: &str = "ZNA: uw afspraak van morgen gaat niet door. Wij bellen u. Info: 03 000 00 00";
-
-async fn send(gateways: Vec<Box<dyn SmsGateway>>, body: &str) -> Outcome {
-    SmsChannel::new(gateways)
-        .send(&message(body), &mut NoHandover)
-        .await
-}
+use tocsin::channels::sms::vonage::VonageConfig;
+use tocsin::channels::sms::{GatewayOutcome, Sms, SmsGateway};
+use tocsin::channels::Outcome;
+use tocsin::domain::ChannelKind;
 
 // ---------------------------------------------------------------------------------------------
 // Twilio, directly
@@ -719,9 +61,7 @@ async fn twilio_can_send_through_a_messaging_service_instead_of_a_number() {
         status_callback: None,
         ..twilio.config()
     };
-    let outcome = Twilio::new(config, client(Duration::from_secs(5)))
-        .submit(&sms(NOTICE))
-        .await;
+    let outcome = twilio_gateway(config).submit(&sms(NOTICE)).await;
 
     assert!(
         matches!(outcome, GatewayOutcome::Accepted { .. }),
@@ -741,9 +81,7 @@ async fn twilio_with_wrong_credentials_answers_20003_and_the_gateway_is_misconfi
         auth_token: "0000000000000000000000000000dead".into(),
         ..twilio.config()
     };
-    let outcome = Twilio::new(config, client(Duration::from_secs(5)))
-        .submit(&sms(NOTICE))
-        .await;
+    let outcome = twilio_gateway(config).submit(&sms(NOTICE)).await;
 
     assert_eq!(
         outcome,
@@ -793,9 +131,7 @@ async fn twilio_missing_fields_give_its_documented_errors() {
         messaging_service_sid: None,
         ..twilio.config()
     };
-    let outcome = Twilio::new(config, client(Duration::from_secs(5)))
-        .submit(&sms(NOTICE))
-        .await;
+    let outcome = twilio_gateway(config).submit(&sms(NOTICE)).await;
     assert_eq!(
         outcome,
         GatewayOutcome::Misconfigured {
@@ -808,9 +144,7 @@ async fn twilio_missing_fields_give_its_documented_errors() {
         from: Some("+3228089999".into()),
         ..twilio.config()
     };
-    let outcome = Twilio::new(config, client(Duration::from_secs(5)))
-        .submit(&sms(NOTICE))
-        .await;
+    let outcome = twilio_gateway(config).submit(&sms(NOTICE)).await;
     assert!(
         matches!(&outcome, GatewayOutcome::Misconfigured { reason } if reason.contains("21659")),
         "{outcome:?}"
@@ -934,9 +268,7 @@ async fn twilio_answers_each_configuration_mistake_with_its_documented_error_and
         let message = body["message"].as_str().expect("a message").to_string();
 
         // What the gateway makes of it: this gateway's configuration, never the number.
-        let outcome = Twilio::new(config, client(Duration::from_secs(5)))
-            .submit(&sms(NOTICE))
-            .await;
+        let outcome = twilio_gateway(config).submit(&sms(NOTICE)).await;
         assert_eq!(
             outcome,
             GatewayOutcome::Misconfigured {
@@ -1023,9 +355,7 @@ async fn vonage_with_wrong_credentials_answers_status_4_and_the_gateway_is_misco
         api_secret: "not-the-secret".into(),
         ..vonage.config()
     };
-    let outcome = Vonage::new(config, client(Duration::from_secs(5)))
-        .submit(&sms(NOTICE))
-        .await;
+    let outcome = vonage_gateway(config).submit(&sms(NOTICE)).await;
     assert_eq!(
         outcome,
         GatewayOutcome::Misconfigured {
@@ -1076,9 +406,7 @@ async fn vonage_missing_fields_give_status_2() {
             ..vonage.config()
         },
     ] {
-        let outcome = Vonage::new(config, client(Duration::from_secs(5)))
-            .submit(&sms(NOTICE))
-            .await;
+        let outcome = vonage_gateway(config).submit(&sms(NOTICE)).await;
         assert!(
             matches!(&outcome, GatewayOutcome::Misconfigured { reason } if reason.starts_with("not configured:")),
             "{outcome:?}"
@@ -1121,15 +449,10 @@ async fn vonage_rejects_a_barred_number_with_status_7() {
 
 #[tokio::test]
 async fn a_number_twilio_cannot_reach_is_rejected_with_21211_never_retried_and_not_failed_over() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.unreachable.push(PATIENT.into()));
 
-    let outcome = send(
-        vec![Box::new(twilio.gateway()), Box::new(vonage.gateway())],
-        NOTICE,
-    )
-    .await;
+    let outcome = send(twilio_then_vonage(&twilio, &vonage), NOTICE).await;
 
     let Outcome::Rejected { reason } = outcome else {
         panic!("expected a permanent failure, got {outcome:?}");
@@ -1145,15 +468,10 @@ async fn a_number_twilio_cannot_reach_is_rejected_with_21211_never_retried_and_n
 
 #[tokio::test]
 async fn twilio_throttling_makes_the_channel_wait_the_retry_after_on_the_same_gateway() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Throttle { retry_after: 30 });
 
-    let outcome = send(
-        vec![Box::new(twilio.gateway()), Box::new(vonage.gateway())],
-        NOTICE,
-    )
-    .await;
+    let outcome = send(twilio_then_vonage(&twilio, &vonage), NOTICE).await;
 
     assert_eq!(
         outcome,
@@ -1167,15 +485,10 @@ async fn twilio_throttling_makes_the_channel_wait_the_retry_after_on_the_same_ga
 
 #[tokio::test]
 async fn twilio_answering_503_hands_the_message_to_vonage_and_vonage_only_once() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
 
-    let outcome = send(
-        vec![Box::new(twilio.gateway()), Box::new(vonage.gateway())],
-        NOTICE,
-    )
-    .await;
+    let outcome = send(twilio_then_vonage(&twilio, &vonage), NOTICE).await;
 
     let delivered = vonage.delivered();
     assert_eq!(delivered.len(), 1, "{delivered:?}");
@@ -1193,8 +506,7 @@ async fn twilio_answering_503_hands_the_message_to_vonage_and_vonage_only_once()
 
 #[tokio::test]
 async fn twilio_not_answering_within_the_timeout_hands_the_message_to_vonage_once() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Slow(Duration::from_secs(10)));
     let impatient = Twilio::new(twilio.config(), client(Duration::from_millis(300)));
 
@@ -1222,15 +534,11 @@ async fn twilio_not_answering_within_the_timeout_hands_the_message_to_vonage_onc
 
 #[tokio::test]
 async fn vonage_with_bad_credentials_hands_the_message_to_twilio() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
-    let misconfigured = Vonage::new(
-        VonageConfig {
-            api_secret: "rotated-yesterday".into(),
-            ..vonage.config()
-        },
-        client(Duration::from_secs(5)),
-    );
+    let (twilio, vonage) = start_both().await;
+    let misconfigured = vonage_gateway(VonageConfig {
+        api_secret: "rotated-yesterday".into(),
+        ..vonage.config()
+    });
 
     let outcome = send(
         vec![Box::new(misconfigured), Box::new(twilio.gateway())],
@@ -1257,7 +565,7 @@ async fn a_misconfigured_twilio_hands_each_message_to_vonage_once_and_never_reje
         twilio_misconfigurations(&twilio).into_iter().enumerate()
     {
         let vonage = VonageEmulator::start().await;
-        let misconfigured = Twilio::new(config, client(Duration::from_secs(5)));
+        let misconfigured = twilio_gateway(config);
         let outcome = send(
             vec![Box::new(misconfigured), Box::new(vonage.gateway())],
             NOTICE,
@@ -1282,29 +590,18 @@ async fn a_misconfigured_twilio_hands_each_message_to_vonage_once_and_never_reje
 #[tokio::test]
 async fn with_twilio_and_vonage_both_misconfigured_the_channel_is_misconfigured_with_both_answers()
 {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
-    let twilio_gateway = Twilio::new(
-        TwilioConfig {
-            from: None,
-            messaging_service_sid: Some("ZNA-crisis".into()),
-            ..twilio.config()
-        },
-        client(Duration::from_secs(5)),
-    );
-    let vonage_gateway = Vonage::new(
-        VonageConfig {
-            api_secret: "rotated-yesterday".into(),
-            ..vonage.config()
-        },
-        client(Duration::from_secs(5)),
-    );
+    let (twilio, vonage) = start_both().await;
+    let no_sender = twilio_gateway(TwilioConfig {
+        from: None,
+        messaging_service_sid: Some("ZNA-crisis".into()),
+        ..twilio.config()
+    });
+    let bad_credentials = vonage_gateway(VonageConfig {
+        api_secret: "rotated-yesterday".into(),
+        ..vonage.config()
+    });
 
-    let outcome = send(
-        vec![Box::new(twilio_gateway), Box::new(vonage_gateway)],
-        NOTICE,
-    )
-    .await;
+    let outcome = send(vec![Box::new(no_sender), Box::new(bad_credentials)], NOTICE).await;
 
     assert_eq!(
         outcome,
@@ -1320,15 +617,10 @@ async fn with_twilio_and_vonage_both_misconfigured_the_channel_is_misconfigured_
 
 #[tokio::test]
 async fn the_channel_sends_dutch_and_french_text_through_vonage_as_unicode() {
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
+    let (twilio, vonage) = start_both().await;
     twilio.with(|state| state.behaviour = Behaviour::Down);
 
-    let outcome = send(
-        vec![Box::new(twilio.gateway()), Box::new(vonage.gateway())],
-        DUTCH_FRENCH,
-    )
-    .await;
+    let outcome = send(twilio_then_vonage(&twilio, &vonage), DUTCH_FRENCH).await;
 
     assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
     let request = &vonage.requests()[0];
@@ -1339,46 +631,9 @@ async fn the_channel_sends_dutch_and_french_text_through_vonage_as_unicode() {
 /// The whole pipeline with gateways from the configuration: Twilio first, down; Vonage next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_fails_over_from_a_broken_gateway_and_sends_each_sms_once() {
-    use tocsin::config::SmsTransport;
     use tocsin::domain::DeliveryState;
-    let twilio = TwilioEmulator::start().await;
-    let vonage = VonageEmulator::start().await;
-    twilio.with(|state| state.behaviour = Behaviour::Down);
-    let (twilio_url, vonage_url) = (twilio.url.clone(), vonage.url.clone());
-    let test = crate::support::TestApp::new(move |config| {
-        config.sms.transport = SmsTransport::Gateways;
-        config.sms.gateways = vec![
-            GatewayConfig::Twilio {
-                name: None,
-                account_sid: ACCOUNT_SID.into(),
-                auth_token: Some(AUTH_TOKEN.into()),
-                auth_token_env: None,
-                from: Some(TWILIO_FROM.into()),
-                messaging_service_sid: None,
-                base_url: Some(twilio_url),
-                status_callback: None,
-            },
-            GatewayConfig::Vonage {
-                name: None,
-                api_key: API_KEY.into(),
-                api_secret: Some(API_SECRET.into()),
-                api_secret_env: None,
-                from: "ZNA".into(),
-                base_url: Some(vonage_url),
-                callback: None,
-                signature_secret: None,
-                signature_secret_env: None,
-                signature_method: None,
-            },
-        ];
-    })
-    .await;
-    crate::support::seed_sms_patients(&test.app).await;
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let (twilio, vonage, test) = twilio_down_then_vonage(|_| {}).await;
+    let id = sms_broadcast(&test).await;
 
     test.app.send(id, |_, _| {}).await.expect("send");
 
@@ -1440,11 +695,7 @@ async fn cli_broadcast(
         .import(&contacts, &appointments, "test", 0)
         .await
         .expect("import");
-    let id = test
-        .approved_update(
-            &crate::support::EMAIL_UPDATE.replace("channels = [\"email\"]", "channels = [\"sms\"]"),
-        )
-        .await;
+    let id = test.approved_update(&sms_update()).await;
     let file = test.dir.path().join("tocsin.toml");
     write_twilio_config(&test, twilio, &file, account_sid);
     (test, id, file)

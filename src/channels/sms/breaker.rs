@@ -2,56 +2,11 @@
 //! misconfigured) answers in a row the breaker opens and the gateway is skipped; after
 //! `cool_down` it lets one message through as a probe (half-open): an answer that shows the
 //! gateway up closes it, another failure opens it again for a new cool-down. Time comes from
-//! a [`Clock`], so tests move it by hand instead of sleeping.
+//! a [`Clock`](crate::clock::Clock), so tests move it by hand instead of sleeping.
 
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Where the breaker takes the time from.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The machine's monotonic clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that moves only when told, for tests.
-#[derive(Debug)]
-pub struct ManualClock {
-    now: Mutex<Instant>,
-}
-
-impl ManualClock {
-    pub fn new() -> ManualClock {
-        ManualClock {
-            now: Mutex::new(Instant::now()),
-        }
-    }
-
-    pub fn advance(&self, by: Duration) {
-        *self.now.lock().expect("manual clock") += by;
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> ManualClock {
-        ManualClock::new()
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        *self.now.lock().expect("manual clock")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -189,6 +144,7 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
 
     const COOL_DOWN: Duration = Duration::from_secs(30);
 

@@ -1,5 +1,6 @@
 //! SMS through one or more gateways, in the order the configuration gives them. Each gateway
-//! is one file behind [`SmsGateway`]; this module only decides which gateway gets a message
+//! is one folder (the gateway behind [`SmsGateway`], its `[[sms.gateways]]` table, its
+//! delivery receipts), declared here, and one line of `gateways!`; this module only decides which gateway gets a message
 //! and what its answer means for the delivery. Each gateway has its own limits
 //! ([`GatewayLimits`]): a rate limit (messages per second, smooth unless a burst is allowed,
 //! `governor`) and a circuit breaker (`breaker.rs`) that skips a gateway after a run of
@@ -8,26 +9,64 @@
 //!
 //! Whose problem an answer is decides everything: only [`GatewayOutcome::Rejected`] is a fact
 //! about the recipient, and a gateway returns it only for an answer that names the number
-//! (each gateway's file lists which). Every other refusal is this gateway's configuration
+//! (each gateway's folder lists which). Every other refusal is this gateway's configuration
 //! ([`GatewayOutcome::Misconfigured`]) or its trouble ([`GatewayOutcome::Unavailable`]): the
 //! message goes to the next gateway, and when none takes it the channel says which of the two
 //! it was, with each gateway's answer.
 
 pub mod breaker;
+mod build;
+pub mod config;
+mod generic;
+pub mod gsm;
 pub mod kannel;
+pub mod receipt;
 pub mod twilio;
 pub mod vonage;
 
 use super::{mask, Channel, Handover, Message, Outcome};
-use crate::render::sms::{self, Encoding};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::GatewayId;
 use async_trait::async_trait;
+pub use breaker::BreakerState;
 use breaker::{Admission, Breaker};
-pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
+pub use build::{build, gateway_limits};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use gsm::Encoding;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The gateways' `kind`s, one line each: `Kind(folder::Settings)` makes `Kind` (lowercase) a
+/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`.
+macro_rules! gateways {
+    ($($(#[cfg($cfg:meta)])? $variant:ident($settings:path),)*) => {
+        /// One SMS gateway, by its `kind`. Secrets may be written here or, better, named by
+        /// an environment variable (`password_env`, `auth_token_env`, `api_secret_env`).
+        #[derive(Clone, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "lowercase")]
+        pub enum GatewayConfig {
+            $($(#[cfg($cfg)])? $variant($settings),)*
+        }
+
+        impl GatewayConfig {
+            /// The gateway's own table.
+            pub fn settings(&self) -> &dyn config::GatewaySettings {
+                match self {
+                    $($(#[cfg($cfg)])? GatewayConfig::$variant(settings) => settings,)*
+                }
+            }
+        }
+    };
+}
+
+gateways! {
+    Kannel(kannel::KannelSettings),
+    Twilio(twilio::TwilioSettings),
+    Vonage(vonage::VonageSettings),
+    #[cfg(test)] Generic(generic::GenericSettings),
+}
 
 /// One SMS, as a gateway sends it.
 #[derive(Debug, Clone)]
@@ -290,7 +329,7 @@ impl Channel for SmsChannel {
             text: &message.content.body,
             // Only the encoding: counting the parts as `analyse` does would cost more than
             // the rest of the submission.
-            encoding: if sms::is_gsm7(&message.content.body) {
+            encoding: if gsm::is_gsm7(&message.content.body) {
                 Encoding::Gsm7
             } else {
                 Encoding::Ucs2
@@ -334,7 +373,7 @@ impl Channel for SmsChannel {
                 GatewayOutcome::Accepted { message_id } => {
                     counted(&counters.accepted);
                     Ok(Outcome::Accepted {
-                        gateway_id: format!("{}:{message_id}", gateway.name()),
+                        gateway_id: GatewayId::new(gateway.name(), message_id).to_string(),
                         detail: Some(format!("accepted by {}", gateway.name())),
                     })
                 }
@@ -531,6 +570,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use crate::channels::NoHandover;
+    use crate::clock::ManualClock;
     use crate::domain::{ChannelKind, Language, RenderedMessage};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;

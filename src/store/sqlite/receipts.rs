@@ -4,7 +4,7 @@
 use super::claim::apply_transitions;
 use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use super::SqliteStore;
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, GatewayId};
 use crate::store::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -19,7 +19,7 @@ fn gateway_id(receipt: &Receipt) -> Option<String> {
     receipt
         .message_id
         .as_ref()
-        .map(|message_id| format!("{}:{message_id}", receipt.gateway))
+        .map(|message_id| GatewayId::new(&receipt.gateway, message_id).to_string())
 }
 
 fn detail(receipt: &Receipt) -> String {

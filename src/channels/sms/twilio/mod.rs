@@ -22,6 +22,12 @@
 //! The Auth Token never appears in `Debug` output, logs or reasons; the recipient's number is
 //! masked in logs and in Twilio's messages (which quote it) before they become a reason.
 
+mod config;
+mod receipt;
+
+pub use config::TwilioSettings;
+pub use receipt::{receipt, twilio_signature, TwilioKey};
+
 use super::{
     classify_status, exchange, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway, StatusClass,
 };

@@ -2,7 +2,7 @@
 //!
 //! One submission is one `GET {base_url}/cgi-bin/sendsms` with the message as CGI
 //! variables: `username`, `password`, `to`, `from`, `text` (UTF-8, `charset=UTF-8`) and
-//! `coding` (0 = GSM 7-bit, 2 = UCS-2, from [`Encoding::dcs`](crate::render::sms::Encoding::dcs)),
+//! `coding` (0 = GSM 7-bit, 2 = UCS-2, from [`Encoding::dcs`](super::gsm::Encoding::dcs)),
 //! so Kannel neither guesses the alphabet nor mangles `ë`, `ç` or `œ`.
 //!
 //! * `to` is sent in E.164 with its leading `+`, as Tocsin stores it. smsbox passes it on
@@ -39,6 +39,12 @@
 //!
 //! The password is a secret: it is not in `Debug`, and errors are reported without their
 //! URL (which holds it).
+
+mod config;
+mod receipt;
+
+pub use config::KannelSettings;
+pub use receipt::receipt;
 
 use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
 use crate::channels::mask;
@@ -299,7 +305,7 @@ fn refusal(status: reqwest::StatusCode, body: String) -> GatewayOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::sms::Encoding;
+    use crate::channels::sms::gsm::Encoding;
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

@@ -53,11 +53,17 @@
 //! The API secret never appears in `Debug` output, logs or reasons (it travels in the form
 //! body, never in the URL); the recipient's number is masked in logs and reasons.
 
+mod config;
+mod receipt;
+
+pub use config::VonageSettings;
+pub use receipt::{receipt, vonage_signature, SignatureMethod, VonageKey};
+
+use super::gsm::Encoding;
 use super::{
     classify_status, exchange, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway, StatusClass,
 };
 use crate::channels::mask;
-use crate::render::sms::Encoding;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use std::fmt;

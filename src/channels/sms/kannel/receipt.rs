@@ -1,0 +1,47 @@
+//! Kannel's delivery reports: the token that proves the DLR URL is ours, and what each
+//! report type means for the delivery.
+
+use super::dlr_token_is_valid;
+use crate::channels::sms::receipt::{delivery_id, param, required, Params, Refusal};
+use crate::domain::{DeliveryState, Receipt};
+
+/// A Kannel DLR (the query of the `dlr-url`): `delivery`, `token`, `type` (`%d`) and
+/// `status` (`%A`, the SMSC's text). `receipt_secret` signs the DLR URLs; without it every
+/// Kannel receipt is refused.
+pub fn receipt(
+    receipt_secret: Option<&str>,
+    params: &Params,
+    at_ms: i64,
+) -> Result<Receipt, Refusal> {
+    let delivery = delivery_id(Some(required(params, "delivery")?))?.unwrap_or_default();
+    let token = param(params, "token").unwrap_or_default();
+    let Some(secret) = receipt_secret else {
+        return Err(Refusal::Forbidden(
+            "no receipt secret is configured: Kannel receipts cannot be checked".into(),
+        ));
+    };
+    if !dlr_token_is_valid(secret, delivery, token) {
+        return Err(Refusal::Forbidden("bad or missing token".into()));
+    }
+    let kind = required(params, "type")?;
+    let state = match kind {
+        "1" => DeliveryState::Delivered,
+        // Undeliverable at the handset, rejected by the SMSC: final for this message, but
+        // not a verdict on the number.
+        "2" | "16" => DeliveryState::Failed,
+        // Buffered at the SMSC, accepted by the SMSC: on its way.
+        "4" | "8" => DeliveryState::Sent,
+        other => return Err(Refusal::Malformed(format!("unknown DLR type {other:?}"))),
+    };
+    Ok(Receipt {
+        gateway: "kannel".into(),
+        message_id: None,
+        delivery_id: Some(delivery),
+        verified: true,
+        status: format!("type={kind}"),
+        state,
+        code: None,
+        text: param(params, "status").map(str::to_string),
+        at_ms,
+    })
+}

@@ -1,0 +1,116 @@
+//! `tocsin serve`'s dispatcher: every few seconds, a run for each update being sent.
+
+use super::lifecycle::{self, Moment};
+use super::{Dispatcher, RunEnd};
+use crate::domain::UpdateState;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How often the scheduler looks for updates being sent.
+const TICK: Duration = Duration::from_secs(5);
+
+/// Every [`TICK`] (and whenever a run ends), sweeps each update being or having been sent for
+/// fallbacks with the dispatcher's sweep (the receipts that call for them arrive in `serve`,
+/// and so does the end of the wait for one), then starts a dispatcher run for each update
+/// being sent that has open deliveries and no run yet; the update moves along its life cycle
+/// ([`lifecycle::advance`]) as its runs start and end. Runs until `stopped` changes; the runs
+/// then stop where they are: like a crash, their leased deliveries are due again when the
+/// lease expires.
+pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>) {
+    let store = Arc::clone(&dispatcher.store);
+    let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
+    let mut running: HashSet<i64> = HashSet::new();
+    loop {
+        while let Some(done) = runs.try_join_next() {
+            run_ended(&dispatcher, &mut running, done).await;
+        }
+        match store.updates().await {
+            Ok(updates) => {
+                for mut update in updates {
+                    let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
+                    // A running dispatcher sweeps between its own steps; a paused update
+                    // waits for a person to fix what stopped it.
+                    if !sent || update.paused.is_some() || running.contains(&update.id) {
+                        continue;
+                    }
+                    let fallbacks = match &dispatcher.sweep {
+                        Some(sweep) => sweep.sweep(update.id).await.unwrap_or_else(|error| {
+                            tracing::error!(message = "fallback sweep failed", id = update.id, %error);
+                            0
+                        }),
+                        None => 0,
+                    };
+                    let moment = Moment::RunStarts {
+                        state: update.state,
+                        fallbacks,
+                    };
+                    let now = dispatcher.clock.now_ms();
+                    match lifecycle::advance(store.as_ref(), update.id, moment, now).await {
+                        Ok(Some(state)) => update.state = state,
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::error!(message = "cannot mark the update sending", id = update.id, %error);
+                        }
+                    }
+                    if update.state != UpdateState::Sending {
+                        continue;
+                    }
+                    let open = match store.backlog(update.id).await {
+                        Ok(backlog) => backlog.open,
+                        Err(error) => {
+                            tracing::error!(message = "backlog unreadable", id = update.id, %error);
+                            continue;
+                        }
+                    };
+                    if open == 0 {
+                        continue;
+                    }
+                    running.insert(update.id);
+                    let dispatcher = Arc::clone(&dispatcher);
+                    runs.spawn(async move {
+                        let result = dispatcher.run(update.id).await;
+                        if let Err(error) = &result {
+                            tracing::error!(message = "dispatcher run failed", id = update.id, %error);
+                        }
+                        (update.id, result.ok())
+                    });
+                }
+            }
+            Err(error) => tracing::error!(message = "updates unreadable", %error),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            // A run that ends marks its update sent at once, and starts the next round early.
+            Some(done) = runs.join_next(), if !runs.is_empty() => {
+                run_ended(&dispatcher, &mut running, done).await;
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+    runs.abort_all();
+}
+
+/// Forgets a run that ended, and moves its update along (`sent`, or paused with the reason).
+async fn run_ended(
+    dispatcher: &Dispatcher,
+    running: &mut HashSet<i64>,
+    done: Result<(i64, Option<RunEnd>), tokio::task::JoinError>,
+) {
+    let Ok((id, end)) = done else {
+        return;
+    };
+    running.remove(&id);
+    if let Some(end) = end {
+        if let RunEnd::Stopped(channels) = &end {
+            tracing::error!(message = "run stopped with deliveries held", id, ?channels);
+        }
+        let now = dispatcher.clock.now_ms();
+        let moment = Moment::RunEnded(&end);
+        if let Err(error) = lifecycle::advance(dispatcher.store.as_ref(), id, moment, now).await {
+            tracing::error!(message = "cannot settle the update after its run", id, %error);
+        }
+    }
+}

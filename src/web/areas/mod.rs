@@ -1,0 +1,3 @@
+//! The areas of `tocsin serve`'s HTTP side, each a module exposing its `router()`.
+
+pub mod receipts;
