@@ -20,6 +20,15 @@ pub fn appointment<'b>(batch: &'b ImportBatch, external_id: &str) -> &'b NewAppo
         .unwrap_or_else(|| panic!("no appointment {external_id} in {:#?}", batch.appointments))
 }
 
+/// Each reject's line and field, in order.
+pub fn reject_lines(batch: &ImportBatch) -> Vec<(usize, Option<&str>)> {
+    batch
+        .rejects
+        .iter()
+        .map(|reject| (reject.line, reject.field.as_deref()))
+        .collect()
+}
+
 /// An instant written in RFC 3339.
 pub fn utc(instant: &str) -> DateTime<Utc> {
     instant.parse().expect("an instant")

@@ -522,7 +522,7 @@ mod tests {
 
     use crate::domain::{Identity, NewContact, Role};
     use crate::import::csv::{appointments, gps, media};
-    use crate::import::testing::{appointment, contact};
+    use crate::import::testing::{appointment, contact, reject_lines};
 
     #[test]
     fn gps_are_read_by_riziv_with_titles_stripped_from_names() {
@@ -566,11 +566,7 @@ mod tests {
         );
         assert_eq!(anne.language.as_deref(), Some("fr"));
         assert_eq!(anne.mobile.as_deref(), Some("+32475112233"));
-        let rejects: Vec<(usize, Option<&str>)> = batch
-            .rejects
-            .iter()
-            .map(|r| (r.line, r.field.as_deref()))
-            .collect();
+        let rejects = reject_lines(&batch);
         assert_eq!(
             rejects,
             [(4, Some("riziv")), (5, Some("name")), (7, Some("email"))]
@@ -624,11 +620,7 @@ mod tests {
             batch.contacts[1].telegram_chat_id.as_deref(),
             Some("@jeandupont")
         );
-        let rejects: Vec<(usize, Option<&str>)> = batch
-            .rejects
-            .iter()
-            .map(|r| (r.line, r.field.as_deref()))
-            .collect();
+        let rejects = reject_lines(&batch);
         assert_eq!(
             rejects,
             [

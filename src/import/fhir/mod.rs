@@ -109,7 +109,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<ImportBatch, Unreadable> {
 mod tests {
     use super::*;
     use crate::domain::{AppointmentStatus, Identity, NewAppointment, NewContact, Role};
-    use crate::import::testing::{appointment, contact, utc};
+    use crate::import::testing::{appointment, contact, reject_lines, utc};
     use chrono::NaiveDate;
 
     const OFFICIAL: &[u8] = include_bytes!("../../../tests/fixtures/fhir/bundle-official.json");
@@ -712,11 +712,7 @@ mod tests {
             appointment(&batch, "A1").patient,
             Identity::fhir("https://zna.example.be/mrn", "P1")
         );
-        let rejects: Vec<(usize, Option<&str>)> = batch
-            .rejects
-            .iter()
-            .map(|r| (r.line, r.field.as_deref()))
-            .collect();
+        let rejects = reject_lines(&batch);
         assert_eq!(
             rejects,
             vec![(1, Some("deceased")), (3, Some("participant"))]
