@@ -278,6 +278,12 @@ impl Dispatcher {
             match outcome {
                 StepOutcome::Worked(_) => {}
                 StepOutcome::Done => {
+                    // A halt cancels what was pending, so a step can find nothing left before
+                    // the watcher's next poll has seen the halt: it is why the work ended.
+                    if self.store.update_state(update_id).await? == UpdateState::Halted {
+                        run.halted.store(true, Ordering::Release);
+                        return Ok(RunEnd::Halted);
+                    }
                     let stopped = run.stopped();
                     return Ok(if stopped.is_empty() {
                         RunEnd::Finished

@@ -496,6 +496,65 @@ async fn a_running_dispatcher_stops_when_another_process_halts_the_update() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_that_cancels_the_last_pending_deliveries_ends_the_run_as_halted_not_finished() {
+    let (test, id) = planned(20).await;
+    let store = Arc::clone(&test.app.store);
+    let channel = Scripted::new(Vec::new(), accept());
+    // The halt lands while a batch is out and cancels everything still pending, so the very
+    // next step finds nothing to do: well before the run's halt watcher polls again.
+    let halting = Arc::new(HaltsOnFirstSend {
+        store: Arc::clone(&store),
+        update_id: id,
+        inner: Arc::clone(&channel),
+    });
+    let channels: HashMap<ChannelKind, Arc<dyn Channel>> =
+        HashMap::from([(ChannelKind::Email, halting as Arc<dyn Channel>)]);
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&store),
+        channels,
+        DispatchSettings {
+            workers: 1,
+            claim_batch: 1,
+            ..settings()
+        },
+        Arc::clone(&test.app.clock),
+    );
+
+    let end = dispatcher.run(id).await.expect("run");
+
+    assert_eq!(
+        end,
+        RunEnd::Halted,
+        "update send must not say all went well"
+    );
+    let counts = states(store.as_ref(), id).await;
+    assert_eq!(
+        counts[&DeliveryState::Cancelled],
+        20 - channel.accepted().len() as u64
+    );
+}
+
+/// Halts its update from inside the first send, as another process would.
+struct HaltsOnFirstSend {
+    store: Arc<dyn Store>,
+    update_id: i64,
+    inner: Arc<Scripted>,
+}
+
+#[async_trait]
+impl Channel for HaltsOnFirstSend {
+    async fn send(&self, message: &Message, handover: &mut dyn Handover) -> Outcome {
+        if self.inner.calls() == 0 {
+            self.store
+                .halt_update(self.update_id, "Dr. Claes", 0)
+                .await
+                .expect("halt");
+        }
+        self.inner.send(message, handover).await
+    }
+}
+
 /// Takes a few milliseconds per message, like a real server.
 struct Slow(Arc<Scripted>);
 
