@@ -39,7 +39,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The gateways' `kind`s, one line each: `Kind(folder::Settings)` makes `Kind` (lowercase) a
-/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`.
+/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`, and serves
+/// `/receipts/kind` when `Settings` has a receipt reader.
 macro_rules! gateways {
     ($($(#[cfg($cfg:meta)])? $variant:ident($settings:path),)*) => {
         /// One SMS gateway, by its `kind`. Secrets may be written here or, better, named by
