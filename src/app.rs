@@ -539,10 +539,9 @@ impl App {
                 self.clock.now_ms(),
             )
             .await?;
-        // A CSV's rejects go back in its own columns, so they can be corrected in the same
-        // spreadsheet and imported again.
         let header = (!batch.header.is_empty()).then_some(batch.header.as_slice());
-        let rejects_file = self.write_rejects(file, rejects, header, &batch.rejects, separator)?;
+        let rejects_file = import::write_rejects(file, rejects, header, &batch.rejects, separator)
+            .map_err(|error| AppError::Refused(error.to_string()))?;
         Ok(ImportSummary {
             records: batch.records,
             counts,
@@ -552,37 +551,6 @@ impl App {
             notices: batch.notices,
             rejects_file,
         })
-    }
-
-    fn write_rejects(
-        &self,
-        file: &Path,
-        rejects_path: Option<&Path>,
-        csv_header: Option<&[String]>,
-        rejects: &[import::Reject],
-        separator: Separator,
-    ) -> Result<Option<PathBuf>, AppError> {
-        if rejects.is_empty() {
-            return Ok(None);
-        }
-        let path = rejects_path.map(Path::to_path_buf).unwrap_or_else(|| {
-            let mut name = file.as_os_str().to_owned();
-            name.push(".rejects.csv");
-            PathBuf::from(name)
-        });
-        let write_error = |reason: String| {
-            AppError::Refused(format!(
-                "cannot write the rejects file {}: {reason}",
-                path.display()
-            ))
-        };
-        let out = std::fs::File::create(&path).map_err(|error| write_error(error.to_string()))?;
-        match csv_header {
-            Some(header) => import::csv::write_rejects(header, rejects, out, separator),
-            None => import::write_rejects(rejects, out, separator),
-        }
-        .map_err(|error| write_error(error.to_string()))?;
-        Ok(Some(path))
     }
 
     /// Records that an import did not merge because they disagree with the contact whose
@@ -655,7 +623,8 @@ impl App {
                 )),
             }
         }
-        let rejects_file = self.write_rejects(file, rejects, None, &rejected, separator)?;
+        let rejects_file = import::write_rejects(file, rejects, None, &rejected, separator)
+            .map_err(|error| AppError::Refused(error.to_string()))?;
         Ok((applied, rejected.len(), rejects_file))
     }
 

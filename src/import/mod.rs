@@ -5,10 +5,13 @@
 pub mod csv;
 pub mod fhir;
 pub mod fields;
+#[cfg(test)]
+mod testing;
 
 use crate::domain::{Identity, IdentityKind, NewAppointment, NewContact, Role};
 use crate::spreadsheet::{Separator, SheetWriter};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// A record of the file that could not be taken, or was taken without a field, with why.
 ///
@@ -154,10 +157,50 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// The rejects file of a FHIR export or an opt-out list: one line per rejected record or
-/// record kept without a field, with where it was, what was wrong and the record as it
-/// stood, so it can be corrected and imported again.
+/// A rejects file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the rejects file {path}: {reason}")]
+pub struct Unwritable {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Writes the rejects file of `file` to `to`, or next to it as `<file>.rejects.csv`, in
+/// `separator`; nothing when there are no rejects. A CSV's rejects (`csv_header` given) go
+/// back in its own columns ([`csv::write_rows_back`]), so they can be corrected in the same
+/// spreadsheet and imported again; those of a FHIR export or an opt-out list are one line
+/// each.
 pub fn write_rejects(
+    file: &Path,
+    to: Option<&Path>,
+    csv_header: Option<&[String]>,
+    rejects: &[Reject],
+    separator: Separator,
+) -> Result<Option<PathBuf>, Unwritable> {
+    if rejects.is_empty() {
+        return Ok(None);
+    }
+    let path = to.map(Path::to_path_buf).unwrap_or_else(|| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".rejects.csv");
+        PathBuf::from(name)
+    });
+    let unwritable = |reason: String| Unwritable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let out = std::fs::File::create(&path).map_err(|error| unwritable(error.to_string()))?;
+    match csv_header {
+        Some(header) => csv::write_rows_back(header, rejects, out, separator),
+        None => write_lines(rejects, out, separator),
+    }
+    .map_err(|error| unwritable(error.to_string()))?;
+    Ok(Some(path))
+}
+
+/// One line per rejected record or record kept without a field, with where it was, what was
+/// wrong and the record as it stood.
+fn write_lines(
     rejects: &[Reject],
     out: impl std::io::Write,
     separator: Separator,
@@ -274,7 +317,7 @@ mod tests {
         let mut rejects = batch.rejects;
         rejects.append(&mut optouts);
         let mut out = Vec::new();
-        write_rejects(&rejects, &mut out, Separator::Comma).expect("written");
+        write_lines(&rejects, &mut out, Separator::Comma).expect("written");
         let text = String::from_utf8(out).expect("utf-8");
         let mut reader =
             ::csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());

@@ -2,10 +2,6 @@
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
 mod sqlite;
-mod sqlite_control;
-mod sqlite_import;
-mod sqlite_messages;
-mod sqlite_receipts;
 
 pub use sqlite::SqliteStore;
 

@@ -19,6 +19,14 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// A copy of a fixture in `dir`, to import from: an import writes its rejects next to the file
+/// it reads unless told otherwise, and tests write nothing into the source tree.
+fn copied(dir: &Path, name: &str) -> String {
+    let copy = dir.join(name.replace('/', "-"));
+    std::fs::copy(fixture(name), &copy).expect("copy the fixture");
+    copy.display().to_string()
+}
+
 const EVERYTHING: [&str; 3] = [
     "SELECT * FROM contacts ORDER BY id",
     "SELECT * FROM appointments ORDER BY id",
@@ -80,7 +88,7 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
                 &database,
                 "import",
                 "appointments",
-                &fixture(file),
+                &copied(dir.path(), file),
                 "--rejects",
                 &rejects_arg,
             ],
@@ -135,7 +143,7 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
                 &database,
                 "import",
                 "appointments",
-                &fixture(file),
+                &copied(dir.path(), file),
                 "--rejects",
                 &rejects_arg,
             ],
@@ -170,7 +178,7 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_the_same_file_twice_leaves_the_database_identical() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = fixture("csv/appointments_utf8_bom.csv");
+    let file = copied(dir.path(), "csv/appointments_utf8_bom.csv");
     let rejects = dir.path().join("r.csv").display().to_string();
     assert!(tocsin(
         dir.path(),
@@ -241,7 +249,7 @@ async fn the_official_fhir_examples_import_into_a_patient_a_gp_and_an_appointmen
         &[
             "import",
             "fhir",
-            &fixture("fhir/bundle-official.json"),
+            &copied(dir.path(), "fhir/bundle-official.json"),
             "--rejects",
             &rejects.display().to_string(),
         ],

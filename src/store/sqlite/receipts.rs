@@ -1,14 +1,13 @@
 //! Delivery receipts: found by delivery id or gateway id, stored once in `receipts`, applied
 //! along the state machine — a batch in one transaction, set-wise like `record`.
 
-use super::sqlite::{apply_transitions, SqliteStore};
-use super::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
+use super::claim::apply_transitions;
+use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::SqliteStore;
 use crate::domain::{DeliveryState, GatewayId};
+use crate::store::{Mark, Receipt, ReceiptEffect, Result, StoreError, Transition};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::{HashMap, HashSet};
-
-/// Keys per `IN (…)` lookup, rows per insert.
-const KEYS_PER_LOOKUP: usize = 500;
 
 /// A delivery as a receipt finds it: its current state and gateway id.
 struct Found {
@@ -46,13 +45,9 @@ where
 {
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT id, state, gateway_id FROM deliveries WHERE {column} IN ("
+            "SELECT id, state, gateway_id FROM deliveries WHERE {column}"
         ));
-        let mut separated = query.separated(", ");
-        for key in chunk {
-            separated.push_bind(key.clone());
-        }
-        query.push(")");
+        push_in(&mut query, chunk.iter().cloned());
         let rows: Vec<(i64, String, Option<String>)> =
             query.build_query_as().fetch_all(&mut **tx).await?;
         for (id, state, gateway_id) in rows {
@@ -125,7 +120,7 @@ pub(super) async fn record_receipts(
 
     // Store each receipt once; what the insert did not return was there already.
     let mut new: HashSet<(i64, String, String)> = HashSet::new();
-    for chunk in resolved.chunks(KEYS_PER_LOOKUP) {
+    for chunk in resolved.chunks(ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO receipts (delivery_id, gateway, message_id, status, state, code, text, \
              received_at) ",
@@ -193,7 +188,7 @@ pub(super) async fn record_receipts(
             ReceiptEffect::Noted
         };
     }
-    for chunk in noted.chunks(KEYS_PER_LOOKUP) {
+    for chunk in noted.chunks(ROWS_PER_STATEMENT) {
         let mut events = QueryBuilder::<Sqlite>::new(
             "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
         );

@@ -4,16 +4,14 @@
 //! its identities (`contact_identities`); one that cannot be the contact it matched is kept
 //! in `import_conflicts` for a person to decide, and nothing of it is written.
 
-use super::sqlite::{contact_from_row, SqliteStore, CONTACT_COLUMNS};
-use super::{ImportCounts, MergeCounts, Result, StoreError};
+use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
+use super::rows::{contact_from_row, CONTACT_COLUMNS};
+use super::SqliteStore;
 use crate::domain::{Identity, NewAppointment, NewContact};
+use crate::store::{ImportCounts, MergeCounts, Result, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
-
-/// Keys per `IN (…)` lookup.
-const KEYS_PER_LOOKUP: usize = 500;
-const ROWS_PER_INSERT: usize = 1_000;
 
 struct Change {
     entity: &'static str,
@@ -358,7 +356,7 @@ async fn merge_batch(
         .execute(&mut **tx)
         .await?;
     }
-    for chunk in new_identities.chunks(ROWS_PER_INSERT) {
+    for chunk in new_identities.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO contact_identities (kind, system, value, contact_id) ",
         );
@@ -374,7 +372,7 @@ async fn merge_batch(
 
     counts.appointments =
         merge_appointments(tx, appointments, &owners, &mut conflicts, &mut changes).await?;
-    for chunk in changes.chunks(ROWS_PER_INSERT) {
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO import_changes (at, source, entity, external_id, field, old_value, \
              new_value) ",
@@ -495,7 +493,7 @@ async fn merge_appointments(
         .await?;
     }
     counts.new = inserts.len() as u64;
-    for chunk in inserts.chunks(ROWS_PER_INSERT) {
+    for chunk in inserts.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO appointments (external_id, patient_id, gp_id, starts_at, campus, \
              department, practitioner, status) ",
@@ -582,13 +580,9 @@ async fn load_owners(
     let mut owners = HashMap::with_capacity(wanted.len());
     for chunk in values.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT kind, system, value, contact_id FROM contact_identities WHERE value IN (",
+            "SELECT kind, system, value, contact_id FROM contact_identities WHERE value",
         );
-        let mut list = query.separated(", ");
-        for value in chunk {
-            list.push_bind(*value);
-        }
-        query.push(")");
+        push_in(&mut query, chunk.iter().copied());
         for row in query.build().fetch_all(&mut **tx).await? {
             let kind: String = row.try_get("kind")?;
             let identity = Identity {
@@ -611,13 +605,9 @@ async fn load_contacts(
     let mut known = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ("
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id"
         ));
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        query.push(")");
+        push_in(&mut query, chunk.iter().copied());
         for row in query.build().fetch_all(&mut **tx).await? {
             let contact = contact_from_row(&row)?;
             known.insert(contact.id, contact.into_new());
@@ -631,7 +621,7 @@ async fn insert_contacts(
     contacts: &[(i64, &NewContact)],
     at_ms: i64,
 ) -> Result<()> {
-    for chunk in contacts.chunks(ROWS_PER_INSERT) {
+    for chunk in contacts.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO contacts (id, external_id, role, first_name, last_name, language, \
              mobile, phone, email, telegram_chat_id, organisation, birth_date, created_at, \
@@ -667,13 +657,9 @@ async fn load_appointments(
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT external_id, patient_id, gp_id, starts_at, campus, department, practitioner, \
-             status FROM appointments WHERE external_id IN (",
+             status FROM appointments WHERE external_id",
         );
-        let mut list = query.separated(", ");
-        for key in chunk {
-            list.push_bind(*key);
-        }
-        query.push(")");
+        push_in(&mut query, chunk.iter().copied());
         for row in query.build().fetch_all(&mut **tx).await? {
             known.insert(
                 row.try_get("external_id")?,

@@ -6,8 +6,9 @@
 //! its (update, channel, language); the others are stored as what differs from it, ~250 bytes
 //! instead of ~4 KB. Planning writes a tenth of what it did, and SQLite's WAL copies a tenth.
 
-use super::{NewDelivery, Result, StoreError};
+use super::lists::push_in;
 use crate::domain::{ChannelKind, Language, RenderedMessage};
+use crate::store::{NewDelivery, Result, StoreError};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -100,14 +101,9 @@ impl Dictionaries {
         missing.sort_unstable();
         missing.dedup();
         if !missing.is_empty() {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT id, bytes FROM message_dictionaries WHERE id IN (",
-            );
-            let mut ids = query.separated(", ");
-            for id in &missing {
-                ids.push_bind(*id);
-            }
-            query.push(")");
+            let mut query =
+                QueryBuilder::<Sqlite>::new("SELECT id, bytes FROM message_dictionaries WHERE id");
+            push_in(&mut query, missing.iter().copied());
             let found: Vec<(i64, Vec<u8>)> =
                 query.build_query_as().fetch_all(&mut *connection).await?;
             let mut cache = self.lock();

@@ -2,9 +2,10 @@
 //! a broadcast, send again what failed; and what a stopped run leaves (a pause, deliveries
 //! held back). Each is one transaction, logged in `update_events` with who asked.
 
-use super::sqlite::SqliteStore;
-use super::{Result, RetryFilter, StoreError, UpdateEvent};
+use super::lists::{push_in, ROWS_PER_STATEMENT};
+use super::SqliteStore;
 use crate::domain::DeliveryState;
+use crate::store::{Result, RetryFilter, StoreError, UpdateEvent};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// Appends a person's (or, with `by` None, the dispatcher's) action to the update's log.
@@ -40,12 +41,8 @@ async fn move_update(
 ) -> Result<()> {
     let mut query = QueryBuilder::<Sqlite>::new("UPDATE updates SET state = ");
     query.push_bind(to).push(" WHERE id = ").push_bind(id);
-    query.push(" AND state IN (");
-    let mut states = query.separated(", ");
-    for state in from {
-        states.push_bind(*state);
-    }
-    query.push(")");
+    query.push(" AND state");
+    push_in(&mut query, from.iter().copied());
     if query.build().execute(&mut **tx).await?.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("{expected} update {id}")));
     }
@@ -63,7 +60,7 @@ async fn move_deliveries(
     detail: &str,
     at_ms: i64,
 ) -> Result<()> {
-    for chunk in rows.chunks(1_000) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut update = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET state = ");
         update.push_bind(to.as_str()).push(", ").push(set);
         if let Some(cause) = cause {
@@ -72,12 +69,8 @@ async fn move_deliveries(
         update
             .push(", updated_at = ")
             .push_bind(at_ms)
-            .push(" WHERE id IN (");
-        let mut ids = update.separated(", ");
-        for (id, _) in chunk {
-            ids.push_bind(*id);
-        }
-        update.push(")");
+            .push(" WHERE id");
+        push_in(&mut update, chunk.iter().map(|(id, _)| *id));
         update.build().execute(&mut **tx).await?;
         let mut events = QueryBuilder::<Sqlite>::new(
             "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
@@ -267,16 +260,15 @@ pub(super) async fn retry_deliveries(
     }
     let mut query =
         QueryBuilder::<Sqlite>::new("SELECT id, state FROM deliveries WHERE update_id = ");
-    query.push_bind(id).push(" AND state IN (");
-    let mut states = query.separated(", ");
-    for state in filter
-        .states
-        .iter()
-        .filter(|state| state.retryable_on_request())
-    {
-        states.push_bind(state.as_str());
-    }
-    query.push(")");
+    query.push_bind(id).push(" AND state");
+    push_in(
+        &mut query,
+        filter
+            .states
+            .iter()
+            .filter(|state| state.retryable_on_request())
+            .map(|state| state.as_str()),
+    );
     if let Some(channel) = filter.channel {
         query.push(" AND channel = ").push_bind(channel.as_str());
     }

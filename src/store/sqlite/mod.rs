@@ -1,0 +1,807 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Every write transaction starts with `begin_write`: writers of this process queue on an
+//! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
+//! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
+
+mod claim;
+mod control;
+mod import;
+mod lists;
+mod messages;
+mod plan;
+mod receipts;
+mod rows;
+mod selection;
+
+use self::import::HeldRecord;
+use self::lists::{push_in, KEYS_PER_LOOKUP};
+use self::messages::{Dictionaries, MessageRow};
+use self::rows::{contact_from_row, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS};
+use self::selection::push_selection;
+use super::{
+    Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
+    ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow, Store,
+    StoreError, StoredDelivery, Transition, Unreached,
+};
+use super::{ConflictState, ImportConflict, RetryFilter, UnreachedDelivery, UpdateEvent};
+use crate::domain::{
+    ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment, NewContact, NewUpdate,
+    Selection, Update, UpdateKind, UpdateState, UpdateText,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    dictionaries: Dictionaries,
+    writers: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// This process's turn to write, held for the length of a write transaction.
+pub(super) type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+
+impl SqliteStore {
+    /// Begins a write transaction. This process's writers queue here, in order; otherwise
+    /// they meet in SQLite's busy handler, which sleeps a millisecond or more whenever the
+    /// write lock is taken — long enough to stall every SMTP connection waiting on its
+    /// handover. Writers in other processes still meet there (`busy_timeout`).
+    pub(super) async fn begin_write(&self) -> Result<(WriteTurn, Transaction<'static, Sqlite>)> {
+        let turn = Arc::clone(&self.writers).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((turn, tx))
+    }
+
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        Self::open_with(url, true).await
+    }
+
+    /// Opens a database file that exists already, refusing to create one.
+    pub async fn open_existing(url: &str) -> Result<SqliteStore> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !create && !in_memory && !options.get_filename().exists() {
+            return Err(StoreError::Missing(url.to_string()));
+        }
+        let options = options
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL loses nothing when the process dies, only on power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            // 16 MB of page cache per connection (SQLite's default is 2 MB): planning reads
+            // contacts while it writes deliveries, and both stay in memory.
+            .pragma("cache_size", "-16384")
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            dictionaries: Dictionaries::default(),
+            writers: Arc::default(),
+        })
+    }
+
+    async fn texts(&self, update_id: i64) -> Result<HashMap<Language, UpdateText>> {
+        let rows =
+            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
+                .bind(update_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_col::<Language>(row, "language")?,
+                    UpdateText {
+                        title: row.try_get("title")?,
+                        body: row.try_get("body")?,
+                        sms: row.try_get("sms")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn update_from_row(&self, row: &SqliteRow) -> Result<Update> {
+        let id: i64 = row.try_get("id")?;
+        let mut texts = self.texts(id).await?;
+        let mut text = |language: Language| {
+            texts
+                .remove(&language)
+                .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
+        };
+        Ok(Update {
+            id,
+            incident_id: row.try_get("incident_id")?,
+            kind: parse_col::<UpdateKind>(row, "kind")?,
+            follows: row.try_get("follows")?,
+            audiences: parse_audiences(row.try_get("audiences")?)?,
+            channels: parse_list(row.try_get("channels")?)?,
+            appointments: parse_col(row, "appointments")?,
+            state: parse_col::<UpdateState>(row, "state")?,
+            author: row.try_get("author")?,
+            approved_by: row.try_get("approved_by")?,
+            created_at_ms: row.try_get("created_at")?,
+            paused: row.try_get("paused_reason")?,
+            nl: text(Language::Nl)?,
+            fr: text(Language::Fr)?,
+            en: text(Language::En)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&update.incident_id)
+        .bind(&update.incident_title)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await?;
+        let join = |items: Vec<&str>| items.join(",");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO updates (incident_id, kind, follows, audiences, channels, \
+             appointments, state, author, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id",
+        )
+        .bind(&update.incident_id)
+        .bind(update.kind.as_str())
+        .bind(update.follows)
+        .bind(
+            serde_json::to_string(
+                &update
+                    .audiences
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        )
+        .bind(join(update.channels.iter().map(|c| c.as_str()).collect()))
+        .bind(update.appointments.as_str())
+        .bind(&update.author)
+        .bind(at_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (language, text) in [
+            (Language::Nl, &update.nl),
+            (Language::Fr, &update.fr),
+            (Language::En, &update.en),
+        ] {
+            sqlx::query(
+                "INSERT INTO update_texts (update_id, language, title, body, sms) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(language.code())
+            .bind(&text.title)
+            .bind(&text.body)
+            .bind(&text.sms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn update(&self, id: i64) -> Result<Update> {
+        let row = sqlx::query("SELECT * FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("update {id}")))?;
+        self.update_from_row(&row).await
+    }
+
+    async fn updates(&self) -> Result<Vec<Update>> {
+        let rows = sqlx::query("SELECT * FROM updates ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            updates.push(self.update_from_row(row).await?);
+        }
+        Ok(updates)
+    }
+
+    async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE updates SET state = 'approved', approved_by = ?, approved_at = ? \
+             WHERE id = ? AND state = 'draft'",
+        )
+        .bind(by)
+        .bind(at_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("draft update {id}")));
+        }
+        control::log(&mut tx, id, at_ms, "approved", Some(by), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()> {
+        // A halted or discarded update stays so, whatever a run that ended meanwhile says.
+        sqlx::query(
+            "UPDATE updates SET state = ? WHERE id = ? AND state NOT IN ('halted', 'discarded')",
+        )
+        .bind(state.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_state(&self, id: i64) -> Result<UpdateState> {
+        let state: String = sqlx::query_scalar("SELECT state FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("update {id}")))?;
+        state.parse().map_err(StoreError::Corrupt)
+    }
+
+    async fn halt_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
+        control::halt_update(self, id, by, at_ms).await
+    }
+
+    async fn discard_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        control::discard_update(self, id, by, at_ms).await
+    }
+
+    async fn revoke_approval(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
+        control::revoke_approval(self, id, by, at_ms).await
+    }
+
+    async fn pause_update(&self, id: i64, reason: &str, at_ms: i64) -> Result<()> {
+        control::pause_update(self, id, reason, at_ms).await
+    }
+
+    async fn resume_update(&self, id: i64, at_ms: i64) -> Result<u64> {
+        control::resume_update(self, id, at_ms).await
+    }
+
+    async fn retry_deliveries(
+        &self,
+        id: i64,
+        filter: &RetryFilter,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        control::retry_deliveries(self, id, filter, by, at_ms).await
+    }
+
+    async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
+        control::update_events(self, id).await
+    }
+
+    async fn planned_at(&self, id: i64) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT planned_at FROM updates WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn import(
+        &self,
+        contacts: &[NewContact],
+        appointments: &[NewAppointment],
+        source: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts> {
+        self.import_batch(contacts, appointments, source, at_ms)
+            .await
+    }
+
+    async fn import_conflicts(&self, decided: bool) -> Result<Vec<ImportConflict>> {
+        let rows = sqlx::query(
+            "SELECT id, at, source, contact_id, identity, reason, record, state, decided_by \
+             FROM import_conflicts WHERE state = 'open' OR ? ORDER BY id",
+        )
+        .bind(decided)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conflicts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let record: String = row.try_get("record")?;
+            let held: HeldRecord = serde_json::from_str(&record)
+                .map_err(|error| StoreError::Corrupt(format!("import conflict {id}: {error}")))?;
+            let contact = match row.try_get::<Option<i64>, _>("contact_id")? {
+                Some(contact_id) => sqlx::query(&format!(
+                    "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+                ))
+                .bind(contact_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(contact_from_row)
+                .transpose()?,
+                None => None,
+            };
+            let state: String = row.try_get("state")?;
+            conflicts.push(ImportConflict {
+                id,
+                at_ms: row.try_get("at")?,
+                source: row.try_get("source")?,
+                contact,
+                identity: row.try_get("identity")?,
+                reason: row.try_get("reason")?,
+                record: held.contact,
+                appointments: held.appointments,
+                state: match state.as_str() {
+                    "open" => ConflictState::Open,
+                    "accepted" => ConflictState::Accepted,
+                    "rejected" => ConflictState::Rejected,
+                    other => return Err(StoreError::Corrupt(format!("conflict state {other}"))),
+                },
+                decided_by: row.try_get("decided_by")?,
+            });
+        }
+        Ok(conflicts)
+    }
+
+    async fn decide_conflict(
+        &self,
+        id: i64,
+        accept: bool,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<ImportCounts> {
+        self.decide(id, accept, by, at_ms).await
+    }
+
+    async fn find_contact(&self, key: &str) -> Result<Option<Contact>> {
+        let key = key.trim();
+        let by_id = |id: i64| async move {
+            let row = sqlx::query(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+            ))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(contact_from_row).transpose()
+        };
+        if let Some(id) = key.strip_prefix("id:") {
+            return match id.trim().parse() {
+                Ok(id) => by_id(id).await,
+                Err(_) => Ok(None),
+            };
+        }
+        let identities = match Identity::parse_qualified(key) {
+            Some(identity) => {
+                sqlx::query(
+                    "SELECT kind, system, value, contact_id FROM contact_identities \
+                 WHERE kind = ? AND system = ? AND value = ?",
+                )
+                .bind(identity.kind.as_str())
+                .bind(&identity.system)
+                .bind(&identity.value)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => sqlx::query(
+                "SELECT kind, system, value, contact_id FROM contact_identities WHERE value = ?",
+            )
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        let mut owners = Vec::with_capacity(identities.len());
+        for row in &identities {
+            let kind: String = row.try_get("kind")?;
+            let identity = Identity {
+                kind: kind.parse().map_err(StoreError::Corrupt)?,
+                system: row.try_get("system")?,
+                value: row.try_get("value")?,
+            };
+            owners.push((identity, row.try_get::<i64, _>("contact_id")?));
+        }
+        // This hospital's patient number first; any other identity only when it names one
+        // contact.
+        if let Some((_, id)) = owners
+            .iter()
+            .find(|(identity, _)| identity.kind == IdentityKind::Patient)
+        {
+            return by_id(*id).await;
+        }
+        let mut ids: Vec<i64> = owners.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [] => {}
+            [id] => return by_id(*id).await,
+            _ => {
+                owners.sort();
+                let which = owners
+                    .iter()
+                    .map(|(identity, _)| identity.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(StoreError::Ambiguous(format!(
+                    "{key:?} is the id of {} contacts ({which}): say which, as written here",
+                    ids.len()
+                )));
+            }
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = ? COLLATE NOCASE \
+             OR c.mobile = ? OR c.phone = ? ORDER BY c.id LIMIT 1"
+        ))
+        .bind(key)
+        .bind(key)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return contact_from_row(&row).map(Some);
+        }
+        match key.parse() {
+            Ok(id) => by_id(id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn booked_places(&self) -> Result<Vec<BookedPlace>> {
+        let rows = sqlx::query(
+            "SELECT campus, department, COUNT(*) AS appointments, MIN(starts_at) AS first_ms, \
+             MAX(starts_at) AS last_ms FROM appointments WHERE status = 'booked' \
+             GROUP BY campus, department ORDER BY campus, department",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BookedPlace {
+                    campus: row.try_get("campus")?,
+                    department: row.try_get("department")?,
+                    appointments: row
+                        .try_get::<i64, _>("appointments")?
+                        .try_into()
+                        .unwrap_or(0),
+                    first_ms: row.try_get("first_ms")?,
+                    last_ms: row.try_get("last_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_optout(
+        &self,
+        contact_id: i64,
+        channel: ChannelKind,
+        opted_out: bool,
+        reason: Option<&str>,
+        at_ms: i64,
+    ) -> Result<bool> {
+        let done = if opted_out {
+            sqlx::query(
+                "INSERT INTO contact_optouts (contact_id, channel, reason, created_at) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (contact_id, channel) DO NOTHING",
+            )
+            .bind(contact_id)
+            .bind(channel.as_str())
+            .bind(reason)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM contact_optouts WHERE contact_id = ? AND channel = ?")
+                .bind(contact_id)
+                .bind(channel.as_str())
+                .execute(&self.pool)
+                .await?
+        };
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recipient(&self, contact_id: i64) -> Result<Recipient> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
+        ))
+        .bind(contact_id)
+        .fetch_all(&self.pool)
+        .await?;
+        self.complete_page(rows, None, None)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
+    }
+
+    async fn recipients(
+        &self,
+        selection: &Selection,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Recipient>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
+        ));
+        query.push_bind(after_id).push(" AND ");
+        push_selection(&mut query, selection);
+        query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        self.complete_selection(selection, rows).await
+    }
+
+    async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
+        let mut recipients = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id"
+            ));
+            push_in(&mut query, chunk.iter().copied());
+            query.push(" AND ");
+            push_selection(&mut query, selection);
+            query.push(" ORDER BY c.id");
+            let rows = query.build().fetch_all(&self.pool).await?;
+            recipients.extend(self.complete_selection(selection, rows).await?);
+        }
+        Ok(recipients)
+    }
+
+    async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
+        plan::begin_plan(self).await
+    }
+
+    async fn claim_due(
+        &self,
+        update_id: i64,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        claim::claim_due(self, update_id, now_ms, lease_until_ms, limit).await
+    }
+
+    async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
+        claim::record(self, transitions).await
+    }
+
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
+        receipts::record_receipts(self, receipts).await
+    }
+
+    async fn backlog(&self, update_id: i64) -> Result<Backlog> {
+        let (open, held, next_due): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(next_attempt_at), COUNT(*) - COUNT(next_attempt_at), \
+             MIN(next_attempt_at) FROM deliveries \
+             WHERE update_id = ? AND (state IN ('pending', 'sending') \
+               OR (state = 'failed' AND next_attempt_at IS NOT NULL))",
+        )
+        .bind(update_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            open: u64::try_from(open).unwrap_or_default(),
+            held: u64::try_from(held).unwrap_or_default(),
+            next_due_ms: next_due,
+        })
+    }
+
+    async fn fallback_due(
+        &self,
+        update_id: i64,
+        rule: &FallbackRule,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<FallbackDue>> {
+        plan::fallback_due(self, update_id, rule, after_id, limit).await
+    }
+
+    async fn plan_fallback(
+        &self,
+        rule: &FallbackRule,
+        plans: &[FallbackPlan],
+        at_ms: i64,
+    ) -> Result<u64> {
+        plan::plan_fallback(self, rule, plans, at_ms).await
+    }
+
+    async fn record_breaker(&self, record: &BreakerRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO gateway_breakers (gateway, state, since, last_error) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (gateway) DO UPDATE SET state = excluded.state, \
+             since = excluded.since, \
+             last_error = COALESCE(excluded.last_error, gateway_breakers.last_error) \
+             WHERE excluded.since >= gateway_breakers.since",
+        )
+        .bind(&record.gateway)
+        .bind(&record.state)
+        .bind(record.since_ms)
+        .bind(record.last_error.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn breakers(&self) -> Result<Vec<BreakerRecord>> {
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT gateway, state, since, last_error FROM gateway_breakers ORDER BY gateway",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(gateway, state, since_ms, last_error)| BreakerRecord {
+                gateway,
+                state,
+                since_ms,
+                last_error,
+            })
+            .collect())
+    }
+
+    async fn delivery(
+        &self,
+        update_id: i64,
+        contact_id: i64,
+        channel: ChannelKind,
+    ) -> Result<Option<StoredDelivery>> {
+        let mut connection = self.pool.acquire().await?;
+        let row = sqlx::query(
+            "SELECT d.id, d.channel, d.address, d.language, m.subject, \
+             COALESCE(m.body, '') AS body, m.body_html, m.dictionary_id, d.state, d.attempts, \
+             d.gateway_id, d.last_error \
+             FROM deliveries d LEFT JOIN delivery_messages m ON m.delivery_id = d.id \
+             WHERE d.update_id = ? AND d.contact_id = ? AND d.channel = ?",
+        )
+        .bind(update_id)
+        .bind(contact_id)
+        .bind(channel.as_str())
+        .fetch_optional(&mut *connection)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let message = MessageRow {
+            subject: row.try_get("subject")?,
+            body: row.try_get("body")?,
+            body_html: row.try_get("body_html")?,
+            dictionary_id: row.try_get("dictionary_id")?,
+        };
+        let mut messages = self
+            .dictionaries
+            .open(&mut connection, vec![(id, message)])
+            .await?;
+        let content = messages.remove(&id).unwrap_or_default();
+        let attempts: i64 = row.try_get("attempts")?;
+        Ok(Some(StoredDelivery {
+            id,
+            channel: parse_col(&row, "channel")?,
+            address: row.try_get("address")?,
+            language: parse_col(&row, "language")?,
+            content,
+            state: parse_col(&row, "state")?,
+            attempts: u32::try_from(attempts).unwrap_or_default(),
+            gateway_id: row.try_get("gateway_id")?,
+            last_error: row.try_get("last_error")?,
+        }))
+    }
+
+    async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
+        let rows = sqlx::query(
+            "SELECT state, channel, language, \
+               CASE WHEN channel = 'sms' AND instr(gateway_id, ':') > 1 \
+                    THEN substr(gateway_id, 1, instr(gateway_id, ':') - 1) END AS gateway, \
+               COUNT(*) AS n FROM deliveries \
+             WHERE update_id = ? GROUP BY state, channel, language, gateway",
+        )
+        .bind(update_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("n")?;
+                Ok(StatusRow {
+                    state: parse_col(row, "state")?,
+                    channel: parse_col(row, "channel")?,
+                    language: parse_col(row, "language")?,
+                    gateway: row.try_get("gateway")?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} \
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
+             WHERE d.update_id = ? GROUP BY c.id \
+             HAVING SUM(d.state IN ('sent', 'delivered')) = 0 \
+                AND SUM(d.state IN ('pending', 'sending') \
+                        OR (d.state = 'failed' AND d.next_attempt_at IS NOT NULL)) = 0 \
+             ORDER BY c.last_name, c.first_name, c.id"
+        ))
+        .bind(update_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let contacts = rows
+            .iter()
+            .map(contact_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // After a halt or a stopped channel the list is the whole audience: deliveries are
+        // read a chunk of contacts at a time, not one contact at a time.
+        let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
+        for chunk in contacts.chunks(KEYS_PER_LOOKUP) {
+            // In the order they were planned: the first channel tried, then its fallback.
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT contact_id, channel, state, last_error FROM deliveries WHERE update_id = ",
+            );
+            query.push_bind(update_id).push(" AND contact_id");
+            push_in(&mut query, chunk.iter().map(|contact| contact.id));
+            query.push(" ORDER BY contact_id, id");
+            let rows: Vec<(i64, String, String, Option<String>)> =
+                query.build_query_as().fetch_all(&self.pool).await?;
+            for (contact_id, channel, state, error) in rows {
+                deliveries
+                    .entry(contact_id)
+                    .or_default()
+                    .push(UnreachedDelivery {
+                        channel: channel.parse().map_err(
+                            |error: crate::domain::UnknownChannel| {
+                                StoreError::Corrupt(error.to_string())
+                            },
+                        )?,
+                        state: state
+                            .parse()
+                            .map_err(|error: crate::domain::UnknownState| {
+                                StoreError::Corrupt(error.to_string())
+                            })?,
+                        error,
+                    });
+            }
+        }
+        Ok(contacts
+            .into_iter()
+            .map(|contact| Unreached {
+                deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
+                contact,
+            })
+            .collect())
+    }
+
+    async fn events(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT from_state, to_state, detail FROM delivery_events \
+             WHERE delivery_id = ? ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
