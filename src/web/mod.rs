@@ -41,10 +41,11 @@ struct AppState {
     refusals: Arc<Throttled>,
 }
 
-/// Every area of `tocsin serve` (today the receipt endpoints: `/receipts/kannel`,
-/// `/receipts/twilio`, `/receipts/vonage`). Starts the tasks that write the receipts and the
+/// Every area of `tocsin serve` (today the receipt endpoints: `/receipts/{kind}` for each
+/// kind of gateway with receipts). Starts the tasks that write the receipts and the
 /// warnings, so it must be called inside a Tokio runtime.
 pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
+    let receipts = areas::receipts::router(&keys);
     let state = AppState {
         receipts: ReceiptWriter::start(store),
         keys: Arc::new(keys),
@@ -52,7 +53,7 @@ pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -
         refusals: Throttled::start("receipts refused (forged, or not a receipt)"),
     };
     Router::new()
-        .merge(areas::receipts::router())
+        .merge(receipts)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! table is its folder's `config.rs`; [`GatewayConfig`] (`gateways!` in `sms/mod.rs`) lists
 //! them, one line each, by the `kind` that names them.
 
+use super::receipt::ReceiptReader;
 pub use super::GatewayConfig;
 use super::SmsGateway;
 use serde::Deserialize;
@@ -82,6 +83,18 @@ pub trait GatewaySettings {
         client: reqwest::Client,
         receipt_secret: Option<&str>,
     ) -> Result<Box<dyn SmsGateway>, String>;
+    /// What reads this kind's delivery receipts (`/receipts/{kind}`), for `gateways`, every
+    /// configured gateway of the kind (maybe none); `None`: the kind sends no receipts. An
+    /// error refuses the configuration at start.
+    fn receipt_reader(
+        _gateways: &[&Self],
+        _receipt_secret: Option<&str>,
+    ) -> Result<Option<Box<dyn ReceiptReader>>, String>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
 }
 
 impl std::fmt::Debug for GatewayConfig {

@@ -39,7 +39,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The gateways' `kind`s, one line each: `Kind(folder::Settings)` makes `Kind` (lowercase) a
-/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`.
+/// `kind` of `[[sms.gateways]]`, whose table is the folder's `Settings`, and serves
+/// `/receipts/kind` when `Settings` has a receipt reader.
 macro_rules! gateways {
     ($($(#[cfg($cfg:meta)])? $variant:ident($settings:path),)*) => {
         /// One SMS gateway, by its `kind`. Secrets may be written here or, better, named by
@@ -56,6 +57,32 @@ macro_rules! gateways {
                 match self {
                     $($(#[cfg($cfg)])? GatewayConfig::$variant(settings) => settings,)*
                 }
+            }
+
+            /// Each kind's receipt reader, by `kind`, for the kinds that have one, built for
+            /// the configured `gateways` of the kind; `receipt_secret` is `[serve]`'s.
+            pub fn receipt_readers(
+                gateways: &[GatewayConfig],
+                receipt_secret: Option<&str>,
+            ) -> Result<Vec<(String, Box<dyn receipt::ReceiptReader>)>, String> {
+                let mut readers = Vec::new();
+                $($(#[cfg($cfg)])? {
+                    let of_kind: Vec<&$settings> = gateways
+                        .iter()
+                        .filter_map(|gateway| match gateway {
+                            GatewayConfig::$variant(settings) => Some(settings),
+                            _ => None,
+                        })
+                        .collect();
+                    let reader = <$settings as config::GatewaySettings>::receipt_reader(
+                        &of_kind,
+                        receipt_secret,
+                    )?;
+                    // The kind as serde names it: the variant, lowercase.
+                    let kind = stringify!($variant).to_lowercase();
+                    readers.extend(reader.map(|reader| (kind, reader)));
+                })*
+                Ok(readers)
             }
         }
     };

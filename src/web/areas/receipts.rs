@@ -1,9 +1,9 @@
-//! The SMS gateways' delivery receipts: `/receipts/kannel`, `/receipts/twilio`,
-//! `/receipts/vonage`. Each handler reads its gateway's request, has `web::receipts` check
-//! and map it, and answers once the receipt is committed.
+//! The SMS gateways' delivery receipts: `/receipts/{kind}` for every kind of gateway that has
+//! a receipt reader (`ReceiptKeys`), by the methods it names. Each request's parts go to its
+//! kind's reader, which checks and maps them; the answer comes once the receipt is committed.
 
 use crate::store::{Receipt, ReceiptEffect};
-use crate::web::receipts::{self, Refusal};
+use crate::web::receipts::{ReceiptKeys, ReceiptMethods, ReceiptRequest, Refusal};
 use crate::web::{AppState, WebError};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -11,24 +11,64 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/receipts/kannel", get(kannel).post(kannel))
-        .route("/receipts/twilio", post(twilio))
-        .route("/receipts/vonage", get(vonage).post(vonage))
-}
-
-fn form(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
+pub fn router(keys: &ReceiptKeys) -> Router<AppState> {
+    let mut router = Router::new();
+    for (index, (kind, reader)) in keys.readers.iter().enumerate() {
+        let handler = move |State(state): State<AppState>,
+                            RawQuery(query): RawQuery,
+                            headers: HeaderMap,
+                            body: Bytes| async move {
+            receive(&state, index, query.as_deref(), &headers, &body).await
+        };
+        let methods = match reader.methods() {
+            ReceiptMethods::Post => post(handler),
+            ReceiptMethods::GetAndPost => get(handler).post(handler),
+        };
+        router = router.route(&format!("/receipts/{kind}"), methods);
+    }
+    router
 }
 
 /// Anyone can send these: they are counted, and summed up in the log now and then.
-fn refused(state: &AppState, gateway: &str, refusal: Refusal) -> WebError {
+fn refused(state: &AppState, kind: &str, refusal: Refusal) -> WebError {
     let error = WebError::from(refusal);
     state
         .refusals
-        .note(format!("{gateway}: {} {error}", error.status().as_u16()));
+        .note(format!("{kind}: {} {error}", error.status().as_u16()));
     error
+}
+
+/// The body is read even where the kind's receipt is all in the query, so that one above
+/// [`MAX_BODY_BYTES`](crate::web::MAX_BODY_BYTES) is refused with 413 at every endpoint.
+async fn receive(
+    state: &AppState,
+    index: usize,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<StatusCode, WebError> {
+    let candidates = read(state, index, query, headers, body)?;
+    record(state, candidates).await
+}
+
+/// A receipt's candidates, read by the kind at `index` of the state's [`ReceiptKeys`].
+fn read(
+    state: &AppState,
+    index: usize,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<Receipt>, WebError> {
+    let (kind, reader) = &state.keys.readers[index];
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let request = ReceiptRequest {
+        query,
+        body,
+        header: &header,
+    };
+    reader
+        .read(&request, state.clock.now_ms())
+        .map_err(|refusal| refused(state, kind, refusal))
 }
 
 /// Records the first candidate that names a known delivery; answers once it is committed.
@@ -42,65 +82,4 @@ async fn record(state: &AppState, candidates: Vec<Receipt>) -> Result<StatusCode
     }
     tracing::info!(message = "receipt for no known delivery: ignored");
     Ok(StatusCode::OK)
-}
-
-/// Kannel's receipt is all in the query; a body is read only to be refused with 413 above
-/// [`MAX_BODY_BYTES`](crate::web::MAX_BODY_BYTES), as at the other endpoints.
-async fn kannel(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    _body: Bytes,
-) -> Result<StatusCode, WebError> {
-    let params = form(query.unwrap_or_default().as_bytes());
-    let receipt = receipts::kannel(&state.keys, &params, state.clock.now_ms())
-        .map_err(|refusal| refused(&state, "kannel", refusal))?;
-    record(&state, vec![receipt]).await
-}
-
-async fn twilio(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, WebError> {
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|value| value.to_str().ok());
-    let params = form(&body);
-    let receipt = receipts::twilio(
-        &state.keys,
-        query.as_deref(),
-        &params,
-        signature,
-        state.clock.now_ms(),
-    )
-    .map_err(|refusal| refused(&state, "twilio", refusal))?;
-    record(&state, vec![receipt]).await
-}
-
-/// Vonage sends GET or POST, form or JSON: the query and the body are merged.
-async fn vonage(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Result<StatusCode, WebError> {
-    let mut params = form(query.unwrap_or_default().as_bytes());
-    if body.trim_ascii_start().starts_with(b"{") {
-        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&body) else {
-            let refusal = Refusal::Malformed("body is not a JSON object".into());
-            return Err(refused(&state, "vonage", refusal));
-        };
-        params.extend(object.into_iter().map(|(name, value)| {
-            let value = match value {
-                serde_json::Value::String(text) => text,
-                other => other.to_string(),
-            };
-            (name, value)
-        }));
-    } else {
-        params.extend(form(&body));
-    }
-    let candidates = receipts::vonage(&state.keys, &params, state.clock.now_ms())
-        .map_err(|refusal| refused(&state, "vonage", refusal))?;
-    record(&state, candidates).await
 }

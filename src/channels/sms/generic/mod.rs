@@ -2,11 +2,15 @@
 //! `mod` line and one line of `gateways!`. One submission is a JSON `POST {url}` of `to`, `text` and
 //! `encoding`; a 2xx answer with `{"id": …}` takes the message, and every other answer is
 //! read as any gateway's HTTP status is ([`classify_status`]). It names no number, so it
-//! never says `Rejected`.
+//! never says `Rejected`. With a `receipt_token` it takes delivery receipts
+//! (`/receipts/generic`, `receipt.rs`).
 
 #![cfg(test)]
 
+mod receipt;
+
 use super::config::GatewaySettings;
+use super::receipt::ReceiptReader;
 use super::{classify_status, exchange, GatewayOutcome, Sms, SmsGateway, StatusClass};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -19,6 +23,8 @@ pub struct GenericSettings {
     pub name: Option<String>,
     /// Where each message is posted.
     pub url: String,
+    /// The token its delivery receipts carry; none: it sends no receipts.
+    pub receipt_token: Option<String>,
 }
 
 impl GatewaySettings for GenericSettings {
@@ -31,7 +37,9 @@ impl GatewaySettings for GenericSettings {
     }
 
     fn receipts(&self) -> Option<String> {
-        None
+        self.receipt_token
+            .as_ref()
+            .map(|_| "receipts with a token".into())
     }
 
     fn describe(&self, _name: &str, _receipt_secret: bool, _problems: &mut Vec<String>) -> String {
@@ -52,6 +60,13 @@ impl GatewaySettings for GenericSettings {
             url: self.url.clone(),
             client,
         }))
+    }
+
+    fn receipt_reader(
+        gateways: &[&Self],
+        _receipt_secret: Option<&str>,
+    ) -> Result<Option<Box<dyn ReceiptReader>>, String> {
+        Ok(Some(receipt::reader(gateways)))
     }
 }
 
@@ -103,7 +118,9 @@ mod tests {
     use super::super::gsm::Encoding;
     use super::super::{build, http_client, BreakerChange, BreakerObserver};
     use super::*;
+    use crate::clock::SystemClock;
     use crate::config::Config;
+    use crate::web::ReceiptKeys;
     use axum::routing::post;
     use axum::{Json, Router};
     use std::sync::{Arc, Mutex};
@@ -175,5 +192,45 @@ mod tests {
                 "encoding": "GSM-7",
             })
         );
+    }
+
+    #[tokio::test]
+    async fn its_receipts_arrive_through_the_receipt_router_by_its_token() {
+        let text = "[[sms.gateways]]\nkind = \"generic\"\nurl = \"http://127.0.0.1:9/sms\"\n\
+                    receipt_token = \"t0ken\"\n";
+        let config = Config::parse(text, "t.toml").expect("valid");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::store::open(&url).await.expect("store");
+        let keys = ReceiptKeys::from_config(&config).expect("receipt keys");
+        let router = crate::web::router(store, keys, Arc::new(SystemClock));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+
+        let client = reqwest::Client::new();
+        let endpoint = format!("http://{address}/receipts/generic");
+        let post = |body: &'static str| {
+            client
+                .post(&endpoint)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
+        let status = |response: reqwest::Result<reqwest::Response>| {
+            response.expect("answer").status().as_u16()
+        };
+        assert_eq!(
+            status(post("token=t0ken&id=g-1&status=delivered").await),
+            200
+        );
+        assert_eq!(
+            status(post("token=wrong&id=g-1&status=delivered").await),
+            403
+        );
+        assert_eq!(status(post("token=t0ken&status=delivered").await), 400);
+        assert_eq!(status(client.get(&endpoint).send().await), 405);
     }
 }

@@ -1,7 +1,8 @@
 //! `[[sms.gateways]]` with `kind = "kannel"`.
 
-use super::{Kannel, KannelConfig};
+use super::{receipt, Kannel, KannelConfig};
 use crate::channels::sms::config::{secret, GatewaySettings};
+use crate::channels::sms::receipt::ReceiptReader;
 use crate::channels::sms::SmsGateway;
 use serde::Deserialize;
 
@@ -78,5 +79,12 @@ impl GatewaySettings for KannelSettings {
             },
         };
         Ok(Box::new(Kannel::new(config, client)))
+    }
+
+    fn receipt_reader(
+        gateways: &[&Self],
+        receipt_secret: Option<&str>,
+    ) -> Result<Option<Box<dyn ReceiptReader>>, String> {
+        receipt::reader(gateways, receipt_secret).map(Some)
     }
 }

@@ -44,7 +44,6 @@ mod config;
 mod receipt;
 
 pub use config::KannelSettings;
-pub use receipt::receipt;
 
 use super::{classify_status, retry_after, GatewayOutcome, Sms, SmsGateway, StatusClass};
 use crate::channels::mask;

@@ -1,7 +1,8 @@
 //! `[[sms.gateways]]` with `kind = "twilio"`.
 
-use super::{Twilio, TwilioConfig, DEFAULT_BASE_URL};
+use super::{receipt, Twilio, TwilioConfig, DEFAULT_BASE_URL};
 use crate::channels::sms::config::{secret, GatewaySettings};
+use crate::channels::sms::receipt::ReceiptReader;
 use crate::channels::sms::SmsGateway;
 use serde::Deserialize;
 
@@ -84,5 +85,12 @@ impl GatewaySettings for TwilioSettings {
             status_callback: self.status_callback.clone(),
         };
         Ok(Box::new(Twilio::new(config, client)))
+    }
+
+    fn receipt_reader(
+        gateways: &[&Self],
+        _receipt_secret: Option<&str>,
+    ) -> Result<Option<Box<dyn ReceiptReader>>, String> {
+        receipt::reader(gateways).map(Some)
     }
 }

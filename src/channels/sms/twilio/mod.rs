@@ -26,7 +26,7 @@ mod config;
 mod receipt;
 
 pub use config::TwilioSettings;
-pub use receipt::{receipt, twilio_signature, TwilioKey};
+pub use receipt::twilio_signature;
 
 use super::{
     classify_status, exchange, scrub, with_delivery, GatewayOutcome, Sms, SmsGateway, StatusClass,

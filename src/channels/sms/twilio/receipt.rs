@@ -3,22 +3,52 @@
 
 use super::TwilioSettings;
 use crate::channels::sms::config::secret;
-use crate::channels::sms::receipt::{delivery_id, param, required, Params, Refusal};
+use crate::channels::sms::receipt::{
+    delivery_id, form, param, required, Params, ReceiptMethods, ReceiptReader, ReceiptRequest,
+    Refusal,
+};
 use crate::domain::{DeliveryState, Receipt};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 
+/// Every Twilio gateway's status callbacks, each checked with its own key.
+struct TwilioReceipts {
+    keys: Vec<TwilioKey>,
+}
+
+/// The gateways' keys, their Auth Tokens read.
+pub(super) fn reader(gateways: &[&TwilioSettings]) -> Result<Box<dyn ReceiptReader>, String> {
+    let keys = gateways
+        .iter()
+        .map(|settings| TwilioKey::from_settings(settings))
+        .collect::<Result<_, _>>()?;
+    Ok(Box::new(TwilioReceipts { keys }))
+}
+
+impl ReceiptReader for TwilioReceipts {
+    fn methods(&self) -> ReceiptMethods {
+        ReceiptMethods::Post
+    }
+
+    /// The URL's query (`delivery`), the form body and `X-Twilio-Signature`.
+    fn read(&self, request: &ReceiptRequest<'_>, at_ms: i64) -> Result<Vec<Receipt>, Refusal> {
+        let signature = (request.header)("x-twilio-signature");
+        let body = form(request.body);
+        receipt(&self.keys, request.query, &body, signature, at_ms).map(|receipt| vec![receipt])
+    }
+}
+
 /// What checks one Twilio gateway's status callbacks.
-pub struct TwilioKey {
-    pub name: String,
-    pub auth_token: String,
+struct TwilioKey {
+    name: String,
+    auth_token: String,
     /// The configured `status_callback`: the public URL Twilio signs.
-    pub status_callback: Option<String>,
+    status_callback: Option<String>,
 }
 
 impl TwilioKey {
     /// The gateway's key, its Auth Token read.
-    pub fn from_settings(settings: &TwilioSettings) -> Result<TwilioKey, String> {
+    fn from_settings(settings: &TwilioSettings) -> Result<TwilioKey, String> {
         Ok(TwilioKey {
             name: settings.name.clone().unwrap_or_else(|| "twilio".into()),
             auth_token: secret(
@@ -68,7 +98,7 @@ fn twilio_url(status_callback: &str, query: Option<&str>) -> String {
 }
 
 /// A Twilio status callback: the URL's query (`delivery`), the form body and the signature.
-pub fn receipt(
+fn receipt(
     keys: &[TwilioKey],
     query: Option<&str>,
     body: &Params,

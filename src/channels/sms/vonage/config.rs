@@ -1,7 +1,8 @@
 //! `[[sms.gateways]]` with `kind = "vonage"`.
 
-use super::{Vonage, VonageConfig, DEFAULT_BASE_URL};
+use super::{receipt, Vonage, VonageConfig, DEFAULT_BASE_URL};
 use crate::channels::sms::config::{secret, GatewaySettings};
+use crate::channels::sms::receipt::ReceiptReader;
 use crate::channels::sms::SmsGateway;
 use serde::Deserialize;
 
@@ -76,5 +77,12 @@ impl GatewaySettings for VonageSettings {
             callback: self.callback.clone(),
         };
         Ok(Box::new(Vonage::new(config, client)))
+    }
+
+    fn receipt_reader(
+        gateways: &[&Self],
+        _receipt_secret: Option<&str>,
+    ) -> Result<Option<Box<dyn ReceiptReader>>, String> {
+        receipt::reader(gateways).map(Some)
     }
 }

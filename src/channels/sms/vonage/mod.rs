@@ -57,7 +57,7 @@ mod config;
 mod receipt;
 
 pub use config::VonageSettings;
-pub use receipt::{receipt, vonage_signature, SignatureMethod, VonageKey};
+pub use receipt::{vonage_signature, SignatureMethod};
 
 use super::gsm::Encoding;
 use super::{

@@ -3,15 +3,58 @@
 
 use super::VonageSettings;
 use crate::channels::sms::config::secret;
-use crate::channels::sms::receipt::{delivery_id, param, required, Params, Refusal};
+use crate::channels::sms::receipt::{
+    delivery_id, form, param, required, Params, ReceiptMethods, ReceiptReader, ReceiptRequest,
+    Refusal,
+};
 use crate::domain::{DeliveryState, Receipt};
 use hmac::{Hmac, Mac};
 
+/// Every Vonage gateway's delivery receipts, each checked with its own signature secret.
+struct VonageReceipts {
+    keys: Vec<VonageKey>,
+}
+
+/// The gateways' keys, their signature secrets read and their methods checked.
+pub(super) fn reader(gateways: &[&VonageSettings]) -> Result<Box<dyn ReceiptReader>, String> {
+    let keys = gateways
+        .iter()
+        .map(|settings| VonageKey::from_settings(settings))
+        .collect::<Result<_, _>>()?;
+    Ok(Box::new(VonageReceipts { keys }))
+}
+
+impl ReceiptReader for VonageReceipts {
+    fn methods(&self) -> ReceiptMethods {
+        ReceiptMethods::GetAndPost
+    }
+
+    /// Vonage sends GET or POST, form or JSON: the query and the body are merged.
+    fn read(&self, request: &ReceiptRequest<'_>, at_ms: i64) -> Result<Vec<Receipt>, Refusal> {
+        let mut params = form(request.query.unwrap_or_default().as_bytes());
+        if request.body.trim_ascii_start().starts_with(b"{") {
+            let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(request.body) else {
+                return Err(Refusal::Malformed("body is not a JSON object".into()));
+            };
+            params.extend(object.into_iter().map(|(name, value)| {
+                let value = match value {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (name, value)
+            }));
+        } else {
+            params.extend(form(request.body));
+        }
+        receipt(&self.keys, &params, at_ms)
+    }
+}
+
 /// What checks one Vonage gateway's receipts.
-pub struct VonageKey {
-    pub name: String,
+struct VonageKey {
+    name: String,
     /// The signature secret and method, if receipts are signed.
-    pub signature: Option<(String, SignatureMethod)>,
+    signature: Option<(String, SignatureMethod)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +68,7 @@ pub enum SignatureMethod {
 
 impl VonageKey {
     /// The gateway's key, its signature secret read and its method checked.
-    pub fn from_settings(settings: &VonageSettings) -> Result<VonageKey, String> {
+    fn from_settings(settings: &VonageSettings) -> Result<VonageKey, String> {
         let VonageSettings {
             name,
             signature_secret,
@@ -130,7 +173,7 @@ fn same(a: &str, b: &str) -> bool {
 /// A Vonage delivery receipt (query and body merged). One candidate per Vonage gateway that
 /// could have sent it: the gateways whose signature matches (verified), and those without a
 /// signature secret (unverified: the store then insists on the exact message id).
-pub fn receipt(keys: &[VonageKey], params: &Params, at_ms: i64) -> Result<Vec<Receipt>, Refusal> {
+fn receipt(keys: &[VonageKey], params: &Params, at_ms: i64) -> Result<Vec<Receipt>, Refusal> {
     let sig = param(params, "sig");
     let candidates: Vec<(&VonageKey, bool)> = keys
         .iter()
