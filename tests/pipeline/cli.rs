@@ -85,12 +85,17 @@ async fn the_demo_reaches_every_patient_in_their_language_with_their_own_appoint
 
     // Every patient's SMS, as written to the outbox, names their own appointments in
     // their language.
-    let app = tocsin::app::App::open(tocsin::config::Config {
+    let mut config = tocsin::config::Config {
         database_url: format!("sqlite://{}", dir.path().join("demo/tocsin.db").display()),
         ..tocsin::config::Config::default()
-    })
-    .await
-    .expect("open the demo database");
+    };
+    // Opening the app makes the outbox folders: in the test's directory, not the source tree.
+    config.email.dir = dir.path().join("outbox/email");
+    config.sms.dir = dir.path().join("outbox/sms");
+    config.telegram.dir = dir.path().join("outbox/telegram");
+    let app = tocsin::app::App::open(config)
+        .await
+        .expect("open the demo database");
     let locales = Locales::load(None, chrono_tz::Europe::Brussels).expect("locales");
     let hospital = tocsin::config::Hospital::default();
     let mut languages = std::collections::BTreeSet::new();
