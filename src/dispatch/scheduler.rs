@@ -3,7 +3,7 @@
 use super::lifecycle::{self, Moment};
 use super::{Dispatcher, RunEnd};
 use crate::domain::UpdateState;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -22,9 +22,10 @@ const TICK: Duration = Duration::from_secs(5);
 pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>) {
     let store = Arc::clone(&dispatcher.store);
     let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
-    let mut running: HashSet<i64> = HashSet::new();
+    // The update each run task sends, found again by task id when the task panicked.
+    let mut running: HashMap<tokio::task::Id, i64> = HashMap::new();
     loop {
-        while let Some(done) = runs.try_join_next() {
+        while let Some(done) = runs.try_join_next_with_id() {
             run_ended(&dispatcher, &mut running, done).await;
         }
         match store.updates().await {
@@ -33,7 +34,10 @@ pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>
                     let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
                     // A running dispatcher sweeps between its own steps; a paused update
                     // waits for a person to fix what stopped it.
-                    if !sent || update.paused.is_some() || running.contains(&update.id) {
+                    if !sent
+                        || update.paused.is_some()
+                        || running.values().any(|&id| id == update.id)
+                    {
                         continue;
                     }
                     let fallbacks = match &dispatcher.sweep {
@@ -68,15 +72,15 @@ pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>
                     if open == 0 {
                         continue;
                     }
-                    running.insert(update.id);
                     let dispatcher = Arc::clone(&dispatcher);
-                    runs.spawn(async move {
+                    let task = runs.spawn(async move {
                         let result = dispatcher.run(update.id).await;
                         if let Err(error) = &result {
                             tracing::error!(message = "dispatcher run failed", id = update.id, %error);
                         }
                         (update.id, result.ok())
                     });
+                    running.insert(task.id(), update.id);
                 }
             }
             Err(error) => tracing::error!(message = "updates unreadable", %error),
@@ -84,7 +88,7 @@ pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
             // A run that ends marks its update sent at once, and starts the next round early.
-            Some(done) = runs.join_next(), if !runs.is_empty() => {
+            Some(done) = runs.join_next_with_id(), if !runs.is_empty() => {
                 run_ended(&dispatcher, &mut running, done).await;
             }
             _ = stopped.changed() => break,
@@ -94,15 +98,24 @@ pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>
 }
 
 /// Forgets a run that ended, and moves its update along (`sent`, or paused with the reason).
+/// A run that panicked is forgotten too, so that the next tick runs its update again.
 async fn run_ended(
     dispatcher: &Dispatcher,
-    running: &mut HashSet<i64>,
-    done: Result<(i64, Option<RunEnd>), tokio::task::JoinError>,
+    running: &mut HashMap<tokio::task::Id, i64>,
+    done: Result<(tokio::task::Id, (i64, Option<RunEnd>)), tokio::task::JoinError>,
 ) {
-    let Ok((id, end)) = done else {
-        return;
+    let (id, end) = match done {
+        Ok((task, (id, end))) => {
+            running.remove(&task);
+            (id, end)
+        }
+        Err(error) => {
+            if let Some(id) = running.remove(&error.id()) {
+                tracing::error!(message = "dispatcher run ended abnormally", id, %error);
+            }
+            return;
+        }
     };
-    running.remove(&id);
     if let Some(end) = end {
         if let RunEnd::Stopped(channels) = &end {
             tracing::error!(message = "run stopped with deliveries held", id, ?channels);
