@@ -17,7 +17,9 @@ mod selection;
 use self::import::HeldRecord;
 use self::lists::{push_in, KEYS_PER_LOOKUP};
 use self::messages::{Dictionaries, MessageRow};
-use self::rows::{contact_from_row, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS};
+use self::rows::{
+    contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
+};
 use self::selection::push_selection;
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
@@ -710,16 +712,17 @@ impl Store for SqliteStore {
     }
 
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
-        let rows = sqlx::query(
+        let query = format!(
             "SELECT state, channel, language, \
-               CASE WHEN channel = 'sms' AND instr(gateway_id, ':') > 1 \
-                    THEN substr(gateway_id, 1, instr(gateway_id, ':') - 1) END AS gateway, \
+               CASE WHEN channel = 'sms' AND instr(gateway_id, ':') > 1 THEN {} END AS gateway, \
                COUNT(*) AS n FROM deliveries \
              WHERE update_id = ? GROUP BY state, channel, language, gateway",
-        )
-        .bind(update_id)
-        .fetch_all(&self.pool)
-        .await?;
+            gateway_of("gateway_id")
+        );
+        let rows = sqlx::query(&query)
+            .bind(update_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 let count: i64 = row.try_get("n")?;

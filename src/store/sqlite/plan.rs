@@ -3,6 +3,7 @@
 
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages::Packer;
+use super::rows::gateway_of;
 use super::rows::{parse_col, parse_list};
 use super::{SqliteStore, WriteTurn};
 use crate::domain::DeliveryState;
@@ -23,9 +24,7 @@ fn push_fallback_condition(query: &mut QueryBuilder<'_, Sqlite>, d: &str, rule: 
         query
             .push(format!(" OR ({d}state = 'sent' AND {d}updated_at <= "))
             .push_bind(silent_since)
-            .push(format!(
-                " AND substr({d}gateway_id, 1, instr({d}gateway_id, ':') - 1)"
-            ));
+            .push(format!(" AND {}", gateway_of(&format!("{d}gateway_id"))));
         push_in(query, rule.receipt_gateways.iter().cloned());
         query.push(")");
     }

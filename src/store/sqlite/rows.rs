@@ -104,3 +104,9 @@ pub(super) fn brussels_time(ms: i64) -> String {
         })
         .unwrap_or_else(|| ms.to_string())
 }
+
+/// In SQL, the gateway's name in a `gateway_id` column: what comes before the first colon of
+/// [`GatewayId`](crate::domain::GatewayId)'s written form.
+pub(super) fn gateway_of(column: &str) -> String {
+    format!("substr({column}, 1, instr({column}, ':') - 1)")
+}
