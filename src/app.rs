@@ -12,7 +12,8 @@ use crate::dispatch::lifecycle::{self, Moment};
 use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
     ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
-    PhoneNumber, Recipient, RenderedMessage, Selection, UpdateState,
+    PhoneNumber, PublicReference, Recipient, RenderedMessage, Selection, UpdateState,
+    RANDOM_CHARACTERS,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
@@ -263,11 +264,12 @@ impl App {
             }
         }
         let now = self.clock.now_ms();
+        let reference = self.new_reference(now).await?;
         let forecast = forecast(
             self.store.as_ref(),
             &self.renderer,
             &self.config,
-            &draft.update.as_draft(0, now),
+            &draft.update.as_draft(0, reference.clone(), now),
         )
         .await?;
         if let Some(max) = options.max_sms_segments {
@@ -293,13 +295,36 @@ impl App {
                 ));
             }
         }
-        let id = self.store.insert_update(&draft.update, now).await?;
+        let id = self
+            .store
+            .insert_update(&draft.update, &reference, now)
+            .await?;
         Ok(DraftReport {
             id,
             draft,
             forecast,
             warnings,
         })
+    }
+
+    /// A public reference no other update has: the hospital's short name, today's date in
+    /// its time zone and random characters (drawn again on the rare clash).
+    async fn new_reference(&self, now_ms: i64) -> Result<PublicReference, AppError> {
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+        let today = chrono::DateTime::from_timestamp_millis(now_ms)
+            .unwrap_or_default()
+            .with_timezone(&tz)
+            .date_naive();
+        loop {
+            let reference = PublicReference::new(
+                &self.config.hospital.short_name,
+                today,
+                rand::random::<[u8; RANDOM_CHARACTERS]>(),
+            );
+            if self.store.update_by_reference(&reference).await?.is_none() {
+                return Ok(reference);
+            }
+        }
     }
 
     /// An audience that reaches nobody is almost always a mistake (a campus written as the

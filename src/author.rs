@@ -7,6 +7,11 @@
 //! audiences = ["patients from=2026-01-13 to=2026-01-14", "gps-of-affected", "media"]
 //! channels = ["sms", "email"]
 //! appointments = "cancelled"     # cancelled | postponed | as-planned
+//! [cap]                          # optional: the press room's CAP 1.2 alert
+//! urgency = "Immediate"          # defaults per kind: `domain::CapFields::resolve`
+//! severity = "Severe"
+//! certainty = "Observed"
+//! response_type = "Monitor"
 //! [nl]
 //! title = "…"
 //! body = """…"""
@@ -15,7 +20,8 @@
 
 use crate::channels::sms::gsm;
 use crate::domain::{
-    AppointmentOutcome, AudienceSpec, ChannelKind, Language, NewUpdate, UpdateKind, UpdateText,
+    AppointmentOutcome, AudienceSpec, CapFields, Certainty, ChannelKind, Language, NewUpdate,
+    ResponseType, Severity, UpdateKind, UpdateText, Urgency,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -61,9 +67,19 @@ struct UpdateFile {
     audiences: Spanned<Vec<Spanned<String>>>,
     channels: Spanned<Vec<Spanned<String>>>,
     appointments: Option<Spanned<String>>,
+    cap: Option<CapFile>,
     nl: Option<TextFile>,
     fr: Option<TextFile>,
     en: Option<TextFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapFile {
+    urgency: Option<Spanned<String>>,
+    severity: Option<Spanned<String>>,
+    certainty: Option<Spanned<String>>,
+    response_type: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +180,20 @@ pub fn parse_draft(
             .map_err(|message| problems.push(lines.problem(value.span(), message)))
             .ok(),
     };
+    let cap = parsed
+        .cap
+        .map(|cap| CapFields {
+            urgency: cap_value(&lines, &mut problems, cap.urgency, Urgency::parse),
+            severity: cap_value(&lines, &mut problems, cap.severity, Severity::parse),
+            certainty: cap_value(&lines, &mut problems, cap.certainty, Certainty::parse),
+            response_type: cap_value(
+                &lines,
+                &mut problems,
+                cap.response_type,
+                ResponseType::parse,
+            ),
+        })
+        .unwrap_or_default();
     let mut audiences = Vec::new();
     for audience in parsed.audiences.get_ref() {
         match AudienceSpec::parse(audience.get_ref()) {
@@ -310,12 +340,26 @@ pub fn parse_draft(
             channels,
             appointments,
             author,
+            cap,
             nl,
             fr,
             en,
         },
         sms: analyses,
     })
+}
+
+/// One value of the `[cap]` table, or `None` (the kind's default) with its problem noted.
+fn cap_value<T>(
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+    value: Option<Spanned<String>>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    let value = value?;
+    parse(value.get_ref())
+        .map_err(|message| problems.push(lines.problem(value.span(), format!("[cap] {message}"))))
+        .ok()
 }
 
 /// A field that must stay on one line (a title becomes the e-mail's Subject header): a line

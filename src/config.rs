@@ -28,6 +28,7 @@ pub struct Config {
     pub policy: Policies,
     pub gp_alert: GpAlert,
     pub serve: Serve,
+    pub press: Press,
     /// A folder whose templates replace the built-in ones file by file, under the same
     /// names (`email/patients.txt.tera`, `sms/patients.txt.tera`, …). Checked at start: every
     /// template must compile and render.
@@ -66,6 +67,33 @@ pub struct Serve {
     /// `serve` needs this many file descriptors and some more (it raises its soft limit, up
     /// to the hard one, when it can).
     pub max_connections: usize,
+}
+
+/// The press room: the public pages and feeds `tocsin serve` answers and `tocsin press export`
+/// writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Press {
+    /// Where readers find the press room (feeds and messages link there); `[hospital]
+    /// website` when unset. `tocsin press export` writes what to put there when `serve` cannot
+    /// be reached from outside.
+    pub public_url: Option<String>,
+    /// CAP's `sender`: who issues the alerts, without spaces or commas; the public URL's host
+    /// when unset.
+    pub cap_sender: Option<String>,
+    /// How long browsers, feed readers and CDNs may keep a page or feed before they ask again
+    /// (each then gets 304 when nothing changed).
+    pub cache_seconds: u32,
+}
+
+impl Default for Press {
+    fn default() -> Self {
+        Press {
+            public_url: None,
+            cap_sender: None,
+            cache_seconds: 60,
+        }
+    }
 }
 
 impl Default for Serve {
@@ -122,6 +150,7 @@ impl Default for Config {
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
+            press: Press::default(),
             templates_dir: None,
             locales_dir: None,
             file: None,

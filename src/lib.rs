@@ -14,6 +14,7 @@ pub mod fallback;
 pub mod group_commit;
 pub mod import;
 pub mod plan;
+pub mod press;
 pub mod render;
 pub mod report;
 pub mod spreadsheet;

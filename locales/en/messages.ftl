@@ -84,3 +84,14 @@ signature = The { $hospital } crisis team
 footer-patients = You are receiving this message because you have an appointment at { $hospital }.
 footer-gps = You are receiving this message as a GP in the area served by { $hospital }.
 footer-media = You are receiving this message because you are on the press list of { $hospital }.
+
+## Press room: the public pages and feeds (shared by pages and feeds)
+# $hospital
+press-title = { $hospital }: crisis updates
+press-kind-alert = Alert
+press-kind-update = Update
+press-kind-cancel = Cancellation
+press-kind-allclear = All clear
+press-withdrawn = Sending of this message was stopped.
+# $reference
+press-reference = Reference: { $reference }

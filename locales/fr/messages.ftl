@@ -87,3 +87,14 @@ signature = La cellule de crise de { $hospital }
 footer-patients = Vous recevez ce message parce que vous avez un rendez-vous chez { $hospital }.
 footer-gps = Vous recevez ce message en tant que médecin généraliste de la zone desservie par { $hospital }.
 footer-media = Vous recevez ce message parce que vous figurez sur la liste de presse de { $hospital }.
+
+## Press room: the public pages and feeds (shared by pages and feeds)
+# $hospital
+press-title = { $hospital } : communications sur la crise
+press-kind-alert = Alerte
+press-kind-update = Mise à jour
+press-kind-cancel = Annulation
+press-kind-allclear = Fin de la crise
+press-withdrawn = L'envoi de ce message a été interrompu.
+# $reference
+press-reference = Référence : { $reference }

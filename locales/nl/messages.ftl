@@ -84,3 +84,14 @@ signature = De crisiscel van { $hospital }
 footer-patients = U ontvangt dit bericht omdat u een afspraak hebt bij { $hospital }.
 footer-gps = U ontvangt dit bericht als huisarts in het werkingsgebied van { $hospital }.
 footer-media = U ontvangt dit bericht omdat u op de perslijst van { $hospital } staat.
+
+## Press room: the public pages and feeds (shared by pages and feeds)
+# $hospital
+press-title = { $hospital }: berichten over de crisis
+press-kind-alert = Waarschuwing
+press-kind-update = Update
+press-kind-cancel = Intrekking
+press-kind-allclear = Einde van de crisis
+press-withdrawn = De verzending van dit bericht werd stopgezet.
+# $reference
+press-reference = Referentie: { $reference }

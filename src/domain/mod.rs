@@ -1,6 +1,7 @@
 //! Plain types and rules. Nothing in here does I/O.
 
 mod audience;
+mod cap;
 mod contact;
 mod delivery;
 mod gateway_id;
@@ -9,9 +10,11 @@ mod language;
 mod message;
 mod phone;
 mod receipt;
+mod reference;
 mod update;
 
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
+pub use cap::{message_type, CapFields, CapValues, Certainty, ResponseType, Severity, Urgency};
 pub use contact::{
     fold_accent, AffectedPatient, Appointment, AppointmentStatus, Contact, EmailAddress,
     NewAppointment, NewContact, PatientLanguage, Recipient, Role,
@@ -23,6 +26,7 @@ pub use language::{recipient_language, Language, UnknownLanguage};
 pub use message::RenderedMessage;
 pub use phone::{PhoneError, PhoneNumber};
 pub use receipt::Receipt;
+pub use reference::{PublicReference, RANDOM_CHARACTERS};
 pub use update::{
     AppointmentOutcome, ApprovalError, Audience, NewUpdate, Update, UpdateKind, UpdateState,
     UpdateText,

@@ -1,4 +1,4 @@
-use super::{AudienceSpec, ChannelKind, Language};
+use super::{AudienceSpec, CapFields, ChannelKind, Language, PublicReference};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -163,6 +163,8 @@ pub struct UpdateText {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
     pub id: i64,
+    /// What every message, page and feed of this update prints, for readers to check it.
+    pub reference: PublicReference,
     pub incident_id: String,
     pub kind: UpdateKind,
     pub follows: Option<i64>,
@@ -172,7 +174,10 @@ pub struct Update {
     pub state: UpdateState,
     pub author: String,
     pub approved_by: Option<String>,
+    /// When it was released: the time the press room publishes it under.
+    pub approved_at_ms: Option<i64>,
     pub created_at_ms: i64,
+    pub cap: CapFields,
     /// Why its last run stopped with deliveries left, if it did and nobody resumed it yet.
     pub paused: Option<String>,
     pub nl: UpdateText,
@@ -201,6 +206,7 @@ pub struct NewUpdate {
     pub channels: Vec<ChannelKind>,
     pub appointments: AppointmentOutcome,
     pub author: String,
+    pub cap: CapFields,
     pub nl: UpdateText,
     pub fr: UpdateText,
     pub en: UpdateText,
@@ -216,9 +222,10 @@ impl NewUpdate {
     }
 
     /// The update as it will be stored as a draft, so it can be rendered before it is.
-    pub fn as_draft(&self, id: i64, created_at_ms: i64) -> Update {
+    pub fn as_draft(&self, id: i64, reference: PublicReference, created_at_ms: i64) -> Update {
         Update {
             id,
+            reference,
             incident_id: self.incident_id.clone(),
             kind: self.kind,
             follows: self.follows,
@@ -228,7 +235,9 @@ impl NewUpdate {
             state: UpdateState::Draft,
             author: self.author.clone(),
             approved_by: None,
+            approved_at_ms: None,
             created_at_ms,
+            cap: self.cap,
             paused: None,
             nl: self.nl.clone(),
             fr: self.fr.clone(),

@@ -65,6 +65,13 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("footer-patients", &["hospital"]),
     ("footer-gps", &["hospital"]),
     ("footer-media", &["hospital"]),
+    ("press-title", &["hospital"]),
+    ("press-kind-alert", &[]),
+    ("press-kind-update", &[]),
+    ("press-kind-cancel", &[]),
+    ("press-kind-allclear", &[]),
+    ("press-withdrawn", &[]),
+    ("press-reference", &["reference"]),
 ];
 
 /// The messages that are strftime patterns rather than text.

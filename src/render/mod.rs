@@ -723,6 +723,7 @@ mod tests {
         };
         Update {
             id: 1,
+            reference: crate::domain::PublicReference::from_stored("ZNA-20260113-7JQ4".into()),
             incident_id: "cyber".into(),
             kind: UpdateKind::Alert,
             follows: None,
@@ -732,7 +733,9 @@ mod tests {
             state: UpdateState::Approved,
             author: "a".into(),
             approved_by: Some("b".into()),
+            approved_at_ms: Some(1_768_300_100_000),
             created_at_ms: 1_768_300_000_000,
+            cap: crate::domain::CapFields::default(),
             paused: None,
             nl: text(
                 "Cyberaanval",

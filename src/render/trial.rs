@@ -5,8 +5,9 @@
 use super::{RenderError, Renderer};
 use crate::channels::sms::gsm;
 use crate::domain::{
-    AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, ChannelKind,
-    Contact, Language, Recipient, Role, Update, UpdateKind, UpdateState, UpdateText,
+    AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, CapFields,
+    ChannelKind, Contact, Language, PublicReference, Recipient, Role, Update, UpdateKind,
+    UpdateState, UpdateText,
 };
 
 /// Renders every template for every audience, language, channel and `appointments` value,
@@ -56,6 +57,7 @@ fn sample_update(outcome: AppointmentOutcome) -> Update {
     };
     Update {
         id: 1,
+        reference: PublicReference::from_stored("TRIAL-20260113-0000".into()),
         incident_id: "trial".into(),
         kind: UpdateKind::Alert,
         follows: None,
@@ -65,7 +67,9 @@ fn sample_update(outcome: AppointmentOutcome) -> Update {
         state: UpdateState::Draft,
         author: "trial".into(),
         approved_by: None,
+        approved_at_ms: None,
         created_at_ms: 1_768_300_000_000,
+        cap: CapFields::default(),
         paused: None,
         nl: text(),
         fr: text(),

@@ -8,7 +8,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{AffectedPatient, Receipt, Recipient};
 use crate::domain::{
     ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact, NewUpdate,
-    RenderedMessage, Selection, Update, UpdateState,
+    PublicReference, RenderedMessage, Selection, Update, UpdateState,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -352,9 +352,19 @@ pub trait PlanWriter: Send {
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Opens the incident if this is its first update, then stores the draft.
-    async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64>;
+    async fn insert_update(
+        &self,
+        update: &NewUpdate,
+        reference: &PublicReference,
+        at_ms: i64,
+    ) -> Result<i64>;
     async fn update(&self, id: i64) -> Result<Update>;
     async fn updates(&self) -> Result<Vec<Update>>;
+    /// What the press room shows: every update released (approved, being sent, sent, or
+    /// halted while it was sent), newest release first.
+    async fn published_updates(&self) -> Result<Vec<Update>>;
+    /// Any update, released or not, under its public reference.
+    async fn update_by_reference(&self, reference: &PublicReference) -> Result<Option<Update>>;
     async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()>;
     async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()>;
     /// The update's state alone: cheap enough for a running dispatcher to poll for a halt.

@@ -28,8 +28,9 @@ use super::{
 };
 use super::{ConflictState, ImportConflict, RetryFilter, UnreachedDelivery, UpdateEvent};
 use crate::domain::{
-    ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment, NewContact, NewUpdate,
-    Selection, Update, UpdateKind, UpdateState, UpdateText,
+    CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
+    NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
+    UpdateState, UpdateText, Urgency,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -130,8 +131,25 @@ impl SqliteStore {
                 .remove(&language)
                 .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
         };
+        let cap_value = |column: &str| -> Result<Option<String>> { Ok(row.try_get(column)?) };
+        let corrupt = |error: String| StoreError::Corrupt(format!("update {id}: {error}"));
+        let cap = CapFields {
+            urgency: cap_value("cap_urgency")?
+                .map(|value| Urgency::parse(&value).map_err(corrupt))
+                .transpose()?,
+            severity: cap_value("cap_severity")?
+                .map(|value| Severity::parse(&value).map_err(corrupt))
+                .transpose()?,
+            certainty: cap_value("cap_certainty")?
+                .map(|value| Certainty::parse(&value).map_err(corrupt))
+                .transpose()?,
+            response_type: cap_value("cap_response_type")?
+                .map(|value| ResponseType::parse(&value).map_err(corrupt))
+                .transpose()?,
+        };
         Ok(Update {
             id,
+            reference: PublicReference::from_stored(row.try_get("reference")?),
             incident_id: row.try_get("incident_id")?,
             kind: parse_col::<UpdateKind>(row, "kind")?,
             follows: row.try_get("follows")?,
@@ -141,7 +159,9 @@ impl SqliteStore {
             state: parse_col::<UpdateState>(row, "state")?,
             author: row.try_get("author")?,
             approved_by: row.try_get("approved_by")?,
+            approved_at_ms: row.try_get("approved_at")?,
             created_at_ms: row.try_get("created_at")?,
+            cap,
             paused: row.try_get("paused_reason")?,
             nl: text(Language::Nl)?,
             fr: text(Language::Fr)?,
@@ -152,7 +172,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert_update(&self, update: &NewUpdate, at_ms: i64) -> Result<i64> {
+    async fn insert_update(
+        &self,
+        update: &NewUpdate,
+        reference: &PublicReference,
+        at_ms: i64,
+    ) -> Result<i64> {
         let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?) \
@@ -165,10 +190,12 @@ impl Store for SqliteStore {
         .await?;
         let join = |items: Vec<&str>| items.join(",");
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO updates (incident_id, kind, follows, audiences, channels, \
-             appointments, state, author, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id",
+            "INSERT INTO updates (reference, incident_id, kind, follows, audiences, channels, \
+             appointments, state, author, created_at, cap_urgency, cap_severity, \
+             cap_certainty, cap_response_type) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id",
         )
+        .bind(reference.as_str())
         .bind(&update.incident_id)
         .bind(update.kind.as_str())
         .bind(update.follows)
@@ -186,6 +213,10 @@ impl Store for SqliteStore {
         .bind(update.appointments.as_str())
         .bind(&update.author)
         .bind(at_ms)
+        .bind(update.cap.urgency.map(Urgency::as_str))
+        .bind(update.cap.severity.map(Severity::as_str))
+        .bind(update.cap.certainty.map(Certainty::as_str))
+        .bind(update.cap.response_type.map(ResponseType::as_str))
         .fetch_one(&mut *tx)
         .await?;
         for (language, text) in [
@@ -227,6 +258,31 @@ impl Store for SqliteStore {
             updates.push(self.update_from_row(row).await?);
         }
         Ok(updates)
+    }
+
+    async fn published_updates(&self) -> Result<Vec<Update>> {
+        let rows = sqlx::query(
+            "SELECT * FROM updates WHERE state IN ('approved', 'sending', 'sent', 'halted') \
+             ORDER BY approved_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            updates.push(self.update_from_row(row).await?);
+        }
+        Ok(updates)
+    }
+
+    async fn update_by_reference(&self, reference: &PublicReference) -> Result<Option<Update>> {
+        let row = sqlx::query("SELECT * FROM updates WHERE reference = ?")
+            .bind(reference.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.update_from_row(&row).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn approve_update(&self, id: i64, by: &str, at_ms: i64) -> Result<()> {
