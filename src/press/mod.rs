@@ -89,7 +89,7 @@ impl Edition {
                 update,
             })
             .collect();
-        items.sort_by(|a, b| (b.published, b.update.id).cmp(&(a.published, a.update.id)));
+        items.sort_by_key(|item| std::cmp::Reverse((item.published, item.update.id)));
         Ok(Edition {
             public_url,
             cap_sender,
