@@ -16,6 +16,7 @@ use crate::domain::{
     RANDOM_CHARACTERS,
 };
 use crate::fallback::Fallback;
+use crate::press;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
 use crate::render::{Locales, NameKind, RenderError, Renderer};
@@ -56,6 +57,8 @@ pub enum AppError {
     Unreadable(Unreadable),
     #[error(transparent)]
     Audience(#[from] crate::domain::AudienceError),
+    #[error(transparent)]
+    Press(#[from] crate::press::PressError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
     Placeholders {
         action: &'static str,
@@ -305,6 +308,14 @@ impl App {
             forecast,
             warnings,
         })
+    }
+
+    /// The press room as it stands: every released update, and its pages and feeds.
+    pub async fn press(&self) -> Result<(press::Edition, press::Site), AppError> {
+        let updates = self.store.published_updates().await?;
+        let edition = press::Edition::new(&self.config, updates)?;
+        let site = press::build(&edition, self.renderer.locales())?;
+        Ok((edition, site))
     }
 
     /// A public reference no other update has: the hospital's short name, today's date in
