@@ -21,28 +21,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::NaiveDate;
 use common::callgrind::{self, COUNTED};
 use common::http::{fire, Paths};
 use common::kannel::{Emulator, PASSWORD, USERNAME};
 use common::measure::{cores, load_average, print_memory, Stopwatch};
+use common::sms_day::{
+    self, callbacks, count_in_store, distinct_deliveries, draft_sms_update, free_port, wait_for,
+    RECEIPT_SECRET,
+};
 use common::{not_sent, rate, thousands, Summary};
-use std::collections::HashSet;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tocsin::app::App;
-use tocsin::author::DraftOptions;
 use tocsin::channels::sms::kannel;
-use tocsin::config::{Config, GatewayConfig, SmsTransport};
-use tocsin::demo::synthetic;
-use tocsin::domain::{DeliveryState, NewContact, Role, UpdateState};
+use tocsin::domain::{DeliveryState, UpdateState};
 use tocsin::plan::plan;
-use tokio::net::TcpStream;
-
-/// The shipped first alert; the bench narrows it to patients, by SMS.
-const FIRST_ALERT: &str = include_str!("../examples/01-first-alert.toml");
 
 const DISPATCH_TARGET: f64 = 20_000.0;
 const RECEIPT_TARGET: f64 = 10_000.0;
@@ -54,8 +48,6 @@ const RECEIPTS: &str = "receipts";
 
 /// Patients in the run under callgrind: enough for steady figures, few enough for valgrind.
 const COUNTED_PATIENTS: &str = "10000";
-
-const RECEIPT_SECRET: &str = "bench-receipt-secret";
 
 struct Args {
     patients: usize,
@@ -163,25 +155,7 @@ async fn run(args: Args) -> Result<()> {
     let gateway = Emulator::start().await?;
     let serve_port = free_port()?;
     let tmp = tempfile::tempdir()?;
-    let mut config = Config {
-        database_url: format!("sqlite://{}", tmp.path().join("bench.db").display()),
-        ..Config::default()
-    };
-    config.email.dir = tmp.path().join("outbox/email");
-    config.sms.dir = tmp.path().join("outbox/sms");
-    config.telegram.dir = tmp.path().join("outbox/telegram");
-    config.sms.transport = SmsTransport::Gateways;
-    config.sms.gateways = vec![GatewayConfig::Kannel(kannel::KannelSettings {
-        name: None,
-        base_url: format!("http://127.0.0.1:{}", gateway.port),
-        username: USERNAME.into(),
-        password: Some(PASSWORD.into()),
-        password_env: None,
-        from: "ZNA".into(),
-        dlr_url: Some(format!("http://127.0.0.1:{serve_port}/receipts/kannel")),
-    })];
-    config.serve.bind = format!("127.0.0.1:{serve_port}");
-    config.serve.receipt_secret = Some(RECEIPT_SECRET.into());
+    let mut config = sms_day::config(tmp.path(), &gateway, serve_port);
     if let Some(workers) = args.workers {
         config.dispatch.workers = workers;
     }
@@ -194,21 +168,7 @@ async fn run(args: Args) -> Result<()> {
 
     // ---- Patients and the update --------------------------------------------------------
     println!("\n[1] {n} patients with a mobile number, an SMS update to all of them");
-    let days: Vec<NaiveDate> = [(2026, 1, 13), (2026, 1, 14)]
-        .into_iter()
-        .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
-        .collect();
-    let mut day = synthetic::generate(n, &days, 2026);
-    give_every_patient_a_mobile(&mut day.contacts);
-    app.store
-        .import(
-            &day.contacts,
-            &day.appointments,
-            "synthetic day",
-            app.clock.now_ms(),
-        )
-        .await?;
-    drop(day);
+    sms_day::import_patients(&app, n).await?;
     let update = draft_sms_update(&app, tmp.path()).await?;
     let started = Instant::now();
     let report = plan(
@@ -408,84 +368,8 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The synthetic day leaves about one patient in ten without a mobile; here everyone has one,
-/// so that `--patients N` means N SMS.
-fn give_every_patient_a_mobile(contacts: &mut [NewContact]) {
-    let used: HashSet<String> = contacts.iter().filter_map(|c| c.mobile.clone()).collect();
-    let mut candidate = 0u32;
-    for contact in contacts.iter_mut() {
-        if contact.role != Role::Patient || contact.mobile.is_some() {
-            continue;
-        }
-        let mobile = loop {
-            candidate += 1;
-            let mobile = format!("+32499{candidate:06}");
-            if !used.contains(&mobile) {
-                break mobile;
-            }
-        };
-        contact.mobile = Some(mobile);
-    }
-}
-
-/// Drafts the shipped first alert for patients by SMS only, and approves it as a second person.
-async fn draft_sms_update(app: &App, dir: &Path) -> Result<i64> {
-    let mut source = String::with_capacity(FIRST_ALERT.len());
-    let (mut audiences, mut channels) = (false, false);
-    for line in FIRST_ALERT.lines() {
-        if line.starts_with("audiences =") {
-            source.push_str("audiences = [\"patients\"]");
-            audiences = true;
-        } else if line.starts_with("channels =") {
-            source.push_str("channels = [\"sms\"]");
-            channels = true;
-        } else {
-            source.push_str(line);
-        }
-        source.push('\n');
-    }
-    if !audiences || !channels {
-        bail!("examples/01-first-alert.toml changed shape: no audiences/channels line");
-    }
-    let file = dir.join("sms.toml");
-    std::fs::write(&file, source)?;
-    let id = app.draft(&file, None, DraftOptions::default()).await?.id;
-    app.approve(id, "Dr. Jan Claes").await?;
-    Ok(id)
-}
-
 async fn count_in(app: &App, update: i64, state: DeliveryState) -> Result<u64> {
     count_in_store(app.store.as_ref(), update, state).await
-}
-
-async fn count_in_store(
-    store: &dyn tocsin::store::Store,
-    update: i64,
-    state: DeliveryState,
-) -> Result<u64> {
-    Ok(store
-        .status(update)
-        .await?
-        .iter()
-        .filter(|row| row.state == state)
-        .map(|row| row.count)
-        .sum())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn wait_for(port: u16) -> Result<()> {
-    for _ in 0..500 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    bail!("tocsin serve is not listening on port {port}")
 }
 
 /// A sendsms request as `Kannel` makes it, for the emulator's capacity test.
@@ -511,62 +395,4 @@ fn sample_sendsms(serve_port: u16) -> String {
         .append_pair("dlr-url", &dlr)
         .finish();
     format!("/cgi-bin/sendsms?{query}")
-}
-
-/// The delivery ids of the DLR URLs the emulator was given, each once.
-fn distinct_deliveries(dlr_urls: &[String]) -> Result<usize> {
-    let mut ids = HashSet::with_capacity(dlr_urls.len());
-    for dlr_url in dlr_urls {
-        ids.insert(delivery_of(dlr_url)?);
-    }
-    Ok(ids.len())
-}
-
-fn delivery_of(dlr_url: &str) -> Result<i64> {
-    let query = dlr_url
-        .split_once('?')
-        .map(|(_, query)| query)
-        .ok_or_else(|| anyhow!("a DLR URL without a query: {dlr_url}"))?;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "delivery")
-        .and_then(|(_, id)| id.parse().ok())
-        .ok_or_else(|| anyhow!("a DLR URL without a delivery id: {dlr_url}"))
-}
-
-/// What Kannel calls for each message: its `dlr-url` with the escapes filled in (`%d` the
-/// report type, `%i` the SMSC, `%T` the time, `%A` the SMSC's text, URL-encoded), an SMSC
-/// acknowledgement (type 8) first when `reports` is 2, then the delivery (type 1). The
-/// messages are interleaved so that each connection carries many different deliveries.
-fn callbacks(dlr_urls: &[String], serve_port: u16, reports: usize) -> Result<Vec<String>> {
-    let prefix = format!("http://127.0.0.1:{serve_port}");
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let kinds: &[(&str, &str)] = if reports == 2 {
-        &[
-            ("8", "ACK%2F"),
-            (
-                "1",
-                "id%3A0%20sub%3A001%20dlvrd%3A001%20stat%3ADELIVRD%20err%3A000",
-            ),
-        ]
-    } else {
-        &[(
-            "1",
-            "id%3A0%20sub%3A001%20dlvrd%3A001%20stat%3ADELIVRD%20err%3A000",
-        )]
-    };
-    let mut out = Vec::with_capacity(dlr_urls.len() * kinds.len());
-    for (kind, text) in kinds {
-        for dlr_url in dlr_urls {
-            let path = dlr_url
-                .strip_prefix(&prefix)
-                .ok_or_else(|| anyhow!("a DLR URL not for this server: {dlr_url}"))?;
-            out.push(
-                path.replace("%d", kind)
-                    .replace("%i", "bench-smsc")
-                    .replace("%T", &ts)
-                    .replace("%A", text),
-            );
-        }
-    }
-    Ok(out)
 }

@@ -7,6 +7,7 @@ pub mod callgrind;
 pub mod http;
 pub mod kannel;
 pub mod measure;
+pub mod sms_day;
 pub mod smtp_sink;
 
 use std::sync::atomic::Ordering;
