@@ -7,6 +7,7 @@ use crate::config::{
     Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
 };
 use crate::domain::Audience;
+use crate::press;
 use crate::render::Renderer;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,6 +69,7 @@ pub fn check(config: &Config) -> CheckReport {
     hospital(config, &mut report);
     messages(config, &mut report);
     serve(config, &mut report);
+    press(config, &mut report);
     report
 }
 
@@ -409,6 +411,19 @@ fn serve(config: &Config, report: &mut CheckReport) {
     }
 }
 
+fn press(config: &Config, report: &mut CheckReport) {
+    let checked =
+        press::public_url(config).and_then(|url| Ok((press::cap_sender(config, &url)?, url)));
+    match checked {
+        Ok((sender, url)) => report.lines.push(format!(
+            "Press room: pages and feeds for {url} (tocsin serve answers them, tocsin press \
+             export DIR writes them), CAP alerts from {sender}, kept {} s by readers and caches",
+            config.press.cache_seconds
+        )),
+        Err(error) => report.problems.push(error.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,6 +474,35 @@ twilio = 10
         }
         assert!(text.contains("Configuration: none found"), "{text}");
         assert!(text.contains("nothing leaves this machine"), "{text}");
+    }
+
+    #[test]
+    fn the_press_room_is_described_and_a_wrong_public_url_or_cap_sender_refused() {
+        let config = Config::parse(COMPLETE, "t.toml").expect("valid");
+        let text = check(&config).to_text();
+        assert!(
+            text.contains("Press room: pages and feeds for https://crisis.azt-testwijk.be/")
+                && text.contains("CAP alerts from crisis.azt-testwijk.be"),
+            "{text}"
+        );
+        let wrong = format!("{COMPLETE}\n[press]\npublic_url = \"status.azt.be\"\n");
+        let report = check(&Config::parse(&wrong, "t.toml").expect("valid"));
+        assert!(
+            report.problems.iter().any(|problem| problem
+                .contains("[press] public_url \"status.azt.be\" is not an absolute URL")),
+            "{:?}",
+            report.problems
+        );
+        let wrong = format!("{COMPLETE}\n[press]\ncap_sender = \"AZ Testwijk, crisiscel\"\n");
+        let report = check(&Config::parse(&wrong, "t.toml").expect("valid"));
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains("cap_sender \"AZ Testwijk, crisiscel\" must not")),
+            "{:?}",
+            report.problems
+        );
     }
 
     #[test]

@@ -66,18 +66,7 @@ impl Edition {
     /// The edition of `updates` (as `Store::published_updates` gives them) under `config`.
     pub fn new(config: &Config, updates: Vec<Update>) -> Result<Edition, PressError> {
         let public_url = public_url(config)?;
-        let cap_sender = match &config.press.cap_sender {
-            Some(sender) => {
-                let sender = sender.trim();
-                if sender.is_empty() || sender.contains([' ', ',', '<', '&']) {
-                    return Err(PressError::Config(format!(
-                        "cap_sender {sender:?} must not be empty nor hold spaces, commas, < or &"
-                    )));
-                }
-                sender.to_string()
-            }
-            None => public_url.host_str().unwrap_or("tocsin").to_string(),
-        };
+        let cap_sender = cap_sender(config, &public_url)?;
         let mut items: Vec<Item> = updates
             .into_iter()
             .map(|update| Item {
@@ -149,4 +138,21 @@ pub fn public_url(config: &Config) -> Result<Url, PressError> {
 pub fn build(edition: &Edition, locales: &Locales) -> Result<Site, PressError> {
     let _ = (edition, locales);
     Ok(Site::default())
+}
+
+/// `[press] cap_sender`, else the public URL's host: CAP forbids spaces, commas and `<` `&`
+/// in it, since `references` lists alerts as `sender,identifier,sent` separated by spaces.
+pub fn cap_sender(config: &Config, public_url: &Url) -> Result<String, PressError> {
+    match &config.press.cap_sender {
+        Some(sender) => {
+            let sender = sender.trim();
+            if sender.is_empty() || sender.contains([' ', ',', '<', '&']) {
+                return Err(PressError::Config(format!(
+                    "cap_sender {sender:?} must not be empty nor hold spaces, commas, < or &"
+                )));
+            }
+            Ok(sender.to_string())
+        }
+        None => Ok(public_url.host_str().unwrap_or("tocsin").to_string()),
+    }
 }
