@@ -17,6 +17,8 @@
 //! | `cap/{reference}.xml` | one CAP alert per update, an `<info>` per language |
 //! | `cap/index.atom` | the Atom index of the CAP alerts |
 
+mod cap;
+mod feeds;
 mod site;
 
 pub use site::{File, Site};
@@ -147,6 +149,8 @@ pub fn public_url(config: &Config) -> Result<Url, PressError> {
 
 /// Every page and feed of `edition`.
 pub fn build(edition: &Edition, locales: &Locales) -> Result<Site, PressError> {
-    let _ = (edition, locales);
-    Ok(Site::default())
+    let mut site = Site::default();
+    feeds::add(edition, locales, &mut site)?;
+    cap::add(edition, locales, &mut site)?;
+    Ok(site)
 }
