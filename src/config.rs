@@ -84,6 +84,11 @@ pub struct Press {
     /// How long browsers, feed readers and CDNs may keep a page or feed before they ask again
     /// (each then gets 304 when nothing changed).
     pub cache_seconds: u32,
+    /// An Ed25519 private key in PKCS#8 PEM (`openssl genpkey -algorithm ed25519 -out
+    /// FILE`): when set, every feed and CAP alert has its detached signature beside it
+    /// (`atom.xml.sig`) and the public key is published as `signing-key.pem`. Unsigned when
+    /// unset.
+    pub signing_key: Option<PathBuf>,
 }
 
 impl Default for Press {
@@ -92,6 +97,7 @@ impl Default for Press {
             public_url: None,
             cap_sender: None,
             cache_seconds: 60,
+            signing_key: None,
         }
     }
 }

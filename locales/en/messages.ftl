@@ -95,3 +95,11 @@ press-kind-allclear = All clear
 press-withdrawn = Sending of this message was stopped.
 # $reference
 press-reference = Reference: { $reference }
+
+## Press room: the feeds (Atom, RSS, JSON Feed) and the CAP alerts
+# $hospital
+press-feed-description = The official messages of { $hospital } during the crisis, newest first. Check a message's reference on this site.
+# $kind (press-kind-*), $title (the update's)
+press-feed-entry-title = { $kind }: { $title }
+# $hospital
+press-cap-title = { $hospital }: CAP alerts (nl, fr, en)

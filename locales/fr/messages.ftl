@@ -98,3 +98,11 @@ press-kind-allclear = Fin de la crise
 press-withdrawn = L'envoi de ce message a été interrompu.
 # $reference
 press-reference = Référence : { $reference }
+
+## Press room: the feeds (Atom, RSS, JSON Feed) and the CAP alerts
+# $hospital
+press-feed-description = Les communications officielles de { $hospital } pendant la crise, les plus récentes d'abord. Vérifiez la référence d'un message sur ce site.
+# $kind (press-kind-*), $title (the update's)
+press-feed-entry-title = { $kind } : { $title }
+# $hospital
+press-cap-title = { $hospital } : alertes CAP (nl, fr, en)

@@ -95,3 +95,11 @@ press-kind-allclear = Einde van de crisis
 press-withdrawn = De verzending van dit bericht werd stopgezet.
 # $reference
 press-reference = Referentie: { $reference }
+
+## Press room: the feeds (Atom, RSS, JSON Feed) and the CAP alerts
+# $hospital
+press-feed-description = De officiële berichten van { $hospital } tijdens de crisis, de nieuwste eerst. Controleer de referentie van een bericht op deze site.
+# $kind (press-kind-*), $title (the update's)
+press-feed-entry-title = { $kind }: { $title }
+# $hospital
+press-cap-title = { $hospital }: CAP-waarschuwingen (nl, fr, en)

@@ -16,7 +16,12 @@
 //! | `{lang}/atom.xml`, `{lang}/rss.xml`, `{lang}/feed.json` | the feeds |
 //! | `cap/{reference}.xml` | one CAP alert per update, an `<info>` per language |
 //! | `cap/index.atom` | the Atom index of the CAP alerts |
+//! | `{feed or alert}.sig` | its Ed25519 signature, when `[press] signing_key` is set |
+//! | `signing-key.pem` | the public key that verifies them, then |
 
+mod cap;
+mod feeds;
+mod sign;
 mod site;
 
 pub use site::{File, Site};
@@ -25,6 +30,7 @@ use crate::config::Config;
 use crate::domain::{Language, Update, UpdateState};
 use crate::render::Locales;
 use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +64,8 @@ pub struct Edition {
     pub press_phone: String,
     pub default_language: Language,
     pub cache_seconds: u32,
+    /// Signs the feeds and CAP alerts, from `[press] signing_key`.
+    pub signing_key: Option<SigningKey>,
     /// Newest release first.
     pub items: Vec<Item>,
 }
@@ -67,6 +75,12 @@ impl Edition {
     pub fn new(config: &Config, updates: Vec<Update>) -> Result<Edition, PressError> {
         let public_url = public_url(config)?;
         let cap_sender = cap_sender(config, &public_url)?;
+        let signing_key = config
+            .press
+            .signing_key
+            .as_deref()
+            .map(sign::read_key)
+            .transpose()?;
         let mut items: Vec<Item> = updates
             .into_iter()
             .map(|update| Item {
@@ -87,6 +101,7 @@ impl Edition {
             press_phone: config.hospital.press_phone.clone(),
             default_language: config.hospital.default_language,
             cache_seconds: config.press.cache_seconds,
+            signing_key,
             items,
         })
     }
@@ -136,8 +151,11 @@ pub fn public_url(config: &Config) -> Result<Url, PressError> {
 
 /// Every page and feed of `edition`.
 pub fn build(edition: &Edition, locales: &Locales) -> Result<Site, PressError> {
-    let _ = (edition, locales);
-    Ok(Site::default())
+    let mut site = Site::default();
+    feeds::add(edition, locales, &mut site)?;
+    cap::add(edition, locales, &mut site)?;
+    sign::add(edition, &mut site)?;
+    Ok(site)
 }
 
 /// `[press] cap_sender`, else the public URL's host: CAP forbids spaces, commas and `<` `&`

@@ -72,6 +72,9 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("press-kind-allclear", &[]),
     ("press-withdrawn", &[]),
     ("press-reference", &["reference"]),
+    ("press-feed-description", &["hospital"]),
+    ("press-feed-entry-title", &["kind", "title"]),
+    ("press-cap-title", &["hospital"]),
 ];
 
 /// The messages that are strftime patterns rather than text.
@@ -171,6 +174,11 @@ impl Locales {
             tz,
             overrides,
         })
+    }
+
+    /// The hospital's time zone, in which every date is shown.
+    pub fn tz(&self) -> Tz {
+        self.tz
     }
 
     /// The files of the `locales_dir` that are in use.

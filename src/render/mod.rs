@@ -657,7 +657,7 @@ impl Prepared<'_> {
 
 /// "Questions ?" → "Questions\u{a0}?": the space French writes before `:` `;` `?` `!` (and
 /// inside « »), made non-breaking.
-fn french_spacing(text: &str) -> String {
+pub(crate) fn french_spacing(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
