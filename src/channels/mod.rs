@@ -4,6 +4,7 @@
 pub mod email;
 pub mod outbox;
 pub mod sms;
+pub mod telegram;
 
 use crate::domain::{ChannelKind, Language, RenderedMessage};
 use async_trait::async_trait;
