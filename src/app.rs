@@ -771,11 +771,12 @@ impl App {
         let config = &self.config.telegram;
         match config.transport {
             TelegramTransport::Outbox => {
-                let outbox = Outbox::new(config.dir.clone(), ChannelKind::Telegram, None)
-                    .map_err(|source| AppError::Read {
+                let outbox = Outbox::new(config.dir.clone(), ChannelKind::Telegram, None).map_err(
+                    |source| AppError::Read {
                         path: config.dir.display().to_string(),
                         source,
-                    })?;
+                    },
+                )?;
                 Ok(Arc::new(outbox))
             }
             TelegramTransport::Bot => Ok(Arc::new(

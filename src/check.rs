@@ -273,7 +273,10 @@ fn telegram(config: &Config, report: &mut CheckReport) {
             if let Err(problem) = telegram.token() {
                 report.problems.push(problem);
             }
-            for checked in [telegram.api_url().map(|_| ()), telegram.limits().map(|_| ())] {
+            for checked in [
+                telegram.api_url().map(|_| ()),
+                telegram.limits().map(|_| ()),
+            ] {
                 if let Err(problem) = checked {
                     report.problems.push(problem);
                 }

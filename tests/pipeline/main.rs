@@ -19,3 +19,5 @@ mod sms_providers;
 mod smtp_answers;
 mod step;
 mod support;
+mod telegram;
+mod telegram_api;

@@ -144,7 +144,10 @@ mod tests {
             missing.contains("TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG"),
             "{missing}"
         );
-        std::env::set_var("TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG", "123456:AAHsecret-token");
+        std::env::set_var(
+            "TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG",
+            "123456:AAHsecret-token",
+        );
         let token = config.token().expect("set");
         assert_eq!(token.expose(), "123456:AAHsecret-token");
         assert_eq!(format!("{token:?}"), "BotToken(<redacted>)");

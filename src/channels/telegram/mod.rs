@@ -21,8 +21,8 @@
 //! | 5xx, another answer, an answer that is not the Bot API's JSON, a refused connection, a timeout | `Unavailable`: the dispatcher pauses the channel and probes it |
 //!
 //! Limits (Telegram's FAQ: about 30 messages per second overall, about one per second in a
-//! chat) are both ours to keep, with `governor`: every message waits for the overall rate
-//! (spaced evenly, no burst) and for its chat's interval. A 429 holds its chat for as long
+//! chat) are both ours to keep: every message waits for its chat's interval since the last
+//! message to it left, then for the overall rate (`governor`, spaced evenly, no burst). A 429 holds its chat for as long
 //! as Telegram asks: a message for that chat before then is `RetryLater` without a request.
 //!
 //! The token is the bot: it is in the URL of every request (`/bot<token>/sendMessage`), so
@@ -35,7 +35,7 @@ pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport};
 use super::{mask, Channel, Handover, Message, Outcome};
 use crate::domain::GatewayId;
 use async_trait::async_trait;
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -65,11 +65,19 @@ const CHAT_GONE: [&str; 4] = [
 /// What one answer of the Bot API means for the delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Sent { chat: String, message_id: i32 },
+    Sent {
+        chat: String,
+        message_id: i32,
+    },
     /// Flood control for this chat: nothing to it for this long.
-    Wait { after: Duration, reason: String },
+    Wait {
+        after: Duration,
+        reason: String,
+    },
     /// The chat is now this one (a group upgraded to a supergroup).
-    Migrated { to: ChatId },
+    Migrated {
+        to: ChatId,
+    },
     /// This chat, for good.
     Rejected(String),
     /// The bot's configuration: the token or the API's address, or what we sent.
@@ -145,7 +153,10 @@ pub fn verdict(
 fn by_description(description: &str, chat: &Recipient) -> Verdict {
     let lower = description.to_lowercase();
     let about = |verdict: fn(String) -> Verdict| {
-        verdict(format!("Telegram: {description} (chat {})", mask_chat(chat)))
+        verdict(format!(
+            "Telegram: {description} (chat {})",
+            mask_chat(chat)
+        ))
     };
     if lower.starts_with("forbidden") || lower.starts_with("unauthorized:") {
         // 403 (and, in older answers, 401 with a reason): the bot may not write to this chat.
@@ -221,65 +232,91 @@ fn chat_key(chat: &Recipient) -> String {
     chat.to_string()
 }
 
-/// The overall rate, each chat's interval, and the chats Telegram told us to leave alone for
-/// a while.
+/// The overall rate, and each chat's last message and hold.
+///
+/// The overall rate is a `governor` limiter, spaced evenly. A chat's interval is kept by the
+/// time its messages actually leave, not by a reservation: a message that waited its chat's
+/// turn then waits for the overall rate, and a keyed limiter's permit taken before that wait
+/// would let the next message to the chat leave less than the interval after it.
 struct Limits {
     overall: DefaultDirectRateLimiter,
-    per_chat: DefaultKeyedRateLimiter<String>,
-    /// Chat → when a 429's `retry_after` ends.
-    held: Mutex<HashMap<String, Instant>>,
+    per_chat: Duration,
+    chats: Mutex<HashMap<String, ChatTimes>>,
     sends: AtomicU64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct ChatTimes {
+    last_sent: Option<Instant>,
+    /// When a 429's `retry_after` ends.
+    held_until: Option<Instant>,
 }
 
 impl Limits {
     fn new(limits: TelegramLimits) -> Limits {
-        let per_chat = Quota::with_period(limits.per_chat)
-            .expect("a non-zero interval (TelegramConfig::limits)")
-            .allow_burst(std::num::NonZeroU32::MIN);
         Limits {
-            // Spaced evenly: `per_second` alone would let a whole second's worth go at once.
+            // `per_second` alone would let a whole second's worth go at once.
             overall: RateLimiter::direct(
                 Quota::per_second(limits.per_second).allow_burst(std::num::NonZeroU32::MIN),
             ),
-            per_chat: RateLimiter::keyed(per_chat),
-            held: Mutex::new(HashMap::new()),
+            per_chat: limits.per_chat,
+            chats: Mutex::new(HashMap::new()),
             sends: AtomicU64::new(0),
         }
     }
 
+    fn chats(&self) -> std::sync::MutexGuard<'_, HashMap<String, ChatTimes>> {
+        // Each change below leaves the map whole: a panic elsewhere cannot tear it.
+        self.chats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// How long the chat is still held by a 429, if it is.
     fn held_for(&self, chat: &str, now: Instant) -> Option<Duration> {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        match held.get(chat) {
-            Some(until) if *until > now => Some(*until - now),
-            Some(_) => {
-                held.remove(chat);
-                None
-            }
-            None => None,
-        }
+        let until = self.chats().get(chat)?.held_until?;
+        (until > now).then(|| until - now)
     }
 
     fn hold(&self, chat: String, until: Instant) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = held.entry(chat).or_insert(until);
-        *entry = (*entry).max(until);
+        let mut chats = self.chats();
+        let times = chats.entry(chat).or_default();
+        times.held_until = Some(times.held_until.map_or(until, |held| held.max(until)));
     }
 
-    /// Waits until the chat and the bot may both send one more message.
-    async fn until_ready(&self, chat: &String) {
-        self.per_chat.until_key_ready(chat).await;
+    /// When the chat's interval since its last message ends, if it has not yet.
+    fn chat_free_at(&self, chat: &str, now: Instant) -> Option<Instant> {
+        let free = self.chats().get(chat)?.last_sent? + self.per_chat;
+        (free > now).then_some(free)
+    }
+
+    /// Takes the chat for a message leaving now, if its interval has passed and no 429
+    /// holds it.
+    fn claim(&self, chat: &str, now: Instant) -> bool {
+        let mut chats = self.chats();
+        let times = chats.entry(chat.to_string()).or_default();
+        let free = times
+            .last_sent
+            .is_none_or(|last| last + self.per_chat <= now);
+        let held = times.held_until.is_some_and(|until| until > now);
+        if free && !held {
+            times.last_sent = Some(now);
+        }
+        free && !held
+    }
+
+    /// Waits until the bot may send one more message.
+    async fn overall_turn(&self) {
         self.overall.until_ready().await;
         if self.sends.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            // A chat whose interval has passed needs no memory: a broadcast to 100,000
-            // chats would otherwise keep 100,000 entries.
-            self.per_chat.retain_recent();
-            self.per_chat.shrink_to_fit();
+            // A chat whose interval and hold have passed needs no memory: a broadcast to
+            // 100,000 chats would otherwise keep 100,000 entries.
             let now = Instant::now();
-            self.held
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|_, until| *until > now);
+            let per_chat = self.per_chat;
+            let mut chats = self.chats();
+            chats.retain(|_, times| {
+                times.last_sent.is_some_and(|last| last + per_chat > now)
+                    || times.held_until.is_some_and(|until| until > now)
+            });
+            chats.shrink_to_fit();
         }
     }
 }
@@ -336,29 +373,51 @@ impl TelegramChannel {
         }
     }
 
-    /// One `sendMessage`, within the limits.
-    async fn send_to(&self, chat: &Recipient, text: &str) -> Verdict {
-        let key = chat_key(chat);
-        if let Some(left) = self.limits.held_for(&key, Instant::now()) {
-            return Verdict::Wait {
-                after: left,
-                reason: format!(
-                    "Telegram asked us to wait before writing to this chat again ({} ms left)",
-                    left.as_millis()
-                ),
-            };
+    /// Waits for the message's turn: the chat the address now stands for, once its interval
+    /// and the overall rate allow; or a wait, when Telegram holds that chat. Checked again
+    /// after the chat's turn came, since an earlier message to it may have learned meanwhile
+    /// that it moved or must wait.
+    async fn turn(&self, addressed: &Recipient) -> Result<Recipient, Verdict> {
+        loop {
+            let chat = self.followed(addressed.clone());
+            let key = chat_key(&chat);
+            if let Some(left) = self.limits.held_for(&key, Instant::now()) {
+                return Err(Verdict::Wait {
+                    after: left,
+                    reason: format!(
+                        "Telegram asked us to wait before writing to this chat again ({} ms \
+                         left)",
+                        left.as_millis()
+                    ),
+                });
+            }
+            if let Some(free) = self.limits.chat_free_at(&key, Instant::now()) {
+                tokio::time::sleep_until(free.into()).await;
+                continue;
+            }
+            self.limits.overall_turn().await;
+            if self.followed(addressed.clone()) == chat && self.limits.claim(&key, Instant::now()) {
+                return Ok(chat);
+            }
         }
-        self.limits.until_ready(&key).await;
+    }
+
+    /// One `sendMessage` to the chat the address stands for, within the limits.
+    async fn send_to(&self, addressed: &Recipient, text: &str) -> (Recipient, Verdict) {
+        let chat = match self.turn(addressed).await {
+            Ok(chat) => chat,
+            Err(wait) => return (addressed.clone(), wait),
+        };
         let answer = self
             .bot
             .send_message(chat.clone(), text)
             .parse_mode(ParseMode::Html)
             .await;
-        let verdict = verdict(answer, chat, &self.token);
+        let verdict = verdict(answer, &chat, &self.token);
         if let Verdict::Wait { after, .. } = &verdict {
-            self.limits.hold(key, Instant::now() + *after);
+            self.limits.hold(chat_key(&chat), Instant::now() + *after);
         }
-        verdict
+        (chat, verdict)
     }
 }
 
@@ -369,26 +428,27 @@ impl Channel for TelegramChannel {
             Ok(chat) => chat,
             Err(reason) => return Outcome::Rejected { reason },
         };
-        let chat = self.followed(addressed.clone());
         let text = &message.content.body;
-        let mut verdict = self.send_to(&chat, text).await;
-        let mut detail = "accepted by Telegram".to_string();
+        let (chat, mut verdict) = self.send_to(&addressed, text).await;
         if let Verdict::Migrated { to } = verdict {
             tracing::info!(
                 message = "Telegram chat migrated to a supergroup: following it",
-                from = %mask_chat(&addressed),
+                from = %mask_chat(&chat),
                 to = %mask(&to.to_string())
             );
-            self.migrated
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(chat_key(&addressed), to);
-            detail = format!(
-                "accepted by Telegram in supergroup {to}, which chat {} became",
-                addressed
-            );
-            verdict = self.send_to(&Recipient::Id(to), text).await;
+            {
+                let mut migrated = self.migrated.lock().unwrap_or_else(|e| e.into_inner());
+                migrated.insert(chat_key(&addressed), to);
+                migrated.insert(chat_key(&chat), to);
+            }
+            verdict = self.send_to(&addressed, text).await.1;
         }
+        let detail = match self.followed(addressed.clone()) {
+            Recipient::Id(to) if Recipient::Id(to) != addressed => {
+                format!("accepted by Telegram in chat {to}, which chat {addressed} became")
+            }
+            _ => "accepted by Telegram".to_string(),
+        };
         match verdict {
             Verdict::Sent { chat, message_id } => Outcome::Accepted {
                 gateway_id: GatewayId::new(GATEWAY, format!("{chat}:{message_id}")).to_string(),
@@ -510,7 +570,10 @@ mod tests {
 
     #[test]
     fn an_address_is_a_chat_id_or_a_username() {
-        assert_eq!(recipient("731245896"), Ok(Recipient::Id(ChatId(731_245_896))));
+        assert_eq!(
+            recipient("731245896"),
+            Ok(Recipient::Id(ChatId(731_245_896)))
+        );
         assert_eq!(
             recipient("-1001234567890"),
             Ok(Recipient::Id(ChatId(-1_001_234_567_890)))
@@ -536,5 +599,25 @@ mod tests {
         );
         assert_eq!(limits.held_for("43", now), None);
         assert_eq!(limits.held_for("42", now + Duration::from_secs(5)), None);
+        assert!(!limits.claim("42", now + Duration::from_secs(4)), "held");
+        assert!(limits.claim("42", now + Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn a_chat_is_written_to_again_only_once_its_interval_since_the_last_message_passed() {
+        let limits = Limits::new(TelegramLimits {
+            per_second: std::num::NonZeroU32::new(30).expect("non-zero"),
+            per_chat: Duration::from_millis(1000),
+        });
+        let now = Instant::now();
+        assert_eq!(limits.chat_free_at("7", now), None);
+        assert!(limits.claim("7", now));
+        assert!(!limits.claim("7", now + Duration::from_millis(999)));
+        assert_eq!(
+            limits.chat_free_at("7", now + Duration::from_millis(400)),
+            Some(now + Duration::from_millis(1000))
+        );
+        assert!(limits.claim("8", now), "another chat is not held back");
+        assert!(limits.claim("7", now + Duration::from_millis(1000)));
     }
 }
