@@ -317,7 +317,8 @@ async fn blocked_deactivated_and_unknown_chats_end_undeliverable_and_the_others_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_group_upgraded_to_a_supergroup_is_followed_to_its_new_chat_id() {
+async fn a_group_upgraded_to_a_supergroup_is_followed_and_its_new_chat_id_recorded_on_the_contacts()
+{
     set_token();
     let api = TelegramApi::start().await;
     let test = TestApp::new(|config| bot(config, &api, 100, 1000)).await;
@@ -378,6 +379,54 @@ async fn a_group_upgraded_to_a_supergroup_is_followed_to_its_new_chat_id() {
     assert_eq!(
         to_group, 1,
         "once told of the migration, the channel writes to the supergroup"
+    );
+
+    // Recorded: both patients' chat is the supergroup now, and their deliveries say so.
+    for contact in [1, 2] {
+        let recipient = store.recipient(contact).await.expect("contact");
+        assert_eq!(
+            recipient.contact.telegram_chat_id,
+            Some(supergroup.to_string())
+        );
+        let delivery = store
+            .delivery(id, contact, ChannelKind::Telegram)
+            .await
+            .expect("read")
+            .expect("delivery");
+        assert_eq!(delivery.address, Some(supergroup.to_string()));
+    }
+    let first = store
+        .delivery(id, 1, ChannelKind::Telegram)
+        .await
+        .expect("read")
+        .expect("delivery");
+    let events = store.events(first.id).await.expect("events");
+    assert!(
+        events.iter().any(|(_, _, detail)| detail
+            .as_deref()
+            .is_some_and(|detail| detail.contains("address moved")
+                && detail.contains(&supergroup.to_string()))),
+        "{events:?}"
+    );
+    // The next update, sent by a new channel that was told nothing, goes straight there.
+    let next = test
+        .approved_update(&telegram_update("Update 14-01", BODY))
+        .await;
+    test.app.send(next, |_, _| {}).await.expect("send");
+    assert_eq!(
+        api.send_requests()
+            .iter()
+            .filter(|request| request.chat_id.as_deref() == Some(&group.to_string()))
+            .count(),
+        1,
+        "nothing more to the old group"
+    );
+    assert_eq!(
+        api.sent()
+            .iter()
+            .filter(|message| message.chat_id == supergroup)
+            .count(),
+        4
     );
 }
 

@@ -423,13 +423,14 @@ impl TelegramChannel {
 
 #[async_trait]
 impl Channel for TelegramChannel {
-    async fn send(&self, message: &Message, _handover: &mut dyn Handover) -> Outcome {
+    async fn send(&self, message: &Message, handover: &mut dyn Handover) -> Outcome {
         let addressed = match recipient(&message.address) {
             Ok(chat) => chat,
             Err(reason) => return Outcome::Rejected { reason },
         };
         let text = &message.content.body;
-        let (chat, mut verdict) = self.send_to(&addressed, text).await;
+        let (mut chat, mut verdict) = self.send_to(&addressed, text).await;
+        let mut told = false;
         if let Verdict::Migrated { to } = verdict {
             tracing::info!(
                 message = "Telegram chat migrated to a supergroup: following it",
@@ -441,13 +442,24 @@ impl Channel for TelegramChannel {
                 migrated.insert(chat_key(&addressed), to);
                 migrated.insert(chat_key(&chat), to);
             }
-            verdict = self.send_to(&addressed, text).await.1;
+            // Recorded before the message goes: the next update goes to the supergroup even
+            // if this process ends now.
+            let why = format!(
+                "Telegram: chat {chat} was upgraded to supergroup {to} (migrate_to_chat_id)"
+            );
+            told = handover.readdressed(&to.to_string(), &why).await;
+            (chat, verdict) = self.send_to(&addressed, text).await;
         }
-        let detail = match self.followed(addressed.clone()) {
-            Recipient::Id(to) if Recipient::Id(to) != addressed => {
-                format!("accepted by Telegram in chat {to}, which chat {addressed} became")
-            }
-            _ => "accepted by Telegram".to_string(),
+        if chat != addressed && !told {
+            // Followed as this process learned earlier, for another message.
+            let why =
+                format!("Telegram: chat {addressed} was upgraded to supergroup {chat} earlier");
+            handover.readdressed(&chat_key(&chat), &why).await;
+        }
+        let detail = if chat == addressed {
+            "accepted by Telegram".to_string()
+        } else {
+            format!("accepted by Telegram in chat {chat}, which chat {addressed} became")
         };
         match verdict {
             Verdict::Sent { chat, message_id } => Outcome::Accepted {
