@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `ok: true`, a Message | `Accepted`, gateway id `telegram:<chat id>:<message_id>` |
 //! | 429 `Too Many Requests: retry after N`, `parameters.retry_after` | `RetryLater` after N s, and no message to that chat before then |
-//! | 400 with `parameters.migrate_to_chat_id` (a group became a supergroup) | sent again at once to the new chat id, which is used for that chat from then on (in this process) |
+//! | 400 with `parameters.migrate_to_chat_id` (a group became a supergroup) | told to the dispatcher (`Handover::readdressed`), which records the new chat id on the contacts; sent again at once to the new chat id, which this channel uses for the old one from then on |
 //! | 403 `Forbidden: …` (`bot was blocked by the user`, `user is deactivated`, `bot was kicked from the group chat`, `bot can't initiate conversation with a user`, …) | `Rejected`: this chat, for good |
 //! | 400 `Bad Request: chat not found`, `user not found`, `group is deactivated`, `PEER_ID_INVALID` | `Rejected` |
 //! | 401 `Unauthorized`, 404 `Not Found` (a wrong token, or an `api_url` that is no Bot API) | `Misconfigured`: the bot's configuration; the channel stops |
