@@ -48,7 +48,7 @@ use teloxide::{ApiError, Bot, RequestError};
 /// The name under which gateway ids and `tocsin status` know the Bot API.
 pub const GATEWAY: &str = "telegram";
 
-/// How many sends between two clean-ups of the per-chat limiter's memory of chats.
+/// How many sends between two clean-ups of the chats' last messages and holds.
 const FORGET_EVERY: u64 = 4096;
 
 /// How much of an answer goes into a reason.
@@ -447,7 +447,8 @@ impl Channel for TelegramChannel {
             let why = format!(
                 "Telegram: chat {chat} was upgraded to supergroup {to} (migrate_to_chat_id)"
             );
-            told = handover.readdressed(&to.to_string(), &why).await;
+            handover.readdressed(&to.to_string(), &why).await;
+            told = true;
             (chat, verdict) = self.send_to(&addressed, text).await;
         }
         if chat != addressed && !told {
