@@ -761,11 +761,28 @@ impl App {
         Ok(HashMap::from([
             (ChannelKind::Email, email_channel),
             (ChannelKind::Sms, self.sms_channel()?),
-            (
-                ChannelKind::Telegram,
-                outbox(&self.config.telegram.dir, ChannelKind::Telegram, None)?,
-            ),
+            (ChannelKind::Telegram, self.telegram_channel()?),
         ]))
+    }
+
+    /// Telegram to the outbox, or through the bot.
+    fn telegram_channel(&self) -> Result<Arc<dyn Channel>, AppError> {
+        use crate::channels::telegram::{TelegramChannel, TelegramTransport};
+        let config = &self.config.telegram;
+        match config.transport {
+            TelegramTransport::Outbox => {
+                let outbox = Outbox::new(config.dir.clone(), ChannelKind::Telegram, None).map_err(
+                    |source| AppError::Read {
+                        path: config.dir.display().to_string(),
+                        source,
+                    },
+                )?;
+                Ok(Arc::new(outbox))
+            }
+            TelegramTransport::Bot => Ok(Arc::new(
+                TelegramChannel::from_config(config).map_err(AppError::Config)?,
+            )),
+        }
     }
 
     /// SMS to the outbox, or through the configured gateways in order.

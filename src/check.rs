@@ -5,6 +5,7 @@
 use crate::channels::email::{MailBuilder, SmtpTarget};
 use crate::config::{
     Config, EmailTransport, GatewayConfig, PatientField, PolicyMode, SmsTransport,
+    TelegramTransport,
 };
 use crate::domain::Audience;
 use crate::press;
@@ -61,10 +62,7 @@ pub fn check(config: &Config) -> CheckReport {
     dispatch(config, &mut report);
     email(config, &mut report);
     sms(config, &mut report);
-    report.lines.push(format!(
-        "Telegram: outbox, one JSON file per message in {} (nothing leaves this machine)",
-        config.telegram.dir.display()
-    ));
+    telegram(config, &mut report);
     policy(config, &mut report);
     hospital(config, &mut report);
     messages(config, &mut report);
@@ -249,6 +247,42 @@ fn sms(config: &Config, report: &mut CheckReport) {
         "  an update whose SMS, as rendered, takes more than {} parts is refused at draft",
         sms.max_segments
     ));
+}
+
+fn telegram(config: &Config, report: &mut CheckReport) {
+    let telegram = &config.telegram;
+    match telegram.transport {
+        TelegramTransport::Outbox => {
+            report.lines.push(format!(
+                "Telegram: outbox, one JSON file per message in {} (nothing leaves this machine)",
+                telegram.dir.display()
+            ));
+        }
+        TelegramTransport::Bot => {
+            report.lines.push(format!(
+                "Telegram: a bot, through the Bot API at {}, its token from the environment \
+                 variable {} ({} s per request)",
+                telegram.api_url, telegram.token_env, telegram.timeout_seconds
+            ));
+            report.lines.push(format!(
+                "  at most {}/s to all chats together, one message per {} ms to each chat; a \
+                 chat that asks us to wait (429 retry_after) waits that long",
+                telegram.rate_per_second, telegram.per_chat_interval_ms
+            ));
+            // Whether it is set, never what it is.
+            if let Err(problem) = telegram.token() {
+                report.problems.push(problem);
+            }
+            for checked in [
+                telegram.api_url().map(|_| ()),
+                telegram.limits().map(|_| ()),
+            ] {
+                if let Err(problem) = checked {
+                    report.problems.push(problem);
+                }
+            }
+        }
+    }
 }
 
 fn gateway_lines(
@@ -474,6 +508,41 @@ twilio = 10
         }
         assert!(text.contains("Configuration: none found"), "{text}");
         assert!(text.contains("nothing leaves this machine"), "{text}");
+    }
+
+    #[test]
+    fn a_telegram_bot_is_described_with_its_limits_and_its_token_checked_but_never_shown() {
+        let bot = format!(
+            "{COMPLETE}\n[telegram]\ntransport = \"bot\"\ntoken_env = \"TOCSIN_CHECK_TEST_TELEGRAM\"\n\
+             api_url = \"http://127.0.0.1:8081\"\nrate_per_second = 25\n"
+        );
+        let config = Config::parse(&bot, "t.toml").expect("valid");
+        let report = check(&config);
+        let text = report.to_text();
+        assert!(
+            text.contains("Telegram: a bot, through the Bot API at http://127.0.0.1:8081")
+                && text.contains("TOCSIN_CHECK_TEST_TELEGRAM")
+                && text.contains("at most 25/s to all chats together, one message per 1000 ms"),
+            "{text}"
+        );
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains("TOCSIN_CHECK_TEST_TELEGRAM")),
+            "{text}"
+        );
+        std::env::set_var("TOCSIN_CHECK_TEST_TELEGRAM", "4242:AAHnever-shown");
+        let report = check(&config);
+        let text = report.to_text();
+        assert!(!text.contains("never-shown"), "{text}");
+        assert!(
+            !report
+                .problems
+                .iter()
+                .any(|problem| problem.contains("[telegram]")),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `tocsin.example.toml`.
 
 pub use crate::channels::sms::config::{secret, GatewayConfig, SmsConfig, SmsTransport};
+pub use crate::channels::telegram::config::{TelegramConfig, TelegramTransport};
 use crate::domain::{recipient_language, Audience, ChannelKind, Language, Recipient};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub struct Config {
     pub dispatch: Dispatch,
     pub email: EmailConfig,
     pub sms: SmsConfig,
-    pub telegram: OutboxOnly,
+    pub telegram: TelegramConfig,
     pub policy: Policies,
     pub gp_alert: GpAlert,
     pub serve: Serve,
@@ -152,7 +153,7 @@ impl Default for Config {
             dispatch: Dispatch::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
-            telegram: OutboxOnly::default(),
+            telegram: TelegramConfig::default(),
             policy: Policies::default(),
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
@@ -423,12 +424,6 @@ pub enum EmailTransport {
     Smtp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboxTransport {
-    Outbox,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
@@ -504,25 +499,6 @@ fn has_example_domain(value: &str) -> bool {
         .is_some_and(|tld| ["example", "invalid", "test", "localhost"].contains(tld));
     let example_name = labels.len() >= 2 && labels[labels.len() - 2] == "example";
     reserved_tld || example_name
-}
-
-/// `[telegram]`: a file outbox only, for now.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutboxOnly {
-    /// Only `outbox` so far: real gateways arrive with their own issues.
-    pub transport: OutboxTransport,
-    /// One JSON file per message.
-    pub dir: PathBuf,
-}
-
-impl Default for OutboxOnly {
-    fn default() -> Self {
-        OutboxOnly {
-            transport: OutboxTransport::Outbox,
-            dir: PathBuf::from("outbox/telegram"),
-        }
-    }
 }
 
 impl Config {

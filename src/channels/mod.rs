@@ -4,6 +4,7 @@
 pub mod email;
 pub mod outbox;
 pub mod sms;
+pub mod telegram;
 
 use crate::domain::{ChannelKind, Language, RenderedMessage};
 use async_trait::async_trait;
@@ -56,6 +57,9 @@ pub enum Outcome {
     Rejected { reason: String },
 }
 
+/// What a channel tells the dispatcher in the middle of a send: its point of no return, and
+/// an address that moved.
+///
 /// The point of no return of a send. A channel that can tell when the gateway is about to
 /// take the message for good (SMTP: right before the message's final `.`) calls `commit`
 /// there, and the dispatcher records the delivery as `sent` before the channel goes on. A
@@ -66,6 +70,15 @@ pub enum Outcome {
 #[async_trait]
 pub trait Handover: Send {
     async fn commit(&mut self, gateway_id: &str, release: Release) -> bool;
+
+    /// The recipient's address moved for good, as the gateway said (a Telegram group that
+    /// became a supergroup): the message goes to `address`, and the dispatcher records it on
+    /// the contact and the delivery, so that later messages go there at once. `why` is the
+    /// gateway's answer. Returns false when nothing could be recorded.
+    async fn readdressed(&mut self, address: &str, why: &str) -> bool {
+        let _ = (address, why);
+        false
+    }
 }
 
 /// What a channel does the instant its handover is recorded.

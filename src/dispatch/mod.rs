@@ -354,6 +354,7 @@ impl Dispatcher {
                     .await
                     .map_err(|error| DispatchError::Recorder(error.to_string()))?;
                 let worker = Worker {
+                    store: Arc::clone(&self.store),
                     recorder: run.recorder.clone(),
                     clock: Arc::clone(&self.clock),
                     lease_margin_ms: self.settings.lease.as_millis() as i64 / 2,
@@ -417,6 +418,7 @@ async fn watch_for_halt(store: Arc<dyn Store>, update_id: i64, halted: Arc<Atomi
 }
 
 struct Worker {
+    store: Arc<dyn Store>,
     recorder: Recorder,
     clock: Arc<dyn Clock>,
     /// A send begins only while more than this is left of its lease.
@@ -455,6 +457,36 @@ impl Handover for RecordedHandover<'_> {
         };
         self.committed = self.worker.recorder.record_now(transition, release).await;
         self.committed
+    }
+
+    /// Written at once, apart from the group commit: an address moves rarely, and the next
+    /// claim should already see it.
+    async fn readdressed(&mut self, address: &str, why: &str) -> bool {
+        let detail = format!("address moved: {why}");
+        let recorded = self
+            .worker
+            .store
+            .readdress(
+                self.delivery_id,
+                address,
+                &detail,
+                self.worker.clock.now_ms(),
+            )
+            .await;
+        match recorded {
+            Ok(contacts) => {
+                tracing::info!(
+                    message = "address moved",
+                    delivery = self.delivery_id,
+                    contacts
+                );
+                true
+            }
+            Err(error) => {
+                tracing::error!(message = "cannot record a moved address", delivery = self.delivery_id, %error);
+                false
+            }
+        }
     }
 }
 

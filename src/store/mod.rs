@@ -502,6 +502,17 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<StoredDelivery>>;
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>>;
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>>;
+    /// The address of `delivery_id` moved for good (Telegram: a group that became a
+    /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,
+    /// and every delivery to it not yet final, take `address`, and the delivery's history
+    /// says why (`detail`). Returns how many contacts changed.
+    async fn readdress(
+        &self,
+        delivery_id: i64,
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64>;
     /// `(from, to, detail)` of every event of a delivery, oldest first.
     async fn events(
         &self,

@@ -20,3 +20,5 @@ mod sms_providers;
 mod smtp_answers;
 mod step;
 mod support;
+mod telegram;
+mod telegram_api;

@@ -582,6 +582,67 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn readdress(
+        &self,
+        delivery_id: i64,
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let row = sqlx::query("SELECT channel, address, state FROM deliveries WHERE id = ?")
+            .bind(delivery_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("delivery {delivery_id}")));
+        };
+        let channel: String = row.try_get("channel")?;
+        let old: Option<String> = row.try_get("address")?;
+        let state: String = row.try_get("state")?;
+        let Some(old) = old.filter(|old| old != address) else {
+            return Ok(0);
+        };
+        let column = match ChannelKind::from_str(&channel) {
+            Ok(ChannelKind::Email) => "email",
+            Ok(ChannelKind::Sms) => "mobile",
+            Ok(ChannelKind::Telegram) => "telegram_chat_id",
+            Err(_) => return Err(StoreError::NotFound(format!("channel {channel:?}"))),
+        };
+        let contacts = sqlx::query(&format!(
+            "UPDATE contacts SET {column} = ?, updated_at = ? WHERE {column} = ?"
+        ))
+        .bind(address)
+        .bind(at_ms)
+        .bind(&old)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE deliveries SET address = ? WHERE channel = ? AND address = ? \
+             AND (id = ? OR state IN ('pending', 'sending', 'failed'))",
+        )
+        .bind(address)
+        .bind(&channel)
+        .bind(&old)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(delivery_id)
+        .bind(at_ms)
+        .bind(&state)
+        .bind(&state)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(contacts)
+    }
+
     async fn recipient(&self, contact_id: i64) -> Result<Recipient> {
         let rows = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"

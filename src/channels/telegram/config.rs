@@ -1,0 +1,182 @@
+//! `[telegram]`, as `tocsin.toml` writes it (re-exported by `config`).
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Telegram: a file outbox (the default: the demo and a laptop without a bot), or a bot
+/// through the Bot API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub transport: TelegramTransport,
+    /// Outbox: one JSON file per message.
+    pub dir: PathBuf,
+    /// Bot: the environment variable that holds the bot's token (from @BotFather). The token
+    /// is never written in the configuration, never logged, never in an error.
+    pub token_env: String,
+    /// Bot: the Bot API server. A local Bot API server (`telegram-bot-api`) or a test's
+    /// emulation can stand in for Telegram's.
+    pub api_url: String,
+    /// Bot: messages per second to all chats together. Telegram's FAQ: about 30.
+    pub rate_per_second: u32,
+    /// Bot: the least time between two messages to one chat. Telegram's FAQ: about one
+    /// message per second per chat.
+    pub per_chat_interval_ms: u64,
+    /// Bot: per request to the Bot API.
+    pub timeout_seconds: u64,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            transport: TelegramTransport::Outbox,
+            dir: PathBuf::from("outbox/telegram"),
+            token_env: "TOCSIN_TELEGRAM_TOKEN".into(),
+            api_url: "https://api.telegram.org".into(),
+            rate_per_second: 30,
+            per_chat_interval_ms: 1000,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramTransport {
+    Outbox,
+    Bot,
+}
+
+impl TelegramConfig {
+    /// The bot's token, from [`TelegramConfig::token_env`].
+    pub fn token(&self) -> Result<BotToken, String> {
+        match std::env::var(&self.token_env) {
+            Ok(token) if !token.trim().is_empty() => Ok(BotToken(token.trim().to_string())),
+            Ok(_) => Err(format!(
+                "[telegram] transport = \"bot\": the environment variable {} is empty",
+                self.token_env
+            )),
+            Err(_) => Err(format!(
+                "[telegram] transport = \"bot\": the environment variable {} (token_env) is not \
+                 set; it must hold the bot's token from @BotFather",
+                self.token_env
+            )),
+        }
+    }
+
+    /// `api_url` as a URL the Bot API's methods can be appended to, or why it is not one.
+    pub fn api_url(&self) -> Result<url::Url, String> {
+        let url = url::Url::parse(&self.api_url)
+            .map_err(|error| format!("[telegram] api_url {:?}: {error}", self.api_url))?;
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+            return Err(format!(
+                "[telegram] api_url {:?} is not an http(s) URL",
+                self.api_url
+            ));
+        }
+        Ok(url)
+    }
+
+    /// The limits as the channel takes them; a rate or an interval of 0 is refused, since
+    /// Telegram enforces both whatever we say.
+    pub fn limits(&self) -> Result<TelegramLimits, String> {
+        let per_second = std::num::NonZeroU32::new(self.rate_per_second).ok_or(
+            "[telegram] rate_per_second = 0: Telegram limits a bot to about 30 messages/s",
+        )?;
+        if self.per_chat_interval_ms == 0 {
+            return Err(
+                "[telegram] per_chat_interval_ms = 0: Telegram limits a bot to about one \
+                 message per second in a chat"
+                    .into(),
+            );
+        }
+        Ok(TelegramLimits {
+            per_second,
+            per_chat: Duration::from_millis(self.per_chat_interval_ms),
+        })
+    }
+}
+
+/// How fast the bot may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelegramLimits {
+    /// Messages per second to all chats together, spaced evenly.
+    pub per_second: std::num::NonZeroU32,
+    /// The least time between two messages to one chat.
+    pub per_chat: Duration,
+}
+
+/// The bot's token: whoever has it is the bot. Its `Debug` and `Display` show nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BotToken(String);
+
+impl BotToken {
+    pub fn new(token: impl Into<String>) -> BotToken {
+        BotToken(token.into())
+    }
+
+    /// The token itself, for the Bot API's URLs only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BotToken(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_variable_token_env_names_and_debug_never_shows_it() {
+        let config = TelegramConfig {
+            token_env: "TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG".into(),
+            ..TelegramConfig::default()
+        };
+        let missing = config.token().expect_err("not set");
+        assert!(
+            missing.contains("TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG"),
+            "{missing}"
+        );
+        std::env::set_var(
+            "TOCSIN_TEST_TELEGRAM_TOKEN_CONFIG",
+            "123456:AAHsecret-token",
+        );
+        let token = config.token().expect("set");
+        assert_eq!(token.expose(), "123456:AAHsecret-token");
+        assert_eq!(format!("{token:?}"), "BotToken(<redacted>)");
+        assert!(!format!("{config:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn an_api_url_that_is_not_http_and_limits_of_zero_are_refused() {
+        let config = TelegramConfig {
+            api_url: "mailto:bot@example.be".into(),
+            ..TelegramConfig::default()
+        };
+        assert!(config.api_url().is_err());
+        assert_eq!(
+            TelegramConfig::default()
+                .api_url()
+                .expect("default")
+                .as_str(),
+            "https://api.telegram.org/"
+        );
+        let zero = TelegramConfig {
+            rate_per_second: 0,
+            ..TelegramConfig::default()
+        };
+        assert!(zero.limits().is_err());
+        let zero = TelegramConfig {
+            per_chat_interval_ms: 0,
+            ..TelegramConfig::default()
+        };
+        assert!(zero.limits().is_err());
+    }
+}
