@@ -16,9 +16,9 @@ use crate::domain::{
     RANDOM_CHARACTERS,
 };
 use crate::fallback::Fallback;
-use crate::press;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
+use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;

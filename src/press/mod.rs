@@ -17,6 +17,7 @@
 //! | `cap/{reference}.xml` | one CAP alert per update, an `<info>` per language |
 //! | `cap/index.atom` | the Atom index of the CAP alerts |
 
+pub mod pages;
 mod site;
 
 pub use site::{File, Site};
@@ -147,6 +148,7 @@ pub fn public_url(config: &Config) -> Result<Url, PressError> {
 
 /// Every page and feed of `edition`.
 pub fn build(edition: &Edition, locales: &Locales) -> Result<Site, PressError> {
-    let _ = (edition, locales);
-    Ok(Site::default())
+    let mut site = Site::default();
+    pages::write(edition, locales, &mut site)?;
+    Ok(site)
 }

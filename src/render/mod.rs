@@ -657,7 +657,7 @@ impl Prepared<'_> {
 
 /// "Questions ?" → "Questions\u{a0}?": the space French writes before `:` `;` `?` `!` (and
 /// inside « »), made non-breaking.
-fn french_spacing(text: &str) -> String {
+pub(crate) fn french_spacing(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -672,7 +672,7 @@ fn french_spacing(text: &str) -> String {
     out
 }
 
-fn paragraphs(body: &str) -> Vec<String> {
+pub(crate) fn paragraphs(body: &str) -> Vec<String> {
     body.split("\n\n")
         .map(|paragraph| paragraph.trim().replace('\n', " "))
         .filter(|paragraph| !paragraph.is_empty())
