@@ -12,6 +12,7 @@ mod identities;
 mod imports;
 mod kannel;
 mod lifecycle;
+mod press_pages;
 mod providers;
 mod receipts;
 mod serve;
