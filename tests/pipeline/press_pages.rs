@@ -209,6 +209,10 @@ async fn the_press_room_answers_released_updates_in_three_languages_from_memory(
     }
     let other = get(&client, &timeline, &[("if-none-match", "\"x\", W/\"y\"")]).await;
     assert_eq!(other.status, StatusCode::OK);
+    let head = client.head(&timeline).send().await.expect("HEAD");
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[ETAG], etag.as_str());
+    assert!(head.text().await.expect("body").is_empty());
 
     // The reference check.
     let check = |typed: &str| format!("{base}/en/check.html?ref={typed}");
