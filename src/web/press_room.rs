@@ -251,3 +251,62 @@ pub fn http_date(at: DateTime<Utc>) -> String {
 fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Hospital;
+    use crate::press::pages::tests::{edition, update};
+
+    fn renderer() -> Renderer {
+        Renderer::new(Hospital::default(), Vec::new(), None, None).expect("renderer")
+    }
+
+    #[test]
+    fn only_what_the_pages_show_counts_as_a_change() {
+        let sent = update(1, "ZNA-20260113-7JQ4", 1_768_285_800_000, "Cyberaanval");
+        let mut sending = sent.clone();
+        sending.state = UpdateState::Sending;
+        sending.paused = Some("sms stopped".into());
+        assert_eq!(as_shown(&sent), as_shown(&sending));
+        let mut halted = sent.clone();
+        halted.state = UpdateState::Halted;
+        assert_ne!(as_shown(&sent), as_shown(&halted));
+        let mut corrected = sent.clone();
+        corrected.fr.body.push('!');
+        assert_ne!(as_shown(&sent), as_shown(&corrected));
+    }
+
+    #[test]
+    fn a_halt_makes_the_changed_files_newer_and_leaves_the_others_as_they_were() {
+        let renderer = renderer();
+        let released = update(1, "ZNA-20260113-7JQ4", 1_768_285_800_000, "Cyberaanval");
+        let before = edition(vec![released.clone()]);
+        let site = press::build(&before, renderer.locales()).expect("site");
+        let start = DateTime::from_timestamp(1_768_300_000, 0).expect("valid");
+        let first = snapshot(before, site, None, &renderer, start).expect("snapshot");
+        let timeline = first.file("nl/index.html").expect("timeline").clone();
+        assert_eq!(
+            timeline.last_modified,
+            DateTime::from_timestamp(1_768_285_800, 0).expect("valid"),
+            "a first build dates each file by its newest release"
+        );
+        assert_eq!(
+            timeline.last_modified_header,
+            "Tue, 13 Jan 2026 06:30:00 GMT"
+        );
+
+        let mut halted = released;
+        halted.state = UpdateState::Halted;
+        let after = edition(vec![halted]);
+        let site = press::build(&after, renderer.locales()).expect("site");
+        let later = start + chrono::Duration::milliseconds(1_500);
+        let second = snapshot(after, site, Some(&first), &renderer, later).expect("snapshot");
+        let changed = second.file("nl/index.html").expect("timeline");
+        assert_ne!(changed.etag, timeline.etag);
+        assert_eq!(changed.last_modified, whole_seconds(later));
+        let style = |snapshot: &Snapshot| snapshot.file("style.css").expect("css").clone();
+        assert_eq!(style(&second).etag, style(&first).etag);
+        assert_eq!(style(&second).last_modified, style(&first).last_modified);
+    }
+}

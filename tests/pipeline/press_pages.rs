@@ -305,6 +305,22 @@ async fn the_press_room_answers_released_updates_in_three_languages_from_memory(
     let now_genuine = get(&client, &check(&draft_ref), &[]).await;
     assert_eq!(now_genuine.status, StatusCode::OK);
 
+    // An approval taken back (before sending) takes the update off the press room again.
+    test.app
+        .revoke(unreleased, "Dr. Jan Claes")
+        .await
+        .expect("revoke");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while get(&client, &check(&draft_ref), &[]).await.status != StatusCode::NOT_FOUND {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a revoked update is still shown"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let page = get(&client, &format!("{base}/en/{draft_ref}.html"), &[]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(30), serving)
         .await

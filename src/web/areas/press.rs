@@ -65,20 +65,21 @@ async fn file(
         .find(|language| path.split('/').next() == Some(language.code()));
     if let Some(language) = folder {
         let code = language.code();
-        if path == code {
-            return redirect(
-                StatusCode::MOVED_PERMANENTLY,
-                &format!("{code}/index.html"),
-                &snapshot,
-            );
-        }
-        if path == format!("{code}/") {
-            return answer_file(&snapshot, &format!("{code}/index.html"), &headers);
-        }
-        if path == format!("{code}/check.html") {
-            if let Some(typed) = reference_asked(query.as_deref()) {
-                return check(&press, &snapshot, language, &typed, &headers);
+        match path.strip_prefix(code) {
+            Some("") => {
+                return redirect(
+                    StatusCode::MOVED_PERMANENTLY,
+                    &format!("{code}/index.html"),
+                    &snapshot,
+                )
             }
+            Some("/") => return answer_file(&snapshot, &format!("{code}/index.html"), &headers),
+            Some("/check.html") => {
+                if let Some(typed) = reference_asked(query.as_deref()) {
+                    return check(&press, &snapshot, language, &typed, &headers);
+                }
+            }
+            _ => {}
         }
     }
     if snapshot.file(&path).is_some() {
