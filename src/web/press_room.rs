@@ -138,7 +138,11 @@ impl PressRoom {
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
             if *stop.borrow() {
                 return;

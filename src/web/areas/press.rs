@@ -91,11 +91,17 @@ async fn file(
             .and_then(|value| value.to_str().ok());
         negotiate(accepted, snapshot.edition.default_language)
     });
-    html(
+    let mut response = html(
         StatusCode::NOT_FOUND,
         snapshot.not_found(language),
         HeaderValue::from_static(NO_CACHE),
-    )
+    );
+    if folder.is_none() {
+        response
+            .headers_mut()
+            .insert(VARY, HeaderValue::from_static("Accept-Language"));
+    }
+    response
 }
 
 /// The `ref` of a query, when it says something.
