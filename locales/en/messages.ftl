@@ -128,9 +128,9 @@ press-check-list-heading = Every reference we issued
 # $hospital
 press-check-list-note = A reference that is not in this list was not issued by { $hospital }.
 # $reference, $hospital
-press-check-genuine = { $reference } is a genuine message from { $hospital }.
+press-check-genuine = The reference { $reference } belongs to a genuine message from { $hospital }.
 # $reference, $hospital
-press-check-not-issued = { $reference } was not issued by { $hospital }.
+press-check-not-issued = The reference { $reference } was not issued by { $hospital }.
 press-check-advice = Do not click any link in that message, do not call any number it gives, and do not share personal or payment details. If in doubt, call the hospital on the number below.
 # $phone
 press-check-call = Call the hospital: { $phone }

@@ -131,9 +131,9 @@ press-check-list-heading = Toutes les références que nous avons émises
 # $hospital
 press-check-list-note = Une référence absente de cette liste n'a pas été émise par { $hospital }.
 # $reference, $hospital
-press-check-genuine = { $reference } est un message authentique de { $hospital }.
+press-check-genuine = La référence { $reference } correspond à un message authentique de { $hospital }.
 # $reference, $hospital
-press-check-not-issued = { $reference } n'a pas été émis par { $hospital }.
+press-check-not-issued = La référence { $reference } n'a pas été émise par { $hospital }.
 press-check-advice = Ne cliquez sur aucun lien de ce message, n'appelez aucun numéro qu'il indique et ne communiquez ni données personnelles ni données de paiement. En cas de doute, appelez l'hôpital au numéro ci-dessous.
 # $phone
 press-check-call = Appeler l'hôpital : { $phone }

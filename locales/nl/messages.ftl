@@ -128,9 +128,9 @@ press-check-list-heading = Alle referenties die wij uitgaven
 # $hospital
 press-check-list-note = Een referentie die niet in deze lijst staat, werd niet door { $hospital } uitgegeven.
 # $reference, $hospital
-press-check-genuine = { $reference } is een echt bericht van { $hospital }.
+press-check-genuine = De referentie { $reference } hoort bij een echt bericht van { $hospital }.
 # $reference, $hospital
-press-check-not-issued = { $reference } werd niet door { $hospital } uitgegeven.
+press-check-not-issued = De referentie { $reference } werd niet door { $hospital } uitgegeven.
 press-check-advice = Klik niet op links in dat bericht, bel geen nummers die erin staan en geef geen persoonlijke gegevens of betaalgegevens door. Twijfelt u, bel dan het ziekenhuis op het nummer hieronder.
 # $phone
 press-check-call = Bel het ziekenhuis: { $phone }

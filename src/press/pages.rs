@@ -846,7 +846,7 @@ pub(crate) mod tests {
         let page = parse(&genuine.html);
         assert!(page
             .text
-            .contains("ZNA-20260113-7JQ4 is een echt bericht van Ziekenhuis Noord-Antwerpen."));
+            .contains("De referentie ZNA-20260113-7JQ4 hoort bij een echt bericht van Ziekenhuis Noord-Antwerpen."));
         assert!(page.text.contains("Cyberaanval (nl)"));
         let lenient =
             check_answer(&edition, &locales, Language::En, "ZNA-20260114-K2M9").expect("answer");
@@ -859,7 +859,8 @@ pub(crate) mod tests {
             let answer = check_answer(&edition, &locales, Language::Fr, typed).expect("answer");
             assert!(!answer.genuine, "{typed}");
             let page = parse(&answer.html);
-            let expected = format!("{shown} n'a pas été émis par Ziekenhuis Noord-Antwerpen.");
+            let expected =
+                format!("La référence {shown} n'a pas été émise par Ziekenhuis Noord-Antwerpen.");
             assert!(page.text.contains(&expected), "{}", page.text);
             assert!(page
                 .text
