@@ -457,6 +457,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 "Receiving delivery receipts on http://{}/receipts/… (Ctrl-C to stop)",
                 server.address()
             );
+            eprintln!("Press room on http://{}/", server.address());
             server
                 .run(async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -103,3 +103,44 @@ press-feed-description = The official messages of { $hospital } during the crisi
 press-feed-entry-title = { $kind }: { $title }
 # $hospital
 press-cap-title = { $hospital }: CAP alerts (nl, fr, en)
+## Press room: the public pages (helper "pages")
+# Each language's name in that language, for the language switcher.
+press-language-name = English
+press-choose-language = Choose your language
+press-skip = Skip to content
+press-languages = Language
+press-menu = Menu
+press-timeline-link = All updates
+press-timeline-heading = All updates, newest first
+press-no-updates = There are no updates yet.
+# $when: date and time in Brussels
+press-published = Published on { $when }
+press-contact-heading = Contact
+press-hospital-phone = Patients and relatives
+press-press-phone = Press
+press-feeds-heading = Follow the updates
+press-feed-atom = Atom feed
+press-feed-rss = RSS feed
+press-feed-json = JSON Feed
+press-feed-cap = CAP alerts (for emergency services and broadcasters)
+# $hospital
+press-footer = Official updates from { $hospital }. These pages do not depend on the hospital's website.
+press-check-link = Check a message
+press-check-title = Is this message really from us?
+# $hospital
+press-check-intro = Every message from { $hospital } (text message, e-mail, this website) carries a reference, like those below. Enter the reference to check that the message really comes from us.
+press-check-field = Reference
+press-check-button = Check
+press-check-list-heading = Every reference we issued
+# $hospital
+press-check-list-note = A reference that is not in this list was not issued by { $hospital }.
+# $reference, $hospital
+press-check-genuine = The reference { $reference } belongs to a genuine message from { $hospital }.
+# $reference, $hospital
+press-check-not-issued = The reference { $reference } was not issued by { $hospital }.
+press-check-advice = Do not click any link in that message, do not call any number it gives, and do not share personal or payment details. If in doubt, call the hospital on the number below.
+# $phone
+press-check-call = Call the hospital: { $phone }
+press-check-again = Check another reference
+press-not-found-title = Page not found
+press-not-found-text = This page does not exist. Every update is on the overview page.

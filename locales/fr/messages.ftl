@@ -106,3 +106,44 @@ press-feed-description = Les communications officielles de { $hospital } pendant
 press-feed-entry-title = { $kind } : { $title }
 # $hospital
 press-cap-title = { $hospital } : alertes CAP (nl, fr, en)
+## Press room: the public pages (helper "pages")
+# Each language's name in that language, for the language switcher.
+press-language-name = Français
+press-choose-language = Choisissez votre langue
+press-skip = Aller au contenu
+press-languages = Langue
+press-menu = Menu
+press-timeline-link = Toutes les communications
+press-timeline-heading = Toutes les communications, la plus récente d'abord
+press-no-updates = Aucune communication pour le moment.
+# $when: date and time in Brussels
+press-published = Publié le { $when }
+press-contact-heading = Contact
+press-hospital-phone = Patients et proches
+press-press-phone = Presse
+press-feeds-heading = Suivre les communications
+press-feed-atom = Flux Atom
+press-feed-rss = Flux RSS
+press-feed-json = JSON Feed
+press-feed-cap = Alertes CAP (pour les services de secours et les diffuseurs)
+# $hospital
+press-footer = Communications officielles de { $hospital }. Ces pages ne dépendent pas du site web de l'hôpital.
+press-check-link = Vérifier un message
+press-check-title = Ce message vient-il vraiment de nous ?
+# $hospital
+press-check-intro = Chaque message de { $hospital } (SMS, e-mail, ce site) porte une référence, comme ci-dessous. Saisissez la référence pour vérifier que le message vient bien de nous.
+press-check-field = Référence
+press-check-button = Vérifier
+press-check-list-heading = Toutes les références que nous avons émises
+# $hospital
+press-check-list-note = Une référence absente de cette liste n'a pas été émise par { $hospital }.
+# $reference, $hospital
+press-check-genuine = La référence { $reference } correspond à un message authentique de { $hospital }.
+# $reference, $hospital
+press-check-not-issued = La référence { $reference } n'a pas été émise par { $hospital }.
+press-check-advice = Ne cliquez sur aucun lien de ce message, n'appelez aucun numéro qu'il indique et ne communiquez ni données personnelles ni données de paiement. En cas de doute, appelez l'hôpital au numéro ci-dessous.
+# $phone
+press-check-call = Appeler l'hôpital : { $phone }
+press-check-again = Vérifier une autre référence
+press-not-found-title = Page introuvable
+press-not-found-text = Cette page n'existe pas. Toutes les communications figurent sur la page d'accueil.

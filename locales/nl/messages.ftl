@@ -103,3 +103,44 @@ press-feed-description = De officiële berichten van { $hospital } tijdens de cr
 press-feed-entry-title = { $kind }: { $title }
 # $hospital
 press-cap-title = { $hospital }: CAP-waarschuwingen (nl, fr, en)
+## Press room: the public pages (helper "pages")
+# Each language's name in that language, for the language switcher.
+press-language-name = Nederlands
+press-choose-language = Kies uw taal
+press-skip = Naar de inhoud
+press-languages = Taal
+press-menu = Menu
+press-timeline-link = Alle berichten
+press-timeline-heading = Alle berichten, het nieuwste eerst
+press-no-updates = Er zijn nog geen berichten.
+# $when: date and time in Brussels
+press-published = Gepubliceerd op { $when }
+press-contact-heading = Contact
+press-hospital-phone = Patiënten en familie
+press-press-phone = Pers
+press-feeds-heading = Volg de berichten
+press-feed-atom = Atom-feed
+press-feed-rss = RSS-feed
+press-feed-json = JSON Feed
+press-feed-cap = CAP-waarschuwingen (voor hulpdiensten en omroepen)
+# $hospital
+press-footer = Officiële berichten van { $hospital }. Deze pagina's staan los van de website van het ziekenhuis.
+press-check-link = Een bericht controleren
+press-check-title = Komt dit bericht echt van ons?
+# $hospital
+press-check-intro = Elk bericht van { $hospital } (sms, e-mail, deze website) draagt een referentie, zoals hieronder. Vul de referentie in om na te gaan of het bericht echt van ons komt.
+press-check-field = Referentie
+press-check-button = Controleren
+press-check-list-heading = Alle referenties die wij uitgaven
+# $hospital
+press-check-list-note = Een referentie die niet in deze lijst staat, werd niet door { $hospital } uitgegeven.
+# $reference, $hospital
+press-check-genuine = De referentie { $reference } hoort bij een echt bericht van { $hospital }.
+# $reference, $hospital
+press-check-not-issued = De referentie { $reference } werd niet door { $hospital } uitgegeven.
+press-check-advice = Klik niet op links in dat bericht, bel geen nummers die erin staan en geef geen persoonlijke gegevens of betaalgegevens door. Twijfelt u, bel dan het ziekenhuis op het nummer hieronder.
+# $phone
+press-check-call = Bel het ziekenhuis: { $phone }
+press-check-again = Een andere referentie controleren
+press-not-found-title = Pagina niet gevonden
+press-not-found-text = Deze pagina bestaat niet. Alle berichten staan op de overzichtspagina.

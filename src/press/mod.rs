@@ -21,6 +21,7 @@
 
 mod cap;
 mod feeds;
+pub mod pages;
 mod sign;
 mod site;
 
@@ -152,6 +153,7 @@ pub fn public_url(config: &Config) -> Result<Url, PressError> {
 /// Every page and feed of `edition`.
 pub fn build(edition: &Edition, locales: &Locales) -> Result<Site, PressError> {
     let mut site = Site::default();
+    pages::write(edition, locales, &mut site)?;
     feeds::add(edition, locales, &mut site)?;
     cap::add(edition, locales, &mut site)?;
     sign::add(edition, &mut site)?;

@@ -672,7 +672,7 @@ pub(crate) fn french_spacing(text: &str) -> String {
     out
 }
 
-fn paragraphs(body: &str) -> Vec<String> {
+pub(crate) fn paragraphs(body: &str) -> Vec<String> {
     body.split("\n\n")
         .map(|paragraph| paragraph.trim().replace('\n', " "))
         .filter(|paragraph| !paragraph.is_empty())

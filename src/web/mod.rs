@@ -1,4 +1,5 @@
-//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, and the dispatcher's
+//! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, the public press room
+//! (`areas/press.rs`, answered from memory by a [`PressRoom`]), and the dispatcher's
 //! scheduler (`dispatch::scheduler`) for updates being sent. Each area of the HTTP side is a
 //! module of `areas/` with its `router()`, merged here around one [`AppState`]; every
 //! handler fails with one [`WebError`].
@@ -10,6 +11,7 @@
 
 mod areas;
 mod error;
+pub mod press_room;
 pub mod receipts;
 pub mod server;
 mod throttled;
@@ -22,6 +24,7 @@ use crate::store::Store;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 pub use error::WebError;
+pub use press_room::PressRoom;
 pub use receipts::ReceiptKeys;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,10 +44,16 @@ struct AppState {
     refusals: Arc<Throttled>,
 }
 
-/// Every area of `tocsin serve` (today the receipt endpoints: `/receipts/{kind}` for each
-/// kind of gateway with receipts). Starts the tasks that write the receipts and the
-/// warnings, so it must be called inside a Tokio runtime.
-pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -> Router {
+/// Every area of `tocsin serve`: the receipt endpoints (`/receipts/{kind}` for each kind of
+/// gateway with receipts) and, given one, the press room (`/`, `/{lang}/…`, `/cap/…`).
+/// Starts the tasks that write the receipts and the warnings, so it must be called inside a
+/// Tokio runtime.
+pub fn router(
+    store: Arc<dyn Store>,
+    keys: ReceiptKeys,
+    clock: Arc<dyn Clock>,
+    press: Option<PressRoom>,
+) -> Router {
     let receipts = areas::receipts::router(&keys);
     let state = AppState {
         receipts: ReceiptWriter::start(store),
@@ -52,10 +61,14 @@ pub fn router(store: Arc<dyn Store>, keys: ReceiptKeys, clock: Arc<dyn Clock>) -
         clock,
         refusals: Throttled::start("receipts refused (forged, or not a receipt)"),
     };
-    Router::new()
+    let router = Router::new()
         .merge(receipts)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    match press {
+        Some(press) => router.merge(areas::press::router(press)),
+        None => router,
+    }
 }
 
 /// `tocsin serve`, bound to its address and ready to run.
@@ -63,6 +76,7 @@ pub struct Server {
     app: App,
     dispatcher: Arc<Dispatcher>,
     keys: ReceiptKeys,
+    press: PressRoom,
     limits: server::Limits,
     listener: tokio::net::TcpListener,
     address: SocketAddr,
@@ -78,6 +92,7 @@ impl Server {
         let limits = server::Limits::from_config(&app.config.serve).map_err(AppError::Config)?;
         limits.ensure_file_limit().map_err(AppError::Config)?;
         let dispatcher = Arc::new(app.dispatcher()?);
+        let press = PressRoom::open(&app).await?;
         let bind = &app.config.serve.bind;
         let cannot = |error: std::io::Error| {
             AppError::Config(format!("[serve] bind: cannot listen on {bind}: {error}"))
@@ -88,6 +103,7 @@ impl Server {
             app,
             dispatcher,
             keys,
+            press,
             limits,
             listener,
             address,
@@ -99,21 +115,34 @@ impl Server {
         self.address
     }
 
-    /// Takes receipts and sends the updates being sent until `shutdown` completes.
+    /// Takes receipts, answers the press room (rebuilt as updates are released) and sends the
+    /// updates being sent until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(message = "tocsin serve listening", address = %self.address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let dispatching = tokio::spawn(scheduler::run(self.dispatcher, stopped));
+        let dispatching = tokio::spawn(scheduler::run(self.dispatcher, stopped.clone()));
         let store = Arc::clone(&self.app.store);
-        let router = router(store, self.keys, Arc::clone(&self.app.clock));
+        let following = tokio::spawn(self.press.clone().follow(
+            Arc::clone(&store),
+            self.app.config.clone(),
+            Arc::clone(&self.app.clock),
+            stopped,
+        ));
+        let router = router(
+            store,
+            self.keys,
+            Arc::clone(&self.app.clock),
+            Some(self.press),
+        );
         server::run(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = dispatching.await;
+        let _ = following.await;
     }
 }
 
-/// Runs `tocsin serve` until `shutdown` completes: the receipt endpoints on `[serve] bind`,
-/// and every few seconds a dispatcher run for each update in state `sending` with open
+/// Runs `tocsin serve` until `shutdown` completes: the receipt endpoints and the press room
+/// on `[serve] bind`, and every few seconds a dispatcher run for each update in state `sending` with open
 /// deliveries. Refuses to start without a receipt secret when a Kannel gateway has a
 /// `dlr_url`.
 pub async fn serve(

@@ -184,6 +184,7 @@ impl Setup {
             Arc::clone(&self.test.app.store),
             keys,
             Arc::clone(&self.test.app.clock),
+            None,
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

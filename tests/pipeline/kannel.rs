@@ -620,7 +620,7 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     .await;
     let store = Arc::clone(&test.app.store);
     let keys = ReceiptKeys::from_config(&test.app.config).expect("receipt keys");
-    let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock));
+    let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock), None);
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     crate::support::seed_sms_patients(&test.app).await;

@@ -13,6 +13,7 @@ mod imports;
 mod kannel;
 mod lifecycle;
 mod press_feeds;
+mod press_pages;
 mod providers;
 mod receipts;
 mod serve;

@@ -153,7 +153,7 @@ pub(crate) async fn setup(patients: usize, gateway: &'static str, send: bool) ->
         .expect("dispatch");
     }
     let keys = ReceiptKeys::from_config(&test.app.config).expect("receipt keys");
-    let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock));
+    let router = tocsin::web::router(Arc::clone(&store), keys, Arc::clone(&test.app.clock), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,3 +1,4 @@
 //! The areas of `tocsin serve`'s HTTP side, each a module exposing its `router()`.
 
+pub mod press;
 pub mod receipts;

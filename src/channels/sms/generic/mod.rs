@@ -203,7 +203,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = crate::store::open(&url).await.expect("store");
         let keys = ReceiptKeys::from_config(&config).expect("receipt keys");
-        let router = crate::web::router(store, keys, Arc::new(SystemClock));
+        let router = crate::web::router(store, keys, Arc::new(SystemClock), None);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
