@@ -17,8 +17,10 @@
 //! | `cap/{reference}.xml` | one CAP alert per update, an `<info>` per language |
 //! | `cap/index.atom` | the Atom index of the CAP alerts |
 
+mod export;
 mod site;
 
+pub use export::{export, ExportError, ExportReport, MANIFEST};
 pub use site::{File, Site};
 
 use crate::config::Config;
