@@ -12,6 +12,7 @@ mod identities;
 mod imports;
 mod kannel;
 mod lifecycle;
+mod press_export;
 mod providers;
 mod receipts;
 mod serve;
