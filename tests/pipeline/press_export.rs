@@ -46,10 +46,7 @@ fn hospital() -> tempfile::TempDir {
 fn run(dir: &Path, args: &[&str]) -> String {
     let out = tocsin(dir, args);
     let (stdout, stderr) = text(&out);
-    assert!(
-        out.status.success(),
-        "tocsin {args:?}:\n{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "tocsin {args:?}:\n{stdout}\n{stderr}");
     stdout
 }
 
@@ -75,10 +72,7 @@ fn export(dir: &Path, to: &str) -> (u64, u64, u64) {
                 .unwrap_or_else(|| panic!("a count in {line:?}"))
         })
         .collect();
-    assert!(
-        line.ends_with(" removed") && numbers.len() == 3,
-        "{stdout}"
-    );
+    assert!(line.ends_with(" removed") && numbers.len() == 3, "{stdout}");
     (numbers[0], numbers[1], numbers[2])
 }
 
@@ -149,7 +143,11 @@ fn press_export_rewrites_only_what_changed_and_removes_only_a_revoked_updates_fi
     let (written, _, removed) = export(dir.path(), to);
     assert_press_room(&root);
     assert_eq!(removed, 0);
-    assert_eq!(written as usize, files(&root).len() - 2, "every file but ours");
+    assert_eq!(
+        written as usize,
+        files(&root).len() - 2,
+        "every file but ours"
+    );
 
     release(dir.path(), "alert.toml", "1");
     export(dir.path(), to);
@@ -213,7 +211,10 @@ fn press_export_refuses_the_example_hospital_details_and_a_folder_that_is_a_file
     with_database(dir.path());
     let out = tocsin(dir.path(), &["press", "export", "site"]);
     let (stdout, stderr) = text(&out);
-    assert!(!out.status.success(), "exported with fake numbers:\n{stdout}");
+    assert!(
+        !out.status.success(),
+        "exported with fake numbers:\n{stdout}"
+    );
     assert!(
         stderr.contains("refusing to export the press room") && stderr.contains("phone"),
         "{stderr}"
@@ -331,12 +332,7 @@ fn broken_links(root: &Path) -> Vec<String> {
     let pages: BTreeMap<PathBuf, Page> = files(&root)
         .into_iter()
         .filter(|(path, _)| path.ends_with(".html"))
-        .map(|(path, body)| {
-            (
-                root.join(path),
-                read_page(&String::from_utf8_lossy(&body)),
-            )
-        })
+        .map(|(path, body)| (root.join(path), read_page(&String::from_utf8_lossy(&body))))
         .collect();
     let mut broken = Vec::new();
     for (file, page) in &pages {
@@ -417,7 +413,10 @@ fn the_link_check_names_a_missing_file_a_folder_a_missing_anchor_and_a_way_out()
         ]
     );
     let page = read_page(&std::fs::read_to_string(root.join("index.html")).expect("read"));
-    assert_eq!((page.title.as_str(), page.h1.as_str()), ("Kies", "Kies uw taal"));
+    assert_eq!(
+        (page.title.as_str(), page.h1.as_str()),
+        ("Kies", "Kies uw taal")
+    );
 }
 
 /// Chromium, headless, on `url` with `args`; its standard output. Killed (with the
@@ -525,11 +524,22 @@ fn the_export_opened_from_a_subfolder_in_chromium_has_every_link_and_its_stylesh
         );
     }
 
-    // The stylesheet applies: the timeline looks different without it.
+    // The stylesheet applies: the timeline looks different without it. Two shots of the
+    // same page first, to show that a difference is the stylesheet's and not Chromium's.
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("press-export");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
     let timeline = root.join("nl/index.html");
     let styled = screenshot(&timeline, &shots.join("nl-timeline.png"), scratch.path());
+    let again = screenshot(
+        &timeline,
+        &shots.join("nl-timeline-again.png"),
+        scratch.path(),
+    );
+    assert!(
+        styled == again,
+        "two screenshots of one page differ: comparing them says nothing (see {})",
+        shots.display()
+    );
     std::fs::rename(root.join("style.css"), root.join("style.css.away")).expect("move");
     let bare = screenshot(
         &timeline,
