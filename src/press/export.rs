@@ -48,11 +48,22 @@ pub enum ExportError {
         "refusing to replace files in {} that tocsin press export did not write (they are not \
          in its {MANIFEST}): {}; move them away, or export into another folder",
         dir.display(),
-        paths.join(", ")
+        some(paths)
     )]
     Foreign { dir: PathBuf, paths: Vec<String> },
     #[error("the press room has a file at {0:?}, which is not a plain relative path")]
     BadPath(String),
+}
+
+/// The first few of `paths`, and how many more: an old export without its record can hold
+/// hundreds.
+fn some(paths: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = paths[..paths.len().min(SHOWN)].join(", ");
+    if paths.len() > SHOWN {
+        text.push_str(&format!(" and {} more", paths.len() - SHOWN));
+    }
+    text
 }
 
 /// What an export did, path by path.
@@ -420,6 +431,8 @@ mod tests {
         assert_eq!(read(dir, "index.html"), "<h1>Our own home page</h1>");
         assert!(!dir.join("style.css").exists(), "nothing is written");
         assert!(!dir.join(MANIFEST).exists());
+        let many: Vec<String> = (1..=12).map(|n| format!("nl/{n}.html")).collect();
+        assert!(some(&many).ends_with(", nl/10.html and 2 more"));
 
         std::fs::write(dir.join("index.html"), "<h1>Kies uw taal</h1>").expect("write");
         let report = export(&three(), dir).expect("the same bytes are ours to keep");
