@@ -59,6 +59,8 @@ pub enum AppError {
     Audience(#[from] crate::domain::AudienceError),
     #[error(transparent)]
     Press(#[from] crate::press::PressError),
+    #[error(transparent)]
+    Export(#[from] crate::press::ExportError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
     Placeholders {
         action: &'static str,
@@ -316,6 +318,15 @@ impl App {
         let edition = press::Edition::new(&self.config, updates)?;
         let site = press::build(&edition, self.renderer.locales())?;
         Ok((edition, site))
+    }
+
+    /// `tocsin press export`: the press room written to `dir`, rewriting only what changed.
+    /// Refuses the example hospital details, which the pages would publish as the numbers
+    /// to call.
+    pub async fn export_press(&self, dir: &Path) -> Result<press::ExportReport, AppError> {
+        self.refuse_placeholders("export the press room")?;
+        let (_, site) = self.press().await?;
+        Ok(press::export(&site, dir)?)
     }
 
     /// A public reference no other update has: the hospital's short name, today's date in

@@ -124,6 +124,9 @@ enum Command {
     /// Lists for follow-up by phone.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// The press room: every released update on public pages and feeds.
+    #[command(subcommand)]
+    Press(PressCommand),
     /// Contacts and appointments from the hospital's exports.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -340,6 +343,18 @@ enum ExportCommand {
         /// The CSV's separator: ';' (the default, as Belgian Excel opens a CSV), ',' or tab.
         #[arg(long, default_value_t = Separator::Semicolon)]
         separator: Separator,
+    },
+}
+
+#[derive(Subcommand)]
+enum PressCommand {
+    /// Writes the public pages and feeds as files into DIR, with relative links, to upload
+    /// to any static host or CDN when `tocsin serve` cannot be reached from outside. Run it
+    /// again after every release: it rewrites only what changed.
+    Export {
+        /// The folder to write (made if missing). Files tocsin did not write there are left
+        /// alone; those it wrote that the press room no longer has are removed.
+        dir: PathBuf,
     },
 }
 
@@ -564,6 +579,19 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 ),
                 csv.display()
             );
+        }
+        Command::Press(PressCommand::Export { dir }) => {
+            let report = App::open_existing(config).await?.export_press(&dir).await?;
+            println!(
+                "{}: {} written, {} unchanged, {} removed",
+                dir.display(),
+                count(report.written.len() as u64, "file", "files"),
+                grouped(report.unchanged as u64),
+                grouped(report.removed.len() as u64)
+            );
+            for path in &report.removed {
+                println!("  removed {path}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,11 +20,13 @@
 //! | `signing-key.pem` | the public key that verifies them, then |
 
 mod cap;
+mod export;
 mod feeds;
 pub mod pages;
 mod sign;
 mod site;
 
+pub use export::{export, ExportError, ExportReport, MANIFEST};
 pub use site::{File, Site};
 
 use crate::config::Config;

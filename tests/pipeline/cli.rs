@@ -5,7 +5,7 @@ use tocsin::app::App;
 use tocsin::domain::{AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection};
 use tocsin::render::{Locales, NameKind};
 
-fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(tocsin_binary())
         .current_dir(dir)
         .args(args)
@@ -14,7 +14,7 @@ fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// `dir/tocsin.db`, made as a first import makes it.
-fn with_database(dir: &Path) {
+pub(crate) fn with_database(dir: &Path) {
     std::fs::write(
         dir.join("press.csv"),
         "outlet,name,language,email\nDe Standaard,An Peeters,nl,an.peeters@example.be\n",
@@ -29,7 +29,7 @@ fn with_database(dir: &Path) {
 }
 
 /// A `tocsin.toml` in `dir` with the hospital's own details (and `extra` lines).
-fn configure(dir: &Path, extra: &str) {
+pub(crate) fn configure(dir: &Path, extra: &str) {
     std::fs::write(
         dir.join("tocsin.toml"),
         format!("{extra}\n{HOSPITAL_TOML}\n[email]\nfrom = \"{EMAIL_FROM}\"\n"),
@@ -37,7 +37,7 @@ fn configure(dir: &Path, extra: &str) {
     .expect("write tocsin.toml");
 }
 
-fn text(out: &std::process::Output) -> (String, String) {
+pub(crate) fn text(out: &std::process::Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

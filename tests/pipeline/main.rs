@@ -14,6 +14,7 @@ mod kannel;
 mod lifecycle;
 mod press_feeds;
 mod press_pages;
+mod press_export;
 mod providers;
 mod receipts;
 mod serve;
