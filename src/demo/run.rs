@@ -25,12 +25,13 @@ fn affected_days() -> Vec<NaiveDate> {
 const MARKER: &str = ".tocsin-demo";
 
 /// What a run writes in its directory, and clears before the next run.
-const WRITTEN: [&str; 5] = [
+const WRITTEN: [&str; 6] = [
     "tocsin.db",
     "tocsin.db-wal",
     "tocsin.db-shm",
     "01-first-alert.toml",
     "outbox",
+    "press",
 ];
 
 /// A fresh directory for the demo: new, empty, or one an earlier run made (its database and
@@ -116,6 +117,8 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
     app.approve(id, "Dr. Jan Claes").await?;
     let sent = app.send(id, |_, _| {}).await?;
     let status = app.status(id).await?;
+    let press = dir.join("press");
+    let exported = app.export_press(&press).await?;
 
     let mut out = String::new();
     if !placeholders.is_empty() {
@@ -146,6 +149,13 @@ pub async fn run(dir: &Path, patients: usize, mut config: Config) -> Result<Stri
     let tocsin = format!("tocsin --database {}", quoted(&app.config.database_url));
     out.push_str(&status.to_text_for(&tocsin));
     writeln!(out, "Outboxes: {}", outbox.display())?;
+    writeln!(
+        out,
+        "Press room: {} ({} files: the public pages and feeds; open it in a browser, \
+         `tocsin serve` answers the same)",
+        press.join("index.html").display(),
+        exported.written.len() + exported.unchanged
+    )?;
     writeln!(out, "Done in {:.1} s.", started.elapsed().as_secs_f64())?;
     writeln!(out, "Next, from this directory:")?;
     writeln!(out, "  {tocsin} status {id}")?;
