@@ -16,9 +16,9 @@ use crate::domain::{
     RANDOM_CHARACTERS,
 };
 use crate::fallback::Fallback;
-use crate::press;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
 use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
+use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;
@@ -208,6 +208,7 @@ impl App {
     fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
         let renderer = Renderer::new(
             config.hospital.clone(),
+            press::public_url(&config)?,
             config.gp_alert.patient_fields.clone(),
             config.templates_dir.as_deref(),
             config.locales_dir.as_deref(),

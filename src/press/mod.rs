@@ -17,6 +17,7 @@
 //! | `cap/{reference}.xml` | one CAP alert per update, an `<info>` per language |
 //! | `cap/index.atom` | the Atom index of the CAP alerts |
 
+pub mod links;
 mod site;
 
 pub use site::{File, Site};
@@ -113,9 +114,7 @@ impl Edition {
 
     /// The absolute address of an update's page in `language`.
     pub fn update_url(&self, language: Language, update: &Update) -> Url {
-        self.public_url
-            .join(&format!("{}/{}.html", language.code(), update.reference))
-            .unwrap_or_else(|_| self.public_url.clone())
+        links::update_page(&self.public_url, language, &update.reference)
     }
 }
 

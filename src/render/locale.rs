@@ -72,6 +72,13 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("press-kind-allclear", &[]),
     ("press-withdrawn", &[]),
     ("press-reference", &["reference"]),
+    ("sms-reference", &["reference"]),
+    ("message-check", &[]),
+    ("message-page", &[]),
+    ("message-feeds", &[]),
+    ("message-feed", &["feed", "url"]),
+    ("message-language-name", &[]),
+    ("release-languages", &[]),
 ];
 
 /// The messages that are strftime patterns rather than text.

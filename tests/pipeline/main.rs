@@ -12,6 +12,7 @@ mod identities;
 mod imports;
 mod kannel;
 mod lifecycle;
+mod press_release;
 mod providers;
 mod receipts;
 mod serve;
