@@ -210,6 +210,7 @@ impl App {
     fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
         let renderer = Renderer::new(
             config.hospital.clone(),
+            press::public_url(&config)?,
             config.gp_alert.patient_fields.clone(),
             config.templates_dir.as_deref(),
             config.locales_dir.as_deref(),

@@ -74,8 +74,19 @@ pub fn check(config: &Config) -> CheckReport {
 /// Which templates and phrase files are the hospital's own, once they have passed the
 /// checks every command makes at start.
 fn messages(config: &Config, report: &mut CheckReport) {
+    let public_url = match crate::press::public_url(config) {
+        Ok(url) => url,
+        Err(error) => {
+            report
+                .lines
+                .push("Templates and phrases: not tried (see below)".into());
+            report.problems.push(error.to_string());
+            return;
+        }
+    };
     let renderer = Renderer::new(
         config.hospital.clone(),
+        public_url,
         config.gp_alert.patient_fields.clone(),
         config.templates_dir.as_deref(),
         config.locales_dir.as_deref(),

@@ -55,11 +55,11 @@ sms-appointment-cancelled = Your appointment on { $when } ({ $department }) has 
 sms-appointment-postponed = Your appointment on { $when } ({ $department }) has been postponed.
 sms-appointment-as-planned = Your appointment on { $when } ({ $department }) will go ahead.
 # $phone
-sms-what-to-do-cancelled = Please do not come. Questions? Call { $phone }
-sms-what-to-do-postponed = Please do not come, we will call you with a new date. Questions? Call { $phone }
-sms-what-to-do-as-planned = Please come as planned. Questions? Call { $phone }
-sms-questions = Questions? Call { $phone }
-sms-media-contact = Press: { $phone }
+sms-what-to-do-cancelled = Please do not come. Questions? Call { $phone }.
+sms-what-to-do-postponed = Please do not come, we will call you with a new date. Questions? Call { $phone }.
+sms-what-to-do-as-planned = Please come as planned. Questions? Call { $phone }.
+sms-questions = Questions? Call { $phone }.
+sms-media-contact = Press: { $phone }.
 
 ## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = This message is for general practitioners.
@@ -103,6 +103,8 @@ press-feed-description = The official messages of { $hospital } during the crisi
 press-feed-entry-title = { $kind }: { $title }
 # $hospital
 press-cap-title = { $hospital }: CAP alerts (nl, fr, en)
+# $phone: the press line, as a CAP alert's contact.
+press-cap-contact = Press: { $phone }
 ## Press room: the public pages (helper "pages")
 # Each language's name in that language, for the language switcher.
 press-language-name = English
@@ -144,3 +146,15 @@ press-check-call = Call the hospital: { $phone }
 press-check-again = Check another reference
 press-not-found-title = Page not found
 press-not-found-text = This page does not exist. Every update is on the overview page.
+## Messages: the public reference on every message, and the press release in three languages
+# $reference
+sms-reference = Ref. { $reference }
+message-check = Check that this message comes from us:
+message-page = Read this message online:
+message-feeds = Follow our updates:
+# $feed (its name: Atom, RSS, JSON Feed, CAP), $url
+message-feed = { $feed }: { $url }
+# The language's own name, as the heading of its part of the press release.
+message-language-name = English
+# The languages in the order the press release gives them: this one first, then the others.
+release-languages = This press release is given below in English, Dutch and French.

@@ -58,11 +58,11 @@ sms-appointment-cancelled = Votre rendez-vous du { $when } ({ $department }) est
 sms-appointment-postponed = Votre rendez-vous du { $when } ({ $department }) est reporté.
 sms-appointment-as-planned = Votre rendez-vous du { $when } ({ $department }) est maintenu.
 # $phone
-sms-what-to-do-cancelled = Ne vous déplacez pas. Questions ? Appelez le { $phone }
-sms-what-to-do-postponed = Ne vous déplacez pas, nous vous recontacterons pour une nouvelle date. Questions ? Appelez le { $phone }
-sms-what-to-do-as-planned = Présentez-vous comme prévu. Questions ? Appelez le { $phone }
-sms-questions = Questions ? Appelez le { $phone }
-sms-media-contact = Presse : { $phone }
+sms-what-to-do-cancelled = Ne vous déplacez pas. Questions ? Appelez le { $phone }.
+sms-what-to-do-postponed = Ne vous déplacez pas, nous vous recontacterons pour une nouvelle date. Questions ? Appelez le { $phone }.
+sms-what-to-do-as-planned = Présentez-vous comme prévu. Questions ? Appelez le { $phone }.
+sms-questions = Questions ? Appelez le { $phone }.
+sms-media-contact = Presse : { $phone }.
 
 ## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = Ce message est destiné aux médecins généralistes.
@@ -106,6 +106,8 @@ press-feed-description = Les communications officielles de { $hospital } pendant
 press-feed-entry-title = { $kind } : { $title }
 # $hospital
 press-cap-title = { $hospital } : alertes CAP (nl, fr, en)
+# $phone: the press line, as a CAP alert's contact.
+press-cap-contact = Presse : { $phone }
 ## Press room: the public pages (helper "pages")
 # Each language's name in that language, for the language switcher.
 press-language-name = Français
@@ -147,3 +149,15 @@ press-check-call = Appeler l'hôpital : { $phone }
 press-check-again = Vérifier une autre référence
 press-not-found-title = Page introuvable
 press-not-found-text = Cette page n'existe pas. Toutes les communications figurent sur la page d'accueil.
+## Messages: the public reference on every message, and the press release in three languages
+# $reference
+sms-reference = Réf. { $reference }
+message-check = Vérifiez que ce message vient bien de nous :
+message-page = Lire ce message en ligne :
+message-feeds = Suivez nos communications :
+# $feed (its name: Atom, RSS, JSON Feed, CAP), $url
+message-feed = { $feed } : { $url }
+# The language's own name, as the heading of its part of the press release.
+message-language-name = Français
+# The languages in the order the press release gives them: this one first, then the others.
+release-languages = Ce communiqué figure ci-dessous en français, en néerlandais et en anglais.

@@ -55,11 +55,11 @@ sms-appointment-cancelled = Uw afspraak van { $when } ({ $department }) gaat nie
 sms-appointment-postponed = Uw afspraak van { $when } ({ $department }) wordt uitgesteld.
 sms-appointment-as-planned = Uw afspraak van { $when } ({ $department }) gaat gewoon door.
 # $phone
-sms-what-to-do-cancelled = Kom niet naar het ziekenhuis. Vragen? Bel { $phone }
-sms-what-to-do-postponed = Kom niet naar het ziekenhuis, wij bellen u voor een nieuwe datum. Vragen? Bel { $phone }
-sms-what-to-do-as-planned = Kom zoals gepland. Vragen? Bel { $phone }
-sms-questions = Vragen? Bel { $phone }
-sms-media-contact = Pers: { $phone }
+sms-what-to-do-cancelled = Kom niet naar het ziekenhuis. Vragen? Bel { $phone }.
+sms-what-to-do-postponed = Kom niet naar het ziekenhuis, wij bellen u voor een nieuwe datum. Vragen? Bel { $phone }.
+sms-what-to-do-as-planned = Kom zoals gepland. Vragen? Bel { $phone }.
+sms-questions = Vragen? Bel { $phone }.
+sms-media-contact = Pers: { $phone }.
 
 ## GPs: the list of a GP's patients says what the update says of their appointments.
 gps-intro = Dit bericht is bestemd voor huisartsen.
@@ -103,6 +103,8 @@ press-feed-description = De officiële berichten van { $hospital } tijdens de cr
 press-feed-entry-title = { $kind }: { $title }
 # $hospital
 press-cap-title = { $hospital }: CAP-waarschuwingen (nl, fr, en)
+# $phone: the press line, as a CAP alert's contact.
+press-cap-contact = Pers: { $phone }
 ## Press room: the public pages (helper "pages")
 # Each language's name in that language, for the language switcher.
 press-language-name = Nederlands
@@ -144,3 +146,15 @@ press-check-call = Bel het ziekenhuis: { $phone }
 press-check-again = Een andere referentie controleren
 press-not-found-title = Pagina niet gevonden
 press-not-found-text = Deze pagina bestaat niet. Alle berichten staan op de overzichtspagina.
+## Messages: the public reference on every message, and the press release in three languages
+# $reference
+sms-reference = Ref. { $reference }
+message-check = Controleer of dit bericht van ons komt:
+message-page = Lees dit bericht online:
+message-feeds = Volg onze berichten:
+# $feed (its name: Atom, RSS, JSON Feed, CAP), $url
+message-feed = { $feed }: { $url }
+# The language's own name, as the heading of its part of the press release.
+message-language-name = Nederlands
+# The languages in the order the press release gives them: this one first, then the others.
+release-languages = U leest dit persbericht hieronder in het Nederlands, het Frans en het Engels.

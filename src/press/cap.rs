@@ -108,7 +108,7 @@ fn alert(
             feeds::phrase(
                 locales,
                 language,
-                "sms-media-contact",
+                "press-cap-contact",
                 &[("phone", &edition.press_phone)],
             )
         })

@@ -22,6 +22,7 @@
 mod cap;
 mod export;
 mod feeds;
+pub mod links;
 pub mod pages;
 mod sign;
 mod site;
@@ -120,9 +121,7 @@ impl Edition {
 
     /// The absolute address of an update's page in `language`.
     pub fn update_url(&self, language: Language, update: &Update) -> Url {
-        self.public_url
-            .join(&format!("{}/{}.html", language.code(), update.reference))
-            .unwrap_or_else(|_| self.public_url.clone())
+        links::update_page(&self.public_url, language, &update.reference)
     }
 }
 

@@ -75,6 +75,7 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("press-feed-description", &["hospital"]),
     ("press-feed-entry-title", &["kind", "title"]),
     ("press-cap-title", &["hospital"]),
+    ("press-cap-contact", &["phone"]),
     ("press-language-name", &[]),
     ("press-choose-language", &[]),
     ("press-skip", &[]),
@@ -107,6 +108,13 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("press-check-again", &[]),
     ("press-not-found-title", &[]),
     ("press-not-found-text", &[]),
+    ("sms-reference", &["reference"]),
+    ("message-check", &[]),
+    ("message-page", &[]),
+    ("message-feeds", &[]),
+    ("message-feed", &["feed", "url"]),
+    ("message-language-name", &[]),
+    ("release-languages", &[]),
 ];
 
 /// The messages that are strftime patterns rather than text.

@@ -11,11 +11,13 @@ use crate::config::{Hospital, PatientField};
 use crate::domain::{
     AffectedPatient, Audience, ChannelKind, Language, Recipient, RenderedMessage, Update,
 };
+use crate::press::links;
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tera::{Context, Tera, Value};
+use url::Url;
 
 /// The templates compiled into the binary; a `templates_dir` in the configuration replaces
 /// them file by file.
@@ -116,6 +118,9 @@ pub struct Renderer {
     teras: [Tera; 3],
     locales: Arc<Locales>,
     hospital: Hospital,
+    /// The press room's address (`press::public_url`): every message links to its update's
+    /// page and check page there.
+    public_url: Url,
     /// What a GP's referral alert may say about each patient.
     gp_patient_fields: Vec<PatientField>,
     /// The templates of the `templates_dir` in use, by template name.
@@ -215,6 +220,7 @@ impl Renderer {
     /// stops Tocsin at start rather than in the middle of a broadcast.
     pub fn new(
         hospital: Hospital,
+        public_url: Url,
         gp_patient_fields: Vec<PatientField>,
         templates_dir: Option<&Path>,
         locales_dir: Option<&Path>,
@@ -266,6 +272,7 @@ impl Renderer {
             ],
             locales,
             hospital,
+            public_url,
             gp_patient_fields,
             template_overrides,
             sms_not_gsm7: Vec::new(),
@@ -308,9 +315,13 @@ impl Renderer {
         let mut bases = Vec::with_capacity(3);
         let mut subjects = Vec::with_capacity(3);
         let mut what_to_do = Vec::with_capacity(3);
+        let mut sections = Vec::with_capacity(3);
         for language in Language::ALL {
             let text = update.text(language);
             let when = self.locales.datetime(language, at)?.when;
+            let page = links::update_page(&self.public_url, language, &update.reference);
+            let check = links::check(&self.public_url, language, &update.reference);
+            let phrases = self.phrases(language, outcome, &when, update.reference.as_str())?;
             let mut context = Context::new();
             context.insert("lang", language.code());
             context.insert("lang_tag", language.tag());
@@ -326,9 +337,13 @@ impl Renderer {
                     "paragraphs": paragraphs(&text.body),
                     "sms": text.sms,
                     "when": when,
+                    "reference": update.reference.as_str(),
+                    "url": page.as_str(),
+                    "check_url": check.as_str(),
                 }),
             );
-            context.insert("phrases", &self.phrases(language, outcome, &when)?);
+            sections.push(self.release_section(language, update, &when, &page, &check, &phrases)?);
+            context.insert("phrases", &phrases);
             let mut args = FluentArgs::new();
             args.set("hospital", FluentValue::from(self.hospital.name.as_str()));
             args.set("title", FluentValue::from(text.title.as_str()));
@@ -345,11 +360,25 @@ impl Renderer {
             what_to_do.push([count(1)?, count(2)?]);
             bases.push(context);
         }
+        // The recipient's language first, then the others in their usual order.
+        let releases = Language::ALL
+            .into_iter()
+            .map(|first| {
+                let order = std::iter::once(first)
+                    .chain(Language::ALL.into_iter().filter(|other| *other != first));
+                Value::Array(
+                    order
+                        .map(|language| sections[language as usize].clone())
+                        .collect(),
+                )
+            })
+            .collect();
         Ok(Prepared {
             renderer: self,
             bases,
             subjects,
             what_to_do,
+            releases,
             appointment_keys: [
                 format!("appointment-{outcome}"),
                 format!("sms-appointment-{outcome}"),
@@ -367,6 +396,7 @@ impl Renderer {
         language: Language,
         outcome: &str,
         when: &str,
+        reference: &str,
     ) -> Result<HashMap<&'static str, String>, RenderError> {
         let hospital = &self.hospital;
         let phrase = |key: &str, args: &[(&str, &str)]| {
@@ -414,10 +444,77 @@ impl Renderer {
             ),
             ("gps_intro", phrase("gps-intro", &[])?),
             (
+                "reference",
+                phrase("press-reference", &[("reference", reference)])?,
+            ),
+            (
+                "sms_reference",
+                phrase("sms-reference", &[("reference", reference)])?,
+            ),
+            ("check", phrase("message-check", &[])?),
+            ("page", phrase("message-page", &[])?),
+            ("feeds", phrase("message-feeds", &[])?),
+            ("release_languages", phrase("release-languages", &[])?),
+            (
                 "gps_affected_intro",
                 phrase(&format!("gps-affected-intro-{outcome}"), &[])?,
             ),
         ]))
+    }
+
+    /// One language's part of the press release, wholly in that language: the media's
+    /// e-mail gives all three (`release` in its templates), the reader's first.
+    fn release_section(
+        &self,
+        language: Language,
+        update: &Update,
+        when: &str,
+        page: &Url,
+        check: &Url,
+        phrases: &HashMap<&'static str, String>,
+    ) -> Result<Value, RenderError> {
+        let text = update.text(language);
+        let heading = self
+            .locales
+            .format(language, "message-language-name", None)?;
+        let feeds = links::feeds(&self.public_url, language)
+            .into_iter()
+            .map(|(name, url)| {
+                let mut args = FluentArgs::with_capacity(2);
+                args.set("feed", FluentValue::from(name));
+                args.set("url", FluentValue::from(url.as_str()));
+                let line = self.locales.format(language, "message-feed", Some(&args))?;
+                Ok(serde_json::json!({ "name": name, "url": url.as_str(), "line": line }))
+            })
+            .collect::<Result<Vec<_>, RenderError>>()?;
+        let phrase = |key: &str| phrases.get(key).cloned().unwrap_or_default();
+        let section = serde_json::json!({
+            "lang": language.code(),
+            "lang_tag": language.tag(),
+            "heading": heading,
+            "underline": "=".repeat(heading.chars().count()),
+            "title": text.title,
+            "body": text.body,
+            "paragraphs": paragraphs(&text.body),
+            "when": when,
+            "reference": update.reference.as_str(),
+            "url": page.as_str(),
+            "check_url": check.as_str(),
+            "feeds": feeds,
+            "phrases": {
+                "updated": phrase("updated"),
+                "reference": phrase("reference"),
+                "check": phrase("check"),
+                "page": phrase("page"),
+                "feeds": phrase("feeds"),
+            },
+        });
+        // A message is typeset as French only when its reader's language is French; the
+        // French part of a Dutch or English one is typeset here.
+        Ok(match language {
+            Language::Fr => french_spaced(section),
+            Language::Nl | Language::En => section,
+        })
     }
 }
 
@@ -429,6 +526,8 @@ pub struct Prepared<'r> {
     what_to_do: Vec<[String; 2]>,
     /// The Fluent message about one appointment: the full sentence, and the SMS's short one.
     appointment_keys: [String; 2],
+    /// The press release's parts, by the reader's language: theirs first.
+    releases: Vec<Value>,
 }
 
 /// One affected patient in a GP's alert, with only the fields the hospital allows.
@@ -621,6 +720,9 @@ impl Prepared<'_> {
             .map(|patient| self.patient(language, patient))
             .collect::<Result<Vec<_>, _>>()?;
         context.insert("patients", &patients);
+        if audience == Audience::Media {
+            context.insert("release", &self.releases[language as usize]);
+        }
         let tera = &self.renderer.teras[language as usize];
         let render = |name: String| {
             tera.render(&name, &context)
@@ -670,6 +772,21 @@ pub(crate) fn french_spacing(text: &str) -> String {
         });
     }
     out
+}
+
+/// [`french_spacing`] on every text of a template value.
+fn french_spaced(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(french_spacing(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(french_spaced).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, french_spaced(value)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 pub(crate) fn paragraphs(body: &str) -> Vec<String> {
@@ -755,6 +872,10 @@ mod tests {
         }
     }
 
+    fn public_url() -> Url {
+        Url::parse("https://status.example.be/").expect("url")
+    }
+
     fn patient() -> Recipient {
         let contact = Contact {
             id: 7,
@@ -792,7 +913,8 @@ mod tests {
 
     #[test]
     fn a_patient_sms_names_their_own_appointment_in_their_language() {
-        let renderer = Renderer::new(Hospital::default(), vec![], None, None).expect("renderer");
+        let renderer =
+            Renderer::new(Hospital::default(), public_url(), vec![], None, None).expect("renderer");
         let update = update();
         let prepared = renderer.prepare(&update).expect("prepared");
         let recipient = patient();
@@ -806,19 +928,19 @@ mod tests {
             render(Language::Nl),
             "ZNA: Door een cyberaanval zijn alle operaties geannuleerd. Uw afspraak van \
              di 13/01 9u30 (cardiologie) gaat niet door. Kom niet naar het ziekenhuis. \
-             Vragen? Bel +32 3 000 00 00"
+             Vragen? Bel +32 3 000 00 00. Ref. ZNA-20260113-7JQ4"
         );
         assert_eq!(
             render(Language::Fr),
             "ZNA : En raison d'une cyberattaque, les opérations sont annulées. Votre \
              rendez-vous du mar. 13/01 à 9h30 (cardiologie) est annulé. Ne vous déplacez pas. \
-             Questions ? Appelez le +32 3 000 00 00"
+             Questions ? Appelez le +32 3 000 00 00. Réf. ZNA-20260113-7JQ4"
         );
         assert_eq!(
             render(Language::En),
             "ZNA: Due to a cyberattack, all operations are cancelled. Your appointment on \
              Tue 13/01 9:30 (Cardiology) has been cancelled. Please do not come. Questions? \
-             Call +32 3 000 00 00"
+             Call +32 3 000 00 00. Ref. ZNA-20260113-7JQ4"
         );
         assert!(
             gsm::is_gsm7(&render(Language::Fr)),
@@ -828,7 +950,8 @@ mod tests {
 
     #[test]
     fn the_spokespersons_text_cannot_inject_markup_into_html() {
-        let renderer = Renderer::new(Hospital::default(), vec![], None, None).expect("renderer");
+        let renderer =
+            Renderer::new(Hospital::default(), public_url(), vec![], None, None).expect("renderer");
         let update = update();
         let prepared = renderer.prepare(&update).expect("prepared");
         let email = prepared
@@ -877,6 +1000,7 @@ mod tests {
     fn every_audience_reads_the_appointments_value_of_the_update_on_every_channel() {
         let renderer = Renderer::new(
             Hospital::default(),
+            public_url(),
             vec![PatientField::Name, PatientField::Appointment],
             None,
             None,
@@ -1027,12 +1151,65 @@ mod tests {
         None
     }
 
+    /// What French typography applies to in a message to a reader of `language`: all of it
+    /// for a French reader, but the parts of a press release in the other languages; the
+    /// French part alone for any other reader.
+    fn french_parts(language: Language, message: &str) -> Vec<String> {
+        let mut french = String::new();
+        let mut rest = String::new();
+        let mut lines = message.lines().peekable();
+        let mut inside: Option<Language> = None;
+        while let Some(line) = lines.next() {
+            if line.starts_with("<section lang=") {
+                inside = Language::ALL
+                    .into_iter()
+                    .find(|part| line.starts_with(&format!("<section lang=\"{}\"", part.tag())));
+            }
+            let heading = Language::ALL.into_iter().find(|part| {
+                let name = part_heading(*part);
+                line == name && lines.peek() == Some(&"=".repeat(name.chars().count()).as_str())
+            });
+            if heading.is_some() {
+                inside = heading;
+            }
+            match inside {
+                Some(Language::Fr) => {
+                    french.push_str(line);
+                    french.push('\n');
+                }
+                Some(_) => {}
+                None => {
+                    rest.push_str(line);
+                    rest.push('\n');
+                }
+            }
+            // A text part ends with its feeds, CAP's last; an HTML part with its section.
+            if line.starts_with("- CAP") || line.ends_with("</section>") {
+                inside = None;
+            }
+        }
+        let mut parts = vec![french];
+        if language == Language::Fr {
+            parts.push(rest);
+        }
+        parts
+    }
+
+    fn part_heading(language: Language) -> &'static str {
+        match language {
+            Language::Nl => "Nederlands",
+            Language::Fr => "Français",
+            Language::En => "English",
+        }
+    }
+
     #[test]
     fn every_message_reads_as_a_native_belgian_would_for_every_audience_language_outcome_and_channel(
     ) {
         let hospital = Hospital::default();
         let renderer = Renderer::new(
             hospital.clone(),
+            public_url(),
             vec![
                 PatientField::Name,
                 PatientField::BirthDate,
@@ -1115,9 +1292,9 @@ mod tests {
                         let all = format!("{subject}\n{}\n{html}", rendered.body);
                         for part in [&subject, &rendered.body, &html] {
                             assert_eq!(stacked_colon(part), None, "{case}:\n{part}");
-                            if language == Language::Fr {
+                            for french in french_parts(language, part) {
                                 assert_eq!(
-                                    french_mark_without_space(part, sms),
+                                    french_mark_without_space(&french, sms),
                                     None,
                                     "{case}:\n{part}"
                                 );
@@ -1253,6 +1430,406 @@ mod tests {
         );
     }
 
+    /// A patient (with an appointment), a GP and a journalist, each in the audience whose
+    /// templates they get.
+    fn everyone() -> [(Audience, Recipient); 3] {
+        let patient = patient();
+        let person = |role: Role| {
+            let mut contact = patient.contact.clone();
+            contact.role = role;
+            Recipient {
+                contact,
+                appointments: vec![],
+                affected_patients: vec![],
+                patients_by_language: vec![],
+            }
+        };
+        [
+            (Audience::Patients, patient.clone()),
+            (Audience::Gps, person(Role::Gp)),
+            (Audience::Media, person(Role::Journalist)),
+        ]
+    }
+
+    /// What the renderer gives `url` as in an HTML attribute or text: Tera escapes `/`.
+    fn escaped(url: &str) -> String {
+        tera::escape_html(url)
+    }
+
+    #[test]
+    fn every_message_on_every_channel_audience_and_language_carries_its_public_reference() {
+        let renderer =
+            Renderer::new(Hospital::default(), public_url(), vec![], None, None).expect("renderer");
+        let update = example(AppointmentOutcome::Cancelled);
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let reference = "ZNA-20260113-7JQ4";
+        let mut checked = 0;
+        for language in Language::ALL {
+            let check_url = format!(
+                "https://status.example.be/{}/check.html?ref={reference}",
+                language.code()
+            );
+            let check_phrase = match language {
+                Language::Nl => "Controleer of dit bericht van ons komt: ",
+                Language::Fr => "Vérifiez que ce message vient bien de nous\u{a0}: ",
+                Language::En => "Check that this message comes from us: ",
+            };
+            for (audience, recipient) in everyone() {
+                for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
+                    let case = format!("{} × {language} × {channel}", audience.as_str());
+                    let rendered = prepared
+                        .render(channel, audience, language, &recipient)
+                        .expect("renders");
+                    match channel {
+                        ChannelKind::Sms => {
+                            let sms_reference = match language {
+                                Language::Fr => format!(" Réf. {reference}"),
+                                Language::Nl | Language::En => format!(" Ref. {reference}"),
+                            };
+                            assert!(
+                                rendered.body.ends_with(&sms_reference),
+                                "{case}: {}",
+                                rendered.body
+                            );
+                            assert!(gsm::is_gsm7(&rendered.body), "{case}: {}", rendered.body);
+                        }
+                        ChannelKind::Email => {
+                            let text = &rendered.body;
+                            assert!(
+                                text.contains(&format!("{check_phrase}{check_url}\n")),
+                                "{case}:\n{text}"
+                            );
+                            let html = rendered.body_html.expect("an HTML part");
+                            assert!(
+                                html.contains(&format!(
+                                    "{check_phrase}<a href=\"{}\"",
+                                    escaped(&check_url)
+                                )),
+                                "{case}:\n{html}"
+                            );
+                            assert!(html.contains(reference), "{case}:\n{html}");
+                        }
+                        ChannelKind::Telegram => {
+                            let text = &rendered.body;
+                            assert!(
+                                text.contains(&format!(
+                                    "{check_phrase}<a href=\"{url}\">{url}</a>",
+                                    url = escaped(&check_url)
+                                )),
+                                "{case}:\n{text}"
+                            );
+                            let reference_line = match language {
+                                Language::Nl => format!("Referentie: {reference}"),
+                                Language::Fr => format!("Référence\u{a0}: {reference}"),
+                                Language::En => format!("Reference: {reference}"),
+                            };
+                            assert!(text.contains(&reference_line), "{case}:\n{text}");
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 3 * 3);
+    }
+
+    #[test]
+    fn the_press_release_gives_all_three_languages_the_readers_first_each_under_its_heading() {
+        let renderer =
+            Renderer::new(Hospital::default(), public_url(), vec![], None, None).expect("renderer");
+        let update = example(AppointmentOutcome::Cancelled);
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let [.., (_, journalist)] = everyone();
+        for reader in Language::ALL {
+            let email = prepared
+                .render(ChannelKind::Email, Audience::Media, reader, &journalist)
+                .expect("renders");
+            let text = &email.body;
+            let html = email.body_html.as_deref().expect("an HTML part");
+            assert_eq!(
+                email.subject.as_deref(),
+                Some(
+                    format!("Ziekenhuis Noord-Antwerpen – {}", update.text(reader).title)
+                        .replace(" :", "\u{a0}:")
+                        .as_str()
+                )
+            );
+            assert!(
+                html.starts_with(&format!(
+                    "<!DOCTYPE html>\n<html lang=\"{}\">",
+                    reader.tag()
+                )),
+                "{html}"
+            );
+            let order: Vec<Language> = std::iter::once(reader)
+                .chain(Language::ALL.into_iter().filter(|other| *other != reader))
+                .collect();
+            let heading_at = |language: Language| {
+                let name = part_heading(language);
+                let heading = format!("\n{name}\n{}\n", "=".repeat(name.chars().count()));
+                text.find(&heading)
+                    .unwrap_or_else(|| panic!("{reader}: no heading {name:?}:\n{text}"))
+            };
+            let section_at = |language: Language| {
+                html.find(&format!("<section lang=\"{}\"", language.tag()))
+                    .unwrap_or_else(|| panic!("{reader}: no {language} section:\n{html}"))
+            };
+            let starts: Vec<usize> = order.iter().map(|language| heading_at(*language)).collect();
+            assert!(
+                starts.is_sorted(),
+                "{reader}: {order:?} at {starts:?}:\n{text}"
+            );
+            let sections: Vec<usize> = order.iter().map(|language| section_at(*language)).collect();
+            assert!(sections.is_sorted(), "{reader}: {order:?}:\n{html}");
+            assert_eq!(html.matches("<section lang=").count(), 3);
+            assert_eq!(html.matches("</section>").count(), 3);
+
+            for (n, language) in order.iter().enumerate() {
+                let typeset = |line: String| match language {
+                    Language::Fr => french_spacing(&line),
+                    Language::Nl | Language::En => line,
+                };
+                let part = &text[starts[n]..starts.get(n + 1).copied().unwrap_or(text.len())];
+                let html_part = &html[sections[n]..];
+                let html_part = &html_part[..html_part.find("</section>").expect("closed")];
+                let own = update.text(*language);
+                let lang = language.code();
+                let page = format!("https://status.example.be/{lang}/ZNA-20260113-7JQ4.html");
+                let check =
+                    format!("https://status.example.be/{lang}/check.html?ref=ZNA-20260113-7JQ4");
+                let (reference, read, verify, follow) = match language {
+                    Language::Nl => (
+                        "Referentie: ZNA-20260113-7JQ4",
+                        "Lees dit bericht online: ",
+                        "Controleer of dit bericht van ons komt: ",
+                        "Volg onze berichten:",
+                    ),
+                    Language::Fr => (
+                        "Référence\u{a0}: ZNA-20260113-7JQ4",
+                        "Lire ce message en ligne\u{a0}: ",
+                        "Vérifiez que ce message vient bien de nous\u{a0}: ",
+                        "Suivez nos communications\u{a0}:",
+                    ),
+                    Language::En => (
+                        "Reference: ZNA-20260113-7JQ4",
+                        "Read this message online: ",
+                        "Check that this message comes from us: ",
+                        "Follow our updates:",
+                    ),
+                };
+                let mut lines = vec![
+                    typeset(own.title.clone()),
+                    typeset(own.body.trim().to_string()),
+                    reference.to_string(),
+                    format!("{read}{page}\n"),
+                    format!("{verify}{check}\n"),
+                    format!("{follow}\n"),
+                ];
+                let colon = if *language == Language::Fr {
+                    "\u{a0}:"
+                } else {
+                    ":"
+                };
+                for (feed, path) in [
+                    ("Atom", format!("{lang}/atom.xml")),
+                    ("RSS", format!("{lang}/rss.xml")),
+                    ("JSON Feed", format!("{lang}/feed.json")),
+                    ("CAP", "cap/index.atom".to_string()),
+                ] {
+                    lines.push(format!(
+                        "- {feed}{colon} https://status.example.be/{path}\n"
+                    ));
+                }
+                for line in &lines {
+                    assert!(
+                        part.contains(line.as_str()),
+                        "{reader}: the {language} part lacks {line:?}:\n{part}"
+                    );
+                }
+                assert!(
+                    html_part.contains(&format!(
+                        "{read}<a href=\"{url}\" style=\"color:#b00020;\">{url}</a>",
+                        url = escaped(&page)
+                    )),
+                    "{reader}: {language}:\n{html_part}"
+                );
+                assert!(
+                    html_part.contains(&format!("{verify}<a href=\"{}\"", escaped(&check))),
+                    "{reader}: {language}:\n{html_part}"
+                );
+                assert!(html_part.contains(&format!(
+                    "<h2 style=\"font-size:14px;letter-spacing:1px;color:#555555;margin:16px 0 0 0;\">{}</h2>",
+                    part_heading(*language)
+                )));
+                let title = escaped(&typeset(own.title.clone()));
+                assert!(
+                    html_part.contains(&format!(">{title}</h3>")),
+                    "{reader}: {language}:\n{html_part}"
+                );
+            }
+            let intro = match reader {
+                Language::Nl => {
+                    "U leest dit persbericht hieronder in het Nederlands, het Frans en het Engels."
+                }
+                Language::Fr => {
+                    "Ce communiqué figure ci-dessous en français, en néerlandais et en anglais."
+                }
+                Language::En => "This press release is given below in English, Dutch and French.",
+            };
+            assert!(
+                text.contains(intro) && html.contains(intro),
+                "{reader}:\n{text}"
+            );
+            // The rest of the message is the reader's.
+            let contact = match reader {
+                Language::Nl => "Perscontact: +32 3 000 00 01",
+                Language::Fr => "Contact presse\u{a0}: +32 3 000 00 01",
+                Language::En => "Press contact: +32 3 000 00 01",
+            };
+            assert!(text[starts[2]..].contains(contact), "{reader}:\n{text}");
+            assert!(
+                text.find(contact) > starts.last().copied(),
+                "{reader}:\n{text}"
+            );
+
+            // Telegram's press release stays in the reader's language, with its page.
+            let telegram = prepared
+                .render(ChannelKind::Telegram, Audience::Media, reader, &journalist)
+                .expect("renders")
+                .body;
+            let page = escaped(&format!(
+                "https://status.example.be/{}/ZNA-20260113-7JQ4.html",
+                reader.code()
+            ));
+            assert!(
+                telegram.contains(&format!("<a href=\"{page}\">{page}</a>")),
+                "{telegram}"
+            );
+            for other in Language::ALL.into_iter().filter(|other| *other != reader) {
+                assert!(!telegram.contains(&update.text(other).title), "{telegram}");
+            }
+        }
+    }
+
+    /// The tags of an HTML text, and its text with the entities Tera writes read back.
+    /// Panics on a `<` that does not open a tag.
+    fn tags_and_text(html: &str) -> (Vec<String>, String) {
+        let mut tags = Vec::new();
+        let mut text = String::new();
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            text.push_str(&rest[..open]);
+            let close = rest[open..].find('>').expect("every < opens a tag") + open;
+            let tag = &rest[open + 1..close];
+            assert!(!tag.contains('<'), "a < inside a tag: {tag}");
+            let name = tag
+                .trim_start_matches('/')
+                .split([' ', '\n'])
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            tags.push(name);
+            rest = &rest[close + 1..];
+        }
+        text.push_str(rest);
+        let text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2F;", "/")
+            .replace("&amp;", "&");
+        (tags, text)
+    }
+
+    #[test]
+    fn a_nasty_title_and_text_come_out_escaped_in_every_html_part_and_as_written_in_plain_text() {
+        let renderer =
+            Renderer::new(Hospital::default(), public_url(), vec![], None, None).expect("renderer");
+        let nasty = |language: &str| UpdateText {
+            title: format!("<script>alert('{language}')</script> & ]]> {{{{ 7 * 7 }}}} 🚑"),
+            body: format!(
+                "<b onclick=\"x()\">{language}</b> & co ]]> {{% raw %}} {{{{ update.sms }}}} \
+                 😷 \u{200F}مستشفى\u{200F}\n\n<!-- --> &amp; <i>second</i>"
+            ),
+            sms: "Plain SMS text.".into(),
+        };
+        let mut update = update();
+        update.nl = nasty("nl");
+        update.fr = nasty("fr");
+        update.en = nasty("en");
+        let prepared = renderer.prepare(&update).expect("prepared");
+        let document_tags = [
+            "!doctype", "html", "head", "meta", "title", "body", "div", "strong", "h1", "h2", "h3",
+            "p", "span", "br", "a", "hr", "section", "ul", "li",
+        ];
+        for language in Language::ALL {
+            for (audience, recipient) in everyone() {
+                let case = format!("{} × {language}", audience.as_str());
+                let own = update.text(language);
+                // Every text of the message: the media's holds all three languages.
+                let texts: Vec<&UpdateText> = if audience == Audience::Media {
+                    Language::ALL
+                        .iter()
+                        .map(|other| update.text(*other))
+                        .collect()
+                } else {
+                    vec![own]
+                };
+                let typeset = |line: &str| match language {
+                    Language::Fr => french_spacing(line),
+                    Language::Nl | Language::En => line.to_string(),
+                };
+                let email = prepared
+                    .render(ChannelKind::Email, audience, language, &recipient)
+                    .expect("renders");
+                assert_eq!(
+                    email.subject.as_deref(),
+                    Some(typeset(&format!("Ziekenhuis Noord-Antwerpen – {}", own.title)).as_str()),
+                    "{case}"
+                );
+                let html = email.body_html.as_deref().expect("an HTML part");
+                let (tags, shown) = tags_and_text(html);
+                for tag in &tags {
+                    assert!(
+                        document_tags.contains(&tag.as_str()),
+                        "{case}: <{tag}>:\n{html}"
+                    );
+                }
+                assert!(!html.contains("]]>") && !html.contains("<script"), "{case}");
+                for text in &texts {
+                    for paragraph in paragraphs(&text.body) {
+                        assert!(shown.contains(&typeset(&paragraph)), "{case}:\n{shown}");
+                        assert!(email.body.contains(&typeset(&paragraph)), "{case}");
+                    }
+                    assert!(shown.contains(&typeset(&text.title)), "{case}:\n{shown}");
+                    assert!(
+                        email.body.contains(&typeset(&text.title)) || audience != Audience::Media
+                    );
+                }
+                assert!(
+                    !shown.contains("49") && !shown.contains("Plain SMS"),
+                    "{case}"
+                );
+
+                let telegram = prepared
+                    .render(ChannelKind::Telegram, audience, language, &recipient)
+                    .expect("renders")
+                    .body;
+                let (tags, shown) = tags_and_text(&telegram);
+                for tag in &tags {
+                    // What Telegram's HTML mode knows.
+                    assert!(
+                        ["b", "i", "a"].contains(&tag.as_str()),
+                        "{case}: <{tag}>:\n{telegram}"
+                    );
+                }
+                assert!(shown.contains(&typeset(&own.title)), "{case}:\n{shown}");
+                assert!(shown.contains(&typeset(&own.body)), "{case}:\n{shown}");
+            }
+        }
+    }
+
     fn templates_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         for (name, text) in files {
@@ -1269,8 +1846,14 @@ mod tests {
             "sms/patients.txt.tera",
             "{{ hospital.short_name }}: {{ update.sms }}{% for a in appointments %} {{ a.short }}{% endfor %}",
         )]);
-        let renderer =
-            Renderer::new(Hospital::default(), vec![], Some(dir.path()), None).expect("renderer");
+        let renderer = Renderer::new(
+            Hospital::default(),
+            public_url(),
+            vec![],
+            Some(dir.path()),
+            None,
+        )
+        .expect("renderer");
         assert_eq!(
             renderer.overrides(),
             [dir.path().join("sms/patients.txt.tera")]
@@ -1309,10 +1892,16 @@ mod tests {
     fn a_broken_template_is_refused_at_start_with_its_file_and_the_reason() {
         let refused = |files: &[(&str, &str)]| {
             let dir = templates_dir(files);
-            let error = Renderer::new(Hospital::default(), vec![], Some(dir.path()), None)
-                .err()
-                .expect("refused")
-                .to_string();
+            let error = Renderer::new(
+                Hospital::default(),
+                public_url(),
+                vec![],
+                Some(dir.path()),
+                None,
+            )
+            .err()
+            .expect("refused")
+            .to_string();
             (dir, error)
         };
         let (dir, error) = refused(&[(

@@ -263,7 +263,8 @@ mod tests {
     use crate::press::pages::tests::{edition, update};
 
     fn renderer() -> Renderer {
-        Renderer::new(Hospital::default(), Vec::new(), None, None).expect("renderer")
+        let public_url = url::Url::parse("https://status.example.be/").expect("url");
+        Renderer::new(Hospital::default(), public_url, Vec::new(), None, None).expect("renderer")
     }
 
     #[test]

@@ -573,8 +573,11 @@ async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status
         stdout.contains("  patients from=2026-01-13 to=2026-01-13: 2 contacts (nl 1, fr 1)\n"),
         "{stdout}"
     );
+    // P1's SMS names three appointments and ends with the update's reference ("Ref.
+    // AZT-YYYYMMDD-XXXX"): 309 characters, more than two parts hold (2 × 153). P2's, with one
+    // appointment, takes two.
     assert!(
-        stdout.contains("  [nl] 1 SMS: 1 of 2 parts = 2 parts; longest: P1 (2 parts, GSM-7)\n"),
+        stdout.contains("  [nl] 1 SMS: 1 of 3 parts = 3 parts; longest: P1 (3 parts, GSM-7)\n"),
         "{stdout}"
     );
     assert!(
@@ -582,7 +585,7 @@ async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status
         "{stdout}"
     );
     assert!(
-        stdout.contains("  total: 2 SMS, 4 parts to pay for"),
+        stdout.contains("  total: 2 SMS, 5 parts to pay for"),
         "{stdout}"
     );
 

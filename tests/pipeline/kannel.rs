@@ -624,8 +624,8 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     crate::support::seed_sms_patients(&test.app).await;
-    // Texts short enough that each patient's SMS, with their appointment, what to do and
-    // the number to call, is one part: one message per delivery at Kannel.
+    // Short texts: each patient's SMS, with their appointment, what to do, the number to
+    // call and the update's reference, takes two parts, which fakesmsc gets as two messages.
     let update = crate::providers::sms_update()
         .replace("Cyberaanval: operaties gaan niet door.", "Geen operaties.")
         .replace("Cyberattaque: operations annulees.", "Cyberattaque.");
@@ -670,16 +670,18 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
     };
 
     let received = kannel.received();
-    assert_eq!(received.len(), 3, "{received:?}");
+    let parts: usize = deliveries
+        .iter()
+        .map(|delivery| analyse(&delivery.content.body).segments)
+        .sum();
+    assert_eq!(received.len(), parts, "{received:?}");
     for delivery in &deliveries {
         assert_eq!(delivery.state, DeliveryState::Delivered);
         let to = delivery.address.as_deref().expect("a mobile");
-        let got = received
-            .iter()
-            .find(|r| r.to == to)
-            .unwrap_or_else(|| panic!("nothing for {to}: {received:?}"));
-        assert_eq!(got.from, "ZNA");
-        assert_eq!(got.text, delivery.content.body, "{got:?}");
+        let got = joined(&received, to);
+        assert!(got.iter().all(|part| part.from == "ZNA"), "{got:?}");
+        let text: String = got.iter().map(|part| part.text.as_str()).collect();
+        assert_eq!(text, delivery.content.body, "{got:?}");
         assert!(
             delivery
                 .gateway_id
@@ -702,15 +704,34 @@ async fn kannels_delivery_reports_through_tocsin_serve_turn_the_deliveries_deliv
         .iter()
         .find(|delivery| delivery.language == Language::Fr)
         .expect("the French patient");
-    let got = received
-        .iter()
-        .find(|r| Some(r.to.as_str()) == french.address.as_deref())
-        .expect("the French SMS");
-    let kind = match analyse(&french.content.body).encoding {
-        Encoding::Gsm7 => "text",
-        Encoding::Ucs2 => "ucs-2",
+    let coding = match analyse(&french.content.body).encoding {
+        Encoding::Gsm7 => "0",
+        Encoding::Ucs2 => "2",
     };
-    assert_eq!(got.kind, kind, "{got:?}");
+    let to = french.address.as_deref().expect("a mobile");
+    assert_eq!(kannel.logged_coding(to).await, coding);
+}
+
+/// The parts `to` got, in order, each with its own text only: fakesmsc writes a part of a
+/// concatenated SMS as a `udh` message, its User Data Header (`05 00 03`, the reference, the
+/// number of parts, this part's number) then ` data ` before the text.
+fn joined(received: &[Received], to: &str) -> Vec<Received> {
+    let mut parts: Vec<(u32, Received)> = received
+        .iter()
+        .filter(|r| r.to == to)
+        .map(|r| match r.kind.as_str() {
+            "udh" => {
+                let (header, text) = r.text.split_once(" data ").expect("a header and text");
+                let number = header.chars().last().map_or(0, u32::from);
+                let text = text.to_string();
+                (number, Received { text, ..r.clone() })
+            }
+            _ => (0, r.clone()),
+        })
+        .collect();
+    assert!(!parts.is_empty(), "nothing for {to}: {received:?}");
+    parts.sort_by_key(|(number, _)| *number);
+    parts.into_iter().map(|(_, part)| part).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

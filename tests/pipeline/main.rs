@@ -15,6 +15,7 @@ mod lifecycle;
 mod press_export;
 mod press_feeds;
 mod press_pages;
+mod press_release;
 mod providers;
 mod receipts;
 mod serve;
