@@ -105,7 +105,8 @@ press-feed-entry-title = { $kind }: { $title }
 press-cap-title = { $hospital }: CAP alerts (nl, fr, en)
 # $phone: the press line, as a CAP alert's contact.
 press-cap-contact = Press: { $phone }
-## Press room: the public pages (helper "pages")
+
+## Press room: the public pages
 # Each language's name in that language, for the language switcher.
 press-language-name = English
 press-choose-language = Choose your language

@@ -108,7 +108,8 @@ press-feed-entry-title = { $kind } : { $title }
 press-cap-title = { $hospital } : alertes CAP (nl, fr, en)
 # $phone: the press line, as a CAP alert's contact.
 press-cap-contact = Presse : { $phone }
-## Press room: the public pages (helper "pages")
+
+## Press room: the public pages
 # Each language's name in that language, for the language switcher.
 press-language-name = Français
 press-choose-language = Choisissez votre langue
