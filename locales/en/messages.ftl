@@ -107,7 +107,8 @@ press-cap-title = { $hospital }: CAP alerts (nl, fr, en)
 press-cap-contact = Press: { $phone }
 
 ## Press room: the public pages
-# Each language's name in that language, for the language switcher.
+# Each language's name in that language, for the language switcher and the headings of the
+# press release's parts.
 press-language-name = English
 press-choose-language = Choose your language
 press-skip = Skip to content
@@ -155,7 +156,5 @@ message-page = Read this message online:
 message-feeds = Follow our updates:
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed }: { $url }
-# The language's own name, as the heading of its part of the press release.
-message-language-name = English
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = This press release is given below in English, Dutch and French.

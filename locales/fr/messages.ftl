@@ -110,7 +110,8 @@ press-cap-title = { $hospital } : alertes CAP (nl, fr, en)
 press-cap-contact = Presse : { $phone }
 
 ## Press room: the public pages
-# Each language's name in that language, for the language switcher.
+# Each language's name in that language, for the language switcher and the headings of the
+# press release's parts.
 press-language-name = Français
 press-choose-language = Choisissez votre langue
 press-skip = Aller au contenu
@@ -158,7 +159,5 @@ message-page = Lire ce message en ligne :
 message-feeds = Suivez nos communications :
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed } : { $url }
-# The language's own name, as the heading of its part of the press release.
-message-language-name = Français
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = Ce communiqué figure ci-dessous en français, en néerlandais et en anglais.

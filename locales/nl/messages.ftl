@@ -107,7 +107,8 @@ press-cap-title = { $hospital }: CAP-waarschuwingen (nl, fr, en)
 press-cap-contact = Pers: { $phone }
 
 ## Press room: the public pages
-# Each language's name in that language, for the language switcher.
+# Each language's name in that language, for the language switcher and the headings of the
+# press release's parts.
 press-language-name = Nederlands
 press-choose-language = Kies uw taal
 press-skip = Naar de inhoud
@@ -155,7 +156,5 @@ message-page = Lees dit bericht online:
 message-feeds = Volg onze berichten:
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed }: { $url }
-# The language's own name, as the heading of its part of the press release.
-message-language-name = Nederlands
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = U leest dit persbericht hieronder in het Nederlands, het Frans en het Engels.

@@ -113,7 +113,6 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("message-page", &[]),
     ("message-feeds", &[]),
     ("message-feed", &["feed", "url"]),
-    ("message-language-name", &[]),
     ("release-languages", &[]),
 ];
 

@@ -476,7 +476,7 @@ impl Renderer {
         let text = update.text(language);
         let heading = self
             .locales
-            .format(language, "message-language-name", None)?;
+            .format(language, "press-language-name", None)?;
         let feeds = links::feeds(&self.public_url, language)
             .into_iter()
             .map(|(name, url)| {
