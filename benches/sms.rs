@@ -123,19 +123,7 @@ impl Args {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse()?;
-    // As `tocsin serve` and `update send` log: warnings only, to stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(args))
+    common::block_on(run(Args::parse()?))
 }
 
 // ---------------------------------------------------------------------------------------------

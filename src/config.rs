@@ -90,6 +90,10 @@ pub struct Press {
     /// (`atom.xml.sig`) and the public key is published as `signing-key.pem`. Unsigned when
     /// unset.
     pub signing_key: Option<PathBuf>,
+    /// Requests a second `tocsin serve` answers from the press room at most; more wait their
+    /// turn (none is refused). The same process takes the gateways' delivery receipts and
+    /// sends the updates: a crowd refreshing the press page must not starve them.
+    pub max_requests_per_second: u32,
 }
 
 impl Default for Press {
@@ -99,6 +103,7 @@ impl Default for Press {
             cap_sender: None,
             cache_seconds: 60,
             signing_key: None,
+            max_requests_per_second: 25_000,
         }
     }
 }

@@ -14,6 +14,24 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tocsin::dispatch::Tally;
 
+/// Runs a benchmark's future on a multi-threaded runtime, logging as `tocsin serve` and
+/// `update send` do: warnings only, to stderr.
+pub fn block_on(
+    benchmark: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(benchmark)
+}
+
 /// One line of the summary table.
 pub struct Figure {
     pub name: String,

@@ -474,9 +474,7 @@ impl Renderer {
         phrases: &HashMap<&'static str, String>,
     ) -> Result<Value, RenderError> {
         let text = update.text(language);
-        let heading = self
-            .locales
-            .format(language, "press-language-name", None)?;
+        let heading = self.locales.format(language, "press-language-name", None)?;
         let feeds = links::feeds(&self.public_url, language)
             .into_iter()
             .map(|(name, url)| {
@@ -1007,16 +1005,7 @@ mod tests {
         )
         .expect("renderer");
         let patient = patient();
-        let person = |role: Role| {
-            let mut contact = patient.contact.clone();
-            contact.role = role;
-            Recipient {
-                contact,
-                appointments: vec![],
-                affected_patients: vec![],
-                patients_by_language: vec![],
-            }
-        };
+        let person = |role: Role| someone_else(&patient, role);
         let mut gp_of_affected = person(Role::Gp);
         gp_of_affected.affected_patients = vec![AffectedPatient {
             first_name: "An".into(),
@@ -1220,16 +1209,7 @@ mod tests {
         )
         .expect("renderer");
         let patient = patient();
-        let person = |role: Role| {
-            let mut contact = patient.contact.clone();
-            contact.role = role;
-            Recipient {
-                contact,
-                appointments: vec![],
-                affected_patients: vec![],
-                patients_by_language: vec![],
-            }
-        };
+        let person = |role: Role| someone_else(&patient, role);
         let mut gp_of_affected = person(Role::Gp);
         gp_of_affected.contact.first_name = "Jan".into();
         gp_of_affected.contact.last_name = "Wouters".into();
@@ -1434,21 +1414,23 @@ mod tests {
     /// templates they get.
     fn everyone() -> [(Audience, Recipient); 3] {
         let patient = patient();
-        let person = |role: Role| {
-            let mut contact = patient.contact.clone();
-            contact.role = role;
-            Recipient {
-                contact,
-                appointments: vec![],
-                affected_patients: vec![],
-                patients_by_language: vec![],
-            }
-        };
         [
             (Audience::Patients, patient.clone()),
-            (Audience::Gps, person(Role::Gp)),
-            (Audience::Media, person(Role::Journalist)),
+            (Audience::Gps, someone_else(&patient, Role::Gp)),
+            (Audience::Media, someone_else(&patient, Role::Journalist)),
         ]
+    }
+
+    /// The patient's contact details under another role, with no appointments of their own.
+    fn someone_else(patient: &Recipient, role: Role) -> Recipient {
+        let mut contact = patient.contact.clone();
+        contact.role = role;
+        Recipient {
+            contact,
+            appointments: vec![],
+            affected_patients: vec![],
+            patients_by_language: vec![],
+        }
     }
 
     /// What the renderer gives `url` as in an HTML attribute or text: Tera escapes `/`.

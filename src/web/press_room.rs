@@ -18,8 +18,10 @@ use axum::body::Bytes;
 use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// How often the task looks for a change in the released updates.
@@ -76,6 +78,57 @@ impl Snapshot {
 pub struct PressRoom {
     current: Arc<RwLock<Arc<Snapshot>>>,
     renderer: Arc<Renderer>,
+    pace: Arc<Pacer>,
+}
+
+/// `[press] max_requests_per_second`: each request takes the next free slot, one
+/// `1/rate` after the one before, and sleeps until it once (a slot up to a tenth of a second
+/// in the past is taken at once, so a burst passes). A limiter that wakes every waiter to
+/// try again when a slot frees cost a crowd of waiting readers more CPU than their pages.
+struct Pacer {
+    start: Instant,
+    interval_ns: u64,
+    burst_ns: u64,
+    /// Nanoseconds after `start` of the next free slot.
+    next_ns: AtomicU64,
+}
+
+impl Pacer {
+    fn new(rate: NonZeroU32) -> Pacer {
+        Pacer {
+            start: Instant::now(),
+            interval_ns: 1_000_000_000 / u64::from(rate.get()),
+            burst_ns: 100_000_000,
+            next_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// How long the request waited for its slot.
+    async fn wait_turn(&self) -> Duration {
+        // Counted from a burst before `start`, so that the first burst passes at once too.
+        let now = u64::try_from(self.start.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.burst_ns);
+        let mut next = self.next_ns.load(Ordering::Relaxed);
+        loop {
+            let slot = next.max(now.saturating_sub(self.burst_ns));
+            match self.next_ns.compare_exchange_weak(
+                next,
+                slot + self.interval_ns,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let wait = Duration::from_nanos(slot.saturating_sub(now));
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    return wait;
+                }
+                Err(actual) => next = actual,
+            }
+        }
+    }
 }
 
 impl PressRoom {
@@ -83,10 +136,19 @@ impl PressRoom {
     pub async fn open(app: &App) -> Result<PressRoom, AppError> {
         let (edition, site) = app.press().await?;
         let snapshot = snapshot(edition, site, None, &app.renderer, Utc::now())?;
+        let rate = NonZeroU32::new(app.config.press.max_requests_per_second).ok_or_else(|| {
+            AppError::Config("[press] max_requests_per_second must be at least 1".into())
+        })?;
         Ok(PressRoom {
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
             renderer: Arc::clone(&app.renderer),
+            pace: Arc::new(Pacer::new(rate)),
         })
+    }
+
+    /// Waits for the request's turn under `[press] max_requests_per_second`.
+    pub async fn pace(&self) {
+        self.pace.wait_turn().await;
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -261,6 +323,32 @@ mod tests {
     use super::*;
     use crate::config::Hospital;
     use crate::press::pages::tests::{edition, update};
+
+    /// 1,000 a second with a tenth of a second's burst: 100 pass at once, the next 200 take
+    /// their slots a millisecond apart, so 300 cannot all pass in under 0.2 s.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pacer_lets_a_burst_through_then_holds_the_rate() {
+        let pacer = Arc::new(Pacer::new(NonZeroU32::new(1_000).expect("non-zero")));
+        let started = Instant::now();
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let pacer = Arc::clone(&pacer);
+            burst.spawn(async move { pacer.wait_turn().await });
+        }
+        let waits = burst.join_all().await;
+        assert!(waits.iter().all(Duration::is_zero), "{waits:?}");
+        let mut crowd = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let pacer = Arc::clone(&pacer);
+            crowd.spawn(async move { pacer.wait_turn().await });
+        }
+        crowd.join_all().await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(199),
+            "300 requests at 1,000/s after a burst of 100 passed in {:?}",
+            started.elapsed()
+        );
+    }
 
     fn renderer() -> Renderer {
         let public_url = url::Url::parse("https://status.example.be/").expect("url");

@@ -123,6 +123,14 @@ impl SqliteStore {
             .collect()
     }
 
+    async fn updates_from_rows(&self, rows: &[SqliteRow]) -> Result<Vec<Update>> {
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in rows {
+            updates.push(self.update_from_row(row).await?);
+        }
+        Ok(updates)
+    }
+
     async fn update_from_row(&self, row: &SqliteRow) -> Result<Update> {
         let id: i64 = row.try_get("id")?;
         let mut texts = self.texts(id).await?;
@@ -253,11 +261,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query("SELECT * FROM updates ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        let mut updates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            updates.push(self.update_from_row(row).await?);
-        }
-        Ok(updates)
+        self.updates_from_rows(&rows).await
     }
 
     async fn published_updates(&self) -> Result<Vec<Update>> {
@@ -267,11 +271,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut updates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            updates.push(self.update_from_row(row).await?);
-        }
-        Ok(updates)
+        self.updates_from_rows(&rows).await
     }
 
     async fn update_by_reference(&self, reference: &PublicReference) -> Result<Option<Update>> {

@@ -41,6 +41,7 @@ pub fn router(press: PressRoom) -> Router {
 
 /// `/`: the timeline in the reader's language.
 async fn choose_language(State(press): State<PressRoom>, headers: HeaderMap) -> Response {
+    press.pace().await;
     let snapshot = press.snapshot();
     let accepted = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
@@ -59,6 +60,7 @@ async fn file(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    press.pace().await;
     let snapshot = press.snapshot();
     let folder = Language::ALL
         .into_iter()
