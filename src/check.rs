@@ -76,11 +76,12 @@ pub fn check(config: &Config) -> CheckReport {
 fn messages(config: &Config, report: &mut CheckReport) {
     let public_url = match crate::press::public_url(config) {
         Ok(url) => url,
-        Err(error) => {
-            report
-                .lines
-                .push("Templates and phrases: not tried (see below)".into());
-            report.problems.push(error.to_string());
+        Err(_) => {
+            report.lines.push(
+                "Templates and phrases: not tried (their links need the press room's address, \
+                 see below)"
+                    .into(),
+            );
             return;
         }
     };
@@ -570,6 +571,20 @@ twilio = 10
         assert!(
             report.problems.iter().any(|problem| problem
                 .contains("[press] public_url \"status.azt.be\" is not an absolute URL")),
+            "{:?}",
+            report.problems
+        );
+        let about_the_address = report
+            .problems
+            .iter()
+            .filter(|problem| problem.contains("status.azt.be"))
+            .count();
+        assert_eq!(about_the_address, 1, "said once: {:?}", report.problems);
+        let website = COMPLETE.replace("https://crisis.azt-testwijk.be", "crisis.azt-testwijk.be");
+        let report = check(&Config::parse(&website, "t.toml").expect("valid"));
+        assert!(
+            report.problems.iter().any(|problem| problem
+                .starts_with("[hospital] website (the press room's address while [press] public_url is unset) \"crisis.azt-testwijk.be\" is not an absolute URL")),
             "{:?}",
             report.problems
         );

@@ -41,6 +41,9 @@ use url::Url;
 pub enum PressError {
     #[error("[press] {0}")]
     Config(String),
+    /// The press room's address, naming the key it was read from.
+    #[error("{0}")]
+    Address(String),
     #[error("the press room's {what} could not be written: {why}")]
     Render { what: String, why: String },
 }
@@ -127,19 +130,21 @@ impl Edition {
 
 /// `[press] public_url`, else `[hospital] website`: absolute, ending with `/`.
 pub fn public_url(config: &Config) -> Result<Url, PressError> {
-    let written = config
-        .press
-        .public_url
-        .as_deref()
-        .unwrap_or(&config.hospital.website);
+    let (key, written) = match config.press.public_url.as_deref() {
+        Some(url) => ("[press] public_url", url),
+        None => (
+            "[hospital] website (the press room's address while [press] public_url is unset)",
+            config.hospital.website.as_str(),
+        ),
+    };
     let mut url = Url::parse(written.trim()).map_err(|error| {
-        PressError::Config(format!(
-            "public_url {written:?} is not an absolute URL ({error}): write it as https://status.example.be/"
+        PressError::Address(format!(
+            "{key} {written:?} is not an absolute URL ({error}): write it as https://status.example.be/"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(PressError::Config(format!(
-            "public_url {written:?} must start with https:// (or http://)"
+        return Err(PressError::Address(format!(
+            "{key} {written:?} must start with https:// (or http://)"
         )));
     }
     if !url.path().ends_with('/') {
