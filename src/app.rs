@@ -99,6 +99,9 @@ pub struct App {
     /// The demo and the benchmarks write to synthetic people with the example hospital
     /// details on purpose; everything else refuses them.
     placeholders_allowed: bool,
+    /// Why the press room's address is wrong, if it is: every command that renders a message
+    /// (their links point there) refuses until it is fixed; the others (imports, status) work.
+    address_problem: Option<String>,
 }
 
 /// A stored draft, with what sending it would do now.
@@ -208,9 +211,17 @@ impl App {
     }
 
     fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
+        let (public_url, address_problem) = match press::public_url(&config) {
+            Ok(url) => (url, None),
+            // Reserved (RFC 2606): no message rendered with it is ever shown or sent.
+            Err(error) => (
+                url::Url::parse("https://address.invalid/").expect("a constant, valid URL"),
+                Some(error.to_string()),
+            ),
+        };
         let renderer = Renderer::new(
             config.hospital.clone(),
-            press::public_url(&config)?,
+            public_url,
             config.gp_alert.patient_fields.clone(),
             config.templates_dir.as_deref(),
             config.locales_dir.as_deref(),
@@ -221,7 +232,16 @@ impl App {
             renderer: Arc::new(renderer),
             clock: Arc::new(SystemClock),
             placeholders_allowed: false,
+            address_problem,
         })
+    }
+
+    /// Refuses while the press room's address, which every message links to, is wrong.
+    fn refuse_wrong_address(&self, action: &'static str) -> Result<(), AppError> {
+        match &self.address_problem {
+            Some(problem) => Err(AppError::Config(format!("refusing to {action}: {problem}"))),
+            None => Ok(()),
+        }
     }
 
     /// For the demo and the benchmarks only: lets the example hospital details through.
@@ -232,6 +252,7 @@ impl App {
 
     /// Refuses while messages would carry the example hospital details.
     pub(crate) fn refuse_placeholders(&self, action: &'static str) -> Result<(), AppError> {
+        self.refuse_wrong_address(action)?;
         let placeholders = self.config.placeholders();
         if self.placeholders_allowed || placeholders.is_empty() {
             return Ok(());
@@ -435,6 +456,7 @@ impl App {
         sample: Sample<'_>,
         channel: Option<ChannelKind>,
     ) -> Result<Vec<Preview>, AppError> {
+        self.refuse_wrong_address("preview an update")?;
         let update = self.store.update(id).await?;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let prepared = self.renderer.prepare(&update)?;

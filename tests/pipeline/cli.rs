@@ -875,3 +875,35 @@ async fn a_hospitals_own_wording_is_used_without_a_rebuild_and_a_broken_one_stop
         "{stdout}"
     );
 }
+
+/// A website written without `https://` is a mistake in the press room's address, which every
+/// message links to: what renders a message refuses, naming the key, while imports and the
+/// status still work — the call centre is not stopped by a typo in a link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_website_without_its_scheme_refuses_what_renders_messages_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("tocsin.toml"),
+        format!(
+            "{}\n[email]\nfrom = \"{EMAIL_FROM}\"\n",
+            HOSPITAL_TOML.replace("https://crisis.azt-testwijk.be", "crisis.azt-testwijk.be")
+        ),
+    )
+    .expect("write tocsin.toml");
+    with_database(dir.path());
+    std::fs::write(
+        dir.path().join("update.toml"),
+        include_str!("../../examples/01-first-alert.toml"),
+    )
+    .expect("write");
+    let (stdout, stderr) = text(&tocsin(dir.path(), &["update", "draft", "update.toml"]));
+    assert!(
+        stderr.contains("refusing to draft an update: [hospital] website (the press room's address while [press] public_url is unset) \"crisis.azt-testwijk.be\" is not an absolute URL"),
+        "{stdout}{stderr}"
+    );
+    let listed = tocsin(dir.path(), &["update", "list"]);
+    assert!(listed.status.success(), "{:?}", text(&listed));
+    let exported = tocsin(dir.path(), &["press", "export", "site"]);
+    assert!(!exported.status.success());
+    assert!(!dir.path().join("site").exists(), "nothing exported");
+}
