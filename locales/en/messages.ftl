@@ -148,6 +148,7 @@ press-check-call = Call the hospital: { $phone }
 press-check-again = Check another reference
 press-not-found-title = Page not found
 press-not-found-text = This page does not exist. Every update is on the overview page.
+
 ## Messages: the public reference on every message, and the press release in three languages
 # $reference
 sms-reference = Ref. { $reference }

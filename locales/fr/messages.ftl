@@ -151,6 +151,7 @@ press-check-call = Appeler l'hôpital : { $phone }
 press-check-again = Vérifier une autre référence
 press-not-found-title = Page introuvable
 press-not-found-text = Cette page n'existe pas. Toutes les communications figurent sur la page d'accueil.
+
 ## Messages: the public reference on every message, and the press release in three languages
 # $reference
 sms-reference = Réf. { $reference }

@@ -148,6 +148,7 @@ press-check-call = Bel het ziekenhuis: { $phone }
 press-check-again = Een andere referentie controleren
 press-not-found-title = Pagina niet gevonden
 press-not-found-text = Deze pagina bestaat niet. Alle berichten staan op de overzichtspagina.
+
 ## Messages: the public reference on every message, and the press release in three languages
 # $reference
 sms-reference = Ref. { $reference }

@@ -10,16 +10,11 @@ use crate::cli::{configure, text, tocsin, with_database};
 use crate::support;
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tocsin::press::MANIFEST;
 use url::Url;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// One page loaded and dumped, on a 2-core machine busy with builds.
-const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(90);
 const LONG_AGO: Duration = Duration::from_secs(1_000_000_000);
 
 /// A database with the press list, the hospital's own details, and both example updates
@@ -419,60 +414,14 @@ fn the_link_check_names_a_missing_file_a_folder_a_missing_anchor_and_a_way_out()
     );
 }
 
-/// Chromium, headless, on `url` with `args`; its standard output. Killed (with the
-/// processes it started) if it takes longer than [`CHROMIUM_TIMEOUT`].
-fn chromium(args: &[String], url: &Url, scratch: &Path) -> String {
-    let profile = tempfile::tempdir_in(scratch).expect("profile dir");
-    let stdout = scratch.join("chromium.out");
-    let stderr = scratch.join("chromium.err");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url.as_str())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .process_group(0)
-        .spawn()
-        .expect("start chromium");
-    let group = child.id() as libc::pid_t;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break Some(status);
-        }
-        if started.elapsed() > CHROMIUM_TIMEOUT {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    // The whole group, so that no renderer outlives the test. SAFETY: a plain kill(2) of
-    // the group this test started; a group already gone only makes it fail with ESRCH.
-    unsafe { libc::kill(-group, libc::SIGKILL) };
-    let _ = child.wait();
-    let log = std::fs::read_to_string(&stderr).unwrap_or_default();
-    match status {
-        None => panic!("chromium did not finish {url} within {CHROMIUM_TIMEOUT:?}:\n{log}"),
-        Some(status) if !status.success() => panic!("chromium {status} on {url}:\n{log}"),
-        Some(_) => std::fs::read_to_string(&stdout).expect("chromium's output"),
-    }
-}
-
 fn screenshot(page: &Path, to: &Path, scratch: &Path) -> Vec<u8> {
     let url = Url::from_file_path(page).expect("file URL");
-    chromium(
+    support::chromium(
         &[
-            format!("--screenshot={}", to.display()),
-            "--window-size=412,915".to_string(),
+            &format!("--screenshot={}", to.display()),
+            "--window-size=412,915",
         ],
-        &url,
+        url.as_str(),
         scratch,
     );
     let png = std::fs::read(to).unwrap_or_else(|_| panic!("no screenshot of {url}"));
@@ -496,7 +445,7 @@ fn the_export_opened_from_a_subfolder_in_chromium_has_every_link_and_its_stylesh
 
     if !support::require(
         "chromium (Debian package chromium)",
-        Path::new(CHROMIUM).exists(),
+        Path::new(support::CHROMIUM).exists(),
     ) {
         return;
     }
@@ -514,7 +463,11 @@ fn the_export_opened_from_a_subfolder_in_chromium_has_every_link_and_its_stylesh
             "{path} needs a <title> and an <h1>"
         );
         let url = Url::from_file_path(&file).expect("file URL");
-        let dom = read_page(&chromium(&["--dump-dom".to_string()], &url, scratch.path()));
+        let dom = read_page(&String::from_utf8_lossy(&support::chromium(
+            &["--dump-dom"],
+            url.as_str(),
+            scratch.path(),
+        )));
         assert_eq!(dom.title, source.title, "{path}: the title Chromium shows");
         assert!(
             dom.text.contains(&source.h1),

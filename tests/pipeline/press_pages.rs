@@ -2,7 +2,7 @@
 //! HTTP (language by `Accept-Language`, conditional requests, the reference check) and in
 //! headless Chromium at a phone's and a desktop's width in nl, fr and en.
 
-use crate::support::{require, TestApp};
+use crate::support::{chromium, require, TestApp, CHROMIUM};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, VARY};
 use reqwest::StatusCode;
 use std::path::{Path, PathBuf};
@@ -10,8 +10,6 @@ use std::time::Duration;
 use tocsin::app::App;
 use tocsin::author::DraftOptions;
 use tocsin::web::Server;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What the spokesperson wrote, as a careless page would break on it.
 const NASTY: &str = "Tekst <script>alert(1)</script> ]]> & {{ hospital }} 🚑 \u{200F}einde";
@@ -243,7 +241,8 @@ async fn the_press_room_answers_released_updates_in_three_languages_from_memory(
         ] {
             for page in ["index.html", &format!("{second_ref}.html")] {
                 let url = format!("{base}/{language}/{page}");
-                let dom = chromium(&url, &["--dump-dom"]).await;
+                let scratch = test.dir.path();
+                let dom = tokio::task::block_in_place(|| chromium(&["--dump-dom"], &url, scratch));
                 let dom = String::from_utf8_lossy(&dom);
                 for seen in [
                     format!("{word}: stand"),
@@ -263,14 +262,16 @@ async fn the_press_room_answers_released_updates_in_three_languages_from_memory(
                     );
                     let file = screenshots.join(&name);
                     let _ = std::fs::remove_file(&file);
-                    chromium(
-                        &url,
-                        &[
-                            &format!("--screenshot={}", file.display()),
-                            &format!("--window-size={width},{height}"),
-                        ],
-                    )
-                    .await;
+                    tokio::task::block_in_place(|| {
+                        chromium(
+                            &[
+                                &format!("--screenshot={}", file.display()),
+                                &format!("--window-size={width},{height}"),
+                            ],
+                            &url,
+                            scratch,
+                        )
+                    });
                     let png = std::fs::read(&file).unwrap_or_default();
                     assert!(png.starts_with(b"\x89PNG"), "{name}: no screenshot");
                 }
@@ -326,33 +327,4 @@ async fn the_press_room_answers_released_updates_in_three_languages_from_memory(
         .await
         .expect("serve stops")
         .expect("serve ran");
-}
-
-/// Headless Chromium on `url` with a profile of its own, killed after a minute; its stdout.
-async fn chromium(url: &str, arguments: &[&str]) -> Vec<u8> {
-    let profile = tempfile::tempdir().expect("profile");
-    let mut command = tokio::process::Command::new(CHROMIUM);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(arguments)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .unwrap_or_else(|_| panic!("chromium took over a minute on {url}"))
-        .expect("run chromium");
-    assert!(
-        output.status.success(),
-        "chromium {arguments:?} {url}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }

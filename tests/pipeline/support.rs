@@ -238,3 +238,62 @@ sms = "Cyberattack: operations cancelled."
 pub fn tocsin_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tocsin"))
 }
+
+/// Debian's headless browser, which the press room's tests render pages in.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Longer than Chromium ever took here on a loaded machine (a few seconds).
+const CHROMIUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Chromium, headless, on `url` with `args` and a profile of its own under `scratch`; its
+/// standard output. Killed with every process it started (its process group) if it takes
+/// longer than [`CHROMIUM_TIMEOUT`], so that no renderer outlives the test.
+pub fn chromium(args: &[&str], url: &str, scratch: &Path) -> Vec<u8> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let profile = tempfile::tempdir_in(scratch).expect("profile dir");
+    let stdout = profile.path().join("chromium.out");
+    let stderr = profile.path().join("chromium.err");
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .process_group(0)
+        .spawn()
+        .expect("start chromium");
+    let group = child.id() as libc::pid_t;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chromium") {
+            break Some(status);
+        }
+        if started.elapsed() > CHROMIUM_TIMEOUT {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // SAFETY: a plain kill(2) of the group this test started; a group already gone only
+    // makes it fail with ESRCH.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+    match status {
+        None => panic!("chromium did not finish {url} within {CHROMIUM_TIMEOUT:?}:\n{log}"),
+        Some(status) if !status.success() => panic!("chromium {status} {args:?} on {url}:\n{log}"),
+        Some(_) => std::fs::read(&stdout).expect("chromium's output"),
+    }
+}
