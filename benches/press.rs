@@ -18,13 +18,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
 
-use anyhow::{anyhow, bail, Context, Result};
-use common::callgrind::{self, COUNTED};
+use anyhow::{bail, Context, Result};
+use common::callgrind;
 use common::http::{fire, Paths};
 use common::kannel::Emulator;
 use common::measure::{cores, load_average, print_memory, Stopwatch};
 use common::sms_day::{self, callbacks, count_in_store, draft_sms_update, free_port, wait_for};
-use common::{rate, thousands, Summary};
+use common::{rate, thousands, Flags, Summary};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,49 +56,15 @@ struct Args {
 
 impl Args {
     fn parse() -> Result<Args> {
-        let mut args = Args {
-            patients: 50_000,
-            connections: 256,
-            seconds: 10,
-            clients: 64,
-            counted: false,
-            no_count: false,
-        };
-        // `cargo bench` adds `--bench`; anything not ours is ignored.
-        let mut raw = std::env::args().skip(1);
-        while let Some(arg) = raw.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((name, value)) => (name.to_string(), Some(value.to_string())),
-                None => (arg.clone(), None),
-            };
-            match name.as_str() {
-                COUNTED => args.counted = true,
-                "--no-count" => args.no_count = true,
-                _ => {}
-            }
-            let known = ["--patients", "--connections", "--seconds", "--clients"];
-            if !known.contains(&name.as_str()) {
-                continue;
-            }
-            let value = match inline {
-                Some(value) => value,
-                None => raw.next().ok_or_else(|| anyhow!("{name} needs a value"))?,
-            };
-            let number: usize = value
-                .replace('_', "")
-                .parse()
-                .with_context(|| format!("{name} {value}: not a number"))?;
-            if number == 0 {
-                bail!("{name} must be at least 1");
-            }
-            match name.as_str() {
-                "--patients" => args.patients = number,
-                "--connections" => args.connections = number,
-                "--seconds" => args.seconds = u64::try_from(number)?,
-                _ => args.clients = number,
-            }
-        }
-        Ok(args)
+        let flags = Flags::read(&["--patients", "--connections", "--seconds", "--clients"])?;
+        Ok(Args {
+            patients: flags.number("--patients").unwrap_or(50_000),
+            connections: flags.number("--connections").unwrap_or(256),
+            seconds: u64::try_from(flags.number("--seconds").unwrap_or(10))?,
+            clients: flags.number("--clients").unwrap_or(64),
+            counted: flags.counted,
+            no_count: flags.no_count,
+        })
     }
 }
 

@@ -20,8 +20,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
 
-use anyhow::{anyhow, bail, Context, Result};
-use common::callgrind::{self, COUNTED};
+use anyhow::{bail, Result};
+use common::callgrind;
 use common::http::{fire, Paths};
 use common::kannel::{Emulator, PASSWORD, USERNAME};
 use common::measure::{cores, load_average, print_memory, Stopwatch};
@@ -29,7 +29,7 @@ use common::sms_day::{
     self, callbacks, count_in_store, distinct_deliveries, draft_sms_update, free_port, wait_for,
     RECEIPT_SECRET,
 };
-use common::{not_sent, rate, thousands, Summary};
+use common::{not_sent, rate, thousands, Flags, Summary};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -64,61 +64,31 @@ struct Args {
 
 impl Args {
     fn parse() -> Result<Args> {
-        let mut args = Args {
-            patients: 100_000,
-            workers: None,
-            claim_batch: None,
-            clients: 64,
-            reports: 2,
-            emulator_connections: 16,
-            counted: false,
-            no_count: false,
-        };
-        // `cargo bench` adds `--bench`; anything not ours is ignored.
-        let mut raw = std::env::args().skip(1);
-        while let Some(arg) = raw.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((name, value)) => (name.to_string(), Some(value.to_string())),
-                None => (arg.clone(), None),
-            };
-            match name.as_str() {
-                COUNTED => args.counted = true,
-                "--no-count" => args.no_count = true,
-                _ => {}
-            }
-            let known = [
-                "--patients",
-                "--workers",
-                "--claim-batch",
-                "--clients",
-                "--reports",
-                "--emulator-connections",
-            ];
-            if !known.contains(&name.as_str()) {
-                continue;
-            }
-            let value = match inline {
-                Some(value) => value,
-                None => raw.next().ok_or_else(|| anyhow!("{name} needs a value"))?,
-            };
-            let number: usize = value
-                .replace('_', "")
-                .parse()
-                .with_context(|| format!("{name} {value}: not a number"))?;
-            if number == 0 {
-                bail!("{name} must be at least 1");
-            }
-            match name.as_str() {
-                "--patients" => args.patients = number,
-                "--workers" => args.workers = Some(number),
-                "--claim-batch" => args.claim_batch = Some(u32::try_from(number)?),
-                "--clients" => args.clients = number,
-                "--reports" if number <= 2 => args.reports = number,
-                "--reports" => bail!("--reports is 1 (delivered) or 2 (accepted, delivered)"),
-                _ => args.emulator_connections = number,
-            }
+        let flags = Flags::read(&[
+            "--patients",
+            "--workers",
+            "--claim-batch",
+            "--clients",
+            "--reports",
+            "--emulator-connections",
+        ])?;
+        let reports = flags.number("--reports").unwrap_or(2);
+        if reports > 2 {
+            bail!("--reports is 1 (delivered) or 2 (accepted, delivered)");
         }
-        Ok(args)
+        Ok(Args {
+            patients: flags.number("--patients").unwrap_or(100_000),
+            workers: flags.number("--workers"),
+            claim_batch: flags
+                .number("--claim-batch")
+                .map(u32::try_from)
+                .transpose()?,
+            clients: flags.number("--clients").unwrap_or(64),
+            reports,
+            emulator_connections: flags.number("--emulator-connections").unwrap_or(16),
+            counted: flags.counted,
+            no_count: flags.no_count,
+        })
     }
 }
 

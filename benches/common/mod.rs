@@ -14,6 +14,59 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tocsin::dispatch::Tally;
 
+/// A benchmark's command line: `--name value` or `--name=value` for the names it takes a
+/// number for, and the switches `--counted` (this process runs under callgrind) and
+/// `--no-count` (skip that run). Anything else, such as cargo's `--bench`, is ignored.
+pub struct Flags {
+    numbers: std::collections::HashMap<String, usize>,
+    pub counted: bool,
+    pub no_count: bool,
+}
+
+impl Flags {
+    pub fn read(numbers: &[&str]) -> anyhow::Result<Flags> {
+        let mut flags = Flags {
+            numbers: std::collections::HashMap::new(),
+            counted: false,
+            no_count: false,
+        };
+        let mut raw = std::env::args().skip(1);
+        while let Some(arg) = raw.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) => (name.to_string(), Some(value.to_string())),
+                None => (arg.clone(), None),
+            };
+            match name.as_str() {
+                callgrind::COUNTED => flags.counted = true,
+                "--no-count" => flags.no_count = true,
+                _ if numbers.contains(&name.as_str()) => {
+                    let value = match inline {
+                        Some(value) => value,
+                        None => raw
+                            .next()
+                            .ok_or_else(|| anyhow::anyhow!("{name} needs a value"))?,
+                    };
+                    let number: usize = value
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("{name} {value}: not a number"))?;
+                    if number == 0 {
+                        anyhow::bail!("{name} must be at least 1");
+                    }
+                    flags.numbers.insert(name, number);
+                }
+                _ => {}
+            }
+        }
+        Ok(flags)
+    }
+
+    /// The number given for `name`, if it was.
+    pub fn number(&self, name: &str) -> Option<usize> {
+        self.numbers.get(name).copied()
+    }
+}
+
 /// Runs a benchmark's future on a multi-threaded runtime, logging as `tocsin serve` and
 /// `update send` do: warnings only, to stderr.
 pub fn block_on(

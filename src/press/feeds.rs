@@ -122,7 +122,7 @@ impl<'a> Entry<'a> {
             &[("kind", &kind), ("title", &title)],
         )?;
         let mut paragraphs = Vec::with_capacity(3);
-        if item.withdrawn {
+        if item.withdrawn() {
             paragraphs.push(phrase(locales, language, "press-withdrawn", &[])?);
         }
         paragraphs.push(xml_safe(update.text(language).body.trim()).into_owned());
@@ -769,7 +769,7 @@ pub(super) mod tests {
     #[test]
     fn a_withdrawn_update_says_so_first() {
         let mut edition = edition(chain());
-        edition.items[0].withdrawn = true;
+        edition.items[0].update.state = UpdateState::Halted;
         let site = site(&edition);
         for language in Language::ALL {
             let note = phrase(&locales(), language, "press-withdrawn", &[]).expect("phrase");

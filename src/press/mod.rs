@@ -54,9 +54,14 @@ pub struct Item {
     pub update: Update,
     /// When it was released (approved): the time pages and feeds give it.
     pub published: DateTime<Utc>,
+}
+
+impl Item {
     /// A person halted it while it was being sent: it is shown, marked as stopped, since
     /// some recipients did get it and must be able to check it.
-    pub withdrawn: bool,
+    pub fn withdrawn(&self) -> bool {
+        self.update.state == UpdateState::Halted
+    }
 }
 
 /// What the press room is built from.
@@ -95,7 +100,6 @@ impl Edition {
                     update.approved_at_ms.unwrap_or(update.created_at_ms),
                 )
                 .unwrap_or_default(),
-                withdrawn: update.state == UpdateState::Halted,
                 update,
             })
             .collect();

@@ -340,7 +340,7 @@ impl<'a> Pages<'a> {
             UpdateKind::Cancel => "press-kind-cancel",
             UpdateKind::AllClear => "press-kind-allclear",
         };
-        let withdrawn = if item.withdrawn {
+        let withdrawn = if item.withdrawn() {
             Some(self.phrase(language, "press-withdrawn", &[])?)
         } else {
             None
