@@ -1,4 +1,4 @@
-use super::{ChannelKind, Identity};
+use super::{ChannelKind, Identity, Language};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -10,6 +10,9 @@ pub enum Role {
     Gp,
     Journalist,
     Staff,
+    /// Follows the public updates on Telegram: a chat that started the bot without a deep
+    /// link, or one of the hospital's public channels. Has a Telegram address only.
+    Public,
 }
 
 impl Role {
@@ -19,6 +22,7 @@ impl Role {
             Role::Gp => "gp",
             Role::Journalist => "journalist",
             Role::Staff => "staff",
+            Role::Public => "public",
         }
     }
 }
@@ -37,6 +41,7 @@ impl FromStr for Role {
             "gp" => Ok(Role::Gp),
             "journalist" => Ok(Role::Journalist),
             "staff" => Ok(Role::Staff),
+            "public" => Ok(Role::Public),
             other => Err(format!("unknown role {other:?}")),
         }
     }
@@ -58,6 +63,9 @@ pub struct Contact {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub telegram_chat_id: Option<String>,
+    /// The language the contact chose in the Telegram bot (`/language`): their Telegram
+    /// messages are written in it, the other channels keep `language`.
+    pub telegram_language: Option<Language>,
     pub organisation: Option<String>,
     pub birth_date: Option<chrono::NaiveDate>,
     pub opted_out: Vec<ChannelKind>,

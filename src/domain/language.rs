@@ -174,6 +174,7 @@ mod tests {
             phone: None,
             email: None,
             telegram_chat_id: None,
+            telegram_language: None,
             organisation: None,
             birth_date: None,
             opted_out: Vec::new(),

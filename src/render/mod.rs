@@ -886,6 +886,7 @@ mod tests {
             phone: None,
             email: Some("an@example.be".into()),
             telegram_chat_id: None,
+            telegram_language: None,
             organisation: None,
             birth_date: None,
             opted_out: vec![],

@@ -89,6 +89,7 @@ fn sample_recipients() -> [(Audience, Recipient); 3] {
         phone: None,
         email: Some("trial@example.be".into()),
         telegram_chat_id: None,
+        telegram_language: None,
         organisation: Some("Trial".into()),
         birth_date: chrono::NaiveDate::from_ymd_opt(1980, 2, 1),
         opted_out: Vec::new(),

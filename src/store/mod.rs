@@ -340,6 +340,38 @@ pub struct BookedPlace {
     pub last_ms: i64,
 }
 
+/// A chat that started the Telegram bot, and where its subscription stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramChat {
+    pub chat_id: String,
+    /// The contact a deep link bound it to (`personal`), or its own `public` contact.
+    pub contact_id: i64,
+    /// Bound by a deep link: the contact's personal messages come here.
+    pub personal: bool,
+    pub language: Language,
+    pub subscribed_at_ms: i64,
+    /// When `/stop`, or Telegram saying the chat is gone, ended the subscription.
+    pub ended_at_ms: Option<i64>,
+    pub ended_reason: Option<String>,
+}
+
+impl TelegramChat {
+    pub fn active(&self) -> bool {
+        self.ended_at_ms.is_none()
+    }
+}
+
+/// What a deep link's `/start TOKEN` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The chat now receives the contact's personal messages.
+    Bound(TelegramChat),
+    /// The link bound a chat before: this one (`same_chat`: a repeated `/start`) or another.
+    Used { same_chat: bool },
+    /// The link names no contact that can be bound (removed, or a public follower).
+    UnknownContact,
+}
+
 /// A plan being written: everything in one transaction, committed or not at all.
 #[async_trait]
 pub trait PlanWriter: Send {
@@ -513,6 +545,48 @@ pub trait Store: Send + Sync {
         detail: &str,
         at_ms: i64,
     ) -> Result<u64>;
+    /// The key Telegram deep links are signed with: made at random on first use and kept
+    /// with the data, so that every process issues and accepts the same links.
+    async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]>;
+    /// The chat as the bot last left it, ended or not.
+    async fn telegram_chat(&self, chat_id: &str) -> Result<Option<TelegramChat>>;
+    /// `/start TOKEN`: binds the chat to the contact of a genuine, unexpired link, once per
+    /// link (`mac`), in one transaction: the contact's Telegram address becomes the chat
+    /// and its Telegram language the chat's; the chat stops following the public updates
+    /// on its own (its messages now carry them).
+    async fn bind_telegram_chat(
+        &self,
+        mac: &str,
+        contact_id: i64,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Binding>;
+    /// `/start` without a token: the chat follows the public updates in `language` (a new
+    /// `public` contact), or, ended before, follows again what it followed. A chat
+    /// subscribed already is left as it is.
+    async fn subscribe_telegram_chat(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<TelegramChat>;
+    /// `/language`: the chat's messages are written in `language` from the next update on.
+    /// None when the chat never started the bot.
+    async fn set_telegram_language(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>>;
+    /// `/stop`, or Telegram saying the chat is gone: no contact has the chat as address any
+    /// more. None when the chat never started the bot.
+    async fn end_telegram_chat(
+        &self,
+        chat_id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>>;
     /// `(from, to, detail)` of every event of a delivery, oldest first.
     async fn events(
         &self,

@@ -22,6 +22,7 @@ mod serve;
 mod sms_providers;
 mod smtp_answers;
 mod step;
+mod subscriptions;
 mod support;
 mod telegram;
 mod telegram_api;

@@ -29,6 +29,7 @@
 //! no error text leaves this module without it scrubbed ([`scrub`]), and no `Debug` shows it.
 
 pub mod config;
+pub mod link;
 
 pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport};
 

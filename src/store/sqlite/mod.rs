@@ -13,6 +13,7 @@ mod plan;
 mod receipts;
 mod rows;
 mod selection;
+mod telegram;
 
 use self::import::HeldRecord;
 use self::lists::{push_in, KEYS_PER_LOOKUP};
@@ -26,7 +27,10 @@ use super::{
     ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow, Store,
     StoreError, StoredDelivery, Transition, Unreached,
 };
-use super::{ConflictState, ImportConflict, RetryFilter, UnreachedDelivery, UpdateEvent};
+use super::{
+    Binding, ConflictState, ImportConflict, RetryFilter, TelegramChat, UnreachedDelivery,
+    UpdateEvent,
+};
 use crate::domain::{
     CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
     NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
@@ -910,6 +914,52 @@ impl Store for SqliteStore {
                 contact,
             })
             .collect())
+    }
+
+    async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]> {
+        telegram::link_key(self, at_ms).await
+    }
+
+    async fn telegram_chat(&self, chat_id: &str) -> Result<Option<TelegramChat>> {
+        telegram::chat(self, chat_id).await
+    }
+
+    async fn bind_telegram_chat(
+        &self,
+        mac: &str,
+        contact_id: i64,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Binding> {
+        telegram::bind(self, mac, contact_id, chat_id, language, at_ms).await
+    }
+
+    async fn subscribe_telegram_chat(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<TelegramChat> {
+        telegram::subscribe(self, chat_id, language, at_ms).await
+    }
+
+    async fn set_telegram_language(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        telegram::set_language(self, chat_id, language, at_ms).await
+    }
+
+    async fn end_telegram_chat(
+        &self,
+        chat_id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        telegram::end(self, chat_id, reason, at_ms).await
     }
 
     async fn events(

@@ -1,6 +1,6 @@
 //! Rows read back into the domain's types.
 
-use crate::domain::{Appointment, AppointmentStatus, AudienceSpec, Contact};
+use crate::domain::{Appointment, AppointmentStatus, AudienceSpec, Contact, Language};
 use crate::store::{Result, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -15,7 +15,7 @@ pub(super) fn parse_date(raw: Option<String>) -> Result<Option<chrono::NaiveDate
 }
 
 pub(super) const CONTACT_COLUMNS: &str = "c.id, c.external_id, c.role, c.first_name, c.last_name, \
-     c.language, c.mobile, c.phone, c.email, c.telegram_chat_id, c.organisation, c.birth_date";
+     c.language, c.mobile, c.phone, c.email, c.telegram_chat_id, c.telegram_language, c.organisation, c.birth_date";
 
 pub(super) fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
     Ok(Contact {
@@ -29,6 +29,13 @@ pub(super) fn contact_from_row(row: &SqliteRow) -> Result<Contact> {
         phone: row.try_get("phone")?,
         email: row.try_get("email")?,
         telegram_chat_id: row.try_get("telegram_chat_id")?,
+        telegram_language: row
+            .try_get::<Option<String>, _>("telegram_language")?
+            .map(|code| {
+                Language::parse(&code)
+                    .map_err(|_| StoreError::Corrupt(format!("Telegram language {code:?}")))
+            })
+            .transpose()?,
         organisation: row.try_get("organisation")?,
         birth_date: row
             .try_get::<Option<String>, _>("birth_date")?
