@@ -31,7 +31,7 @@
 pub mod config;
 pub mod link;
 
-pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport};
+pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport, Webhook};
 
 use super::{mask, Channel, Handover, Message, Outcome};
 use crate::domain::GatewayId;
