@@ -302,6 +302,7 @@ fn telegram(config: &Config, report: &mut CheckReport) {
             for checked in [
                 telegram.api_url().map(|_| ()),
                 telegram.limits().map(|_| ()),
+                telegram.poll_timeout().map(|_| ()),
             ] {
                 if let Err(problem) = checked {
                     report.problems.push(problem);

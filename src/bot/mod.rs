@@ -105,17 +105,10 @@ impl TelegramBot {
         }
         let token = telegram.token()?;
         let webhook = telegram.webhook()?;
-        if telegram.poll_timeout_seconds == 0 || telegram.poll_timeout_seconds > 50 {
-            return Err(format!(
-                "[telegram] poll_timeout_seconds = {}: long polling waits 1 to 50 s",
-                telegram.poll_timeout_seconds
-            ));
-        }
+        let poll_timeout = telegram.poll_timeout()?;
         let public_url = crate::press::public_url(config).map_err(|error| error.to_string())?;
         // A long poll holds its request open for poll_timeout: the client must wait longer.
-        let timeout = Duration::from_secs(
-            telegram.timeout_seconds + u64::from(telegram.poll_timeout_seconds),
-        );
+        let timeout = Duration::from_secs(telegram.timeout_seconds + u64::from(poll_timeout));
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(telegram.timeout_seconds.clamp(1, 10)))
             .timeout(timeout)
@@ -129,7 +122,7 @@ impl TelegramBot {
                 bot,
                 token,
                 token_env: telegram.token_env.clone(),
-                poll_timeout: telegram.poll_timeout_seconds,
+                poll_timeout,
                 webhook,
                 store,
                 renderer,
@@ -310,9 +303,22 @@ impl Inner {
                 set_description = set_description.language_code(language.code());
                 set_short = set_short.language_code(language.code());
             }
-            set_commands.await.map_err(|error| self.failure(error))?;
-            set_description.await.map_err(|error| self.failure(error))?;
-            set_short.await.map_err(|error| self.failure(error))?;
+            for set in [
+                set_commands.await.map(|_| ()),
+                set_description.await.map(|_| ()),
+                set_short.await.map(|_| ()),
+            ] {
+                match set.map_err(|error| self.failure(error)) {
+                    Ok(()) => {}
+                    // A phrase Telegram finds too long: the bot works without it.
+                    Err(BotFailure::Refused(reason)) => tracing::warn!(
+                        message = "Telegram refused the bot's commands or description",
+                        language = code.map_or("default", Language::code),
+                        reason = %reason
+                    ),
+                    Err(failure) => return Err(failure),
+                }
+            }
         }
         match &self.webhook {
             Some(webhook) => {

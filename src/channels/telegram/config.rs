@@ -107,6 +107,18 @@ impl TelegramConfig {
         Ok(url)
     }
 
+    /// The long poll's wait, which Telegram takes up to 50 s.
+    pub fn poll_timeout(&self) -> Result<u32, String> {
+        if (1..=50).contains(&self.poll_timeout_seconds) {
+            Ok(self.poll_timeout_seconds)
+        } else {
+            Err(format!(
+                "[telegram] poll_timeout_seconds = {}: a long poll waits 1 to 50 s",
+                self.poll_timeout_seconds
+            ))
+        }
+    }
+
     /// Webhook mode, when `webhook_url` and `webhook_secret_env` are set (both, or neither),
     /// its secret read from the environment; `None`: long polling.
     pub fn webhook(&self) -> Result<Option<Webhook>, String> {
