@@ -15,7 +15,9 @@ use tocsin::app::App;
 use tocsin::channels::telegram::{BotToken, TelegramChannel, TelegramLimits, TelegramTransport};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
 use tocsin::config::Config;
-use tocsin::domain::{ChannelKind, DeliveryState, Language, RenderedMessage};
+use tocsin::domain::{
+    ChannelKind, DeliveryState, Identity, Language, NewContact, RenderedMessage, Role,
+};
 
 /// Holds [`TOKEN`] in every test of this binary: set once, never changed.
 const TOKEN_ENV: &str = "TOCSIN_TEST_TELEGRAM_TOKEN";
@@ -668,4 +670,152 @@ async fn a_wrong_token_stops_the_channel_marks_nobody_undeliverable_and_send_exi
         .find(|line| line.starts_with("telegram/nl"))
         .unwrap_or_else(|| panic!("a Telegram row per language: {stdout}"));
     assert!(nl.split_whitespace().any(|count| count == "14"), "{stdout}");
+}
+
+/// The GP in [`a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages`].
+const GP_CHAT: i64 = 600_200_300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages() {
+    set_token();
+    let api = TelegramApi::start().await;
+    let test = TestApp::new(|config| {
+        bot(config, &api, 30, 300);
+        config.policy.gps.channels.push(ChannelKind::Telegram);
+    })
+    .await;
+    // 150 patients of one GP, reachable on no channel of the update: the GP's message lists
+    // them all.
+    let (mut contacts, mut appointments) = patients(150);
+    for contact in &mut contacts {
+        contact.email = None;
+    }
+    for appointment in &mut appointments {
+        appointment.gp = Some(Identity::riziv("10012345678"));
+    }
+    contacts.push(NewContact {
+        external_id: "10012345678".into(),
+        identities: vec![Identity::riziv("10012345678")],
+        role: Role::Gp,
+        first_name: "Anna".into(),
+        last_name: "Huisarts".into(),
+        language: Some("nl".into()),
+        mobile: None,
+        phone: None,
+        email: None,
+        telegram_chat_id: Some(GP_CHAT.to_string()),
+        organisation: None,
+        birth_date: None,
+    });
+    test.app
+        .store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+    let update = telegram_update(TITLE, BODY).replace(
+        r#"audiences = ["patients"]"#,
+        r#"audiences = ["patients", "gps-of-affected"]"#,
+    );
+    let id = test.approved_update(&update).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let store = test.app.store.as_ref();
+    let gp = store
+        .find_contact("10012345678")
+        .await
+        .expect("read")
+        .expect("the GP")
+        .id;
+    let delivery = store
+        .delivery(id, gp, ChannelKind::Telegram)
+        .await
+        .expect("read")
+        .expect("the GP's delivery");
+    assert_eq!(delivery.state, DeliveryState::Sent);
+    let (whole, _) = parse_html(&delivery.content.body).expect("Telegram's HTML");
+    assert!(
+        whole.encode_utf16().count() > 4096,
+        "the message is longer than Telegram takes"
+    );
+    let requests: Vec<_> = api
+        .send_requests()
+        .into_iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
+        .collect();
+    assert!(
+        requests.iter().all(|request| request.status == 200),
+        "Telegram took every part: {:?}",
+        requests
+            .iter()
+            .map(|request| request.status)
+            .collect::<Vec<_>>()
+    );
+    let parts: Vec<_> = api
+        .sent()
+        .into_iter()
+        .filter(|message| message.chat_id == GP_CHAT)
+        .collect();
+    assert!(parts.len() >= 2, "{} messages", parts.len());
+    assert_eq!(
+        parts
+            .iter()
+            .map(|message| message.message_id)
+            .collect::<Vec<_>>(),
+        (1..=parts.len() as i64).collect::<Vec<_>>(),
+        "one message per part, in order"
+    );
+    assert_eq!(
+        delivery.gateway_id.as_deref(),
+        Some(format!("telegram:{GP_CHAT}:1").as_str()),
+        "the first part's id is the delivery's"
+    );
+    // Nothing lost, nothing added, in order: the parts read together are the message.
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = parts
+        .iter()
+        .map(|message| message.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(words(&joined), words(&whole));
+    // No line cut in two: every patient's line is whole in one message.
+    for line in whole.lines().filter(|line| line.starts_with('•')) {
+        assert_eq!(
+            parts
+                .iter()
+                .filter(|message| message.text.lines().any(|shown| shown == line))
+                .count(),
+            1,
+            "{line}"
+        );
+    }
+    // The title, bold, is in the first; the reference's link in the last.
+    assert!(parts[0].text.starts_with(TITLE));
+    assert!(parts[0]
+        .entities
+        .iter()
+        .any(|entity| entity["type"] == "bold" && entity["offset"] == 0));
+    let last = parts.last().expect("parts");
+    assert!(
+        last.entities
+            .iter()
+            .any(|entity| entity["type"] == "text_link"),
+        "{:?}",
+        last.entities
+    );
+    // Each part waited for the chat's interval.
+    for pair in parts.windows(2) {
+        assert!(
+            pair[1].at - pair[0].at + Duration::from_millis(20) >= Duration::from_millis(300),
+            "two parts {:?} apart",
+            pair[1].at - pair[0].at
+        );
+    }
+    let events = store.events(delivery.id).await.expect("events");
+    assert!(
+        events.iter().any(|(_, _, detail)| detail
+            .as_deref()
+            .is_some_and(|detail| detail.contains(&format!("in {} messages", parts.len())))),
+        "{events:?}"
+    );
 }
