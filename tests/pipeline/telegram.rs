@@ -18,6 +18,7 @@ use tocsin::config::Config;
 use tocsin::domain::{
     ChannelKind, DeliveryState, Identity, Language, NewContact, RenderedMessage, Role,
 };
+use tocsin::store::StoredDelivery;
 
 /// Holds [`TOKEN`] in every test of this binary: set once, never changed.
 const TOKEN_ENV: &str = "TOCSIN_TEST_TELEGRAM_TOKEN";
@@ -672,30 +673,30 @@ async fn a_wrong_token_stops_the_channel_marks_nobody_undeliverable_and_send_exi
     assert!(nl.split_whitespace().any(|count| count == "14"), "{stdout}");
 }
 
-/// The GP in [`a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages`].
+/// The GP of the long-message tests, and their chat.
+const GP_RIZIV: &str = "10012345678";
 const GP_CHAT: i64 = 600_200_300;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages() {
+/// A GP whose 150 patients (reachable on no channel of the update) are all affected, so that
+/// their Telegram message lists them all: longer than Telegram takes. Returns the test, the
+/// update sent, and the GP's delivery.
+async fn a_long_gp_message(api: &TelegramApi) -> (TestApp, i64, StoredDelivery) {
     set_token();
-    let api = TelegramApi::start().await;
     let test = TestApp::new(|config| {
-        bot(config, &api, 30, 300);
+        bot(config, api, 30, 300);
         config.policy.gps.channels.push(ChannelKind::Telegram);
     })
     .await;
-    // 150 patients of one GP, reachable on no channel of the update: the GP's message lists
-    // them all.
     let (mut contacts, mut appointments) = patients(150);
     for contact in &mut contacts {
         contact.email = None;
     }
     for appointment in &mut appointments {
-        appointment.gp = Some(Identity::riziv("10012345678"));
+        appointment.gp = Some(Identity::riziv(GP_RIZIV));
     }
     contacts.push(NewContact {
-        external_id: "10012345678".into(),
-        identities: vec![Identity::riziv("10012345678")],
+        external_id: GP_RIZIV.into(),
+        identities: vec![Identity::riziv(GP_RIZIV)],
         role: Role::Gp,
         first_name: "Anna".into(),
         last_name: "Huisarts".into(),
@@ -722,7 +723,7 @@ async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_
 
     let store = test.app.store.as_ref();
     let gp = store
-        .find_contact("10012345678")
+        .find_contact(GP_RIZIV)
         .await
         .expect("read")
         .expect("the GP")
@@ -732,24 +733,45 @@ async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_
         .await
         .expect("read")
         .expect("the GP's delivery");
+    (test, id, delivery)
+}
+
+/// The `sendMessage` answers to the GP's chat, in order.
+fn statuses_to_the_gp(api: &TelegramApi) -> Vec<u16> {
+    api.send_requests()
+        .into_iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
+        .map(|request| request.status)
+        .collect()
+}
+
+/// The details of a delivery's history.
+async fn details(test: &TestApp, delivery: &StoredDelivery) -> Vec<String> {
+    test.app
+        .store
+        .events(delivery.id)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|(_, _, detail)| detail)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages() {
+    let api = TelegramApi::start().await;
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
     assert_eq!(delivery.state, DeliveryState::Sent);
     let (whole, _) = parse_html(&delivery.content.body).expect("Telegram's HTML");
     assert!(
         whole.encode_utf16().count() > 4096,
         "the message is longer than Telegram takes"
     );
-    let requests: Vec<_> = api
-        .send_requests()
-        .into_iter()
-        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
-        .collect();
+    let statuses = statuses_to_the_gp(&api);
     assert!(
-        requests.iter().all(|request| request.status == 200),
-        "Telegram took every part: {:?}",
-        requests
-            .iter()
-            .map(|request| request.status)
-            .collect::<Vec<_>>()
+        statuses.iter().all(|status| *status == 200),
+        "Telegram took every part: {statuses:?}"
     );
     let parts: Vec<_> = api
         .sent()
@@ -811,11 +833,99 @@ async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_
             pair[1].at - pair[0].at
         );
     }
-    let events = store.events(delivery.id).await.expect("events");
+    let details = details(&test, &delivery).await;
     assert!(
-        events.iter().any(|(_, _, detail)| detail
-            .as_deref()
-            .is_some_and(|detail| detail.contains(&format!("in {} messages", parts.len())))),
-        "{events:?}"
+        details
+            .iter()
+            .any(|detail| detail.contains(&format!("in {} messages", parts.len()))),
+        "{details:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_part_held_by_a_429_waits_its_retry_after_within_the_send_and_arrives() {
+    let api = TelegramApi::start().await;
+    api.set_chat(
+        GP_CHAT,
+        ChatState::After {
+            accepted: 1,
+            then: Box::new(ChatState::RateLimitedOnce { retry_after: 1 }),
+        },
+    );
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
+    assert_eq!(delivery.state, DeliveryState::Sent);
+    assert_eq!(delivery.attempts, 1, "within the one attempt");
+    let statuses = statuses_to_the_gp(&api);
+    assert_eq!(statuses[..3], [200, 429, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|status| *status == 200));
+    let parts = statuses.len() - 1;
+    let sent: Vec<_> = api
+        .sent()
+        .into_iter()
+        .filter(|message| message.chat_id == GP_CHAT)
+        .collect();
+    assert_eq!(sent.len(), parts, "every part, once");
+    let requests = api.send_requests();
+    let to_gp: Vec<_> = requests
+        .iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
+        .collect();
+    assert!(
+        to_gp[2].at - to_gp[1].at >= Duration::from_secs(1),
+        "the part waited its retry_after"
+    );
+    let details = details(&test, &delivery).await;
+    assert!(
+        details
+            .iter()
+            .any(|detail| detail.contains(&format!("in {parts} messages"))),
+        "{details:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_that_blocks_the_bot_after_the_first_part_leaves_the_delivery_sent_naming_the_parts_not_delivered(
+) {
+    let api = TelegramApi::start().await;
+    api.set_chat(
+        GP_CHAT,
+        ChatState::After {
+            accepted: 1,
+            then: Box::new(ChatState::Blocked),
+        },
+    );
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
+    assert_eq!(
+        delivery.state,
+        DeliveryState::Sent,
+        "the GP has the headline and the reference"
+    );
+    assert_eq!(
+        delivery.gateway_id.as_deref(),
+        Some(format!("telegram:{GP_CHAT}:1").as_str())
+    );
+    assert_eq!(
+        statuses_to_the_gp(&api),
+        [200, 403],
+        "the rest is not tried once a part is refused for good"
+    );
+    let details = details(&test, &delivery).await;
+    assert!(
+        details.iter().any(|detail| detail.contains("part 1 of")),
+        "{details:?}"
+    );
+    let named = details
+        .iter()
+        .find(|detail| detail.contains("not delivered"))
+        .unwrap_or_else(|| panic!("the parts not delivered are named: {details:?}"));
+    assert!(
+        named.contains("parts 2–") && named.contains("Forbidden: bot was blocked by the user"),
+        "{named}"
+    );
+    assert!(
+        !named.contains(&GP_CHAT.to_string()),
+        "the chat is masked: {named}"
     );
 }

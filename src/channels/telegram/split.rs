@@ -69,10 +69,16 @@ impl TelegramChannel {
                     delivered = number - 1,
                     reason = %reason
                 );
-                return format!(
-                    "{sent}: parts 1–{} of {total}; parts {number}–{total} not delivered: {reason}",
-                    number - 1
-                );
+                let arrived = match number - 1 {
+                    1 => "part 1".to_string(),
+                    last => format!("parts 1–{last}"),
+                };
+                let missing = if number == total {
+                    format!("part {total}")
+                } else {
+                    format!("parts {number}–{total}")
+                };
+                return format!("{sent}: {arrived} of {total}; {missing} not delivered: {reason}");
             }
         }
         format!("{sent}, in {total} messages")
