@@ -74,6 +74,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "telegram/media.html.tera",
         include_str!("../../templates/telegram/media.html.tera"),
     ),
+    (
+        "telegram/public.html.tera",
+        include_str!("../../templates/telegram/public.html.tera"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -676,7 +680,8 @@ impl Prepared<'_> {
         let locales = &self.renderer.locales;
         let mut context = self.bases[language as usize].clone();
         let name = contact.full_name();
-        let greeting = if name.trim().is_empty() {
+        // A public follower is a chat, not a person Tocsin knows by name.
+        let greeting = if name.trim().is_empty() || audience == Audience::Public {
             locales.format(language, "greeting-unnamed", None)?
         } else {
             let mut args = FluentArgs::with_capacity(1);

@@ -27,7 +27,7 @@ pub(super) fn render_everything(renderer: &Renderer) -> Result<Vec<String>, Rend
         let prepared = renderer.prepare(&update)?;
         for language in Language::ALL {
             for (audience, recipient) in &recipients {
-                for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
+                for &channel in audience.channels() {
                     let rendered = prepared.render(channel, *audience, language, recipient)?;
                     if channel != ChannelKind::Sms || gsm::is_gsm7(&rendered.body) {
                         continue;
@@ -77,7 +77,7 @@ fn sample_update(outcome: AppointmentOutcome) -> Update {
     }
 }
 
-fn sample_recipients() -> [(Audience, Recipient); 3] {
+fn sample_recipients() -> [(Audience, Recipient); 4] {
     let person = |role: Role| Contact {
         id: 1,
         external_id: "trial".into(),
@@ -121,5 +121,6 @@ fn sample_recipients() -> [(Audience, Recipient); 3] {
         (Audience::Patients, patient),
         (Audience::Gps, gp),
         (Audience::Media, recipient(Role::Journalist)),
+        (Audience::Public, recipient(Role::Public)),
     ]
 }
