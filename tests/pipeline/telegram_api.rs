@@ -318,7 +318,7 @@ fn send_message(
     }
     let reply_to = match reply_target(state, chat_id, params.get("reply_parameters")) {
         Ok(reply_to) => reply_to,
-        Err(refused) => return refused,
+        Err(description) => return error(400, description, None),
     };
     let next = state.next_message_id.entry(chat_id).or_insert(0);
     *next += 1;
@@ -362,14 +362,14 @@ fn reply_target(
     state: &ApiState,
     chat_id: i64,
     parameters: Option<&Value>,
-) -> Result<Option<i64>, Response> {
+) -> Result<Option<i64>, &'static str> {
     let parameters = match parameters {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(json)) => serde_json::from_str(json).unwrap_or(Value::Null),
         Some(other) => other.clone(),
     };
     let Some(message_id) = parameters.get("message_id").and_then(Value::as_i64) else {
-        return Err(error(400, "Bad Request: invalid reply parameters", None));
+        return Err("Bad Request: invalid reply parameters");
     };
     let exists = state
         .sent
@@ -383,11 +383,7 @@ fn reply_target(
     match (exists, allowed) {
         (true, _) => Ok(Some(message_id)),
         (false, true) => Ok(None),
-        (false, false) => Err(error(
-            400,
-            "Bad Request: message to be replied not found",
-            None,
-        )),
+        (false, false) => Err("Bad Request: message to be replied not found"),
     }
 }
 
