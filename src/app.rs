@@ -17,7 +17,9 @@ use crate::domain::{
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
-use crate::plan::{forecast, plan, sync_public_channels, Forecast, PlanError, PlanReport, Planner};
+use crate::plan::{
+    forecast, plan, prepare, sync_public_channels, Forecast, PlanError, PlanReport, Planner,
+};
 use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
@@ -462,7 +464,14 @@ impl App {
         self.refuse_wrong_address("preview an update")?;
         let update = self.store.update(id).await?;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
-        let prepared = self.renderer.prepare(&update)?;
+        let prepared = prepare(
+            self.store.as_ref(),
+            &self.renderer,
+            &self.config,
+            &update,
+            self.clock.now_ms(),
+        )
+        .await?;
         let contact = match sample {
             Sample::Contact(key) => Some(self.find_contact(key).await?),
             Sample::Language(_) | Sample::First => None,

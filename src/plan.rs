@@ -4,12 +4,13 @@
 //! channel) besides.
 
 use crate::channels::sms::gsm;
+use crate::channels::telegram::link::LinkKey;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
     Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, RenderedMessage,
     Update, UpdateState,
 };
-use crate::render::{Prepared, RenderError, Renderer};
+use crate::render::{Invites, Prepared, RenderError, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
@@ -63,7 +64,7 @@ pub async fn plan(
     }
     let tz = config.hospital.tz().map_err(PlanError::Config)?;
     sync_public_channels(store, config, now_ms).await?;
-    let prepared = renderer.prepare(update)?;
+    let prepared = prepare(store, renderer, config, update, now_ms).await?;
     let mut writer = store.begin_plan().await?;
     let mut report = PlanReport::default();
     // A contact in two audiences is planned once, by the first: rows are unique per (update,
@@ -120,6 +121,30 @@ pub async fn plan(
     }
     writer.commit(update.id, now_ms).await?;
     Ok(report)
+}
+
+/// The update prepared for rendering (`Renderer::prepare`), with personal links to follow
+/// on Telegram when `[telegram] bot_username` is set: valid `link_valid_days` from `now_ms`,
+/// signed with the store's key.
+pub async fn prepare<'r>(
+    store: &dyn Store,
+    renderer: &'r Renderer,
+    config: &Config,
+    update: &Update,
+    now_ms: i64,
+) -> Result<Prepared<'r>, PlanError> {
+    let prepared = renderer.prepare(update)?;
+    let Some(bot) = config.telegram.bot_username().map_err(PlanError::Config)? else {
+        return Ok(prepared);
+    };
+    let invites = Invites {
+        key: LinkKey::new(store.telegram_link_key(now_ms).await?),
+        bot: bot.to_string(),
+        expires_at_ms: now_ms
+            .saturating_add(i64::from(config.telegram.link_valid_days) * 86_400_000),
+        in_sms: config.telegram.invite_in_sms,
+    };
+    Ok(prepared.with_invites(Some(invites)))
 }
 
 /// Makes the contacts that stand for `[telegram] public_channels` match the configuration,
@@ -452,7 +477,8 @@ pub async fn forecast(
     update: &Update,
 ) -> Result<Forecast, PlanError> {
     let tz = config.hospital.tz().map_err(PlanError::Config)?;
-    let prepared = renderer.prepare(update)?;
+    // The links' expiry changes no length: the SMS counted are those `send` writes.
+    let prepared = prepare(store, renderer, config, update, update.created_at_ms).await?;
     let mut forecast = Forecast::default();
     let mut counted: HashSet<i64> = HashSet::new();
     let audiences = update.planned_audiences();

@@ -2,13 +2,15 @@
 //! followers (chats that started the bot without a link) get the public text in the language
 //! they chose, the hospital's public channels one post per language with each later update of
 //! the incident answering the post before, a chat that blocked the bot ends unsubscribed and
-//! on the unreached list, and an SMS that does not arrive falls back to a subscribed chat.
+//! on the unreached list, an SMS that does not arrive falls back to a subscribed chat, and
+//! e-mails (and SMS when asked) invite those who do not follow yet by a personal link.
 
 use crate::control::{settings, states, Scripted};
 use crate::support::{sms_patient, TestApp};
 use crate::telegram_api::{ChatState, TelegramApi, TOKEN};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use tocsin::channels::telegram::link::{self, LinkKey};
 use tocsin::channels::{Channel, Outcome};
 use tocsin::config::{ChannelPolicy, Config, PolicyMode, TelegramTransport};
 use tocsin::dispatch::Dispatcher;
@@ -411,4 +413,124 @@ async fn an_sms_that_does_not_arrive_falls_back_to_the_patients_telegram_chat() 
         .expect("read")
         .expect("a skipped fallback says why");
     assert_eq!(skipped.state, DeliveryState::Skipped);
+}
+
+/// The token of the first `https://t.me/azt_crisis_bot?start=` link in `text`.
+fn invite_token(text: &str) -> Option<String> {
+    const LINK: &str = "https://t.me/azt_crisis_bot?start=";
+    let start = text.find(LINK)? + LINK.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_invites_a_patient_without_telegram_by_a_link_that_binds_them_and_sms_only_when_asked(
+) {
+    for in_sms in [false, true] {
+        let test = TestApp::new(|config| {
+            config.telegram.bot_username = Some("@azt_crisis_bot".into());
+            config.telegram.link_valid_days = 14;
+            config.telegram.invite_in_sms = in_sms;
+        })
+        .await;
+        let store = &test.app.store;
+        let mut ids = Vec::new();
+        for (n, language) in ["nl", "fr"].into_iter().enumerate() {
+            let email = format!("p{n}@example.be");
+            let (contact, appointment) =
+                sms_patient(n, language, format!("+3247112345{n}"), Some(&email));
+            store
+                .import(&[contact], &[appointment], "test seed", 0)
+                .await
+                .expect("seed");
+            ids.push(
+                store
+                    .find_contact(&format!("P{n}"))
+                    .await
+                    .expect("find")
+                    .expect("patient")
+                    .id,
+            );
+        }
+        // The French patient follows on Telegram already: no invitation.
+        store
+            .bind_telegram_chat("mac-p1", ids[1], "600000001", Language::Fr, 1_000)
+            .await
+            .expect("bind");
+
+        let file = test.dir.path().join("update.toml");
+        std::fs::write(&file, update("alert", "invite", "\"sms\", \"email\"")).expect("write");
+        let draft = test
+            .app
+            .draft(&file, None, Default::default())
+            .await
+            .expect("draft");
+        let drafted_sms = draft.forecast.sms[&Language::Nl]
+            .longest
+            .clone()
+            .expect("the Dutch SMS");
+        test.app
+            .approve(draft.id, "Second Person")
+            .await
+            .expect("approve");
+        test.app.send(draft.id, |_, _| {}).await.expect("send");
+
+        let stored = |contact: i64, channel| {
+            let store = Arc::clone(store);
+            async move {
+                store
+                    .delivery(draft.id, contact, channel)
+                    .await
+                    .expect("read")
+                    .expect("delivery")
+                    .content
+            }
+        };
+        let email = stored(ids[0], ChannelKind::Email).await;
+        assert!(
+            email
+                .body
+                .contains("Volg de updates op Telegram: https://t.me/azt_crisis_bot?start="),
+            "{}",
+            email.body
+        );
+        assert!(email
+            .body_html
+            .unwrap_or_default()
+            .contains("azt_crisis_bot?start="));
+        let token = invite_token(&email.body).expect("a token");
+        let key = LinkKey::new(store.telegram_link_key(0).await.expect("key"));
+        let claim = link::open(&key, &token, test.app.clock.now_ms()).expect("a genuine link");
+        assert_eq!(claim.contact_id, ids[0], "the link binds this patient");
+        assert!(
+            link::open(&key, &token, test.app.clock.now_ms() + 15 * 86_400_000).is_err(),
+            "expired after link_valid_days"
+        );
+        let followed = stored(ids[1], ChannelKind::Email).await;
+        assert!(!followed.body.contains("t.me"), "{}", followed.body);
+
+        let sms = stored(ids[0], ChannelKind::Sms).await.body;
+        assert_eq!(
+            sms.contains("Updates via Telegram: https://t.me/"),
+            in_sms,
+            "{sms}"
+        );
+        assert_eq!(
+            drafted_sms
+                .text
+                .contains("https://t.me/azt_crisis_bot?start="),
+            in_sms,
+            "update draft counts the SMS with its link: {}",
+            drafted_sms.text
+        );
+        assert_eq!(
+            drafted_sms.text.len(),
+            sms.len(),
+            "draft shows what send writes"
+        );
+    }
 }
