@@ -234,4 +234,36 @@ mod tests {
         };
         assert!(zero.limits().is_err());
     }
+
+    #[test]
+    fn public_channels_are_named_by_language_and_a_bot_username_is_one_telegram_takes() {
+        let config = TelegramConfig {
+            public_channels: BTreeMap::from([
+                ("nl".into(), "@azt_nl".into()),
+                ("fr".into(), "-1001234567890".into()),
+            ]),
+            bot_username: Some("@azt_crisis_bot".into()),
+            ..TelegramConfig::default()
+        };
+        assert_eq!(
+            config.public_channels().expect("valid"),
+            [
+                (Language::Fr, "-1001234567890".to_string()),
+                (Language::Nl, "@azt_nl".to_string())
+            ]
+        );
+        assert_eq!(config.bot_username(), Ok(Some("azt_crisis_bot")));
+        let wrong = TelegramConfig {
+            public_channels: BTreeMap::from([("de".into(), "@azt_de".into())]),
+            bot_username: Some("azt crisis".into()),
+            ..TelegramConfig::default()
+        };
+        assert!(wrong.public_channels().is_err());
+        assert!(wrong.bot_username().is_err());
+        let not_a_chat = TelegramConfig {
+            public_channels: BTreeMap::from([("en".into(), "azt_en".into())]),
+            ..TelegramConfig::default()
+        };
+        assert!(not_a_chat.public_channels().is_err());
+    }
 }
