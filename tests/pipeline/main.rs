@@ -26,3 +26,4 @@ mod subscriptions;
 mod support;
 mod telegram;
 mod telegram_api;
+mod telegram_public;
