@@ -707,6 +707,7 @@ async fn sample_message(app: &App, update: i64) -> Result<Message> {
             language: stored.language,
             content: stored.content,
             attempt: 1,
+            reply_to: None,
         });
     }
     bail!("no planned e-mail among the first patients")

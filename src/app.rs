@@ -17,7 +17,9 @@ use crate::domain::{
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
-use crate::plan::{forecast, plan, Forecast, PlanError, PlanReport, Planner};
+use crate::plan::{
+    forecast, plan, prepare, sync_public_channels, Forecast, PlanError, PlanReport, Planner,
+};
 use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
@@ -292,6 +294,7 @@ impl App {
         }
         let now = self.clock.now_ms();
         let reference = self.new_reference(now).await?;
+        sync_public_channels(self.store.as_ref(), &self.config, now).await?;
         let forecast = forecast(
             self.store.as_ref(),
             &self.renderer,
@@ -414,6 +417,8 @@ impl App {
                 AudienceSpec::Media => {
                     "no press list is imported: tocsin import media FILE".to_string()
                 }
+                // Nobody following yet is no mistake of the update's.
+                AudienceSpec::Public => continue,
             };
             warnings.push(format!("audience \"{spec}\" reaches NOBODY: {why}"));
         }
@@ -459,14 +464,22 @@ impl App {
         self.refuse_wrong_address("preview an update")?;
         let update = self.store.update(id).await?;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
-        let prepared = self.renderer.prepare(&update)?;
+        let prepared = prepare(
+            self.store.as_ref(),
+            &self.renderer,
+            &self.config,
+            &update,
+            self.clock.now_ms(),
+        )
+        .await?;
         let contact = match sample {
             Sample::Contact(key) => Some(self.find_contact(key).await?),
             Sample::Language(_) | Sample::First => None,
         };
         let mut previews = Vec::new();
-        for spec in &update.audiences {
-            let selection = spec.selection(&update.audiences, tz);
+        let audiences = update.planned_audiences();
+        for spec in &audiences {
+            let selection = spec.selection(&audiences, tz);
             let planner = Planner {
                 prepared: &prepared,
                 config: &self.config,

@@ -310,6 +310,46 @@ fn telegram(config: &Config, report: &mut CheckReport) {
             }
         }
     }
+    public_and_invites(telegram, report);
+}
+
+/// Where every update sent on Telegram is posted, and the links that invite people.
+fn public_and_invites(telegram: &crate::config::TelegramConfig, report: &mut CheckReport) {
+    match telegram.public_channels() {
+        Ok(channels) if channels.is_empty() => report.lines.push(
+            "  public channels: none ([telegram] public_channels); the bot's public followers \
+             get every update sent on Telegram"
+                .into(),
+        ),
+        Ok(channels) => {
+            let list: Vec<String> = channels
+                .iter()
+                .map(|(language, chat)| format!("{} {chat}", language.code()))
+                .collect();
+            report.lines.push(format!(
+                "  public channels: {} (each update sent on Telegram is posted there, a later \
+                 one of its incident as a reply), and the bot's public followers",
+                list.join(", ")
+            ));
+        }
+        Err(problem) => report.problems.push(problem),
+    }
+    match telegram.bot_username() {
+        Ok(Some(bot)) => report.lines.push(format!(
+            "  invitations: e-mails to patients and GPs without Telegram carry a personal link \
+             https://t.me/{bot}?start=… valid {} days{}",
+            telegram.link_valid_days,
+            if telegram.invite_in_sms {
+                "; SMS too (it costs SMS parts: update draft counts them)"
+            } else {
+                "; not in SMS (invite_in_sms = false)"
+            }
+        )),
+        Ok(None) => report
+            .lines
+            .push("  invitations: none (no [telegram] bot_username)".into()),
+        Err(problem) => report.problems.push(problem),
+    }
 }
 
 fn gateway_lines(

@@ -178,6 +178,9 @@ pub struct Policies {
     pub patients: ChannelPolicy,
     pub gps: ChannelPolicy,
     pub media: ChannelPolicy,
+    /// The public followers: Telegram only, no fallback; not configurable, since the
+    /// followers gave Tocsin no other address.
+    pub public: ChannelPolicy,
 }
 
 impl Default for Policies {
@@ -227,6 +230,7 @@ impl From<PoliciesFile> for Policies {
             patients: file.patients.or(vec![Sms, Email, Telegram], vec![Email]),
             gps: file.gps.or(vec![Email, Sms], Vec::new()),
             media: file.media.or(vec![Email, Telegram], Vec::new()),
+            public: PolicyFile::default().or(vec![Telegram], Vec::new()),
         }
     }
 }
@@ -237,6 +241,7 @@ impl Policies {
             Audience::Patients => &self.patients,
             Audience::Gps => &self.gps,
             Audience::Media => &self.media,
+            Audience::Public => &self.public,
         }
     }
 
@@ -249,7 +254,7 @@ impl Policies {
         match (&policy.fallback, audience) {
             (Some(channels), _) => channels,
             (None, Audience::Patients) => PATIENTS,
-            (None, Audience::Gps | Audience::Media) => &[],
+            (None, Audience::Gps | Audience::Media | Audience::Public) => &[],
         }
     }
 }
@@ -599,6 +604,14 @@ impl Config {
                 });
             }
         }
+        config
+            .telegram
+            .public_channels()
+            .and(config.telegram.bot_username().map(|_| ()))
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_string(),
+                message,
+            })?;
         config
             .sms
             .check_rates()

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::dispatch::{DispatchError, Sweep};
 use crate::domain::{ChannelKind, DeliveryState, Recipient, Update, UpdateState};
-use crate::plan::{PlanError, Planner};
+use crate::plan::{prepare, PlanError, Planner};
 use crate::render::{Prepared, Renderer};
 use crate::store::{FallbackDue, FallbackPlan, FallbackRule, NewDelivery, Store};
 use async_trait::async_trait;
@@ -100,7 +100,16 @@ impl Fallback {
                 }
                 let prepared = match &mut prepared {
                     Some(prepared) => &*prepared,
-                    slot @ None => &*slot.insert(self.renderer.prepare(update)?),
+                    slot @ None => &*slot.insert(
+                        prepare(
+                            self.store.as_ref(),
+                            &self.renderer,
+                            &self.config,
+                            update,
+                            now,
+                        )
+                        .await?,
+                    ),
                 };
                 let mut plans = Vec::with_capacity(recipients.len());
                 for due in &due {

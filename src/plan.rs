@@ -4,12 +4,13 @@
 //! channel) besides.
 
 use crate::channels::sms::gsm;
+use crate::channels::telegram::link::LinkKey;
 use crate::config::{ChannelPolicy, Config, PolicyMode};
 use crate::domain::{
     Audience, AudienceSpec, ChannelKind, DeliveryState, Language, Recipient, RenderedMessage,
     Update, UpdateState,
 };
-use crate::render::{Prepared, RenderError, Renderer};
+use crate::render::{Invites, Prepared, RenderError, Renderer};
 use crate::store::{NewDelivery, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
@@ -62,15 +63,17 @@ pub async fn plan(
         });
     }
     let tz = config.hospital.tz().map_err(PlanError::Config)?;
-    let prepared = renderer.prepare(update)?;
+    sync_public_channels(store, config, now_ms).await?;
+    let prepared = prepare(store, renderer, config, update, now_ms).await?;
     let mut writer = store.begin_plan().await?;
     let mut report = PlanReport::default();
     // A contact in two audiences is planned once, by the first: rows are unique per (update,
     // contact, channel), so rendering them again would be work thrown away.
     let mut planned_contacts: HashSet<i64> = HashSet::new();
-    for (index, spec) in update.audiences.iter().enumerate() {
-        let more_audiences = index + 1 < update.audiences.len();
-        let selection = spec.selection(&update.audiences, tz);
+    let audiences = update.planned_audiences();
+    for (index, spec) in audiences.iter().enumerate() {
+        let more_audiences = index + 1 < audiences.len();
+        let selection = spec.selection(&audiences, tz);
         let audience = spec.family();
         let planner = Planner {
             prepared: &prepared,
@@ -118,6 +121,46 @@ pub async fn plan(
     }
     writer.commit(update.id, now_ms).await?;
     Ok(report)
+}
+
+/// The update prepared for rendering (`Renderer::prepare`), with personal links to follow
+/// on Telegram when `[telegram] bot_username` is set: valid `link_valid_days` from `now_ms`,
+/// signed with the store's key.
+pub async fn prepare<'r>(
+    store: &dyn Store,
+    renderer: &'r Renderer,
+    config: &Config,
+    update: &Update,
+    now_ms: i64,
+) -> Result<Prepared<'r>, PlanError> {
+    let prepared = renderer.prepare(update)?;
+    let Some(bot) = config.telegram.bot_username().map_err(PlanError::Config)? else {
+        return Ok(prepared);
+    };
+    let invites = Invites {
+        key: LinkKey::new(store.telegram_link_key(now_ms).await?),
+        bot: bot.to_string(),
+        expires_at_ms: now_ms
+            .saturating_add(i64::from(config.telegram.link_valid_days) * 86_400_000),
+        in_sms: config.telegram.invite_in_sms,
+    };
+    Ok(prepared.with_invites(Some(invites)))
+}
+
+/// Makes the contacts that stand for `[telegram] public_channels` match the configuration,
+/// so that the `public` audience posts to the channels configured now; `update draft` calls
+/// it before its forecast too, so that the draft shows the channels `send` will post to.
+pub async fn sync_public_channels(
+    store: &dyn Store,
+    config: &Config,
+    now_ms: i64,
+) -> Result<(), PlanError> {
+    let channels = config
+        .telegram
+        .public_channels()
+        .map_err(PlanError::Config)?;
+    store.sync_telegram_channels(&channels, now_ms).await?;
+    Ok(())
 }
 
 impl PlanReport {
@@ -172,6 +215,15 @@ impl Planner<'_> {
     /// The language the recipient is written to (`Hospital::language_of`).
     pub fn language(&self, recipient: &Recipient) -> Language {
         self.config.hospital.language_of(recipient)
+    }
+
+    /// The language of the recipient's message on `channel`: on Telegram the one the chat
+    /// chose in the bot, if it chose one; elsewhere, and otherwise, [`Planner::language`].
+    pub fn language_on(&self, channel: ChannelKind, recipient: &Recipient) -> Language {
+        match (channel, recipient.contact.telegram_language) {
+            (ChannelKind::Telegram, Some(chosen)) => chosen,
+            _ => self.language(recipient),
+        }
     }
 
     /// The channel policy, narrowed to the update's channels: an opted-out channel is
@@ -234,10 +286,10 @@ impl Planner<'_> {
     /// The recipient's delivery rows: [`Planner::routes`], each pending one rendered.
     pub fn deliveries(&self, recipient: &Recipient) -> Result<Vec<NewDelivery>, PlanError> {
         let contact = &recipient.contact;
-        let language = self.language(recipient);
         self.routes(recipient)
             .into_iter()
             .map(|route| {
+                let language = self.language_on(route.channel, recipient);
                 let mut row = NewDelivery {
                     update_id: self.update.id,
                     contact_id: contact.id,
@@ -279,6 +331,7 @@ impl Planner<'_> {
                 *audience.skipped.entry(reason).or_default() += 1;
                 continue;
             }
+            let language = self.language_on(route.channel, recipient);
             *audience
                 .deliveries
                 .entry(route.channel)
@@ -424,12 +477,14 @@ pub async fn forecast(
     update: &Update,
 ) -> Result<Forecast, PlanError> {
     let tz = config.hospital.tz().map_err(PlanError::Config)?;
-    let prepared = renderer.prepare(update)?;
+    // The links' expiry changes no length: the SMS counted are those `send` writes.
+    let prepared = prepare(store, renderer, config, update, update.created_at_ms).await?;
     let mut forecast = Forecast::default();
     let mut counted: HashSet<i64> = HashSet::new();
-    for (index, spec) in update.audiences.iter().enumerate() {
-        let more_audiences = index + 1 < update.audiences.len();
-        let selection = spec.selection(&update.audiences, tz);
+    let audiences = update.planned_audiences();
+    for (index, spec) in audiences.iter().enumerate() {
+        let more_audiences = index + 1 < audiences.len();
+        let selection = spec.selection(&audiences, tz);
         let planner = Planner {
             prepared: &prepared,
             config,

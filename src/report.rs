@@ -164,11 +164,12 @@ async fn told_about(
         .iter()
         .map(|unreached| unreached.contact.id)
         .collect();
-    for spec in &update.audiences {
+    let audiences = update.planned_audiences();
+    for spec in &audiences {
         if left.is_empty() {
             break;
         }
-        let selection = spec.selection(&update.audiences, tz);
+        let selection = spec.selection(&audiences, tz);
         for Recipient {
             contact,
             appointments,

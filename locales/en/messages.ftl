@@ -154,6 +154,8 @@ press-not-found-text = This page does not exist. Every update is on the overview
 sms-reference = Ref. { $reference }
 message-check = Check that this message comes from us:
 message-page = Read this message online:
+telegram-invite = Follow the updates on Telegram:
+sms-telegram-invite = Updates on Telegram:
 message-feeds = Follow our updates:
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed }: { $url }

@@ -157,6 +157,8 @@ press-not-found-text = Cette page n'existe pas. Toutes les communications figure
 sms-reference = Réf. { $reference }
 message-check = Vérifiez que ce message vient bien de nous :
 message-page = Lire ce message en ligne :
+telegram-invite = Suivez les mises à jour sur Telegram :
+sms-telegram-invite = Mises à jour sur Telegram :
 message-feeds = Suivez nos communications :
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed } : { $url }

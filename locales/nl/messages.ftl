@@ -154,6 +154,8 @@ press-not-found-text = Deze pagina bestaat niet. Alle berichten staan op de over
 sms-reference = Ref. { $reference }
 message-check = Controleer of dit bericht van ons komt:
 message-page = Lees dit bericht online:
+telegram-invite = Volg de updates op Telegram:
+sms-telegram-invite = Updates via Telegram:
 message-feeds = Volg onze berichten:
 # $feed (its name: Atom, RSS, JSON Feed, CAP), $url
 message-feed = { $feed }: { $url }

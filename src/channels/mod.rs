@@ -21,6 +21,9 @@ pub struct Message {
     pub content: RenderedMessage,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// The gateway id of an earlier message this one answers (Telegram: a public channel's
+    /// post of the incident's update before), if any.
+    pub reply_to: Option<String>,
 }
 
 /// What became of one attempt. Only `Rejected` is a fact about the recipient; `Unavailable`
@@ -76,6 +79,15 @@ pub trait Handover: Send {
     /// the contact and the delivery, so that later messages go there at once. `why` is the
     /// gateway's answer. Returns false when nothing could be recorded.
     async fn readdressed(&mut self, address: &str, why: &str) -> bool {
+        let _ = (address, why);
+        false
+    }
+
+    /// The recipient is gone for good at `address` (a Telegram chat that blocked the bot, a
+    /// deactivated user, a chat that does not exist): the dispatcher ends whatever
+    /// subscription brought messages there. `why` is the gateway's answer. Returns false when
+    /// nothing could be recorded.
+    async fn gone(&mut self, address: &str, why: &str) -> bool {
         let _ = (address, why);
         false
     }

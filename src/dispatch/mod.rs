@@ -488,6 +488,29 @@ impl Handover for RecordedHandover<'_> {
             }
         }
     }
+
+    /// Written at once too: the subscription ends before the next update is planned.
+    async fn gone(&mut self, address: &str, why: &str) -> bool {
+        let ended = self
+            .worker
+            .store
+            .end_telegram_chat(address, why, self.worker.clock.now_ms())
+            .await;
+        match ended {
+            Ok(chat) => {
+                tracing::info!(
+                    message = "recipient gone: subscription ended",
+                    delivery = self.delivery_id,
+                    subscribed = chat.is_some()
+                );
+                true
+            }
+            Err(error) => {
+                tracing::error!(message = "cannot end a subscription", delivery = self.delivery_id, %error);
+                false
+            }
+        }
+    }
 }
 
 impl Worker {
@@ -545,6 +568,7 @@ impl Worker {
             language: delivery.language,
             content: delivery.content,
             attempt: delivery.attempts,
+            reply_to: delivery.reply_to,
         };
         let mut handover = RecordedHandover {
             worker: self,

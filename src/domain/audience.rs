@@ -53,6 +53,8 @@ pub enum Selection {
     GpsOf(Vec<AppointmentWindow>),
     AllGps,
     Media,
+    /// Contacts of role `public` with a Telegram chat.
+    Public,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,9 @@ pub enum AudienceSpec {
     GpsOfAffected,
     AllGps,
     Media,
+    /// The public followers on Telegram: never written in an update file, implied by the
+    /// `telegram` channel (`Update::planned_audiences`).
+    Public,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,6 +150,7 @@ impl AudienceSpec {
             ),
             AudienceSpec::AllGps => Selection::AllGps,
             AudienceSpec::Media => Selection::Media,
+            AudienceSpec::Public => Selection::Public,
         }
     }
 
@@ -154,6 +160,7 @@ impl AudienceSpec {
             AudienceSpec::Patients(_) => Audience::Patients,
             AudienceSpec::GpsOfAffected | AudienceSpec::AllGps => Audience::Gps,
             AudienceSpec::Media => Audience::Media,
+            AudienceSpec::Public => Audience::Public,
         }
     }
 }
@@ -180,6 +187,7 @@ impl fmt::Display for AudienceSpec {
             AudienceSpec::GpsOfAffected => f.write_str("gps-of-affected"),
             AudienceSpec::AllGps => f.write_str("all-gps"),
             AudienceSpec::Media => f.write_str("media"),
+            AudienceSpec::Public => f.write_str("public"),
         }
     }
 }

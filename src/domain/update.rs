@@ -129,6 +129,9 @@ pub enum Audience {
     Gps,
     /// The press list.
     Media,
+    /// Telegram chats that follow the public updates, and the hospital's public channels:
+    /// the public text, on Telegram only.
+    Public,
 }
 
 impl Audience {
@@ -137,6 +140,17 @@ impl Audience {
             Audience::Patients => "patients",
             Audience::Gps => "gps",
             Audience::Media => "media",
+            Audience::Public => "public",
+        }
+    }
+
+    /// The channels it has templates for.
+    pub fn channels(self) -> &'static [ChannelKind] {
+        match self {
+            Audience::Patients | Audience::Gps | Audience::Media => {
+                &[ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram]
+            }
+            Audience::Public => &[ChannelKind::Telegram],
         }
     }
 
@@ -146,6 +160,7 @@ impl Audience {
             Audience::Patients => super::Role::Patient,
             Audience::Gps => super::Role::Gp,
             Audience::Media => super::Role::Journalist,
+            Audience::Public => super::Role::Public,
         }
     }
 }
@@ -186,6 +201,19 @@ pub struct Update {
 }
 
 impl Update {
+    /// The audiences planning, drafts and reports go through: those the update names, then,
+    /// when it goes out on Telegram, the public followers (`public`), implied because the
+    /// press room publishes every released update anyway.
+    pub fn planned_audiences(&self) -> Vec<AudienceSpec> {
+        let mut audiences = self.audiences.clone();
+        if self.channels.contains(&ChannelKind::Telegram)
+            && !audiences.contains(&AudienceSpec::Public)
+        {
+            audiences.push(AudienceSpec::Public);
+        }
+        audiences
+    }
+
     pub fn text(&self, language: Language) -> &UpdateText {
         match language {
             Language::Nl => &self.nl,

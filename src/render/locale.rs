@@ -111,6 +111,8 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("sms-reference", &["reference"]),
     ("message-check", &[]),
     ("message-page", &[]),
+    ("telegram-invite", &[]),
+    ("sms-telegram-invite", &[]),
     ("message-feeds", &[]),
     ("message-feed", &["feed", "url"]),
     ("release-languages", &[]),

@@ -7,6 +7,7 @@ mod trial;
 
 pub use locale::{DateTexts, LocaleError, Locales, NameKind};
 
+use crate::channels::telegram::link::{self, LinkKey};
 use crate::config::{Hospital, PatientField};
 use crate::domain::{
     AffectedPatient, Audience, ChannelKind, Language, Recipient, RenderedMessage, Update,
@@ -73,6 +74,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "telegram/media.html.tera",
         include_str!("../../templates/telegram/media.html.tera"),
+    ),
+    (
+        "telegram/public.html.tera",
+        include_str!("../../templates/telegram/public.html.tera"),
     ),
 ];
 
@@ -383,6 +388,7 @@ impl Renderer {
                 format!("appointment-{outcome}"),
                 format!("sms-appointment-{outcome}"),
             ],
+            invites: None,
         })
     }
 
@@ -453,6 +459,8 @@ impl Renderer {
             ),
             ("check", phrase("message-check", &[])?),
             ("page", phrase("message-page", &[])?),
+            ("telegram_invite", phrase("telegram-invite", &[])?),
+            ("sms_telegram_invite", phrase("sms-telegram-invite", &[])?),
             ("feeds", phrase("message-feeds", &[])?),
             ("release_languages", phrase("release-languages", &[])?),
             (
@@ -516,6 +524,14 @@ impl Renderer {
     }
 }
 
+impl Prepared<'_> {
+    /// Messages rendered from now on offer the Telegram link to those who need it.
+    pub fn with_invites(mut self, invites: Option<Invites>) -> Self {
+        self.invites = invites;
+        self
+    }
+}
+
 pub struct Prepared<'r> {
     renderer: &'r Renderer,
     bases: Vec<Context>,
@@ -526,6 +542,32 @@ pub struct Prepared<'r> {
     appointment_keys: [String; 2],
     /// The press release's parts, by the reader's language: theirs first.
     releases: Vec<Value>,
+    /// Personal links to follow on Telegram, when a bot is configured.
+    invites: Option<Invites>,
+}
+
+/// What a personal Telegram link is made of (`[telegram] bot_username`): messages to
+/// patients and GPs who do not follow on Telegram yet carry one, in their e-mail, and in
+/// their SMS with `invite_in_sms`.
+#[derive(Debug, Clone)]
+pub struct Invites {
+    pub key: LinkKey,
+    /// Without `@`.
+    pub bot: String,
+    pub expires_at_ms: i64,
+    pub in_sms: bool,
+}
+
+impl Invites {
+    /// `https://t.me/<bot>?start=<token>`: the token binds the chat that opens it to the
+    /// contact (`channels::telegram::link`).
+    pub fn link(&self, contact_id: i64) -> String {
+        format!(
+            "https://t.me/{}?start={}",
+            self.bot,
+            link::issue(&self.key, contact_id, self.expires_at_ms)
+        )
+    }
 }
 
 /// One affected patient in a GP's alert, with only the fields the hospital allows.
@@ -676,7 +718,8 @@ impl Prepared<'_> {
         let locales = &self.renderer.locales;
         let mut context = self.bases[language as usize].clone();
         let name = contact.full_name();
-        let greeting = if name.trim().is_empty() {
+        // A public follower is a chat, not a person Tocsin knows by name.
+        let greeting = if name.trim().is_empty() || audience == Audience::Public {
             locales.format(language, "greeting-unnamed", None)?
         } else {
             let mut args = FluentArgs::with_capacity(1);
@@ -721,6 +764,19 @@ impl Prepared<'_> {
         if audience == Audience::Media {
             context.insert("release", &self.releases[language as usize]);
         }
+        let invite = self.invites.as_ref().filter(|invites| {
+            matches!(audience, Audience::Patients | Audience::Gps)
+                && contact.telegram_chat_id.is_none()
+                && match channel {
+                    ChannelKind::Email => true,
+                    ChannelKind::Sms => invites.in_sms,
+                    ChannelKind::Telegram => false,
+                }
+        });
+        context.insert(
+            "telegram_invite",
+            &invite.map(|invites| invites.link(contact.id)),
+        );
         let tera = &self.renderer.teras[language as usize];
         let render = |name: String| {
             tera.render(&name, &context)

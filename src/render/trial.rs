@@ -2,17 +2,18 @@
 //! filter that does not exist or a `t()` message that is missing only when it renders, and
 //! a hospital's own template must fail here rather than for the first patient of a broadcast.
 
-use super::{RenderError, Renderer};
+use super::{Invites, RenderError, Renderer};
 use crate::channels::sms::gsm;
+use crate::channels::telegram::link::LinkKey;
 use crate::domain::{
     AffectedPatient, Appointment, AppointmentOutcome, AppointmentStatus, Audience, CapFields,
     ChannelKind, Contact, Language, PublicReference, Recipient, Role, Update, UpdateKind,
     UpdateState, UpdateText,
 };
 
-/// Renders every template for every audience, language, channel and `appointments` value,
-/// with recipients who have everything a template may print (two appointments, a GP's
-/// patients with every field the configuration allows). Returns what makes an SMS UCS-2
+/// Renders every template for every audience, language, channel it has and `appointments`
+/// value, with and without a Telegram link, with recipients who have everything a template
+/// may print (two appointments, a GP's patients with every field the configuration allows). Returns what makes an SMS UCS-2
 /// although the update's text is GSM-7: a template's or a phrase's own characters, which
 /// would cut every message's capacity from 160 to 70.
 pub(super) fn render_everything(renderer: &Renderer) -> Result<Vec<String>, RenderError> {
@@ -24,29 +25,41 @@ pub(super) fn render_everything(renderer: &Renderer) -> Result<Vec<String>, Rend
         AppointmentOutcome::AsPlanned,
     ] {
         let update = sample_update(outcome);
-        let prepared = renderer.prepare(&update)?;
-        for language in Language::ALL {
-            for (audience, recipient) in &recipients {
-                for channel in [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Telegram] {
-                    let rendered = prepared.render(channel, *audience, language, recipient)?;
-                    if channel != ChannelKind::Sms || gsm::is_gsm7(&rendered.body) {
-                        continue;
-                    }
-                    let characters: String =
-                        gsm::analyse(&rendered.body).non_gsm.into_iter().collect();
-                    let finding = format!(
+        for invites in [None, Some(sample_invites())] {
+            let prepared = renderer.prepare(&update)?.with_invites(invites);
+            for language in Language::ALL {
+                for (audience, recipient) in &recipients {
+                    for &channel in audience.channels() {
+                        let rendered = prepared.render(channel, *audience, language, recipient)?;
+                        if channel != ChannelKind::Sms || gsm::is_gsm7(&rendered.body) {
+                            continue;
+                        }
+                        let characters: String =
+                            gsm::analyse(&rendered.body).non_gsm.into_iter().collect();
+                        let finding = format!(
                         "the {language} SMS to {} travels as UCS-2 (70 characters a part instead of \
                          160) because of {characters:?} in its template or phrases",
                         audience.as_str()
                     );
-                    if !not_gsm7.contains(&finding) {
-                        not_gsm7.push(finding);
+                        if !not_gsm7.contains(&finding) {
+                            not_gsm7.push(finding);
+                        }
                     }
                 }
             }
         }
     }
     Ok(not_gsm7)
+}
+
+/// Links to follow on Telegram, also in SMS, so that every template's link renders.
+fn sample_invites() -> Invites {
+    Invites {
+        key: LinkKey::new([7; 32]),
+        bot: "trial_bot".into(),
+        expires_at_ms: 1_768_300_000_000,
+        in_sms: true,
+    }
 }
 
 fn sample_update(outcome: AppointmentOutcome) -> Update {
@@ -77,7 +90,7 @@ fn sample_update(outcome: AppointmentOutcome) -> Update {
     }
 }
 
-fn sample_recipients() -> [(Audience, Recipient); 3] {
+fn sample_recipients() -> [(Audience, Recipient); 4] {
     let person = |role: Role| Contact {
         id: 1,
         external_id: "trial".into(),
@@ -121,5 +134,6 @@ fn sample_recipients() -> [(Audience, Recipient); 3] {
         (Audience::Patients, patient),
         (Audience::Gps, gp),
         (Audience::Media, recipient(Role::Journalist)),
+        (Audience::Public, recipient(Role::Public)),
     ]
 }

@@ -141,6 +141,10 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// When this claim's lease ends: after it, another claim may take the delivery.
     pub lease_until_ms: i64,
+    /// A post to a public Telegram channel of an update that follows another of its
+    /// incident: the gateway id (`telegram:<chat>:<message_id>`) of the channel's post of
+    /// the update before, which this one answers.
+    pub reply_to: Option<String>,
 }
 
 /// What a recorded transition does to a delivery besides moving its state.
@@ -579,6 +583,14 @@ pub trait Store: Send + Sync {
         language: Language,
         at_ms: i64,
     ) -> Result<Option<TelegramChat>>;
+    /// `[telegram] public_channels`: the contacts of role `public` that stand for them
+    /// (`external_id` `telegram-channel:<language>`) made to match, one per language; a
+    /// language left out is posted nowhere from now on. Returns how many contacts changed.
+    async fn sync_telegram_channels(
+        &self,
+        channels: &[(Language, String)],
+        at_ms: i64,
+    ) -> Result<u64>;
     /// `/stop`, or Telegram saying the chat is gone: no contact has the chat as address any
     /// more. None when the chat never started the bot.
     async fn end_telegram_chat(

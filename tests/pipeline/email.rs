@@ -310,6 +310,7 @@ fn message(delivery_id: i64, address: &str) -> Message {
             body_html: Some("<p>Votre rendez-vous est annulé.</p>".into()),
         },
         attempt: 1,
+        reply_to: None,
     }
 }
 

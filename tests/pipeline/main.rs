@@ -27,3 +27,4 @@ mod support;
 mod telegram;
 mod telegram_api;
 mod telegram_bot;
+mod telegram_public;

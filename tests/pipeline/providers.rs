@@ -666,6 +666,7 @@ pub(crate) fn sms_message(delivery_id: i64, to: &str, body: &str) -> Message {
             body_html: None,
         },
         attempt: 1,
+        reply_to: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn message(address: &str) -> Message {
             body_html: None,
         },
         attempt: 1,
+        reply_to: None,
     }
 }
 

@@ -16,6 +16,9 @@
 //!   numerical entities and the four named ones (`&lt;` `&gt;` `&amp;` `&quot;`); anything
 //!   else is `400 Bad Request: can't parse entities: …`. Stricter than Telegram in one way:
 //!   a bare `&` that starts no entity is refused, where Telegram may take it as written.
+//!   `reply_parameters`: a reply to a message of the chat (recorded in `Sent::reply_to`);
+//!   to one that does not exist or was deleted, `400 Bad Request: message to be replied not
+//!   found`, or no reply with `allow_sending_without_reply`.
 //! * Per chat, as a test sets it: blocked (`403 Forbidden: bot was blocked by the user`),
 //!   deactivated (`403 Forbidden: user is deactivated`), unknown (`400 Bad Request: chat not
 //!   found`; also any `@username`, which only channels have), upgraded to a supergroup
@@ -95,6 +98,9 @@ pub(crate) struct Sent {
     /// As the recipient reads it: tags gone, entities decoded.
     pub(crate) text: String,
     pub(crate) entities: Vec<Value>,
+    /// The message of the same chat it answers (`reply_parameters.message_id`), when that
+    /// message exists.
+    pub(crate) reply_to: Option<i64>,
     /// `reply_markup` as sent (an `inline_keyboard`, for the bot's buttons).
     pub(crate) reply_markup: Option<Value>,
 }
@@ -154,6 +160,8 @@ pub(crate) struct ApiState {
     token: String,
     chats: HashMap<i64, ChatState>,
     next_message_id: HashMap<i64, i64>,
+    /// Messages deleted in their chat, as a test sets it: `(chat, message_id)`.
+    deleted: std::collections::HashSet<(i64, i64)>,
     pub(crate) requests: Vec<Request>,
     pub(crate) sent: Vec<Sent>,
     /// Updates not confirmed yet, oldest first.
@@ -182,6 +190,7 @@ impl TelegramApi {
             token: TOKEN.into(),
             chats: HashMap::new(),
             next_message_id: HashMap::new(),
+            deleted: std::collections::HashSet::new(),
             requests: Vec::new(),
             sent: Vec::new(),
             updates: VecDeque::new(),
@@ -218,6 +227,11 @@ impl TelegramApi {
 
     pub(crate) fn set_chat(&self, chat_id: i64, chat: ChatState) {
         self.with(|state| state.chats.insert(chat_id, chat));
+    }
+
+    /// Someone deleted this message of the chat: a reply to it finds nothing.
+    pub(crate) fn delete_message(&self, chat_id: i64, message_id: i64) {
+        self.with(|state| state.deleted.insert((chat_id, message_id)));
     }
 
     pub(crate) fn requests(&self) -> Vec<Request> {
@@ -772,6 +786,10 @@ fn send_message(
     if text.encode_utf16().count() > MAX_TEXT {
         return error(400, "Bad Request: message is too long", None);
     }
+    let reply_to = match reply_target(state, chat_id, params.get("reply_parameters")) {
+        Ok(reply_to) => reply_to,
+        Err(description) => return error(400, description, None),
+    };
     let next = state.next_message_id.entry(chat_id).or_insert(0);
     *next += 1;
     let message_id = *next;
@@ -782,6 +800,7 @@ fn send_message(
         text: text.clone(),
         entities: entities.clone(),
         reply_markup: json_param(params.get("reply_markup")),
+        reply_to,
     });
     let chat = if chat_id > 0 {
         json!({"id": chat_id, "type": "private", "first_name": format!("User {chat_id}")})
@@ -805,6 +824,38 @@ fn send_message(
         message["entities"] = Value::Array(entities);
     }
     answer(message)
+}
+
+/// The message `reply_parameters` (a `ReplyParameters` object, or its JSON in a form) names
+/// in this chat, if it exists; without it, `400 Bad Request: message to be replied not
+/// found` unless `allow_sending_without_reply` is true.
+fn reply_target(
+    state: &ApiState,
+    chat_id: i64,
+    parameters: Option<&Value>,
+) -> Result<Option<i64>, &'static str> {
+    let parameters = match parameters {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(json)) => serde_json::from_str(json).unwrap_or(Value::Null),
+        Some(other) => other.clone(),
+    };
+    let Some(message_id) = parameters.get("message_id").and_then(Value::as_i64) else {
+        return Err("Bad Request: invalid reply parameters");
+    };
+    let exists = state
+        .sent
+        .iter()
+        .any(|sent| sent.chat_id == chat_id && sent.message_id == message_id)
+        && !state.deleted.contains(&(chat_id, message_id));
+    let allowed = parameters
+        .get("allow_sending_without_reply")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match (exists, allowed) {
+        (true, _) => Ok(Some(message_id)),
+        (false, true) => Ok(None),
+        (false, false) => Err("Bad Request: message to be replied not found"),
+    }
 }
 
 /// An open tag: its name, where its text starts (UTF-16 units), and its entity's fields

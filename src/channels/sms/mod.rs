@@ -642,6 +642,7 @@ mod tests {
                 body_html: None,
             },
             attempt: 1,
+            reply_to: None,
         }
     }
 

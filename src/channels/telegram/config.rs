@@ -1,6 +1,8 @@
 //! `[telegram]`, as `tocsin.toml` writes it (re-exported by `config`).
 
+use crate::domain::Language;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +15,20 @@ pub struct TelegramConfig {
     pub transport: TelegramTransport,
     /// Outbox: one JSON file per message.
     pub dir: PathBuf,
+    /// The hospital's public channels, by language (`nl`, `fr`, `en`): a chat id or
+    /// `@channelusername` each, the bot an administrator there. Every released update sent
+    /// on Telegram is posted to each, in its language, and a later update of the same
+    /// incident as a reply to the post before it. One chat named for several languages gets
+    /// one post per language.
+    pub public_channels: BTreeMap<String, String>,
+    /// The bot's username (without `@`): with it, e-mails to patients and GPs who do not
+    /// follow on Telegram yet carry a personal link (`https://t.me/<bot>?start=<token>`) that
+    /// binds their chat to them.
+    pub bot_username: Option<String>,
+    /// Days a personal link stays valid.
+    pub link_valid_days: u32,
+    /// Put the link in SMS too; it costs SMS parts, which `update draft` shows.
+    pub invite_in_sms: bool,
     /// Bot: the environment variable that holds the bot's token (from @BotFather). The token
     /// is never written in the configuration, never logged, never in an error.
     pub token_env: String,
@@ -42,6 +58,10 @@ impl Default for TelegramConfig {
         TelegramConfig {
             transport: TelegramTransport::Outbox,
             dir: PathBuf::from("outbox/telegram"),
+            public_channels: BTreeMap::new(),
+            bot_username: None,
+            link_valid_days: 14,
+            invite_in_sms: false,
             token_env: "TOCSIN_TELEGRAM_TOKEN".into(),
             api_url: "https://api.telegram.org".into(),
             rate_per_second: 30,
@@ -161,6 +181,41 @@ impl TelegramConfig {
             url: parsed,
             secret: secret.to_string(),
         }))
+    }
+
+    /// `public_channels` by language, or why one cannot be posted to.
+    pub fn public_channels(&self) -> Result<Vec<(Language, String)>, String> {
+        self.public_channels
+            .iter()
+            .map(|(language, chat)| {
+                let language = Language::parse(language).map_err(|_| {
+                    format!("[telegram] public_channels: {language:?} is not nl, fr or en")
+                })?;
+                let chat = chat.trim();
+                super::recipient(chat).map_err(|why| {
+                    format!("[telegram] public_channels.{}: {why}", language.code())
+                })?;
+                Ok((language, chat.to_string()))
+            })
+            .collect()
+    }
+
+    /// `bot_username` without its `@`, if one is set; refused when it is not a Telegram
+    /// username (5 to 32 letters, digits and `_`).
+    pub fn bot_username(&self) -> Result<Option<&str>, String> {
+        let Some(name) = self.bot_username.as_deref() else {
+            return Ok(None);
+        };
+        let name = name.trim().trim_start_matches('@');
+        let valid = (5..=32).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || self.link_valid_days == 0 {
+            return Err(format!(
+                "[telegram] bot_username {name:?} is not a bot's username (5 to 32 letters, \
+                 digits or _), or link_valid_days is 0"
+            ));
+        }
+        Ok(Some(name))
     }
 
     /// The limits as the channel takes them; a rate or an interval of 0 is refused, since
@@ -292,5 +347,37 @@ mod tests {
             ..config
         };
         assert!(half.webhook().is_err());
+    }
+
+    #[test]
+    fn public_channels_are_named_by_language_and_a_bot_username_is_one_telegram_takes() {
+        let config = TelegramConfig {
+            public_channels: BTreeMap::from([
+                ("nl".into(), "@azt_nl".into()),
+                ("fr".into(), "-1001234567890".into()),
+            ]),
+            bot_username: Some("@azt_crisis_bot".into()),
+            ..TelegramConfig::default()
+        };
+        assert_eq!(
+            config.public_channels().expect("valid"),
+            [
+                (Language::Fr, "-1001234567890".to_string()),
+                (Language::Nl, "@azt_nl".to_string())
+            ]
+        );
+        assert_eq!(config.bot_username(), Ok(Some("azt_crisis_bot")));
+        let wrong = TelegramConfig {
+            public_channels: BTreeMap::from([("de".into(), "@azt_de".into())]),
+            bot_username: Some("azt crisis".into()),
+            ..TelegramConfig::default()
+        };
+        assert!(wrong.public_channels().is_err());
+        assert!(wrong.bot_username().is_err());
+        let not_a_chat = TelegramConfig {
+            public_channels: BTreeMap::from([("en".into(), "azt_en".into())]),
+            ..TelegramConfig::default()
+        };
+        assert!(not_a_chat.public_channels().is_err());
     }
 }

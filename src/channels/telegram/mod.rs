@@ -46,7 +46,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use teloxide::payloads::SendMessageSetters;
 use teloxide::requests::Requester;
-use teloxide::types::{ChatId, ParseMode, Recipient};
+use teloxide::types::{ChatId, MessageId, ParseMode, Recipient, ReplyParameters};
 use teloxide::{ApiError, Bot, RequestError};
 
 /// The name under which gateway ids and `tocsin status` know the Bot API.
@@ -232,6 +232,13 @@ pub fn recipient(address: &str) -> Result<Recipient, String> {
         })
 }
 
+/// The message a gateway id `telegram:<chat>:<message_id>` names.
+fn replied_message(gateway_id: &str) -> Option<MessageId> {
+    let rest = gateway_id.strip_prefix(GATEWAY)?.strip_prefix(':')?;
+    let (_chat, id) = rest.rsplit_once(':')?;
+    id.parse().ok().map(MessageId)
+}
+
 fn chat_key(chat: &Recipient) -> String {
     chat.to_string()
 }
@@ -406,17 +413,28 @@ impl TelegramChannel {
         }
     }
 
-    /// One `sendMessage` to the chat the address stands for, within the limits.
-    async fn send_to(&self, addressed: &Recipient, text: &str) -> (Recipient, Verdict) {
+    /// One `sendMessage` to the chat the address stands for, within the limits, as a reply
+    /// to `reply` if it is set: sent without the reply if that message is gone (deleted),
+    /// as `allow_sending_without_reply` asks.
+    async fn send_to(
+        &self,
+        addressed: &Recipient,
+        text: &str,
+        reply: Option<MessageId>,
+    ) -> (Recipient, Verdict) {
         let chat = match self.turn(addressed).await {
             Ok(chat) => chat,
             Err(wait) => return (addressed.clone(), wait),
         };
-        let answer = self
+        let mut request = self
             .bot
             .send_message(chat.clone(), text)
-            .parse_mode(ParseMode::Html)
-            .await;
+            .parse_mode(ParseMode::Html);
+        if let Some(message_id) = reply {
+            request = request
+                .reply_parameters(ReplyParameters::new(message_id).allow_sending_without_reply());
+        }
+        let answer = request.await;
         let verdict = verdict(answer, &chat, &self.token);
         if let Verdict::Wait { after, .. } = &verdict {
             self.limits.hold(chat_key(&chat), Instant::now() + *after);
@@ -432,10 +450,12 @@ impl Channel for TelegramChannel {
             Ok(chat) => chat,
             Err(reason) => return Outcome::Rejected { reason },
         };
-        // A text longer than Telegram takes goes as several messages, the first here.
+        // A text longer than Telegram takes goes as several messages, the first here; only
+        // the first answers the post it corrects.
         let parts = split::split(&message.content.body, split::MAX_TEXT);
         let text = parts.first().copied().unwrap_or(&message.content.body);
-        let (mut chat, mut verdict) = self.send_to(&addressed, text).await;
+        let reply = message.reply_to.as_deref().and_then(replied_message);
+        let (mut chat, mut verdict) = self.send_to(&addressed, text, reply).await;
         let mut told = false;
         if let Verdict::Migrated { to } = verdict {
             tracing::info!(
@@ -455,7 +475,7 @@ impl Channel for TelegramChannel {
             );
             handover.readdressed(&to.to_string(), &why).await;
             told = true;
-            (chat, verdict) = self.send_to(&addressed, text).await;
+            (chat, verdict) = self.send_to(&addressed, text, reply).await;
         }
         if chat != addressed && !told {
             // Followed as this process learned earlier, for another message.
@@ -492,7 +512,11 @@ impl Channel for TelegramChannel {
                 after: None,
                 reason: format!("Telegram: the chat migrated twice (now {to})"),
             },
-            Verdict::Rejected(reason) => Outcome::Rejected { reason },
+            Verdict::Rejected(reason) => {
+                // The chat is gone for good: whoever subscribed it follows nothing any more.
+                handover.gone(&chat_key(&chat), &reason).await;
+                Outcome::Rejected { reason }
+            }
             Verdict::Misconfigured(reason) => Outcome::Misconfigured { reason },
             Verdict::Unavailable(reason) => Outcome::Unavailable {
                 after: None,

@@ -92,7 +92,7 @@ impl TelegramChannel {
     ) -> Result<(), String> {
         let mut last = String::new();
         for attempt in 1..=PART_ATTEMPTS {
-            let (chat, verdict) = self.send_to(addressed, text).await;
+            let (chat, verdict) = self.send_to(addressed, text, None).await;
             let pause = match verdict {
                 Verdict::Sent { .. } => return Ok(()),
                 Verdict::Wait { after, reason } if after <= PART_WAIT_MAX => {

@@ -4,8 +4,9 @@
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages::MessageRow;
 use super::rows::{brussels_time, parse_col};
+use super::telegram::CHANNEL_PREFIX;
 use super::SqliteStore;
-use crate::domain::{DeliveryState, RenderedMessage};
+use crate::domain::{ChannelKind, DeliveryState, RenderedMessage};
 use crate::store::{ClaimedDelivery, Mark, Result, StoreError, Transition};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -33,6 +34,7 @@ fn claimed_from_row(
         content: message,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         lease_until_ms: row.try_get("lease_until")?,
+        reply_to: None,
     })
 }
 
@@ -280,7 +282,45 @@ pub(super) async fn claim_due(
         .map(|row| claimed_from_row(row, &mut messages))
         .collect::<Result<Vec<_>>>()?;
     claimed.sort_by_key(|delivery| delivery.id);
+    let channel_posts: Vec<i64> = claimed
+        .iter()
+        .filter(|delivery| delivery.channel == ChannelKind::Telegram)
+        .map(|delivery| delivery.id)
+        .collect();
+    if !channel_posts.is_empty() {
+        let mut replies = reply_targets(&mut connection, &channel_posts).await?;
+        for delivery in &mut claimed {
+            delivery.reply_to = replies.remove(&delivery.id);
+        }
+    }
     Ok(claimed)
+}
+
+/// For each delivery among `ids` that posts a later update of an incident (not its alert)
+/// to a public Telegram channel: the gateway id of that channel contact's post of the latest
+/// earlier update of the incident that has one.
+async fn reply_targets(
+    connection: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT d.id, (SELECT p.gateway_id FROM deliveries p JOIN updates pu ON pu.id = p.update_id \
+         WHERE p.contact_id = d.contact_id AND p.channel = 'telegram' \
+         AND p.gateway_id IS NOT NULL AND pu.incident_id = u.incident_id \
+         AND p.update_id < d.update_id ORDER BY p.update_id DESC LIMIT 1) \
+         FROM deliveries d JOIN updates u ON u.id = d.update_id \
+         JOIN contacts c ON c.id = d.contact_id \
+         WHERE u.kind <> 'alert' AND c.role = 'public' AND c.external_id LIKE ",
+    );
+    query
+        .push_bind(format!("{CHANNEL_PREFIX}%"))
+        .push(" AND d.id");
+    push_in(&mut query, ids.iter().copied());
+    let found: Vec<(i64, Option<String>)> = query.build_query_as().fetch_all(connection).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(id, gateway_id)| Some((id, gateway_id?)))
+        .collect())
 }
 
 pub(super) async fn record(store: &SqliteStore, transitions: &[Transition]) -> Result<Vec<bool>> {

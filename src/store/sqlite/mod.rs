@@ -953,6 +953,14 @@ impl Store for SqliteStore {
         telegram::set_language(self, chat_id, language, at_ms).await
     }
 
+    async fn sync_telegram_channels(
+        &self,
+        channels: &[(Language, String)],
+        at_ms: i64,
+    ) -> Result<u64> {
+        telegram::sync_channels(self, channels, at_ms).await
+    }
+
     async fn end_telegram_chat(
         &self,
         chat_id: &str,

@@ -36,6 +36,9 @@ pub(super) fn push_selection(query: &mut QueryBuilder<'_, Sqlite>, selection: &S
         Selection::Media => {
             query.push("c.role = 'journalist'");
         }
+        Selection::Public => {
+            query.push("c.role = 'public' AND c.telegram_chat_id IS NOT NULL");
+        }
     }
 }
 
@@ -89,7 +92,9 @@ impl SqliteStore {
         match selection {
             Selection::Patients(window) => self.complete_page(rows, Some(window), None).await,
             Selection::GpsOf(windows) => self.complete_page(rows, None, Some(windows)).await,
-            Selection::AllGps | Selection::Media => self.complete_page(rows, None, None).await,
+            Selection::AllGps | Selection::Media | Selection::Public => {
+                self.complete_page(rows, None, None).await
+            }
         }
     }
 

@@ -5,9 +5,13 @@ use super::SqliteStore;
 use crate::domain::{Language, Role};
 use crate::store::{Binding, Result, StoreError, TelegramChat};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 const LINK_KEY: &str = "telegram-link-key";
+
+/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
+/// `telegram-channel:nl`, ….
+pub(crate) const CHANNEL_PREFIX: &str = "telegram-channel:";
 
 const CHAT_COLUMNS: &str =
     "chat_id, contact_id, personal, language, subscribed_at, ended_at, ended_reason";
@@ -312,4 +316,64 @@ pub(super) async fn end(
         ended_reason: Some(reason.to_string()),
         ..before
     }))
+}
+
+pub(super) async fn sync_channels(
+    store: &SqliteStore,
+    channels: &[(Language, String)],
+    at_ms: i64,
+) -> Result<u64> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let mut changed = 0;
+    for (language, chat) in channels {
+        let external_id = format!("{CHANNEL_PREFIX}{}", language.code());
+        let known: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, telegram_chat_id FROM contacts WHERE role = 'public' AND external_id = ?",
+        )
+        .bind(&external_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match known {
+            Some((_, Some(current))) if &current == chat => {}
+            Some((id, _)) => {
+                address_contact(&mut tx, id, chat, *language, at_ms).await?;
+                changed += 1;
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO contacts (id, external_id, role, first_name, last_name, \
+                     language, telegram_chat_id, telegram_language, created_at, updated_at) \
+                     VALUES (?, ?, 'public', '', 'Telegram channel', ?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(&external_id)
+                .bind(language.code())
+                .bind(chat)
+                .bind(language.code())
+                .bind(at_ms)
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+    // A language no longer configured is posted nowhere; its contact keeps its history.
+    let mut dropped =
+        QueryBuilder::<Sqlite>::new("UPDATE contacts SET telegram_chat_id = NULL, updated_at = ");
+    dropped
+        .push_bind(at_ms)
+        .push(" WHERE role = 'public' AND telegram_chat_id IS NOT NULL AND external_id LIKE ")
+        .push_bind(format!("{CHANNEL_PREFIX}%"));
+    for (language, _) in channels {
+        dropped
+            .push(" AND external_id <> ")
+            .push_bind(format!("{CHANNEL_PREFIX}{}", language.code()));
+    }
+    changed += dropped.build().execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(changed)
 }
