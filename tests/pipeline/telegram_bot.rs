@@ -643,3 +643,50 @@ async fn serve_refuses_to_start_when_telegram_refuses_the_token_naming_token_env
         [("getme".to_string(), 401)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulators_get_updates_long_polls_and_forgets_what_an_offset_confirms() {
+    use teloxide::payloads::GetUpdatesSetters;
+    use teloxide::requests::Requester;
+    let api = TelegramApi::start().await;
+    let bot = teloxide::Bot::new(TOKEN).set_api_url(api.url.parse().expect("url"));
+    let user = TelegramUser::new(600_040, "Ines", Some("nl"));
+    let first = api.user_writes(&user, user.id, "/status");
+    let second = api.user_writes(&user, user.id, "hallo");
+    let updates = bot.get_updates().await.expect("getUpdates");
+    let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
+    assert_eq!(ids, [first, second]);
+    assert_eq!(
+        bot.get_updates().await.expect("again").len(),
+        2,
+        "not confirmed yet"
+    );
+    let offset = i32::try_from(first + 1).expect("fits");
+    let rest = bot.get_updates().offset(offset).await.expect("confirm");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        api.with(|state| state.updates.len()),
+        1,
+        "the first forgotten"
+    );
+
+    // A long poll answers as soon as an update arrives.
+    let offset = i32::try_from(second + 1).expect("fits");
+    let polling = tokio::spawn({
+        let bot = bot.clone();
+        async move { bot.get_updates().offset(offset).timeout(10).await }
+    });
+    api.wait_for("the long poll", |state| {
+        state.polls.iter().any(|poll| poll.timeout == Some(10))
+    })
+    .await;
+    let third = api.user_writes(&user, user.id, "/taal");
+    let updates = polling.await.expect("joins").expect("getUpdates");
+    assert_eq!(
+        updates
+            .iter()
+            .map(|u| i64::from(u.id.0))
+            .collect::<Vec<_>>(),
+        [third]
+    );
+}
