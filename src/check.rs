@@ -281,6 +281,20 @@ fn telegram(config: &Config, report: &mut CheckReport) {
                  chat that asks us to wait (429 retry_after) waits that long",
                 telegram.rate_per_second, telegram.per_chat_interval_ms
             ));
+            match telegram.webhook() {
+                Ok(Some(webhook)) => report.lines.push(format!(
+                    "  tocsin serve runs the bot's conversations: Telegram posts the updates to \
+                     {} (webhook, proxied to /telegram/webhook), proven by the secret in {}",
+                    webhook.url,
+                    telegram.webhook_secret_env.as_deref().unwrap_or_default()
+                )),
+                Ok(None) => report.lines.push(format!(
+                    "  tocsin serve runs the bot's conversations: long polling (getUpdates, \
+                     {} s per poll)",
+                    telegram.poll_timeout_seconds
+                )),
+                Err(problem) => report.problems.push(problem),
+            }
             // Whether it is set, never what it is.
             if let Err(problem) = telegram.token() {
                 report.problems.push(problem);
@@ -288,6 +302,7 @@ fn telegram(config: &Config, report: &mut CheckReport) {
             for checked in [
                 telegram.api_url().map(|_| ()),
                 telegram.limits().map(|_| ()),
+                telegram.poll_timeout().map(|_| ()),
             ] {
                 if let Err(problem) = checked {
                     report.problems.push(problem);

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod author;
+pub mod bot;
 pub mod channels;
 pub mod check;
 pub mod clock;

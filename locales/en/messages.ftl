@@ -161,3 +161,54 @@ message-feeds = Follow our updates:
 message-feed = { $feed }: { $url }
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = This press release is given below in English, Dutch and French.
+
+## Telegram bot: what the bot itself says in a chat, and its description in Telegram
+# $hospital. Shown before someone starts the bot: at most 512 characters.
+bot-description = The official updates of { $hospital } during an incident, in English, Dutch or French. Press Start to receive them here.
+# $hospital. At most 120 characters.
+bot-short-description = Official incident updates from { $hospital }.
+# The command list Telegram shows: 3 to 256 characters each.
+bot-command-start = Receive our updates here
+bot-command-language = Choose your language
+bot-command-status = Show the latest update
+bot-command-verify = Check the reference of a message
+bot-command-stop = Stop receiving our updates
+bot-command-help = What this bot can do
+# $hospital
+bot-welcome = Welcome. You will receive the official updates of { $hospital } here when something happens that concerns you: an incident, changed appointments, the return to normal. To choose another language, send /language. To stop, send /stop.
+# $hospital
+bot-linked = You are connected. From now on you will receive the messages of { $hospital } about your appointments here. To stop, send /stop.
+bot-already-linked = You already receive your messages from us in this chat.
+# $phone: the hospital's
+bot-link-expired = This link has expired. Ask us for a new one, or call us on { $phone }.
+# $phone
+bot-link-used = This link has already been used in another chat. A link works only once: ask us for a new one, or call us on { $phone }.
+# $phone
+bot-link-invalid = This link is not valid. Check that you copied it whole, or call us on { $phone }.
+# $phone
+bot-link-unknown = We can no longer reach anyone through this link. Please call us on { $phone }.
+bot-choose-language = In which language would you like to receive our messages?
+bot-language-set = From now on we will write to you in English.
+bot-not-subscribed = You do not receive our updates in this chat. Send /start to receive them.
+bot-stopped = You will no longer receive our updates here. To receive them again, send /start.
+# $when (date and time in Brussels), $title, $reference, $url (its page in the press room)
+bot-status =
+    Latest update, { $when }:
+    { $title }
+    Reference: { $reference }
+    Read it online: { $url }
+bot-status-none = There has been no update so far.
+# $reference, $hospital, $title, $when, $url
+bot-verify-genuine = ✅ The reference { $reference } belongs to a genuine message from { $hospital }: “{ $title }”, { $when }. Read it online: { $url }
+# $reference, $hospital, $phone
+bot-verify-not-issued = ⚠️ The reference { $reference } was not issued by { $hospital }. Do not click any link in that message, do not call any number it gives and share no personal or payment details. In doubt, call us on { $phone }.
+# $example: a reference of ours
+bot-verify-usage = Send the reference printed on the message after /verify, for example: /verify { $example }
+# $hospital
+bot-help =
+    This bot sends the official updates of { $hospital }.
+    /start – receive our updates here
+    /language – choose your language
+    /status – the latest update
+    /verify REFERENCE – check that a message comes from us
+    /stop – stop receiving our updates

@@ -164,3 +164,54 @@ message-feeds = Suivez nos communications :
 message-feed = { $feed } : { $url }
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = Ce communiqué figure ci-dessous en français, en néerlandais et en anglais.
+
+## Telegram bot: what the bot itself says in a chat, and its description in Telegram
+# $hospital. Shown before someone starts the bot: at most 512 characters.
+bot-description = Les communications officielles de { $hospital } lors d'un incident, en français, en néerlandais ou en anglais. Appuyez sur Démarrer pour les recevoir ici.
+# $hospital. At most 120 characters.
+bot-short-description = Communications officielles de { $hospital } en cas d'incident.
+# The command list Telegram shows: 3 to 256 characters each.
+bot-command-start = Recevoir nos communications ici
+bot-command-language = Choisir votre langue
+bot-command-status = Afficher la dernière communication
+bot-command-verify = Vérifier la référence d'un message
+bot-command-stop = Ne plus recevoir nos communications
+bot-command-help = Ce que fait ce bot
+# $hospital
+bot-welcome = Bienvenue. Vous recevrez ici les communications officielles de { $hospital } lorsqu'un événement vous concerne : un incident, des rendez-vous modifiés, le retour à la normale. Pour choisir une autre langue, envoyez /langue. Pour ne plus les recevoir, envoyez /stop.
+# $hospital
+bot-linked = La connexion est établie. Vous recevrez désormais ici les messages de { $hospital } concernant vos rendez-vous. Pour ne plus les recevoir, envoyez /stop.
+bot-already-linked = Vous recevez déjà nos messages dans cette conversation.
+# $phone: the hospital's
+bot-link-expired = Ce lien a expiré. Demandez-nous-en un nouveau ou appelez-nous au { $phone }.
+# $phone
+bot-link-used = Ce lien a déjà été utilisé dans une autre conversation. Un lien ne sert qu'une fois : demandez-nous-en un nouveau ou appelez-nous au { $phone }.
+# $phone
+bot-link-invalid = Ce lien n'est pas valable. Vérifiez que vous l'avez copié en entier, ou appelez-nous au { $phone }.
+# $phone
+bot-link-unknown = Ce lien ne nous permet plus de joindre personne. Appelez-nous au { $phone }.
+bot-choose-language = Dans quelle langue souhaitez-vous recevoir nos messages ?
+bot-language-set = Nous vous écrirons désormais en français.
+bot-not-subscribed = Vous ne recevez pas nos communications dans cette conversation. Envoyez /start pour les recevoir.
+bot-stopped = Vous ne recevrez plus nos communications ici. Pour les recevoir à nouveau, envoyez /start.
+# $when (date and time in Brussels), $title, $reference, $url (its page in the press room)
+bot-status =
+    Dernière communication, { $when } :
+    { $title }
+    Référence : { $reference }
+    Lire en ligne : { $url }
+bot-status-none = Aucune communication pour le moment.
+# $reference, $hospital, $title, $when, $url
+bot-verify-genuine = ✅ La référence { $reference } correspond à un message authentique de { $hospital } : « { $title } », { $when }. Lire en ligne : { $url }
+# $reference, $hospital, $phone
+bot-verify-not-issued = ⚠️ La référence { $reference } n'a pas été émise par { $hospital }. Ne cliquez sur aucun lien de ce message, n'appelez aucun numéro qu'il indique et ne communiquez ni données personnelles ni données de paiement. En cas de doute, appelez-nous au { $phone }.
+# $example: a reference of ours
+bot-verify-usage = Envoyez après /verify la référence imprimée sur le message, par exemple : /verify { $example }
+# $hospital
+bot-help =
+    Ce bot envoie les communications officielles de { $hospital }.
+    /start – recevoir nos communications ici
+    /langue – choisir votre langue
+    /status – la dernière communication
+    /verify RÉFÉRENCE – vérifier qu'un message vient bien de nous
+    /stop – ne plus recevoir nos communications

@@ -161,3 +161,54 @@ message-feeds = Volg onze berichten:
 message-feed = { $feed }: { $url }
 # The languages in the order the press release gives them: this one first, then the others.
 release-languages = U leest dit persbericht hieronder in het Nederlands, het Frans en het Engels.
+
+## Telegram bot: what the bot itself says in a chat, and its description in Telegram
+# $hospital. Shown before someone starts the bot: at most 512 characters.
+bot-description = De officiële berichten van { $hospital } bij een incident, in het Nederlands, het Frans of het Engels. Druk op Start om ze hier te ontvangen.
+# $hospital. At most 120 characters.
+bot-short-description = Officiële berichten van { $hospital } bij een incident.
+# The command list Telegram shows: 3 to 256 characters each.
+bot-command-start = Onze berichten hier ontvangen
+bot-command-language = Uw taal kiezen
+bot-command-status = Het laatste bericht tonen
+bot-command-verify = De referentie van een bericht controleren
+bot-command-stop = Geen berichten meer ontvangen
+bot-command-help = Wat deze bot doet
+# $hospital
+bot-welcome = Welkom. U ontvangt hier de officiële berichten van { $hospital } wanneer er iets gebeurt dat u aanbelangt: een incident, gewijzigde afspraken, de terugkeer naar normaal. Stuur /taal om een andere taal te kiezen, of /stop om geen berichten meer te ontvangen.
+# $hospital
+bot-linked = U bent verbonden. Vanaf nu ontvangt u hier de berichten van { $hospital } over uw afspraken. Stuur /stop om geen berichten meer te ontvangen.
+bot-already-linked = U ontvangt uw berichten van ons al in dit gesprek.
+# $phone: the hospital's
+bot-link-expired = Deze link is verlopen. Vraag ons een nieuwe, of bel ons op { $phone }.
+# $phone
+bot-link-used = Deze link werd al in een ander gesprek gebruikt. Een link werkt maar één keer: vraag ons een nieuwe, of bel ons op { $phone }.
+# $phone
+bot-link-invalid = Deze link is niet geldig. Controleer of u hem volledig hebt gekopieerd, of bel ons op { $phone }.
+# $phone
+bot-link-unknown = Via deze link kunnen we niemand meer bereiken. Bel ons op { $phone }.
+bot-choose-language = In welke taal wilt u onze berichten ontvangen?
+bot-language-set = Vanaf nu schrijven we u in het Nederlands.
+bot-not-subscribed = U ontvangt onze berichten niet in dit gesprek. Stuur /start om ze te ontvangen.
+bot-stopped = U ontvangt hier geen berichten meer van ons. Stuur /start om ze opnieuw te ontvangen.
+# $when (date and time in Brussels), $title, $reference, $url (its page in the press room)
+bot-status =
+    Laatste bericht, { $when }:
+    { $title }
+    Referentie: { $reference }
+    Online lezen: { $url }
+bot-status-none = Er is nog geen bericht verschenen.
+# $reference, $hospital, $title, $when, $url
+bot-verify-genuine = ✅ De referentie { $reference } hoort bij een echt bericht van { $hospital }: “{ $title }”, { $when }. Online lezen: { $url }
+# $reference, $hospital, $phone
+bot-verify-not-issued = ⚠️ De referentie { $reference } werd niet door { $hospital } uitgegeven. Klik op geen enkele link in dat bericht, bel geen nummer dat erin staat en geef geen persoonlijke of betaalgegevens. Twijfelt u? Bel ons op { $phone }.
+# $example: a reference of ours
+bot-verify-usage = Stuur na /verify de referentie die op het bericht staat, bijvoorbeeld: /verify { $example }
+# $hospital
+bot-help =
+    Deze bot stuurt de officiële berichten van { $hospital }.
+    /start – onze berichten hier ontvangen
+    /taal – uw taal kiezen
+    /status – het laatste bericht
+    /verify REFERENTIE – controleren of een bericht van ons komt
+    /stop – geen berichten meer ontvangen

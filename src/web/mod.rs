@@ -1,6 +1,8 @@
 //! `tocsin serve`: the SMS gateways' delivery receipts over HTTP, the public press room
-//! (`areas/press.rs`, answered from memory by a [`PressRoom`]), and the dispatcher's
-//! scheduler (`dispatch::scheduler`) for updates being sent. Each area of the HTTP side is a
+//! (`areas/press.rs`, answered from memory by a [`PressRoom`]), the dispatcher's
+//! scheduler (`dispatch::scheduler`) for updates being sent, and with `[telegram] transport
+//! = "bot"` the Telegram bot's conversations (`bot`; in webhook mode its updates arrive at
+//! `areas/telegram.rs`). Each area of the HTTP side is a
 //! module of `areas/` with its `router()`, merged here around one [`AppState`]; every
 //! handler fails with one [`WebError`].
 //!
@@ -18,6 +20,7 @@ mod throttled;
 mod writer;
 
 use crate::app::{App, AppError};
+use crate::bot::{BotFailure, Intake, TelegramBot};
 use crate::clock::Clock;
 use crate::dispatch::{scheduler, Dispatcher};
 use crate::store::Store;
@@ -80,6 +83,7 @@ pub struct Server {
     limits: server::Limits,
     listener: tokio::net::TcpListener,
     address: SocketAddr,
+    bot: Option<TelegramBot>,
 }
 
 impl Server {
@@ -93,6 +97,7 @@ impl Server {
         limits.ensure_file_limit().map_err(AppError::Config)?;
         let dispatcher = Arc::new(app.dispatcher()?);
         let press = PressRoom::open(&app).await?;
+        let bot = telegram_bot(&app).await?;
         let bind = &app.config.serve.bind;
         let cannot = |error: std::io::Error| {
             AppError::Config(format!("[serve] bind: cannot listen on {bind}: {error}"))
@@ -107,6 +112,7 @@ impl Server {
             limits,
             listener,
             address,
+            bot,
         })
     }
 
@@ -128,17 +134,57 @@ impl Server {
             Arc::clone(&self.app.clock),
             stopped,
         ));
-        let router = router(
-            store,
+        let mut router = router(
+            Arc::clone(&store),
             self.keys,
             Arc::clone(&self.app.clock),
             Some(self.press),
         );
+        let mut conversing = None;
+        if let Some(bot) = self.bot {
+            let intake = match bot.webhook() {
+                Some(webhook) => {
+                    let (intake, updates) = Intake::new(&webhook.secret);
+                    router = router.merge(areas::telegram::router(intake));
+                    Some(updates)
+                }
+                None => None,
+            };
+            conversing = Some(tokio::spawn(bot.run(stop.subscribe(), intake)));
+        }
         server::run(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = dispatching.await;
         let _ = following.await;
+        if let Some(conversing) = conversing {
+            let _ = conversing.await;
+        }
     }
+}
+
+/// The Telegram bot, when `[telegram] transport = "bot"`; refused when Telegram refuses its
+/// token (`getMe`), as any other mistake in the configuration. Telegram out of reach is no
+/// reason not to take receipts: the bot tries again once running.
+async fn telegram_bot(app: &App) -> Result<Option<TelegramBot>, AppError> {
+    let Some(bot) = TelegramBot::from_config(
+        &app.config,
+        Arc::clone(&app.store),
+        Arc::clone(&app.renderer),
+        Arc::clone(&app.clock),
+    )
+    .map_err(AppError::Config)?
+    else {
+        return Ok(None);
+    };
+    match bot.check().await {
+        Ok(()) => {}
+        Err(BotFailure::Token(reason)) => return Err(AppError::Config(reason)),
+        Err(failure) => tracing::warn!(
+            message = "Telegram cannot be reached: the bot tries again",
+            reason = %failure
+        ),
+    }
+    Ok(Some(bot))
 }
 
 /// Runs `tocsin serve` until `shutdown` completes: the receipt endpoints and the press room

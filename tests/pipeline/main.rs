@@ -26,4 +26,5 @@ mod subscriptions;
 mod support;
 mod telegram;
 mod telegram_api;
+mod telegram_bot;
 mod telegram_public;

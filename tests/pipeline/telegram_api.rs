@@ -26,6 +26,16 @@
 //!   flood-controlled once (`429 Too Many Requests: retry after N` with `retry_after`); any
 //!   of these after a number of messages taken.
 //!
+//! * The bot's side of a conversation: `getUpdates` (the updates a test makes a user send,
+//!   [`TelegramApi::user_writes`] and [`TelegramApi::user_presses`]; `offset` confirms and
+//!   forgets every update below it, a negative one keeps the last `-offset`, `limit`
+//!   1–100, `timeout` long-polls until an update arrives; `409 Conflict` while a webhook is
+//!   set), `setWebhook` (an https `url`, a `secret_token` of 1–256 `A-Z a-z 0-9 _ -`),
+//!   `deleteWebhook`, `answerCallbackQuery` (a query id the emulator issued, answered
+//!   once), `setMyCommands` / `setMyDescription` / `setMyShortDescription` recorded per
+//!   `language_code` (`""` for the default), and `sendMessage`'s `reply_markup` with an
+//!   `inline_keyboard`, recorded with the message.
+//!
 //! Every request is recorded with the instant it arrived, so that tests can check the
 //! limits Tocsin keeps on the emulator's own clock.
 
@@ -36,9 +46,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The test bot's token, in the shape @BotFather gives.
 pub(crate) const TOKEN: &str = "7012345678:AAFq3tocsinTestBot_w4xYz-0123456789ab";
@@ -91,6 +101,59 @@ pub(crate) struct Sent {
     /// The message of the same chat it answers (`reply_parameters.message_id`), when that
     /// message exists.
     pub(crate) reply_to: Option<i64>,
+    /// `reply_markup` as sent (an `inline_keyboard`, for the bot's buttons).
+    pub(crate) reply_markup: Option<Value>,
+}
+
+/// A person on Telegram, as `from` describes them.
+#[derive(Debug, Clone)]
+pub(crate) struct TelegramUser {
+    pub(crate) id: i64,
+    pub(crate) first_name: String,
+    /// Their Telegram client's language (IETF tag), if it says.
+    pub(crate) language_code: Option<String>,
+}
+
+impl TelegramUser {
+    pub(crate) fn new(id: i64, first_name: &str, language_code: Option<&str>) -> TelegramUser {
+        TelegramUser {
+            id,
+            first_name: first_name.into(),
+            language_code: language_code.map(str::to_string),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let mut user = json!({"id": self.id, "is_bot": false, "first_name": self.first_name});
+        if let Some(code) = &self.language_code {
+            user["language_code"] = json!(code);
+        }
+        user
+    }
+}
+
+/// The webhook `setWebhook` set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WebhookSet {
+    pub(crate) url: String,
+    pub(crate) secret_token: Option<String>,
+    pub(crate) allowed_updates: Option<Value>,
+}
+
+/// What the bot told Telegram about itself, per `language_code` (`""`: the default).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BotProfile {
+    pub(crate) commands: HashMap<String, Vec<Value>>,
+    pub(crate) descriptions: HashMap<String, String>,
+    pub(crate) short_descriptions: HashMap<String, String>,
+}
+
+/// One `getUpdates` call's parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct Poll {
+    pub(crate) offset: Option<i64>,
+    pub(crate) timeout: Option<u64>,
+    pub(crate) allowed_updates: Option<Value>,
 }
 
 pub(crate) struct ApiState {
@@ -101,6 +164,17 @@ pub(crate) struct ApiState {
     deleted: std::collections::HashSet<(i64, i64)>,
     pub(crate) requests: Vec<Request>,
     pub(crate) sent: Vec<Sent>,
+    /// Updates not confirmed yet, oldest first.
+    pub(crate) updates: VecDeque<Value>,
+    next_update_id: i64,
+    pub(crate) webhook: Option<WebhookSet>,
+    pub(crate) profile: BotProfile,
+    pub(crate) polls: Vec<Poll>,
+    /// Callback queries issued and not answered yet.
+    open_queries: HashSet<String>,
+    /// `(callback_query_id, text)` of each `answerCallbackQuery`.
+    pub(crate) answered_queries: Vec<(String, Option<String>)>,
+    next_query: u64,
 }
 
 #[derive(Clone)]
@@ -119,6 +193,14 @@ impl TelegramApi {
             deleted: std::collections::HashSet::new(),
             requests: Vec::new(),
             sent: Vec::new(),
+            updates: VecDeque::new(),
+            next_update_id: 431_000_000,
+            webhook: None,
+            profile: BotProfile::default(),
+            polls: Vec::new(),
+            open_queries: HashSet::new(),
+            answered_queries: Vec::new(),
+            next_query: 0,
         }));
         let router = Router::new()
             .route("/{bot}/{method}", any(method))
@@ -167,6 +249,349 @@ impl TelegramApi {
     pub(crate) fn sent(&self) -> Vec<Sent> {
         self.with(|state| state.sent.clone())
     }
+
+    /// The messages sent to `chat_id`, oldest first.
+    pub(crate) fn sent_to(&self, chat_id: i64) -> Vec<Sent> {
+        self.with(|state| {
+            state
+                .sent
+                .iter()
+                .filter(|sent| sent.chat_id == chat_id)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Waits until `done` holds of the emulator's state; panics after a minute (a hang, not
+    /// a measurement).
+    pub(crate) async fn wait_for(&self, what: &str, done: impl Fn(&ApiState) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.with(|state| done(state)) {
+            assert!(Instant::now() < deadline, "gave up waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the `count`th message to `chat_id` and returns it.
+    pub(crate) async fn nth_sent_to(&self, chat_id: i64, count: usize) -> Sent {
+        self.wait_for(&format!("message {count} to chat {chat_id}"), |state| {
+            state
+                .sent
+                .iter()
+                .filter(|sent| sent.chat_id == chat_id)
+                .count()
+                >= count
+        })
+        .await;
+        self.sent_to(chat_id)
+            .into_iter()
+            .nth(count - 1)
+            .expect("waited for it")
+    }
+
+    /// A text message from `user` in `chat_id` (private when it is the user's own id, a
+    /// group when negative), as Telegram delivers it: a command starts with a
+    /// `bot_command` entity. Not queued: see [`TelegramApi::queue`].
+    pub(crate) fn message_update(&self, user: &TelegramUser, chat_id: i64, text: &str) -> Value {
+        self.with(|state| {
+            state.next_update_id += 1;
+            let message_id = state.next_message_id.entry(chat_id).or_insert(0);
+            *message_id += 1;
+            let mut message = json!({
+                "message_id": *message_id,
+                "from": user.json(),
+                "chat": chat_json(chat_id, user),
+                "date": unix_now(),
+                "text": text,
+            });
+            if text.starts_with('/') {
+                let command = text.split_whitespace().next().unwrap_or_default();
+                message["entities"] = json!([{
+                    "type": "bot_command",
+                    "offset": 0,
+                    "length": command.encode_utf16().count(),
+                }]);
+            }
+            json!({"update_id": state.next_update_id, "message": message})
+        })
+    }
+
+    /// Makes an update waiting for `getUpdates`.
+    pub(crate) fn queue(&self, update: Value) {
+        self.with(|state| state.updates.push_back(update));
+    }
+
+    /// `user` writes `text` in `chat_id`; returns the update's id.
+    pub(crate) fn user_writes(&self, user: &TelegramUser, chat_id: i64, text: &str) -> i64 {
+        let update = self.message_update(user, chat_id, text);
+        let id = update["update_id"].as_i64().expect("an id");
+        self.queue(update);
+        id
+    }
+
+    /// `user` presses the inline button carrying `data` under the bot's message `sent`.
+    pub(crate) fn user_presses(&self, user: &TelegramUser, sent: &Sent, data: &str) -> i64 {
+        self.with(|state| {
+            state.next_update_id += 1;
+            state.next_query += 1;
+            let query_id = format!("{}{:06}", user.id, state.next_query);
+            state.open_queries.insert(query_id.clone());
+            let mut message = json!({
+                "message_id": sent.message_id,
+                "from": {"id": BOT_ID, "is_bot": true, "first_name": "Tocsin test", "username": BOT_USERNAME},
+                "chat": chat_json(sent.chat_id, user),
+                "date": unix_now(),
+                "text": sent.text,
+            });
+            if let Some(markup) = &sent.reply_markup {
+                message["reply_markup"] = markup.clone();
+            }
+            let update = json!({
+                "update_id": state.next_update_id,
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.json(),
+                    "message": message,
+                    "chat_instance": format!("-{}", sent.chat_id.unsigned_abs()),
+                    "data": data,
+                },
+            });
+            state.updates.push_back(update);
+            state.next_update_id
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// A chat as a message shows it: the user's own private chat, or a group.
+fn chat_json(chat_id: i64, user: &TelegramUser) -> Value {
+    if chat_id > 0 {
+        json!({"id": chat_id, "type": "private", "first_name": user.first_name})
+    } else if chat_id.to_string().starts_with("-100") {
+        json!({"id": chat_id, "type": "supergroup", "title": format!("Supergroup {chat_id}")})
+    } else {
+        json!({"id": chat_id, "type": "group", "title": format!("Group {chat_id}")})
+    }
+}
+
+/// A parameter that is JSON (an array, an object), sent as JSON or as a JSON string in a
+/// form.
+fn json_param(value: Option<&Value>) -> Option<Value> {
+    match value? {
+        Value::String(text) => serde_json::from_str(text).ok(),
+        Value::Null => None,
+        other => Some(other.clone()),
+    }
+}
+
+fn integer_param(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `getUpdates`: answered as soon as an update is there, or when `timeout` seconds passed.
+async fn get_updates(
+    state: &Arc<Mutex<ApiState>>,
+    token: &str,
+    params: Map<String, Value>,
+) -> Response {
+    let at = Instant::now();
+    let offset = integer_param(params.get("offset"));
+    let timeout = integer_param(params.get("timeout")).unwrap_or(0).max(0) as u64;
+    let limit = integer_param(params.get("limit")).unwrap_or(100);
+    let allowed_updates = json_param(params.get("allowed_updates"));
+    let record = |state: &mut ApiState, status: u16| {
+        state.requests.push(Request {
+            at,
+            method: "getUpdates".into(),
+            token: token.to_string(),
+            chat_id: None,
+            status,
+        })
+    };
+    {
+        let mut state = state.lock().expect("emulator state");
+        if token != state.token {
+            record(&mut state, 401);
+            return error(401, "Unauthorized", None);
+        }
+        if state.webhook.is_some() {
+            record(&mut state, 409);
+            return error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                None,
+            );
+        }
+        if !(1..=100).contains(&limit) {
+            record(&mut state, 400);
+            return error(400, "Bad Request: limit must be between 1 and 100", None);
+        }
+        state.polls.push(Poll {
+            offset,
+            timeout: Some(timeout),
+            allowed_updates: allowed_updates.clone(),
+        });
+        match offset {
+            Some(offset) if offset > 0 => state
+                .updates
+                .retain(|update| update["update_id"].as_i64().unwrap_or(0) >= offset),
+            Some(offset) if offset < 0 => {
+                let keep = offset.unsigned_abs() as usize;
+                while state.updates.len() > keep {
+                    state.updates.pop_front();
+                }
+            }
+            _ => {}
+        }
+    }
+    let deadline = at + Duration::from_secs(timeout);
+    loop {
+        {
+            let mut state = state.lock().expect("emulator state");
+            if !state.updates.is_empty() || Instant::now() >= deadline {
+                let updates: Vec<Value> =
+                    state.updates.iter().take(limit as usize).cloned().collect();
+                record(&mut state, 200);
+                return answer(Value::Array(updates));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `setMyCommands`, `setMyDescription`, `setMyShortDescription`, `setWebhook`,
+/// `deleteWebhook`, `answerCallbackQuery`; `None` for any other method.
+fn bot_method(state: &mut ApiState, method: &str, params: &Map<String, Value>) -> Option<Response> {
+    let language = text_of(params.get("language_code")).unwrap_or_default();
+    // Empty: the default; else a two-letter ISO 639-1 code.
+    let two_letters = language.len() == 2 && language.chars().all(|c| c.is_ascii_lowercase());
+    if !(language.is_empty() || two_letters) {
+        return Some(error(
+            400,
+            "Bad Request: invalid language code specified",
+            None,
+        ));
+    }
+    let method = method.to_ascii_lowercase();
+    Some(match method.as_str() {
+        "setmycommands" => {
+            let Some(Value::Array(commands)) = json_param(params.get("commands")) else {
+                return Some(error(
+                    400,
+                    "Bad Request: parameter \"commands\" is required",
+                    None,
+                ));
+            };
+            for command in &commands {
+                let name = command["command"].as_str().unwrap_or_default();
+                let description = command["description"].as_str().unwrap_or_default();
+                if name.is_empty()
+                    || name.len() > 32
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    return Some(error(400, "Bad Request: BOT_COMMAND_INVALID", None));
+                }
+                let length = description.chars().count();
+                if !(3..=256).contains(&length) {
+                    return Some(error(
+                        400,
+                        "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID",
+                        None,
+                    ));
+                }
+            }
+            state.profile.commands.insert(language, commands);
+            answer(json!(true))
+        }
+        "setmydescription" => {
+            let description = text_of(params.get("description")).unwrap_or_default();
+            if description.chars().count() > 512 {
+                return Some(error(400, "Bad Request: description is too long", None));
+            }
+            state.profile.descriptions.insert(language, description);
+            answer(json!(true))
+        }
+        "setmyshortdescription" => {
+            let description = text_of(params.get("short_description")).unwrap_or_default();
+            if description.chars().count() > 120 {
+                return Some(error(
+                    400,
+                    "Bad Request: short description is too long",
+                    None,
+                ));
+            }
+            state
+                .profile
+                .short_descriptions
+                .insert(language, description);
+            answer(json!(true))
+        }
+        "setwebhook" => {
+            let url = text_of(params.get("url")).unwrap_or_default();
+            if !url.starts_with("https://") {
+                return Some(error(
+                    400,
+                    "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+                    None,
+                ));
+            }
+            let secret_token = text_of(params.get("secret_token"));
+            if let Some(secret) = &secret_token {
+                if secret.is_empty()
+                    || secret.len() > 256
+                    || !secret
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Some(error(
+                        400,
+                        "Bad Request: secret token contains unallowed characters",
+                        None,
+                    ));
+                }
+            }
+            state.webhook = Some(WebhookSet {
+                url,
+                secret_token,
+                allowed_updates: json_param(params.get("allowed_updates")),
+            });
+            answer(json!(true))
+        }
+        "deletewebhook" => {
+            state.webhook = None;
+            if text_of(params.get("drop_pending_updates")).as_deref() == Some("true") {
+                state.updates.clear();
+            }
+            answer(json!(true))
+        }
+        "answercallbackquery" => {
+            let id = text_of(params.get("callback_query_id")).unwrap_or_default();
+            if !state.open_queries.remove(&id) {
+                return Some(error(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query ID is invalid",
+                    None,
+                ));
+            }
+            state
+                .answered_queries
+                .push((id, text_of(params.get("text"))));
+            answer(json!(true))
+        }
+        _ => return None,
+    })
 }
 
 fn answer(result: Value) -> Response {
@@ -208,6 +633,32 @@ fn parameters(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<Stri
         if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
             out.extend(fields);
         }
+    } else if kind.starts_with("multipart/form-data") {
+        if let Some(boundary) = kind.split("boundary=").nth(1) {
+            out.extend(multipart(body, boundary.trim_matches('"')));
+        }
+    }
+    out
+}
+
+/// The text fields of a `multipart/form-data` body (teloxide sends `setWebhook` so, since
+/// it may carry a certificate).
+fn multipart(body: &[u8], boundary: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let body = String::from_utf8_lossy(body);
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        out.insert(name.to_string(), Value::String(value.to_string()));
     }
     out
 }
@@ -232,6 +683,9 @@ async fn method(
         return not_found().await;
     };
     let params = parameters(query.as_deref(), &headers, &body);
+    if method.eq_ignore_ascii_case("getUpdates") {
+        return get_updates(&state, token, params).await;
+    }
     let chat_id = text_of(params.get("chat_id"));
     let mut state = state.lock().expect("emulator state");
     let response = if token != state.token {
@@ -250,6 +704,8 @@ async fn method(
         }))
     } else if method.eq_ignore_ascii_case("sendMessage") {
         send_message(&mut state, at, chat_id.as_deref(), &params)
+    } else if let Some(response) = bot_method(&mut state, &method, &params) {
+        response
     } else {
         error(404, "Not Found", None)
     };
@@ -344,6 +800,7 @@ fn send_message(
         text: text.clone(),
         entities: entities.clone(),
         reply_to,
+        reply_markup: json_param(params.get("reply_markup")),
     });
     let chat = if chat_id > 0 {
         json!({"id": chat_id, "type": "private", "first_name": format!("User {chat_id}")})

@@ -42,6 +42,15 @@ pub struct TelegramConfig {
     pub per_chat_interval_ms: u64,
     /// Bot: per request to the Bot API.
     pub timeout_seconds: u64,
+    /// Bot, long polling: how long one `getUpdates` waits for a message to arrive.
+    pub poll_timeout_seconds: u32,
+    /// Bot: the public https address Telegram posts the bot's updates to (webhook mode),
+    /// which a reverse proxy leads to `tocsin serve`'s `/telegram/webhook`. Unset: long
+    /// polling.
+    pub webhook_url: Option<String>,
+    /// Bot, webhook mode: the environment variable that holds the secret Telegram sends
+    /// with every update (`X-Telegram-Bot-Api-Secret-Token`), 1–256 of `A-Z a-z 0-9 _ -`.
+    pub webhook_secret_env: Option<String>,
 }
 
 impl Default for TelegramConfig {
@@ -58,7 +67,26 @@ impl Default for TelegramConfig {
             rate_per_second: 30,
             per_chat_interval_ms: 1000,
             timeout_seconds: 30,
+            poll_timeout_seconds: 25,
+            webhook_url: None,
+            webhook_secret_env: None,
         }
+    }
+}
+
+/// Webhook mode: where Telegram posts the updates, and the secret it sends with them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: url::Url,
+    pub secret: String,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &self.url.as_str())
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -132,6 +160,62 @@ impl TelegramConfig {
             ));
         }
         Ok(Some(name))
+    }
+
+    /// The long poll's wait, which Telegram takes up to 50 s.
+    pub fn poll_timeout(&self) -> Result<u32, String> {
+        if (1..=50).contains(&self.poll_timeout_seconds) {
+            Ok(self.poll_timeout_seconds)
+        } else {
+            Err(format!(
+                "[telegram] poll_timeout_seconds = {}: a long poll waits 1 to 50 s",
+                self.poll_timeout_seconds
+            ))
+        }
+    }
+
+    /// Webhook mode, when `webhook_url` and `webhook_secret_env` are set (both, or neither),
+    /// its secret read from the environment; `None`: long polling.
+    pub fn webhook(&self) -> Result<Option<Webhook>, String> {
+        let (url, secret_env) = match (&self.webhook_url, &self.webhook_secret_env) {
+            (None, None) => return Ok(None),
+            (Some(url), Some(env)) => (url, env),
+            (Some(_), None) => {
+                return Err(
+                    "[telegram] webhook_url is set without webhook_secret_env: Telegram \
+                     must prove each update with a secret"
+                        .into(),
+                )
+            }
+            (None, Some(_)) => {
+                return Err("[telegram] webhook_secret_env is set without webhook_url".into())
+            }
+        };
+        let parsed = url::Url::parse(url)
+            .map_err(|error| format!("[telegram] webhook_url {url:?}: {error}"))?;
+        if parsed.scheme() != "https" || parsed.cannot_be_a_base() {
+            return Err(format!(
+                "[telegram] webhook_url {url:?} must be a public https:// address (Telegram \
+                 posts only to https)"
+            ));
+        }
+        let secret = std::env::var(secret_env).unwrap_or_default();
+        let secret = secret.trim();
+        if secret.is_empty()
+            || secret.len() > 256
+            || !secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "[telegram] webhook_secret_env: the environment variable {secret_env} must \
+                 hold 1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's secret_token)"
+            ));
+        }
+        Ok(Some(Webhook {
+            url: parsed,
+            secret: secret.to_string(),
+        }))
     }
 
     /// The limits as the channel takes them; a rate or an interval of 0 is refused, since
@@ -265,5 +349,35 @@ mod tests {
             ..TelegramConfig::default()
         };
         assert!(not_a_chat.public_channels().is_err());
+    }
+
+    #[test]
+    fn a_webhook_needs_https_and_a_secret_telegram_accepts_which_debug_never_shows() {
+        assert_eq!(TelegramConfig::default().webhook(), Ok(None));
+        let config = TelegramConfig {
+            webhook_url: Some("https://crisis.example.be/telegram/webhook".into()),
+            webhook_secret_env: Some("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG".into()),
+            ..TelegramConfig::default()
+        };
+        assert!(config.webhook().is_err(), "not set");
+        std::env::set_var("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG", "not valid!");
+        assert!(config.webhook().is_err());
+        std::env::set_var(
+            "TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG",
+            "s3cret_Value-1",
+        );
+        let webhook = config.webhook().expect("valid").expect("webhook mode");
+        assert_eq!(webhook.secret, "s3cret_Value-1");
+        assert!(!format!("{webhook:?}").contains("s3cret"));
+        let plain = TelegramConfig {
+            webhook_url: Some("http://crisis.example.be/telegram/webhook".into()),
+            ..config.clone()
+        };
+        assert!(plain.webhook().is_err());
+        let half = TelegramConfig {
+            webhook_secret_env: None,
+            ..config
+        };
+        assert!(half.webhook().is_err());
     }
 }

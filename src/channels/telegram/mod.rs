@@ -34,7 +34,7 @@ pub mod config;
 pub mod link;
 pub mod split;
 
-pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport};
+pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport, Webhook};
 
 use super::{mask, Channel, Handover, Message, Outcome};
 use crate::domain::GatewayId;

@@ -2,3 +2,4 @@
 
 pub mod press;
 pub mod receipts;
+pub mod telegram;
