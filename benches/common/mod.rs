@@ -9,6 +9,7 @@ pub mod kannel;
 pub mod measure;
 pub mod sms_day;
 pub mod smtp_sink;
+pub mod telegram;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

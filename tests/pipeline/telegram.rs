@@ -15,7 +15,10 @@ use tocsin::app::App;
 use tocsin::channels::telegram::{BotToken, TelegramChannel, TelegramLimits, TelegramTransport};
 use tocsin::channels::{Channel, Message, NoHandover, Outcome};
 use tocsin::config::Config;
-use tocsin::domain::{ChannelKind, DeliveryState, Language, RenderedMessage};
+use tocsin::domain::{
+    ChannelKind, DeliveryState, Identity, Language, NewContact, RenderedMessage, Role,
+};
+use tocsin::store::StoredDelivery;
 
 /// Holds [`TOKEN`] in every test of this binary: set once, never changed.
 const TOKEN_ENV: &str = "TOCSIN_TEST_TELEGRAM_TOKEN";
@@ -154,7 +157,12 @@ async fn broadcast_within_the_limits(count: usize, rate: u32, per_chat_ms: u64) 
             .find(|message| message.message_id == message_id)
             .unwrap_or_else(|| panic!("{gateway_id} was never sent"));
         let (rendered, _) = parse_html(&delivery.content.body).expect("Telegram's HTML");
-        assert_eq!(message.text, rendered, "patient {n} got their own message");
+        // Telegram keeps no whitespace at the end of a message; nor does the channel send it.
+        assert_eq!(
+            message.text,
+            rendered.trim_end(),
+            "patient {n} got their own message"
+        );
     }
 
     // Overall: never more than the rate in a second (a few over, for the loopback's
@@ -669,4 +677,261 @@ async fn a_wrong_token_stops_the_channel_marks_nobody_undeliverable_and_send_exi
         .find(|line| line.starts_with("telegram/nl"))
         .unwrap_or_else(|| panic!("a Telegram row per language: {stdout}"));
     assert!(nl.split_whitespace().any(|count| count == "14"), "{stdout}");
+}
+
+/// The GP of the long-message tests, and their chat.
+const GP_RIZIV: &str = "10012345678";
+const GP_CHAT: i64 = 600_200_300;
+
+/// A GP whose 150 patients (reachable on no channel of the update) are all affected, so that
+/// their Telegram message lists them all: longer than Telegram takes. Returns the test, the
+/// update sent, and the GP's delivery.
+async fn a_long_gp_message(api: &TelegramApi) -> (TestApp, i64, StoredDelivery) {
+    set_token();
+    let test = TestApp::new(|config| {
+        bot(config, api, 30, 300);
+        config.policy.gps.channels.push(ChannelKind::Telegram);
+    })
+    .await;
+    let (mut contacts, mut appointments) = patients(150);
+    for contact in &mut contacts {
+        contact.email = None;
+    }
+    for appointment in &mut appointments {
+        appointment.gp = Some(Identity::riziv(GP_RIZIV));
+    }
+    contacts.push(NewContact {
+        external_id: GP_RIZIV.into(),
+        identities: vec![Identity::riziv(GP_RIZIV)],
+        role: Role::Gp,
+        first_name: "Anna".into(),
+        last_name: "Huisarts".into(),
+        language: Some("nl".into()),
+        mobile: None,
+        phone: None,
+        email: None,
+        telegram_chat_id: Some(GP_CHAT.to_string()),
+        organisation: None,
+        birth_date: None,
+    });
+    test.app
+        .store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+    let update = telegram_update(TITLE, BODY).replace(
+        r#"audiences = ["patients"]"#,
+        r#"audiences = ["patients", "gps-of-affected"]"#,
+    );
+    let id = test.approved_update(&update).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    let store = test.app.store.as_ref();
+    let gp = store
+        .find_contact(GP_RIZIV)
+        .await
+        .expect("read")
+        .expect("the GP")
+        .id;
+    let delivery = store
+        .delivery(id, gp, ChannelKind::Telegram)
+        .await
+        .expect("read")
+        .expect("the GP's delivery");
+    (test, id, delivery)
+}
+
+/// The `sendMessage` answers to the GP's chat, in order.
+fn statuses_to_the_gp(api: &TelegramApi) -> Vec<u16> {
+    api.send_requests()
+        .into_iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
+        .map(|request| request.status)
+        .collect()
+}
+
+/// The details of a delivery's history.
+async fn details(test: &TestApp, delivery: &StoredDelivery) -> Vec<String> {
+    test.app
+        .store
+        .events(delivery.id)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|(_, _, detail)| detail)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gps_message_longer_than_telegram_takes_arrives_whole_and_in_order_as_several_messages() {
+    let api = TelegramApi::start().await;
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
+    assert_eq!(delivery.state, DeliveryState::Sent);
+    let (whole, _) = parse_html(&delivery.content.body).expect("Telegram's HTML");
+    assert!(
+        whole.encode_utf16().count() > 4096,
+        "the message is longer than Telegram takes"
+    );
+    let statuses = statuses_to_the_gp(&api);
+    assert!(
+        statuses.iter().all(|status| *status == 200),
+        "Telegram took every part: {statuses:?}"
+    );
+    let parts: Vec<_> = api
+        .sent()
+        .into_iter()
+        .filter(|message| message.chat_id == GP_CHAT)
+        .collect();
+    assert!(parts.len() >= 2, "{} messages", parts.len());
+    assert_eq!(
+        parts
+            .iter()
+            .map(|message| message.message_id)
+            .collect::<Vec<_>>(),
+        (1..=parts.len() as i64).collect::<Vec<_>>(),
+        "one message per part, in order"
+    );
+    assert_eq!(
+        delivery.gateway_id.as_deref(),
+        Some(format!("telegram:{GP_CHAT}:1").as_str()),
+        "the first part's id is the delivery's"
+    );
+    // Nothing lost, nothing added, in order: the parts read together are the message.
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = parts
+        .iter()
+        .map(|message| message.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(words(&joined), words(&whole));
+    // No line cut in two: every patient's line is whole in one message.
+    for line in whole.lines().filter(|line| line.starts_with('•')) {
+        assert_eq!(
+            parts
+                .iter()
+                .filter(|message| message.text.lines().any(|shown| shown == line))
+                .count(),
+            1,
+            "{line}"
+        );
+    }
+    // The title, bold, is in the first; the reference's link in the last.
+    assert!(parts[0].text.starts_with(TITLE));
+    assert!(parts[0]
+        .entities
+        .iter()
+        .any(|entity| entity["type"] == "bold" && entity["offset"] == 0));
+    let last = parts.last().expect("parts");
+    assert!(
+        last.entities
+            .iter()
+            .any(|entity| entity["type"] == "text_link"),
+        "{:?}",
+        last.entities
+    );
+    // Each part waited for the chat's interval.
+    for pair in parts.windows(2) {
+        assert!(
+            pair[1].at - pair[0].at + Duration::from_millis(20) >= Duration::from_millis(300),
+            "two parts {:?} apart",
+            pair[1].at - pair[0].at
+        );
+    }
+    let details = details(&test, &delivery).await;
+    assert!(
+        details
+            .iter()
+            .any(|detail| detail.contains(&format!("in {} messages", parts.len()))),
+        "{details:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_part_held_by_a_429_waits_its_retry_after_within_the_send_and_arrives() {
+    let api = TelegramApi::start().await;
+    api.set_chat(
+        GP_CHAT,
+        ChatState::After {
+            accepted: 1,
+            then: Box::new(ChatState::RateLimitedOnce { retry_after: 1 }),
+        },
+    );
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
+    assert_eq!(delivery.state, DeliveryState::Sent);
+    assert_eq!(delivery.attempts, 1, "within the one attempt");
+    let statuses = statuses_to_the_gp(&api);
+    assert_eq!(statuses[..3], [200, 429, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|status| *status == 200));
+    let parts = statuses.len() - 1;
+    let sent: Vec<_> = api
+        .sent()
+        .into_iter()
+        .filter(|message| message.chat_id == GP_CHAT)
+        .collect();
+    assert_eq!(sent.len(), parts, "every part, once");
+    let requests = api.send_requests();
+    let to_gp: Vec<_> = requests
+        .iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&GP_CHAT.to_string()))
+        .collect();
+    assert!(
+        to_gp[2].at - to_gp[1].at >= Duration::from_secs(1),
+        "the part waited its retry_after"
+    );
+    let details = details(&test, &delivery).await;
+    assert!(
+        details
+            .iter()
+            .any(|detail| detail.contains(&format!("in {parts} messages"))),
+        "{details:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_that_blocks_the_bot_after_the_first_part_leaves_the_delivery_sent_naming_the_parts_not_delivered(
+) {
+    let api = TelegramApi::start().await;
+    api.set_chat(
+        GP_CHAT,
+        ChatState::After {
+            accepted: 1,
+            then: Box::new(ChatState::Blocked),
+        },
+    );
+    let (test, _, delivery) = a_long_gp_message(&api).await;
+
+    assert_eq!(
+        delivery.state,
+        DeliveryState::Sent,
+        "the GP has the headline and the reference"
+    );
+    assert_eq!(
+        delivery.gateway_id.as_deref(),
+        Some(format!("telegram:{GP_CHAT}:1").as_str())
+    );
+    assert_eq!(
+        statuses_to_the_gp(&api),
+        [200, 403],
+        "the rest is not tried once a part is refused for good"
+    );
+    let details = details(&test, &delivery).await;
+    assert!(
+        details.iter().any(|detail| detail.contains("part 1 of")),
+        "{details:?}"
+    );
+    let named = details
+        .iter()
+        .find(|detail| detail.contains("not delivered"))
+        .unwrap_or_else(|| panic!("the parts not delivered are named: {details:?}"));
+    assert!(
+        named.contains("parts 2–") && named.contains("Forbidden: bot was blocked by the user"),
+        "{named}"
+    );
+    assert!(
+        !named.contains(&GP_CHAT.to_string()),
+        "the chat is masked: {named}"
+    );
 }

@@ -23,7 +23,8 @@
 //!   deactivated (`403 Forbidden: user is deactivated`), unknown (`400 Bad Request: chat not
 //!   found`; also any `@username`, which only channels have), upgraded to a supergroup
 //!   (`400 … group chat was upgraded to a supergroup chat` with `migrate_to_chat_id`),
-//!   flood-controlled once (`429 Too Many Requests: retry after N` with `retry_after`).
+//!   flood-controlled once (`429 Too Many Requests: retry after N` with `retry_after`); any
+//!   of these after a number of messages taken.
 //!
 //! Every request is recorded with the instant it arrived, so that tests can check the
 //! limits Tocsin keeps on the emulator's own clock.
@@ -58,6 +59,11 @@ pub(crate) enum ChatState {
     /// chat is normal again.
     RateLimitedOnce {
         retry_after: u32,
+    },
+    /// Takes `accepted` more messages, then does as `then`.
+    After {
+        accepted: u32,
+        then: Box<ChatState>,
     },
 }
 
@@ -271,6 +277,14 @@ fn send_message(
             Err(_) => return error(400, "Bad Request: chat not found", None),
         },
     };
+    if let Some(ChatState::After { accepted, then }) = state.chats.get(&chat_id).cloned() {
+        match accepted.checked_sub(1) {
+            Some(accepted) => state
+                .chats
+                .insert(chat_id, ChatState::After { accepted, then }),
+            None => state.chats.insert(chat_id, *then),
+        };
+    }
     match state.chats.get(&chat_id).cloned() {
         Some(ChatState::Blocked) => {
             return error(403, "Forbidden: bot was blocked by the user", None)
@@ -292,7 +306,7 @@ fn send_message(
                 Some(json!({"retry_after": retry_after})),
             );
         }
-        None => {}
+        Some(ChatState::After { .. }) | None => {}
     }
     let raw = text_of(params.get("text")).unwrap_or_default();
     let parse_mode = text_of(params.get("parse_mode"));

@@ -1,7 +1,9 @@
 //! Telegram, through a bot and the Bot API (<https://core.telegram.org/bots/api>), with
 //! teloxide: one `sendMessage` per delivery, the rendered text (`templates/telegram/`) in
 //! HTML parse mode, to the contact's chat id (the delivery's address: digits, `-100…` for
-//! a supergroup, or an `@channelusername`).
+//! a supergroup, or an `@channelusername`). A text longer than Telegram's 4096 characters
+//! goes as several messages, cut between lines ([`split`]): the delivery is sent once the
+//! first is accepted, and its detail names any later part that did not arrive.
 //!
 //! The Bot API answers `{"ok":true,"result":…}` or `{"ok":false,"error_code":…,
 //! "description":…,"parameters":{…}}`; teloxide keeps the description and the parameters
@@ -30,6 +32,7 @@
 
 pub mod config;
 pub mod link;
+pub mod split;
 
 pub use config::{BotToken, TelegramConfig, TelegramLimits, TelegramTransport};
 
@@ -447,7 +450,10 @@ impl Channel for TelegramChannel {
             Ok(chat) => chat,
             Err(reason) => return Outcome::Rejected { reason },
         };
-        let text = &message.content.body;
+        // A text longer than Telegram takes goes as several messages, the first here; only
+        // the first answers the post it corrects.
+        let parts = split::split(&message.content.body, split::MAX_TEXT);
+        let text = parts.first().copied().unwrap_or(&message.content.body);
         let reply = message.reply_to.as_deref().and_then(replied_message);
         let (mut chat, mut verdict) = self.send_to(&addressed, text, reply).await;
         let mut told = false;
@@ -483,10 +489,21 @@ impl Channel for TelegramChannel {
             format!("accepted by Telegram in chat {chat}, which chat {addressed} became")
         };
         match verdict {
-            Verdict::Sent { chat, message_id } => Outcome::Accepted {
-                gateway_id: GatewayId::new(GATEWAY, format!("{chat}:{message_id}")).to_string(),
-                detail: Some(detail),
-            },
+            Verdict::Sent { chat, message_id } => {
+                let gateway_id =
+                    GatewayId::new(GATEWAY, format!("{chat}:{message_id}")).to_string();
+                let detail = match parts.get(1..) {
+                    Some(later) if !later.is_empty() => {
+                        self.later_parts(&addressed, later, &gateway_id, detail, handover)
+                            .await
+                    }
+                    _ => detail,
+                };
+                Outcome::Accepted {
+                    gateway_id,
+                    detail: Some(detail),
+                }
+            }
             Verdict::Wait { after, reason } => Outcome::RetryLater {
                 after: Some(after),
                 reason,
