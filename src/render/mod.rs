@@ -524,14 +524,6 @@ impl Renderer {
     }
 }
 
-impl Prepared<'_> {
-    /// Messages rendered from now on offer the Telegram link to those who need it.
-    pub fn with_invites(mut self, invites: Option<Invites>) -> Self {
-        self.invites = invites;
-        self
-    }
-}
-
 pub struct Prepared<'r> {
     renderer: &'r Renderer,
     bases: Vec<Context>,
@@ -608,6 +600,12 @@ enum Sentence<'k> {
 }
 
 impl Prepared<'_> {
+    /// Messages rendered from now on offer the Telegram link to those who need it.
+    pub fn with_invites(mut self, invites: Option<Invites>) -> Self {
+        self.invites = invites;
+        self
+    }
+
     fn appointment(
         &self,
         language: Language,

@@ -799,8 +799,8 @@ fn send_message(
         message_id,
         text: text.clone(),
         entities: entities.clone(),
-        reply_markup: json_param(params.get("reply_markup")),
         reply_to,
+        reply_markup: json_param(params.get("reply_markup")),
     });
     let chat = if chat_id > 0 {
         json!({"id": chat_id, "type": "private", "first_name": format!("User {chat_id}")})

@@ -127,6 +127,41 @@ impl TelegramConfig {
         Ok(url)
     }
 
+    /// `public_channels` by language, or why one cannot be posted to.
+    pub fn public_channels(&self) -> Result<Vec<(Language, String)>, String> {
+        self.public_channels
+            .iter()
+            .map(|(language, chat)| {
+                let language = Language::parse(language).map_err(|_| {
+                    format!("[telegram] public_channels: {language:?} is not nl, fr or en")
+                })?;
+                let chat = chat.trim();
+                super::recipient(chat).map_err(|why| {
+                    format!("[telegram] public_channels.{}: {why}", language.code())
+                })?;
+                Ok((language, chat.to_string()))
+            })
+            .collect()
+    }
+
+    /// `bot_username` without its `@`, if one is set; refused when it is not a Telegram
+    /// username (5 to 32 letters, digits and `_`).
+    pub fn bot_username(&self) -> Result<Option<&str>, String> {
+        let Some(name) = self.bot_username.as_deref() else {
+            return Ok(None);
+        };
+        let name = name.trim().trim_start_matches('@');
+        let valid = (5..=32).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || self.link_valid_days == 0 {
+            return Err(format!(
+                "[telegram] bot_username {name:?} is not a bot's username (5 to 32 letters, \
+                 digits or _), or link_valid_days is 0"
+            ));
+        }
+        Ok(Some(name))
+    }
+
     /// The long poll's wait, which Telegram takes up to 50 s.
     pub fn poll_timeout(&self) -> Result<u32, String> {
         if (1..=50).contains(&self.poll_timeout_seconds) {
@@ -181,41 +216,6 @@ impl TelegramConfig {
             url: parsed,
             secret: secret.to_string(),
         }))
-    }
-
-    /// `public_channels` by language, or why one cannot be posted to.
-    pub fn public_channels(&self) -> Result<Vec<(Language, String)>, String> {
-        self.public_channels
-            .iter()
-            .map(|(language, chat)| {
-                let language = Language::parse(language).map_err(|_| {
-                    format!("[telegram] public_channels: {language:?} is not nl, fr or en")
-                })?;
-                let chat = chat.trim();
-                super::recipient(chat).map_err(|why| {
-                    format!("[telegram] public_channels.{}: {why}", language.code())
-                })?;
-                Ok((language, chat.to_string()))
-            })
-            .collect()
-    }
-
-    /// `bot_username` without its `@`, if one is set; refused when it is not a Telegram
-    /// username (5 to 32 letters, digits and `_`).
-    pub fn bot_username(&self) -> Result<Option<&str>, String> {
-        let Some(name) = self.bot_username.as_deref() else {
-            return Ok(None);
-        };
-        let name = name.trim().trim_start_matches('@');
-        let valid = (5..=32).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid || self.link_valid_days == 0 {
-            return Err(format!(
-                "[telegram] bot_username {name:?} is not a bot's username (5 to 32 letters, \
-                 digits or _), or link_valid_days is 0"
-            ));
-        }
-        Ok(Some(name))
     }
 
     /// The limits as the channel takes them; a rate or an interval of 0 is refused, since
@@ -320,36 +320,6 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_needs_https_and_a_secret_telegram_accepts_which_debug_never_shows() {
-        assert_eq!(TelegramConfig::default().webhook(), Ok(None));
-        let config = TelegramConfig {
-            webhook_url: Some("https://crisis.example.be/telegram/webhook".into()),
-            webhook_secret_env: Some("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG".into()),
-            ..TelegramConfig::default()
-        };
-        assert!(config.webhook().is_err(), "not set");
-        std::env::set_var("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG", "not valid!");
-        assert!(config.webhook().is_err());
-        std::env::set_var(
-            "TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG",
-            "s3cret_Value-1",
-        );
-        let webhook = config.webhook().expect("valid").expect("webhook mode");
-        assert_eq!(webhook.secret, "s3cret_Value-1");
-        assert!(!format!("{webhook:?}").contains("s3cret"));
-        let plain = TelegramConfig {
-            webhook_url: Some("http://crisis.example.be/telegram/webhook".into()),
-            ..config.clone()
-        };
-        assert!(plain.webhook().is_err());
-        let half = TelegramConfig {
-            webhook_secret_env: None,
-            ..config
-        };
-        assert!(half.webhook().is_err());
-    }
-
-    #[test]
     fn public_channels_are_named_by_language_and_a_bot_username_is_one_telegram_takes() {
         let config = TelegramConfig {
             public_channels: BTreeMap::from([
@@ -379,5 +349,35 @@ mod tests {
             ..TelegramConfig::default()
         };
         assert!(not_a_chat.public_channels().is_err());
+    }
+
+    #[test]
+    fn a_webhook_needs_https_and_a_secret_telegram_accepts_which_debug_never_shows() {
+        assert_eq!(TelegramConfig::default().webhook(), Ok(None));
+        let config = TelegramConfig {
+            webhook_url: Some("https://crisis.example.be/telegram/webhook".into()),
+            webhook_secret_env: Some("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG".into()),
+            ..TelegramConfig::default()
+        };
+        assert!(config.webhook().is_err(), "not set");
+        std::env::set_var("TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG", "not valid!");
+        assert!(config.webhook().is_err());
+        std::env::set_var(
+            "TOCSIN_TEST_TELEGRAM_WEBHOOK_SECRET_CONFIG",
+            "s3cret_Value-1",
+        );
+        let webhook = config.webhook().expect("valid").expect("webhook mode");
+        assert_eq!(webhook.secret, "s3cret_Value-1");
+        assert!(!format!("{webhook:?}").contains("s3cret"));
+        let plain = TelegramConfig {
+            webhook_url: Some("http://crisis.example.be/telegram/webhook".into()),
+            ..config.clone()
+        };
+        assert!(plain.webhook().is_err());
+        let half = TelegramConfig {
+            webhook_secret_env: None,
+            ..config
+        };
+        assert!(half.webhook().is_err());
     }
 }
