@@ -935,3 +935,147 @@ async fn a_chat_that_blocks_the_bot_after_the_first_part_leaves_the_delivery_sen
         "the chat is masked: {named}"
     );
 }
+
+/// 3,000 patients who followed the bot's deep links (three of each thirty on a family's
+/// shared phone), one update to all: both limits hold on the emulator's clock while a chat
+/// is flood-controlled, two have blocked or lost the bot and a group became a supergroup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_3000_subscribed_chats_keeps_the_limits_through_a_429_blocked_users_and_a_migration(
+) {
+    use tocsin::channels::telegram::link;
+    use tocsin::store::Binding;
+    const COUNT: usize = 3000;
+    const RATE: u32 = 150;
+    const PER_CHAT_MS: u64 = 1000;
+    set_token();
+    let api = TelegramApi::start().await;
+    let test = TestApp::new(|config| bot(config, &api, RATE, PER_CHAT_MS)).await;
+    let chat = |n: usize| {
+        if n % 30 < 3 {
+            FIRST_CHAT + (n - n % 30) as i64
+        } else {
+            FIRST_CHAT + n as i64
+        }
+    };
+    let (mut contacts, appointments) = patients(COUNT);
+    for contact in &mut contacts {
+        contact.email = None;
+    }
+    let store = test.app.store.as_ref();
+    store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+    let key = link::LinkKey::new(store.telegram_link_key(0).await.expect("link key"));
+    let now = chrono::Utc::now().timestamp_millis();
+    for n in 0..COUNT {
+        let contact_id = n as i64 + 1;
+        let token = link::issue(&key, contact_id, now + 86_400_000);
+        let claim = link::open(&key, &token, now).expect("a genuine link");
+        let bound = store
+            .bind_telegram_chat(
+                &claim.mac,
+                claim.contact_id,
+                &chat(n).to_string(),
+                Language::Nl,
+                now,
+            )
+            .await
+            .expect("bind");
+        assert!(matches!(bound, Binding::Bound(_)), "{bound:?}");
+    }
+    let (blocked, deactivated, flooded, group) = (
+        FIRST_CHAT + 1007,
+        FIRST_CHAT + 2008,
+        FIRST_CHAT + 1509,
+        FIRST_CHAT + 2510,
+    );
+    let supergroup = -1_001_777_000_111;
+    api.set_chat(blocked, ChatState::Blocked);
+    api.set_chat(deactivated, ChatState::Deactivated);
+    api.set_chat(flooded, ChatState::RateLimitedOnce { retry_after: 2 });
+    api.set_chat(group, ChatState::MigratedTo(supergroup));
+    let id = test.approved_update(&telegram_update(TITLE, BODY)).await;
+
+    test.app.send(id, |_, _| {}).await.expect("send");
+
+    assert_eq!(
+        states(store, id).await,
+        HashMap::from([
+            (DeliveryState::Sent, COUNT as u64 - 2),
+            (DeliveryState::Undeliverable, 2)
+        ]),
+    );
+    for gone in [blocked, deactivated] {
+        let subscription = store
+            .telegram_chat(&gone.to_string())
+            .await
+            .expect("read")
+            .expect("subscribed");
+        assert!(!subscription.active(), "chat {gone}: the subscription ends");
+        let contact = store
+            .recipient(gone - FIRST_CHAT + 1)
+            .await
+            .expect("contact")
+            .contact;
+        assert_eq!(
+            contact.telegram_chat_id, None,
+            "chat {gone} is nobody's now"
+        );
+    }
+    let moved = store
+        .recipient(group - FIRST_CHAT + 1)
+        .await
+        .expect("contact")
+        .contact;
+    assert_eq!(moved.telegram_chat_id, Some(supergroup.to_string()));
+    assert_eq!(
+        api.sent_to(supergroup).len(),
+        1,
+        "followed to the supergroup"
+    );
+
+    let requests = api.send_requests();
+    let to_flooded: Vec<_> = requests
+        .iter()
+        .filter(|request| request.chat_id.as_deref() == Some(&flooded.to_string()))
+        .collect();
+    assert_eq!(
+        to_flooded
+            .iter()
+            .map(|request| request.status)
+            .collect::<Vec<_>>(),
+        [429, 200]
+    );
+    assert!(to_flooded[1].at - to_flooded[0].at >= Duration::from_secs(2));
+
+    let busiest = busiest_second(&requests);
+    assert!(
+        busiest <= RATE as usize + RATE as usize / 20 + 2,
+        "{busiest} messages in one second, at {RATE}/s"
+    );
+    let mut per_chat: HashMap<String, Vec<std::time::Instant>> = HashMap::new();
+    for request in requests.iter().filter(|request| request.status == 200) {
+        per_chat
+            .entry(request.chat_id.clone().expect("chat"))
+            .or_default()
+            .push(request.at);
+    }
+    let mut shared = 0;
+    for times in per_chat.values_mut().filter(|times| times.len() > 1) {
+        shared += 1;
+        times.sort_unstable();
+        for pair in times.windows(2) {
+            assert!(
+                pair[1] - pair[0] + Duration::from_millis(20) >= Duration::from_millis(PER_CHAT_MS),
+                "two messages to one chat {:?} apart",
+                pair[1] - pair[0]
+            );
+        }
+    }
+    assert_eq!(
+        shared,
+        COUNT / 30,
+        "each family's phone got its three messages"
+    );
+}
