@@ -160,12 +160,13 @@ fn cuts(html: &str, max: usize) -> Vec<Range<usize>> {
     }
     // A unit takes at least one byte: a text this short fits whatever it holds, and goes as
     // it is.
+    let as_it_is = 0..html.len();
     if html.len() <= max {
-        return vec![0..html.len()];
+        return vec![as_it_is];
     }
     let (places, total) = places(html);
     if total <= max {
-        return vec![0..html.len()];
+        return vec![as_it_is];
     }
     let mut parts = Vec::new();
     let mut start = whole.start;
