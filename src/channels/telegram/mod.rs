@@ -276,7 +276,10 @@ impl Limits {
     fn new(limits: TelegramLimits) -> Limits {
         Limits {
             interval: Duration::from_secs(1) / limits.per_second.get(),
-            slack: (Duration::from_secs(1) / limits.per_second.get() / 10)
+            // A tokio timer's lateness (up to its 1 ms tick), and at most a twentieth of the
+            // interval: while a stall is caught up, no second holds more than 5 % over the
+            // rate, and one message.
+            slack: (Duration::from_secs(1) / limits.per_second.get() / 20)
                 .min(Duration::from_millis(1)),
             pace: tokio::sync::Mutex::new(Pace::default()),
             per_chat: limits.per_chat,
