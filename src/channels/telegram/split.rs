@@ -19,8 +19,9 @@ use std::time::Duration;
 /// The longest text Telegram takes in one message, in UTF-16 code units as read.
 pub const MAX_TEXT: usize = 4096;
 
-/// `html` in order, as parts each within `max` units as the recipient reads them; one part
-/// when it fits. Each part is a slice of `html`; between two parts lies white space only.
+/// `html` in order, as parts each within `max` units as the recipient reads them; one part,
+/// `html` itself, when it fits; none when it is blank. Each part is a slice of `html`;
+/// between two parts, and around them, lies white space only.
 pub fn split(html: &str, max: usize) -> Vec<&str> {
     cuts(html, max)
         .into_iter()
@@ -154,15 +155,19 @@ fn is_gap(c: char) -> bool {
 /// The byte ranges of the parts of `html`.
 fn cuts(html: &str, max: usize) -> Vec<Range<usize>> {
     let whole = trimmed(html, 0..html.len());
-    // A unit takes at least one byte: a text this short fits whatever it holds.
-    if whole.len() <= max {
-        return if whole.is_empty() {
-            vec![]
-        } else {
-            vec![whole]
-        };
+    if whole.is_empty() {
+        return vec![];
+    }
+    // A unit takes at least one byte: a text this short fits whatever it holds, and goes as
+    // it is.
+    let as_it_is = 0..html.len();
+    if html.len() <= max {
+        return vec![as_it_is];
     }
     let (places, total) = places(html);
+    if total <= max {
+        return vec![as_it_is];
+    }
     let mut parts = Vec::new();
     let mut start = whole.start;
     // `places` is in order; `next` is the first place after `start`.
@@ -370,7 +375,7 @@ mod tests {
     #[test]
     fn a_message_that_fits_is_one_part_and_an_empty_one_none() {
         let html = gp_message(3);
-        assert_eq!(split(&html, MAX_TEXT), vec![html.trim_end()]);
+        assert_eq!(split(&html, MAX_TEXT), vec![html.as_str()], "as it is");
         assert!(split(" \n", MAX_TEXT).is_empty());
     }
 
