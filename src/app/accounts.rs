@@ -2,11 +2,14 @@
 //! `audit` commands and (later) the console's pages call these.
 
 use super::{App, AppError};
-use crate::accounts::{hash_password, verify_nothing, verify_password};
+use crate::accounts::{
+    hash_password, verify_nothing, verify_password, LoginThrottle, ThrottleSettings,
+};
 use crate::domain::{check_password, SecretToken, UserName, UserRole};
 use crate::spreadsheet::{Separator, SheetWriter};
 use crate::store::{AuditEntry, AuditFilter, FirstCredential, Session, StoreError, User};
 use chrono::{DateTime, NaiveDate, SecondsFormat};
+use std::sync::Arc;
 
 /// Who is acting, for the audit log.
 #[derive(Debug, Clone)]
@@ -163,7 +166,9 @@ impl App {
         };
         let Some(user) = user.filter(|user| user.disabled_at_ms.is_none()) else {
             verify_nothing(password);
-            self.audit(&actor, "login.failed", Some(name.trim()), None)
+            // Whatever was typed, cut short: a stranger's text fills no log.
+            let typed: String = name.trim().chars().take(UserName::MAX_CHARS).collect();
+            self.audit(&actor, "login.failed", Some(&typed), None)
                 .await?;
             return Err(refused());
         };
@@ -191,6 +196,16 @@ impl App {
         };
         self.audit(&actor, "login", None, None).await?;
         Ok((user, token))
+    }
+
+    /// The sign-in throttle as configured (`[console] login_attempts_before_delay`), on the
+    /// app's clock. One per server: it counts in memory.
+    pub fn login_throttle(&self) -> LoginThrottle {
+        let settings = ThrottleSettings {
+            free_attempts: self.config.console.login_attempts_before_delay,
+            ..ThrottleSettings::default()
+        };
+        LoginThrottle::new(settings, Arc::clone(&self.clock))
     }
 
     /// The open session a token stands for, if any.

@@ -324,4 +324,29 @@ async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused(
     .collect();
     assert_eq!(rows, expected);
     assert!(!csv.contains(PASSWORD));
+
+    let out = tocsin_with_stdin(
+        dir.path(),
+        &["audit", "export", "--user", "AN", "--csv", "an.csv"],
+        "",
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let csv = std::fs::read_to_string(dir.path().join("an.csv")).expect("read the CSV");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains(";an;login;;;198.51.100.4"), "{csv}");
+}
+
+#[tokio::test]
+async fn the_login_throttle_follows_the_configuration_on_the_apps_clock() {
+    let mut test = TestApp::new(|config| config.console.login_attempts_before_delay = 2).await;
+    let clock = Arc::new(ManualClock::new());
+    test.app.clock = clock.clone();
+    let throttle = test.app.login_throttle();
+    for _ in 0..4 {
+        throttle.failed("an", "192.0.2.7");
+    }
+    assert_eq!(throttle.wait("an", "192.0.2.7"), Duration::from_secs(2));
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(throttle.wait("an", "192.0.2.7"), Duration::ZERO);
 }
