@@ -317,7 +317,11 @@ impl Inner {
                 .first()
                 .map(|update| update.reference.as_str().to_string())
                 .unwrap_or_else(|| {
-                    PublicReference::new("AZ", chrono::NaiveDate::default(), [0; 4])
+                    let today = chrono::DateTime::from_timestamp_millis(self.clock.now_ms())
+                        .unwrap_or_default()
+                        .with_timezone(&self.renderer.locales().tz())
+                        .date_naive();
+                    PublicReference::new(&self.hospital.short_name, today, *b"7KQ4")
                         .as_str()
                         .to_string()
                 });

@@ -23,6 +23,9 @@ use tocsin::store::StoredDelivery;
 /// Holds [`TOKEN`] in every test of this binary: set once, never changed.
 const TOKEN_ENV: &str = "TOCSIN_TEST_TELEGRAM_TOKEN";
 
+/// How much later than it left a request may reach the emulator, on a loaded machine.
+const ARRIVAL_JITTER: Duration = Duration::from_millis(200);
+
 /// The first chat id; patient `n` writes from `FIRST_CHAT + n` unless a test says otherwise.
 const FIRST_CHAT: i64 = 500_100_000;
 
@@ -183,7 +186,9 @@ async fn broadcast_within_the_limits(count: usize, rate: u32, per_chat_ms: u64) 
         last - first
     );
     // Per chat: the shared chats got their three messages at least the interval apart
-    // (less 20 ms of the same scheduling).
+    // (less the loopback's scheduling: the limit is kept when a message leaves, and on a
+    // loaded 2-core machine one request can reach the emulator up to ~150 ms after it left
+    // while the next does not; unlimited, they would arrive milliseconds apart).
     let interval = Duration::from_millis(per_chat_ms);
     let mut shared = 0;
     for messages in per_chat.values().filter(|messages| messages.len() > 1) {
@@ -192,7 +197,7 @@ async fn broadcast_within_the_limits(count: usize, rate: u32, per_chat_ms: u64) 
         times.sort_unstable();
         for pair in times.windows(2) {
             assert!(
-                pair[1] - pair[0] + Duration::from_millis(20) >= interval,
+                pair[1] - pair[0] + ARRIVAL_JITTER >= interval,
                 "two messages to one chat {:?} apart, at one per {interval:?}",
                 pair[1] - pair[0]
             );
@@ -1067,7 +1072,7 @@ async fn a_broadcast_to_3000_subscribed_chats_keeps_the_limits_through_a_429_blo
         times.sort_unstable();
         for pair in times.windows(2) {
             assert!(
-                pair[1] - pair[0] + Duration::from_millis(20) >= Duration::from_millis(PER_CHAT_MS),
+                pair[1] - pair[0] + ARRIVAL_JITTER >= Duration::from_millis(PER_CHAT_MS),
                 "two messages to one chat {:?} apart",
                 pair[1] - pair[0]
             );

@@ -3,7 +3,7 @@
 //! teloxide, and the store shows what changed. Long polling by default; webhook mode with
 //! Telegram's secret header.
 
-use crate::support::{seed, TestApp};
+use crate::support::{config_in, seed, tocsin_binary, TestApp, EMAIL_FROM, HOSPITAL_TOML};
 use crate::telegram_api::{ApiState, TelegramApi, TelegramUser, BOT_USERNAME, TOKEN};
 use serde_json::{json, Value};
 use tocsin::app::App;
@@ -466,6 +466,14 @@ async fn start_without_a_link_follows_the_public_updates_and_status_verify_and_h
         .await
         .text
         .starts_with("This bot sends the official updates"));
+    api.user_writes(&german, german.id, "/verify");
+    assert_eq!(
+        api.nth_sent_to(german.id, 6).await.text,
+        format!(
+            "Send the reference printed on the message after /verify, for example: /verify \
+             {reference}"
+        )
+    );
     serving.stop().await;
     assert_eq!(api.sent_to(group).len(), 1, "nothing else in the group");
 }
@@ -596,28 +604,89 @@ async fn in_webhook_mode_only_updates_with_the_secret_are_processed_and_each_onc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_refuses_to_start_when_telegram_refuses_the_token_naming_token_env() {
     let api = TelegramApi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_in(dir.path());
+    std::fs::write(
+        dir.path().join("tocsin.toml"),
+        format!(
+            "database_url = \"{}\"\n{HOSPITAL_TOML}\n[email]\nfrom = \"{EMAIL_FROM}\"\n\
+             [serve]\nbind = \"127.0.0.1:0\"\n\
+             [telegram]\ntransport = \"bot\"\napi_url = \"{}\"\ntoken_env = \"TOCSIN_BOT_TOKEN\"\n",
+            config.database_url, api.url
+        ),
+    )
+    .expect("write tocsin.toml");
+    // serve opens only an existing database.
+    App::open(config).await.expect("create the database");
     let wrong = "7012345678:AAFwrongTokenForTheTest_0123456789abc";
-    std::env::set_var("TOCSIN_TEST_TELEGRAM_BOT_WRONG_TOKEN", wrong);
-    let test = TestApp::new(|config| {
-        bot(config, &api);
-        config.telegram.token_env = "TOCSIN_TEST_TELEGRAM_BOT_WRONG_TOKEN".into();
-    })
-    .await;
-    let refused = Server::bind(App::open(test.app.config.clone()).await.expect("app"))
+    let serve = tokio::process::Command::new(tocsin_binary())
+        .current_dir(dir.path())
+        .arg("serve")
+        .env("TOCSIN_BOT_TOKEN", wrong)
+        .kill_on_drop(true)
+        .output();
+    // A hang would be serve running with a bot that cannot work.
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), serve)
         .await
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(
-        refused.contains("TOCSIN_TEST_TELEGRAM_BOT_WRONG_TOKEN"),
-        "{refused}"
-    );
-    assert!(!refused.contains(wrong), "never the token");
+        .expect("serve refuses instead of running")
+        .expect("run tocsin serve");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: "), "{stderr}");
+    assert!(stderr.contains("TOCSIN_BOT_TOKEN"), "{stderr}");
+    assert!(!stderr.contains(wrong), "never the token: {stderr}");
     assert_eq!(
         api.requests()
             .iter()
             .map(|request| (request.method.to_ascii_lowercase(), request.status))
             .collect::<Vec<_>>(),
         [("getme".to_string(), 401)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulators_get_updates_long_polls_and_forgets_what_an_offset_confirms() {
+    use teloxide::payloads::GetUpdatesSetters;
+    use teloxide::requests::Requester;
+    let api = TelegramApi::start().await;
+    let bot = teloxide::Bot::new(TOKEN).set_api_url(api.url.parse().expect("url"));
+    let user = TelegramUser::new(600_040, "Ines", Some("nl"));
+    let first = api.user_writes(&user, user.id, "/status");
+    let second = api.user_writes(&user, user.id, "hallo");
+    let updates = bot.get_updates().await.expect("getUpdates");
+    let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
+    assert_eq!(ids, [first, second]);
+    assert_eq!(
+        bot.get_updates().await.expect("again").len(),
+        2,
+        "not confirmed yet"
+    );
+    let offset = i32::try_from(first + 1).expect("fits");
+    let rest = bot.get_updates().offset(offset).await.expect("confirm");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        api.with(|state| state.updates.len()),
+        1,
+        "the first forgotten"
+    );
+
+    // A long poll answers as soon as an update arrives.
+    let offset = i32::try_from(second + 1).expect("fits");
+    let polling = tokio::spawn({
+        let bot = bot.clone();
+        async move { bot.get_updates().offset(offset).timeout(10).await }
+    });
+    api.wait_for("the long poll", |state| {
+        state.polls.iter().any(|poll| poll.timeout == Some(10))
+    })
+    .await;
+    let third = api.user_writes(&user, user.id, "/taal");
+    let updates = polling.await.expect("joins").expect("getUpdates");
+    assert_eq!(
+        updates
+            .iter()
+            .map(|u| i64::from(u.id.0))
+            .collect::<Vec<_>>(),
+        [third]
     );
 }
