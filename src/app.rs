@@ -1,6 +1,10 @@
 //! The operations a spokesperson runs, wired from the configuration: the CLI and the tests
 //! call these, never the parts underneath directly.
 
+mod accounts;
+
+pub use accounts::{Actor, NewCredential, SetupToken};
+
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
@@ -63,6 +67,8 @@ pub enum AppError {
     Press(#[from] crate::press::PressError),
     #[error(transparent)]
     Export(#[from] crate::press::ExportError),
+    #[error(transparent)]
+    Password(#[from] crate::accounts::HashError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
     Placeholders {
         action: &'static str,

@@ -30,6 +30,7 @@ pub struct Config {
     pub gp_alert: GpAlert,
     pub serve: Serve,
     pub press: Press,
+    pub console: Console,
     /// A folder whose templates replace the built-in ones file by file, under the same
     /// names (`email/patients.txt.tera`, `sms/patients.txt.tera`, …). Checked at start: every
     /// template must compile and render.
@@ -163,9 +164,33 @@ impl Default for Config {
             gp_alert: GpAlert::default(),
             serve: Serve::default(),
             press: Press::default(),
+            console: Console::default(),
             templates_dir: None,
             locales_dir: None,
             file: None,
+        }
+    }
+}
+
+/// The console's accounts: sessions, setup tokens and the sign-in throttle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Console {
+    /// A session ends this long after sign-in, however busy.
+    pub session_hours: u32,
+    /// A setup token (`tocsin user add --setup-link`) is refused after this long.
+    pub setup_link_hours: u32,
+    /// Failed sign-ins (per user name, and per remote address) allowed before each further
+    /// attempt waits: 1 s, then twice as long each time, up to a minute.
+    pub login_attempts_before_delay: u32,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            session_hours: 12,
+            setup_link_hours: 72,
+            login_attempts_before_delay: 5,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Tocsin: one trilingual crisis update, rendered for every recipient and channel,
 //! dispatched and tracked until it is confirmed or known to have failed.
 
+pub mod accounts;
 pub mod app;
 pub mod author;
 pub mod bot;

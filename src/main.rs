@@ -14,12 +14,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::app::{App, AppError, ImportKind, Sample};
+use tocsin::app::{Actor, App, AppError, ImportKind, NewCredential, Sample};
 use tocsin::author::DraftOptions;
 use tocsin::channels::sms::gsm;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
-use tocsin::domain::{ChannelKind, DeliveryState, Language};
+use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UserRole};
 use tocsin::plan::Forecast;
 use tocsin::report::{count, grouped, UnreachedFilter};
 use tocsin::spreadsheet::Separator;
@@ -142,6 +142,57 @@ enum Command {
     /// Prints what the configuration will do (database, channels, SMS gateways, channel
     /// policy, hospital details) and what is missing; fails when tocsin would refuse to send.
     Check,
+    /// The console's accounts: author, approver, admin.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit log: who did what, when and from where, in the console and these commands.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds an account. The password is asked twice (without echo), or read from the first
+    /// line of standard input when it is not a terminal; with --setup-link, a one-time setup
+    /// token is printed instead, for the person to choose their own.
+    Add {
+        /// The name they sign in with: a to z, digits, '.', '-', '_' (kept in lower case).
+        name: String,
+        /// author (writes updates), approver (writes, and approves others' updates) or admin
+        /// (manages the accounts).
+        #[arg(long)]
+        role: UserRole,
+        /// Prints a one-time setup token ([console] setup_link_hours) instead of asking for
+        /// a password.
+        #[arg(long)]
+        setup_link: bool,
+    },
+    /// Lists the accounts, their roles and whether they are disabled.
+    List,
+    /// Disables an account: it can no longer sign in, and its sessions end now.
+    Disable {
+        /// The account's name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Writes the audit log, newest first, to a CSV file.
+    Export {
+        /// From this day on (YYYY-MM-DD, in the hospital's time zone).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Only this user's actions.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// The CSV file to write.
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+        /// The CSV's separator: ';' (the default, as Belgian Excel opens a CSV), ',' or tab.
+        #[arg(long, default_value_t = Separator::Semicolon)]
+        separator: Separator,
+    },
 }
 
 #[derive(Subcommand)]
@@ -577,6 +628,26 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                     "unreached contact",
                     "unreached contacts"
                 ),
+                csv.display()
+            );
+        }
+        Command::User(command) => accounts(config, command).await?,
+        Command::Audit(AuditCommand::Export {
+            since,
+            user,
+            csv,
+            separator,
+        }) => {
+            let app = App::open_existing(config).await?;
+            let entries = app
+                .audit_log(since, user.as_deref(), &Actor::cli(&login_name()))
+                .await?;
+            let file = std::fs::File::create(&csv)
+                .with_context(|| format!("cannot create {}", csv.display()))?;
+            app.audit_csv(&entries, file, separator)?;
+            println!(
+                "{} written to {}",
+                count(entries.len() as u64, "audit entry", "audit entries"),
                 csv.display()
             );
         }
@@ -1029,6 +1100,88 @@ async fn conflicts(
          (another person: import nothing of it, correct the export)"
     );
     Ok(())
+}
+
+async fn accounts(config: Config, command: UserCommand) -> Result<()> {
+    let actor = Actor::cli(&login_name());
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            setup_link,
+        } => {
+            let credential = if setup_link {
+                NewCredential::SetupToken
+            } else {
+                NewCredential::Password(read_new_password(&name)?)
+            };
+            // The first account comes before any import: this one may create the database.
+            let app = App::open(config).await?;
+            let (user, setup) = app.add_user(&name, role, credential, &actor).await?;
+            println!("user {} added, role {}", user.name, user.role);
+            if let Some(setup) = setup {
+                let until = chrono::DateTime::from_timestamp_millis(setup.expires_at_ms)
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default();
+                println!("setup token (shown once, valid until {until}):");
+                println!("{}", setup.token.expose());
+            }
+        }
+        UserCommand::List => {
+            let app = App::open_existing(config).await?;
+            for user in app.users(&actor).await? {
+                let disabled = if user.disabled_at_ms.is_some() {
+                    "  disabled"
+                } else if user.password_hash.is_none() {
+                    "  no password yet (setup token)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<24} {:<9}{disabled}",
+                    user.name.as_str(),
+                    user.role.as_str()
+                );
+            }
+        }
+        UserCommand::Disable { name } => {
+            let app = App::open_existing(config).await?;
+            let user = app.disable_user(&name, &actor).await?;
+            println!("user {} disabled; their sessions ended", user.name);
+        }
+    }
+    Ok(())
+}
+
+/// A new password: asked twice without echo on a terminal, else the first line of stdin.
+fn read_new_password(name: &str) -> Result<String> {
+    use std::io::BufRead;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))
+            .context("cannot read the password")?;
+        check_password(&first)?;
+        let again = rpassword::prompt_password("the same password again: ")
+            .context("cannot read the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was changed");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    check_password(&password)?;
+    Ok(password)
+}
+
+/// The login name that runs the command, for the audit log.
+fn login_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "an unknown login".into())
 }
 
 /// Who asked for an action, when `--by` does not say: the login name.

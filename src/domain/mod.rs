@@ -1,5 +1,6 @@
 //! Plain types and rules. Nothing in here does I/O.
 
+mod account;
 mod audience;
 mod cap;
 mod contact;
@@ -13,6 +14,10 @@ mod receipt;
 mod reference;
 mod update;
 
+pub use account::{
+    check_password, Action, Forbidden, PasswordError, SecretToken, UnknownRole, UserName,
+    UserNameError, UserRole, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+};
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
 pub use cap::{message_type, CapFields, CapValues, Certainty, ResponseType, Severity, Urgency};
 pub use contact::{

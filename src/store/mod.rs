@@ -8,7 +8,8 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{AffectedPatient, Receipt, Recipient};
 use crate::domain::{
     ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact, NewUpdate,
-    PublicReference, RenderedMessage, Selection, Update, UpdateState,
+    PublicReference, RenderedMessage, SecretToken, Selection, Update, UpdateState, UserName,
+    UserRole,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -376,6 +377,69 @@ pub enum Binding {
     UnknownContact,
 }
 
+/// A console account, as stored: the password only as its Argon2id PHC string.
+#[derive(Clone, serde::Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: UserName,
+    pub role: UserRole,
+    /// None until the person sets one through their setup token.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("disabled_at_ms", &self.disabled_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a new account will sign in the first time.
+#[derive(Clone)]
+pub enum FirstCredential {
+    /// An Argon2id PHC string.
+    PasswordHash(String),
+    /// A one-time setup token, by its id (`SecretToken::id`), valid until then.
+    SetupToken { id: String, expires_at_ms: i64 },
+}
+
+/// A session as stored, known by the hash of its token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub user: User,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    pub ip: Option<String>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    /// The signed-in user; None for the CLI and for someone not signed in.
+    pub user: Option<UserName>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub remote: Option<String>,
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user: Option<UserName>,
+    pub since_ms: Option<i64>,
+}
+
 /// A plan being written: everything in one transaction, committed or not at all.
 #[async_trait]
 pub trait PlanWriter: Send {
@@ -604,4 +668,38 @@ pub trait Store: Send + Sync {
         &self,
         delivery_id: i64,
     ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+    /// A new account; refused (`Refused`) when the name is taken.
+    async fn add_user(
+        &self,
+        name: &UserName,
+        role: UserRole,
+        first: &FirstCredential,
+        at_ms: i64,
+    ) -> Result<User>;
+    /// Every account, by name.
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn user(&self, name: &UserName) -> Result<Option<User>>;
+    /// Replaces the password's hash; any setup token left is void.
+    async fn set_password(&self, name: &UserName, hash: &str) -> Result<()>;
+    /// Sets the password of the account whose unused, unexpired setup token has this id,
+    /// once: the token is void afterwards. None when no token matches.
+    async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>>;
+    /// Disables an account and ends its sessions.
+    async fn disable_user(&self, name: &UserName, at_ms: i64) -> Result<User>;
+    /// Opens a session; the token is returned here only, the store keeps its hash.
+    async fn create_session(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<SecretToken>;
+    /// The session a token opened, if it is neither expired nor ended and its user is not
+    /// disabled; notes it was seen.
+    async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>>;
+    /// Ends a session (signing out); false when it was not open.
+    async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool>;
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The audit log, newest first.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }

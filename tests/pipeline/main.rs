@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real SQLite files, real SMTP servers (aiosmtpd, OpenSMTPD), and the
 //! `tocsin` executable itself where a process has to die.
 
+mod accounts;
 mod audiences;
 mod cli;
 mod control;

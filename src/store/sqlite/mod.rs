@@ -4,6 +4,7 @@
 //! async mutex, then `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a writer of
 //! another process waits on `busy_timeout` instead of failing with `SQLITE_BUSY`.
 
+mod accounts;
 mod claim;
 mod control;
 mod import;
@@ -22,6 +23,7 @@ use self::rows::{
     contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
 };
 use self::selection::push_selection;
+use super::{AuditEntry, AuditFilter, FirstCredential, Session, User};
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
     ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow, Store,
@@ -36,6 +38,7 @@ use crate::domain::{
     NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
     UpdateState, UpdateText, Urgency,
 };
+use crate::domain::{SecretToken, UserName, UserRole};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -981,5 +984,61 @@ impl Store for SqliteStore {
         .bind(delivery_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn add_user(
+        &self,
+        name: &UserName,
+        role: UserRole,
+        first: &FirstCredential,
+        at_ms: i64,
+    ) -> Result<User> {
+        accounts::add_user(self, name, role, first, at_ms).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        accounts::users(self).await
+    }
+
+    async fn user(&self, name: &UserName) -> Result<Option<User>> {
+        accounts::user(self, name).await
+    }
+
+    async fn set_password(&self, name: &UserName, hash: &str) -> Result<()> {
+        accounts::set_password(self, name, hash).await
+    }
+
+    async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>> {
+        accounts::redeem_setup_token(self, id, hash, at_ms).await
+    }
+
+    async fn disable_user(&self, name: &UserName, at_ms: i64) -> Result<User> {
+        accounts::disable_user(self, name, at_ms).await
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<SecretToken> {
+        accounts::create_session(self, user_id, ip, at_ms, expires_at_ms).await
+    }
+
+    async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>> {
+        accounts::session(self, token, at_ms).await
+    }
+
+    async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool> {
+        accounts::end_session(self, token, at_ms).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        accounts::append_audit(self, entry).await
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        accounts::audit_log(self, filter).await
     }
 }

@@ -1,0 +1,268 @@
+//! What the console's sign-in stands on: passwords hashed with Argon2id, tokens compared in
+//! constant time, and a throttle that slows down guessing.
+//!
+//! Neither a password nor a token is ever stored, logged or put in an error: the store
+//! keeps a password's PHC string and a token's SHA-256 (`SecretToken::id`).
+
+use crate::clock::Clock;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("cannot hash the password: {0}")]
+    Hash(argon2::password_hash::Error),
+    #[error("a stored password hash cannot be read: {0}")]
+    Stored(argon2::password_hash::Error),
+}
+
+/// Argon2id with OWASP's recommended minimum (Password Storage Cheat Sheet): 19 MiB of
+/// memory, 2 passes, 1 lane — the argon2 crate's defaults, written out so that a change of
+/// the crate's defaults does not change ours unnoticed.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant, valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The PHC string of a password, with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(HashError::Hash)?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(HashError::Hash)
+}
+
+/// Whether a password matches a stored PHC string (whose own parameters are used, so older
+/// hashes keep verifying if ours change).
+pub fn verify_password(password: &str, stored: &str) -> Result<bool, HashError> {
+    let parsed = PasswordHash::new(stored).map_err(HashError::Stored)?;
+    match argon2().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Ok(true),
+        Err(argon2::password_hash::Error::Password) => Ok(false),
+        Err(error) => Err(HashError::Stored(error)),
+    }
+}
+
+/// Takes about as long as checking a real password, for a user who does not exist or has no
+/// password yet: a sign-in's answer time does not tell which names exist.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(stored) = DUMMY.get_or_init(|| hash_password("not a password").ok()) {
+        let _ = verify_password(password, stored);
+    }
+}
+
+/// Whether two secrets are equal, in a time that depends on their lengths only (a CSRF
+/// token against the session's, say): no early exit tells how many bytes matched.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |differ, (x, y)| differ | (x ^ y)) == 0
+}
+
+/// How sign-in attempts are slowed after failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Failures allowed before any delay.
+    pub free_attempts: u32,
+    /// The delay after the first failure past the free ones; it doubles with each further
+    /// failure …
+    pub first_delay: Duration,
+    /// … up to this.
+    pub max_delay: Duration,
+    /// A key with no failure for this long is forgotten.
+    pub forget_after: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> ThrottleSettings {
+        ThrottleSettings {
+            free_attempts: 5,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            forget_after: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Failed sign-ins counted per user name and per remote address, each on its own: guessing
+/// one account's password from many addresses is slowed by the name, guessing many
+/// accounts from one address by the address. Pure bookkeeping on an injected [`Clock`]: the
+/// caller waits (or answers "try again in …"); tests move the clock.
+pub struct LoginThrottle {
+    settings: ThrottleSettings,
+    clock: Arc<dyn Clock>,
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+/// Beyond this many keys, those forgotten are dropped on the next failure, so that a flood
+/// of addresses cannot grow the map without bound.
+const PRUNE_ABOVE: usize = 10_000;
+
+impl LoginThrottle {
+    pub fn new(settings: ThrottleSettings, clock: Arc<dyn Clock>) -> LoginThrottle {
+        LoginThrottle {
+            settings,
+            clock,
+            failures: Mutex::default(),
+        }
+    }
+
+    fn keys(user: &str, remote: &str) -> [String; 2] {
+        [
+            format!("user:{}", user.trim().to_lowercase()),
+            format!("addr:{remote}"),
+        ]
+    }
+
+    /// The delay that `count` failures impose after the last of them.
+    pub fn delay_after(&self, count: u32) -> Duration {
+        let Some(past) = count.checked_sub(self.settings.free_attempts) else {
+            return Duration::ZERO;
+        };
+        if past == 0 {
+            return Duration::ZERO;
+        }
+        let factor = 2u32.saturating_pow(past - 1);
+        self.settings
+            .first_delay
+            .saturating_mul(factor)
+            .min(self.settings.max_delay)
+    }
+
+    /// How long an attempt for `user` from `remote` must wait before it is checked: zero,
+    /// or what is left of the longer of the two delays.
+    pub fn wait(&self, user: &str, remote: &str) -> Duration {
+        let now = self.clock.now();
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        Self::keys(user, remote)
+            .iter()
+            .filter_map(|key| failures.get(key))
+            .map(|f| (f.last + self.delay_after(f.count)).saturating_duration_since(now))
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    pub fn failed(&self, user: &str, remote: &str) {
+        let now = self.clock.now();
+        let forget = self.settings.forget_after;
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() > PRUNE_ABOVE {
+            failures.retain(|_, f| now.saturating_duration_since(f.last) < forget);
+        }
+        for key in Self::keys(user, remote) {
+            let entry = failures.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
+            if now.saturating_duration_since(entry.last) >= forget {
+                entry.count = 0;
+            }
+            entry.count = entry.count.saturating_add(1);
+            entry.last = now;
+        }
+    }
+
+    /// A successful sign-in clears its user's failures; its address's stay, or one account
+    /// of one's own would wipe the record of guessing at the others'.
+    pub fn succeeded(&self, user: &str) {
+        let [key, _] = Self::keys(user, "");
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn a_password_verifies_against_its_hash_and_no_other() {
+        let hash = hash_password("correct horse battery").expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(!hash.contains("correct horse"));
+        assert!(verify_password("correct horse battery", &hash).expect("verify"));
+        assert!(!verify_password("correct horse batterY", &hash).expect("verify"));
+        let again = hash_password("correct horse battery").expect("hash");
+        assert_ne!(hash, again, "each hash has its own salt");
+        assert!(verify_password("x", "not a PHC string").is_err());
+    }
+
+    #[test]
+    fn secrets_are_equal_only_byte_for_byte() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+    }
+
+    fn throttle(clock: &Arc<ManualClock>) -> LoginThrottle {
+        LoginThrottle::new(ThrottleSettings::default(), clock.clone())
+    }
+
+    #[test]
+    fn after_five_failures_each_attempt_waits_twice_as_long_up_to_a_minute() {
+        let clock = Arc::new(ManualClock::new());
+        let throttle = throttle(&clock);
+        let mut waits = Vec::new();
+        for _ in 0..10 {
+            throttle.failed("an", "10.0.0.1");
+            waits.push(throttle.wait("an", "10.0.0.1").as_secs());
+        }
+        assert_eq!(waits, [0, 0, 0, 0, 0, 1, 2, 4, 8, 16]);
+        for _ in 0..5 {
+            throttle.failed("an", "10.0.0.1");
+        }
+        assert_eq!(throttle.wait("an", "10.0.0.1"), Duration::from_secs(60));
+        clock.advance(Duration::from_secs(45));
+        assert_eq!(throttle.wait("an", "10.0.0.1"), Duration::from_secs(15));
+        clock.advance(Duration::from_secs(15));
+        assert_eq!(throttle.wait("an", "10.0.0.1"), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_name_and_the_address_are_each_throttled() {
+        let clock = Arc::new(ManualClock::new());
+        let throttle = throttle(&clock);
+        for i in 0..7 {
+            throttle.failed("an", &format!("10.0.0.{i}"));
+        }
+        assert_eq!(throttle.wait("AN", "192.0.2.1"), Duration::from_secs(2));
+        assert_eq!(throttle.wait("bert", "192.0.2.1"), Duration::ZERO);
+        for name in ["c1", "c2", "c3", "c4", "c5", "c6"] {
+            throttle.failed(name, "192.0.2.9");
+        }
+        assert_eq!(throttle.wait("dirk", "192.0.2.9"), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn success_clears_the_user_and_quiet_time_forgets_both() {
+        let clock = Arc::new(ManualClock::new());
+        let throttle = throttle(&clock);
+        for _ in 0..7 {
+            throttle.failed("an", "10.0.0.1");
+        }
+        throttle.succeeded("an");
+        assert_eq!(throttle.wait("an", "10.0.0.2"), Duration::ZERO);
+        assert_eq!(throttle.wait("bert", "10.0.0.1"), Duration::from_secs(2));
+        clock.advance(Duration::from_secs(16 * 60));
+        throttle.failed("bert", "10.0.0.1");
+        assert_eq!(
+            throttle.wait("bert", "10.0.0.1"),
+            Duration::ZERO,
+            "counts restart"
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! The console's accounts, sessions and audit log, through the `tocsin` executable where a
+//! person would use it and through `App` where the console will.
+
+use crate::cli::{configure, text};
+use crate::support::{config_in, tocsin_binary, TestApp};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tocsin::app::{Actor, App, NewCredential};
+use tocsin::clock::{Clock, ManualClock};
+use tocsin::domain::{SecretToken, UserName, UserRole};
+use tocsin::store::{AuditEntry, FirstCredential};
+
+const PASSWORD: &str = "stormklok in de nacht";
+
+/// Runs `tocsin args…` in `dir` with `stdin` as its standard input (a pipe, not a terminal).
+fn tocsin_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(tocsin_binary())
+        .current_dir(dir)
+        .args(args)
+        .env("USER", "it-desk")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tocsin");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("tocsin ends")
+}
+
+async fn app_in(dir: &Path) -> App {
+    App::open_existing(config_in(dir)).await.expect("app opens")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_added_with_the_password_on_stdin_signs_in_with_it_and_the_name_is_not_taken_twice()
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
+    let out = tocsin_with_stdin(
+        dir.path(),
+        &["user", "add", "An.Peeters", "--role", "author"],
+        &format!("{PASSWORD}\n"),
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "user an.peeters added, role author\n");
+
+    let again = tocsin_with_stdin(
+        dir.path(),
+        &["user", "add", "an.peeters", "--role", "approver"],
+        "another long password\n",
+    );
+    let (_, stderr) = text(&again);
+    assert!(!again.status.success());
+    assert_eq!(stderr, "error: there is a user named an.peeters already\n");
+
+    let short = tocsin_with_stdin(
+        dir.path(),
+        &["user", "add", "bert", "--role", "approver"],
+        "kort\n",
+    );
+    let (_, stderr) = text(&short);
+    assert!(!short.status.success());
+    assert!(stderr.contains("at least 12 characters"), "{stderr}");
+
+    let app = app_in(dir.path()).await;
+    let users = app.users(&Actor::cli("test")).await.expect("users");
+    assert_eq!(users.len(), 1, "{users:?}");
+    let stored = users[0].password_hash.as_deref().expect("a password hash");
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(PASSWORD));
+    let database = std::fs::read(dir.path().join("tocsin.db")).expect("read the database");
+    assert!(
+        !database
+            .windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes()),
+        "the password is nowhere in the database file"
+    );
+
+    let (user, _token) = app
+        .sign_in("AN.PEETERS", PASSWORD, "192.0.2.7")
+        .await
+        .expect("the right password signs in");
+    assert_eq!(user.role, UserRole::Author);
+    let wrong = app
+        .sign_in("an.peeters", "stormklok in de dag", "192.0.2.7")
+        .await
+        .expect_err("a wrong password");
+    let unknown = app
+        .sign_in("nobody", PASSWORD, "192.0.2.7")
+        .await
+        .expect_err("an unknown name");
+    assert_eq!(
+        wrong.to_string(),
+        unknown.to_string(),
+        "one refusal for both"
+    );
+}
+
+#[tokio::test]
+async fn a_session_token_resolves_until_sign_out_and_never_after_expiry() {
+    let mut test = TestApp::new(|config| config.console.session_hours = 2).await;
+    let clock = Arc::new(ManualClock::new());
+    test.app.clock = clock.clone();
+    let app = &test.app;
+    let cli = Actor::cli("test");
+    app.add_user(
+        "an",
+        UserRole::Approver,
+        NewCredential::Password(PASSWORD.into()),
+        &cli,
+    )
+    .await
+    .expect("add");
+
+    let (_, token) = app
+        .sign_in("an", PASSWORD, "192.0.2.7")
+        .await
+        .expect("sign in");
+    let session = app.session(&token).await.expect("read").expect("open");
+    assert_eq!(session.user.name.as_str(), "an");
+    assert_eq!(session.ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(session.id, token.id(), "kept by its hash");
+    assert_ne!(session.id, token.expose());
+    assert!(app
+        .session(&SecretToken::presented("not a token"))
+        .await
+        .expect("read")
+        .is_none());
+
+    assert!(app.sign_out(&token, "192.0.2.7").await.expect("sign out"));
+    assert!(app.session(&token).await.expect("read").is_none(), "ended");
+    assert!(!app.sign_out(&token, "192.0.2.7").await.expect("again"));
+
+    let (_, token) = app
+        .sign_in("an", PASSWORD, "192.0.2.7")
+        .await
+        .expect("sign in");
+    clock.advance(Duration::from_secs(2 * 3600 - 1));
+    assert!(app.session(&token).await.expect("read").is_some());
+    clock.advance(Duration::from_secs(1));
+    assert!(
+        app.session(&token).await.expect("read").is_none(),
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions_and_their_password_no_longer_signs_in() {
+    let test = TestApp::new(|_| {}).await;
+    let app = &test.app;
+    let cli = Actor::cli("test");
+    app.add_user(
+        "an",
+        UserRole::Author,
+        NewCredential::Password(PASSWORD.into()),
+        &cli,
+    )
+    .await
+    .expect("add");
+    let (_, token) = app
+        .sign_in("an", PASSWORD, "192.0.2.7")
+        .await
+        .expect("sign in");
+    let user = app.disable_user("an", &cli).await.expect("disable");
+    assert!(user.disabled_at_ms.is_some());
+    assert!(app.session(&token).await.expect("read").is_none());
+    assert!(app.sign_in("an", PASSWORD, "192.0.2.7").await.is_err());
+    assert!(app.disable_user("nobody", &cli).await.is_err());
+}
+
+#[tokio::test]
+async fn a_setup_token_sets_the_password_once_and_not_after_it_expires() {
+    let mut test = TestApp::new(|config| config.console.setup_link_hours = 1).await;
+    let clock = Arc::new(ManualClock::new());
+    test.app.clock = clock.clone();
+    let app = &test.app;
+    let cli = Actor::cli("test");
+    let (user, setup) = app
+        .add_user("bert", UserRole::Approver, NewCredential::SetupToken, &cli)
+        .await
+        .expect("add");
+    assert!(user.password_hash.is_none());
+    let setup = setup.expect("a setup token");
+    assert!(app.sign_in("bert", PASSWORD, "192.0.2.7").await.is_err());
+
+    let hash = tocsin::accounts::hash_password(PASSWORD).expect("hash");
+    let now = clock.now_ms();
+    let redeemed = app
+        .store
+        .redeem_setup_token(&setup.token.id(), &hash, now)
+        .await
+        .expect("redeem");
+    assert_eq!(
+        redeemed.map(|u| u.name.to_string()).as_deref(),
+        Some("bert")
+    );
+    assert!(
+        app.store
+            .redeem_setup_token(&setup.token.id(), &hash, now)
+            .await
+            .expect("redeem")
+            .is_none(),
+        "used once"
+    );
+    app.sign_in("bert", PASSWORD, "192.0.2.7")
+        .await
+        .expect("signs in");
+
+    let late = SecretToken::from_bytes([9; 32]);
+    let name = UserName::parse("carla").expect("name");
+    let first = FirstCredential::SetupToken {
+        id: late.id(),
+        expires_at_ms: clock.now_ms() + 3_600_000,
+    };
+    app.store
+        .add_user(&name, UserRole::Author, &first, clock.now_ms())
+        .await
+        .expect("add");
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        app.store
+            .redeem_setup_token(&late.id(), &hash, clock.now_ms())
+            .await
+            .expect("redeem")
+            .is_none(),
+        "expired"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
+    let out = tocsin_with_stdin(
+        dir.path(),
+        &["user", "add", "an", "--role", "admin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let app = app_in(dir.path()).await;
+    app.store
+        .append_audit(&AuditEntry {
+            at_ms: 1_000_000_000_000, // 2001: before --since
+            user: None,
+            action: "user.add".into(),
+            target: Some("old".into()),
+            detail: None,
+            remote: Some("cli".into()),
+        })
+        .await
+        .expect("append");
+    assert!(app
+        .sign_in("=HYPERLINK(\"http://x\")", PASSWORD, "198.51.100.4")
+        .await
+        .is_err());
+    app.sign_in("an", PASSWORD, "198.51.100.4")
+        .await
+        .expect("sign in");
+    for args in [&["user", "list"][..], &["user", "disable", "an"]] {
+        let out = tocsin_with_stdin(dir.path(), args, "");
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    let out = tocsin_with_stdin(
+        dir.path(),
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2026-01-01",
+            "--csv",
+            "audit.csv",
+            "--separator",
+            ",",
+        ],
+        "",
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "5 audit entries written to audit.csv\n");
+    let csv = std::fs::read_to_string(dir.path().join("audit.csv")).expect("read the CSV");
+    let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|record| {
+            let record = record.expect("a CSV record");
+            // at, user, action, target, detail, remote
+            [1, 2, 3, 4, 5]
+                .iter()
+                .map(|&i| record[i].to_string())
+                .collect()
+        })
+        .collect();
+    let cli_by = "CLI, run by it-desk";
+    let expected: Vec<Vec<String>> = [
+        ["", "user.disable", "an", cli_by, "cli"],
+        ["", "user.list", "", cli_by, "cli"],
+        ["an", "login", "", "", "198.51.100.4"],
+        [
+            "",
+            "login.failed",
+            "'=HYPERLINK(\"http://x\")",
+            "",
+            "198.51.100.4",
+        ],
+        [
+            "",
+            "user.add",
+            "an",
+            &format!("role admin, with a password; {cli_by}"),
+            "cli",
+        ],
+    ]
+    .iter()
+    .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+    .collect();
+    assert_eq!(rows, expected);
+    assert!(!csv.contains(PASSWORD));
+
+    let out = tocsin_with_stdin(
+        dir.path(),
+        &["audit", "export", "--user", "AN", "--csv", "an.csv"],
+        "",
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let csv = std::fs::read_to_string(dir.path().join("an.csv")).expect("read the CSV");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains(";an;login;;;198.51.100.4"), "{csv}");
+}
+
+#[tokio::test]
+async fn the_login_throttle_follows_the_configuration_on_the_apps_clock() {
+    let mut test = TestApp::new(|config| config.console.login_attempts_before_delay = 2).await;
+    let clock = Arc::new(ManualClock::new());
+    test.app.clock = clock.clone();
+    let throttle = test.app.login_throttle();
+    for _ in 0..4 {
+        throttle.failed("an", "192.0.2.7");
+    }
+    assert_eq!(throttle.wait("an", "192.0.2.7"), Duration::from_secs(2));
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(throttle.wait("an", "192.0.2.7"), Duration::ZERO);
+}
