@@ -164,12 +164,11 @@ async fn told_about(
         .iter()
         .map(|unreached| unreached.contact.id)
         .collect();
-    let audiences = update.planned_audiences();
-    for spec in &audiences {
+    for spec in &update.audiences {
         if left.is_empty() {
             break;
         }
-        let selection = spec.selection(&audiences, tz);
+        let selection = spec.selection(&update.audiences, tz);
         for Recipient {
             contact,
             appointments,

@@ -38,10 +38,7 @@ pub(super) fn language_command(language: Language) -> &'static str {
 
 /// A language a Telegram client reports (`nl`, `fr-BE`, `en-GB`), when it is one of ours.
 fn client_language(code: Option<&str>) -> Option<Language> {
-    let code = code?.split(['-', '_']).next()?.to_ascii_lowercase();
-    Language::ALL
-        .into_iter()
-        .find(|language| language.code() == code)
+    Language::parse(code?).ok()
 }
 
 /// A command: its name (without `/` and `@bot`), and the rest of the text.
@@ -311,9 +308,11 @@ impl Inner {
     /// `/verify REFERENCE`: genuine only for an update the press room shows (a draft is
     /// "not issued", as on the check page).
     async fn verify(&self, language: Language, typed: &str) -> Result<Reply, Trouble> {
-        let published = self.store.published_updates().await?;
         if typed.is_empty() {
-            let example = published
+            let example = self
+                .store
+                .published_updates()
+                .await?
                 .first()
                 .map(|update| update.reference.as_str().to_string())
                 .unwrap_or_else(|| {
@@ -331,11 +330,14 @@ impl Inner {
                 &[("example", &example)],
             )));
         }
-        let found = PublicReference::parse(typed).and_then(|reference| {
-            published
-                .iter()
-                .find(|update| update.reference == reference)
-        });
+        let found = match PublicReference::parse(typed) {
+            Some(reference) => self
+                .store
+                .update_by_reference(&reference)
+                .await?
+                .filter(|update| update.state.released()),
+            None => None,
+        };
         let Some(update) = found else {
             // As typed, within reason: it is shown back to the person who typed it.
             let shown: String = typed.chars().take(40).collect();
@@ -349,7 +351,7 @@ impl Inner {
                 ],
             )));
         };
-        let when = self.when(language, update)?;
+        let when = self.when(language, &update)?;
         let url = links::update_page(&self.public_url, language, &update.reference);
         Ok(text_reply(self.html(
             language,

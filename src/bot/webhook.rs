@@ -57,11 +57,7 @@ impl Intake {
             return false;
         };
         let given: [u8; 32] = Sha256::digest(header).into();
-        given
-            .iter()
-            .zip(self.secret.iter())
-            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-            == 0
+        crate::accounts::same_secret(&given, &self.secret)
     }
 
     pub fn offer(&self, update: Update) -> Offered {

@@ -65,6 +65,17 @@ impl UpdateState {
     }
 }
 
+impl UpdateState {
+    /// Whether the update was released: the press room shows it and its reference checks as
+    /// genuine (`Store::published_updates` selects these states).
+    pub fn released(self) -> bool {
+        matches!(
+            self,
+            UpdateState::Approved | UpdateState::Sending | UpdateState::Sent | UpdateState::Halted
+        )
+    }
+}
+
 impl fmt::Display for UpdateState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

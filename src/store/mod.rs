@@ -656,7 +656,8 @@ pub trait Store: Send + Sync {
         at_ms: i64,
     ) -> Result<u64>;
     /// `/stop`, or Telegram saying the chat is gone: no contact has the chat as address any
-    /// more. None when the chat never started the bot.
+    /// more, whether the bot or an export gave it. None when the chat never started the
+    /// bot.
     async fn end_telegram_chat(
         &self,
         chat_id: &str,

@@ -143,3 +143,30 @@ async fn a_chat_without_a_link_follows_the_public_updates_until_a_link_binds_it(
             == store.telegram_link_key(1).await.expect("same key")
     );
 }
+
+#[tokio::test]
+async fn a_chat_an_export_gave_is_nobodys_once_telegram_says_it_is_gone() {
+    let test = TestApp::new(|_| {}).await;
+    let (mut contacts, appointments) = crate::support::patients(1);
+    contacts[0].telegram_chat_id = Some(CHAT.into());
+    let store = &test.app.store;
+    store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+    let patient = store
+        .find_contact("P000000")
+        .await
+        .expect("find")
+        .expect("P0");
+    assert_eq!(
+        store
+            .end_telegram_chat(CHAT, "Forbidden: bot was blocked by the user", 1_000)
+            .await
+            .expect("end"),
+        None,
+        "it never started the bot"
+    );
+    let contact = store.recipient(patient.id).await.expect("contact").contact;
+    assert_eq!(contact.telegram_chat_id, None);
+}

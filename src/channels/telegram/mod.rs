@@ -233,8 +233,11 @@ pub fn recipient(address: &str) -> Result<Recipient, String> {
 
 /// The message a gateway id `telegram:<chat>:<message_id>` names.
 fn replied_message(gateway_id: &str) -> Option<MessageId> {
-    let rest = gateway_id.strip_prefix(GATEWAY)?.strip_prefix(':')?;
-    let (_chat, id) = rest.rsplit_once(':')?;
+    let named: GatewayId = gateway_id.parse().ok()?;
+    let (_chat, id) = named
+        .id
+        .rsplit_once(':')
+        .filter(|_| named.gateway == GATEWAY)?;
     id.parse().ok().map(MessageId)
 }
 

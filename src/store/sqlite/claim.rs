@@ -282,13 +282,13 @@ pub(super) async fn claim_due(
         .map(|row| claimed_from_row(row, &mut messages))
         .collect::<Result<Vec<_>>>()?;
     claimed.sort_by_key(|delivery| delivery.id);
-    let channel_posts: Vec<i64> = claimed
+    let telegram: Vec<i64> = claimed
         .iter()
         .filter(|delivery| delivery.channel == ChannelKind::Telegram)
         .map(|delivery| delivery.id)
         .collect();
-    if !channel_posts.is_empty() {
-        let mut replies = reply_targets(&mut connection, &channel_posts).await?;
+    if !telegram.is_empty() {
+        let mut replies = reply_targets(&mut connection, &telegram).await?;
         for delivery in &mut claimed {
             delivery.reply_to = replies.remove(&delivery.id);
         }
@@ -298,16 +298,19 @@ pub(super) async fn claim_due(
 
 /// For each delivery among `ids` that posts a later update of an incident (not its alert)
 /// to a public Telegram channel: the gateway id of that channel contact's post of the latest
-/// earlier update of the incident that has one.
+/// earlier update of the incident that has one, in the chat it posts to now (a channel
+/// configured anew starts a thread of its own). Walks the incident's updates backwards, each
+/// a lookup on the deliveries' unique key: never the deliveries of whole updates.
 async fn reply_targets(
     connection: &mut sqlx::SqliteConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, String>> {
     let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT d.id, (SELECT p.gateway_id FROM deliveries p JOIN updates pu ON pu.id = p.update_id \
-         WHERE p.contact_id = d.contact_id AND p.channel = 'telegram' \
+        "SELECT d.id, (SELECT p.gateway_id FROM updates pu CROSS JOIN deliveries p \
+         WHERE p.update_id = pu.id AND p.contact_id = d.contact_id \
+         AND p.channel = 'telegram' AND p.address = d.address \
          AND p.gateway_id IS NOT NULL AND pu.incident_id = u.incident_id \
-         AND p.update_id < d.update_id ORDER BY p.update_id DESC LIMIT 1) \
+         AND pu.id < d.update_id ORDER BY pu.id DESC LIMIT 1) \
          FROM deliveries d JOIN updates u ON u.id = d.update_id \
          JOIN contacts c ON c.id = d.contact_id \
          WHERE u.kind <> 'alert' AND c.role = 'public' AND c.external_id LIKE ",

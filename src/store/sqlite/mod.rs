@@ -625,6 +625,20 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if column == "telegram_chat_id" {
+            // The subscription follows the chat, so that /stop and "blocked" from the
+            // supergroup end it.
+            sqlx::query(
+                "UPDATE telegram_chats SET chat_id = ?, updated_at = ? WHERE chat_id = ? \
+                 AND NOT EXISTS (SELECT 1 FROM telegram_chats WHERE chat_id = ?)",
+            )
+            .bind(address)
+            .bind(at_ms)
+            .bind(&old)
+            .bind(address)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "UPDATE deliveries SET address = ? WHERE channel = ? AND address = ? \
              AND (id = ? OR state IN ('pending', 'sending', 'failed'))",
@@ -862,10 +876,11 @@ impl Store for SqliteStore {
     }
 
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
+        // A public follower or channel is a chat the call centre cannot call: not listed.
         let rows = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} \
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
-             WHERE d.update_id = ? GROUP BY c.id \
+             WHERE d.update_id = ? AND c.role <> 'public' GROUP BY c.id \
              HAVING SUM(d.state IN ('sent', 'delivered')) = 0 \
                 AND SUM(d.state IN ('pending', 'sending') \
                         OR (d.state = 'failed' AND d.next_attempt_at IS NOT NULL)) = 0 \

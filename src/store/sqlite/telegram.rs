@@ -287,10 +287,20 @@ pub(super) async fn end(
     at_ms: i64,
 ) -> Result<Option<TelegramChat>> {
     let (_turn, mut tx) = store.begin_write().await?;
+    // A chat id an export gave, that never started the bot, is gone for its contacts too.
+    sqlx::query(
+        "UPDATE contacts SET telegram_chat_id = NULL, updated_at = ? WHERE telegram_chat_id = ?",
+    )
+    .bind(at_ms)
+    .bind(chat_id)
+    .execute(&mut *tx)
+    .await?;
     let Some(before) = chat_in(&mut tx, chat_id).await? else {
+        tx.commit().await?;
         return Ok(None);
     };
     if !before.active() {
+        tx.commit().await?;
         return Ok(Some(before));
     }
     sqlx::query(
@@ -299,13 +309,6 @@ pub(super) async fn end(
     )
     .bind(at_ms)
     .bind(reason)
-    .bind(at_ms)
-    .bind(chat_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE contacts SET telegram_chat_id = NULL, updated_at = ? WHERE telegram_chat_id = ?",
-    )
     .bind(at_ms)
     .bind(chat_id)
     .execute(&mut *tx)
