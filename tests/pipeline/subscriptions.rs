@@ -170,3 +170,41 @@ async fn a_chat_an_export_gave_is_nobodys_once_telegram_says_it_is_gone() {
     let contact = store.recipient(patient.id).await.expect("contact").contact;
     assert_eq!(contact.telegram_chat_id, None);
 }
+
+#[tokio::test]
+async fn a_chat_that_stopped_follows_the_public_updates_again_when_its_contact_moved_to_another_chat(
+) {
+    let test = TestApp::new(|_| {}).await;
+    seed(&test.app, 1).await;
+    let store = &test.app.store;
+    let patient = store
+        .find_contact("P000000")
+        .await
+        .expect("find")
+        .expect("P0");
+    store
+        .bind_telegram_chat("mac-old-phone", patient.id, CHAT, Language::Nl, 1_000)
+        .await
+        .expect("bind");
+    store
+        .end_telegram_chat(CHAT, "/stop", 2_000)
+        .await
+        .expect("stop");
+    store
+        .bind_telegram_chat("mac-new-phone", patient.id, "888", Language::Nl, 3_000)
+        .await
+        .expect("bind the new phone");
+
+    let again = store
+        .subscribe_telegram_chat(CHAT, Language::Nl, 4_000)
+        .await
+        .expect("start on the old phone");
+    assert!(!again.personal, "the old phone follows the public updates");
+    assert_ne!(again.contact_id, patient.id);
+    let contact = store.recipient(patient.id).await.expect("contact").contact;
+    assert_eq!(
+        contact.telegram_chat_id.as_deref(),
+        Some("888"),
+        "the patient's messages stay on the new phone"
+    );
+}

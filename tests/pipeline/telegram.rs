@@ -1039,6 +1039,12 @@ async fn a_broadcast_to_3000_subscribed_chats_keeps_the_limits_through_a_429_blo
         1,
         "followed to the supergroup"
     );
+    let followed = store
+        .telegram_chat(&supergroup.to_string())
+        .await
+        .expect("read")
+        .expect("the subscription moved with the chat");
+    assert!(followed.active() && followed.personal);
 
     let requests = api.send_requests();
     let to_flooded: Vec<_> = requests

@@ -207,45 +207,64 @@ pub(super) async fn subscribe(
     if let Some(current) = before.as_ref().filter(|chat| chat.active()) {
         return Ok(current.clone());
     }
-    let chat = match before {
-        Some(ended) => {
-            address_contact(&mut tx, ended.contact_id, chat_id, ended.language, at_ms).await?;
-            TelegramChat {
-                subscribed_at_ms: at_ms,
-                ended_at_ms: None,
-                ended_reason: None,
-                ..ended
-            }
-        }
-        None => {
-            let contact_id: i64 =
-                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query(
-                "INSERT INTO contacts (id, external_id, role, first_name, last_name, language, \
-                 telegram_chat_id, telegram_language, created_at, updated_at) \
-                 VALUES (?, ?, 'public', '', 'Telegram', ?, ?, ?, ?, ?)",
-            )
-            .bind(contact_id)
-            .bind(format!("telegram:{chat_id}"))
-            .bind(language.code())
-            .bind(chat_id)
-            .bind(language.code())
-            .bind(at_ms)
-            .bind(at_ms)
-            .execute(&mut *tx)
+    // An ended personal chat follows its contact again only if the contact has not moved to
+    // another chat since (a new phone, bound by a new link): then it follows the public
+    // updates, in the language it chose.
+    let Some(ended) = before else {
+        return new_public_follower(tx, chat_id, language, at_ms).await;
+    };
+    let now_at: Option<Option<String>> =
+        sqlx::query_scalar("SELECT telegram_chat_id FROM contacts WHERE id = ?")
+            .bind(ended.contact_id)
+            .fetch_optional(&mut *tx)
             .await?;
-            TelegramChat {
-                chat_id: chat_id.to_string(),
-                contact_id,
-                personal: false,
-                language,
-                subscribed_at_ms: at_ms,
-                ended_at_ms: None,
-                ended_reason: None,
-            }
-        }
+    if ended.personal && matches!(&now_at, Some(Some(other)) if other != chat_id) {
+        return new_public_follower(tx, chat_id, ended.language, at_ms).await;
+    }
+    address_contact(&mut tx, ended.contact_id, chat_id, ended.language, at_ms).await?;
+    let chat = TelegramChat {
+        subscribed_at_ms: at_ms,
+        ended_at_ms: None,
+        ended_reason: None,
+        ..ended
+    };
+    upsert_chat(&mut tx, &chat, at_ms).await?;
+    tx.commit().await?;
+    Ok(chat)
+}
+
+/// A chat that follows the public updates: a `public` contact of its own.
+async fn new_public_follower(
+    mut tx: Transaction<'static, Sqlite>,
+    chat_id: &str,
+    language: Language,
+    at_ms: i64,
+) -> Result<TelegramChat> {
+    let contact_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO contacts (id, external_id, role, first_name, last_name, language, \
+         telegram_chat_id, telegram_language, created_at, updated_at) \
+         VALUES (?, ?, 'public', '', 'Telegram', ?, ?, ?, ?, ?)",
+    )
+    .bind(contact_id)
+    .bind(format!("telegram:{chat_id}"))
+    .bind(language.code())
+    .bind(chat_id)
+    .bind(language.code())
+    .bind(at_ms)
+    .bind(at_ms)
+    .execute(&mut *tx)
+    .await?;
+    let chat = TelegramChat {
+        chat_id: chat_id.to_string(),
+        contact_id,
+        personal: false,
+        language,
+        subscribed_at_ms: at_ms,
+        ended_at_ms: None,
+        ended_reason: None,
     };
     upsert_chat(&mut tx, &chat, at_ms).await?;
     tx.commit().await?;
