@@ -183,6 +183,10 @@ pub struct Console {
     /// Failed sign-ins (per user name, and per remote address) allowed before each further
     /// attempt waits: 1 s, then twice as long each time, up to a minute.
     pub login_attempts_before_delay: u32,
+    /// The session cookie is sent over HTTPS only (`Secure`, named `__Host-tocsin-session`).
+    /// Off only where the browser reaches `serve` by plain HTTP on a trusted network: behind
+    /// a TLS proxy, leave it on.
+    pub secure_cookies: bool,
 }
 
 impl Default for Console {
@@ -191,6 +195,7 @@ impl Default for Console {
             session_hours: 12,
             setup_link_hours: 72,
             login_attempts_before_delay: 5,
+            secure_cookies: true,
         }
     }
 }

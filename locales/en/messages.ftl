@@ -212,3 +212,63 @@ bot-help =
     /status – the latest update
     /verify REFERENCE – check that a message comes from us
     /stop – stop receiving our updates
+
+## The console (tocsin serve, /console). Roles: author, approver, admin.
+
+console-title = Tocsin crisis console
+console-skip = Skip to the content
+console-nav = Console
+console-nav-updates = Updates
+console-nav-audit = Audit log
+console-language = Language
+console-signed-in-as = Signed in as { $name } ({ $role })
+console-role-author = author
+console-role-approver = approver
+console-role-admin = administrator
+console-sign-out = Sign out
+console-login-title = Sign in
+console-login-name = User name
+console-login-password = Password
+console-login-submit = Sign in
+console-login-failed = Wrong user name or password.
+console-login-password-set = Your password is set. You can sign in now.
+console-setup-title = Choose your password
+console-setup-intro = This link works once. Choose a password of at least 12 characters; a sentence you will remember is best.
+console-setup-password = New password
+console-setup-again = The same password again
+console-setup-submit = Save my password
+console-setup-mismatch = The two passwords differ. Please type them again.
+console-setup-invalid = This link is not valid: it was already used, it expired, or the account was disabled. Ask the administrator for a new one.
+console-setup-weak = This password cannot be used:
+console-updates-title = Updates
+console-updates-none = No update yet.
+console-col-id = No.
+console-col-title = Title
+console-col-state = State
+console-col-incident = Incident
+console-col-author = Written by
+console-col-approver = Approved by
+console-col-created = Created
+console-col-reference = Reference
+console-state-draft = draft
+console-state-approved = approved
+console-state-sending = sending
+console-state-sent = sent
+console-state-halted = halted
+console-state-discarded = discarded
+console-audit-title = Audit log
+console-audit-shown = The { $shown } most recent of { $total } entries. The whole log: tocsin audit export --csv FILE
+console-col-at = When
+console-col-user = Who
+console-col-action = Action
+console-col-target = On
+console-col-detail = Detail
+console-col-remote = From
+console-error-title = That did not work
+console-error-forbidden = Your role does not allow this.
+console-error-csrf = This form has expired or did not come from the console. Go back, reload the page and try again.
+console-error-not-found = This page does not exist.
+console-error-too-many = Too many failed sign-ins. Wait { $seconds } seconds, then try again.
+console-error-refused = This was refused:
+console-error-internal = Something went wrong on the server. It has been logged; try again in a moment.
+console-error-back = Back to the updates

@@ -215,3 +215,63 @@ bot-help =
     /status – la dernière communication
     /verify RÉFÉRENCE – vérifier qu'un message vient bien de nous
     /stop – ne plus recevoir nos communications
+
+## La console (tocsin serve, /console). Rôles : author, approver, admin.
+
+console-title = Console de crise Tocsin
+console-skip = Aller au contenu
+console-nav = Console
+console-nav-updates = Communications
+console-nav-audit = Journal d'audit
+console-language = Langue
+console-signed-in-as = Session de { $name } ({ $role })
+console-role-author = rédacteur
+console-role-approver = approbateur
+console-role-admin = administrateur
+console-sign-out = Se déconnecter
+console-login-title = Connexion
+console-login-name = Nom d'utilisateur
+console-login-password = Mot de passe
+console-login-submit = Se connecter
+console-login-failed = Nom d'utilisateur ou mot de passe incorrect.
+console-login-password-set = Votre mot de passe est enregistré. Vous pouvez maintenant vous connecter.
+console-setup-title = Choisissez votre mot de passe
+console-setup-intro = Ce lien ne fonctionne qu'une fois. Choisissez un mot de passe d'au moins 12 caractères ; une phrase dont vous vous souviendrez est l'idéal.
+console-setup-password = Nouveau mot de passe
+console-setup-again = Le même mot de passe, une seconde fois
+console-setup-submit = Enregistrer mon mot de passe
+console-setup-mismatch = Les deux mots de passe diffèrent. Veuillez les saisir à nouveau.
+console-setup-invalid = Ce lien n'est pas valable : il a déjà servi, il a expiré ou le compte a été désactivé. Demandez-en un nouveau à l'administrateur.
+console-setup-weak = Ce mot de passe ne peut pas être utilisé :
+console-updates-title = Communications
+console-updates-none = Aucune communication pour l'instant.
+console-col-id = N°
+console-col-title = Titre
+console-col-state = État
+console-col-incident = Incident
+console-col-author = Rédigée par
+console-col-approver = Approuvée par
+console-col-created = Créée
+console-col-reference = Référence
+console-state-draft = brouillon
+console-state-approved = approuvée
+console-state-sending = en cours d'envoi
+console-state-sent = envoyée
+console-state-halted = arrêtée
+console-state-discarded = abandonnée
+console-audit-title = Journal d'audit
+console-audit-shown = Les { $shown } entrées les plus récentes sur { $total }. Le journal complet : tocsin audit export --csv FICHIER
+console-col-at = Quand
+console-col-user = Qui
+console-col-action = Action
+console-col-target = Sur
+console-col-detail = Détail
+console-col-remote = Depuis
+console-error-title = Cela n'a pas fonctionné
+console-error-forbidden = Votre rôle ne le permet pas.
+console-error-csrf = Ce formulaire a expiré ou ne vient pas de la console. Revenez en arrière, rechargez la page et réessayez.
+console-error-not-found = Cette page n'existe pas.
+console-error-too-many = Trop de tentatives de connexion échouées. Attendez { $seconds } secondes, puis réessayez.
+console-error-refused = Ceci a été refusé :
+console-error-internal = Un problème est survenu sur le serveur. Il a été journalisé ; réessayez dans un instant.
+console-error-back = Retour aux communications

@@ -212,3 +212,63 @@ bot-help =
     /status – het laatste bericht
     /verify REFERENTIE – controleren of een bericht van ons komt
     /stop – geen berichten meer ontvangen
+
+## De console (tocsin serve, /console). Rollen: author, approver, admin.
+
+console-title = Tocsin crisisconsole
+console-skip = Naar de inhoud
+console-nav = Console
+console-nav-updates = Berichten
+console-nav-audit = Auditlog
+console-language = Taal
+console-signed-in-as = Aangemeld als { $name } ({ $role })
+console-role-author = auteur
+console-role-approver = goedkeurder
+console-role-admin = beheerder
+console-sign-out = Afmelden
+console-login-title = Aanmelden
+console-login-name = Gebruikersnaam
+console-login-password = Wachtwoord
+console-login-submit = Aanmelden
+console-login-failed = Verkeerde gebruikersnaam of verkeerd wachtwoord.
+console-login-password-set = Uw wachtwoord is ingesteld. U kunt zich nu aanmelden.
+console-setup-title = Kies uw wachtwoord
+console-setup-intro = Deze link werkt één keer. Kies een wachtwoord van minstens 12 tekens; een zin die u onthoudt, werkt het best.
+console-setup-password = Nieuw wachtwoord
+console-setup-again = Nogmaals hetzelfde wachtwoord
+console-setup-submit = Wachtwoord opslaan
+console-setup-mismatch = De twee wachtwoorden verschillen. Typ ze opnieuw.
+console-setup-invalid = Deze link is niet geldig: hij werd al gebruikt, is verlopen, of het account werd uitgeschakeld. Vraag de beheerder om een nieuwe.
+console-setup-weak = Dit wachtwoord kan niet worden gebruikt:
+console-updates-title = Berichten
+console-updates-none = Nog geen berichten.
+console-col-id = Nr.
+console-col-title = Titel
+console-col-state = Status
+console-col-incident = Incident
+console-col-author = Geschreven door
+console-col-approver = Goedgekeurd door
+console-col-created = Aangemaakt
+console-col-reference = Referentie
+console-state-draft = ontwerp
+console-state-approved = goedgekeurd
+console-state-sending = wordt verstuurd
+console-state-sent = verstuurd
+console-state-halted = stopgezet
+console-state-discarded = geschrapt
+console-audit-title = Auditlog
+console-audit-shown = De { $shown } recentste van { $total } regels. Het volledige log: tocsin audit export --csv BESTAND
+console-col-at = Wanneer
+console-col-user = Wie
+console-col-action = Handeling
+console-col-target = Op
+console-col-detail = Details
+console-col-remote = Vanaf
+console-error-title = Dat is niet gelukt
+console-error-forbidden = Uw rol laat dit niet toe.
+console-error-csrf = Dit formulier is verlopen of kwam niet van de console. Ga terug, laad de pagina opnieuw en probeer het nog eens.
+console-error-not-found = Deze pagina bestaat niet.
+console-error-too-many = Te veel mislukte aanmeldingen. Wacht { $seconds } seconden en probeer het dan opnieuw.
+console-error-refused = Dit werd geweigerd:
+console-error-internal = Er liep iets mis op de server. Dat werd gelogd; probeer het zo dadelijk opnieuw.
+console-error-back = Terug naar de berichten

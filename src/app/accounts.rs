@@ -3,7 +3,7 @@
 
 use super::{App, AppError};
 use crate::accounts::{
-    hash_password, verify_nothing, verify_password, LoginThrottle, ThrottleSettings,
+    hash_password_apart, verify_password_apart, LoginThrottle, ThrottleSettings,
 };
 use crate::domain::{check_password, SecretToken, UserName, UserRole};
 use crate::spreadsheet::{Separator, SheetWriter};
@@ -88,7 +88,7 @@ impl App {
             NewCredential::Password(password) => {
                 check_password(&password).map_err(|e| AppError::Refused(e.to_string()))?;
                 (
-                    FirstCredential::PasswordHash(hash_password(&password)?),
+                    FirstCredential::PasswordHash(hash_password_apart(password).await?),
                     None,
                 )
             }
@@ -165,20 +165,15 @@ impl App {
             note: None,
         };
         let Some(user) = user.filter(|user| user.disabled_at_ms.is_none()) else {
-            verify_nothing(password);
+            verify_password_apart(password.to_string(), None).await?;
             // Whatever was typed, cut short: a stranger's text fills no log.
             let typed: String = name.trim().chars().take(UserName::MAX_CHARS).collect();
             self.audit(&actor, "login.failed", Some(&typed), None)
                 .await?;
             return Err(refused());
         };
-        let matches = match &user.password_hash {
-            Some(stored) => verify_password(password, stored)?,
-            None => {
-                verify_nothing(password);
-                false
-            }
-        };
+        let matches =
+            verify_password_apart(password.to_string(), user.password_hash.clone()).await?;
         if !matches {
             self.audit(&actor, "login.failed", Some(user.name.as_str()), None)
                 .await?;
@@ -206,6 +201,35 @@ impl App {
             ..ThrottleSettings::default()
         };
         LoginThrottle::new(settings, Arc::clone(&self.clock))
+    }
+
+    /// Sets the first password of the account a setup token was issued to, which voids the
+    /// token. None when the token is unknown, used, expired or its account disabled: one
+    /// answer for all, as for a wrong password.
+    pub async fn redeem_setup_token(
+        &self,
+        token: &SecretToken,
+        password: &str,
+        remote: &str,
+    ) -> Result<Option<User>, AppError> {
+        check_password(password).map_err(|e| AppError::Refused(e.to_string()))?;
+        let hash = hash_password_apart(password.to_string()).await?;
+        let user = self
+            .store
+            .redeem_setup_token(&token.id(), &hash, self.clock.now_ms())
+            .await?;
+        let actor = Actor {
+            user: user.as_ref().map(|user| user.name.clone()),
+            remote: remote.into(),
+            note: None,
+        };
+        let action = if user.is_some() {
+            "user.setup"
+        } else {
+            "user.setup.refused"
+        };
+        self.audit(&actor, action, None, None).await?;
+        Ok(user)
     }
 
     /// The open session a token stands for, if any.

@@ -23,6 +23,8 @@ pub enum Action {
     Draft,
     Approve,
     ManageUsers,
+    /// Read the audit log (the console's page; the CLI's export is the machine's owner's).
+    ReadAudit,
 }
 
 impl Action {
@@ -31,6 +33,7 @@ impl Action {
             Action::Draft => "write an update",
             Action::Approve => "approve an update",
             Action::ManageUsers => "manage users",
+            Action::ReadAudit => "read the audit log",
         }
     }
 }
@@ -51,7 +54,8 @@ impl UserRole {
             (self, action),
             (UserRole::Author, Action::Draft)
                 | (UserRole::Approver, Action::Draft | Action::Approve)
-                | (UserRole::Admin, Action::ManageUsers)
+                | (UserRole::Approver, Action::ReadAudit)
+                | (UserRole::Admin, Action::ManageUsers | Action::ReadAudit)
         )
     }
 

@@ -136,9 +136,15 @@ pub struct Renderer {
 
 /// `{{ t(key="greeting-patients", name=contact.name) }}`: a Fluent message in this Tera's
 /// language, with every other argument passed as a Fluent variable.
-struct FluentFunction {
+pub struct FluentFunction {
     locales: Arc<Locales>,
     language: Language,
+}
+
+impl FluentFunction {
+    pub fn new(locales: Arc<Locales>, language: Language) -> FluentFunction {
+        FluentFunction { locales, language }
+    }
 }
 
 impl tera::Function for FluentFunction {
@@ -295,6 +301,11 @@ impl Renderer {
 
     pub fn locales(&self) -> &Locales {
         &self.locales
+    }
+
+    /// The phrases, for another set of templates (the console's) to bind `t()` to.
+    pub fn shared_locales(&self) -> Arc<Locales> {
+        Arc::clone(&self.locales)
     }
 
     /// Which SMS the wording itself makes UCS-2, for `tocsin check` to warn of.

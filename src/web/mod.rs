@@ -76,7 +76,8 @@ pub fn router(
 
 /// `tocsin serve`, bound to its address and ready to run.
 pub struct Server {
-    app: App,
+    app: Arc<App>,
+    console: areas::console::Console,
     dispatcher: Arc<Dispatcher>,
     keys: ReceiptKeys,
     press: PressRoom,
@@ -98,6 +99,8 @@ impl Server {
         let dispatcher = Arc::new(app.dispatcher()?);
         let press = PressRoom::open(&app).await?;
         let bot = telegram_bot(&app).await?;
+        let app = Arc::new(app);
+        let console = areas::console::Console::new(Arc::clone(&app))?;
         let bind = &app.config.serve.bind;
         let cannot = |error: std::io::Error| {
             AppError::Config(format!("[serve] bind: cannot listen on {bind}: {error}"))
@@ -106,6 +109,7 @@ impl Server {
         let address = listener.local_addr().map_err(cannot)?;
         Ok(Server {
             app,
+            console,
             dispatcher,
             keys,
             press,
@@ -139,7 +143,8 @@ impl Server {
             self.keys,
             Arc::clone(&self.app.clock),
             Some(self.press),
-        );
+        )
+        .merge(areas::console::router(self.console));
         let mut conversing = None;
         if let Some(bot) = self.bot {
             let intake = match bot.webhook() {

@@ -16,6 +16,7 @@
 //! includes a kept-alive connection's idle time, so the two could not be set apart.
 
 use super::throttled::Throttled;
+use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::Router;
 use hyper::server::conn::http1;
@@ -24,6 +25,7 @@ use hyper_util::service::TowerToHyperService;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -333,8 +335,8 @@ pub async fn run(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // A connection that died before we took it concerns only that connection.
                 if !matches!(
@@ -371,6 +373,7 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         tasks.spawn(watch_connection(
             stream,
+            peer,
             connection,
             Arc::clone(&connections),
             router.clone(),
@@ -387,6 +390,7 @@ pub async fn run(
 /// shutdown, once its request under way is answered.
 async fn watch_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     connection: Arc<Connection>,
     connections: Arc<Connections>,
     router: Router,
@@ -396,7 +400,9 @@ async fn watch_connection(
     let service = {
         let router = TowerToHyperService::new(router);
         let connection = Arc::clone(&connection);
-        hyper::service::service_fn(move |request| {
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            // The console's audit log and sign-in throttle name where a request came from.
+            request.extensions_mut().insert(ConnectInfo(peer));
             let busy = Busy::start(&connection);
             let answer = hyper::service::Service::call(&router, request);
             async move {

@@ -4,6 +4,8 @@
 mod accounts;
 mod audiences;
 mod cli;
+mod console;
+mod console_client;
 mod control;
 mod drafts;
 mod email;

@@ -175,6 +175,8 @@ pub(super) async fn create_session(
     Ok(token)
 }
 
+const LAST_SEEN_EVERY_MS: i64 = 60_000;
+
 pub(super) async fn session(
     store: &SqliteStore,
     token: &SecretToken,
@@ -183,7 +185,7 @@ pub(super) async fn session(
     let id = token.id();
     let Some(row) = sqlx::query(&format!(
         "SELECT {USER_COLUMNS}, sessions.created_at AS session_created_at, \
-         sessions.expires_at, sessions.ip FROM sessions JOIN users ON users.id = sessions.user_id \
+         sessions.expires_at, sessions.last_seen_at, sessions.ip FROM sessions JOIN users ON users.id = sessions.user_id \
          WHERE sessions.id = ? AND sessions.ended_at IS NULL AND sessions.expires_at > ? \
          AND users.disabled_at IS NULL"
     ))
@@ -194,19 +196,27 @@ pub(super) async fn session(
     else {
         return Ok(None);
     };
-    let (_turn, mut tx) = store.begin_write().await?;
-    sqlx::query("UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
-        .bind(at_ms)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    // A console page asks several times a second (the dashboard, the SMS counter): the
+    // session's last use is written at most once a minute, not once per request.
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    let last_seen_at_ms = if at_ms - last_seen >= LAST_SEEN_EVERY_MS {
+        let (_turn, mut tx) = store.begin_write().await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
+            .bind(at_ms)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        at_ms
+    } else {
+        last_seen
+    };
     Ok(Some(Session {
         id,
         user: user_from_row(&row)?,
         created_at_ms: row.try_get("session_created_at")?,
         expires_at_ms: row.try_get("expires_at")?,
-        last_seen_at_ms: at_ms,
+        last_seen_at_ms,
         ip: row.try_get("ip")?,
     }))
 }
