@@ -5,6 +5,7 @@ mod accounts;
 mod audiences;
 mod cli;
 mod console;
+mod console_browser;
 mod console_client;
 mod control;
 mod drafts;

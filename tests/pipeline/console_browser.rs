@@ -1,0 +1,238 @@
+//! The console in a real browser: Debian's Chromium, headless, driven by WebDriver
+//! (Debian's `chromedriver`, package chromium-driver) through fantoccini. A screenshot of
+//! every step is saved under `target/console-browser/`, to look at when a step fails.
+
+use super::support::{require, CHROMIUM};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// chromedriver on a free port, killed when dropped, and one headless Chromium session.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+    shots: PathBuf,
+    step: usize,
+}
+
+impl Browser {
+    /// None (skipped loudly) when chromedriver or Chromium is missing outside CI.
+    pub async fn start(test_name: &str) -> Option<Browser> {
+        let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+        if !require(
+            "chromedriver and chromium (apt-get install chromium chromium-driver)",
+            present,
+        ) {
+            return None;
+        }
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            listener.local_addr().expect("address").port()
+        };
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--window-size=1280,1000",
+                    "--lang=en-GB",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }
+        });
+        let capabilities = match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a JSON object literal"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() > STARTUP => {
+                    panic!("chromedriver did not start a session: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/console-browser")
+            .join(test_name);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        Some(Browser {
+            client,
+            driver,
+            _profile: profile,
+            shots,
+            step: 0,
+        })
+    }
+
+    /// A screenshot named after the step, numbered in order.
+    pub async fn shot(&mut self, name: &str) {
+        self.step += 1;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    pub async fn go(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Waits until `css` matches an element whose text contains `wanted`.
+    pub async fn wait_for_text(&self, css: &str, wanted: &str, within: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if text.contains(wanted) {
+                        return text;
+                    }
+                    if started.elapsed() > within {
+                        panic!("{css} says {text:?}, not {wanted:?}, after {within:?}");
+                    }
+                }
+            } else if started.elapsed() > within {
+                panic!("no {css} after {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn sign_in(&mut self, base: &str, name: &str, password: &str) {
+        self.go(&format!("{base}/console")).await;
+        self.fill("#name", name).await;
+        self.fill("#password", password).await;
+        self.shot(&format!("sign-in-{name}")).await;
+        self.click("form button[type=submit]").await;
+        self.wait_for_text(".who span", name, Duration::from_secs(10))
+            .await;
+    }
+
+    pub async fn sign_out(&mut self) {
+        self.click(".who button[type=submit]").await;
+        self.wait_for_text("h1", "Sign in", Duration::from_secs(10))
+            .await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_keeps_its_secure_session_cookie_and_signs_out() {
+    use super::support::TestApp;
+    use tocsin::app::{Actor, App, NewCredential};
+    use tocsin::domain::UserRole;
+    let Some(mut browser) = Browser::start("sign-in").await else {
+        return;
+    };
+    let test = TestApp::new(|config| config.serve.bind = "127.0.0.1:0".into()).await;
+    test.app
+        .add_user(
+            "els",
+            UserRole::Author,
+            NewCredential::Password("lange zin om te onthouden".into()),
+            &Actor::cli("test"),
+        )
+        .await
+        .expect("user");
+    let server = tocsin::web::Server::bind(App::open(test.app.config.clone()).await.expect("app"))
+        .await
+        .expect("bind");
+    // `localhost`: a potentially trustworthy origin, where Chromium keeps Secure cookies
+    // without TLS, as it would behind the hospital's TLS proxy.
+    let base = format!("http://localhost:{}", server.address().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+
+    browser.go(&format!("{base}/console")).await;
+    browser
+        .wait_for_text("h1", "Sign in", Duration::from_secs(10))
+        .await;
+    browser.fill("#name", "els").await;
+    browser.fill("#password", "wrong password").await;
+    browser.click("form button[type=submit]").await;
+    browser
+        .wait_for_text(
+            "#login-problem",
+            "Wrong user name or password",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.shot("wrong-password").await;
+    browser
+        .sign_in(&base, "els", "lange zin om te onthouden")
+        .await;
+    browser.shot("signed-in").await;
+    let cookies = browser.client.get_all_cookies().await.expect("cookies");
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.name() == "__Host-tocsin-session")
+        .expect("the session cookie is kept");
+    assert_eq!(session.secure(), Some(true));
+    assert_eq!(session.http_only(), Some(true));
+    browser.sign_out().await;
+    browser.shot("signed-out").await;
+    browser.go(&format!("{base}/console/updates")).await;
+    browser
+        .wait_for_text("h1", "Sign in", Duration::from_secs(10))
+        .await;
+    browser.close().await;
+    let _ = stop.send(());
+}
