@@ -161,6 +161,20 @@ fn a_playbook_is_written_to_a_new_file_refused_until_filled_in_and_then_drafted(
         stdout.starts_with("Stored draft update 1 (alert, by Els Peeters)."),
         "{stdout}"
     );
+    // The press release holds the three texts, rendered.
+    let preview = tocsin(
+        dir.path(),
+        &["update", "preview", "1", "--channel", "email"],
+    );
+    let (stdout, stderr) = text(&preview);
+    assert!(preview.status.success(), "{stderr}");
+    for title in [
+        "Cyberaanval: geplande operaties en consultaties gaan niet door",
+        "Cyberattaque\u{a0}: les opérations et consultations prévues n'auront pas lieu",
+        "Cyberattack: planned operations and consultations will not go ahead",
+    ] {
+        assert!(stdout.contains(title), "{title:?} not in\n{stdout}");
+    }
 
     // The next cyberattack of the month opens an incident of its own.
     let second = tocsin(dir.path(), &["update", "new", "--playbook", "cyberattack"]);
