@@ -2,6 +2,7 @@
 //! call these, never the parts underneath directly.
 
 mod accounts;
+mod playbooks;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 
@@ -69,6 +70,8 @@ pub enum AppError {
     Export(#[from] crate::press::ExportError),
     #[error(transparent)]
     Password(#[from] crate::accounts::HashError),
+    #[error(transparent)]
+    Playbook(#[from] crate::playbooks::PlaybookError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
     Placeholders {
         action: &'static str,
