@@ -67,6 +67,7 @@ pub fn check(config: &Config) -> CheckReport {
     hospital(config, &mut report);
     messages(config, &mut report);
     serve(config, &mut report);
+    console(config, &mut report);
     press(config, &mut report);
     report
 }
@@ -512,6 +513,36 @@ fn serve(config: &Config, report: &mut CheckReport) {
     }
 }
 
+fn console(config: &Config, report: &mut CheckReport) {
+    let console = &config.console;
+    report.lines.push(format!(
+        "Console (tocsin serve): /console on {}; sessions last {} h, setup links {} h; \
+         sign-in slowed after {} failures; session cookie {}",
+        config.serve.bind,
+        console.session_hours,
+        console.setup_link_hours,
+        console.login_attempts_before_delay,
+        if console.secure_cookies {
+            "Secure (HTTPS only: put serve behind a TLS proxy)"
+        } else {
+            "NOT Secure (sent over plain HTTP)"
+        }
+    ));
+    report.problems.extend(console.problems());
+    let loopback = config
+        .serve
+        .bind
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|address| address.ip().is_loopback());
+    if !console.secure_cookies && !loopback {
+        report.warnings.push(format!(
+            "[console] secure_cookies = false while serve listens on {}: anyone on the network \
+             path can read a session cookie and act as its user",
+            config.serve.bind
+        ));
+    }
+}
+
 fn press(config: &Config, report: &mut CheckReport) {
     let checked =
         press::public_url(config).and_then(|url| Ok((press::cap_sender(config, &url)?, url)));
@@ -575,6 +606,36 @@ twilio = 10
         }
         assert!(text.contains("Configuration: none found"), "{text}");
         assert!(text.contains("nothing leaves this machine"), "{text}");
+    }
+
+    #[test]
+    fn the_console_is_described_and_unusable_durations_or_clear_cookies_on_the_network_said() {
+        let config = Config::parse(COMPLETE, "t.toml").expect("valid");
+        let text = check(&config).to_text();
+        assert!(
+            text.contains("sessions last 12 h, setup links 72 h")
+                && text.contains("session cookie Secure"),
+            "{text}"
+        );
+        let open = format!(
+            "{COMPLETE}\n[serve]\nbind = \"0.0.0.0:8080\"\n[console]\nsession_hours = 0\n\
+             secure_cookies = false\n"
+        );
+        let report = check(&Config::parse(&open, "t.toml").expect("valid"));
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains("session_hours = 0")),
+            "{:?}",
+            report.problems
+        );
+        assert!(
+            report.warnings.iter().any(|warning| warning
+                .contains("secure_cookies = false while serve listens on 0.0.0.0:8080")),
+            "{:?}",
+            report.warnings
+        );
     }
 
     #[test]

@@ -189,6 +189,25 @@ pub struct Console {
     pub secure_cookies: bool,
 }
 
+impl Console {
+    /// What `serve` refuses to start with: a session or setup link that could never be used.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.session_hours == 0 {
+            problems.push(
+                "[console] session_hours = 0: every session would end as it opens".to_string(),
+            );
+        }
+        if self.setup_link_hours == 0 {
+            problems.push(
+                "[console] setup_link_hours = 0: every setup link would be expired when printed"
+                    .to_string(),
+            );
+        }
+        problems
+    }
+}
+
 impl Default for Console {
     fn default() -> Self {
         Console {

@@ -95,6 +95,9 @@ impl Server {
         app.refuse_placeholders("run tocsin serve")?;
         let keys = ReceiptKeys::from_config(&app.config).map_err(AppError::Config)?;
         let limits = server::Limits::from_config(&app.config.serve).map_err(AppError::Config)?;
+        if let Some(problem) = app.config.console.problems().into_iter().next() {
+            return Err(AppError::Config(problem));
+        }
         limits.ensure_file_limit().map_err(AppError::Config)?;
         let dispatcher = Arc::new(app.dispatcher()?);
         let press = PressRoom::open(&app).await?;
