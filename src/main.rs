@@ -710,7 +710,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
         }
         Command::Check => {
             let report = tocsin::check::check(&config);
-            print!("{}", report.to_text());
+            print!("{}", report.to_text_in(text()));
             if !report.problems.is_empty() {
                 anyhow::bail!(say!("error-check-problems", count = report.problems.len()));
             }
@@ -1099,11 +1099,11 @@ fn forecast_text(forecast: &Forecast) -> String {
         out.push('\n');
         for (channel, counts) in &audience.deliveries {
             let total = counts.values().sum::<u64>();
+            let counted = format!("{} ({})", text().number(total), by_language(counts));
             let _ = writeln!(
                 out,
-                "    {channel}: {} ({})",
-                text().number(total),
-                by_language(counts)
+                "    {}",
+                say!("labelled", label = channel.to_string(), value = counted)
             );
         }
         if !audience.skipped.is_empty() {
@@ -1503,7 +1503,14 @@ async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
             let held = app.store.backlog(id).await?.held;
             println!("{}", say!("run-stopped", count = held));
             for (channel, reason) in channels {
-                println!("  {channel}: {reason}");
+                println!(
+                    "  {}",
+                    say!(
+                        "labelled",
+                        label = channel.to_string(),
+                        value = reason.to_string()
+                    )
+                );
             }
             println!("{}", say!("run-stopped-fix", id = id.to_string()));
             if status.by_state.contains_key(&DeliveryState::Undeliverable) {

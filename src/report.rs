@@ -391,7 +391,17 @@ impl StatusReport {
             let _ = writeln!(out, "{}", text.say("status-breakers", &[]));
         }
         for (gateway, breaker) in &self.breakers {
-            let _ = write!(out, "  {gateway}: {}", breaker.state);
+            let _ = write!(
+                out,
+                "  {}",
+                text.say(
+                    "labelled",
+                    &[
+                        ("label", gateway.as_str().into()),
+                        ("value", breaker.state.as_str().into())
+                    ]
+                )
+            );
             if let Some(since) = breaker
                 .since_ms
                 .and_then(chrono::DateTime::from_timestamp_millis)
@@ -436,12 +446,17 @@ impl StatusReport {
             })
         });
         for contact in listed.iter().take(20) {
+            let who = format!("{} ({})", contact.name, contact.external_id);
             let _ = writeln!(
                 out,
-                "  {} ({}): {}",
-                contact.name,
-                contact.external_id,
-                contact.reasons.join("; ")
+                "  {}",
+                text.say(
+                    "labelled",
+                    &[
+                        ("label", who.into()),
+                        ("value", contact.reasons.join("; ").into())
+                    ]
+                )
             );
         }
         if self.unreached.len() > 20 {

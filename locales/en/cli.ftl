@@ -14,6 +14,8 @@ cli-datetime-format = %Y-%m-%d %H:%M
 ## The frame of every error and warning
 # $message
 error-line = error: { $message }
+# $label, $value: "sms: 43", a label and what it labels
+labelled = { $label }: { $value }
 # $message, $cause: an error and what caused it
 error-cause = { $message }: { $cause }
 # $message
@@ -61,6 +63,11 @@ error-check-problems = { $count ->
         [one] { $count } thing
        *[other] { $count } things
     } to fix before tocsin can send
+
+## tocsin check: its verdict
+check-warnings = Warnings:
+check-nothing-missing = Nothing missing: updates can be drafted and sent.
+check-missing = Missing or wrong (tocsin refuses to send until fixed):
 
 ## Serve
 # $address

@@ -14,6 +14,8 @@ cli-datetime-format = %d/%m/%Y à %-Hh%M
 ## Le cadre de chaque erreur et avertissement
 # $message
 error-line = erreur : { $message }
+# $label, $value: "sms: 43", a label and what it labels
+labelled = { $label } : { $value }
 # $message, $cause: an error and what caused it
 error-cause = { $message } : { $cause }
 # $message
@@ -44,23 +46,28 @@ error-unreadable = { $file } : { $reason } ; rien n'a été importé
 # $file
 error-draft-not-stored = { $file } n'a pas été enregistré :
 # $action, $file
-error-placeholders = refusé ({ $action }) : les messages porteraient les coordonnées d'exemple d'un hôpital, pas les vôtres. Indiquez dans { $file } :
+error-placeholders = Tocsin refuse { $action } : les messages porteraient les coordonnées d'exemple d'un hôpital, pas les vôtres. Indiquez dans { $file } :
 error-placeholders-no-file = tocsin.toml (il n'y en a pas dans le dossier de travail ; ou passez --config FICHIER)
 # $section, $key
 error-placeholder-empty = [{ $section }] { $key } est vide
 # $section, $key, $value
 error-placeholder-example = [{ $section }] { $key } vaut encore l'exemple « { $value } »
 error-placeholders-check = `tocsin check` montre tout ce que la configuration fera.
-action-draft = enregistrer une mise à jour comme brouillon
-action-approve = approuver une mise à jour
-action-send = envoyer une mise à jour
-action-press-export = exporter la salle de presse
-action-serve = lancer tocsin serve
+action-draft = d'enregistrer une mise à jour comme brouillon
+action-approve = d'approuver une mise à jour
+action-send = d'envoyer une mise à jour
+action-press-export = d'exporter la salle de presse
+action-serve = de lancer tocsin serve
 # $count
 error-check-problems = { $count ->
         [one] { $count } point à corriger
        *[other] { $count } points à corriger
     } avant que tocsin puisse envoyer
+
+## tocsin check: its verdict
+check-warnings = Avertissements :
+check-nothing-missing = Rien ne manque : les mises à jour peuvent être rédigées et envoyées.
+check-missing = Manquant ou incorrect (tocsin refuse d'envoyer tant que ce n'est pas corrigé) :
 
 ## Serve
 # $address
@@ -111,7 +118,7 @@ press-export-removed = supprimé : { $path }
 ## update draft
 # $id, $kind, $author
 draft-stored = Mise à jour { $id } enregistrée comme brouillon ({ $kind }, par { $author }).
-draft-sms-heading = Le texte SMS tel qu'il est écrit :
+draft-sms-heading = Les textes SMS tels qu'ils sont écrits :
 # $language, $encoding, $parts, $units
 draft-sms-language = [{ $language }] : { $encoding }, { $parts ->
         [one] { $parts } segment
@@ -143,8 +150,8 @@ forecast-skipped = ignorés : { $list }
 # $count
 forecast-unreachable = joignables par aucun canal : { $count } (la liste du centre d'appel)
 forecast-sms-heading = SMS tels que les destinataires les reçoivent (expéditeur, leurs propres rendez-vous), segments par message :
-# $messages, $parts: "12 de 2 segments"
-forecast-sms-parts = { $messages } de { $parts ->
+# $messages, $parts: "12 en 2 segments"
+forecast-sms-parts = { $messages } en { $parts ->
         [one] { $parts } segment
        *[other] { $parts } segments
     }

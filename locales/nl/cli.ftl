@@ -14,6 +14,8 @@ cli-datetime-format = %d/%m/%Y om %-H.%M uur
 ## Het kader van elke fout en waarschuwing
 # $message
 error-line = fout: { $message }
+# $label, $value: "sms: 43", a label and what it labels
+labelled = { $label }: { $value }
 # $message, $cause: an error and what caused it
 error-cause = { $message }: { $cause }
 # $message
@@ -44,23 +46,28 @@ error-unreadable = { $file }: { $reason }; er is niets geïmporteerd
 # $file
 error-draft-not-stored = { $file } is niet opgeslagen:
 # $action, $file
-error-placeholders = geweigerd ({ $action }): de berichten zouden de voorbeeldgegevens van een ziekenhuis dragen, niet de uwe. Vul in { $file } in:
+error-placeholders = Tocsin weigert { $action }: de berichten zouden de voorbeeldgegevens van een ziekenhuis dragen, niet de uwe. Pas het volgende aan in { $file }:
 error-placeholders-no-file = tocsin.toml (er staat er geen in de werkmap; of geef --config BESTAND)
 # $section, $key
 error-placeholder-empty = [{ $section }] { $key } is leeg
 # $section, $key, $value
 error-placeholder-example = [{ $section }] { $key } is nog het voorbeeld "{ $value }"
 error-placeholders-check = `tocsin check` toont alles wat de configuratie zal doen.
-action-draft = een update als ontwerp opslaan
-action-approve = een update goedkeuren
-action-send = een update versturen
-action-press-export = de perskamer exporteren
-action-serve = tocsin serve starten
+action-draft = een update als ontwerp op te slaan
+action-approve = een update goed te keuren
+action-send = een update te versturen
+action-press-export = de perskamer te exporteren
+action-serve = tocsin serve te starten
 # $count
 error-check-problems = { $count ->
         [one] { $count } punt
        *[other] { $count } punten
     } op te lossen voor tocsin kan versturen
+
+## tocsin check: its verdict
+check-warnings = Waarschuwingen:
+check-nothing-missing = Er ontbreekt niets: updates kunnen worden opgesteld en verstuurd.
+check-missing = Ontbreekt of is fout (tocsin weigert te versturen tot het is opgelost):
 
 ## Serve
 # $address
@@ -111,7 +118,7 @@ press-export-removed = verwijderd: { $path }
 ## update draft
 # $id, $kind, $author
 draft-stored = Update { $id } opgeslagen als ontwerp ({ $kind }, door { $author }).
-draft-sms-heading = De sms-tekst zoals geschreven:
+draft-sms-heading = De sms-teksten zoals geschreven:
 # $language, $encoding, $parts, $units
 draft-sms-language = [{ $language }]: { $encoding }, { $parts ->
         [one] { $parts } deel
@@ -143,8 +150,8 @@ forecast-skipped = overgeslagen: { $list }
 # $count
 forecast-unreachable = via geen enkel kanaal bereikbaar: { $count } (de lijst voor het callcenter)
 forecast-sms-heading = Sms'en zoals de ontvangers ze krijgen (afzender, hun eigen afspraken), delen per bericht:
-# $messages, $parts: "12 van 2 delen"
-forecast-sms-parts = { $messages } van { $parts ->
+# $messages, $parts: "12 met 2 delen"
+forecast-sms-parts = { $messages } met { $parts ->
         [one] { $parts } deel
        *[other] { $parts } delen
     }

@@ -24,6 +24,7 @@ const BUILTIN: [(Language, &str); 3] = [
 pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("cli-date-format", &[]),
     ("cli-datetime-format", &[]),
+    ("labelled", &["label", "value"]),
     ("error-line", &["message"]),
     ("error-cause", &["message", "cause"]),
     ("warning-line", &["message"]),
@@ -52,6 +53,9 @@ pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("action-press-export", &[]),
     ("action-serve", &[]),
     ("error-check-problems", &["count"]),
+    ("check-warnings", &[]),
+    ("check-nothing-missing", &[]),
+    ("check-missing", &[]),
     ("serve-receipts", &["address"]),
     ("serve-press", &["address"]),
     ("optout-added", &["contact", "channel"]),
@@ -494,6 +498,7 @@ mod tests {
         for (file, source) in [
             ("src/main.rs", include_str!("../main.rs")),
             ("src/report.rs", include_str!("../report.rs")),
+            ("src/check.rs", include_str!("../check.rs")),
         ] {
             for piece in source.replace("say!(", "say(").split("say(\"").skip(1) {
                 let id = piece.split('"').next().unwrap_or_default();

@@ -48,7 +48,7 @@ fn the_same_commands_speak_dutch_french_or_english_as_tocsin_lang_asks() {
     let nl = draft("nl");
     assert!(
         nl.contains("Update 1 opgeslagen als ontwerp (alert, door els peeters).")
-            && nl.contains("De sms-tekst zoals geschreven:")
+            && nl.contains("De sms-teksten zoals geschreven:")
             && nl.contains("Wie ze nu bereikt (zoals tocsin update send het zou plannen):")
             && nl.contains("Volgende stap: tocsin update preview 1"),
         "{nl}"
@@ -56,7 +56,7 @@ fn the_same_commands_speak_dutch_french_or_english_as_tocsin_lang_asks() {
     let fr = draft("fr");
     assert!(
         fr.contains("Mise à jour 2 enregistrée comme brouillon (alert, par els peeters).")
-            && fr.contains("Le texte SMS tel qu'il est écrit\u{a0}:")
+            && fr.contains("Les textes SMS tels qu'ils sont écrits\u{a0}:")
             && fr.contains("Étape suivante\u{a0}: tocsin update preview 2"),
         "{fr}"
     );
