@@ -601,21 +601,26 @@ fn io_reason(error: &std::io::Error) -> String {
     }
 }
 
+/// The actions `App::refuse_placeholders` names, and their sentence in `cli.ftl`.
+const PLACEHOLDER_ACTIONS: &[(&str, &str)] = &[
+    ("draft an update", "action-draft"),
+    ("approve an update", "action-approve"),
+    ("send an update", "action-send"),
+    ("export the press room", "action-press-export"),
+    ("run tocsin serve", "action-serve"),
+];
+
 /// The refusal to go on with the example hospital details, in the CLI's language.
 fn placeholders_text(
     action: &str,
     placeholders: &[tocsin::config::Placeholder],
     file: Option<&std::path::Path>,
 ) -> Option<String> {
-    let action = match action {
-        "draft an update" => say!("action-draft"),
-        "approve an update" => say!("action-approve"),
-        "send an update" => say!("action-send"),
-        "export the press room" => say!("action-press-export"),
-        "run tocsin serve" => say!("action-serve"),
-        // An action this list does not know yet: the library's English text says it.
-        _ => return None,
-    };
+    // An action this list does not know: the library's English text says it.
+    let (_, id) = PLACEHOLDER_ACTIONS
+        .iter()
+        .find(|(english, _)| *english == action)?;
+    let action = text().say(id, &[]);
     let file = match file {
         Some(file) => file.display().to_string(),
         None => say!("error-placeholders-no-file"),
@@ -1617,6 +1622,22 @@ mod tests {
         }
         for sub in command.get_subcommands() {
             undescribed(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_action_refused_with_the_example_details_has_its_sentence() {
+        for source in [include_str!("app.rs"), include_str!("web/mod.rs")] {
+            for piece in source.split("refuse_placeholders(\"").skip(1) {
+                let action = piece.split('"').next().unwrap_or_default();
+                let known = PLACEHOLDER_ACTIONS
+                    .iter()
+                    .find(|(english, _)| *english == action);
+                assert!(known.is_some(), "{action:?} is not in PLACEHOLDER_ACTIONS");
+            }
+        }
+        for (english, id) in PLACEHOLDER_ACTIONS {
+            assert_eq!(CliText::english().say(id, &[]), *english);
         }
     }
 

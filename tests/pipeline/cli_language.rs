@@ -255,3 +255,59 @@ fn without_tocsin_lang_or_a_known_locale_the_command_line_speaks_english_as_befo
     );
     assert!(stdout.starts_with("media: 1 contact\n"), "{stdout}");
 }
+
+#[test]
+fn the_refusal_of_the_example_hospital_details_is_in_the_command_lines_language() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("alert.toml"),
+        include_str!("../../examples/01-first-alert.toml"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("press.csv"),
+        "outlet,name,language,email\nDe Standaard,An Peeters,nl,an.peeters@example.be\n",
+    )
+    .expect("write");
+    let import = tocsin_in(dir.path(), &[], &["import", "media", "press.csv"]);
+    assert!(import.status.success(), "{:?}", text(&import));
+    let refused = |language| {
+        let out = tocsin_in(
+            dir.path(),
+            &[("LANG", language)],
+            &["update", "draft", "alert.toml"],
+        );
+        assert!(!out.status.success(), "drafted: {:?}", text(&out));
+        text(&out).1
+    };
+    let nl = refused("nl_BE.UTF-8");
+    assert!(
+        nl.starts_with(
+            "fout: Tocsin weigert een update als ontwerp op te slaan: de berichten zouden de \
+             voorbeeldgegevens van een ziekenhuis dragen, niet de uwe. Pas het volgende aan in \
+             tocsin.toml (er staat er geen in de werkmap; of geef --config BESTAND):\n  \
+             [hospital] name is nog het voorbeeld \"Ziekenhuis Noord-Antwerpen\"\n"
+        ) && nl.ends_with("`tocsin check` toont alles wat de configuratie zal doen.\n"),
+        "{nl}"
+    );
+    let fr = refused("fr_BE.UTF-8");
+    assert!(
+        fr.starts_with(
+            "erreur\u{a0}: Tocsin refuse d'enregistrer une mise à jour comme brouillon\u{a0}: \
+             les messages porteraient"
+        ) && fr.contains(
+            "  [hospital] name vaut encore l'exemple «\u{a0}Ziekenhuis Noord-Antwerpen\u{a0}»\n"
+        ),
+        "{fr}"
+    );
+    let en = refused("C.UTF-8");
+    assert!(
+        en.starts_with(
+            "error: refusing to draft an update: messages would carry the example hospital \
+             details, not yours. Set in tocsin.toml (none was found in the working directory; \
+             or pass --config FILE):\n  [hospital] name is still the example \
+             \"Ziekenhuis Noord-Antwerpen\"\n"
+        ),
+        "{en}"
+    );
+}
