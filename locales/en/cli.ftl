@@ -21,7 +21,7 @@ error-cause = { $message }: { $cause }
 # $message
 warning-line = WARNING: { $message }
 # $value
-warning-unknown-language = warning: TOCSIN_LANG={ $value } is not a language of the command line (nl, fr or en): it speaks English
+warning-unknown-language = warning: TOCSIN_LANG={ $value } is not a language of the command line (nl, fr or en): Tocsin answers in English
 # $reason
 error-runtime = cannot start the runtime: { $reason }
 # $reason

@@ -21,7 +21,7 @@ error-cause = { $message } : { $cause }
 # $message
 warning-line = ATTENTION : { $message }
 # $value
-warning-unknown-language = attention : TOCSIN_LANG={ $value } n'est pas une langue de la ligne de commande (nl, fr ou en) : elle parle anglais
+warning-unknown-language = attention : TOCSIN_LANG={ $value } n'est pas une langue de la ligne de commande (nl, fr ou en) : Tocsin répond en anglais
 # $reason
 error-runtime = impossible de démarrer le moteur d'exécution : { $reason }
 # $reason
@@ -111,7 +111,13 @@ audit-written = { $count ->
 press-export-summary = { $dir } : { $written ->
         [one] { $written } fichier écrit
        *[other] { $written } fichiers écrits
-    }, { $unchanged } inchangés, { $removed } supprimés
+    }, { $unchanged ->
+        [one] { $unchanged } inchangé
+       *[other] { $unchanged } inchangés
+    }, { $removed ->
+        [one] { $removed } supprimé
+       *[other] { $removed } supprimés
+    }
 # $path
 press-export-removed = supprimé : { $path }
 
@@ -137,14 +143,17 @@ draft-gsm7-version = version GSM-7 ({ $parts ->
 draft-gsm7-hint = enregistrez à nouveau le brouillon avec --sms-gsm7 pour l'utiliser
 # $id
 draft-next = Étape suivante : tocsin update preview { $id } [--language nl|fr|en], puis tocsin update approve { $id } --by NOM   (une autre personne que l'auteur)
-forecast-heading = Qui elle atteint maintenant (comme tocsin update send la planifierait) :
+forecast-heading = Qui cette mise à jour atteint maintenant (comme tocsin update send la planifierait) :
 # $spec, $count
 forecast-audience = { $spec } : { $count ->
         [one] { $count } contact
        *[other] { $count } contacts
     }
 # $count
-forecast-shared = ; { $count } de plus comptés dans un public précédent
+forecast-shared = ; { $count ->
+        [one] { $count } de plus, compté
+       *[other] { $count } de plus, comptés
+    } dans un public précédent
 # $list
 forecast-skipped = ignorés : { $list }
 # $count
@@ -188,7 +197,10 @@ send-planned-before = La mise à jour { $id } était déjà planifiée : rien d
 send-planned = { $count ->
         [one] { $count } envoi planifié
        *[other] { $count } envois planifiés
-    } ({ $skipped } ignorés : désinscrits ou sans adresse).
+    } ({ $skipped ->
+        [one] { $skipped } ignoré
+       *[other] { $skipped } ignorés
+    } : désinscrits ou sans adresse).
 # $count
 send-resumed = { $count ->
         [one] { $count } envoi repris
@@ -239,7 +251,7 @@ run-stopped-refused = Refusés entre-temps, à renvoyer une fois corrigé : toc
 # $id
 run-halted = La mise à jour { $id } a été arrêtée : plus rien n'en est envoyé.
 # $done, $open, $sent, $undeliverable, $failed, $uncertain, $rate, $waiting, $notes ($rate and $notes are built from the messages below, or empty)
-progress-line = { $done } sur { $open } terminés ({ $sent } envoyés, { $undeliverable } non distribuables, { $failed } échoués, { $uncertain } incertains{ $rate }) ; { $waiting } en attente{ $notes }
+progress-line = terminés : { $done } sur { $open } (envoyés : { $sent }, non distribuables : { $undeliverable }, échoués : { $failed }, incertains : { $uncertain }{ $rate }) ; en attente : { $waiting }{ $notes }
 # $rate
 progress-rate = , { $rate }/s
 # $error
@@ -252,26 +264,56 @@ progress-prefix = progression : { $line }
 import-optouts = { $file } : { $count ->
         [one] { $count } désinscription appliquée
        *[other] { $count } désinscriptions appliquées
-    }, { $rejected } refusées
+    }, { $rejected ->
+        [one] { $rejected } refusée
+       *[other] { $rejected } refusées
+    }
 # $file
 import-optouts-rejects = Lignes refusées, avec la raison : { $file }
 # $file, $records, $accepted, $rejected ($accepted is one of the three below, with a space between them)
 import-read = { $file } : { $records ->
         [one] { $records } enregistrement lu
        *[other] { $records } enregistrements lus
-    }, { $accepted } { $rejected } refusés
+    }, { $accepted } { $rejected ->
+        [one] { $rejected } refusé
+       *[other] { $rejected } refusés
+    }
 # $count
-import-accepted = { $count } acceptés,
+import-accepted = { $count ->
+        [one] { $count } accepté
+       *[other] { $count } acceptés
+    },
 # $count, $kept
-import-accepted-kept = { $count } acceptés, dont { $kept } sans un champ ;
+import-accepted-kept = { $count ->
+        [one] { $count } accepté
+       *[other] { $count } acceptés
+    }, dont { $kept } sans un champ ;
 # $count
-import-skipped = { $count } écartés (voir les remarques) ;
+import-skipped = { $count ->
+        [one] { $count } écarté
+       *[other] { $count } écartés
+    } (voir les remarques) ;
 # $new, $updated, $unchanged
-import-contacts = contacts :     { $new } nouveaux, { $updated } mis à jour, { $unchanged } inchangés
+import-contacts = contacts :     { $new ->
+        [one] { $new } nouveau
+       *[other] { $new } nouveaux
+    }, { $updated } mis à jour, { $unchanged ->
+        [one] { $unchanged } inchangé
+       *[other] { $unchanged } inchangés
+    }
 # $new, $updated, $unchanged
-import-appointments = rendez-vous :  { $new } nouveaux, { $updated } mis à jour, { $unchanged } inchangés
+import-appointments = rendez-vous :  { $new ->
+        [one] { $new } nouveau
+       *[other] { $new } nouveaux
+    }, { $updated } mis à jour, { $unchanged ->
+        [one] { $unchanged } inchangé
+       *[other] { $unchanged } inchangés
+    }
 # $count
-import-conflicts = conflits :      { $count } non fusionnés : l'identifiant d'un contact connu, mais une autre personne (rien n'en a été écrit ; voir tocsin import conflicts)
+import-conflicts = conflits :      { $count ->
+        [one] { $count } non fusionné
+       *[other] { $count } non fusionnés
+    } : l'identifiant d'un contact connu, mais une autre personne (rien n'en a été écrit ; voir tocsin import conflicts)
 # $line, $field, $message
 import-note = remarque, ligne { $line } : { $field } : { $message }
 # $file
@@ -279,7 +321,10 @@ import-rejects = Enregistrements refusés et ceux gardés sans un champ, avec la
 
 ## import conflicts
 # $id, $contacts, $new, $updated
-conflict-accepted = Conflit { $id } accepté : l'enregistrement est fusionné ({ $contacts } contact mis à jour, { $new } rendez-vous nouveaux, { $updated } mis à jour).
+conflict-accepted = Conflit { $id } accepté : l'enregistrement est fusionné ({ $contacts } contact mis à jour, { $new ->
+        [one] { $new } nouveau rendez-vous
+       *[other] { $new } nouveaux rendez-vous
+    }, { $updated } mis à jour).
 # $id
 conflict-rejected = Conflit { $id } refusé : rien de cet enregistrement n'est importé.
 conflicts-none = Aucun conflit d'importation.
@@ -356,7 +401,10 @@ status-halted = La mise à jour { $id } a été arrêtée : { $count ->
        *[other] { $count } envois
     } ; ce qui n'était pas parti est annulé
 # $count, $reason
-status-paused-reason = EN PAUSE, { $count } retenus : { $reason }
+status-paused-reason = EN PAUSE, { $count ->
+        [one] { $count } retenu
+       *[other] { $count } retenus
+    } : { $reason }
 # $id
 status-paused-fix = une fois corrigé : tocsin update send { $id }
 status-column-rows = canal/langue

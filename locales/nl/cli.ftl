@@ -21,7 +21,7 @@ error-cause = { $message }: { $cause }
 # $message
 warning-line = LET OP: { $message }
 # $value
-warning-unknown-language = let op: TOCSIN_LANG={ $value } is geen taal van de opdrachtregel (nl, fr of en): die spreekt Engels
+warning-unknown-language = let op: TOCSIN_LANG={ $value } is geen taal van de opdrachtregel (nl, fr of en): Tocsin antwoordt in het Engels
 # $reason
 error-runtime = kan de runtime niet starten: { $reason }
 # $reason
@@ -59,10 +59,10 @@ action-send = een update te versturen
 action-press-export = de perskamer te exporteren
 action-serve = tocsin serve te starten
 # $count
-error-check-problems = { $count ->
+error-check-problems = nog { $count ->
         [one] { $count } punt
        *[other] { $count } punten
-    } op te lossen voor tocsin kan versturen
+    } op te lossen voordat tocsin kan versturen
 
 ## tocsin check: its verdict
 check-warnings = Waarschuwingen:
@@ -193,7 +193,7 @@ send-planned = { $count ->
 send-resumed = { $count ->
         [one] { $count } verzending
        *[other] { $count } verzendingen
-    } hervat die de eerder gestopte run had tegengehouden.
+    } hervat die de eerder gestopte verzendronde had tegengehouden.
 # $count, $by
 retry-sent = { $count ->
         [one] { $count } verzending
@@ -206,7 +206,7 @@ retry-sent-and-resumed = { $count ->
     } opnieuw verstuurd op vraag van { $by }, en { $resumed ->
         [one] { $resumed } verzending
        *[other] { $resumed } verzendingen
-    } die een gestopte run had tegengehouden.
+    } die een gestopte verzendronde had tegengehouden.
 # $id, $by, $count
 halted = Update { $id } stopgezet door { $by }: { $count ->
         [one] { $count } verzending
@@ -228,7 +228,7 @@ run-missed = { $count ->
        *[other] { $count } verzendingen hebben
     } de ontvanger niet bereikt (mislukt, onbestelbaar of onzeker). De lijst voor het callcenter: tocsin export unreached { $id } --csv BESTAND
 # $count
-run-stopped = De run is GESTOPT met { $count ->
+run-stopped = De verzendronde is GESTOPT met { $count ->
         [one] { $count } verzending
        *[other] { $count } verzendingen
     } tegengehouden, niets verloren:

@@ -524,7 +524,7 @@ mod tests {
         );
         assert_eq!(
             say(Language::Fr, 12_345),
-            "12\u{202f}345 envois planifiés (0 ignorés\u{a0}: désinscrits ou sans adresse)."
+            "12\u{202f}345 envois planifiés (0 ignoré\u{a0}: désinscrits ou sans adresse)."
         );
         assert_eq!(
             say(Language::En, 12_345),
@@ -532,7 +532,8 @@ mod tests {
         );
         assert_eq!(
             say(Language::Fr, 1),
-            "1 envoi planifié (0 ignorés\u{a0}: désinscrits ou sans adresse)."
+            "1 envoi planifié (0 ignoré\u{a0}: désinscrits ou sans adresse).",
+            "French counts 0 and 1 in the singular"
         );
         assert_eq!(
             say(Language::En, 1),

@@ -182,7 +182,7 @@ fn a_belgian_french_locale_makes_the_command_line_french_and_tocsin_lang_wins_ov
     assert!(import.status.success(), "{stderr}");
     assert!(
         stdout.starts_with(
-            "press.csv\u{a0}: 2 enregistrements lus, 2 acceptés, 0 refusés\n  contacts\u{a0}:"
+            "press.csv\u{a0}: 2 enregistrements lus, 2 acceptés, 0 refusé\n  contacts\u{a0}:"
         ),
         "{stdout}"
     );
@@ -251,7 +251,7 @@ fn without_tocsin_lang_or_a_known_locale_the_command_line_speaks_english_as_befo
     assert_eq!(
         stderr,
         "warning: TOCSIN_LANG=de_DE is not a language of the command line (nl, fr or en): \
-         it speaks English\n"
+         Tocsin answers in English\n"
     );
     assert!(stdout.starts_with("media: 1 contact\n"), "{stdout}");
 }
