@@ -279,7 +279,10 @@ import-rejects = Geweigerde records en records zonder een veld, met de reden per
 
 ## import conflicts
 # $id, $contacts, $new, $updated
-conflict-accepted = Conflict { $id } aanvaard: het record is samengevoegd ({ $contacts } contact bijgewerkt, { $new } afspraken nieuw, { $updated } bijgewerkt).
+conflict-accepted = Conflict { $id } aanvaard: het record is samengevoegd ({ $contacts } contact bijgewerkt, { $new ->
+        [one] { $new } nieuwe afspraak
+       *[other] { $new } nieuwe afspraken
+    }, { $updated } bijgewerkt).
 # $id
 conflict-rejected = Conflict { $id } geweigerd: er wordt niets van dat record geïmporteerd.
 conflicts-none = Geen importconflicten.
@@ -300,7 +303,7 @@ conflict-known-several = bekend:      meerdere contacten
 conflict-imported = geïmporteerd: { $name } ({ $role }, { $born }), { $count ->
         [one] { $count } afspraak
        *[other] { $count } afspraken
-    } tegengehouden
+    } in de wacht
 conflict-decide = Beslis met: tocsin import conflicts --accept NUMMER (dezelfde persoon: samenvoegen) of --reject NUMMER (een andere persoon: niets ervan importeren, verbeter de export)
 
 ## Accounts en het auditlogboek
@@ -311,7 +314,7 @@ user-setup-token = instellingscode (eenmalig getoond, geldig tot { $until }):
 user-flag-disabled = uitgeschakeld
 user-flag-no-password = nog geen wachtwoord (instellingscode)
 # $name
-user-disabled = gebruiker { $name } uitgeschakeld; de sessies zijn beëindigd
+user-disabled = gebruiker { $name } uitgeschakeld; de sessies van die gebruiker zijn beëindigd
 # $name
 prompt-password = wachtwoord voor { $name }:
 prompt-password-again = nogmaals hetzelfde wachtwoord:
@@ -360,7 +363,7 @@ status-paused-reason = GEPAUZEERD, { $count } tegengehouden: { $reason }
 # $id
 status-paused-fix = na de oplossing: tocsin update send { $id }
 status-column-rows = kanaal/taal
-status-row-all = alle
+status-row-all = totaal
 # $gateway
 status-row-gateway = sms via { $gateway }
 status-breakers = Sms-gateways, stroomonderbreker:
