@@ -554,6 +554,9 @@ fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool
     let text = match cause.downcast_ref::<AppError>()? {
         AppError::Store(error) => store(error)?,
         AppError::Approval(error) => approval(error)?,
+        AppError::Plan(tocsin::plan::PlanError::NotApproved(id)) => {
+            say!("error-not-approved", id = id.to_string())
+        }
         AppError::Read { path, source } => {
             let reason = io_reason(source);
             return Some((

@@ -41,6 +41,8 @@ error-update-not-found = update { $id } not found
 error-same-author = update { $id } was written by { $author }: a second person must approve it (four eyes)
 # $id, $state
 error-not-draft = update { $id } is { $state }, only a draft can be approved
+# $id
+error-not-approved = update { $id } is a draft: it must be approved by a second person before it is sent
 # $file, $reason
 error-unreadable = { $file }: { $reason }; nothing was imported
 # $file

@@ -41,6 +41,8 @@ error-update-not-found = la mise à jour { $id } n'existe pas (tocsin update lis
 error-same-author = la mise à jour { $id } a été rédigée par { $author } : une deuxième personne doit l'approuver (principe des quatre yeux)
 # $id, $state
 error-not-draft = la mise à jour { $id } est à l'état { $state } ; seul un brouillon peut être approuvé
+# $id
+error-not-approved = la mise à jour { $id } est un brouillon : une deuxième personne doit l'approuver avant qu'elle soit envoyée
 # $file, $reason
 error-unreadable = { $file } : { $reason } ; rien n'a été importé
 # $file

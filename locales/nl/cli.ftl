@@ -41,6 +41,8 @@ error-update-not-found = update { $id } bestaat niet (tocsin update list toont z
 error-same-author = update { $id } is geschreven door { $author }: een tweede persoon moet ze goedkeuren (vier ogen)
 # $id, $state
 error-not-draft = update { $id } is { $state }; alleen een ontwerp kan worden goedgekeurd
+# $id
+error-not-approved = update { $id } is een ontwerp: een tweede persoon moet ze goedkeuren voor ze wordt verstuurd
 # $file, $reason
 error-unreadable = { $file }: { $reason }; er is niets geïmporteerd
 # $file

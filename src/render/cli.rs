@@ -40,6 +40,7 @@ pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("error-update-not-found", &["id"]),
     ("error-same-author", &["id", "author"]),
     ("error-not-draft", &["id", "state"]),
+    ("error-not-approved", &["id"]),
     ("error-unreadable", &["file", "reason"]),
     ("error-draft-not-stored", &["file"]),
     ("error-placeholders", &["action", "file"]),

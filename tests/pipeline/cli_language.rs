@@ -97,6 +97,17 @@ fn the_same_commands_speak_dutch_french_or_english_as_tocsin_lang_asks() {
          eyes)\n"
     );
 
+    let unapproved = tocsin_in(
+        dir.path(),
+        &[("TOCSIN_LANG", "nl")],
+        &["update", "send", "1"],
+    );
+    assert_eq!(
+        text(&unapproved).1,
+        "fout: update 1 is een ontwerp: een tweede persoon moet ze goedkeuren voor ze wordt \
+         verstuurd\n"
+    );
+
     let status = |language| {
         let out = tocsin_in(dir.path(), &[("TOCSIN_LANG", language)], &["status", "1"]);
         assert!(out.status.success(), "{:?}", text(&out));
