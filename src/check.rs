@@ -9,7 +9,7 @@ use crate::config::{
 };
 use crate::domain::Audience;
 use crate::press;
-use crate::render::Renderer;
+use crate::render::{CliText, Renderer};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -25,23 +25,26 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn to_text(&self) -> String {
+        self.to_text_in(CliText::english())
+    }
+
+    /// [`Self::to_text`] with its verdict in the command line's language (the lines before
+    /// it, built section by section, are English).
+    pub fn to_text_in(&self, text: &CliText) -> String {
         let mut out = String::new();
         for line in &self.lines {
             let _ = writeln!(out, "{line}");
         }
         if !self.warnings.is_empty() {
-            let _ = writeln!(out, "\nWarnings:");
+            let _ = writeln!(out, "\n{}", text.say("check-warnings", &[]));
             for warning in &self.warnings {
                 let _ = writeln!(out, "  - {warning}");
             }
         }
         if self.problems.is_empty() {
-            let _ = writeln!(out, "\nNothing missing: updates can be drafted and sent.");
+            let _ = writeln!(out, "\n{}", text.say("check-nothing-missing", &[]));
         } else {
-            let _ = writeln!(
-                out,
-                "\nMissing or wrong (tocsin refuses to send until fixed):"
-            );
+            let _ = writeln!(out, "\n{}", text.say("check-missing", &[]));
             for problem in &self.problems {
                 let _ = writeln!(out, "  - {problem}");
             }

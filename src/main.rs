@@ -21,7 +21,8 @@ use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
 use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UserRole};
 use tocsin::plan::Forecast;
-use tocsin::report::{count, grouped, UnreachedFilter};
+use tocsin::render::{cli_language, CliText};
+use tocsin::report::UnreachedFilter;
 use tocsin::spreadsheet::Separator;
 use tocsin::store::{RetryFilter, StoreError};
 use tocsin::web::Server;
@@ -42,6 +43,29 @@ macro_rules! println {
     };
     ($($arg:tt)*) => {
         write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// The command line's language, chosen once in `main`: held like stdout, so that the functions
+/// that print need not each be handed it.
+static TEXT: std::sync::OnceLock<CliText> = std::sync::OnceLock::new();
+
+fn text() -> &'static CliText {
+    TEXT.get().unwrap_or_else(|| CliText::english())
+}
+
+/// A sentence of `locales/<lang>/cli.ftl` in the command line's language:
+/// `say!("approved", id = id.to_string(), by = by.as_str())`. Numbers given as numbers are
+/// grouped as the language writes them; ids are given as text.
+macro_rules! say {
+    ($id:literal) => {
+        text().say($id, &[])
+    };
+    ($id:literal, $($name:ident = $value:expr),+ $(,)?) => {
+        text().say(
+            $id,
+            &[$((stringify!($name), fluent_bundle::FluentValue::from($value))),+],
+        )
     };
 }
 
@@ -71,6 +95,8 @@ Environment:
   a gateway's *_env      the variable its password_env, auth_token_env, api_secret_env or
                          signature_secret_env names holds that secret
   NO_COLOR               no colours in the log, even on a terminal
+  TOCSIN_LANG            the language of these commands' own sentences: nl, fr or en
+                         (default: the system locale, LC_ALL, LC_MESSAGES or LANG; else en)
 
 Exit codes: 0 done; 1 an error (one line on stderr, `error: …`); 2 a bad argument;
 `update send` and `update retry`: 3 when some deliveries ended failed, undeliverable or
@@ -436,19 +462,37 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let cli = Cli::parse();
+    choose_language();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
+            let message = say!("error-runtime", reason = error.to_string());
+            eprintln!("{}", say!("error-line", message = message));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
+            eprintln!("{}", say!("error-line", message = describe(&error)));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The CLI's language from `TOCSIN_LANG` or the system locale; an unknown `TOCSIN_LANG` is
+/// warned about in English, the language then used.
+fn choose_language() {
+    let (language, unknown) = cli_language(|name| std::env::var(name).ok());
+    match CliText::load(language) {
+        Ok(text) => {
+            let _ = TEXT.set(text);
+        }
+        // Built in and checked by a test: only a broken build gets here, and English works.
+        Err(error) => tracing::error!(message = "the CLI's sentences do not load", %error),
+    }
+    if let Some(unknown) = unknown {
+        eprintln!("{}", say!("warning-unknown-language", value = unknown.0));
     }
 }
 
@@ -458,26 +502,170 @@ fn write_stdout(text: std::fmt::Arguments) {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to the standard output: {error}");
+        let message = say!("error-stdout", reason = error.to_string());
+        eprintln!("{}", say!("error-line", message = message));
         std::process::exit(1);
     }
 }
 
 /// One line for a person: each cause once, without a backtrace (the errors that reach
-/// here are for the user to fix, not ours).
+/// here are for the user to fix, not ours), in the CLI's language where [`translated`] knows
+/// the error.
 fn describe(error: &anyhow::Error) -> String {
     let mut message = String::new();
+    let mut told_source = false;
     for cause in error.chain() {
-        let text = cause.to_string();
+        if std::mem::take(&mut told_source) {
+            continue;
+        }
+        let text = match translated(cause) {
+            Some((text, with_source)) => {
+                told_source = with_source;
+                text
+            }
+            None => cause.to_string(),
+        };
         if message.contains(&text) {
             continue;
         }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
+        message = if message.is_empty() {
+            text
+        } else {
+            say!("error-cause", message = message, cause = text)
+        };
     }
     message
+}
+
+/// The errors a spokesperson meets most, in the CLI's language, and whether the text tells
+/// the cause's own source too (then the chain's next link is not repeated). Others keep the
+/// library's English text.
+fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool)> {
+    use tocsin::domain::ApprovalError;
+    let approval = |error: &ApprovalError| match error {
+        ApprovalError::SameAuthor { id, author } => Some(say!(
+            "error-same-author",
+            id = id.to_string(),
+            author = author.as_str()
+        )),
+        ApprovalError::NotDraft(id, state) => Some(say!(
+            "error-not-draft",
+            id = id.to_string(),
+            state = state.to_string()
+        )),
+        ApprovalError::NoApprover => None,
+    };
+    let store = |error: &StoreError| match error {
+        StoreError::NotFound(what) => {
+            let id: i64 = what.strip_prefix("update ")?.parse().ok()?;
+            Some(say!("error-update-not-found", id = id.to_string()))
+        }
+        _ => None,
+    };
+    if let Some(error) = cause.downcast_ref::<StoreError>() {
+        return store(error).map(|text| (text, false));
+    }
+    if let Some(error) = cause.downcast_ref::<ApprovalError>() {
+        return approval(error).map(|text| (text, false));
+    }
+    let text = match cause.downcast_ref::<AppError>()? {
+        AppError::Store(error) => store(error)?,
+        AppError::Approval(error) => approval(error)?,
+        AppError::Plan(tocsin::plan::PlanError::NotApproved(id)) => {
+            say!("error-not-approved", id = id.to_string())
+        }
+        AppError::Read { path, source } => {
+            let reason = io_reason(source);
+            return Some((
+                say!("error-read", path = path.as_str(), reason = reason),
+                true,
+            ));
+        }
+        AppError::Unreadable(unreadable) => say!(
+            "error-unreadable",
+            file = unreadable.file.as_str(),
+            reason = unreadable.reason.as_str()
+        ),
+        AppError::Draft(draft) => {
+            let mut text = say!("error-draft-not-stored", file = draft.file.as_str());
+            text.push('\n');
+            for problem in &draft.problems {
+                text.push_str(&format!(
+                    "  {}:{}:{}: {}\n",
+                    draft.file, problem.line, problem.column, problem.message
+                ));
+            }
+            text
+        }
+        AppError::Placeholders {
+            action,
+            placeholders,
+            file,
+        } => placeholders_text(action, placeholders, file.as_deref())?,
+        _ => return None,
+    };
+    Some((text, false))
+}
+
+/// Why a file cannot be read: the system's own words in English, ours in Dutch and French
+/// for the usual reasons.
+fn io_reason(error: &std::io::Error) -> String {
+    if text().language() == Language::En {
+        return error.to_string();
+    }
+    match error.kind() {
+        std::io::ErrorKind::NotFound => say!("error-io-not-found"),
+        std::io::ErrorKind::PermissionDenied => say!("error-io-permission"),
+        std::io::ErrorKind::IsADirectory => say!("error-io-directory"),
+        _ => error.to_string(),
+    }
+}
+
+/// The actions `App::refuse_placeholders` names, and their sentence in `cli.ftl`.
+const PLACEHOLDER_ACTIONS: &[(&str, &str)] = &[
+    ("draft an update", "action-draft"),
+    ("approve an update", "action-approve"),
+    ("send an update", "action-send"),
+    ("export the press room", "action-press-export"),
+    ("run tocsin serve", "action-serve"),
+];
+
+/// The refusal to go on with the example hospital details, in the CLI's language.
+fn placeholders_text(
+    action: &str,
+    placeholders: &[tocsin::config::Placeholder],
+    file: Option<&std::path::Path>,
+) -> Option<String> {
+    // An action this list does not know: the library's English text says it.
+    let (_, id) = PLACEHOLDER_ACTIONS
+        .iter()
+        .find(|(english, _)| *english == action)?;
+    let action = text().say(id, &[]);
+    let file = match file {
+        Some(file) => file.display().to_string(),
+        None => say!("error-placeholders-no-file"),
+    };
+    let mut message = say!("error-placeholders", action = action, file = file);
+    for placeholder in placeholders {
+        let line = if placeholder.value.trim().is_empty() {
+            say!(
+                "error-placeholder-empty",
+                section = placeholder.section,
+                key = placeholder.key
+            )
+        } else {
+            say!(
+                "error-placeholder-example",
+                section = placeholder.section,
+                key = placeholder.key,
+                value = placeholder.value.as_str()
+            )
+        };
+        message.push_str(&format!("\n  {line}"));
+    }
+    message.push('\n');
+    message.push_str(&say!("error-placeholders-check"));
+    Some(message)
 }
 
 /// Names the database in an error that involves it (and does not name it already), so a
@@ -496,7 +684,7 @@ fn name_database(error: anyhow::Error, url: &str) -> anyhow::Error {
         _ => url.to_string(),
     };
     if involved && !describe(&error).contains(&shown) {
-        error.context(format!("database {shown}"))
+        error.context(say!("error-database", url = shown))
     } else {
         error
     }
@@ -530,7 +718,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", report.to_text());
+                print!("{}", report.to_text_in("tocsin", text()));
             }
         }
         // An import may start a new database; every other command that opens one needs it to
@@ -538,11 +726,9 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
         Command::Import(command) => import(App::open(config).await?, command).await?,
         Command::Serve => {
             let server = Server::bind(App::open_existing(config).await?).await?;
-            eprintln!(
-                "Receiving delivery receipts on http://{}/receipts/… (Ctrl-C to stop)",
-                server.address()
-            );
-            eprintln!("Press room on http://{}/", server.address());
+            let address = server.address().to_string();
+            eprintln!("{}", say!("serve-receipts", address = address.as_str()));
+            eprintln!("{}", say!("serve-press", address = address.as_str()));
             server
                 .run(async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -551,12 +737,9 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
         }
         Command::Check => {
             let report = tocsin::check::check(&config);
-            print!("{}", report.to_text());
+            print!("{}", report.to_text_in(text()));
             if !report.problems.is_empty() {
-                anyhow::bail!(
-                    "{} to fix before tocsin can send",
-                    count(report.problems.len() as u64, "thing", "things")
-                );
+                anyhow::bail!(say!("error-check-problems", count = report.problems.len()));
             }
         }
         Command::Optout(command) => {
@@ -570,23 +753,25 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                     let changed = app
                         .optout(&contact, channel, true, reason.as_deref())
                         .await?;
+                    let (contact, channel) = (contact.as_str(), channel.to_string());
                     println!(
-                        "{contact}: {}",
+                        "{}",
                         if changed {
-                            format!("opted out of {channel}")
+                            say!("optout-added", contact = contact, channel = channel)
                         } else {
-                            format!("was already opted out of {channel}")
+                            say!("optout-already", contact = contact, channel = channel)
                         }
                     );
                 }
                 OptoutCommand::Remove { contact, channel } => {
                     let changed = app.optout(&contact, channel, false, None).await?;
+                    let (contact, channel) = (contact.as_str(), channel.to_string());
                     println!(
-                        "{contact}: {}",
+                        "{}",
                         if changed {
-                            format!("receives {channel} again")
+                            say!("optout-removed", contact = contact, channel = channel)
                         } else {
-                            format!("was not opted out of {channel}")
+                            say!("optout-not-there", contact = contact, channel = channel)
                         }
                     );
                 }
@@ -599,22 +784,31 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             }
             for summary in summaries.iter().filter(|_| !json) {
                 println!(
-                    "{}: {}",
-                    summary.spec,
-                    count(summary.contacts, "contact", "contacts")
+                    "{}",
+                    say!(
+                        "audience-contacts",
+                        spec = summary.spec.as_str(),
+                        count = summary.contacts
+                    )
                 );
                 let languages: Vec<String> = summary
                     .by_language
                     .iter()
-                    .map(|(language, n)| format!("{language} {}", grouped(*n)))
+                    .map(|(language, n)| format!("{language} {}", text().number(*n)))
                     .collect();
-                println!("  by language: {}", languages.join(", "));
+                println!(
+                    "  {}",
+                    say!("audience-by-language", list = languages.join(", "))
+                );
                 let channels: Vec<String> = summary
                     .reachable
                     .iter()
-                    .map(|(channel, n)| format!("{channel} {n}"))
+                    .map(|(channel, n)| format!("{channel} {}", text().number(*n)))
                     .collect();
-                println!("  reachable by: {}", channels.join(", "));
+                println!(
+                    "  {}",
+                    say!("audience-reachable", list = channels.join(", "))
+                );
             }
         }
         Command::Export(ExportCommand::Unreached {
@@ -638,16 +832,15 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 .filter(|contact| filter.takes(contact))
                 .collect();
             let file = std::fs::File::create(&csv)
-                .with_context(|| format!("cannot create {}", csv.display()))?;
+                .with_context(|| say!("error-create", path = csv.display().to_string()))?;
             tocsin::report::unreached_csv(&chosen, file, separator)?;
             println!(
-                "{} written to {}",
-                count(
-                    chosen.len() as u64,
-                    "unreached contact",
-                    "unreached contacts"
-                ),
-                csv.display()
+                "{}",
+                say!(
+                    "export-unreached-written",
+                    count = chosen.len(),
+                    file = csv.display().to_string()
+                )
             );
         }
         Command::User(command) => accounts(config, command).await?,
@@ -662,25 +855,31 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
                 .audit_log(since, user.as_deref(), &Actor::cli(&login_name()))
                 .await?;
             let file = std::fs::File::create(&csv)
-                .with_context(|| format!("cannot create {}", csv.display()))?;
+                .with_context(|| say!("error-create", path = csv.display().to_string()))?;
             app.audit_csv(&entries, file, separator)?;
             println!(
-                "{} written to {}",
-                count(entries.len() as u64, "audit entry", "audit entries"),
-                csv.display()
+                "{}",
+                say!(
+                    "audit-written",
+                    count = entries.len(),
+                    file = csv.display().to_string()
+                )
             );
         }
         Command::Press(PressCommand::Export { dir }) => {
             let report = App::open_existing(config).await?.export_press(&dir).await?;
             println!(
-                "{}: {} written, {} unchanged, {} removed",
-                dir.display(),
-                count(report.written.len() as u64, "file", "files"),
-                grouped(report.unchanged as u64),
-                grouped(report.removed.len() as u64)
+                "{}",
+                say!(
+                    "press-export-summary",
+                    dir = dir.display().to_string(),
+                    written = report.written.len(),
+                    unchanged = report.unchanged,
+                    removed = report.removed.len()
+                )
             );
             for path in &report.removed {
-                println!("  removed {path}");
+                println!("  {}", say!("press-export-removed", path = path.as_str()));
             }
         }
     }
@@ -697,45 +896,60 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             let report = app.draft(&file, by.as_deref(), options).await?;
             let (id, draft) = (report.id, &report.draft);
             println!(
-                "Stored draft update {id} ({}, by {}).",
-                draft.update.kind.as_str(),
-                draft.update.author
+                "{}",
+                say!(
+                    "draft-stored",
+                    id = id.to_string(),
+                    kind = draft.update.kind.as_str(),
+                    author = draft.update.author.as_str()
+                )
             );
-            println!("The sms text as written:");
+            println!("{}", say!("draft-sms-heading"));
             for (language, analysis) in &draft.sms {
                 println!(
-                    "  [{language}]: {}, {}, {}",
-                    analysis.encoding.as_str(),
-                    count(analysis.segments as u64, "part", "parts"),
-                    count(analysis.units as u64, "unit", "units")
+                    "  {}",
+                    say!(
+                        "draft-sms-language",
+                        language = language.code(),
+                        encoding = analysis.encoding.as_str(),
+                        parts = analysis.segments,
+                        units = analysis.units
+                    )
                 );
                 if !analysis.non_gsm.is_empty() {
                     let chars: String =
                         analysis.non_gsm.iter().map(|c| format!("'{c}' ")).collect();
-                    println!("    forced UCS-2 by: {}", chars.trim_end());
+                    println!(
+                        "    {}",
+                        say!("draft-forced-ucs2", chars = chars.trim_end())
+                    );
                     let text = &draft.update.text(*language).sms;
                     if let Some(proposal) = gsm::gsm7_version(text) {
                         let cost = gsm::analyse(&proposal);
                         println!(
-                            "    GSM-7 version ({}): {proposal}",
-                            count(cost.segments as u64, "part", "parts")
+                            "    {}",
+                            say!(
+                                "draft-gsm7-version",
+                                parts = cost.segments,
+                                proposal = proposal.as_str()
+                            )
                         );
-                        println!("    draft again with --sms-gsm7 to use it");
+                        println!("    {}", say!("draft-gsm7-hint"));
                     }
                 }
             }
             print!("{}", forecast_text(&report.forecast));
             for warning in &report.warnings {
-                eprintln!("WARNING: {warning}");
+                eprintln!("{}", say!("warning-line", message = warning.as_str()));
             }
-            println!(
-                "Next: tocsin update preview {id} [--language nl|fr|en], then tocsin update \
-                 approve {id} --by NAME   (someone other than the author)"
-            );
+            println!("{}", say!("draft-next", id = id.to_string()));
         }
         UpdateCommand::Approve { id, by } => {
             app.approve(id, &by).await?;
-            println!("Update {id} approved by {by}. Next: tocsin update send {id}");
+            println!(
+                "{}",
+                say!("approved", id = id.to_string(), by = by.as_str())
+            );
         }
         UpdateCommand::Preview {
             id,
@@ -749,41 +963,56 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 (None, None) => Sample::First,
             };
             for preview in app.preview(id, sample, channel).await? {
+                let address = preview
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| say!("preview-no-address"));
+                let heading = |id| {
+                    text().say(
+                        id,
+                        &[
+                            ("channel", preview.channel.as_str().into()),
+                            ("address", address.as_str().into()),
+                            ("contact", preview.contact_id.to_string().into()),
+                            ("external", preview.external_id.as_str().into()),
+                            ("name", preview.contact_name.as_str().into()),
+                            ("language", preview.language.code().into()),
+                        ],
+                    )
+                };
                 println!(
-                    "=== {} to {} (contact {}, {}), {}, {}{}",
-                    preview.channel,
-                    preview.address.as_deref().unwrap_or("(no address)"),
-                    preview.contact_id,
-                    preview.external_id,
-                    preview.contact_name,
-                    preview.language,
-                    if preview.stored { ", as sent" } else { "" }
+                    "{}",
+                    if preview.stored {
+                        heading("preview-heading-stored")
+                    } else {
+                        heading("preview-heading")
+                    }
                 );
                 if let Some(subject) = &preview.content.subject {
-                    println!("Subject: {subject}\n");
+                    println!("{}\n", say!("preview-subject", subject = subject.as_str()));
                 }
                 println!("{}", preview.content.body);
                 if let Some(html) = &preview.content.body_html {
-                    println!("--- HTML part ---\n{html}");
+                    println!("{}\n{html}", say!("preview-html"));
                 }
             }
         }
         UpdateCommand::Send { id } => {
             let report = app.send(id, show_progress).await?;
             if report.plan.already_planned {
-                println!("Update {id} was planned before: nothing new planned.");
+                println!("{}", say!("send-planned-before", id = id.to_string()));
             } else {
                 println!(
-                    "Planned {} ({} skipped: opted out or no address).",
-                    count(report.plan.pending, "delivery", "deliveries"),
-                    report.plan.skipped
+                    "{}",
+                    say!(
+                        "send-planned",
+                        count = report.plan.pending,
+                        skipped = report.plan.skipped
+                    )
                 );
             }
             if report.resumed > 0 {
-                println!(
-                    "Resumed {} held back by the run that stopped before.",
-                    count(report.resumed, "delivery", "deliveries")
-                );
+                println!("{}", say!("send-resumed", count = report.resumed));
             }
             return run_ended(&app, id, &report.end).await;
         }
@@ -802,15 +1031,16 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             let by = who(by);
             let (chosen, report) = app.retry(id, &filter, &by, show_progress).await?;
             println!(
-                "{} sent again at the request of {by}{}.",
-                count(chosen, "delivery", "deliveries"),
+                "{}",
                 if report.resumed > 0 {
-                    format!(
-                        ", and {} held back by a stopped run",
-                        count(report.resumed, "delivery", "deliveries")
+                    say!(
+                        "retry-sent-and-resumed",
+                        count = chosen,
+                        by = by.as_str(),
+                        resumed = report.resumed
                     )
                 } else {
-                    String::new()
+                    say!("retry-sent", count = chosen, by = by.as_str())
                 }
             );
             return run_ended(&app, id, &report.end).await;
@@ -819,23 +1049,27 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             let by = who(by);
             let cancelled = app.halt(id, &by).await?;
             println!(
-                "Update {id} halted by {by}: {} cancelled. A running send stops within a \
-                 second; messages already handed to a gateway are not called back.",
-                count(cancelled, "delivery", "deliveries")
+                "{}",
+                say!(
+                    "halted",
+                    id = id.to_string(),
+                    by = by.as_str(),
+                    count = cancelled
+                )
             );
         }
         UpdateCommand::Discard { id, by } => {
             let by = who(by);
             app.discard(id, &by).await?;
-            println!("Draft {id} discarded by {by}: it will never be sent.");
+            println!(
+                "{}",
+                say!("discarded", id = id.to_string(), by = by.as_str())
+            );
         }
         UpdateCommand::Revoke { id, by } => {
             let by = who(by);
             app.revoke(id, &by).await?;
-            println!(
-                "Approval of update {id} revoked by {by}: it is a draft again. \
-                 Next: tocsin update approve {id} --by NAME, or tocsin update discard {id}"
-            );
+            println!("{}", say!("revoked", id = id.to_string(), by = by.as_str()));
         }
         UpdateCommand::New {
             playbook,
@@ -858,18 +1092,21 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         UpdateCommand::Playbooks => print!("{}", playbook_list()),
         UpdateCommand::List => {
             for update in app.store.updates().await? {
+                let by = match &update.approved_by {
+                    Some(approver) => say!(
+                        "list-by-approved",
+                        author = update.author.as_str(),
+                        approver = approver.as_str()
+                    ),
+                    None => say!("list-by", author = update.author.as_str()),
+                };
                 println!(
-                    "{:>4}  {:<9} {:<8} {:<24} {}  (by {}{})",
+                    "{:>4}  {:<9} {:<8} {:<24} {}  {by}",
                     update.id,
                     update.state.as_str(),
                     update.kind.as_str(),
                     update.incident_id,
-                    update.en.title,
-                    update.author,
-                    update
-                        .approved_by
-                        .map(|by| format!(", approved by {by}"))
-                        .unwrap_or_default()
+                    update.text(text().language()).title,
                 );
             }
         }
@@ -928,91 +1165,89 @@ fn forecast_text(forecast: &Forecast) -> String {
     let by_language = |counts: &std::collections::BTreeMap<Language, u64>| {
         counts
             .iter()
-            .map(|(language, n)| format!("{language} {}", grouped(*n)))
+            .map(|(language, n)| format!("{language} {}", text().number(*n)))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let _ = writeln!(
-        out,
-        "Who it reaches now (as tocsin update send would plan it):"
-    );
+    let _ = writeln!(out, "{}", say!("forecast-heading"));
     for audience in &forecast.audiences {
         let _ = write!(
             out,
-            "  {}: {}",
-            audience.spec,
-            count(audience.contacts, "contact", "contacts")
+            "  {}",
+            say!(
+                "forecast-audience",
+                spec = audience.spec.to_string(),
+                count = audience.contacts
+            )
         );
         if !audience.by_language.is_empty() {
             let _ = write!(out, " ({})", by_language(&audience.by_language));
         }
         if audience.shared > 0 {
-            let _ = write!(
-                out,
-                "; {} more counted under an earlier audience",
-                grouped(audience.shared)
-            );
+            let _ = write!(out, "{}", say!("forecast-shared", count = audience.shared));
         }
         out.push('\n');
         for (channel, counts) in &audience.deliveries {
             let total = counts.values().sum::<u64>();
+            let counted = format!("{} ({})", text().number(total), by_language(counts));
             let _ = writeln!(
                 out,
-                "    {channel}: {} ({})",
-                grouped(total),
-                by_language(counts)
+                "    {}",
+                say!("labelled", label = channel.to_string(), value = counted)
             );
         }
         if !audience.skipped.is_empty() {
             let skipped: Vec<String> = audience
                 .skipped
                 .iter()
-                .map(|(reason, n)| format!("{reason} {}", grouped(*n)))
+                .map(|(reason, n)| format!("{reason} {}", text().number(*n)))
                 .collect();
-            let _ = writeln!(out, "    skipped: {}", skipped.join(", "));
+            let _ = writeln!(
+                out,
+                "    {}",
+                say!("forecast-skipped", list = skipped.join(", "))
+            );
         }
         if audience.unreachable > 0 {
             let _ = writeln!(
                 out,
-                "    reached on no channel: {} (the call centre's list)",
-                grouped(audience.unreachable)
+                "    {}",
+                say!("forecast-unreachable", count = audience.unreachable)
             );
         }
     }
     if forecast.sms.is_empty() {
         return out;
     }
-    let _ = writeln!(
-        out,
-        "SMS as recipients get them (sender, their own appointments), parts per message:"
-    );
+    let _ = writeln!(out, "{}", say!("forecast-sms-heading"));
     let (mut messages, mut parts) = (0, 0);
     for (language, sms) in &forecast.sms {
         let distribution: Vec<String> = sms
             .parts
             .iter()
-            .map(|(size, n)| {
-                format!(
-                    "{} of {}",
-                    grouped(*n),
-                    count(*size as u64, "part", "parts")
-                )
-            })
+            .map(|(size, n)| say!("forecast-sms-parts", messages = *n, parts = *size))
             .collect();
         let _ = write!(
             out,
-            "  [{language}] {}: {} = {}",
-            count(sms.messages(), "SMS", "SMS"),
-            distribution.join(", "),
-            count(sms.total_parts(), "part", "parts")
+            "  {}",
+            say!(
+                "forecast-sms-language",
+                language = language.code(),
+                messages = sms.messages(),
+                distribution = distribution.join(", "),
+                parts = sms.total_parts()
+            )
         );
         if let Some(longest) = &sms.longest {
             let _ = write!(
                 out,
-                "; longest: {} ({}, {})",
-                longest.external_id,
-                count(longest.parts as u64, "part", "parts"),
-                longest.encoding.as_str()
+                "{}",
+                say!(
+                    "forecast-longest",
+                    contact = longest.external_id.as_str(),
+                    parts = longest.parts,
+                    encoding = longest.encoding.as_str()
+                )
             );
         }
         out.push('\n');
@@ -1021,9 +1256,8 @@ fn forecast_text(forecast: &Forecast) -> String {
     }
     let _ = writeln!(
         out,
-        "  total: {}, {} to pay for",
-        count(messages, "SMS", "SMS"),
-        count(parts, "part", "parts")
+        "  {}",
+        say!("forecast-total", messages = messages, parts = parts)
     );
     out
 }
@@ -1047,12 +1281,17 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
             .import_optouts(&args.file, args.rejects.as_deref(), args.separator)
             .await?;
         println!(
-            "{}: {} applied, {rejected} rejected",
-            args.file.display(),
-            count(applied as u64, "opt-out", "opt-outs")
+            "{}",
+            say!(
+                "import-optouts",
+                file = args.file.display().to_string(),
+                count = applied,
+                rejected = rejected
+            )
         );
         if let Some(rejects) = rejects {
-            println!("Rejected lines, with the reason: {}", rejects.display());
+            let file = rejects.display().to_string();
+            println!("{}", say!("import-optouts-rejects", file = file));
         }
         return Ok(());
     };
@@ -1064,44 +1303,58 @@ async fn import(app: App, command: ImportCommand) -> Result<()> {
         .records
         .saturating_sub(summary.rejected + summary.skipped);
     let mut accepted = match summary.kept_without_a_field {
-        0 => format!("{accepted} accepted,"),
-        kept => format!("{accepted} accepted, of which {kept} without a field;"),
+        0 => say!("import-accepted", count = accepted),
+        kept => say!("import-accepted-kept", count = accepted, kept = kept),
     };
     if summary.skipped > 0 {
-        accepted.push_str(&format!(" {} skipped (see the notes);", summary.skipped));
+        accepted.push(' ');
+        accepted.push_str(&say!("import-skipped", count = summary.skipped));
     }
     println!(
-        "{}: {} read, {accepted} {} rejected",
-        args.file.display(),
-        count(summary.records as u64, "record", "records"),
-        summary.rejected
+        "{}",
+        say!(
+            "import-read",
+            file = args.file.display().to_string(),
+            records = summary.records,
+            accepted = accepted,
+            rejected = summary.rejected
+        )
     );
     println!(
-        "  contacts:     {} new, {} updated, {} unchanged",
-        counts.contacts.new, counts.contacts.updated, counts.contacts.unchanged
+        "  {}",
+        say!(
+            "import-contacts",
+            new = counts.contacts.new,
+            updated = counts.contacts.updated,
+            unchanged = counts.contacts.unchanged
+        )
     );
     println!(
-        "  appointments: {} new, {} updated, {} unchanged",
-        counts.appointments.new, counts.appointments.updated, counts.appointments.unchanged
+        "  {}",
+        say!(
+            "import-appointments",
+            new = counts.appointments.new,
+            updated = counts.appointments.updated,
+            unchanged = counts.appointments.unchanged
+        )
     );
     if counts.conflicts > 0 {
-        println!(
-            "  conflicts:    {} not merged: the id of a known contact, but another person \
-             (nothing of them was written; see tocsin import conflicts)",
-            counts.conflicts
-        );
+        println!("  {}", say!("import-conflicts", count = counts.conflicts));
     }
     for notice in &summary.notices {
         println!(
-            "  note, line {}: {}: {}",
-            notice.line, notice.field, notice.message
+            "  {}",
+            say!(
+                "import-note",
+                line = notice.line.to_string(),
+                field = notice.field.to_string(),
+                message = notice.message.to_string()
+            )
         );
     }
     if let Some(rejects) = summary.rejects_file {
-        println!(
-            "Rejected records and those kept without a field, with the reason by field: {}",
-            rejects.display()
-        );
+        let file = rejects.display().to_string();
+        println!("{}", say!("import-rejects", file = file));
     }
     Ok(())
 }
@@ -1118,69 +1371,89 @@ async fn conflicts(
         let counts = app.decide_conflict(id, accepted, &who(by)).await?;
         if accepted {
             println!(
-                "Conflict {id} accepted: the record is merged ({} contact updated, {} \
-                 appointments new, {} updated).",
-                counts.contacts.updated, counts.appointments.new, counts.appointments.updated
+                "{}",
+                say!(
+                    "conflict-accepted",
+                    id = id.to_string(),
+                    contacts = counts.contacts.updated,
+                    new = counts.appointments.new,
+                    updated = counts.appointments.updated
+                )
             );
         } else {
-            println!("Conflict {id} rejected: nothing of that record is imported.");
+            println!("{}", say!("conflict-rejected", id = id.to_string()));
         }
         return Ok(());
     }
     let conflicts = app.import_conflicts(all).await?;
     if conflicts.is_empty() {
-        println!("No import conflict{}.", if all { "" } else { " is open" });
+        if all {
+            println!("{}", say!("conflicts-none"));
+        } else {
+            println!("{}", say!("conflicts-none-open"));
+        }
         return Ok(());
     }
     let born = |date: Option<chrono::NaiveDate>| {
         date.map_or_else(
-            || "birth date unknown".to_string(),
-            |date| format!("born {date}"),
+            || say!("conflict-born-unknown"),
+            |date| say!("conflict-born", date = text().date(date)),
         )
     };
     for conflict in &conflicts {
         let record = &conflict.record;
+        let (id, state) = (conflict.id.to_string(), conflict.state.as_str());
+        let (identity, reason) = (conflict.identity.to_string(), conflict.reason.as_str());
         println!(
-            "#{} ({}{}) {} — {}",
-            conflict.id,
-            conflict.state.as_str(),
-            conflict
-                .decided_by
-                .as_deref()
-                .map(|by| format!(" by {by}"))
-                .unwrap_or_default(),
-            conflict.identity,
-            conflict.reason
+            "{}",
+            match conflict.decided_by.as_deref() {
+                Some(by) => say!(
+                    "conflict-line-decided",
+                    id = id,
+                    state = state,
+                    by = by,
+                    identity = identity,
+                    reason = reason
+                ),
+                None => say!(
+                    "conflict-line",
+                    id = id,
+                    state = state,
+                    identity = identity,
+                    reason = reason
+                ),
+            }
         );
-        println!("    from {}", conflict.source);
+        println!(
+            "    {}",
+            say!("conflict-from", source = conflict.source.to_string())
+        );
         match &conflict.contact {
             Some(known) => println!(
-                "    known:    #{} {} ({}, {}, {})",
-                known.id,
-                known.full_name(),
-                known.role,
-                born(known.birth_date),
-                known.external_id
+                "    {}",
+                say!(
+                    "conflict-known",
+                    id = known.id.to_string(),
+                    name = known.full_name(),
+                    role = known.role.to_string(),
+                    born = born(known.birth_date),
+                    external = known.external_id.to_string()
+                )
             ),
-            None => println!("    known:    several contacts"),
+            None => println!("    {}", say!("conflict-known-several")),
         }
         println!(
-            "    imported: {} {} ({}, {}), {} held",
-            record.first_name,
-            record.last_name,
-            record.role,
-            born(record.birth_date),
-            count(
-                conflict.appointments.len() as u64,
-                "appointment",
-                "appointments"
+            "    {}",
+            say!(
+                "conflict-imported",
+                name = format!("{} {}", record.first_name, record.last_name),
+                role = record.role.to_string(),
+                born = born(record.birth_date),
+                count = conflict.appointments.len()
             )
         );
     }
-    println!(
-        "Decide with: tocsin import conflicts --accept ID (the same person: merge) or --reject ID \
-         (another person: import nothing of it, correct the export)"
-    );
+    println!("{}", say!("conflict-decide"));
     Ok(())
 }
 
@@ -1200,12 +1473,24 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             // The first account comes before any import: this one may create the database.
             let app = App::open(config).await?;
             let (user, setup) = app.add_user(&name, role, credential, &actor).await?;
-            println!("user {} added, role {}", user.name, user.role);
+            println!(
+                "{}",
+                say!(
+                    "user-added",
+                    name = user.name.to_string(),
+                    role = user.role.to_string()
+                )
+            );
             if let Some(setup) = setup {
+                let tz = app
+                    .config
+                    .hospital
+                    .tz()
+                    .unwrap_or(chrono_tz::Europe::Brussels);
                 let until = chrono::DateTime::from_timestamp_millis(setup.expires_at_ms)
-                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .map(|at| text().datetime(at, tz))
                     .unwrap_or_default();
-                println!("setup token (shown once, valid until {until}):");
+                println!("{}", say!("user-setup-token", until = until));
                 println!("{}", setup.token.expose());
             }
         }
@@ -1213,11 +1498,11 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             let app = App::open_existing(config).await?;
             for user in app.users(&actor).await? {
                 let disabled = if user.disabled_at_ms.is_some() {
-                    "  disabled"
+                    format!("  {}", say!("user-flag-disabled"))
                 } else if user.password_hash.is_none() {
-                    "  no password yet (setup token)"
+                    format!("  {}", say!("user-flag-no-password"))
                 } else {
-                    ""
+                    String::new()
                 };
                 println!(
                     "{:<24} {:<9}{disabled}",
@@ -1229,7 +1514,7 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
         UserCommand::Disable { name } => {
             let app = App::open_existing(config).await?;
             let user = app.disable_user(&name, &actor).await?;
-            println!("user {} disabled; their sessions ended", user.name);
+            println!("{}", say!("user-disabled", name = user.name.to_string()));
         }
     }
     Ok(())
@@ -1239,13 +1524,14 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
 fn read_new_password(name: &str) -> Result<String> {
     use std::io::BufRead;
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password(format!("password for {name}: "))
-            .context("cannot read the password")?;
+        let first =
+            rpassword::prompt_password(format!("{} ", say!("prompt-password", name = name)))
+                .with_context(|| say!("error-password-read"))?;
         check_password(&first)?;
-        let again = rpassword::prompt_password("the same password again: ")
-            .context("cannot read the password")?;
+        let again = rpassword::prompt_password(format!("{} ", say!("prompt-password-again")))
+            .with_context(|| say!("error-password-read"))?;
         if first != again {
-            anyhow::bail!("the two passwords differ; nothing was changed");
+            anyhow::bail!(say!("error-passwords-differ"));
         }
         return Ok(first);
     }
@@ -1253,7 +1539,7 @@ fn read_new_password(name: &str) -> Result<String> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+        .with_context(|| say!("error-password-stdin"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     check_password(&password)?;
     Ok(password)
@@ -1283,7 +1569,7 @@ const EXIT_STOPPED: u8 = 4;
 /// 4 when the run stopped (a channel to fix, or a halt).
 async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
     let status = app.status(id).await?;
-    print!("{}", status.to_text());
+    print!("{}", status.to_text_in("tocsin", text()));
     match end {
         RunEnd::Finished => {
             let missed: u64 = [
@@ -1298,35 +1584,32 @@ async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             println!(
-                "{} did not reach the recipient (failed, undeliverable or uncertain). \
-                 The call centre's list: tocsin export unreached {id} --csv FILE",
-                count(missed, "delivery", "deliveries")
+                "{}",
+                say!("run-missed", count = missed, id = id.to_string())
             );
             Ok(ExitCode::from(EXIT_NOT_ALL_REACHED))
         }
         RunEnd::Stopped(channels) => {
             let held = app.store.backlog(id).await?.held;
-            println!(
-                "The run STOPPED with {} held back, nothing lost:",
-                count(held, "delivery", "deliveries")
-            );
+            println!("{}", say!("run-stopped", count = held));
             for (channel, reason) in channels {
-                println!("  {channel}: {reason}");
-            }
-            println!(
-                "Fix the cause (tocsin check shows the configuration), then: tocsin update send \
-                 {id}"
-            );
-            if status.by_state.contains_key(&DeliveryState::Undeliverable) {
                 println!(
-                    "Refused meanwhile, to send again once fixed: tocsin update retry {id} \
-                     --state undeliverable [--reason TEXT]"
+                    "  {}",
+                    say!(
+                        "labelled",
+                        label = channel.to_string(),
+                        value = reason.to_string()
+                    )
                 );
+            }
+            println!("{}", say!("run-stopped-fix", id = id.to_string()));
+            if status.by_state.contains_key(&DeliveryState::Undeliverable) {
+                println!("{}", say!("run-stopped-refused", id = id.to_string()));
             }
             Ok(ExitCode::from(EXIT_STOPPED))
         }
         RunEnd::Halted => {
-            println!("Update {id} was halted: nothing more of it is sent.");
+            println!("{}", say!("run-halted", id = id.to_string()));
             Ok(ExitCode::from(EXIT_STOPPED))
         }
     }
@@ -1340,7 +1623,7 @@ fn progress_notes(tally: &Tally) -> String {
         notes.push_str(&format!("; {channel} {note}"));
     }
     if let Some(error) = tally.last_error() {
-        notes.push_str(&format!("; last error: {error}"));
+        notes.push_str(&say!("progress-last-error", error = error.to_string()));
     }
     notes
 }
@@ -1353,24 +1636,27 @@ pub fn show_progress(tally: Arc<Tally>, open: u64) {
         if seconds < 1.0 {
             String::new()
         } else {
-            format!(", {}/s", grouped((done as f64 / seconds).round() as u64))
+            say!(
+                "progress-rate",
+                rate = text().number((done as f64 / seconds).round() as u64)
+            )
         }
     };
     let line = move |tally: &Tally| {
         let load = |counter: &std::sync::atomic::AtomicU64| {
             counter.load(std::sync::atomic::Ordering::Relaxed)
         };
-        format!(
-            "{} of {} final ({} sent, {} undeliverable, {} failed, {} uncertain{}); {} waiting{}",
-            grouped(tally.finished()),
-            grouped(open),
-            grouped(load(&tally.sent)),
-            grouped(load(&tally.undeliverable)),
-            grouped(load(&tally.failed)),
-            grouped(load(&tally.uncertain)),
-            rate(tally.finished()),
-            grouped(load(&tally.waiting)),
-            progress_notes(tally)
+        say!(
+            "progress-line",
+            done = tally.finished(),
+            open = open,
+            sent = load(&tally.sent),
+            undeliverable = load(&tally.undeliverable),
+            failed = load(&tally.failed),
+            uncertain = load(&tally.uncertain),
+            rate = rate(tally.finished()),
+            waiting = load(&tally.waiting),
+            notes = progress_notes(tally)
         )
     };
     if std::io::stderr().is_terminal() {
@@ -1394,7 +1680,7 @@ pub fn show_progress(tally: Arc<Tally>, open: u64) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                eprintln!("progress: {}", line(&tally));
+                eprintln!("{}", say!("progress-prefix", line = line(&tally)));
                 if tally.finished() >= open {
                     break;
                 }
@@ -1425,6 +1711,22 @@ mod tests {
     }
 
     #[test]
+    fn every_action_refused_with_the_example_details_has_its_sentence() {
+        for source in [include_str!("app.rs"), include_str!("web/mod.rs")] {
+            for piece in source.split("refuse_placeholders(\"").skip(1) {
+                let action = piece.split('"').next().unwrap_or_default();
+                let known = PLACEHOLDER_ACTIONS
+                    .iter()
+                    .find(|(english, _)| *english == action);
+                assert!(known.is_some(), "{action:?} is not in PLACEHOLDER_ACTIONS");
+            }
+        }
+        for (english, id) in PLACEHOLDER_ACTIONS {
+            assert_eq!(CliText::english().say(id, &[]), *english);
+        }
+    }
+
+    #[test]
     fn the_help_describes_every_command_argument_and_option() {
         let command = Cli::command();
         command.clone().debug_assert();
@@ -1438,6 +1740,7 @@ mod tests {
             "TOCSIN_LOG",
             "TOCSIN_SMTP_PASSWORD",
             "TOCSIN_RECEIPT_SECRET",
+            "TOCSIN_LANG",
             "_env",
             "patients from=",
             "gps-of-affected",

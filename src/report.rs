@@ -2,9 +2,11 @@
 //! been reached — as text, as JSON, and as the call centre's CSV list.
 
 use crate::domain::{Appointment, ChannelKind, DeliveryState, Language, Recipient, UpdateState};
+use crate::render::CliText;
 use crate::spreadsheet::{Separator, SheetWriter};
 use crate::store::{Store, StoreError, Unreached, UnreachedDelivery};
 use chrono_tz::Tz;
+use fluent_bundle::FluentValue;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -293,94 +295,141 @@ impl StatusReport {
     /// [`Self::to_text`], with the commands it suggests run as `tocsin` (e.g. `tocsin
     /// --database …`).
     pub fn to_text_for(&self, tocsin: &str) -> String {
+        self.to_text_in(tocsin, CliText::english())
+    }
+
+    /// [`Self::to_text_for`] in the command line's language.
+    pub fn to_text_in(&self, tocsin: &str, text: &CliText) -> String {
         // Only the states something is in: nine columns of zeros hide the one that matters.
         let states: Vec<DeliveryState> = DeliveryState::ALL
             .into_iter()
             .filter(|state| self.by_state.contains_key(state))
             .collect();
         let mut out = String::new();
-        let id = self.update_id;
-        let deliveries = count(self.total, "delivery", "deliveries");
+        let id = || FluentValue::from(self.update_id.to_string());
+        let with_count = |key: &str| text.say(key, &[("id", id()), ("count", self.total.into())]);
         let _ = match self.state {
             UpdateState::Draft => writeln!(
                 out,
-                "Update {id} is a draft: nothing is planned or sent.\n\
-                 Next: tocsin update preview {id}, then tocsin update approve {id} --by NAME \
-                 (someone other than the author)"
+                "{}\n{}",
+                text.say("status-draft", &[("id", id())]),
+                text.say("status-draft-next", &[("id", id())])
             ),
             UpdateState::Discarded => {
-                writeln!(out, "Update {id} was discarded: nothing of it is sent.")
+                writeln!(out, "{}", text.say("status-discarded", &[("id", id())]))
             }
             UpdateState::Approved if self.total == 0 => writeln!(
                 out,
-                "Update {id} is approved but not sent: nothing is planned yet.\n\
-                 Next: tocsin update send {id}"
+                "{}\n{}",
+                text.say("status-approved-empty", &[("id", id())]),
+                text.say("status-next-send", &[("id", id())])
             ),
             UpdateState::Approved => writeln!(
                 out,
-                "Update {id} is approved and planned, not sent: {deliveries}.\n\
-                 Next: tocsin update send {id}"
+                "{}\n{}",
+                with_count("status-approved"),
+                text.say("status-next-send", &[("id", id())])
             ),
             UpdateState::Sending if self.paused.is_some() => {
-                writeln!(out, "Update {id} is paused: {deliveries}")
+                writeln!(out, "{}", with_count("status-paused"))
             }
-            UpdateState::Sending => writeln!(
-                out,
-                "Update {id} is being sent: {deliveries} (tocsin update send {id} or tocsin \
-                 serve finishes it)"
-            ),
-            UpdateState::Sent => writeln!(out, "Update {id} was sent: {deliveries}"),
-            UpdateState::Halted => writeln!(
-                out,
-                "Update {id} was halted: {deliveries}; what had not left is cancelled"
-            ),
+            UpdateState::Sending => writeln!(out, "{}", with_count("status-sending")),
+            UpdateState::Sent => writeln!(out, "{}", with_count("status-sent")),
+            UpdateState::Halted => writeln!(out, "{}", with_count("status-halted")),
         };
         if let Some(paused) = &self.paused {
             let _ = writeln!(
                 out,
-                "PAUSED, {} held back: {paused}\n  after fixing it: tocsin update send {}",
-                self.held, self.update_id
+                "{}\n  {}",
+                text.say(
+                    "status-paused-reason",
+                    &[
+                        ("count", self.held.into()),
+                        ("reason", paused.as_str().into())
+                    ]
+                ),
+                text.say("status-paused-fix", &[("id", id())])
             );
         }
         if self.total == 0 {
             return out;
         }
-        let _ = write!(out, "{:<16}", "channel/lang");
-        for state in &states {
-            let _ = write!(out, "{:>14}", state.as_str());
+        let labels: Vec<String> = states.iter().map(|state| text.state(*state)).collect();
+        // As wide as the longest label needs, and never narrower than the English table.
+        let width = labels
+            .iter()
+            .map(|label| label.chars().count() + 2)
+            .max()
+            .unwrap_or(0)
+            .max(14);
+        let _ = write!(out, "{:<16}", text.say("status-column-rows", &[]));
+        for label in &labels {
+            let _ = write!(out, "{label:>width$}");
         }
         out.push('\n');
         let mut line = |label: &str, counts: &BTreeMap<DeliveryState, u64>| {
             let _ = write!(out, "{label:<16}");
             for state in &states {
-                let _ = write!(out, "{:>14}", counts.get(state).copied().unwrap_or(0));
+                let _ = write!(out, "{:>width$}", counts.get(state).copied().unwrap_or(0));
             }
             out.push('\n');
         };
         for (label, counts) in &self.by_channel_and_language {
             line(label, counts);
         }
-        line("all", &self.by_state);
+        line(&text.say("status-row-all", &[]), &self.by_state);
         for (gateway, counts) in &self.by_gateway {
-            line(&format!("sms via {gateway}"), counts);
+            line(
+                &text.say(
+                    "status-row-gateway",
+                    &[("gateway", gateway.as_str().into())],
+                ),
+                counts,
+            );
         }
         if !self.breakers.is_empty() {
-            let _ = writeln!(out, "SMS gateways, circuit breaker:");
+            let _ = writeln!(out, "{}", text.say("status-breakers", &[]));
         }
         for (gateway, breaker) in &self.breakers {
-            let _ = write!(out, "  {gateway}: {}", breaker.state);
+            let _ = write!(
+                out,
+                "  {}",
+                text.say(
+                    "labelled",
+                    &[
+                        ("label", gateway.as_str().into()),
+                        ("value", breaker.state.as_str().into())
+                    ]
+                )
+            );
             if let Some(since) = breaker
                 .since_ms
                 .and_then(chrono::DateTime::from_timestamp_millis)
             {
-                let _ = write!(out, " since {}", since.format("%Y-%m-%d %H:%M:%S UTC"));
+                let when = since.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+                let _ = write!(
+                    out,
+                    " {}",
+                    text.say("status-breaker-since", &[("when", when.into())])
+                );
             }
             if let Some(error) = &breaker.last_error {
-                let _ = write!(out, " (last error: {error})");
+                let _ = write!(
+                    out,
+                    " {}",
+                    text.say("status-breaker-error", &[("error", error.as_str().into())])
+                );
             }
             out.push('\n');
         }
-        let _ = writeln!(out, "Unreached contacts: {}", self.unreached.len());
+        let _ = writeln!(
+            out,
+            "{}",
+            text.say(
+                "status-unreached",
+                &[("count", (self.unreached.len() as u64).into())]
+            )
+        );
         let mut stories: Vec<(&String, &u64)> = self.unreached_by_why.iter().collect();
         stories.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (why, count) in stories {
@@ -397,21 +446,31 @@ impl StatusReport {
             })
         });
         for contact in listed.iter().take(20) {
+            let who = format!("{} ({})", contact.name, contact.external_id);
             let _ = writeln!(
                 out,
-                "  {} ({}): {}",
-                contact.name,
-                contact.external_id,
-                contact.reasons.join("; ")
+                "  {}",
+                text.say(
+                    "labelled",
+                    &[
+                        ("label", who.into()),
+                        ("value", contact.reasons.join("; ").into())
+                    ]
+                )
             );
         }
         if self.unreached.len() > 20 {
             let _ = writeln!(
                 out,
-                "  … and {} more: {tocsin} export unreached {} --csv FILE \
-                 [--channel C] [--state S] [--reason TEXT]",
-                self.unreached.len() - 20,
-                self.update_id
+                "  {}",
+                text.say(
+                    "status-unreached-more",
+                    &[
+                        ("count", ((self.unreached.len() - 20) as u64).into()),
+                        ("tocsin", tocsin.into()),
+                        ("id", id()),
+                    ]
+                )
             );
         }
         out

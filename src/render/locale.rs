@@ -271,7 +271,11 @@ impl Locales {
         let sources = [nl?, fr?, en?];
         overrides.extend(sources.iter().filter_map(|source| source.path.clone()));
         let [nl, fr, en] = &sources;
-        let bundles = [bundle(nl)?, bundle(fr)?, bundle(en)?];
+        let bundles = [
+            bundle(nl, CATALOGUE)?,
+            bundle(fr, CATALOGUE)?,
+            bundle(en, CATALOGUE)?,
+        ];
         let ids = sources.each_ref().map(|source| message_ids(&source.text));
         for (source, own) in sources.iter().zip(&ids) {
             for (other, theirs) in sources.iter().zip(&ids) {
@@ -391,13 +395,13 @@ pub struct DateTexts {
 }
 
 /// One language's Fluent file: the `locales_dir`'s if it has one, else the built-in one.
-struct Source {
-    language: Language,
+pub(super) struct Source {
+    pub(super) language: Language,
     /// How errors name it.
-    file: String,
+    pub(super) file: String,
     /// Set when it comes from the `locales_dir`.
-    path: Option<PathBuf>,
-    text: String,
+    pub(super) path: Option<PathBuf>,
+    pub(super) text: String,
 }
 
 fn source(dir: Option<&Path>, language: Language, builtin: &str) -> Result<Source, LocaleError> {
@@ -461,7 +465,10 @@ fn refuse_unknown_files(dir: &Path) -> Result<(), LocaleError> {
 
 /// One language's bundle, checked: it parses, and every message of the catalogue is there
 /// and formats with the variables Tocsin gives it.
-fn bundle(source: &Source) -> Result<FluentBundle<FluentResource>, LocaleError> {
+pub(super) fn bundle(
+    source: &Source,
+    catalogue: &[(&str, &[&str])],
+) -> Result<FluentBundle<FluentResource>, LocaleError> {
     let (language, file, text) = (source.language, source.file.as_str(), source.text.as_str());
     let syntax = |errors: String| LocaleError::Syntax {
         file: file.to_string(),
@@ -490,7 +497,7 @@ fn bundle(source: &Source) -> Result<FluentBundle<FluentResource>, LocaleError> 
     bundle
         .add_resource(resource)
         .map_err(|errors| syntax(format!("{errors:?}")))?;
-    for (id, variables) in CATALOGUE {
+    for (id, variables) in catalogue {
         if !bundle.has_message(id) {
             return Err(LocaleError::Missing {
                 file: file.to_string(),
@@ -538,7 +545,7 @@ fn given(variables: &[&str]) -> String {
         .join(", ")
 }
 
-fn format(
+pub(super) fn format(
     bundle: &FluentBundle<FluentResource>,
     language: Language,
     id: &str,
@@ -568,7 +575,7 @@ fn format(
 
 /// The ids of a Fluent file's messages: an identifier at the start of a line, then `=`.
 /// (Terms start with `-` and are not messages.)
-fn message_ids(text: &str) -> BTreeSet<&str> {
+pub(super) fn message_ids(text: &str) -> BTreeSet<&str> {
     text.lines()
         .filter(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
         .filter_map(|line| line.split_once('='))

@@ -2,9 +2,11 @@
 //! channel and audience, filled with the update's text in the contact's language, their own
 //! appointments, and fixed phrases and dates from the Fluent files.
 
+mod cli;
 mod locale;
 mod trial;
 
+pub use cli::{cli_language, CliText, UnknownCliLanguage};
 pub use locale::{DateTexts, LocaleError, Locales, NameKind};
 
 use crate::channels::telegram::link::{self, LinkKey};

@@ -2,10 +2,10 @@
 //! person would use it and through `App` where the console will.
 
 use crate::cli::{configure, text};
-use crate::support::{config_in, tocsin_binary, TestApp};
+use crate::support::{config_in, tocsin_command, TestApp};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin::app::{Actor, App, NewCredential};
@@ -17,7 +17,7 @@ const PASSWORD: &str = "stormklok in de nacht";
 
 /// Runs `tocsin args…` in `dir` with `stdin` as its standard input (a pipe, not a terminal).
 fn tocsin_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(tocsin_binary())
+    let mut child = tocsin_command()
         .current_dir(dir)
         .args(args)
         .env("USER", "it-desk")

@@ -1,12 +1,11 @@
-use crate::support::{config_in, sms_patient, tocsin_binary, EMAIL_FROM, HOSPITAL_TOML};
+use crate::support::{config_in, sms_patient, tocsin_command, EMAIL_FROM, HOSPITAL_TOML};
 use std::path::Path;
-use std::process::Command;
 use tocsin::app::App;
 use tocsin::domain::{AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection};
 use tocsin::render::{Locales, NameKind};
 
 pub(crate) fn tocsin(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(tocsin_binary())
+    tocsin_command()
         .current_dir(dir)
         .args(args)
         .output()
@@ -685,7 +684,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
         // `tocsin … | head -0`: the reader is gone before the first line.
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = Command::new(tocsin_binary())
+        let out = tocsin_command()
             .current_dir(dir.path())
             .args(args)
             .stdout(writer)
@@ -701,7 +700,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
 fn a_user_error_is_one_line_without_a_backtrace_and_says_each_thing_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("binary.csv"), b"patient_id\0\x01\x02").expect("write");
-    let out = Command::new(tocsin_binary())
+    let out = tocsin_command()
         .current_dir(dir.path())
         .args(["import", "appointments", "binary.csv"])
         .env("RUST_BACKTRACE", "1")

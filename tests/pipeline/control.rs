@@ -621,7 +621,7 @@ fn smtp_config(test: &TestApp, smtp_url: &str) -> std::path::PathBuf {
 }
 
 fn tocsin(file: &std::path::Path, args: &[&str]) -> std::process::Command {
-    let mut command = std::process::Command::new(crate::support::tocsin_binary());
+    let mut command = crate::support::tocsin_command();
     command.arg("--config").arg(file).args(args);
     command
 }

@@ -280,7 +280,7 @@ async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error(
     test.app.send(id, |_, _| {}).await.expect("send");
 
     assert_eq!(vonage.delivered().len(), 3);
-    let output = std::process::Command::new(crate::support::tocsin_binary())
+    let output = crate::support::tocsin_command()
         .current_dir(test.dir.path())
         .args(["status", &id.to_string(), "--json", "--database"])
         .arg(&test.app.config.database_url)
@@ -300,7 +300,7 @@ async fn tocsin_status_shows_the_breaker_a_broadcast_opened_with_its_last_error(
     assert_eq!(status["breakers"]["vonage"]["state"], "closed");
     assert_eq!(status["by_gateway"]["vonage"]["sent"], 3);
 
-    let text = std::process::Command::new(crate::support::tocsin_binary())
+    let text = crate::support::tocsin_command()
         .current_dir(test.dir.path())
         .args(["status", &id.to_string(), "--database"])
         .arg(&test.app.config.database_url)

@@ -646,7 +646,7 @@ async fn a_gp_whose_patients_read_french_is_written_to_in_french() {
 async fn tocsin_import_conflicts_lists_them_and_decides_one() {
     let dir = tempfile::tempdir().expect("temp dir");
     let tocsin = |args: &[&str]| {
-        let out = std::process::Command::new(crate::support::tocsin_binary())
+        let out = crate::support::tocsin_command()
             .current_dir(dir.path())
             .args(args)
             .output()

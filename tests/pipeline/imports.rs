@@ -1,10 +1,10 @@
-use crate::support::tocsin_binary;
+use crate::support::tocsin_command;
 use sqlx::Row;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn tocsin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(tocsin_binary())
+    tocsin_command()
         .current_dir(dir)
         .args(args)
         .output()
@@ -393,7 +393,7 @@ async fn a_bad_field_drops_the_field_a_landline_reaches_the_call_centre_and_no_c
     assert_eq!(json["unreached"][0]["phone"], "+3232187111");
 
     let list = test.dir.path().join("unreached.csv");
-    let out = std::process::Command::new(crate::support::tocsin_binary())
+    let out = crate::support::tocsin_command()
         .current_dir(test.dir.path())
         .args([
             "--database",

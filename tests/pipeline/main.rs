@@ -4,6 +4,7 @@
 mod accounts;
 mod audiences;
 mod cli;
+mod cli_language;
 mod console;
 mod console_browser;
 mod console_client;

@@ -40,6 +40,7 @@ impl Serving {
             .arg(config)
             .arg("serve")
             .env_remove("TOCSIN_RECEIPT_SECRET")
+            .env("TOCSIN_LANG", "en")
             .env_remove("TOCSIN_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

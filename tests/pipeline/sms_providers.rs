@@ -725,7 +725,7 @@ fn write_twilio_config(
 }
 
 fn tocsin_cli(file: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(crate::support::tocsin_binary())
+    crate::support::tocsin_command()
         .arg("--config")
         .arg(file)
         .args(args)

@@ -239,6 +239,14 @@ pub fn tocsin_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tocsin"))
 }
 
+/// The `tocsin` executable in English, whatever the locale of the machine the tests run on:
+/// the tests read its sentences (tests/pipeline/cli_language.rs runs it in other languages).
+pub fn tocsin_command() -> std::process::Command {
+    let mut command = std::process::Command::new(tocsin_binary());
+    command.env("TOCSIN_LANG", "en");
+    command
+}
+
 /// Debian's headless browser, which the press room's tests render pages in.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 

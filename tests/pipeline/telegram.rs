@@ -4,11 +4,10 @@
 //! and text that arrives exactly as the spokesperson wrote it.
 
 use crate::control::states;
-use crate::support::{config_in, patients, tocsin_binary, TestApp, EMAIL_FROM, HOSPITAL_TOML};
+use crate::support::{config_in, patients, tocsin_command, TestApp, EMAIL_FROM, HOSPITAL_TOML};
 use crate::telegram_api::{parse_html, ChatState, TelegramApi, BOT_ID, TOKEN};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use teloxide::requests::Requester;
 use tocsin::app::App;
@@ -600,7 +599,7 @@ async fn a_username_that_is_no_channel_is_rejected_and_the_message_id_is_the_gat
 }
 
 fn tocsin(dir: &Path, args: &[&str], token: &str) -> std::process::Output {
-    Command::new(tocsin_binary())
+    tocsin_command()
         .current_dir(dir)
         .args(args)
         .env("TOCSIN_TELEGRAM_TOKEN", token)

@@ -620,6 +620,7 @@ async fn serve_refuses_to_start_when_telegram_refuses_the_token_naming_token_env
     App::open(config).await.expect("create the database");
     let wrong = "7012345678:AAFwrongTokenForTheTest_0123456789abc";
     let serve = tokio::process::Command::new(tocsin_binary())
+        .env("TOCSIN_LANG", "en")
         .current_dir(dir.path())
         .arg("serve")
         .env("TOCSIN_BOT_TOKEN", wrong)
