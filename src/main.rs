@@ -1491,7 +1491,7 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
                     .map(|at| text().datetime(at, tz))
                     .unwrap_or_default();
                 println!("{}", say!("user-setup-token", until = until));
-                println!("{}", setup.token.expose());
+                println!("/console/setup/{}", setup.token.expose());
             }
         }
         UserCommand::List => {

@@ -309,7 +309,7 @@ conflict-decide = Decide with: tocsin import conflicts --accept ID (the same per
 # $name, $role
 user-added = user { $name } added, role { $role }
 # $until
-user-setup-token = setup token (shown once, valid until { $until }):
+user-setup-token = setup link (shown once, valid until { $until }), to open at the console's address:
 user-flag-disabled = disabled
 user-flag-no-password = no password yet (setup token)
 # $name

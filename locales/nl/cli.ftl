@@ -312,7 +312,7 @@ conflict-decide = Beslis met: tocsin import conflicts --accept NUMMER (dezelfde 
 # $name, $role
 user-added = gebruiker { $name } toegevoegd, rol { $role }
 # $until
-user-setup-token = instellingscode (eenmalig getoond, geldig tot { $until }):
+user-setup-token = instellingslink (eenmalig getoond, geldig tot { $until }), te openen op het adres van de console:
 user-flag-disabled = uitgeschakeld
 user-flag-no-password = nog geen wachtwoord (instellingscode)
 # $name
