@@ -851,11 +851,12 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             separator,
         }) => {
             let app = App::open_existing(config).await?;
+            // The file first: an export that cannot be written is not logged as made.
+            let file = std::fs::File::create(&csv)
+                .with_context(|| say!("error-create", path = csv.display().to_string()))?;
             let entries = app
                 .audit_log(since, user.as_deref(), &Actor::cli(&login_name()))
                 .await?;
-            let file = std::fs::File::create(&csv)
-                .with_context(|| say!("error-create", path = csv.display().to_string()))?;
             app.audit_csv(&entries, file, separator)?;
             println!(
                 "{}",
