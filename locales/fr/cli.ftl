@@ -354,7 +354,7 @@ conflict-decide = Décidez avec : tocsin import conflicts --accept NUMÉRO (la 
 # $name, $role
 user-added = utilisateur { $name } ajouté, rôle { $role }
 # $until
-user-setup-token = lien d'activation (affiché une seule fois, valable jusqu'au { $until }), à ouvrir à l'adresse de la console :
+user-setup-token = lien d'activation (affiché une seule fois, valable jusqu'au { $until }), à ouvrir à l'adresse de la console :
 user-flag-disabled = désactivé
 user-flag-no-password = pas encore de mot de passe (code d'activation)
 # $name
