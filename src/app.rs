@@ -2,6 +2,7 @@
 //! call these, never the parts underneath directly.
 
 mod accounts;
+mod watch;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 

@@ -344,6 +344,13 @@ enum UpdateCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Plans the fallback channel now for the SMS that did not reach their contact, an SMS
+    /// still without a delivery receipt included (it does not wait for the policy's
+    /// `fallback_after_minutes`); `tocsin serve` or `update send` sends them.
+    Fallback {
+        /// The update's id (being sent or sent).
+        id: i64,
+    },
     /// Stops a running or approved update: what has not left is cancelled, a running `send`
     /// stops within a second, and `serve` does not resume it.
     Halt {
@@ -607,27 +614,20 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             separator,
         }) => {
             let app = App::open_existing(config).await?;
-            let report = app.status(id).await?;
             let filter = UnreachedFilter {
                 channel,
                 state,
                 reason,
             };
-            let chosen: Vec<_> = report
-                .unreached
-                .into_iter()
-                .filter(|contact| filter.takes(contact))
-                .collect();
             let file = std::fs::File::create(&csv)
                 .with_context(|| format!("cannot create {}", csv.display()))?;
-            tocsin::report::unreached_csv(&chosen, file, separator)?;
+            let actor = Actor::cli(&login_name());
+            let written = app
+                .unreached_csv(id, &filter, separator, file, &actor)
+                .await?;
             println!(
                 "{} written to {}",
-                count(
-                    chosen.len() as u64,
-                    "unreached contact",
-                    "unreached contacts"
-                ),
+                count(written, "unreached contact", "unreached contacts"),
                 csv.display()
             );
         }
@@ -795,6 +795,14 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 }
             );
             return run_ended(&app, id, &report.end).await;
+        }
+        UpdateCommand::Fallback { id } => {
+            let planned = app.fallback_now(id, &Actor::cli(&login_name())).await?;
+            println!(
+                "Update {id}: {} planned on the fallback channel (tocsin serve or tocsin \
+                 update send {id} sends them).",
+                count(planned, "delivery", "deliveries")
+            );
         }
         UpdateCommand::Halt { id, by } => {
             let by = who(by);
