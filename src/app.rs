@@ -3,6 +3,7 @@
 
 mod accounts;
 mod playbooks;
+mod watch;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 

@@ -48,8 +48,20 @@ impl Fallback {
 
     /// Plans the fallback deliveries that the update's SMS outcomes call for now; returns
     /// how many it created (skipped ones included: they say why no channel was left).
-    #[tracing::instrument(skip_all, fields(update = update.id))]
     pub async fn sweep(&self, update: &Update) -> Result<u64, PlanError> {
+        self.sweep_when(update, Wait::Configured).await
+    }
+
+    /// The sweep a person asks for ("send the fallback to the unreached now"): the same,
+    /// except that an SMS still without a receipt does not wait for the rest of
+    /// `fallback_after_minutes`. A policy with 0 minutes (only undeliverable and failed SMS
+    /// fall back) is kept as configured.
+    pub async fn sweep_now(&self, update: &Update) -> Result<u64, PlanError> {
+        self.sweep_when(update, Wait::AskedNow).await
+    }
+
+    #[tracing::instrument(skip_all, fields(update = update.id))]
+    async fn sweep_when(&self, update: &Update, wait: Wait) -> Result<u64, PlanError> {
         if update.state == UpdateState::Draft || self.store.planned_at(update.id).await?.is_none() {
             return Ok(0);
         }
@@ -70,10 +82,11 @@ impl Fallback {
                 .for_audience(audience)
                 .fallback_after_minutes;
             let rule = FallbackRule {
-                silent_since_ms: (minutes > 0).then(|| {
-                    now.saturating_sub(
+                silent_since_ms: (minutes > 0).then(|| match wait {
+                    Wait::Configured => now.saturating_sub(
                         i64::try_from(minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
-                    )
+                    ),
+                    Wait::AskedNow => now,
                 }),
                 receipt_gateways: receipt_gateways.clone(),
             };
@@ -141,7 +154,7 @@ impl Fallback {
                     };
                     plans.push(FallbackPlan {
                         sms_delivery_id: due.delivery_id,
-                        note: note(due, minutes, channels, &left, &rows),
+                        note: note(due, minutes, wait, channels, &left, &rows),
                         rows,
                     });
                 }
@@ -160,15 +173,28 @@ impl Fallback {
     }
 }
 
+/// How long a sent SMS without a receipt is given before its fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// `fallback_after_minutes`.
+    Configured,
+    /// Not a minute more: a person asked for the fallback now.
+    AskedNow,
+}
+
 /// The event on the SMS delivery: why it fell back, and to what.
 fn note(
     due: &FallbackDue,
     minutes: u64,
+    wait: Wait,
     channels: &[ChannelKind],
     left: &[ChannelKind],
     rows: &[NewDelivery],
 ) -> String {
     let why = match due.state {
+        DeliveryState::Sent if wait == Wait::AskedNow => {
+            "no delivery receipt yet, fallback asked for now".to_string()
+        }
         DeliveryState::Sent => format!("no delivery receipt within {minutes} minutes"),
         state => format!("sms {state}"),
     };

@@ -370,6 +370,13 @@ enum UpdateCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Plans the fallback channel now for the SMS that did not reach their contact, an SMS
+    /// still without a delivery receipt included (it does not wait for the policy's
+    /// `fallback_after_minutes`); `tocsin serve` or `update send` sends them.
+    Fallback {
+        /// The update's id (being sent or sent).
+        id: i64,
+    },
     /// Stops a running or approved update: what has not left is cancelled, a running `send`
     /// stops within a second, and `serve` does not resume it.
     Halt {
@@ -820,25 +827,22 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             separator,
         }) => {
             let app = App::open_existing(config).await?;
-            let report = app.status(id).await?;
             let filter = UnreachedFilter {
                 channel,
                 state,
                 reason,
             };
-            let chosen: Vec<_> = report
-                .unreached
-                .into_iter()
-                .filter(|contact| filter.takes(contact))
-                .collect();
             let file = std::fs::File::create(&csv)
                 .with_context(|| say!("error-create", path = csv.display().to_string()))?;
-            tocsin::report::unreached_csv(&chosen, file, separator)?;
+            let actor = Actor::cli(&login_name());
+            let written = app
+                .unreached_csv(id, &filter, separator, file, &actor)
+                .await?;
             println!(
                 "{}",
                 say!(
                     "export-unreached-written",
-                    count = chosen.len(),
+                    count = written,
                     file = csv.display().to_string()
                 )
             );
@@ -1045,6 +1049,13 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 }
             );
             return run_ended(&app, id, &report.end).await;
+        }
+        UpdateCommand::Fallback { id } => {
+            let planned = app.fallback_now(id, &Actor::cli(&login_name())).await?;
+            println!(
+                "{}",
+                say!("update-fallback-planned", id = id, count = planned)
+            );
         }
         UpdateCommand::Halt { id, by } => {
             let by = who(by);

@@ -1,7 +1,9 @@
 //! What the crisis cell watches: where every delivery of an update stands, and who has not
 //! been reached — as text, as JSON, and as the call centre's CSV list.
 
-use crate::domain::{Appointment, ChannelKind, DeliveryState, Language, Recipient, UpdateState};
+use crate::domain::{
+    Appointment, ChannelKind, DeliveryState, Language, Recipient, Role, UpdateState,
+};
 use crate::render::CliText;
 use crate::spreadsheet::{Separator, SheetWriter};
 use crate::store::{Store, StoreError, Unreached, UnreachedDelivery};
@@ -26,15 +28,72 @@ pub struct StatusReport {
     /// State counts per language.
     pub by_language: BTreeMap<Language, BTreeMap<DeliveryState, u64>>,
     pub by_channel_and_language: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    /// State counts per audience: the contacts' role (`patient`, `gp`, `journalist`,
+    /// `public`), whose templates the deliveries were written with.
+    pub by_audience: BTreeMap<Role, BTreeMap<DeliveryState, u64>>,
+    /// State counts per channel, language and audience: `sms/nl/patient`.
+    pub by_channel_language_audience: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
     /// State counts per SMS gateway that took messages (sent, delivered, failed …).
     pub by_gateway: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
     /// The circuit breaker of every SMS gateway that took messages of this update or has
     /// a recorded state, as the sending process last recorded it.
     pub breakers: BTreeMap<String, GatewayBreaker>,
+    /// Deliveries still to be sent or retried (pending, sending, failed with a retry
+    /// ahead), the held ones apart.
+    pub open: u64,
+    /// The failed, undeliverable and uncertain deliveries by channel, state and reason,
+    /// largest first.
+    pub failures: Vec<FailureCount>,
     pub unreached: Vec<UnreachedContact>,
     /// How many unreached contacts share each story (`sms: undeliverable; email: skipped`),
     /// so that a dozen real bounces are not lost among thousands without an address.
     pub unreached_by_why: BTreeMap<String, u64>,
+}
+
+/// The counting part of [`StatusReport`], without the unreached list: what the console's
+/// dashboard polls. [`status`] starts from it, so the two always agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub update_id: i64,
+    pub state: UpdateState,
+    pub paused: Option<String>,
+    pub held: u64,
+    pub open: u64,
+    pub total: u64,
+    pub by_state: BTreeMap<DeliveryState, u64>,
+    pub by_channel: BTreeMap<ChannelKind, BTreeMap<DeliveryState, u64>>,
+    pub by_language: BTreeMap<Language, BTreeMap<DeliveryState, u64>>,
+    pub by_channel_and_language: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    pub by_audience: BTreeMap<Role, BTreeMap<DeliveryState, u64>>,
+    pub by_channel_language_audience: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    pub by_gateway: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    pub breakers: BTreeMap<String, GatewayBreaker>,
+    pub failures: Vec<FailureCount>,
+}
+
+impl Progress {
+    /// Deliveries with nothing more to do: neither open nor held back.
+    pub fn settled(&self) -> u64 {
+        self.total.saturating_sub(self.open + self.held)
+    }
+
+    /// Whole percent settled, rounded down: 100 only when nothing is left.
+    pub fn percent(&self) -> u64 {
+        if self.total == 0 {
+            return 0;
+        }
+        self.settled() * 100 / self.total
+    }
+}
+
+/// How many deliveries failed the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureCount {
+    pub channel: ChannelKind,
+    pub state: DeliveryState,
+    /// As the gateway or server said it (addresses masked), when one was recorded.
+    pub reason: Option<String>,
+    pub count: u64,
 }
 
 /// Which unreached contacts a list shows: those with a delivery matching every condition.
@@ -201,58 +260,52 @@ async fn told_about(
     Ok(told)
 }
 
-/// Where every delivery of the update stands, and who has not been reached, with what they
-/// were told about (dates in `tz`, the hospital's time zone).
-pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusReport, StoreError> {
+/// The counts of [`StatusReport`]: where every delivery of the update stands, the failures
+/// by reason and the SMS gateways' breakers.
+pub async fn progress(store: &dyn Store, update_id: i64) -> Result<Progress, StoreError> {
     let update = store.update(update_id).await?;
     let rows = store.status(update_id).await?;
-    let mut report = StatusReport {
+    let backlog = store.backlog(update_id).await?;
+    let mut progress = Progress {
         update_id,
         state: update.state,
         paused: update.paused.clone(),
-        held: store.backlog(update_id).await?.held,
+        held: backlog.held,
+        open: backlog.open,
         total: 0,
         by_state: BTreeMap::new(),
         by_channel: BTreeMap::new(),
         by_language: BTreeMap::new(),
         by_channel_and_language: BTreeMap::new(),
+        by_audience: BTreeMap::new(),
+        by_channel_language_audience: BTreeMap::new(),
         by_gateway: BTreeMap::new(),
         breakers: BTreeMap::new(),
-        unreached: Vec::new(),
-        unreached_by_why: BTreeMap::new(),
+        failures: Vec::new(),
     };
     for row in rows {
+        let add = |counts: &mut BTreeMap<DeliveryState, u64>| {
+            *counts.entry(row.state).or_default() += row.count;
+        };
         if let Some(gateway) = &row.gateway {
-            *report
-                .by_gateway
-                .entry(gateway.clone())
-                .or_default()
-                .entry(row.state)
-                .or_default() += row.count;
+            add(progress.by_gateway.entry(gateway.clone()).or_default());
         }
-        report.total += row.count;
-        *report.by_state.entry(row.state).or_default() += row.count;
-        *report
-            .by_channel
-            .entry(row.channel)
-            .or_default()
-            .entry(row.state)
-            .or_default() += row.count;
-        *report
-            .by_language
-            .entry(row.language)
-            .or_default()
-            .entry(row.state)
-            .or_default() += row.count;
-        *report
+        progress.total += row.count;
+        add(&mut progress.by_state);
+        add(progress.by_channel.entry(row.channel).or_default());
+        add(progress.by_language.entry(row.language).or_default());
+        add(progress.by_audience.entry(row.audience).or_default());
+        add(progress
             .by_channel_and_language
             .entry(format!("{}/{}", row.channel, row.language))
-            .or_default()
-            .entry(row.state)
-            .or_default() += row.count;
+            .or_default());
+        add(progress
+            .by_channel_language_audience
+            .entry(format!("{}/{}/{}", row.channel, row.language, row.audience))
+            .or_default());
     }
     for record in store.breakers().await? {
-        report.breakers.insert(
+        progress.breakers.insert(
             record.gateway,
             GatewayBreaker {
                 state: record.state,
@@ -261,8 +314,8 @@ pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusR
             },
         );
     }
-    for gateway in report.by_gateway.keys() {
-        report
+    for gateway in progress.by_gateway.keys() {
+        progress
             .breakers
             .entry(gateway.clone())
             .or_insert_with(|| GatewayBreaker {
@@ -271,6 +324,60 @@ pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusR
                 last_error: None,
             });
     }
+    progress.failures = store
+        .failure_reasons(update_id)
+        .await?
+        .into_iter()
+        .map(|row| FailureCount {
+            channel: row.channel,
+            state: row.state,
+            reason: row.reason,
+            count: row.count,
+        })
+        .collect();
+    Ok(progress)
+}
+
+/// Where every delivery of the update stands, and who has not been reached, with what they
+/// were told about (dates in `tz`, the hospital's time zone).
+pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusReport, StoreError> {
+    let update = store.update(update_id).await?;
+    let Progress {
+        update_id,
+        state,
+        paused,
+        held,
+        open,
+        total,
+        by_state,
+        by_channel,
+        by_language,
+        by_channel_and_language,
+        by_audience,
+        by_channel_language_audience,
+        by_gateway,
+        breakers,
+        failures,
+    } = progress(store, update_id).await?;
+    let mut report = StatusReport {
+        update_id,
+        state,
+        paused,
+        held,
+        total,
+        by_state,
+        by_channel,
+        by_language,
+        by_channel_and_language,
+        by_audience,
+        by_channel_language_audience,
+        by_gateway,
+        breakers,
+        open,
+        failures,
+        unreached: Vec::new(),
+        unreached_by_why: BTreeMap::new(),
+    };
     let unreached = store.unreached(update_id).await?;
     let mut told = told_about(store, &update, &unreached, tz).await?;
     report.unreached = unreached

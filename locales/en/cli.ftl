@@ -186,6 +186,11 @@ preview-subject = Subject: { $subject }
 preview-html = --- HTML part ---
 # $id
 send-planned-before = Update { $id } was planned before: nothing new planned.
+# $id, $count
+update-fallback-planned = Update { $id }: { $count ->
+        [one] { $count } delivery
+       *[other] { $count } deliveries
+    } planned on the fallback channel (tocsin serve or tocsin update send { $id } sends them).
 # $count, $skipped
 send-planned = Planned { $count ->
         [one] { $count } delivery

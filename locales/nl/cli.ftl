@@ -186,6 +186,11 @@ preview-subject = Onderwerp: { $subject }
 preview-html = --- HTML-deel ---
 # $id
 send-planned-before = Update { $id } was al gepland: er is niets nieuws gepland.
+# $id, $count
+update-fallback-planned = Update { $id }: { $count ->
+        [one] { $count } verzending
+       *[other] { $count } verzendingen
+    } gepland op het terugvalkanaal (tocsin serve of tocsin update send { $id } verstuurt ze).
 # $count, $skipped
 send-planned = { $count ->
         [one] { $count } verzending

@@ -25,6 +25,8 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log (the console's page; the CLI's export is the machine's owner's).
     ReadAudit,
+    /// Send the fallback channel to the unreached of an update now, without waiting.
+    SendFallback,
 }
 
 impl Action {
@@ -34,6 +36,7 @@ impl Action {
             Action::Approve => "approve an update",
             Action::ManageUsers => "manage users",
             Action::ReadAudit => "read the audit log",
+            Action::SendFallback => "send the fallback to the unreached",
         }
     }
 }
@@ -55,6 +58,7 @@ impl UserRole {
             (UserRole::Author, Action::Draft)
                 | (UserRole::Approver, Action::Draft | Action::Approve)
                 | (UserRole::Approver, Action::ReadAudit)
+                | (UserRole::Approver, Action::SendFallback)
                 | (UserRole::Admin, Action::ManageUsers | Action::ReadAudit)
         )
     }

@@ -114,6 +114,7 @@ pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("preview-html", &[]),
     ("send-planned-before", &["id"]),
     ("send-planned", &["count", "skipped"]),
+    ("update-fallback-planned", &["id", "count"]),
     ("send-resumed", &["count"]),
     ("retry-sent", &["count", "by"]),
     ("retry-sent-and-resumed", &["count", "by", "resumed"]),

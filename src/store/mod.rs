@@ -8,7 +8,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{AffectedPatient, Receipt, Recipient};
 use crate::domain::{
     ChannelKind, Contact, DeliveryState, Language, NewAppointment, NewContact, NewUpdate,
-    PublicReference, RenderedMessage, SecretToken, Selection, Update, UpdateState, UserName,
+    PublicReference, RenderedMessage, Role, SecretToken, Selection, Update, UpdateState, UserName,
     UserRole,
 };
 use async_trait::async_trait;
@@ -231,8 +231,19 @@ pub struct StatusRow {
     pub state: DeliveryState,
     pub channel: ChannelKind,
     pub language: Language,
+    /// The contact's role: which audience's templates the delivery was written with.
+    pub audience: Role,
     /// The SMS gateway that took the message, when one did.
     pub gateway: Option<String>,
+    pub count: u64,
+}
+
+/// How many deliveries of an update failed the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureRow {
+    pub channel: ChannelKind,
+    pub state: DeliveryState,
+    pub reason: Option<String>,
     pub count: u64,
 }
 
@@ -601,6 +612,9 @@ pub trait Store: Send + Sync {
         channel: ChannelKind,
     ) -> Result<Option<StoredDelivery>>;
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>>;
+    /// The update's failed, undeliverable and uncertain deliveries counted by channel, state
+    /// and the reason recorded (`last_error`), largest first.
+    async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>>;
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>>;
     /// The address of `delivery_id` moved for good (Telegram: a group that became a
     /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,

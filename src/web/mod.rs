@@ -14,6 +14,7 @@
 mod areas;
 mod error;
 pub mod press_room;
+pub mod progress;
 pub mod receipts;
 pub mod server;
 mod throttled;
@@ -121,6 +122,11 @@ impl Server {
             address,
             bot,
         })
+    }
+
+    /// The console dashboards' pollers, one per watched update.
+    pub fn progress_hub(&self) -> Arc<progress::ProgressHub> {
+        Arc::clone(&self.console.progress)
     }
 
     /// The address it listens on (the port the system chose, for `:0`).

@@ -6,7 +6,10 @@
 //! - a new connection must send a whole request head within `header_read_timeout`, and so
 //!   must a kept-alive one from the first byte of its next request (slow-header attacks);
 //! - a kept-alive connection that starts no request within `idle_timeout` is closed;
-//! - a request runs for at most `request_timeout` (tower-http's timeout: 408);
+//! - a request runs for at most `request_timeout` (tower-http's timeout: 408) until its
+//!   answer's head; a connection is busy until the answer's body is written, so a streamed
+//!   body (the console's Server-Sent Events, which end themselves before `request_timeout`)
+//!   is neither timed out as idle nor evicted;
 //! - at most `max_connections` are open: at the cap, a new connection closes the oldest one
 //!   that is not in a request (a connection that sent nothing yet, or half a head, or sits
 //!   idle), so that a flood of silent connections cannot keep a gateway's receipt out; when
@@ -180,6 +183,37 @@ impl Drop for Busy {
         self.0.set(Phase::Idle {
             since: Instant::now(),
         });
+    }
+}
+
+/// An answer's body, keeping its connection [`Busy`] until its last frame is written (or
+/// the body is dropped: the connection closed).
+struct Answering {
+    body: axum::body::Body,
+    busy: Option<Busy>,
+}
+
+impl hyper::body::Body for Answering {
+    type Data = hyper::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.busy = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -406,9 +440,15 @@ async fn watch_connection(
             let busy = Busy::start(&connection);
             let answer = hyper::service::Service::call(&router, request);
             async move {
-                let response = answer.await;
-                drop(busy);
-                response
+                let response = answer.await?;
+                // Busy until the whole answer is written: a streamed one (the console's
+                // Server-Sent Events) is neither idle nor a candidate for eviction.
+                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    axum::body::Body::new(Answering {
+                        body,
+                        busy: Some(busy),
+                    })
+                }))
             }
         })
     };

@@ -16,6 +16,8 @@ use tocsin::web::Server;
 pub struct Console {
     pub base: String,
     pub clock: Arc<ManualClock>,
+    /// The dashboards' pollers of this server.
+    pub progress: Arc<tocsin::web::progress::ProgressHub>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -28,6 +30,7 @@ impl Console {
         app.clock = Arc::clone(&clock) as Arc<dyn tocsin::clock::Clock>;
         let server = Server::bind(app).await.expect("serve binds");
         let base = format!("http://{}", server.address());
+        let progress = server.progress_hub();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async {
             let _ = stopped.await;
@@ -35,6 +38,7 @@ impl Console {
         Console {
             base,
             clock,
+            progress,
             stop: Some(stop),
         }
     }

@@ -25,9 +25,9 @@ use self::rows::{
 use self::selection::push_selection;
 use super::{AuditEntry, AuditFilter, FirstCredential, Session, User};
 use super::{
-    Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FallbackDue, FallbackPlan, FallbackRule,
-    ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow, Store,
-    StoreError, StoredDelivery, Transition, Unreached,
+    Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FailureRow, FallbackDue, FallbackPlan,
+    FallbackRule, ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow,
+    Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
     Binding, ConflictState, ImportConflict, RetryFilter, TelegramChat, UnreachedDelivery,
@@ -851,11 +851,12 @@ impl Store for SqliteStore {
 
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
         let query = format!(
-            "SELECT state, channel, language, \
-               CASE WHEN channel = 'sms' AND instr(gateway_id, ':') > 1 THEN {} END AS gateway, \
-               COUNT(*) AS n FROM deliveries \
-             WHERE update_id = ? GROUP BY state, channel, language, gateway",
-            gateway_of("gateway_id")
+            "SELECT d.state, d.channel, d.language, c.role, \
+               CASE WHEN d.channel = 'sms' AND instr(d.gateway_id, ':') > 1 THEN {} END \
+                 AS gateway, \
+               COUNT(*) AS n FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
+             WHERE d.update_id = ? GROUP BY d.state, d.channel, d.language, c.role, gateway",
+            gateway_of("d.gateway_id")
         );
         let rows = sqlx::query(&query)
             .bind(update_id)
@@ -868,7 +869,30 @@ impl Store for SqliteStore {
                     state: parse_col(row, "state")?,
                     channel: parse_col(row, "channel")?,
                     language: parse_col(row, "language")?,
+                    audience: parse_col(row, "role")?,
                     gateway: row.try_get("gateway")?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>> {
+        let rows = sqlx::query(
+            "SELECT channel, state, last_error, COUNT(*) AS n FROM deliveries \
+             WHERE update_id = ? AND state IN ('failed', 'undeliverable', 'uncertain') \
+             GROUP BY channel, state, last_error ORDER BY n DESC, channel, state, last_error",
+        )
+        .bind(update_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("n")?;
+                Ok(FailureRow {
+                    channel: parse_col(row, "channel")?,
+                    state: parse_col(row, "state")?,
+                    reason: row.try_get("last_error")?,
                     count: u64::try_from(count).unwrap_or_default(),
                 })
             })

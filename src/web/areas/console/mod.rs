@@ -12,9 +12,11 @@ mod pages;
 mod sign_in;
 mod updates;
 mod visit;
+mod watch;
 
 use crate::accounts::LoginThrottle;
 use crate::app::App;
+use crate::web::progress::{ProgressHub, POLL_EVERY};
 use axum::middleware;
 use axum::routing::get;
 use axum::Router;
@@ -29,6 +31,8 @@ pub struct Console {
     pub pages: Arc<Pages>,
     /// Failed sign-ins, counted in memory: one per server.
     pub throttle: Arc<LoginThrottle>,
+    /// The dashboards' pollers: one per watched update, whatever the number of dashboards.
+    pub progress: Arc<ProgressHub>,
 }
 
 impl Console {
@@ -36,6 +40,7 @@ impl Console {
         let pages = Pages::new(app.renderer.shared_locales())?;
         Ok(Console {
             throttle: Arc::new(app.login_throttle()),
+            progress: ProgressHub::new(Arc::clone(&app), POLL_EVERY),
             pages: Arc::new(pages),
             app,
         })
@@ -53,6 +58,7 @@ pub fn router(console: Console) -> Router {
         .merge(sign_in::routes())
         .merge(updates::routes())
         .merge(audit::routes())
+        .merge(watch::routes())
         .layer(middleware::from_fn_with_state(
             console.clone(),
             visit::guard,

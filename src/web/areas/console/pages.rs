@@ -39,6 +39,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "audit.html.tera",
         include_str!("../../../../templates/console/audit.html.tera"),
     ),
+    (
+        "watch.html.tera",
+        include_str!("../../../../templates/console/watch.html.tera"),
+    ),
+    (
+        "watch-progress.html.tera",
+        include_str!("../../../../templates/console/watch-progress.html.tera"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../../../templates/console/console.css");
