@@ -166,6 +166,21 @@ enum UserCommand {
         /// a password.
         #[arg(long)]
         setup_link: bool,
+        /// Their own e-mail address: where the console's "send me a test" sends.
+        #[arg(long)]
+        email: Option<String>,
+        /// Their own mobile number, for "send me a test" by SMS.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Sets an account's own e-mail address and mobile number ("send me a test").
+    Set {
+        /// The account's name.
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Lists the accounts, their roles and whether they are disabled.
     List,
@@ -1109,6 +1124,8 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             name,
             role,
             setup_link,
+            email,
+            phone,
         } => {
             let credential = if setup_link {
                 NewCredential::SetupToken
@@ -1119,6 +1136,11 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             let app = App::open(config).await?;
             let (user, setup) = app.add_user(&name, role, credential, &actor).await?;
             println!("user {} added, role {}", user.name, user.role);
+            if email.is_some() || phone.is_some() {
+                app.set_user_contact(&name, email.as_deref(), phone.as_deref(), &actor)
+                    .await?;
+                println!("their own address for tests is set");
+            }
             if let Some(setup) = setup {
                 let until = chrono::DateTime::from_timestamp_millis(setup.expires_at_ms)
                     .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -1143,6 +1165,15 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
                     user.role.as_str()
                 );
             }
+        }
+        UserCommand::Set { name, email, phone } => {
+            if email.is_none() && phone.is_none() {
+                anyhow::bail!("give --email ADDRESS, --phone NUMBER or both");
+            }
+            let app = App::open_existing(config).await?;
+            app.set_user_contact(&name, email.as_deref(), phone.as_deref(), &actor)
+                .await?;
+            println!("user {name}: their own address for tests is set");
         }
         UserCommand::Disable { name } => {
             let app = App::open_existing(config).await?;

@@ -8,6 +8,7 @@
 //! [`Visit`] for the pages before sign-in) and fail with [`ConsoleError`].
 
 mod audit;
+mod compose;
 mod pages;
 mod sign_in;
 mod updates;
@@ -53,6 +54,7 @@ pub fn router(console: Console) -> Router {
         .merge(sign_in::routes())
         .merge(updates::routes())
         .merge(audit::routes())
+        .merge(compose::routes())
         .layer(middleware::from_fn_with_state(
             console.clone(),
             visit::guard,
