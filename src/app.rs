@@ -3,6 +3,7 @@
 
 mod accounts;
 mod compose;
+mod playbooks;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 pub use compose::{TestReader, TestRequest};
@@ -71,6 +72,8 @@ pub enum AppError {
     Export(#[from] crate::press::ExportError),
     #[error(transparent)]
     Password(#[from] crate::accounts::HashError),
+    #[error(transparent)]
+    Playbook(#[from] crate::playbooks::PlaybookError),
     #[error("{}", placeholders_message(.action, .placeholders, .file.as_deref()))]
     Placeholders {
         action: &'static str,

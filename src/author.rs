@@ -17,6 +17,9 @@
 //! body = """…"""
 //! sms = "…"
 //! ```
+//!
+//! A playbook (`crate::playbooks`) leaves blanks written `[[what to write]]`: a file that still
+//! has one is refused, each blank named with its field and language.
 
 use crate::channels::sms::gsm;
 use crate::domain::{
@@ -156,10 +159,13 @@ pub fn parse_draft(
 
     let mut problems = Vec::new();
     let incident = parsed.incident.get_ref().trim().to_string();
-    if incident.is_empty()
-        || !incident
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    // A blank is named as such: that the name is not valid yet says nothing more.
+    let blank = blanks_left(&lines, &mut problems, "incident", &parsed.incident);
+    if !blank
+        && (incident.is_empty()
+            || !incident
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'))
     {
         problems.push(lines.problem(
             parsed.incident.span(),
@@ -195,7 +201,12 @@ pub fn parse_draft(
         })
         .unwrap_or_default();
     let mut audiences = Vec::new();
+    let mut audience_blanks = false;
     for audience in parsed.audiences.get_ref() {
+        if blanks_left(&lines, &mut problems, "audiences", audience) {
+            audience_blanks = true;
+            continue;
+        }
         match AudienceSpec::parse(audience.get_ref()) {
             Ok(parsed) if !audiences.contains(&parsed) => audiences.push(parsed),
             Ok(_) => {}
@@ -211,7 +222,7 @@ pub fn parse_draft(
     let has_patients = audiences
         .iter()
         .any(|audience| matches!(audience, AudienceSpec::Patients(_)));
-    if audiences.contains(&AudienceSpec::GpsOfAffected) && !has_patients {
+    if audiences.contains(&AudienceSpec::GpsOfAffected) && !has_patients && !audience_blanks {
         problems.push(lines.problem(
             parsed.audiences.span(),
             "gps-of-affected needs a patients audience in the same update: it reaches the GPs of those patients",
@@ -232,7 +243,8 @@ pub fn parse_draft(
         ));
     }
     if let (None, Some(written)) = (author, &parsed.author) {
-        if let Some(message) = not_one_line("author", written.get_ref()) {
+        let blank = blanks_left(&lines, &mut problems, "author", written);
+        if let Some(message) = not_one_line("author", written.get_ref()).filter(|_| !blank) {
             problems.push(lines.problem(written.span(), message));
         }
     }
@@ -286,6 +298,12 @@ pub fn parse_draft(
                     format!("[{language}] {field} is empty: write the {field} in {language}"),
                 ));
             }
+            blanks_left(
+                &lines,
+                &mut problems,
+                &format!("[{language}] {field}"),
+                value,
+            );
         }
         if let Some(message) =
             not_one_line(&format!("[{language}] title"), text.title.get_ref().trim())
@@ -347,6 +365,58 @@ pub fn parse_draft(
         },
         sms: analyses,
     })
+}
+
+/// The blanks a playbook leaves in a text, each `[[what to write]]` whole: `[[`, up to 80
+/// characters on one line without brackets, `]]`.
+pub fn blanks(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("[[") {
+        let after = &rest[open + 2..];
+        let inside = after
+            .find(['[', ']', '\n'])
+            .filter(|&end| end > 0 && end <= 80 && after[end..].starts_with("]]"));
+        match inside {
+            Some(end) => {
+                found.push(&rest[open..open + 2 + end + 2]);
+                rest = &after[end + 2..];
+            }
+            None => rest = &rest[open + 1..],
+        }
+    }
+    found
+}
+
+/// Notes each blank left in `value` at its own line and column; whether there was one.
+fn blanks_left(
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+    field: &str,
+    value: &Spanned<String>,
+) -> bool {
+    let span = value.span();
+    let written = lines.0.get(span.clone()).unwrap_or_default();
+    let mut searched = 0;
+    let found = blanks(value.get_ref());
+    for blank in &found {
+        // A blank has no escapes, so it stands in the file as it does in the value.
+        let at = match written[searched..].find(blank) {
+            Some(offset) => {
+                searched += offset + blank.len();
+                span.start + searched - blank.len()
+            }
+            None => span.start,
+        };
+        problems.push(lines.problem(
+            at..at,
+            format!(
+                "{field}: the blank {blank} is still there: replace it, brackets included, \
+                 with what it asks for"
+            ),
+        ));
+    }
+    !found.is_empty()
 }
 
 /// One value of the `[cap]` table, or `None` (the kind's default) with its problem noted.
@@ -532,6 +602,28 @@ sms = "Due to a cyberattack, all operations are cancelled."
         let error = parse(&source).expect_err("refused");
         assert_eq!(error.problems[0].line, 3, "{error}");
         assert!(error.problems[0].message.contains("U+0007"), "{error}");
+    }
+
+    #[test]
+    fn a_blank_is_found_whole_and_a_bracket_alone_is_not_one() {
+        assert_eq!(
+            blanks("a [[x]] b [[op welke campus]] [[]] [x] [[a\nb]] [[[c]]"),
+            vec!["[[x]]", "[[op welke campus]]", "[[c]]"]
+        );
+        let source = GOOD.replace("Alle operaties", "Op [[campus]] alle operaties");
+        let error = parse(&source).expect_err("a blank left");
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(
+            (error.problems[0].line, error.problems[0].column),
+            (9, 12),
+            "{error}"
+        );
+        assert!(
+            error.problems[0]
+                .message
+                .starts_with("[nl] body: the blank [[campus]] is still there"),
+            "{error}"
+        );
     }
 
     #[test]

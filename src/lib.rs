@@ -16,6 +16,7 @@ pub mod fallback;
 pub mod group_commit;
 pub mod import;
 pub mod plan;
+pub mod playbooks;
 pub mod press;
 pub mod render;
 pub mod report;

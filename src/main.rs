@@ -386,6 +386,23 @@ enum UpdateCommand {
     },
     /// Lists the updates.
     List,
+    /// Writes a new update file to fill in: from an incident playbook, or following an
+    /// earlier update (its texts, audiences and channels).
+    #[command(group(clap::ArgGroup::new("from").required(true).args(["playbook", "follow"])))]
+    New {
+        /// The playbook: cyberattack, it-outage, power-cut or evacuation (see `tocsin update
+        /// playbooks`).
+        #[arg(long, value_name = "NAME")]
+        playbook: Option<String>,
+        /// The update to follow: its id, or an incident's name for its latest update.
+        #[arg(long, value_name = "ID")]
+        follow: Option<String>,
+        /// Where to write it: a new file, never overwritten (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Lists the incident playbooks `update new --playbook` starts from.
+    Playbooks,
 }
 
 #[derive(Subcommand)]
@@ -517,6 +534,8 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             let summary = tocsin::demo::run(&dir, patients, config).await?;
             print!("{summary}");
         }
+        // The playbooks are compiled in: no database to open.
+        Command::Update(UpdateCommand::Playbooks) => print!("{}", playbook_list()),
         Command::Update(command) => {
             return update(App::open_existing(config).await?, command).await
         }
@@ -833,6 +852,25 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                  Next: tocsin update approve {id} --by NAME, or tocsin update discard {id}"
             );
         }
+        UpdateCommand::New {
+            playbook,
+            follow,
+            output,
+        } => {
+            let (file, next) = if let Some(key) = playbook {
+                (app.playbook_file(&key).await?, "fill in each [[...]] blank")
+            } else if let Some(follow) = follow {
+                let file = match follow.parse::<i64>() {
+                    Ok(id) => app.follow_up_file(id).await?,
+                    Err(_) => tocsin::playbooks::follow_up(&app.latest_update(&follow).await?),
+                };
+                (file, "rewrite its texts with what is new")
+            } else {
+                anyhow::bail!("say where the new update starts: --playbook NAME or --follow ID");
+            };
+            write_new_file(&file, output.as_deref(), next)?;
+        }
+        UpdateCommand::Playbooks => print!("{}", playbook_list()),
         UpdateCommand::List => {
             for update in app.store.updates().await? {
                 println!(
@@ -852,6 +890,50 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `update playbooks`: each playbook's key and its name in nl, fr and en.
+fn playbook_list() -> String {
+    let mut out = String::new();
+    for playbook in tocsin::playbooks::playbooks() {
+        let names: Vec<&str> = Language::ALL
+            .iter()
+            .map(|language| playbook.name(*language))
+            .collect();
+        out.push_str(&format!("{:<12} {}\n", playbook.key(), names.join(" / ")));
+    }
+    out.push_str("Next: tocsin update new --playbook NAME -o FILE, fill in every [[...]] in it\n");
+    out
+}
+
+/// A new update file to standard output, or to `output`, which must not exist yet; then
+/// what to do `next` with it.
+fn write_new_file(file: &str, output: Option<&std::path::Path>, next: &str) -> Result<()> {
+    use std::io::Write as _;
+    let Some(path) = output else {
+        print!("{file}");
+        return Ok(());
+    };
+    let mut written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+                "{} exists already: not overwritten; choose another name",
+                path.display()
+            ),
+            _ => anyhow::anyhow!("cannot create {}: {error}", path.display()),
+        })?;
+    written
+        .write_all(file.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "{} written: {next}, then: tocsin update draft {} --by NAME",
+        path.display(),
+        path.display()
+    );
+    Ok(())
 }
 
 /// Whom the draft reaches and what its SMS cost, as `update send` would plan them now.

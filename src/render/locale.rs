@@ -149,6 +149,8 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("console-compose-intro", &[]),
     ("console-compose-failed", &[]),
     ("console-compose-start-follow", &[]),
+    ("console-compose-start-playbook", &[]),
+    ("console-compose-blanks", &[]),
     ("console-compose-start", &[]),
     ("console-compose-about", &[]),
     ("console-compose-incident", &[]),

@@ -637,3 +637,115 @@ async fn send_me_a_test_reaches_only_the_users_own_mailbox_marked_as_a_test_and_
     );
     assert!(entries.iter().any(|e| e.action == "update.test.result"));
 }
+
+/// Replaces each `[[blank]]` of a playbook's text by `with`.
+fn without_blanks(text: &str, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("[[") {
+        let Some(close) = rest[open..].find("]]") else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(with);
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_composed_from_a_playbook_shows_its_three_languages_and_is_refused_until_its_blanks_are_written(
+) {
+    let test = TestApp::new(|_| {}).await;
+    with_users(&test).await;
+    seed(&test.app, 3).await;
+    let console = Console::start(&test).await;
+    let mut browser = signed_in(&console, "els").await;
+
+    let page = browser.get("/console/compose").await;
+    assert!(
+        page.body.contains("<option value=\"cyberattack\">"),
+        "the picker"
+    );
+    let page = browser.get("/console/compose?playbook=cyberattack").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let file: toml::Table = test
+        .app
+        .playbook_file("cyberattack")
+        .await
+        .expect("playbook")
+        .parse()
+        .expect("TOML");
+    let text = |table: &str, key: &str| -> String {
+        file[table][key].as_str().expect("a text").to_string()
+    };
+    let incident = file["incident"].as_str().expect("incident").to_string();
+    assert!(page.body.contains(&format!("value=\"{incident}\"")));
+    assert!(
+        page.body.contains("value=\"[[first-day]]\""),
+        "{}",
+        page.body
+    );
+    for (language, key) in [("nl", "title"), ("fr", "sms"), ("en", "title")] {
+        assert!(
+            page.body.contains(&escaped(&text(language, key))),
+            "{language} {key} shown"
+        );
+    }
+    assert!(page.body.contains("value=\"gps-of-affected\" checked"));
+    assert!(page.body.contains("value=\"telegram\" checked"));
+    assert_eq!(
+        browser.get("/console/compose?playbook=flood").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut form: Vec<(&'static str, String)> = vec![
+        ("incident", incident.clone()),
+        ("kind", "alert".into()),
+        ("appointments", "cancelled".into()),
+        ("audience", "patients".into()),
+        ("audience", "gps-of-affected".into()),
+        ("patients_from", "[[first-day]]".into()),
+        ("patients_to", "[[last-day]]".into()),
+        ("channel", "sms".into()),
+        ("channel", "email".into()),
+    ];
+    for code in ["nl", "fr", "en"] {
+        for part in ["title", "body", "sms"] {
+            form.push((field(code, part), text(code, part)));
+        }
+    }
+    let page = post(&mut browser, "/console/compose", &form).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("id=\"problem-audiences\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"problem-nl_body\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"problem-fr_body\""));
+
+    let written: Vec<(&'static str, String)> = form
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match name {
+                "patients_from" | "patients_to" => "2026-01-13".to_string(),
+                _ => without_blanks(&value, "Deurne"),
+            };
+            (name, value)
+        })
+        .collect();
+    let page = post(&mut browser, "/console/compose", &written).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let update = &test.app.store.updates().await.expect("updates")[0];
+    assert_eq!(update.incident_id, incident);
+    assert_eq!(
+        update.fr.title,
+        without_blanks(&text("fr", "title"), "Deurne")
+    );
+}

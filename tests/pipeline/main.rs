@@ -16,6 +16,7 @@ mod identities;
 mod imports;
 mod kannel;
 mod lifecycle;
+mod playbooks;
 mod press_export;
 mod press_feeds;
 mod press_pages;

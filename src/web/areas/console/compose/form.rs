@@ -5,7 +5,7 @@
 use crate::author::{DraftError, Problem};
 use crate::domain::{
     AppointmentOutcome, AudienceSpec, CapFields, Certainty, ChannelKind, Language, NewUpdate,
-    ResponseType, Severity, Update, UpdateKind, UpdateText, Urgency,
+    ResponseType, Severity, UpdateKind, UpdateText, Urgency,
 };
 use std::collections::BTreeMap;
 
@@ -179,55 +179,87 @@ impl ComposeForm {
         form
     }
 
-    /// A follow-up of `earlier`: its incident, texts, audiences, channels and outcome,
-    /// `follows` set to it, kind `update`.
-    pub fn following(earlier: &Update) -> ComposeForm {
+    /// The form holding an update file's values, read leniently: a playbook's file
+    /// (`App::playbook_file`) keeps its `[[blanks]]`, which the draft refuses until they are
+    /// written; a follow-up's (`App::follow_up_file`) has the earlier update's values.
+    pub fn from_file(source: &str) -> ComposeForm {
         let mut form = ComposeForm {
-            incident: earlier.incident_id.clone(),
-            kind: UpdateKind::Update.as_str().into(),
-            follows: earlier.id.to_string(),
-            appointments: earlier.appointments.as_str().into(),
-            channels: earlier
-                .channels
-                .iter()
-                .map(|channel| channel.as_str().to_string())
-                .collect(),
+            channels: Vec::new(),
             ..ComposeForm::default()
         };
-        form.set_audiences(&earlier.audiences);
-        for text in &mut form.texts {
-            let language = Language::parse(text.code).unwrap_or(Language::En);
-            let earlier = earlier.text(language);
-            text.title = earlier.title.clone();
-            text.body = earlier.body.clone();
-            text.sms = earlier.sms.clone();
-        }
-        form
-    }
-
-    /// Checks the picker's boxes for `specs` (the first `patients` selection fills its
-    /// fields; the public audience is implied by Telegram, never picked).
-    pub fn set_audiences(&mut self, specs: &[AudienceSpec]) {
-        self.audiences.clear();
-        let mut patients_seen = false;
-        for spec in specs {
-            match spec {
-                AudienceSpec::Patients(filter) if !patients_seen => {
-                    patients_seen = true;
-                    self.audiences.push("patients".into());
-                    let date = |date: Option<chrono::NaiveDate>| {
-                        date.map(|d| d.format("%Y-%m-%d").to_string())
-                            .unwrap_or_default()
-                    };
-                    self.patients_from = date(filter.from);
-                    self.patients_to = date(filter.to);
-                    self.patients_campus = filter.campus.clone().unwrap_or_default();
-                    self.patients_department = filter.department.clone().unwrap_or_default();
+        let Ok(file) = source.parse::<toml::Table>() else {
+            return form;
+        };
+        let text = |table: &toml::Table, key: &str| {
+            table
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .map(str::to_string)
+        };
+        let strings = |key: &str| -> Vec<String> {
+            file.get(key)
+                .and_then(toml::Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(|value| value.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        form.incident = text(&file, "incident").unwrap_or_default();
+        form.kind = text(&file, "kind").unwrap_or(form.kind);
+        form.appointments = text(&file, "appointments").unwrap_or(form.appointments);
+        form.follows = file
+            .get("follows")
+            .and_then(toml::Value::as_integer)
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        for spec in strings("audiences") {
+            let mut words = spec.split_whitespace();
+            let kind = match words.next().unwrap_or_default() {
+                "gps" => "all-gps",
+                "press" => "media",
+                other => other,
+            };
+            if kind == "patients" {
+                // Only the first selection of patients has fields in the picker.
+                if form.audiences.iter().any(|picked| picked == "patients") {
+                    continue;
                 }
-                AudienceSpec::Patients(_) | AudienceSpec::Public => {}
-                other => self.audiences.push(other.to_string()),
+                for option in words {
+                    let Some((key, value)) = option.split_once('=') else {
+                        continue;
+                    };
+                    let value = value.replace('_', " ");
+                    match key {
+                        "from" => form.patients_from = value,
+                        "to" => form.patients_to = value,
+                        "campus" => form.patients_campus = value,
+                        "department" => form.patients_department = value,
+                        _ => {}
+                    }
+                }
+            }
+            if !form.audiences.iter().any(|picked| picked == kind) {
+                form.audiences.push(kind.to_string());
             }
         }
+        form.channels = strings("channels");
+        if let Some(cap) = file.get("cap").and_then(toml::Value::as_table) {
+            form.cap_urgency = text(cap, "urgency").unwrap_or_default();
+            form.cap_severity = text(cap, "severity").unwrap_or_default();
+            form.cap_certainty = text(cap, "certainty").unwrap_or_default();
+            form.cap_response_type = text(cap, "response_type").unwrap_or_default();
+        }
+        for typed in &mut form.texts {
+            if let Some(table) = file.get(typed.code).and_then(toml::Value::as_table) {
+                typed.title = text(table, "title").unwrap_or_default();
+                typed.body = text(table, "body").unwrap_or_default();
+                typed.sms = text(table, "sms").unwrap_or_default();
+            }
+        }
+        form
     }
 
     /// The audiences as an update file names them, in the picker's order.

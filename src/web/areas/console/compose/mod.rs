@@ -53,6 +53,7 @@ async fn script() -> Response {
 #[derive(serde::Deserialize)]
 struct Start {
     follow: Option<String>,
+    playbook: Option<String>,
 }
 
 /// Every field's list of refusals, empty ones included, so templates look any up.
@@ -100,6 +101,12 @@ fn page(
     context.insert("failed", &failed);
     context.insert("errors", &extras.errors.unwrap_or_else(no_errors));
     context.insert("native", &natives());
+    let language = signed_in.visit.language;
+    let playbooks: Vec<(&str, &str)> = crate::playbooks::playbooks()
+        .iter()
+        .map(|playbook| (playbook.key(), playbook.name(language)))
+        .collect();
+    context.insert("playbooks", &playbooks);
     match extras.counts {
         Some(Ok(counts)) => context.insert("counts", &counts),
         Some(Err(why)) => context.insert("counts_error", &why),
@@ -127,18 +134,18 @@ async fn compose(
     Query(start): Query<Start>,
 ) -> Result<Html<String>, ConsoleError> {
     signed_in.require(Action::Draft)?;
-    let form = match start
-        .follow
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(id) => {
-            let id: i64 = id.parse().map_err(|_| ConsoleError::NotFound)?;
-            let earlier = console.app.store.update(id).await?;
-            ComposeForm::following(&earlier)
+    let given = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+    let form = match (given(start.follow), given(start.playbook)) {
+        (Some(id), _) => {
+            let id: i64 = id.trim().parse().map_err(|_| ConsoleError::NotFound)?;
+            ComposeForm::from_file(&console.app.follow_up_file(id).await?)
         }
-        None => ComposeForm::default(),
+        (None, Some(key)) => match console.app.playbook_file(key.trim()).await {
+            Ok(file) => ComposeForm::from_file(&file),
+            Err(crate::app::AppError::Playbook(_)) => return Err(ConsoleError::NotFound),
+            Err(other) => return Err(other.into()),
+        },
+        (None, None) => ComposeForm::default(),
     };
     page(&console, &signed_in, &form, Extras::default())
 }
