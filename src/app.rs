@@ -6,7 +6,7 @@ mod compose;
 mod playbooks;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
-pub use compose::{TestReader, TestRequest};
+pub use compose::{checked_contact, TestReader, TestRequest};
 
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};

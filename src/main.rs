@@ -1209,6 +1209,8 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             email,
             phone,
         } => {
+            // Checked before the account exists: a mistyped address adds no account.
+            tocsin::app::checked_contact(email.as_deref(), phone.as_deref())?;
             let credential = if setup_link {
                 NewCredential::SetupToken
             } else {

@@ -87,15 +87,7 @@ impl App {
         actor: &Actor,
     ) -> Result<(), AppError> {
         let name = UserName::parse(name).map_err(|e| AppError::Refused(e.to_string()))?;
-        let email = email
-            .map(crate::import::fields::email)
-            .transpose()
-            .map_err(|why| AppError::Refused(format!("--email: {why}")))?;
-        let phone = phone
-            .map(|raw| crate::import::fields::phone(raw, None))
-            .transpose()
-            .map_err(|why| AppError::Refused(format!("--phone: {why}")))?
-            .map(|phone| phone.e164);
+        let UserContact { email, phone } = checked_contact(email, phone)?;
         self.store
             .set_user_contact(&name, email.as_deref(), phone.as_deref())
             .await?;
@@ -307,6 +299,21 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// A user's own addresses, checked as an import checks a contact's (`user add` checks them
+/// before it creates the account).
+pub fn checked_contact(email: Option<&str>, phone: Option<&str>) -> Result<UserContact, AppError> {
+    let email = email
+        .map(crate::import::fields::email)
+        .transpose()
+        .map_err(|why| AppError::Refused(format!("--email: {why}")))?;
+    let phone = phone
+        .map(|raw| crate::import::fields::phone(raw, None))
+        .transpose()
+        .map_err(|why| AppError::Refused(format!("--phone: {why}")))?
+        .map(|phone| phone.e164);
+    Ok(UserContact { email, phone })
 }
 
 /// The test mark in the e-mail's subject and at the start of every text a recipient reads
