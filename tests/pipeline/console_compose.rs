@@ -749,3 +749,74 @@ async fn an_update_composed_from_a_playbook_shows_its_three_languages_and_is_ref
         without_blanks(&text("fr", "title"), "Deurne")
     );
 }
+
+/// Runs `tocsin args…` in `dir`, the password (for `user add`) on its standard input.
+fn tocsin(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(super::support::tocsin_binary())
+        .current_dir(dir)
+        .args(args)
+        .env("USER", "it-desk")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tocsin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("tocsin ends");
+    let (stdout, stderr) = super::cli::text(&out);
+    (out.status.success(), stdout, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_address_is_set_by_user_add_and_user_set_and_a_wrong_one_adds_no_account() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    super::cli::configure(dir.path(), "");
+    let (ok, _, stderr) = tocsin(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "els",
+            "--role",
+            "author",
+            "--email",
+            "not an address",
+        ],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("--email"), "{stderr}");
+    let (ok, stdout, stderr) = tocsin(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "els",
+            "--role",
+            "author",
+            "--email",
+            "els@azt-testwijk.be",
+        ],
+    );
+    assert!(ok, "{stdout}{stderr}");
+    let (ok, stdout, stderr) = tocsin(
+        dir.path(),
+        &["user", "set", "els", "--phone", "0471 99 88 77"],
+    );
+    assert!(ok, "{stdout}{stderr}");
+
+    let app = tocsin::app::App::open_existing(super::support::config_in(dir.path()))
+        .await
+        .expect("app");
+    let users = app.users(&Actor::cli("test")).await.expect("users");
+    assert_eq!(users.len(), 1, "the wrong address added no account");
+    let name = tocsin::domain::UserName::parse("els").expect("name");
+    let own = app.user_contact(&name).await.expect("own");
+    assert_eq!(own.email.as_deref(), Some("els@azt-testwijk.be"));
+    assert_eq!(own.phone.as_deref(), Some("+32471998877"));
+}
