@@ -2,10 +2,12 @@
 //! call these, never the parts underneath directly.
 
 mod accounts;
+mod compose;
 mod playbooks;
 mod watch;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
+pub use compose::{checked_contact, TestReader, TestRequest};
 
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
@@ -285,20 +287,31 @@ impl App {
         by: Option<&str>,
         options: DraftOptions,
     ) -> Result<DraftReport, AppError> {
-        self.refuse_placeholders("draft an update")?;
         let source = std::fs::read_to_string(file).map_err(|source| AppError::Read {
             path: file.display().to_string(),
             source,
         })?;
-        let draft = parse_draft(&file.display().to_string(), &source, by, options)?;
+        self.draft_source(&file.display().to_string(), &source, by, options)
+            .await
+    }
+
+    /// [`App::draft`] of an update file's text, named `name` in what it reports (the
+    /// console's compose form builds the text; the CLI reads it from a file).
+    pub async fn draft_source(
+        &self,
+        name: &str,
+        source: &str,
+        by: Option<&str>,
+        options: DraftOptions,
+    ) -> Result<DraftReport, AppError> {
+        self.refuse_placeholders("draft an update")?;
+        let draft = parse_draft(name, source, by, options)?;
         if let Some(follows) = draft.update.follows {
             let earlier = self.store.update(follows).await?;
             if earlier.incident_id != draft.update.incident_id {
                 return Err(AppError::Refused(format!(
-                    "{}: follows = {follows} belongs to incident {:?}, not {:?}",
-                    file.display(),
-                    earlier.incident_id,
-                    draft.update.incident_id
+                    "{name}: follows = {follows} belongs to incident {:?}, not {:?}",
+                    earlier.incident_id, draft.update.incident_id
                 )));
             }
         }
@@ -313,7 +326,7 @@ impl App {
         )
         .await?;
         if let Some(max) = options.max_sms_segments {
-            refuse_long_sms(file, &forecast, max)?;
+            refuse_long_sms(name, &forecast, max)?;
         }
         let mut warnings = self.audience_warnings(&forecast).await?;
         for earlier in self.store.updates().await? {
@@ -1060,7 +1073,7 @@ pub enum Sample<'a> {
 
 /// The limit on parts applies to what recipients get, not to the text as written: the
 /// sender and each of the patient's appointments are added to it.
-fn refuse_long_sms(file: &Path, forecast: &Forecast, max: usize) -> Result<(), AppError> {
+fn refuse_long_sms(file: &str, forecast: &Forecast, max: usize) -> Result<(), AppError> {
     let mut problems = Vec::new();
     for (language, sms) in &forecast.sms {
         let over = sms.over(max);
@@ -1084,10 +1097,9 @@ fn refuse_long_sms(file: &Path, forecast: &Forecast, max: usize) -> Result<(), A
         return Ok(());
     }
     Err(AppError::Refused(format!(
-        "{} was not stored: an SMS as recipients get it (with the sender and their own \
+        "{file} was not stored: an SMS as recipients get it (with the sender and their own \
          appointments) is longer than [sms] max_segments = {max} allows.\n  {}\n\
          Shorten the sms text: each appointment adds a sentence of its own.",
-        file.display(),
         problems.join("\n  ")
     )))
 }

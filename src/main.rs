@@ -192,6 +192,21 @@ enum UserCommand {
         /// a password.
         #[arg(long)]
         setup_link: bool,
+        /// Their own e-mail address: where the console's "send me a test" sends.
+        #[arg(long)]
+        email: Option<String>,
+        /// Their own mobile number, for "send me a test" by SMS.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Sets an account's own e-mail address and mobile number ("send me a test").
+    Set {
+        /// The account's name.
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Lists the accounts, their roles and whether they are disabled.
     List,
@@ -1476,7 +1491,11 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
             name,
             role,
             setup_link,
+            email,
+            phone,
         } => {
+            // Checked before the account exists: a mistyped address adds no account.
+            tocsin::app::checked_contact(email.as_deref(), phone.as_deref())?;
             let credential = if setup_link {
                 NewCredential::SetupToken
             } else {
@@ -1493,6 +1512,11 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
                     role = user.role.to_string()
                 )
             );
+            if email.is_some() || phone.is_some() {
+                app.set_user_contact(&name, email.as_deref(), phone.as_deref(), &actor)
+                    .await?;
+                println!("{}", say!("user-contact-set"));
+            }
             if let Some(setup) = setup {
                 let tz = app
                     .config
@@ -1522,6 +1546,15 @@ async fn accounts(config: Config, command: UserCommand) -> Result<()> {
                     user.role.as_str()
                 );
             }
+        }
+        UserCommand::Set { name, email, phone } => {
+            if email.is_none() && phone.is_none() {
+                anyhow::bail!("{}", say!("user-set-needs"));
+            }
+            let app = App::open_existing(config).await?;
+            app.set_user_contact(&name, email.as_deref(), phone.as_deref(), &actor)
+                .await?;
+            println!("{}", say!("user-contact-set-for", name = name.clone()));
         }
         UserCommand::Disable { name } => {
             let app = App::open_existing(config).await?;

@@ -313,6 +313,10 @@ conflict-decide = Decide with: tocsin import conflicts --accept ID (the same per
 ## Accounts and the audit log
 # $name, $role
 user-added = user { $name } added, role { $role }
+user-contact-set = their own address for tests is set
+# $name
+user-contact-set-for = user { $name }: their own address for tests is set
+user-set-needs = give --email ADDRESS, --phone NUMBER or both
 # $until
 user-setup-token = setup link (shown once, valid until { $until }), to open at the console's address:
 user-flag-disabled = disabled

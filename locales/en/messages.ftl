@@ -215,6 +215,104 @@ bot-help =
 
 ## The console (tocsin serve, /console). Roles: author, approver, admin.
 
+console-nav-compose = New update
+console-compose-heading = New update
+console-compose-intro = Write the update once, in Dutch, French and English. A missing language blocks approval.
+console-compose-failed = The draft was not saved. Please correct what is marked below; everything you typed is kept.
+console-compose-start-follow = Continue an earlier update (its number)
+console-compose-start-playbook = Start from an incident playbook
+console-compose-blanks = Replace every [[…]] with today's facts and read every text again: the draft is refused while a blank is left.
+console-compose-start = Start from it
+console-compose-about = The update
+console-compose-incident = Incident (a short name, e.g. cyberattack-2026-01)
+console-compose-kind = Kind
+console-compose-kind-alert = Alert
+console-compose-kind-update = Update
+console-compose-kind-cancel = Cancellation of an earlier message
+console-compose-kind-allclear = All clear
+console-compose-follows = Follows update no. (optional)
+console-compose-appointments = What patients are told about their appointments
+console-compose-outcome-cancelled = Cancelled
+console-compose-outcome-postponed = Postponed
+console-compose-outcome-as-planned = Going ahead as planned
+console-compose-audiences = Who receives it
+console-compose-audience-patients = Patients with an appointment
+console-compose-audience-gps-of-affected = The GPs of these patients
+console-compose-audience-all-gps = All GPs
+console-compose-audience-media = The press list
+console-compose-from = From (day)
+console-compose-to = Up to and including (day)
+console-compose-campus = Campus (optional)
+console-compose-department = Department (optional)
+console-compose-count = Count the recipients
+console-compose-channels = Channels
+console-compose-channel-sms = SMS
+console-compose-channel-email = E-mail
+console-compose-channel-telegram = Telegram
+console-compose-texts = The texts
+console-compose-title = Title
+console-compose-body = Text
+console-compose-sms = SMS text
+console-compose-sms-gsm7 = Replace each SMS text by its GSM-7 version (fewer parts, lower cost)
+console-compose-check = Check the SMS
+console-compose-cap = CAP alert of the press room
+console-compose-cap-urgency = Urgency
+console-compose-cap-severity = Severity
+console-compose-cap-certainty = Certainty
+console-compose-cap-response_type = Response
+console-compose-cap-default = The default for this kind
+console-compose-save = Save as draft
+console-compose-problem-incident = Give the incident a short name of letters, digits and dashes.
+console-compose-problem-follows = Write the number of the earlier update, or leave it empty.
+console-compose-problem-audiences = Tick at least one audience.
+console-compose-problem-channels = Tick at least one channel.
+console-compose-problem-language = The { $language } text is missing: every update is written in Dutch, French and English, and a missing language blocks approval.
+console-compose-problem-empty = { $part } ({ $language }) is empty.
+console-compose-counts = Recipients now, by language and by address
+console-compose-col-audience = Audience
+console-compose-col-contacts = People
+console-compose-col-mobile = Mobile
+console-compose-col-email = E-mail
+console-compose-col-telegram = Telegram
+console-compose-col-none = No address
+console-compose-counts-none = Tick an audience to see how many people it reaches.
+console-compose-counts-refused = These audiences cannot be counted:
+console-compose-sms-written = As written: { $encoding }, { $characters } characters, { $parts ->
+    [one] 1 part
+   *[other] { $parts } parts
+}.
+console-compose-sms-forcing = Characters that force UCS-2:
+console-compose-sms-proposal = GSM-7 version ({ $parts ->
+    [one] 1 part
+   *[other] { $parts } parts
+}):
+console-compose-sms-rendered = As recipients get it: { $messages } SMS, { $total } parts in all.
+console-compose-sms-distribution = { $count } SMS of { $parts ->
+    [one] 1 part
+   *[other] { $parts } parts
+}
+console-compose-sms-longest = The longest: { $encoding }, { $characters } characters, { $parts ->
+    [one] 1 part
+   *[other] { $parts } parts
+}:
+console-compose-sms-nobody = Nobody the audiences select gets an SMS in this language yet.
+console-compose-sms-empty = Write an SMS text to see what it costs.
+console-test-title = Send me a test
+console-test-intro = The update as a patient, a GP or a journalist would receive it, marked as a test, to your own address and nobody else's. It is not counted as a delivery; the audit log records it.
+console-test-reader = Read it as
+console-test-reader-patient = A patient
+console-test-reader-gp = A GP
+console-test-reader-journalist = A journalist
+console-test-language = Language
+console-test-channel = Send it by
+console-test-submit = Send me the test
+console-test-sent = The test is on its way to your own address.
+console-test-failed = The test was not sent:
+console-test-no-address = You have no e-mail address or mobile number of your own in Tocsin yet. Ask the administrator to add them (tocsin user set).
+test-mark = TEST
+console-compose-language-nl = Dutch
+console-compose-language-fr = French
+console-compose-language-en = English
 console-title = Tocsin crisis console
 console-skip = Skip to the content
 console-nav = Console

@@ -358,6 +358,10 @@ conflict-decide = Décidez avec : tocsin import conflicts --accept NUMÉRO (la 
 ## Comptes et journal d'audit
 # $name, $role
 user-added = utilisateur { $name } ajouté, rôle { $role }
+user-contact-set = l'adresse personnelle pour les messages de test est enregistrée
+# $name
+user-contact-set-for = utilisateur { $name } : l'adresse personnelle pour les messages de test est enregistrée
+user-set-needs = indiquez --email ADRESSE, --phone NUMÉRO ou les deux
 # $until
 user-setup-token = lien d'activation (affiché une seule fois, valable jusqu'au { $until }), à ouvrir à l'adresse de la console :
 user-flag-disabled = désactivé

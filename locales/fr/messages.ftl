@@ -218,6 +218,104 @@ bot-help =
 
 ## La console (tocsin serve, /console). Rôles : author, approver, admin.
 
+console-nav-compose = Nouveau message
+console-compose-heading = Nouveau message
+console-compose-intro = Rédigez le message une seule fois, en néerlandais, en français et en anglais. Une langue manquante empêche l'approbation.
+console-compose-failed = Le brouillon n'a pas été enregistré. Corrigez ce qui est signalé ci-dessous ; tout ce que vous avez saisi est conservé.
+console-compose-start-follow = Reprendre un message précédent (son numéro)
+console-compose-start-playbook = Partir d'un scénario d'incident
+console-compose-blanks = Remplacez chaque [[…]] par les faits du jour et relisez chaque texte : le brouillon est refusé tant qu'il reste un blanc.
+console-compose-start = Partir de celui-ci
+console-compose-about = Le message
+console-compose-incident = Incident (un nom court, p. ex. cyberattack-2026-01)
+console-compose-kind = Type
+console-compose-kind-alert = Alerte
+console-compose-kind-update = Mise à jour
+console-compose-kind-cancel = Annulation d'un message précédent
+console-compose-kind-allclear = Fin d'alerte
+console-compose-follows = Fait suite au message n° (facultatif)
+console-compose-appointments = Ce qu'on dit aux patients de leurs rendez-vous
+console-compose-outcome-cancelled = Annulés
+console-compose-outcome-postponed = Reportés
+console-compose-outcome-as-planned = Maintenus comme prévu
+console-compose-audiences = Qui le reçoit
+console-compose-audience-patients = Les patients ayant un rendez-vous
+console-compose-audience-gps-of-affected = Les médecins traitants de ces patients
+console-compose-audience-all-gps = Tous les médecins généralistes
+console-compose-audience-media = La liste de presse
+console-compose-from = Du (jour)
+console-compose-to = Au (jour, inclus)
+console-compose-campus = Campus (facultatif)
+console-compose-department = Service (facultatif)
+console-compose-count = Compter les destinataires
+console-compose-channels = Canaux
+console-compose-channel-sms = SMS
+console-compose-channel-email = E-mail
+console-compose-channel-telegram = Telegram
+console-compose-texts = Les textes
+console-compose-title = Titre
+console-compose-body = Texte
+console-compose-sms = Texte du SMS
+console-compose-sms-gsm7 = Remplacer chaque texte de SMS par sa version GSM-7 (moins de parties, moins cher)
+console-compose-check = Vérifier le SMS
+console-compose-cap = Alerte CAP de la salle de presse
+console-compose-cap-urgency = Urgence
+console-compose-cap-severity = Gravité
+console-compose-cap-certainty = Certitude
+console-compose-cap-response_type = Réaction attendue
+console-compose-cap-default = La valeur par défaut de ce type
+console-compose-save = Enregistrer comme brouillon
+console-compose-problem-incident = Donnez à l'incident un nom court fait de lettres, de chiffres et de tirets.
+console-compose-problem-follows = Indiquez le numéro du message précédent, ou laissez vide.
+console-compose-problem-audiences = Cochez au moins un public.
+console-compose-problem-channels = Cochez au moins un canal.
+console-compose-problem-language = Le texte en { $language } manque : chaque message est rédigé en néerlandais, en français et en anglais, et une langue manquante empêche l'approbation.
+console-compose-problem-empty = { $part } ({ $language }) est vide.
+console-compose-counts = Destinataires à cet instant, par langue et par adresse
+console-compose-col-audience = Public
+console-compose-col-contacts = Personnes
+console-compose-col-mobile = Mobile
+console-compose-col-email = E-mail
+console-compose-col-telegram = Telegram
+console-compose-col-none = Aucune adresse
+console-compose-counts-none = Cochez un public pour voir combien de personnes il atteint.
+console-compose-counts-refused = Ces publics ne peuvent pas être comptés :
+console-compose-sms-written = Tel que rédigé : { $encoding }, { $characters } caractères, { $parts ->
+    [one] 1 partie
+   *[other] { $parts } parties
+}.
+console-compose-sms-forcing = Caractères qui imposent l'UCS-2 :
+console-compose-sms-proposal = Version GSM-7 ({ $parts ->
+    [one] 1 partie
+   *[other] { $parts } parties
+}) :
+console-compose-sms-rendered = Tel que les destinataires le reçoivent : { $messages } SMS, { $total } parties en tout.
+console-compose-sms-distribution = { $count } SMS de { $parts ->
+    [one] 1 partie
+   *[other] { $parts } parties
+}
+console-compose-sms-longest = Le plus long : { $encoding }, { $characters } caractères, { $parts ->
+    [one] 1 partie
+   *[other] { $parts } parties
+} :
+console-compose-sms-nobody = Personne dans les publics choisis ne reçoit encore de SMS dans cette langue.
+console-compose-sms-empty = Rédigez un texte de SMS pour voir ce qu'il coûte.
+console-test-title = M'envoyer un test
+console-test-intro = Le message tel qu'un patient, un médecin généraliste ou un journaliste le recevrait, marqué comme test, à votre propre adresse et à personne d'autre. Il ne compte pas comme un envoi ; le journal d'audit l'enregistre.
+console-test-reader = Le lire en tant que
+console-test-reader-patient = Patient
+console-test-reader-gp = Médecin généraliste
+console-test-reader-journalist = Journaliste
+console-test-language = Langue
+console-test-channel = L'envoyer par
+console-test-submit = M'envoyer le test
+console-test-sent = Le test est en route vers votre propre adresse.
+console-test-failed = Le test n'a pas été envoyé :
+console-test-no-address = Vous n'avez pas encore d'adresse e-mail ni de numéro de mobile à vous dans Tocsin. Demandez à l'administrateur de les ajouter (tocsin user set).
+test-mark = TEST
+console-compose-language-nl = néerlandais
+console-compose-language-fr = français
+console-compose-language-en = anglais
 console-title = Console de crise Tocsin
 console-skip = Aller au contenu
 console-nav = Console

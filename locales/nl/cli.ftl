@@ -316,6 +316,10 @@ conflict-decide = Beslis met: tocsin import conflicts --accept NUMMER (dezelfde 
 ## Accounts en het auditlogboek
 # $name, $role
 user-added = gebruiker { $name } toegevoegd, rol { $role }
+user-contact-set = het eigen adres voor testberichten is ingesteld
+# $name
+user-contact-set-for = gebruiker { $name }: het eigen adres voor testberichten is ingesteld
+user-set-needs = geef --email ADRES, --phone NUMMER of beide
 # $until
 user-setup-token = instellingslink (eenmalig getoond, geldig tot { $until }), te openen op het adres van de console:
 user-flag-disabled = uitgeschakeld

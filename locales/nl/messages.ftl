@@ -215,6 +215,104 @@ bot-help =
 
 ## De console (tocsin serve, /console). Rollen: author, approver, admin.
 
+console-nav-compose = Nieuw bericht
+console-compose-heading = Nieuw bericht
+console-compose-intro = Schrijf het bericht één keer, in het Nederlands, Frans en Engels. Ontbreekt er een taal, dan kan het niet worden goedgekeurd.
+console-compose-failed = Het ontwerp is niet bewaard. Verbeter wat hieronder is aangeduid; alles wat u typte, blijft staan.
+console-compose-start-follow = Verder op een eerder bericht (het nummer)
+console-compose-start-playbook = Beginnen met een draaiboek voor een incident
+console-compose-blanks = Vervang elke [[…]] door de feiten van vandaag en lees elke tekst opnieuw: zolang er een open plek overblijft, wordt het ontwerp geweigerd.
+console-compose-start = Daarmee beginnen
+console-compose-about = Het bericht
+console-compose-incident = Incident (een korte naam, bv. cyberattack-2026-01)
+console-compose-kind = Soort
+console-compose-kind-alert = Alarm
+console-compose-kind-update = Update
+console-compose-kind-cancel = Intrekking van een eerder bericht
+console-compose-kind-allclear = Einde alarm
+console-compose-follows = Volgt op bericht nr. (niet verplicht)
+console-compose-appointments = Wat patiënten over hun afspraken horen
+console-compose-outcome-cancelled = Geannuleerd
+console-compose-outcome-postponed = Uitgesteld
+console-compose-outcome-as-planned = Gaat door zoals gepland
+console-compose-audiences = Wie het ontvangt
+console-compose-audience-patients = Patiënten met een afspraak
+console-compose-audience-gps-of-affected = De huisartsen van deze patiënten
+console-compose-audience-all-gps = Alle huisartsen
+console-compose-audience-media = De perslijst
+console-compose-from = Van (dag)
+console-compose-to = Tot en met (dag)
+console-compose-campus = Campus (niet verplicht)
+console-compose-department = Dienst (niet verplicht)
+console-compose-count = Ontvangers tellen
+console-compose-channels = Kanalen
+console-compose-channel-sms = Sms
+console-compose-channel-email = E-mail
+console-compose-channel-telegram = Telegram
+console-compose-texts = De teksten
+console-compose-title = Titel
+console-compose-body = Tekst
+console-compose-sms = Sms-tekst
+console-compose-sms-gsm7 = Elke sms-tekst vervangen door de GSM-7-versie (minder delen, goedkoper)
+console-compose-check = Sms controleren
+console-compose-cap = CAP-melding van de perskamer
+console-compose-cap-urgency = Dringendheid
+console-compose-cap-severity = Ernst
+console-compose-cap-certainty = Zekerheid
+console-compose-cap-response_type = Gevraagde reactie
+console-compose-cap-default = Standaard voor deze soort
+console-compose-save = Als ontwerp bewaren
+console-compose-problem-incident = Geef het incident een korte naam van letters, cijfers en streepjes.
+console-compose-problem-follows = Vul het nummer van het eerdere bericht in, of laat het leeg.
+console-compose-problem-audiences = Vink minstens één doelgroep aan.
+console-compose-problem-channels = Vink minstens één kanaal aan.
+console-compose-problem-language = De tekst in het { $language } ontbreekt: elk bericht wordt in het Nederlands, Frans en Engels geschreven, en zonder een van die talen kan het niet worden goedgekeurd.
+console-compose-problem-empty = { $part } ({ $language }) is leeg.
+console-compose-counts = Ontvangers nu, per taal en per adres
+console-compose-col-audience = Doelgroep
+console-compose-col-contacts = Personen
+console-compose-col-mobile = Gsm
+console-compose-col-email = E-mail
+console-compose-col-telegram = Telegram
+console-compose-col-none = Geen adres
+console-compose-counts-none = Vink een doelgroep aan om te zien hoeveel mensen ze bereikt.
+console-compose-counts-refused = Deze doelgroepen kunnen niet worden geteld:
+console-compose-sms-written = Zoals geschreven: { $encoding }, { $characters } tekens, { $parts ->
+    [one] 1 deel
+   *[other] { $parts } delen
+}.
+console-compose-sms-forcing = Tekens die UCS-2 afdwingen:
+console-compose-sms-proposal = GSM-7-versie ({ $parts ->
+    [one] 1 deel
+   *[other] { $parts } delen
+}):
+console-compose-sms-rendered = Zoals ontvangers ze krijgen: { $messages } sms'en, { $total } delen in totaal.
+console-compose-sms-distribution = { $count } sms'en van { $parts ->
+    [one] 1 deel
+   *[other] { $parts } delen
+}
+console-compose-sms-longest = De langste: { $encoding }, { $characters } tekens, { $parts ->
+    [one] 1 deel
+   *[other] { $parts } delen
+}:
+console-compose-sms-nobody = Niemand van de gekozen doelgroepen krijgt al een sms in deze taal.
+console-compose-sms-empty = Schrijf een sms-tekst om te zien wat hij kost.
+console-test-title = Stuur mij een test
+console-test-intro = Het bericht zoals een patiënt, een huisarts of een journalist het zou krijgen, gemarkeerd als test, naar uw eigen adres en naar niemand anders. Het telt niet als verzending; het auditlogboek houdt het bij.
+console-test-reader = Lezen als
+console-test-reader-patient = Een patiënt
+console-test-reader-gp = Een huisarts
+console-test-reader-journalist = Een journalist
+console-test-language = Taal
+console-test-channel = Versturen via
+console-test-submit = Stuur mij de test
+console-test-sent = De test is onderweg naar uw eigen adres.
+console-test-failed = De test is niet verstuurd:
+console-test-no-address = U hebt nog geen eigen e-mailadres of gsm-nummer in Tocsin. Vraag de beheerder om ze toe te voegen (tocsin user set).
+test-mark = TEST
+console-compose-language-nl = Nederlands
+console-compose-language-fr = Frans
+console-compose-language-en = Engels
 console-title = Tocsin crisisconsole
 console-skip = Naar de inhoud
 console-nav = Console

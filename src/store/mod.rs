@@ -388,6 +388,16 @@ pub enum Binding {
     UnknownContact,
 }
 
+/// A console user's own addresses, for "send me a test" (never a contact: nothing else is
+/// sent to them, and no audience selects them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserContact {
+    /// Checked as an import checks one (`import::fields::email`).
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+}
+
 /// A console account, as stored: the password only as its Argon2id PHC string.
 #[derive(Clone, serde::Serialize)]
 pub struct User {
@@ -696,6 +706,16 @@ pub trait Store: Send + Sync {
     async fn user(&self, name: &UserName) -> Result<Option<User>>;
     /// Replaces the password's hash; any setup token left is void.
     async fn set_password(&self, name: &UserName, hash: &str) -> Result<()>;
+    /// Sets the user's own e-mail address and phone (what "send me a test" sends to);
+    /// `None` keeps the one stored.
+    async fn set_user_contact(
+        &self,
+        name: &UserName,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<()>;
+    /// The user's own addresses.
+    async fn user_contact(&self, name: &UserName) -> Result<UserContact>;
     /// Sets the password of the account whose unused, unexpired setup token has this id,
     /// once: the token is void afterwards. None when no token matches.
     async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>>;

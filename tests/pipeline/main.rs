@@ -8,6 +8,7 @@ mod cli_language;
 mod console;
 mod console_browser;
 mod console_client;
+mod console_compose;
 mod console_watch;
 mod control;
 mod drafts;

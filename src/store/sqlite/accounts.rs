@@ -3,7 +3,9 @@
 
 use super::SqliteStore;
 use crate::domain::{SecretToken, UserName, UserRole};
-use crate::store::{AuditEntry, AuditFilter, FirstCredential, Result, Session, StoreError, User};
+use crate::store::{
+    AuditEntry, AuditFilter, FirstCredential, Result, Session, StoreError, User, UserContact,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -106,6 +108,42 @@ pub(super) async fn set_password(store: &SqliteStore, name: &UserName, hash: &st
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The user's own addresses, for "send me a test"; `None` leaves one as it is.
+pub(super) async fn set_user_contact(
+    store: &SqliteStore,
+    name: &UserName,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<()> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE users SET email = coalesce(?, email), phone = coalesce(?, phone) WHERE name = ?",
+    )
+    .bind(email)
+    .bind(phone)
+    .bind(name.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("user {name}")));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn user_contact(store: &SqliteStore, name: &UserName) -> Result<UserContact> {
+    let row = sqlx::query("SELECT email, phone FROM users WHERE name = ?")
+        .bind(name.as_str())
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {name}")))?;
+    Ok(UserContact {
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+    })
 }
 
 pub(super) async fn redeem_setup_token(

@@ -23,7 +23,7 @@ use self::rows::{
     contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
 };
 use self::selection::push_selection;
-use super::{AuditEntry, AuditFilter, FirstCredential, Session, User};
+use super::{AuditEntry, AuditFilter, FirstCredential, Session, User, UserContact};
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FailureRow, FallbackDue, FallbackPlan,
     FallbackRule, ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow,
@@ -1045,6 +1045,19 @@ impl Store for SqliteStore {
 
     async fn set_password(&self, name: &UserName, hash: &str) -> Result<()> {
         accounts::set_password(self, name, hash).await
+    }
+
+    async fn set_user_contact(
+        &self,
+        name: &UserName,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<()> {
+        accounts::set_user_contact(self, name, email, phone).await
+    }
+
+    async fn user_contact(&self, name: &UserName) -> Result<UserContact> {
+        accounts::user_contact(self, name).await
     }
 
     async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>> {

@@ -8,6 +8,7 @@
 //! [`Visit`] for the pages before sign-in) and fail with [`ConsoleError`].
 
 mod audit;
+mod compose;
 mod pages;
 mod sign_in;
 mod updates;
@@ -59,6 +60,7 @@ pub fn router(console: Console) -> Router {
         .merge(updates::routes())
         .merge(audit::routes())
         .merge(watch::routes())
+        .merge(compose::routes())
         .layer(middleware::from_fn_with_state(
             console.clone(),
             visit::guard,

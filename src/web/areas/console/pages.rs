@@ -47,6 +47,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "watch-progress.html.tera",
         include_str!("../../../../templates/console/watch-progress.html.tera"),
     ),
+    (
+        "compose-macros.html.tera",
+        include_str!("../../../../templates/console/compose-macros.html.tera"),
+    ),
+    (
+        "compose-counts.html.tera",
+        include_str!("../../../../templates/console/compose-counts.html.tera"),
+    ),
+    (
+        "compose-sms.html.tera",
+        include_str!("../../../../templates/console/compose-sms.html.tera"),
+    ),
+    (
+        "compose.html.tera",
+        include_str!("../../../../templates/console/compose.html.tera"),
+    ),
+    (
+        "compose-test.html.tera",
+        include_str!("../../../../templates/console/compose-test.html.tera"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../../../templates/console/console.css");
