@@ -2,8 +2,10 @@
 //! call these, never the parts underneath directly.
 
 mod accounts;
+mod review;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
+pub use review::MAX_COMMENT_CHARS;
 
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};

@@ -315,11 +315,46 @@ enum UpdateCommand {
         #[arg(long)]
         channel: Option<ChannelKind>,
     },
+    /// Sends a draft back to its author with a comment; it stays a draft (four eyes: not by
+    /// its author).
+    Return {
+        /// The draft's id.
+        id: i64,
+        /// Who sends it back: not the author.
+        #[arg(long)]
+        by: String,
+        /// What the author should change.
+        #[arg(long)]
+        comment: String,
+    },
     /// Plans and sends an approved update, and tracks it until every delivery is final.
     /// Sending a paused update again resumes the deliveries its stopped run held back.
+    /// With --at, only marks it for `tocsin serve` to start then.
     Send {
         /// The approved (or paused) update's id.
         id: i64,
+        /// When `tocsin serve` is to start it, in the hospital's time zone: "2026-12-01 09:30".
+        #[arg(long)]
+        at: Option<String>,
+        /// Who asks, with --at (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Pauses an update being sent: what has not left waits, until `update resume`.
+    Pause {
+        /// The update's id.
+        id: i64,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Lifts a pause: `tocsin serve` sends what was held (or `tocsin update send ID`).
+    Resume {
+        /// The update's id.
+        id: i64,
+        /// Who asks (kept in the audit log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Sends again, at your request, deliveries that ended failed, undeliverable or uncertain
     /// (and any a stopped run held back), then sends like `send`.
@@ -669,13 +704,14 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
 }
 
 async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
+    let actor = Actor::cli(&login_name());
     match command {
         UpdateCommand::Draft { file, by, sms_gsm7 } => {
             let options = DraftOptions {
                 accept_gsm7: sms_gsm7,
                 max_sms_segments: Some(app.config.sms.max_segments),
             };
-            let report = app.draft(&file, by.as_deref(), options).await?;
+            let report = app.draft_as(&file, by.as_deref(), options, &actor).await?;
             let (id, draft) = (report.id, &report.draft);
             println!(
                 "Stored draft update {id} ({}, by {}).",
@@ -715,8 +751,41 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             );
         }
         UpdateCommand::Approve { id, by } => {
-            app.approve(id, &by).await?;
+            app.approve_as(id, &by, &actor).await?;
             println!("Update {id} approved by {by}. Next: tocsin update send {id}");
+        }
+        UpdateCommand::Return { id, by, comment } => {
+            app.return_to_author(id, &by, &comment, &actor).await?;
+            println!("Update {id} sent back to its author by {by}: it is still a draft.");
+        }
+        UpdateCommand::Send {
+            id,
+            at: Some(at),
+            by,
+        } => {
+            let by = who(by);
+            let at_ms = app.local_time_ms(&at)?;
+            app.schedule(id, Some(at_ms), &by, &actor).await?;
+            println!(
+                "Update {id} is to be sent at {at} ({}) by tocsin serve, which must be running                  then.",
+                app.config.hospital.timezone
+            );
+        }
+        UpdateCommand::Pause { id, by } => {
+            let by = who(by);
+            let held = app.pause(id, &by, &actor).await?;
+            println!(
+                "Update {id} paused by {by}: {} held. To go on: tocsin update resume {id}",
+                count(held, "delivery", "deliveries")
+            );
+        }
+        UpdateCommand::Resume { id, by } => {
+            let by = who(by);
+            let due = app.resume(id, &by, &actor).await?;
+            println!(
+                "Update {id} resumed by {by}: {} due again; tocsin serve sends them (or:                  tocsin update send {id}).",
+                count(due, "delivery", "deliveries")
+            );
         }
         UpdateCommand::Preview {
             id,
@@ -749,8 +818,8 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 }
             }
         }
-        UpdateCommand::Send { id } => {
-            let report = app.send(id, show_progress).await?;
+        UpdateCommand::Send { id, at: None, .. } => {
+            let report = app.send_as(id, show_progress, &actor).await?;
             if report.plan.already_planned {
                 println!("Update {id} was planned before: nothing new planned.");
             } else {
@@ -781,7 +850,9 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 reason,
             };
             let by = who(by);
-            let (chosen, report) = app.retry(id, &filter, &by, show_progress).await?;
+            let (chosen, report) = app
+                .retry_as(id, &filter, &by, show_progress, &actor)
+                .await?;
             println!(
                 "{} sent again at the request of {by}{}.",
                 count(chosen, "delivery", "deliveries"),
@@ -798,7 +869,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Halt { id, by } => {
             let by = who(by);
-            let cancelled = app.halt(id, &by).await?;
+            let cancelled = app.halt_as(id, &by, &actor).await?;
             println!(
                 "Update {id} halted by {by}: {} cancelled. A running send stops within a \
                  second; messages already handed to a gateway are not called back.",
@@ -807,12 +878,12 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Discard { id, by } => {
             let by = who(by);
-            app.discard(id, &by).await?;
+            app.discard_as(id, &by, &actor).await?;
             println!("Draft {id} discarded by {by}: it will never be sent.");
         }
         UpdateCommand::Revoke { id, by } => {
             let by = who(by);
-            app.revoke(id, &by).await?;
+            app.revoke_as(id, &by, &actor).await?;
             println!(
                 "Approval of update {id} revoked by {by}: it is a draft again. \
                  Next: tocsin update approve {id} --by NAME, or tocsin update discard {id}"
@@ -1245,6 +1316,12 @@ async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
         }
         RunEnd::Halted => {
             println!("Update {id} was halted: nothing more of it is sent.");
+            Ok(ExitCode::from(EXIT_STOPPED))
+        }
+        RunEnd::Paused => {
+            println!(
+                "Update {id} was paused: what is left waits. To go on: tocsin update resume {id}"
+            );
             Ok(ExitCode::from(EXIT_STOPPED))
         }
     }

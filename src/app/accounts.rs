@@ -50,7 +50,7 @@ pub struct SetupToken {
 const HOUR_MS: i64 = 3_600_000;
 
 impl App {
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         actor: &Actor,
         action: &str,

@@ -22,6 +22,8 @@ pub enum UserRole {
 pub enum Action {
     Draft,
     Approve,
+    /// Send an approved update (now or at a time), pause, resume or halt it.
+    Send,
     ManageUsers,
     /// Read the audit log (the console's page; the CLI's export is the machine's owner's).
     ReadAudit,
@@ -32,6 +34,7 @@ impl Action {
         match self {
             Action::Draft => "write an update",
             Action::Approve => "approve an update",
+            Action::Send => "send, pause or halt an update",
             Action::ManageUsers => "manage users",
             Action::ReadAudit => "read the audit log",
         }
@@ -53,7 +56,10 @@ impl UserRole {
         matches!(
             (self, action),
             (UserRole::Author, Action::Draft)
-                | (UserRole::Approver, Action::Draft | Action::Approve)
+                | (
+                    UserRole::Approver,
+                    Action::Draft | Action::Approve | Action::Send
+                )
                 | (UserRole::Approver, Action::ReadAudit)
                 | (UserRole::Admin, Action::ManageUsers | Action::ReadAudit)
         )

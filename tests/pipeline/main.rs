@@ -6,6 +6,7 @@ mod audiences;
 mod cli;
 mod console;
 mod console_client;
+mod console_review;
 mod control;
 mod drafts;
 mod email;

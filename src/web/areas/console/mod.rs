@@ -9,6 +9,7 @@
 
 mod audit;
 mod pages;
+mod review;
 mod sign_in;
 mod updates;
 mod visit;
@@ -52,6 +53,7 @@ pub fn router(console: Console) -> Router {
         .route("/console/language", get(visit::choose_language))
         .merge(sign_in::routes())
         .merge(updates::routes())
+        .merge(review::routes())
         .merge(audit::routes())
         .layer(middleware::from_fn_with_state(
             console.clone(),
