@@ -19,7 +19,7 @@ use tocsin::author::DraftOptions;
 use tocsin::channels::sms::gsm;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
-use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UserRole};
+use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UpdateState, UserRole};
 use tocsin::plan::Forecast;
 use tocsin::report::{count, grouped, UnreachedFilter};
 use tocsin::spreadsheet::Separator;
@@ -890,6 +890,14 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             );
         }
         UpdateCommand::List => {
+            let returned: std::collections::HashMap<i64, tocsin::store::Review> = app
+                .store
+                .last_reviews()
+                .await?
+                .into_iter()
+                .filter(|review| review.verdict == tocsin::store::Verdict::Returned)
+                .map(|review| (review.update_id, review))
+                .collect();
             for update in app.store.updates().await? {
                 println!(
                     "{:>4}  {:<9} {:<8} {:<24} {}  (by {}{})",
@@ -904,6 +912,16 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                         .map(|by| format!(", approved by {by}"))
                         .unwrap_or_default()
                 );
+                if let Some(review) = returned
+                    .get(&update.id)
+                    .filter(|_| update.state == UpdateState::Draft)
+                {
+                    println!(
+                        "      sent back by {}: {}",
+                        review.by,
+                        review.comment.as_deref().unwrap_or_default()
+                    );
+                }
             }
         }
     }

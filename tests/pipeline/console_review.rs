@@ -511,3 +511,92 @@ async fn the_commands_of_the_cli_are_audited_with_the_login_and_cli_as_remote() 
         .2
         .contains("at 2099-12-01 09:30"));
 }
+
+#[tokio::test]
+async fn update_return_and_send_at_on_the_command_line_are_stored_and_audited() {
+    use crate::cli::{configure, tocsin, with_database};
+    let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
+    with_database(dir.path());
+    std::fs::write(
+        dir.path().join("update.toml"),
+        source("els", "Spoed", "Emergency closed.", None).replace(
+            "audiences = [\"patients from=2026-01-13 to=2026-01-14\"]",
+            "audiences = [\"media\"]",
+        ),
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let out = tocsin(dir.path(), args);
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{args:?}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        said
+    };
+    run(&["update", "draft", "update.toml"]);
+    let said = run(&[
+        "update",
+        "return",
+        "1",
+        "--by",
+        "jan",
+        "--comment",
+        "Say when it opens again.",
+    ]);
+    assert!(said.contains("sent back to its author by jan"), "{said}");
+    let refused = tocsin(
+        dir.path(),
+        &["update", "return", "1", "--by", "els", "--comment", "mine"],
+    );
+    assert!(!refused.status.success(), "the author does not review");
+    let said = run(&["update", "list"]);
+    assert!(
+        said.contains("sent back by jan: Say when it opens again."),
+        "{said}"
+    );
+    run(&["update", "approve", "1", "--by", "jan"]);
+    let said = run(&["update", "send", "1", "--at", "2099-12-01 09:30"]);
+    assert!(said.contains("to be sent at 2099-12-01 09:30"), "{said}");
+
+    let mut config =
+        tocsin::config::Config::load(Some(&dir.path().join("tocsin.toml"))).expect("config");
+    config.database_url = format!("sqlite://{}", dir.path().join("tocsin.db").display());
+    let app = tocsin::app::App::open_existing(config).await.expect("app");
+    let update = app.store.update(1).await.expect("update");
+    assert_eq!(
+        update.state,
+        UpdateState::Approved,
+        "not sent by the command"
+    );
+    assert_eq!(
+        update.send_at_ms,
+        Some(app.local_time_ms("2099-12-01 09:30").expect("time"))
+    );
+    let reviews = app.store.reviews(1).await.expect("reviews");
+    assert_eq!(reviews.len(), 2);
+    assert_eq!(
+        reviews[0].comment.as_deref(),
+        Some("Say when it opens again.")
+    );
+    let entries = app
+        .store
+        .audit_log(&AuditFilter::default())
+        .await
+        .expect("audit");
+    for action in [
+        "update.draft",
+        "update.return",
+        "update.approve",
+        "update.schedule",
+    ] {
+        let entry = entries
+            .iter()
+            .find(|entry| entry.action == action)
+            .unwrap_or_else(|| panic!("{action} audited"));
+        assert_eq!(entry.remote.as_deref(), Some("cli"), "{action}");
+        assert_eq!(entry.target.as_deref(), Some("1"), "{action}");
+    }
+}
