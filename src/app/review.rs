@@ -126,16 +126,14 @@ impl App {
                 self.brussels(send_at)?
             )));
         }
-        self.store
-            .schedule_update(id, Some(send_at), by.trim(), now)
-            .await?;
-        let (action, detail) = match at_ms {
-            None => ("update.send", format!("now, by {}", by.trim())),
-            Some(_) => (
-                "update.schedule",
-                format!("at {}, by {}", self.brussels(send_at)?, by.trim()),
-            ),
+        let (action, when) = match at_ms {
+            None => ("update.send", "now".to_string()),
+            Some(_) => ("update.schedule", format!("at {}", self.brussels(send_at)?)),
         };
+        self.store
+            .schedule_update(id, send_at, by.trim(), &format!("to be sent {when}"), now)
+            .await?;
+        let detail = format!("{when}, by {}", by.trim());
         self.audit(actor, action, Some(&id.to_string()), Some(detail))
             .await?;
         Ok(send_at)

@@ -528,13 +528,14 @@ pub trait Store: Send + Sync {
     async fn reviews(&self, id: i64) -> Result<Vec<Review>>;
     /// The last verdict on each update that has one.
     async fn last_reviews(&self) -> Result<Vec<Review>>;
-    /// When `serve` starts sending an approved update that has not started (None: not
-    /// scheduled); logged. NotFound unless it is approved and not planned.
+    /// When `serve` starts sending an approved update that has not started; logged with
+    /// `detail` (the time as people read it). NotFound unless it is approved and not planned.
     async fn schedule_update(
         &self,
         id: i64,
-        send_at_ms: Option<i64>,
+        send_at_ms: i64,
         by: &str,
+        detail: &str,
         at_ms: i64,
     ) -> Result<()>;
     /// A person pauses a broadcast: what waits for its turn or a retry is held (pending,

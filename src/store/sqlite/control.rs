@@ -411,8 +411,9 @@ pub(super) async fn reviews(store: &SqliteStore, id: Option<i64>) -> Result<Vec<
 pub(super) async fn schedule_update(
     store: &SqliteStore,
     id: i64,
-    send_at_ms: Option<i64>,
+    send_at_ms: i64,
     by: &str,
+    detail: &str,
     at_ms: i64,
 ) -> Result<()> {
     let (_turn, mut tx) = store.begin_write().await?;
@@ -429,14 +430,7 @@ pub(super) async fn schedule_update(
             "approved and not yet sent update {id}"
         )));
     }
-    let (action, detail) = match send_at_ms {
-        Some(send_at) => (
-            "scheduled",
-            Some(format!("to be sent at {send_at} (Unix ms)")),
-        ),
-        None => ("unscheduled", None),
-    };
-    log(&mut tx, id, at_ms, action, Some(by), detail.as_deref()).await?;
+    log(&mut tx, id, at_ms, "scheduled", Some(by), Some(detail)).await?;
     tx.commit().await?;
     Ok(())
 }

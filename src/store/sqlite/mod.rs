@@ -379,11 +379,12 @@ impl Store for SqliteStore {
     async fn schedule_update(
         &self,
         id: i64,
-        send_at_ms: Option<i64>,
+        send_at_ms: i64,
         by: &str,
+        detail: &str,
         at_ms: i64,
     ) -> Result<()> {
-        control::schedule_update(self, id, send_at_ms, by, at_ms).await
+        control::schedule_update(self, id, send_at_ms, by, detail, at_ms).await
     }
 
     async fn hold_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
