@@ -4,10 +4,12 @@
 mod accounts;
 mod compose;
 mod playbooks;
+mod review;
 mod watch;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 pub use compose::{checked_contact, TestReader, TestRequest};
+pub use review::MAX_COMMENT_CHARS;
 
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};

@@ -19,7 +19,7 @@ use tocsin::author::DraftOptions;
 use tocsin::channels::sms::gsm;
 use tocsin::config::Config;
 use tocsin::dispatch::{RunEnd, Tally};
-use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UserRole};
+use tocsin::domain::{check_password, ChannelKind, DeliveryState, Language, UpdateState, UserRole};
 use tocsin::plan::Forecast;
 use tocsin::render::{cli_language, CliText};
 use tocsin::report::UnreachedFilter;
@@ -356,11 +356,46 @@ enum UpdateCommand {
         #[arg(long)]
         channel: Option<ChannelKind>,
     },
+    /// Sends a draft back to its author with a comment; it stays a draft (four eyes: not by
+    /// its author).
+    Return {
+        /// The draft's id.
+        id: i64,
+        /// Who sends it back: not the author.
+        #[arg(long)]
+        by: String,
+        /// What the author should change.
+        #[arg(long)]
+        comment: String,
+    },
     /// Plans and sends an approved update, and tracks it until every delivery is final.
     /// Sending a paused update again resumes the deliveries its stopped run held back.
+    /// With --at, only marks it for `tocsin serve` to start then.
     Send {
         /// The approved (or paused) update's id.
         id: i64,
+        /// When `tocsin serve` is to start it, in the hospital's time zone: "2026-12-01 09:30".
+        #[arg(long)]
+        at: Option<String>,
+        /// Who asks, with --at (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Pauses an update being sent: what has not left waits, until `update resume`.
+    Pause {
+        /// The update's id.
+        id: i64,
+        /// Who asks (kept in the update's log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Lifts a pause: `tocsin serve` sends what was held (or `tocsin update send ID`).
+    Resume {
+        /// The update's id.
+        id: i64,
+        /// Who asks (kept in the audit log; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Sends again, at your request, deliveries that ended failed, undeliverable or uncertain
     /// (and any a stopped run held back), then sends like `send`.
@@ -907,13 +942,14 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
 }
 
 async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
+    let actor = Actor::cli(&login_name());
     match command {
         UpdateCommand::Draft { file, by, sms_gsm7 } => {
             let options = DraftOptions {
                 accept_gsm7: sms_gsm7,
                 max_sms_segments: Some(app.config.sms.max_segments),
             };
-            let report = app.draft(&file, by.as_deref(), options).await?;
+            let report = app.draft_as(&file, by.as_deref(), options, &actor).await?;
             let (id, draft) = (report.id, &report.draft);
             println!(
                 "{}",
@@ -965,10 +1001,61 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
             println!("{}", say!("draft-next", id = id.to_string()));
         }
         UpdateCommand::Approve { id, by } => {
-            app.approve(id, &by).await?;
+            app.approve_as(id, &by, &actor).await?;
             println!(
                 "{}",
                 say!("approved", id = id.to_string(), by = by.as_str())
+            );
+        }
+        UpdateCommand::Return { id, by, comment } => {
+            app.return_to_author(id, &by, &comment, &actor).await?;
+            println!(
+                "{}",
+                say!("update-returned", id = id.to_string(), by = by.as_str())
+            );
+        }
+        UpdateCommand::Send {
+            id,
+            at: Some(at),
+            by,
+        } => {
+            let by = who(by);
+            let at_ms = app.local_time_ms(&at)?;
+            app.schedule(id, Some(at_ms), &by, &actor).await?;
+            println!(
+                "{}",
+                say!(
+                    "update-scheduled",
+                    id = id.to_string(),
+                    at = at.as_str(),
+                    timezone = app.config.hospital.timezone.as_str()
+                )
+            );
+        }
+        UpdateCommand::Pause { id, by } => {
+            let by = who(by);
+            let held = app.pause(id, &by, &actor).await?;
+            println!(
+                "{}",
+                say!(
+                    "update-paused",
+                    id = id.to_string(),
+                    by = by.as_str(),
+                    count = held
+                )
+            );
+        }
+        UpdateCommand::Resume { id, by } => {
+            let by = who(by);
+            let due = app.resume(id, &by, &actor).await?;
+            println!(
+                "{}",
+                say!(
+                    "update-resumed",
+                    id = id.to_string(),
+                    by = by.as_str(),
+                    count = due
+                )
             );
         }
         UpdateCommand::Preview {
@@ -1017,8 +1104,8 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 }
             }
         }
-        UpdateCommand::Send { id } => {
-            let report = app.send(id, show_progress).await?;
+        UpdateCommand::Send { id, at: None, .. } => {
+            let report = app.send_as(id, show_progress, &actor).await?;
             if report.plan.already_planned {
                 println!("{}", say!("send-planned-before", id = id.to_string()));
             } else {
@@ -1049,7 +1136,9 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 reason,
             };
             let by = who(by);
-            let (chosen, report) = app.retry(id, &filter, &by, show_progress).await?;
+            let (chosen, report) = app
+                .retry_as(id, &filter, &by, show_progress, &actor)
+                .await?;
             println!(
                 "{}",
                 if report.resumed > 0 {
@@ -1074,7 +1163,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Halt { id, by } => {
             let by = who(by);
-            let cancelled = app.halt(id, &by).await?;
+            let cancelled = app.halt_as(id, &by, &actor).await?;
             println!(
                 "{}",
                 say!(
@@ -1087,7 +1176,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Discard { id, by } => {
             let by = who(by);
-            app.discard(id, &by).await?;
+            app.discard_as(id, &by, &actor).await?;
             println!(
                 "{}",
                 say!("discarded", id = id.to_string(), by = by.as_str())
@@ -1095,7 +1184,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Revoke { id, by } => {
             let by = who(by);
-            app.revoke(id, &by).await?;
+            app.revoke_as(id, &by, &actor).await?;
             println!("{}", say!("revoked", id = id.to_string(), by = by.as_str()));
         }
         UpdateCommand::New {
@@ -1118,6 +1207,14 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
         UpdateCommand::Playbooks => print!("{}", playbook_list()),
         UpdateCommand::List => {
+            let returned: std::collections::HashMap<i64, tocsin::store::Review> = app
+                .store
+                .last_reviews()
+                .await?
+                .into_iter()
+                .filter(|review| review.verdict == tocsin::store::Verdict::Returned)
+                .map(|review| (review.update_id, review))
+                .collect();
             for update in app.store.updates().await? {
                 let by = match &update.approved_by {
                     Some(approver) => say!(
@@ -1135,6 +1232,19 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                     update.incident_id,
                     update.text(text().language()).title,
                 );
+                if let Some(review) = returned
+                    .get(&update.id)
+                    .filter(|_| update.state == UpdateState::Draft)
+                {
+                    println!(
+                        "      {}",
+                        say!(
+                            "list-returned",
+                            by = review.by.as_str(),
+                            comment = review.comment.as_deref().unwrap_or_default()
+                        )
+                    );
+                }
             }
         }
     }
@@ -1655,6 +1765,10 @@ async fn run_ended(app: &App, id: i64, end: &RunEnd) -> Result<ExitCode> {
         }
         RunEnd::Halted => {
             println!("{}", say!("run-halted", id = id.to_string()));
+            Ok(ExitCode::from(EXIT_STOPPED))
+        }
+        RunEnd::Paused => {
+            println!("{}", say!("run-paused", id = id.to_string()));
             Ok(ExitCode::from(EXIT_STOPPED))
         }
     }

@@ -65,7 +65,7 @@ pub async fn plan(
     let tz = config.hospital.tz().map_err(PlanError::Config)?;
     sync_public_channels(store, config, now_ms).await?;
     let prepared = prepare(store, renderer, config, update, now_ms).await?;
-    let mut writer = store.begin_plan().await?;
+    let mut writer = store.begin_plan(now_ms).await?;
     let mut report = PlanReport::default();
     // A contact in two audiences is planned once, by the first: rows are unique per (update,
     // contact, channel), so rendering them again would be work thrown away.

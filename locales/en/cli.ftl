@@ -244,6 +244,24 @@ run-stopped-fix = Fix the cause (tocsin check shows the configuration), then: to
 # $id
 run-stopped-refused = Refused meanwhile, to send again once fixed: tocsin update retry { $id } --state undeliverable [--reason TEXT]
 # $id
+# $id, $by
+update-returned = Update { $id } sent back to its author by { $by }: it is still a draft.
+# $id, $at, $timezone
+update-scheduled = Update { $id } is to be sent at { $at } ({ $timezone }) by tocsin serve, which must be running then.
+# $id, $by, $count
+update-paused = Update { $id } paused by { $by }: { $count ->
+        [one] { $count } delivery
+       *[other] { $count } deliveries
+    } held. To go on: tocsin update resume { $id }
+# $id, $by, $count
+update-resumed = Update { $id } resumed by { $by }: { $count ->
+        [one] { $count } delivery
+       *[other] { $count } deliveries
+    } due again; tocsin serve sends them (or: tocsin update send { $id }).
+# $by, $comment
+list-returned = sent back by { $by }: { $comment }
+# $id
+run-paused = Update { $id } was paused: what is left waits. To go on: tocsin update resume { $id }
 run-halted = Update { $id } was halted: nothing more of it is sent.
 # $done, $open, $sent, $undeliverable, $failed, $uncertain, $rate, $waiting, $notes ($rate and $notes are built from the messages below, or empty)
 progress-line = { $done } of { $open } final ({ $sent } sent, { $undeliverable } undeliverable, { $failed } failed, { $uncertain } uncertain{ $rate }); { $waiting } waiting{ $notes }

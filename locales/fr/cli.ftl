@@ -256,6 +256,24 @@ run-stopped-fix = Corrigez la cause (tocsin check montre la configuration), puis
 # $id
 run-stopped-refused = Refusés entre-temps, à renvoyer une fois corrigé : tocsin update retry { $id } --state undeliverable [--reason TEXTE]
 # $id
+# $id, $by
+update-returned = Mise à jour { $id } renvoyée à son auteur par { $by } : elle reste un brouillon.
+# $id, $at, $timezone
+update-scheduled = Mise à jour { $id } à envoyer le { $at } ({ $timezone }) par tocsin serve, qui doit alors tourner.
+# $id, $by, $count
+update-paused = Mise à jour { $id } mise en pause par { $by } : { $count ->
+        [one] { $count } envoi retenu
+       *[other] { $count } envois retenus
+    }. Pour reprendre : tocsin update resume { $id }
+# $id, $by, $count
+update-resumed = Mise à jour { $id } reprise par { $by } : { $count ->
+        [one] { $count } envoi de nouveau prévu
+       *[other] { $count } envois de nouveau prévus
+    } ; tocsin serve les envoie (ou : tocsin update send { $id }).
+# $by, $comment
+list-returned = renvoyée par { $by } : { $comment }
+# $id
+run-paused = La mise à jour { $id } a été mise en pause : le reste attend. Pour reprendre : tocsin update resume { $id }
 run-halted = La mise à jour { $id } a été arrêtée : plus rien n'en est envoyé.
 # $done, $open, $sent, $undeliverable, $failed, $uncertain, $rate, $waiting, $notes ($rate and $notes are built from the messages below, or empty)
 progress-line = terminés : { $done } sur { $open } (envoyés : { $sent }, non distribuables : { $undeliverable }, échoués : { $failed }, incertains : { $uncertain }{ $rate }) ; en attente : { $waiting }{ $notes }

@@ -244,6 +244,24 @@ run-stopped-fix = Los de oorzaak op (tocsin check toont de configuratie), dan: t
 # $id
 run-stopped-refused = Intussen geweigerd, opnieuw te versturen na de oplossing: tocsin update retry { $id } --state undeliverable [--reason TEKST]
 # $id
+# $id, $by
+update-returned = Update { $id } teruggestuurd naar de auteur door { $by }: het blijft een ontwerp.
+# $id, $at, $timezone
+update-scheduled = Update { $id } wordt verstuurd op { $at } ({ $timezone }) door tocsin serve, dat dan moet draaien.
+# $id, $by, $count
+update-paused = Update { $id } gepauzeerd door { $by }: { $count ->
+        [one] { $count } verzending
+       *[other] { $count } verzendingen
+    } tegengehouden. Verdergaan: tocsin update resume { $id }
+# $id, $by, $count
+update-resumed = Update { $id } hervat door { $by }: { $count ->
+        [one] { $count } verzending
+       *[other] { $count } verzendingen
+    } opnieuw klaar; tocsin serve verstuurt ze (of: tocsin update send { $id }).
+# $by, $comment
+list-returned = teruggestuurd door { $by }: { $comment }
+# $id
+run-paused = Update { $id } werd gepauzeerd: wat overblijft, wacht. Verdergaan: tocsin update resume { $id }
 run-halted = Update { $id } is stopgezet: er wordt niets meer van verstuurd.
 # $done, $open, $sent, $undeliverable, $failed, $uncertain, $rate, $waiting, $notes ($rate and $notes are built from the messages below, or empty)
 progress-line = { $done } van { $open } afgehandeld ({ $sent } verstuurd, { $undeliverable } onbestelbaar, { $failed } mislukt, { $uncertain } onzeker{ $rate }); { $waiting } wachtend{ $notes }

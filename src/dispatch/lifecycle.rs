@@ -18,8 +18,8 @@ pub enum Moment<'a> {
 /// Moves the update along: approved → `sending` when its first run starts; `sent` →
 /// `sending` again when a sweep planned fallbacks for it; after a run, finished → `sent`,
 /// stopped → paused with each stopped channel's reason (so that `serve` leaves it to a
-/// person), halted → as the halt left it. Returns the state it asked the store for, if any
-/// (the store leaves a halted or discarded update as it is in any case).
+/// person), halted or paused by a person → as they left it. Returns the state it asked the
+/// store for, if any (the store leaves a halted or discarded update as it is in any case).
 pub async fn advance(
     store: &dyn Store,
     update_id: i64,
@@ -35,7 +35,9 @@ pub async fn advance(
             state: UpdateState::Sent,
             fallbacks: 1..,
         } => UpdateState::Sending,
-        Moment::RunStarts { .. } | Moment::RunEnded(RunEnd::Halted) => return Ok(None),
+        Moment::RunStarts { .. }
+        | Moment::RunEnded(RunEnd::Halted)
+        | Moment::RunEnded(RunEnd::Paused) => return Ok(None),
         Moment::RunEnded(RunEnd::Finished) => UpdateState::Sent,
         Moment::RunEnded(RunEnd::Stopped(channels)) => {
             let reasons: Vec<String> = channels

@@ -136,6 +136,8 @@ pub enum RunEnd {
     Stopped(Vec<(ChannelKind, String)>),
     /// Someone halted the update.
     Halted,
+    /// A person paused the update: what is left is held until they resume it.
+    Paused,
 }
 
 pub struct Dispatcher {
@@ -285,6 +287,11 @@ impl Dispatcher {
                         return Ok(RunEnd::Halted);
                     }
                     let stopped = run.stopped();
+                    // A person's pause held what was left: the work ended for that reason,
+                    // not because it was done.
+                    if stopped.is_empty() && self.store.update(update_id).await?.paused.is_some() {
+                        return Ok(RunEnd::Paused);
+                    }
                     return Ok(if stopped.is_empty() {
                         RunEnd::Finished
                     } else {

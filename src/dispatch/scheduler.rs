@@ -1,4 +1,5 @@
-//! `tocsin serve`'s dispatcher: every few seconds, a run for each update being sent.
+//! `tocsin serve`'s dispatcher: every few seconds, a run for each update being sent, and
+//! the start of each approved update whose time to be sent has come.
 
 use super::lifecycle::{self, Moment};
 use super::{Dispatcher, RunEnd};
@@ -12,14 +13,29 @@ use tokio::task::JoinSet;
 /// How often the scheduler looks for updates being sent.
 const TICK: Duration = Duration::from_secs(5);
 
-/// Every [`TICK`] (and whenever a run ends), sweeps each update being or having been sent for
+/// What starts an approved update whose time has come (`updates.send_at`): planning takes
+/// the renderer and the configuration, which `dispatch` does not import, so the app
+/// implements it (as `fallback` implements [`super::Sweep`]).
+#[async_trait::async_trait]
+pub trait Launch: Send + Sync {
+    /// Plans the update's deliveries (once: planning is idempotent).
+    async fn launch(&self, update_id: i64) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Every [`TICK`] (and whenever a run ends), plans with `launch` each approved update whose
+/// `send_at` has passed (on the dispatcher's clock), which then starts like any update being
+/// sent; sweeps each update being or having been sent for
 /// fallbacks with the dispatcher's sweep (the receipts that call for them arrive in `serve`,
 /// and so does the end of the wait for one), then starts a dispatcher run for each update
 /// being sent that has open deliveries and no run yet; the update moves along its life cycle
 /// ([`lifecycle::advance`]) as its runs start and end. Runs until `stopped` changes; the runs
 /// then stop where they are: like a crash, their leased deliveries are due again when the
 /// lease expires.
-pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>) {
+pub async fn run(
+    dispatcher: Arc<Dispatcher>,
+    launch: Option<Arc<dyn Launch>>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let store = Arc::clone(&dispatcher.store);
     let mut runs: JoinSet<(i64, Option<RunEnd>)> = JoinSet::new();
     // The update each run task sends, found again by task id when the task panicked.
@@ -31,7 +47,23 @@ pub async fn run(dispatcher: Arc<Dispatcher>, mut stopped: watch::Receiver<bool>
         match store.updates().await {
             Ok(updates) => {
                 for mut update in updates {
-                    let sent = matches!(update.state, UpdateState::Sending | UpdateState::Sent);
+                    let due = update.state == UpdateState::Approved
+                        && update.paused.is_none()
+                        && update
+                            .send_at_ms
+                            .is_some_and(|at| at <= dispatcher.clock.now_ms());
+                    let launched = match (&launch, due) {
+                        (Some(launch), true) => match launch.launch(update.id).await {
+                            Ok(()) => true,
+                            Err(error) => {
+                                tracing::error!(message = "scheduled update not started", id = update.id, %error);
+                                false
+                            }
+                        },
+                        _ => false,
+                    };
+                    let sent = launched
+                        || matches!(update.state, UpdateState::Sending | UpdateState::Sent);
                     // A running dispatcher sweeps between its own steps; a paused update
                     // waits for a person to fix what stopped it.
                     if !sent

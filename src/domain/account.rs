@@ -22,6 +22,8 @@ pub enum UserRole {
 pub enum Action {
     Draft,
     Approve,
+    /// Send an approved update (now or at a time), pause, resume or halt it.
+    Send,
     ManageUsers,
     /// Read the audit log (the console's page; the CLI's export is the machine's owner's).
     ReadAudit,
@@ -34,6 +36,7 @@ impl Action {
         match self {
             Action::Draft => "write an update",
             Action::Approve => "approve an update",
+            Action::Send => "send, pause or halt an update",
             Action::ManageUsers => "manage users",
             Action::ReadAudit => "read the audit log",
             Action::SendFallback => "send the fallback to the unreached",
@@ -56,7 +59,10 @@ impl UserRole {
         matches!(
             (self, action),
             (UserRole::Author, Action::Draft)
-                | (UserRole::Approver, Action::Draft | Action::Approve)
+                | (
+                    UserRole::Approver,
+                    Action::Draft | Action::Approve | Action::Send
+                )
                 | (UserRole::Approver, Action::ReadAudit)
                 | (UserRole::Approver, Action::SendFallback)
                 | (UserRole::Admin, Action::ManageUsers | Action::ReadAudit)

@@ -206,6 +206,9 @@ pub struct Update {
     pub cap: CapFields,
     /// Why its last run stopped with deliveries left, if it did and nobody resumed it yet.
     pub paused: Option<String>,
+    /// When `tocsin serve` is to start sending it (approved, not yet sent): the console's
+    /// "send now" or a chosen time, `update send --at`.
+    pub send_at_ms: Option<i64>,
     pub nl: UpdateText,
     pub fr: UpdateText,
     pub en: UpdateText,
@@ -278,6 +281,7 @@ impl NewUpdate {
             created_at_ms,
             cap: self.cap,
             paused: None,
+            send_at_ms: None,
             nl: self.nl.clone(),
             fr: self.fr.clone(),
             en: self.en.clone(),

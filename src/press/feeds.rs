@@ -461,6 +461,7 @@ pub(super) mod tests {
             created_at_ms: released.timestamp_millis() - 600_000,
             cap: CapFields::default(),
             paused: None,
+            send_at_ms: None,
             nl: text("nl"),
             fr: text("fr"),
             en: text("en"),

@@ -544,6 +544,7 @@ pub(crate) mod tests {
             created_at_ms: approved_at_ms - 60_000,
             cap: CapFields::default(),
             paused: None,
+            send_at_ms: None,
             nl: text("nl"),
             fr: text("fr"),
             en: text("en"),

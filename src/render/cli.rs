@@ -127,6 +127,12 @@ pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("run-stopped", &["count"]),
     ("run-stopped-fix", &["id"]),
     ("run-stopped-refused", &["id"]),
+    ("update-returned", &["id", "by"]),
+    ("update-scheduled", &["id", "at", "timezone"]),
+    ("update-paused", &["id", "by", "count"]),
+    ("update-resumed", &["id", "by", "count"]),
+    ("list-returned", &["by", "comment"]),
+    ("run-paused", &["id"]),
     ("run-halted", &["id"]),
     (
         "progress-line",

@@ -919,6 +919,7 @@ mod tests {
             created_at_ms: 1_768_300_000_000,
             cap: crate::domain::CapFields::default(),
             paused: None,
+            send_at_ms: None,
             nl: text(
                 "Cyberaanval",
                 "Alle operaties <script>alert(1)</script> zijn geannuleerd.",

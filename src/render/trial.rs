@@ -84,6 +84,7 @@ fn sample_update(outcome: AppointmentOutcome) -> Update {
         created_at_ms: 1_768_300_000_000,
         cap: CapFields::default(),
         paused: None,
+        send_at_ms: None,
         nl: text(),
         fr: text(),
         en: text(),

@@ -212,6 +212,33 @@ pub struct UpdateEvent {
     pub detail: Option<String>,
 }
 
+/// A reviewer's verdict on an update (four eyes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub update_id: i64,
+    pub at_ms: i64,
+    pub by: String,
+    pub verdict: Verdict,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Approved,
+    /// Sent back to its author, with a comment: it stays a draft.
+    Returned,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approved",
+            Verdict::Returned => "returned",
+        }
+    }
+}
+
 /// A delivery as stored, for previews and audits.
 #[derive(Debug, Clone)]
 pub struct StoredDelivery {
@@ -515,6 +542,27 @@ pub trait Store: Send + Sync {
     ) -> Result<u64>;
     /// What people did to an update, oldest first.
     async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>>;
+    /// Sends a draft back to its author with a comment (a `returned` review); it stays a
+    /// draft. NotFound unless it is one.
+    async fn return_update(&self, id: i64, by: &str, comment: &str, at_ms: i64) -> Result<()>;
+    /// The verdicts on an update, oldest first (`approve_update` writes one too).
+    async fn reviews(&self, id: i64) -> Result<Vec<Review>>;
+    /// The last verdict on each update that has one.
+    async fn last_reviews(&self) -> Result<Vec<Review>>;
+    /// When `serve` starts sending an approved update that has not started; logged with
+    /// `detail` (the time as people read it). NotFound unless it is approved and not planned.
+    async fn schedule_update(
+        &self,
+        id: i64,
+        send_at_ms: i64,
+        by: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<()>;
+    /// A person pauses a broadcast: what waits for its turn or a retry is held (pending,
+    /// due at no time), the update paused with `paused by …`, in one transaction. A run
+    /// finishes what it holds and ends. Returns how many were held.
+    async fn hold_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64>;
     /// When the update's deliveries were planned, if they were.
     async fn planned_at(&self, id: i64) -> Result<Option<i64>>;
 
@@ -570,7 +618,9 @@ pub trait Store: Send + Sync {
     /// The contacts among `ids` that a selection takes, as [`Store::recipients`] gives them.
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>>;
 
-    async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>>;
+    /// A plan whose pending rows are due at `due_at_ms` (the planner's clock, not the
+    /// machine's: a test's clock, or a scheduled start, decides when they are due).
+    async fn begin_plan(&self, due_at_ms: i64) -> Result<Box<dyn PlanWriter>>;
     /// Leases up to `limit` due deliveries of an update and moves them to `sending`. A
     /// delivery whose lease expired after its handover was recorded is not sent again: it
     /// becomes `uncertain` in the same transaction.

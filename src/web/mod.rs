@@ -139,7 +139,12 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(message = "tocsin serve listening", address = %self.address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let dispatching = tokio::spawn(scheduler::run(self.dispatcher, stopped.clone()));
+        let launch: Arc<dyn scheduler::Launch> = Arc::clone(&self.app) as _;
+        let dispatching = tokio::spawn(scheduler::run(
+            self.dispatcher,
+            Some(launch),
+            stopped.clone(),
+        ));
         let store = Arc::clone(&self.app.store);
         let following = tokio::spawn(self.press.clone().follow(
             Arc::clone(&store),

@@ -9,6 +9,7 @@ mod console;
 mod console_browser;
 mod console_client;
 mod console_compose;
+mod console_review;
 mod console_watch;
 mod control;
 mod drafts;

@@ -5,7 +5,7 @@
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::SqliteStore;
 use crate::domain::DeliveryState;
-use crate::store::{Result, RetryFilter, StoreError, UpdateEvent};
+use crate::store::{Result, RetryFilter, Review, StoreError, UpdateEvent, Verdict};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// Appends a person's (or, with `by` None, the dispatcher's) action to the update's log.
@@ -160,8 +160,8 @@ pub(super) async fn revoke_approval(
 ) -> Result<()> {
     let (_turn, mut tx) = store.begin_write().await?;
     let done = sqlx::query(
-        "UPDATE updates SET state = 'draft', approved_by = NULL, approved_at = NULL \
-         WHERE id = ? AND state = 'approved' AND planned_at IS NULL",
+        "UPDATE updates SET state = 'draft', approved_by = NULL, approved_at = NULL, \
+         send_at = NULL WHERE id = ? AND state = 'approved' AND planned_at IS NULL",
     )
     .bind(id)
     .execute(&mut *tx)
@@ -321,4 +321,175 @@ pub(super) async fn update_events(store: &SqliteStore, id: i64) -> Result<Vec<Up
             detail,
         })
         .collect())
+}
+
+/// Appends a reviewer's verdict inside `tx`.
+pub(super) async fn review(
+    tx: &mut Transaction<'static, Sqlite>,
+    update_id: i64,
+    at_ms: i64,
+    by: &str,
+    verdict: Verdict,
+    comment: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO reviews (update_id, at, by_whom, verdict, comment) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(update_id)
+    .bind(at_ms)
+    .bind(by)
+    .bind(verdict.as_str())
+    .bind(comment)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn return_update(
+    store: &SqliteStore,
+    id: i64,
+    by: &str,
+    comment: &str,
+    at_ms: i64,
+) -> Result<()> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM updates WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if state.as_deref() != Some("draft") {
+        return Err(StoreError::NotFound(format!("draft update {id}")));
+    }
+    review(&mut tx, id, at_ms, by, Verdict::Returned, Some(comment)).await?;
+    log(&mut tx, id, at_ms, "returned", Some(by), Some(comment)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The verdicts on one update, or the last one on each update.
+pub(super) async fn reviews(store: &SqliteStore, id: Option<i64>) -> Result<Vec<Review>> {
+    let rows: Vec<(i64, i64, String, String, Option<String>)> =
+        match id {
+            Some(id) => sqlx::query_as(
+                "SELECT update_id, at, by_whom, verdict, comment FROM reviews WHERE update_id = ? \
+             ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?,
+            None => {
+                sqlx::query_as(
+                    "SELECT update_id, at, by_whom, verdict, comment FROM reviews \
+             WHERE id IN (SELECT MAX(id) FROM reviews GROUP BY update_id) ORDER BY update_id",
+                )
+                .fetch_all(store.pool())
+                .await?
+            }
+        };
+    rows.into_iter()
+        .map(|(update_id, at_ms, by, verdict, comment)| {
+            let verdict = match verdict.as_str() {
+                "approved" => Verdict::Approved,
+                "returned" => Verdict::Returned,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "review of update {update_id}: verdict {other:?}"
+                    )))
+                }
+            };
+            Ok(Review {
+                update_id,
+                at_ms,
+                by,
+                verdict,
+                comment,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn schedule_update(
+    store: &SqliteStore,
+    id: i64,
+    send_at_ms: i64,
+    by: &str,
+    detail: &str,
+    at_ms: i64,
+) -> Result<()> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE updates SET send_at = ? WHERE id = ? AND state = 'approved' \
+         AND planned_at IS NULL",
+    )
+    .bind(send_at_ms)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "approved and not yet sent update {id}"
+        )));
+    }
+    log(&mut tx, id, at_ms, "scheduled", Some(by), Some(detail)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn hold_update(store: &SqliteStore, id: i64, by: &str, at_ms: i64) -> Result<u64> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let reason = format!("paused by {by}");
+    let done = sqlx::query(
+        "UPDATE updates SET paused_at = ?, paused_reason = ? \
+         WHERE id = ? AND state = 'sending' AND paused_at IS NULL",
+    )
+    .bind(at_ms)
+    .bind(&reason)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "running, unpaused update {id}"
+        )));
+    }
+    // Pending ones wait for no time; those waiting for a retry become pending and wait the
+    // same way, their attempts kept: `unhold` makes them all due again.
+    let pending = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = NULL, updated_at = ? \
+         WHERE update_id = ? AND state = 'pending' AND next_attempt_at IS NOT NULL",
+    )
+    .bind(at_ms)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let retrying: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, state FROM deliveries WHERE update_id = ? AND state = 'failed' \
+         AND next_attempt_at IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    move_deliveries(
+        &mut tx,
+        &retrying,
+        DeliveryState::Pending,
+        "next_attempt_at = NULL, lease_until = NULL",
+        None,
+        &reason,
+        at_ms,
+    )
+    .await?;
+    let held = pending + retrying.len() as u64;
+    log(
+        &mut tx,
+        id,
+        at_ms,
+        "paused",
+        Some(by),
+        Some(&format!("{held} deliveries held")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(held)
 }

@@ -23,7 +23,9 @@ use self::rows::{
     contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
 };
 use self::selection::push_selection;
-use super::{AuditEntry, AuditFilter, FirstCredential, Session, User, UserContact};
+use super::{
+    AuditEntry, AuditFilter, FirstCredential, Review, Session, User, UserContact, Verdict,
+};
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FailureRow, FallbackDue, FallbackPlan,
     FallbackRule, ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow,
@@ -178,6 +180,7 @@ impl SqliteStore {
             created_at_ms: row.try_get("created_at")?,
             cap,
             paused: row.try_get("paused_reason")?,
+            send_at_ms: row.try_get("send_at")?,
             nl: text(Language::Nl)?,
             fr: text(Language::Fr)?,
             en: text(Language::En)?,
@@ -307,6 +310,7 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("draft update {id}")));
         }
         control::log(&mut tx, id, at_ms, "approved", Some(by), None).await?;
+        control::review(&mut tx, id, at_ms, by, Verdict::Approved, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -360,6 +364,33 @@ impl Store for SqliteStore {
         at_ms: i64,
     ) -> Result<u64> {
         control::retry_deliveries(self, id, filter, by, at_ms).await
+    }
+
+    async fn return_update(&self, id: i64, by: &str, comment: &str, at_ms: i64) -> Result<()> {
+        control::return_update(self, id, by, comment, at_ms).await
+    }
+
+    async fn reviews(&self, id: i64) -> Result<Vec<Review>> {
+        control::reviews(self, Some(id)).await
+    }
+
+    async fn last_reviews(&self) -> Result<Vec<Review>> {
+        control::reviews(self, None).await
+    }
+
+    async fn schedule_update(
+        &self,
+        id: i64,
+        send_at_ms: i64,
+        by: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<()> {
+        control::schedule_update(self, id, send_at_ms, by, detail, at_ms).await
+    }
+
+    async fn hold_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
+        control::hold_update(self, id, by, at_ms).await
     }
 
     async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
@@ -709,8 +740,8 @@ impl Store for SqliteStore {
         Ok(recipients)
     }
 
-    async fn begin_plan(&self) -> Result<Box<dyn PlanWriter>> {
-        plan::begin_plan(self).await
+    async fn begin_plan(&self, due_at_ms: i64) -> Result<Box<dyn PlanWriter>> {
+        plan::begin_plan(self, due_at_ms).await
     }
 
     async fn claim_due(

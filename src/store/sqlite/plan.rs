@@ -37,7 +37,7 @@ struct SqlitePlan {
     _turn: WriteTurn,
     packer: Packer,
     /// When pending rows are due: now for a plan, the sweep's time for a fallback.
-    due_at_ms: Option<i64>,
+    due_at_ms: i64,
     /// The id the next delivery gets, once known.
     next_id: Option<i64>,
 }
@@ -46,9 +46,7 @@ struct SqlitePlan {
 impl PlanWriter for SqlitePlan {
     async fn insert(&mut self, rows: &[NewDelivery]) -> Result<u64> {
         let mut inserted = 0;
-        let now = self
-            .due_at_ms
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        let now = self.due_at_ms;
         // The transaction holds the write lock, so the ids after the largest are ours to
         // give: no `RETURNING` rows have to travel back from SQLite's thread one by one.
         let mut next_id = match self.next_id {
@@ -164,13 +162,13 @@ impl PlanWriter for SqlitePlan {
     }
 }
 
-pub(super) async fn begin_plan(store: &SqliteStore) -> Result<Box<dyn PlanWriter>> {
+pub(super) async fn begin_plan(store: &SqliteStore, due_at_ms: i64) -> Result<Box<dyn PlanWriter>> {
     let (turn, tx) = store.begin_write().await?;
     Ok(Box::new(SqlitePlan {
         tx,
         _turn: turn,
         packer: Packer::default(),
-        due_at_ms: None,
+        due_at_ms,
         next_id: None,
     }))
 }
@@ -223,7 +221,7 @@ pub(super) async fn plan_fallback(
         tx,
         _turn: turn,
         packer: Packer::default(),
-        due_at_ms: Some(at_ms),
+        due_at_ms: at_ms,
         next_id: None,
     };
     let mut created = 0;

@@ -10,6 +10,7 @@
 mod audit;
 mod compose;
 mod pages;
+mod review;
 mod sign_in;
 mod updates;
 mod visit;
@@ -58,6 +59,7 @@ pub fn router(console: Console) -> Router {
         .route("/console/language", get(visit::choose_language))
         .merge(sign_in::routes())
         .merge(updates::routes())
+        .merge(review::routes())
         .merge(audit::routes())
         .merge(watch::routes())
         .merge(compose::routes())

@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/console/updates.html.tera"),
     ),
     (
+        "update.html.tera",
+        include_str!("../../../../templates/console/update.html.tera"),
+    ),
+    (
         "audit.html.tera",
         include_str!("../../../../templates/console/audit.html.tera"),
     ),

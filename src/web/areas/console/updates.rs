@@ -23,6 +23,8 @@ struct Row {
     author: String,
     approved_by: Option<String>,
     created: String,
+    /// A draft sent back: who, and their comment.
+    returned: Option<(String, String)>,
 }
 
 /// `GET /console` and `/console/updates`.
@@ -33,6 +35,7 @@ pub async fn home(
     let language = signed_in.visit.language;
     let mut updates = console.app.store.updates().await?;
     updates.sort_by_key(|update| std::cmp::Reverse(update.id));
+    let mut returned = super::review::returned_comments(&console).await?;
     let rows: Vec<Row> = updates
         .iter()
         .map(|update| Row {
@@ -45,6 +48,9 @@ pub async fn home(
             author: update.author.clone(),
             approved_by: update.approved_by.clone(),
             created: console.pages.when(language, update.created_at_ms),
+            returned: returned
+                .remove(&update.id)
+                .filter(|_| update.state == crate::domain::UpdateState::Draft),
         })
         .collect();
     let mut context = Context::new();

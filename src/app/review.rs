@@ -1,0 +1,305 @@
+//! Four eyes and the sending of an update, as operations each written to the audit log with
+//! its `Actor` (who, what, on which update, from where): the CLI's `update` commands and the
+//! console's update page call these, and these call the operations of `app.rs`.
+
+use super::{Actor, App, AppError, DraftReport, SendReport};
+use crate::author::DraftOptions;
+use crate::dispatch::scheduler::Launch;
+use crate::dispatch::Tally;
+use crate::domain::UpdateState;
+use crate::plan::plan;
+use crate::store::{RetryFilter, StoreError};
+use chrono::{NaiveDateTime, TimeZone};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The longest comment a reviewer may give: a few paragraphs, not a document.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+
+impl App {
+    /// `draft`, audited: the update's id and author.
+    pub async fn draft_as(
+        &self,
+        file: &Path,
+        by: Option<&str>,
+        options: DraftOptions,
+        actor: &Actor,
+    ) -> Result<DraftReport, AppError> {
+        let report = self.draft(file, by, options).await?;
+        let detail = format!("by {}, from {}", report.draft.update.author, file.display());
+        self.audit(
+            actor,
+            "update.draft",
+            Some(&report.id.to_string()),
+            Some(detail),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// `approve`, audited; a refusal (the author, a second approval) is audited too: four
+    /// eyes tried around is worth a line.
+    pub async fn approve_as(&self, id: i64, by: &str, actor: &Actor) -> Result<(), AppError> {
+        let target = id.to_string();
+        match self.approve(id, by).await {
+            Ok(()) => {
+                self.audit(
+                    actor,
+                    "update.approve",
+                    Some(&target),
+                    Some(format!("by {by}")),
+                )
+                .await
+            }
+            Err(error @ AppError::Approval(_)) => {
+                self.audit(
+                    actor,
+                    "update.approve.refused",
+                    Some(&target),
+                    Some(error.to_string()),
+                )
+                .await?;
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sends a draft back to its author with a comment (four eyes: not by its author); it
+    /// stays a draft, and the comment is shown with it.
+    pub async fn return_to_author(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        actor: &Actor,
+    ) -> Result<(), AppError> {
+        let comment = comment.trim();
+        if comment.is_empty() {
+            return Err(AppError::Refused(
+                "say what the author should change: the comment is empty".into(),
+            ));
+        }
+        if comment.chars().count() > MAX_COMMENT_CHARS {
+            return Err(AppError::Refused(format!(
+                "a comment has at most {MAX_COMMENT_CHARS} characters"
+            )));
+        }
+        let update = self.store.update(id).await?;
+        update.check_approval(by)?;
+        self.store
+            .return_update(id, by.trim(), comment, self.clock.now_ms())
+            .await?;
+        self.audit(
+            actor,
+            "update.return",
+            Some(&id.to_string()),
+            Some(format!("by {}: {comment}", by.trim())),
+        )
+        .await
+    }
+
+    /// Marks an approved update for `tocsin serve` to send at `at_ms` (None: now, at its
+    /// next look, within seconds). Nothing is sent here: the request returns at once.
+    pub async fn schedule(
+        &self,
+        id: i64,
+        at_ms: Option<i64>,
+        by: &str,
+        actor: &Actor,
+    ) -> Result<i64, AppError> {
+        self.refuse_placeholders("send an update")?;
+        let update = self.store.update(id).await?;
+        let planned = self.store.planned_at(id).await?.is_some();
+        if update.state != UpdateState::Approved || planned {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only an approved update that has not started sending can \
+                 be sent or scheduled",
+                update.state
+            )));
+        }
+        let now = self.clock.now_ms();
+        let send_at = at_ms.unwrap_or(now);
+        if at_ms.is_some() && send_at < now {
+            return Err(AppError::Refused(format!(
+                "{} has passed: choose a later time, or send now",
+                self.brussels(send_at)?
+            )));
+        }
+        let (action, when) = match at_ms {
+            None => ("update.send", "now".to_string()),
+            Some(_) => ("update.schedule", format!("at {}", self.brussels(send_at)?)),
+        };
+        self.store
+            .schedule_update(id, send_at, by.trim(), &format!("to be sent {when}"), now)
+            .await?;
+        let detail = format!("{when}, by {}", by.trim());
+        self.audit(actor, action, Some(&id.to_string()), Some(detail))
+            .await?;
+        Ok(send_at)
+    }
+
+    /// A time as typed in the hospital's time zone (`2026-12-01 09:30`, or a browser's
+    /// `2026-12-01T09:30`), in Unix ms; the earlier of two in the autumn's repeated hour.
+    pub fn local_time_ms(&self, typed: &str) -> Result<i64, AppError> {
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+        let typed = typed.trim().replace('T', " ");
+        let local = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(&typed, format).ok())
+            .ok_or_else(|| {
+                AppError::Refused(format!(
+                    "{typed:?} is not a time as 2026-12-01 09:30 (in {tz})"
+                ))
+            })?;
+        tz.from_local_datetime(&local)
+            .earliest()
+            .map(|at| at.timestamp_millis())
+            .ok_or_else(|| AppError::Refused(format!("{typed} does not exist in {tz}")))
+    }
+
+    /// A moment as the audit log writes it: `2026-12-01 09:30` in the hospital's time zone.
+    fn brussels(&self, at_ms: i64) -> Result<String, AppError> {
+        let tz = self.config.hospital.tz().map_err(AppError::Config)?;
+        Ok(chrono::DateTime::from_timestamp_millis(at_ms)
+            .map(|at| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default())
+    }
+
+    /// `send`, audited when asked (the run may last long, or be killed).
+    pub async fn send_as(
+        &self,
+        id: i64,
+        watch: impl FnOnce(Arc<Tally>, u64),
+        actor: &Actor,
+    ) -> Result<SendReport, AppError> {
+        self.audit(actor, "update.send", Some(&id.to_string()), None)
+            .await?;
+        self.send(id, watch).await
+    }
+
+    /// `retry`, audited when asked.
+    pub async fn retry_as(
+        &self,
+        id: i64,
+        filter: &RetryFilter,
+        by: &str,
+        watch: impl FnOnce(Arc<Tally>, u64),
+        actor: &Actor,
+    ) -> Result<(u64, SendReport), AppError> {
+        let mut detail = format!("by {by}; states ");
+        let states: Vec<&str> = filter.states.iter().map(|state| state.as_str()).collect();
+        detail.push_str(&states.join(", "));
+        if let Some(channel) = filter.channel {
+            detail.push_str(&format!("; channel {channel}"));
+        }
+        if let Some(reason) = &filter.reason {
+            detail.push_str(&format!("; reason {reason:?}"));
+        }
+        self.audit(actor, "update.retry", Some(&id.to_string()), Some(detail))
+            .await?;
+        self.retry(id, filter, by, watch).await
+    }
+
+    /// `halt`, audited.
+    pub async fn halt_as(&self, id: i64, by: &str, actor: &Actor) -> Result<u64, AppError> {
+        let cancelled = self.halt(id, by).await?;
+        let detail = format!("by {by}; {cancelled} deliveries cancelled");
+        self.audit(actor, "update.halt", Some(&id.to_string()), Some(detail))
+            .await?;
+        Ok(cancelled)
+    }
+
+    /// `discard`, audited.
+    pub async fn discard_as(&self, id: i64, by: &str, actor: &Actor) -> Result<(), AppError> {
+        self.discard(id, by).await?;
+        self.audit(
+            actor,
+            "update.discard",
+            Some(&id.to_string()),
+            Some(format!("by {by}")),
+        )
+        .await
+    }
+
+    /// `revoke`, audited.
+    pub async fn revoke_as(&self, id: i64, by: &str, actor: &Actor) -> Result<(), AppError> {
+        self.revoke(id, by).await?;
+        self.audit(
+            actor,
+            "update.revoke",
+            Some(&id.to_string()),
+            Some(format!("by {by}")),
+        )
+        .await
+    }
+
+    /// A person pauses a running broadcast: what has not left waits (a message already with
+    /// a worker still goes), a running `send` or `serve`'s run ends, and `serve` starts no
+    /// other until `resume`. Returns how many deliveries were held.
+    pub async fn pause(&self, id: i64, by: &str, actor: &Actor) -> Result<u64, AppError> {
+        let update = self.store.update(id).await?;
+        if update.state != UpdateState::Sending || update.paused.is_some() {
+            return Err(AppError::Refused(format!(
+                "update {id} is {}: only an update being sent can be paused",
+                match &update.paused {
+                    Some(reason) => format!("paused ({reason})"),
+                    None => update.state.to_string(),
+                }
+            )));
+        }
+        let held = match self
+            .store
+            .hold_update(id, by.trim(), self.clock.now_ms())
+            .await
+        {
+            Err(StoreError::NotFound(_)) => {
+                return Err(AppError::Refused(format!(
+                    "update {id} is no longer being sent"
+                )))
+            }
+            other => other?,
+        };
+        let detail = format!("by {}; {held} deliveries held", by.trim());
+        self.audit(actor, "update.pause", Some(&id.to_string()), Some(detail))
+            .await?;
+        Ok(held)
+    }
+
+    /// Lifts a pause (a person's, or a stopped run's once its cause is fixed): the held
+    /// deliveries are due again and `serve` sends them at its next look. Returns how many.
+    pub async fn resume(&self, id: i64, by: &str, actor: &Actor) -> Result<u64, AppError> {
+        let update = self.store.update(id).await?;
+        if update.paused.is_none()
+            || !matches!(update.state, UpdateState::Sending | UpdateState::Sent)
+        {
+            return Err(AppError::Refused(format!(
+                "update {id} is {} and not paused: nothing to resume",
+                update.state
+            )));
+        }
+        let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
+        let detail = format!("by {}; {resumed} deliveries due again", by.trim());
+        self.audit(actor, "update.resume", Some(&id.to_string()), Some(detail))
+            .await?;
+        Ok(resumed)
+    }
+}
+
+/// `tocsin serve` starts a scheduled update by planning it; the scheduler then runs it.
+#[async_trait::async_trait]
+impl Launch for App {
+    async fn launch(&self, update_id: i64) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.refuse_placeholders("send an update")?;
+        let update = self.store.update(update_id).await?;
+        plan(
+            self.store.as_ref(),
+            &self.renderer,
+            &self.config,
+            &update,
+            self.clock.now_ms(),
+        )
+        .await?;
+        Ok(())
+    }
+}
