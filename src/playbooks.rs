@@ -488,6 +488,7 @@ mod tests {
                 response_type: None,
             },
             paused: None,
+            send_at_ms: None,
             nl: text("Cyberaanval"),
             fr: text("Cyberattaque"),
             en: text("Cyberattack"),
