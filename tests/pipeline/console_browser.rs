@@ -123,6 +123,10 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
     /// Waits until `css` matches an element whose text contains `wanted`.
     pub async fn wait_for_text(&self, css: &str, wanted: &str, within: Duration) -> String {
         let started = Instant::now();
@@ -233,6 +237,223 @@ async fn a_browser_signs_in_keeps_its_secure_session_cookie_and_signs_out() {
     browser
         .wait_for_text("h1", "Sign in", Duration::from_secs(10))
         .await;
+    browser.close().await;
+    let _ = stop.send(());
+}
+
+/// What the spokesperson types over the playbook's text, in each language.
+const TEXTS: [(&str, &str, &str, &str); 3] = [
+    (
+        "nl",
+        "Cyberaanval: geplande consultaties gaan niet door",
+        "Door een cyberaanval gaan vandaag en morgen op campus Deurne geen geplande consultaties door.",
+        "Cyberaanval: geplande consultaties gaan niet door.",
+    ),
+    (
+        "fr",
+        "Cyberattaque : les consultations prévues n'auront pas lieu",
+        "En raison d'une cyberattaque, aucune consultation prévue n'aura lieu aujourd'hui et demain sur le campus de Deurne.",
+        "Cyberattaque : consultations annulees.",
+    ),
+    (
+        "en",
+        "Cyberattack: planned consultations will not go ahead",
+        "Because of a cyberattack, no planned consultations will take place today or tomorrow at the Deurne campus.",
+        "Cyberattack: consultations cancelled.",
+    ),
+];
+
+/// The issue's walk, in Chromium: an author composes from a playbook and previews, is
+/// refused the approval of their own update, an approver approves and sends it to the real
+/// OpenSMTPD and Kannel, and the dashboard reaches 100 %, with the counts of `tocsin status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_author_composes_from_a_playbook_an_approver_approves_and_sends_and_the_dashboard_reaches_100_percent(
+) {
+    use super::kannel::{RealKannel, PASSWORD, USERNAME};
+    use super::support::{sms_patient, Mta, SmtpServer, TestApp};
+    use tocsin::app::{Actor, App, NewCredential};
+    use tocsin::channels::sms::kannel::KannelSettings;
+    use tocsin::config::{EmailTransport, GatewayConfig, SmsTransport};
+    use tocsin::domain::UserRole;
+
+    let Some(smtp) = SmtpServer::of(Mta::OpenSmtpd, &[]) else {
+        return;
+    };
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let Some(mut browser) = Browser::start("compose-approve-send-watch").await else {
+        return;
+    };
+    let smtp_url = smtp.url();
+    let kannel_url = kannel.base_url();
+    let test = TestApp::new(move |config| {
+        config.serve.bind = "127.0.0.1:0".into();
+        config.email.transport = EmailTransport::Smtp;
+        config.email.smtp_url = smtp_url;
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = vec![GatewayConfig::Kannel(KannelSettings {
+            name: None,
+            base_url: kannel_url,
+            username: USERNAME.into(),
+            password: Some(PASSWORD.into()),
+            password_env: None,
+            from: "AZT".into(),
+            dlr_url: None,
+        })];
+    })
+    .await;
+    let (contacts, appointments): (Vec<_>, Vec<_>) = ["nl", "fr", "en"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, language)| {
+            let email = format!("patient{n}@example.be");
+            sms_patient(n, language, format!("+3247112345{n}"), Some(&email))
+        })
+        .unzip();
+    test.app
+        .store
+        .import(&contacts, &appointments, "test seed", 0)
+        .await
+        .expect("seed");
+    let actor = Actor::cli("test");
+    for (name, role) in [("els", UserRole::Author), ("jan", UserRole::Approver)] {
+        test.app
+            .add_user(
+                name,
+                role,
+                NewCredential::Password(format!("{name} heeft een lang wachtwoord")),
+                &actor,
+            )
+            .await
+            .expect("user");
+    }
+    let server = tocsin::web::Server::bind(App::open(test.app.config.clone()).await.expect("app"))
+        .await
+        .expect("bind");
+    let base = format!("http://localhost:{}", server.address().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let wait = Duration::from_secs(20);
+
+    // The author composes from the cyberattack playbook.
+    browser
+        .sign_in(&base, "els", "els heeft een lang wachtwoord")
+        .await;
+    browser
+        .go(&format!("{base}/console/compose?playbook=cyberattack"))
+        .await;
+    browser.wait_for_text("h1", "", wait).await;
+    browser.shot("playbook").await;
+    for (language, title, body, sms) in TEXTS {
+        browser.fill(&format!("#{language}_title"), title).await;
+        browser.fill(&format!("#{language}_body"), body).await;
+        browser.fill(&format!("#{language}_sms"), sms).await;
+    }
+    browser.fill("#patients_from", "2026-01-13").await;
+    browser.fill("#patients_to", "2026-01-14").await;
+    for css in ["#channel-telegram"] {
+        let field = browser
+            .client
+            .find(Locator::Css(css))
+            .await
+            .expect("the channel's box");
+        if field.is_selected().await.expect("ticked?") {
+            field.click().await.expect("untick");
+        }
+    }
+    // The live SMS counter answers as the author types (compose.js).
+    browser.wait_for_text("#sms-counter", "GSM-7", wait).await;
+    browser.shot("composed").await;
+    browser.click("button[name=do][value=draft]").await;
+    let started = Instant::now();
+    let id: i64 = loop {
+        let url = browser.client.current_url().await.expect("url");
+        let id = url
+            .path()
+            .strip_prefix("/console/updates/")
+            .and_then(|rest| rest.parse().ok());
+        if let Some(id) = id {
+            break id;
+        }
+        if started.elapsed() > wait {
+            browser.shot("not-saved").await;
+            panic!("the draft was not saved: {}", browser.source().await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    browser.wait_for_text("#previews-heading", "", wait).await;
+    browser.shot("draft-and-previews").await;
+
+    // The author's own approval, posted straight to the endpoint, is refused.
+    let status = browser
+        .client
+        .execute(
+            "const token = document.querySelector('input[name=csrf]').value;\
+             return fetch(location.pathname + '/approve', {method: 'POST', \
+             headers: {'x-csrf-token': token}}).then(answer => answer.status);",
+            vec![],
+        )
+        .await
+        .expect("fetch");
+    assert_eq!(
+        status,
+        serde_json::json!(403),
+        "the author approved their own update"
+    );
+    browser.shot("author-refused").await;
+    browser.sign_out().await;
+
+    // The approver approves and sends it now.
+    browser
+        .sign_in(&base, "jan", "jan heeft een lang wachtwoord")
+        .await;
+    browser.go(&format!("{base}/console/updates/{id}")).await;
+    browser.shot("approver-sees-the-update").await;
+    browser
+        .click(&format!(
+            "form[action='/console/updates/{id}/approve'] button"
+        ))
+        .await;
+    browser.wait_for_text("main", "approved", wait).await;
+    browser.shot("approved").await;
+    browser
+        .click(&format!("form[action='/console/updates/{id}/send'] button"))
+        .await;
+    browser
+        .go(&format!("{base}/console/updates/{id}/watch"))
+        .await;
+    let summary = browser
+        .wait_for_text("#progress .summary", "(100%)", Duration::from_secs(120))
+        .await;
+    browser.shot("dashboard-100-percent").await;
+
+    let status = test.app.status(id).await.expect("status");
+    assert!(
+        status.total >= 6,
+        "three patients by SMS and by e-mail: {}",
+        status.total
+    );
+    assert!(
+        summary.contains(&format!("{0} of {0} deliveries", status.total)),
+        "{summary}, while tocsin status counts {}",
+        status.total
+    );
+    assert_eq!(
+        smtp.received().len(),
+        3,
+        "one e-mail per patient at OpenSMTPD"
+    );
+    let mut texted: Vec<String> = kannel.received().into_iter().map(|sms| sms.to).collect();
+    texted.sort();
+    texted.dedup();
+    assert_eq!(
+        texted.len(),
+        3,
+        "an SMS for each patient at Kannel: {texted:?}"
+    );
     browser.close().await;
     let _ = stop.send(());
 }

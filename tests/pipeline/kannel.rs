@@ -25,8 +25,8 @@ const SMSBOX: &str = "/usr/sbin/smsbox";
 /// Where Debian's kannel-extras puts it (`dpkg -L kannel-extras`).
 const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
 
-const USERNAME: &str = "tocsin";
-const PASSWORD: &str = "kannel-test-secret";
+pub(crate) const USERNAME: &str = "tocsin";
+pub(crate) const PASSWORD: &str = "kannel-test-secret";
 const ADMIN_PASSWORD: &str = "kannel-test-admin";
 
 /// Long enough for a cold start on a busy CI machine; the happy path takes about a second.
@@ -47,7 +47,7 @@ impl Drop for Processes {
 }
 
 /// bearerbox + smsbox + fakesmsc, on free ports, configured in a temporary directory.
-struct RealKannel {
+pub(crate) struct RealKannel {
     // Declared before `dir`: the processes die before their directory is removed.
     processes: Processes,
     dir: TempDir,
@@ -57,9 +57,9 @@ struct RealKannel {
 
 /// One message as fakesmsc got it from the fake SMSC.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     from: String,
-    to: String,
+    pub(crate) to: String,
     /// fakesmsc's type: `text` (7-bit), `ucs-2`, `data` (8-bit), `udh`.
     kind: String,
     /// Decoded: as is for `text`, from URL-encoded UTF-16BE for `ucs-2`.
@@ -167,7 +167,7 @@ fn logs(dir: &Path) -> String {
 
 impl RealKannel {
     /// None when Kannel is not installed here (and CI is not set).
-    async fn start() -> Option<RealKannel> {
+    pub(crate) async fn start() -> Option<RealKannel> {
         let present = [BEARERBOX, SMSBOX, FAKESMSC]
             .iter()
             .all(|program| Path::new(program).exists());
@@ -318,7 +318,7 @@ impl RealKannel {
         logs(self.dir.path())
     }
 
-    fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.sendsms_port)
     }
 
@@ -339,7 +339,7 @@ impl RealKannel {
     }
 
     /// Everything fakesmsc has received so far.
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         std::fs::read_to_string(self.dir.path().join("fakesmsc.out"))
             .unwrap_or_default()
             .lines()
