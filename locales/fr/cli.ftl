@@ -196,7 +196,7 @@ preview-html = --- Partie HTML ---
 # $id
 send-planned-before = La mise à jour { $id } était déjà planifiée : rien de nouveau n'est planifié.
 # $id, $count
-update-fallback-planned = Mise à jour { $id } : { $count ->
+update-fallback-planned = Mise à jour { $id } : { $count ->
         [one] { $count } envoi planifié
        *[other] { $count } envois planifiés
     } sur le canal de repli (tocsin serve ou tocsin update send { $id } les envoie).
