@@ -364,8 +364,11 @@ async fn an_author_composes_from_a_playbook_an_approver_approves_and_sends_and_t
             field.click().await.expect("untick");
         }
     }
-    // The live SMS counter answers as the author types (compose.js).
+    // The live counts and SMS counter answer as the author types (compose.js).
     browser.wait_for_text("#sms-counter", "GSM-7", wait).await;
+    let patients = "#audience-counts tr[data-spec^='patients from=2026-01-13'] td.number";
+    let contacts = browser.wait_for_text(patients, "3", wait).await;
+    assert_eq!(contacts, "3", "the three patients booked on 13 January");
     browser.shot("composed").await;
     browser.click("button[name=do][value=draft]").await;
     let started = Instant::now();
