@@ -9,7 +9,7 @@ use crate::domain::{
     NewUpdate, Recipient, UserName,
 };
 use crate::plan::{forecast, SmsForecast};
-use crate::store::{AuditEntry, UserContact};
+use crate::store::UserContact;
 use std::collections::BTreeMap;
 
 /// A test's recipient: as whom the user reads the update.
@@ -98,7 +98,7 @@ impl App {
         if phone.is_some() {
             set.push("phone");
         }
-        self.write_audit(
+        self.audit(
             actor,
             "user.contact",
             Some(name.as_str()),
@@ -164,7 +164,7 @@ impl App {
             crate::channels::mask(&address)
         );
         let target = request.update_id.to_string();
-        self.write_audit(actor, "update.test", Some(&target), Some(detail.clone()))
+        self.audit(actor, "update.test", Some(&target), Some(detail.clone()))
             .await?;
         let channels = self.channels()?;
         let channel = channels.get(&request.channel).ok_or_else(|| {
@@ -192,7 +192,7 @@ impl App {
             None => format!("{detail}: accepted"),
             Some(reason) => format!("{detail}: not sent: {reason}"),
         };
-        self.write_audit(actor, "update.test.result", Some(&target), Some(result))
+        self.audit(actor, "update.test.result", Some(&target), Some(result))
             .await?;
         match refused {
             None => Ok(()),
@@ -274,30 +274,6 @@ impl App {
             affected_patients,
             patients_by_language: Vec::new(),
         })
-    }
-
-    async fn write_audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: Option<&str>,
-        detail: Option<String>,
-    ) -> Result<(), AppError> {
-        let detail = match (detail, &actor.note) {
-            (Some(detail), Some(note)) => Some(format!("{detail}; {note}")),
-            (detail, note) => detail.or_else(|| note.clone()),
-        };
-        self.store
-            .append_audit(&AuditEntry {
-                at_ms: self.clock.now_ms(),
-                user: actor.user.clone(),
-                action: action.into(),
-                target: target.map(str::to_string),
-                detail,
-                remote: Some(actor.remote.clone()),
-            })
-            .await?;
-        Ok(())
     }
 }
 
