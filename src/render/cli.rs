@@ -4,7 +4,7 @@
 //! They are kept apart from `messages.ftl`: those are the phrases recipients read, which a
 //! hospital may replace through its `locales_dir`; these are the tool's own, built in.
 
-use super::locale::{bundle, format, message_ids, Source};
+use super::locale::{bundle, format, same_messages_in_every_language, Source};
 use super::LocaleError;
 use crate::domain::Language;
 use fluent_bundle::concurrent::FluentBundle;
@@ -286,18 +286,7 @@ impl CliText {
             path: None,
             text: text.to_string(),
         });
-        let ids = sources.each_ref().map(|source| message_ids(&source.text));
-        for (source, own) in sources.iter().zip(&ids) {
-            for (other, theirs) in sources.iter().zip(&ids) {
-                if let Some(id) = own.difference(theirs).next() {
-                    return Err(LocaleError::NotInAllLanguages {
-                        file: source.file.clone(),
-                        id: (*id).to_string(),
-                        other: other.file.clone(),
-                    });
-                }
-            }
-        }
+        same_messages_in_every_language(&sources)?;
         let mut kept = None;
         for source in &sources {
             let mut bundle = bundle(source, CLI_CATALOGUE)?;

@@ -489,18 +489,7 @@ impl Locales {
             bundle(fr, CATALOGUE)?,
             bundle(en, CATALOGUE)?,
         ];
-        let ids = sources.each_ref().map(|source| message_ids(&source.text));
-        for (source, own) in sources.iter().zip(&ids) {
-            for (other, theirs) in sources.iter().zip(&ids) {
-                if let Some(id) = own.difference(theirs).next() {
-                    return Err(LocaleError::NotInAllLanguages {
-                        file: source.file.clone(),
-                        id: (*id).to_string(),
-                        other: other.file.clone(),
-                    });
-                }
-            }
-        }
+        same_messages_in_every_language(&sources)?;
         let mut names = NamesFile::parse(BUILTIN_NAMES, "locales/names.toml (built in)")?;
         if let Some(path) = dir
             .map(|dir| dir.join("names.toml"))
@@ -788,6 +777,23 @@ pub(super) fn format(
 
 /// The ids of a Fluent file's messages: an identifier at the start of a line, then `=`.
 /// (Terms start with `-` and are not messages.)
+/// Refuses a message that one language's file has and another's lacks, naming both files.
+pub(crate) fn same_messages_in_every_language(sources: &[Source; 3]) -> Result<(), LocaleError> {
+    let ids = sources.each_ref().map(|source| message_ids(&source.text));
+    for (source, own) in sources.iter().zip(&ids) {
+        for (other, theirs) in sources.iter().zip(&ids) {
+            if let Some(id) = own.difference(theirs).next() {
+                return Err(LocaleError::NotInAllLanguages {
+                    file: source.file.clone(),
+                    id: (*id).to_string(),
+                    other: other.file.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn message_ids(text: &str) -> BTreeSet<&str> {
     text.lines()
         .filter(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
