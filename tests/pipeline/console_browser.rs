@@ -432,6 +432,32 @@ async fn an_author_composes_from_a_playbook_an_approver_approves_and_sends_and_t
         .wait_for_text("#progress .summary", "(100%)", Duration::from_secs(120))
         .await;
     browser.shot("dashboard-100-percent").await;
+    // On a phone: the counts one block per line, the header wrapped, nothing cut off.
+    browser
+        .client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone-sized window");
+    browser
+        .go(&format!("{base}/console/updates/{id}/watch"))
+        .await;
+    browser
+        .wait_for_text("#progress .summary", "(100%)", wait)
+        .await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "the dashboard is wider than a phone"
+    );
+    browser.shot("dashboard-on-a-phone").await;
 
     let status = test.app.status(id).await.expect("status");
     assert!(
