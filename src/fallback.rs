@@ -62,7 +62,11 @@ impl Fallback {
 
     #[tracing::instrument(skip_all, fields(update = update.id))]
     async fn sweep_when(&self, update: &Update, wait: Wait) -> Result<u64, PlanError> {
-        if update.state == UpdateState::Draft || self.store.planned_at(update.id).await?.is_none() {
+        // A paused update sends nothing new, its fallbacks included, until it is resumed.
+        if update.state == UpdateState::Draft
+            || update.paused.is_some()
+            || self.store.planned_at(update.id).await?.is_none()
+        {
             return Ok(0);
         }
         let now = self.clock.now_ms();

@@ -120,7 +120,8 @@ impl App {
         }
         let now = self.clock.now_ms();
         let send_at = at_ms.unwrap_or(now);
-        if at_ms.is_some() && send_at < now {
+        // A time is typed to the minute: the minute under way has not passed yet.
+        if at_ms.is_some() && send_at + 60_000 <= now {
             return Err(AppError::Refused(format!(
                 "{} has passed: choose a later time, or send now",
                 self.brussels(send_at)?

@@ -58,6 +58,11 @@ impl App {
                 update.state
             )));
         }
+        if let Some(reason) = &update.paused {
+            return Err(AppError::Refused(format!(
+                "update {update_id} is paused ({reason}): resume it first, then send the fallback"
+            )));
+        }
         let planned = self.fallback().sweep_now(&update).await?;
         let moment = Moment::RunStarts {
             state: update.state,

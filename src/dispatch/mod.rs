@@ -270,6 +270,11 @@ impl Dispatcher {
             if run.halted() {
                 return Ok(RunEnd::Halted);
             }
+            // A person's pause holds what was pending when it came; what a worker had in hand
+            // and must retry, and the fallbacks, wait too: the run ends here.
+            if self.store.update(update_id).await?.paused.is_some() {
+                return Ok(RunEnd::Paused);
+            }
             if let Some(sweep) = &self.sweep {
                 let planned = sweep.sweep(update_id).await?;
                 if planned > 0 {

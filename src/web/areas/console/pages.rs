@@ -307,9 +307,13 @@ impl From<AppError> for ConsoleError {
         match error {
             AppError::Refused(why) => ConsoleError::Refused(why),
             AppError::Store(StoreError::NotFound(_)) => ConsoleError::NotFound,
-            AppError::Draft(_) | AppError::Approval(_) | AppError::Audience(_) => {
-                ConsoleError::Refused(error.to_string())
-            }
+            // Refusals a person can act on: the configuration's placeholders or wrong address
+            // (say so, not "server error").
+            AppError::Draft(_)
+            | AppError::Approval(_)
+            | AppError::Audience(_)
+            | AppError::Placeholders { .. }
+            | AppError::Config(_) => ConsoleError::Refused(error.to_string()),
             other => ConsoleError::Internal(other.to_string()),
         }
     }

@@ -264,9 +264,14 @@ pub async fn guard(State(console): State<Console>, request: Request, next: Next)
             new_pre_session.is_none() && same_secret(presented.as_bytes(), csrf.as_bytes())
         });
         if !valid {
+            // A setup link's path is its secret: never logged whole.
+            let path = match parts.uri.path() {
+                path if path.starts_with("/console/setup/") => "/console/setup/…",
+                path => path,
+            };
             tracing::warn!(
                 message = "console: a request without a valid CSRF token was refused",
-                path = parts.uri.path(),
+                path,
                 remote = %remote
             );
             let user = session.as_ref().map(|held| &held.session.user);
