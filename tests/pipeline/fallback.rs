@@ -378,6 +378,35 @@ async fn an_sms_without_a_receipt_falls_back_after_the_configured_minutes_and_a_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_update_plans_no_fallback_until_it_is_resumed() {
+    let Some(setup) = setup().await else { return };
+    setup.send().await;
+    setup.clock.advance(61 * MINUTE);
+    let store = &setup.test.app.store;
+    let now = setup.clock.now_ms();
+    store
+        .pause_update(setup.update_id, "paused by jan", now)
+        .await
+        .expect("pause");
+    // The text was wrong: neither serve's sweep nor the console's button sends it by e-mail.
+    assert_eq!(setup.sweep().await, 0, "a fallback planned while paused");
+    let refused = setup
+        .test
+        .app
+        .fallback_now(setup.update_id, &tocsin::app::Actor::cli("test"))
+        .await
+        .expect_err("send the fallback now, while paused");
+    assert!(refused.to_string().contains("is paused"), "{refused}");
+    assert!(setup.mailed().is_empty());
+
+    store
+        .resume_update(setup.update_id, now)
+        .await
+        .expect("resume");
+    assert_eq!(setup.sweep().await, 5, "every SMS without a receipt, once resumed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_no_channel_reached_is_listed_unreached_with_each_channels_outcome() {
     let Some(setup) = setup().await else { return };
     setup.twilio.cannot_reach(&mobile(3));
