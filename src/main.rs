@@ -203,8 +203,10 @@ enum UserCommand {
     Set {
         /// The account's name.
         name: String,
+        /// The user's own e-mail address, where "send me a test" sends.
         #[arg(long)]
         email: Option<String>,
+        /// The user's own mobile number, where "send me a test" sends an SMS.
         #[arg(long)]
         phone: Option<String>,
     },
