@@ -403,7 +403,11 @@ async fn a_paused_update_plans_no_fallback_until_it_is_resumed() {
         .resume_update(setup.update_id, now)
         .await
         .expect("resume");
-    assert_eq!(setup.sweep().await, 5, "every SMS without a receipt, once resumed");
+    assert_eq!(
+        setup.sweep().await,
+        5,
+        "every SMS without a receipt, once resumed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
