@@ -389,6 +389,10 @@ async fn an_author_composes_from_a_playbook_an_approver_approves_and_sends_and_t
     };
     browser.wait_for_text("#previews-heading", "", wait).await;
     browser.shot("draft-and-previews").await;
+    let test_link = format!("a[href='/console/updates/{id}/test']");
+    browser
+        .wait_for_text(&test_link, "Send me a test", wait)
+        .await;
 
     // The author's own approval, posted straight to the endpoint, is refused.
     let status = browser
