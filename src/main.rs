@@ -788,6 +788,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
             let address = server.address().to_string();
             eprintln!("{}", say!("serve-receipts", address = address.as_str()));
             eprintln!("{}", say!("serve-press", address = address.as_str()));
+            eprintln!("{}", say!("serve-console", address = address.as_str()));
             server
                 .run(async {
                     let _ = tokio::signal::ctrl_c().await;

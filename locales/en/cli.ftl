@@ -76,6 +76,8 @@ check-missing = Missing or wrong (tocsin refuses to send until fixed):
 serve-receipts = Receiving delivery receipts on http://{ $address }/receipts/… (Ctrl-C to stop)
 # $address
 serve-press = Press room on http://{ $address }/
+# $address
+serve-console = Console for the spokesperson and the crisis cell on http://{ $address }/console
 
 ## Opt-outs
 # $contact, $channel

@@ -76,6 +76,8 @@ check-missing = Manquant ou incorrect (tocsin refuse d'envoyer tant que ce n'est
 serve-receipts = Réception des accusés de remise sur http://{ $address }/receipts/… (Ctrl-C pour arrêter)
 # $address
 serve-press = Salle de presse sur http://{ $address }/
+# $address
+serve-console = Console du porte-parole et de la cellule de crise sur http://{ $address }/console
 
 ## Désinscriptions
 # $contact, $channel

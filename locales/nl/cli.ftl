@@ -76,6 +76,8 @@ check-missing = Ontbreekt of is fout (tocsin weigert te versturen tot het is opg
 serve-receipts = Ontvangstbevestigingen komen binnen op http://{ $address }/receipts/… (Ctrl-C om te stoppen)
 # $address
 serve-press = Perskamer op http://{ $address }/
+# $address
+serve-console = Console voor de woordvoerder en de crisiscel op http://{ $address }/console
 
 ## Afmeldingen
 # $contact, $channel

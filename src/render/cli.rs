@@ -59,6 +59,7 @@ pub(crate) const CLI_CATALOGUE: &[(&str, &[&str])] = &[
     ("check-missing", &[]),
     ("serve-receipts", &["address"]),
     ("serve-press", &["address"]),
+    ("serve-console", &["address"]),
     ("optout-added", &["contact", "channel"]),
     ("optout-already", &["contact", "channel"]),
     ("optout-removed", &["contact", "channel"]),
