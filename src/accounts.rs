@@ -93,8 +93,12 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// How sign-in attempts are slowed after failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleSettings {
-    /// Failures allowed before any delay.
+    /// Failures for one name from one address allowed before any delay.
     pub free_attempts: u32,
+    /// Failures from one address, whatever the names, allowed before any delay: more, since
+    /// a hospital's staff may all reach the console through one address (a NAT, a proxy
+    /// that is not trusted), and one person's typing errors should not slow the others.
+    pub free_attempts_per_address: u32,
     /// The delay after the first failure past the free ones; it doubles with each further
     /// failure …
     pub first_delay: Duration,
@@ -108,6 +112,7 @@ impl Default for ThrottleSettings {
     fn default() -> ThrottleSettings {
         ThrottleSettings {
             free_attempts: 5,
+            free_attempts_per_address: 20,
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             forget_after: Duration::from_secs(15 * 60),
@@ -121,9 +126,11 @@ struct Failures {
     last: Instant,
 }
 
-/// Failed sign-ins counted per user name and per remote address, each on its own: guessing
-/// one account's password from many addresses is slowed by the name, guessing many
-/// accounts from one address by the address. Pure bookkeeping on an injected [`Clock`]: the
+/// Failed sign-ins counted per user name *from one address*, and per address: guessing one
+/// account's password from an address is slowed by the pair, guessing many accounts from
+/// one address by the address. A name is never slowed by itself: failures typed from one
+/// address (anyone's, with one wrong password a minute) would otherwise keep its owner
+/// waiting up to a minute at every address. Pure bookkeeping on an injected [`Clock`]: the
 /// caller waits (or answers "try again in …"); tests move the clock.
 pub struct LoginThrottle {
     settings: ThrottleSettings,
@@ -144,16 +151,25 @@ impl LoginThrottle {
         }
     }
 
-    fn keys(user: &str, remote: &str) -> [String; 2] {
+    fn user_key(user: &str, remote: &str) -> String {
+        format!("user:{}@{remote}", user.trim().to_lowercase())
+    }
+
+    /// Each key with the failures it allows free.
+    fn keys(&self, user: &str, remote: &str) -> [(String, u32); 2] {
         [
-            format!("user:{}", user.trim().to_lowercase()),
-            format!("addr:{remote}"),
+            (Self::user_key(user, remote), self.settings.free_attempts),
+            (
+                format!("addr:{remote}"),
+                self.settings.free_attempts_per_address,
+            ),
         ]
     }
 
-    /// The delay that `count` failures impose after the last of them.
-    pub fn delay_after(&self, count: u32) -> Duration {
-        let Some(past) = count.checked_sub(self.settings.free_attempts) else {
+    /// The delay that `count` failures impose after the last of them, `free` of them
+    /// allowed without one.
+    fn delay_after(&self, count: u32, free: u32) -> Duration {
+        let Some(past) = count.checked_sub(free) else {
             return Duration::ZERO;
         };
         if past == 0 {
@@ -171,10 +187,12 @@ impl LoginThrottle {
     pub fn wait(&self, user: &str, remote: &str) -> Duration {
         let now = self.clock.now();
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        Self::keys(user, remote)
+        self.keys(user, remote)
             .iter()
-            .filter_map(|key| failures.get(key))
-            .map(|f| (f.last + self.delay_after(f.count)).saturating_duration_since(now))
+            .filter_map(|(key, free)| failures.get(key).map(|f| (f, *free)))
+            .map(|(f, free)| {
+                (f.last + self.delay_after(f.count, free)).saturating_duration_since(now)
+            })
             .max()
             .unwrap_or(Duration::ZERO)
     }
@@ -186,7 +204,7 @@ impl LoginThrottle {
         if failures.len() > PRUNE_ABOVE {
             failures.retain(|_, f| now.saturating_duration_since(f.last) < forget);
         }
-        for key in Self::keys(user, remote) {
+        for (key, _) in self.keys(user, remote) {
             let entry = failures.entry(key).or_insert(Failures {
                 count: 0,
                 last: now,
@@ -199,10 +217,10 @@ impl LoginThrottle {
         }
     }
 
-    /// A successful sign-in clears its user's failures; its address's stay, or one account
-    /// of one's own would wipe the record of guessing at the others'.
-    pub fn succeeded(&self, user: &str) {
-        let [key, _] = Self::keys(user, "");
+    /// A successful sign-in clears its user's failures from that address; the address's own
+    /// stay, or one account of one's own would wipe the record of guessing at the others'.
+    pub fn succeeded(&self, user: &str, remote: &str) {
+        let key = Self::user_key(user, remote);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(&key);
     }
@@ -260,34 +278,61 @@ mod tests {
     }
 
     #[test]
-    fn the_name_and_the_address_are_each_throttled() {
-        let clock = Arc::new(ManualClock::new());
-        let throttle = throttle(&clock);
-        for i in 0..7 {
-            throttle.failed("an", &format!("10.0.0.{i}"));
-        }
-        assert_eq!(throttle.wait("AN", "192.0.2.1"), Duration::from_secs(2));
-        assert_eq!(throttle.wait("bert", "192.0.2.1"), Duration::ZERO);
-        for name in ["c1", "c2", "c3", "c4", "c5", "c6"] {
-            throttle.failed(name, "192.0.2.9");
-        }
-        assert_eq!(throttle.wait("dirk", "192.0.2.9"), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn success_clears_the_user_and_quiet_time_forgets_both() {
+    fn a_name_is_throttled_from_the_address_that_failed_and_an_address_for_every_name() {
         let clock = Arc::new(ManualClock::new());
         let throttle = throttle(&clock);
         for _ in 0..7 {
             throttle.failed("an", "10.0.0.1");
         }
-        throttle.succeeded("an");
-        assert_eq!(throttle.wait("an", "10.0.0.2"), Duration::ZERO);
-        assert_eq!(throttle.wait("bert", "10.0.0.1"), Duration::from_secs(2));
-        clock.advance(Duration::from_secs(16 * 60));
-        throttle.failed("bert", "10.0.0.1");
+        assert_eq!(throttle.wait("AN", "10.0.0.1"), Duration::from_secs(2));
+        assert_eq!(
+            throttle.wait("an", "192.0.2.1"),
+            Duration::ZERO,
+            "another address is not kept waiting for the failures of the first"
+        );
         assert_eq!(
             throttle.wait("bert", "10.0.0.1"),
+            Duration::ZERO,
+            "a colleague behind the same address is not slowed by seven failures"
+        );
+        for i in 0..21 {
+            throttle.failed(&format!("c{i}"), "192.0.2.9");
+        }
+        assert_eq!(
+            throttle.wait("dirk", "192.0.2.9"),
+            Duration::from_secs(1),
+            "an address trying many names is slowed whatever the name"
+        );
+    }
+
+    #[test]
+    fn success_clears_the_name_at_its_address_and_quiet_time_forgets_both() {
+        let clock = Arc::new(ManualClock::new());
+        let throttle = throttle(&clock);
+        for _ in 0..7 {
+            throttle.failed("an", "10.0.0.1");
+            throttle.failed("an", "10.0.0.2");
+        }
+        throttle.succeeded("an", "10.0.0.1");
+        assert_eq!(throttle.wait("an", "10.0.0.1"), Duration::ZERO);
+        assert_eq!(
+            throttle.wait("an", "10.0.0.2"),
+            Duration::from_secs(2),
+            "a success elsewhere clears nothing here"
+        );
+        for i in 0..21 {
+            throttle.failed(&format!("c{i}"), "10.0.0.3");
+        }
+        throttle.succeeded("mine", "10.0.0.3");
+        assert_eq!(
+            throttle.wait("mine", "10.0.0.3"),
+            Duration::from_secs(1),
+            "one's own account does not wipe the address's guessing at others"
+        );
+        clock.advance(Duration::from_secs(16 * 60));
+        throttle.failed("an", "10.0.0.2");
+        assert_eq!(
+            throttle.wait("an", "10.0.0.2"),
             Duration::ZERO,
             "counts restart"
         );

@@ -180,8 +180,9 @@ pub struct Console {
     pub session_hours: u32,
     /// A setup token (`tocsin user add --setup-link`) is refused after this long.
     pub setup_link_hours: u32,
-    /// Failed sign-ins (per user name, and per remote address) allowed before each further
-    /// attempt waits: 1 s, then twice as long each time, up to a minute.
+    /// Failed sign-ins for a user name from one address (and four times as many from one
+    /// address, whatever the names) allowed before each further attempt from there waits:
+    /// 1 s, then twice as long each time, up to a minute.
     pub login_attempts_before_delay: u32,
     /// The session cookie is sent over HTTPS only (`Secure`, named `__Host-tocsin-session`).
     /// Off only where the browser reaches `serve` by plain HTTP on a trusted network: behind

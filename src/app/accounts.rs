@@ -193,11 +193,14 @@ impl App {
         Ok((user, token))
     }
 
-    /// The sign-in throttle as configured (`[console] login_attempts_before_delay`), on the
-    /// app's clock. One per server: it counts in memory.
+    /// The sign-in throttle as configured (`[console] login_attempts_before_delay` for a
+    /// name from one address, four times as many from an address whatever the names), on
+    /// the app's clock. One per server: it counts in memory.
     pub fn login_throttle(&self) -> LoginThrottle {
+        let free = self.config.console.login_attempts_before_delay;
         let settings = ThrottleSettings {
-            free_attempts: self.config.console.login_attempts_before_delay,
+            free_attempts: free,
+            free_attempts_per_address: free.saturating_mul(4),
             ..ThrottleSettings::default()
         };
         LoginThrottle::new(settings, Arc::clone(&self.clock))

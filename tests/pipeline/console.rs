@@ -244,6 +244,45 @@ async fn ten_wrong_passwords_slow_the_sign_in_down_even_for_the_right_one() {
 }
 
 #[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_keep_the_user_waiting_at_another() {
+    let test = with_users().await;
+    let console = Console::start(&test).await;
+    let mut guesser = Browser::from_address(&console, [127, 0, 0, 2].into());
+    guesser.get("/console/login").await;
+    // Five free failures, and a sixth after which the next attempt waits a second.
+    for _ in 0..6 {
+        let page = guesser
+            .post("/console/login", &[("name", "els"), ("password", "guess")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    let page = guesser
+        .post(
+            "/console/login",
+            &[("name", "els"), ("password", AUTHOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser's own address is slowed down"
+    );
+
+    let mut els = Browser::from_address(&console, [127, 0, 0, 3].into());
+    els.sign_in("els", AUTHOR_PASSWORD).await;
+    let log = test
+        .app
+        .audit_log(None, None, &Actor::cli("test"))
+        .await
+        .expect("audit log");
+    let login = log
+        .iter()
+        .find(|entry| entry.action == "login")
+        .expect("els signed in");
+    assert_eq!(login.remote.as_deref(), Some("127.0.0.3"));
+}
+
+#[tokio::test]
 async fn a_setup_link_sets_the_first_password_once() {
     let test = with_users().await;
     let (_, setup) = test

@@ -87,11 +87,18 @@ impl Page {
 
 impl Browser {
     pub fn new(console: &Console) -> Browser {
+        Browser::from_address(console, std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// A browser on another machine, as far as the console can tell: its connections leave
+    /// from `address` (any of 127.0.0.0/8 on Linux's loopback).
+    pub fn from_address(console: &Console, address: std::net::IpAddr) -> Browser {
         Browser {
             base: console.base.clone(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
+                .local_address(address)
                 .build()
                 .expect("client"),
             cookies: BTreeMap::new(),

@@ -74,7 +74,9 @@ async fn login(
         .await
     {
         Ok((user, token)) => {
-            console.throttle.succeeded(user.name.as_str());
+            console
+                .throttle
+                .succeeded(user.name.as_str(), &visit.remote);
             let mut response = Redirect::to(&back).into_response();
             set_session_cookie(&mut response, &console, &token);
             Ok(response)
