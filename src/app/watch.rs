@@ -8,11 +8,18 @@ use crate::dispatch::lifecycle::{self, Moment};
 use crate::domain::UpdateState;
 use crate::report::{Progress, UnreachedFilter};
 use crate::spreadsheet::Separator;
+use crate::store::ProgressMark;
 
 impl App {
     /// The counts of `status` without the unreached list: what the dashboard polls.
     pub async fn progress(&self, update_id: i64) -> Result<Progress, AppError> {
         Ok(crate::report::progress(self.store.as_ref(), update_id).await?)
+    }
+
+    /// Whether the counts of `progress` may have changed since another mark was read: a few
+    /// index lookups, where the counts group every delivery.
+    pub async fn progress_mark(&self, update_id: i64) -> Result<ProgressMark, AppError> {
+        Ok(self.store.progress_mark(update_id).await?)
     }
 
     /// The unreached contacts `filter` takes, as the call centre's CSV (`tocsin export

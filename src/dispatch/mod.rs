@@ -272,7 +272,7 @@ impl Dispatcher {
             }
             // A person's pause holds what was pending when it came; what a worker had in hand
             // and must retry, and the fallbacks, wait too: the run ends here.
-            if self.store.update(update_id).await?.paused.is_some() {
+            if self.store.update_paused(update_id).await?.is_some() {
                 return Ok(RunEnd::Paused);
             }
             if let Some(sweep) = &self.sweep {
@@ -294,7 +294,7 @@ impl Dispatcher {
                     let stopped = run.stopped();
                     // A person's pause held what was left: the work ended for that reason,
                     // not because it was done.
-                    if stopped.is_empty() && self.store.update(update_id).await?.paused.is_some() {
+                    if stopped.is_empty() && self.store.update_paused(update_id).await?.is_some() {
                         return Ok(RunEnd::Paused);
                     }
                     return Ok(if stopped.is_empty() {

@@ -313,6 +313,22 @@ pub struct Backlog {
     pub next_due_ms: Option<i64>,
 }
 
+/// What moves whenever an update's counts may have: read every half second for each
+/// update a dashboard follows, so it must cost a few index lookups however large the update,
+/// where the counts themselves group every delivery. Equal marks: the counts are those read
+/// with the earlier one, except for a gateway id that a late send record fills in (no event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressMark {
+    pub state: UpdateState,
+    pub paused: Option<String>,
+    /// The latest delivery event of any update: every move of a delivery appends one.
+    pub last_delivery_event: Option<i64>,
+    /// The latest of the update's own events (held deliveries let go on a resume).
+    pub last_update_event: Option<i64>,
+    /// Every breaker's state, since and last error, as one text.
+    pub breakers: Option<String>,
+}
+
 /// What became of one receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiptEffect {
@@ -517,6 +533,9 @@ pub trait Store: Send + Sync {
     async fn set_update_state(&self, id: i64, state: UpdateState) -> Result<()>;
     /// The update's state alone: cheap enough for a running dispatcher to poll for a halt.
     async fn update_state(&self, id: i64) -> Result<UpdateState>;
+    /// Why the update is paused, if it is, alone: what a running dispatcher reads between
+    /// its steps.
+    async fn update_paused(&self, id: i64) -> Result<Option<String>>;
     /// Stops an approved, sending or sent update: it becomes `halted`, and every delivery that
     /// has not left — pending, failed with a retry ahead, sending but not handed over — is
     /// `cancelled`, in one transaction. A handover recorded after this finds its delivery
@@ -671,6 +690,8 @@ pub trait Store: Send + Sync {
         contact_id: i64,
         channel: ChannelKind,
     ) -> Result<Option<StoredDelivery>>;
+    /// A few index lookups that tell whether the update's counts may have changed.
+    async fn progress_mark(&self, update_id: i64) -> Result<ProgressMark>;
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>>;
     /// The update's failed, undeliverable and uncertain deliveries counted by channel, state
     /// and the reason recorded (`last_error`), largest first.
@@ -784,6 +805,10 @@ pub trait Store: Send + Sync {
     async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>>;
     /// Ends a session (signing out); false when it was not open.
     async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool>;
+    /// How many times this process has ended sessions (a sign-out, an account disabled): a
+    /// dashboard's stream reads its session again only when this moved, or every few
+    /// seconds for what other processes end.
+    fn sessions_ended(&self) -> u64;
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, newest first.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;

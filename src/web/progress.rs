@@ -1,18 +1,27 @@
 //! One poller per update being watched: the console's dashboards of an update share it,
-//! so twenty open dashboards cost one query every [`POLL_EVERY`], not twenty. The poller
-//! reads `App::progress` (the counts of `tocsin status`) and hands each new value to its
-//! subscribers through a `tokio::sync::watch`; it stops when the last subscriber leaves.
+//! so twenty open dashboards cost one poll every [`POLL_EVERY`], not twenty. A poll reads
+//! `App::progress_mark`, a few index lookups; only when the mark moved does it read
+//! `App::progress` (the counts of `tocsin status`, which group every delivery of the update)
+//! and hand a new value to its subscribers through a `tokio::sync::watch`. It stops when the
+//! last subscriber leaves.
 
 use crate::app::App;
 use crate::report::Progress;
+use crate::store::ProgressMark;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// How often a watched update's counts are read.
 pub const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// The counts are read again after this long even with an unchanged mark: the one change
+/// the mark misses (a gateway id filled in by a send record that a receipt overtook) shows
+/// within it.
+pub const READ_AGAIN_AFTER: Duration = Duration::from_secs(10);
 
 /// What a subscriber receives: None until the first poll has answered.
 pub type Latest = watch::Receiver<Option<Arc<Progress>>>;
@@ -23,6 +32,7 @@ pub struct ProgressHub {
     pollers: Mutex<HashMap<i64, watch::Sender<Option<Arc<Progress>>>>>,
     started: AtomicU64,
     polls: AtomicU64,
+    reads: AtomicU64,
 }
 
 impl ProgressHub {
@@ -33,6 +43,7 @@ impl ProgressHub {
             pollers: Mutex::default(),
             started: AtomicU64::new(0),
             polls: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
         })
     }
 
@@ -64,9 +75,15 @@ impl ProgressHub {
         self.started.load(Ordering::Relaxed)
     }
 
-    /// Reads of the counts made, all updates together.
+    /// Polls made (each a read of the mark), all updates together.
     pub fn polls(&self) -> u64 {
         self.polls.load(Ordering::Relaxed)
+    }
+
+    /// Reads of the counts themselves, all updates together: a poll reads them only when
+    /// its mark moved (or [`READ_AGAIN_AFTER`]).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Pollers running now.
@@ -77,6 +94,8 @@ impl ProgressHub {
     async fn poll(self: Arc<Self>, update_id: i64, sender: watch::Sender<Option<Arc<Progress>>>) {
         let mut tick = tokio::time::interval(self.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The mark the counts were last read with, and when.
+        let mut read: Option<(ProgressMark, Instant)> = None;
         loop {
             tokio::select! {
                 () = sender.closed() => {
@@ -90,8 +109,28 @@ impl ProgressHub {
                 }
                 _ = tick.tick() => {
                     self.polls.fetch_add(1, Ordering::Relaxed);
+                    let mark = match self.app.progress_mark(update_id).await {
+                        Ok(mark) => mark,
+                        Err(error) => {
+                            tracing::warn!(
+                                message = "console: cannot read an update's progress",
+                                update = update_id,
+                                %error
+                            );
+                            continue;
+                        }
+                    };
+                    if read.as_ref().is_some_and(|(seen, at)| {
+                        *seen == mark && at.elapsed() < READ_AGAIN_AFTER
+                    }) {
+                        continue;
+                    }
+                    // The mark is read before the counts: a change between the two shows in
+                    // the next mark.
+                    self.reads.fetch_add(1, Ordering::Relaxed);
                     match self.app.progress(update_id).await {
                         Ok(progress) => {
+                            read = Some((mark, Instant::now()));
                             sender.send_if_modified(|latest| {
                                 if latest.as_deref() == Some(&progress) {
                                     return false;

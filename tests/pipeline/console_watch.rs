@@ -10,10 +10,12 @@ use super::providers::TwilioEmulator;
 use super::support::{seed, sms_patient, TestApp, EMAIL_UPDATE};
 use reqwest::header::COOKIE;
 use reqwest::StatusCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tocsin::app::{Actor, NewCredential};
+use tocsin::app::{Actor, App, NewCredential};
 use tocsin::config::{ChannelPolicy, PolicyMode, SmsTransport};
-use tocsin::domain::{ChannelKind, UserRole};
+use tocsin::domain::{ChannelKind, UpdateState, UserRole};
+use tocsin::web::progress::ProgressHub;
 
 const AUTHOR_PASSWORD: &str = "lange zin om te onthouden";
 const APPROVER_PASSWORD: &str = "une autre phrase assez longue";
@@ -300,6 +302,92 @@ async fn a_session_that_ended_gets_no_more_events() {
     browser.cookies = kept;
     let page = browser.get(&format!("/console/updates/{id}/events")).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "to the sign-in page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_by_another_process_ends_its_stream_within_seconds() {
+    let test = TestApp::new(|_| {}).await;
+    add_users(&test).await;
+    seed(&test.app, 10).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let console = Console::start(&test).await;
+    let mut browser = Browser::new(&console);
+    browser.sign_in("els", AUTHOR_PASSWORD).await;
+    let mut events = Events::open(&browser, id).await;
+    events.progress().await.expect("a first event");
+
+    // `test.app` has a store of its own, as `tocsin user disable` in another process has:
+    // the console learns of it only by reading the session again.
+    test.app
+        .disable_user("els", &Actor::cli("test"))
+        .await
+        .expect("disable");
+    let disabled = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(8), async {
+        while events.frame().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream goes on {:?} after its account was disabled",
+        disabled.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reads_the_counts_again_only_when_something_changed() {
+    let test = TestApp::new(|_| {}).await;
+    seed(&test.app, 30).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let own = App::open(test.app.config.clone()).await.expect("app");
+    let hub = ProgressHub::new(Arc::new(own), Duration::from_millis(50));
+    let mut latest = hub.subscribe(id);
+    latest.changed().await.expect("a first value");
+    assert_eq!(
+        latest.borrow_and_update().as_ref().map(|p| p.total),
+        Some(0)
+    );
+
+    let (polls, reads) = (hub.polls(), hub.reads());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(hub.polls() - polls >= 10, "a poll every 50 ms");
+    assert_eq!(
+        hub.reads(),
+        reads,
+        "nothing changed: the counts were not read"
+    );
+
+    let watching = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "the counts never reached the end"
+            );
+            latest.changed().await.expect("the poller goes on");
+            let progress = latest.borrow_and_update().clone().expect("counts");
+            if progress.state == UpdateState::Sent && progress.settled() == 30 {
+                return progress;
+            }
+        }
+    };
+    let (last, sent) = tokio::join!(watching, test.app.send(id, |_, _| {}));
+    sent.expect("send");
+    assert!(hub.reads() > reads, "the sending was read");
+    assert_eq!(
+        *last,
+        test.app.progress(id).await.expect("progress"),
+        "the last value is the counts of `tocsin status`"
+    );
+
+    let (polls, reads) = (hub.polls(), hub.reads());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(hub.polls() - polls >= 10);
+    assert_eq!(
+        hub.reads(),
+        reads,
+        "a sent update is not read again and again"
+    );
 }
 
 /// Patients 0–3 by SMS first through an emulated Twilio that sends receipts, e-mail as the

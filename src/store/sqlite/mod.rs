@@ -28,8 +28,8 @@ use super::{
 };
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FailureRow, FallbackDue, FallbackPlan,
-    FallbackRule, ImportCounts, PlanWriter, Receipt, ReceiptEffect, Recipient, Result, StatusRow,
-    Store, StoreError, StoredDelivery, Transition, Unreached,
+    FallbackRule, ImportCounts, PlanWriter, ProgressMark, Receipt, ReceiptEffect, Recipient,
+    Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
     Binding, ConflictState, ImportConflict, RetryFilter, TelegramChat, UnreachedDelivery,
@@ -48,6 +48,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     dictionaries: Dictionaries,
     writers: Arc<tokio::sync::Mutex<()>>,
+    sessions_ended: AtomicU64,
 }
 
 /// This process's turn to write, held for the length of a write transaction.
@@ -109,6 +111,7 @@ impl SqliteStore {
             pool,
             dictionaries: Dictionaries::default(),
             writers: Arc::default(),
+            sessions_ended: AtomicU64::new(0),
         })
     }
 
@@ -334,6 +337,14 @@ impl Store for SqliteStore {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("update {id}")))?;
         state.parse().map_err(StoreError::Corrupt)
+    }
+
+    async fn update_paused(&self, id: i64) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT paused_reason FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("update {id}")))
     }
 
     async fn halt_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64> {
@@ -880,6 +891,36 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn progress_mark(&self, update_id: i64) -> Result<ProgressMark> {
+        // MAX of a rowid, and of an index's last column under an equality on its first: each
+        // one B-tree descent, however many events there are.
+        let (state, paused, last_delivery_event, last_update_event, breakers): (
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT state, paused_reason, (SELECT MAX(id) FROM delivery_events), \
+             (SELECT MAX(id) FROM update_events WHERE update_events.update_id = updates.id), \
+             (SELECT group_concat(b.gateway || ' ' || b.state || ' ' || b.since || ' ' \
+                || IFNULL(b.last_error, ''), char(10)) \
+              FROM (SELECT * FROM gateway_breakers ORDER BY gateway) b) \
+             FROM updates WHERE id = ?",
+        )
+        .bind(update_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("update {update_id}")))?;
+        Ok(ProgressMark {
+            state: state.parse().map_err(StoreError::Corrupt)?,
+            paused,
+            last_delivery_event,
+            last_update_event,
+            breakers,
+        })
+    }
+
     async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
         let query = format!(
             "SELECT d.state, d.channel, d.language, c.role, \
@@ -1096,7 +1137,9 @@ impl Store for SqliteStore {
     }
 
     async fn disable_user(&self, name: &UserName, at_ms: i64) -> Result<User> {
-        accounts::disable_user(self, name, at_ms).await
+        let user = accounts::disable_user(self, name, at_ms).await?;
+        self.sessions_ended.fetch_add(1, Ordering::Release);
+        Ok(user)
     }
 
     async fn create_session(
@@ -1114,7 +1157,13 @@ impl Store for SqliteStore {
     }
 
     async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool> {
-        accounts::end_session(self, token, at_ms).await
+        let ended = accounts::end_session(self, token, at_ms).await?;
+        self.sessions_ended.fetch_add(1, Ordering::Release);
+        Ok(ended)
+    }
+
+    fn sessions_ended(&self) -> u64 {
+        self.sessions_ended.load(Ordering::Acquire)
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {

@@ -13,7 +13,7 @@
 
 use super::{Console, ConsoleError, SignedIn};
 use crate::domain::Language;
-use crate::domain::{Action, ChannelKind, DeliveryState, SecretToken};
+use crate::domain::{Action, ChannelKind, DeliveryState};
 use crate::report::{grouped, Progress, UnreachedFilter};
 use crate::spreadsheet::Separator;
 use crate::web::progress::Latest;
@@ -35,8 +35,10 @@ const SCRIPT: &str = include_str!("../../../../templates/console/watch.js");
 const REASONS_SHOWN: usize = 50;
 /// Unreached contacts the page lists; the CSV has them all.
 const UNREACHED_SHOWN: usize = 50;
-/// How often a stream with nothing new checks that its session is still open.
-const SESSION_CHECK: Duration = Duration::from_secs(2);
+/// How often a stream reads its session again, for the ends this process does not see (an
+/// account disabled by `tocsin user disable`). A sign-out or a disable through this
+/// process, and the session's expiry, are seen before the next event without a read.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
 /// How long the browser waits before it reconnects, once a stream ended.
 const RECONNECT: Duration = Duration::from_secs(2);
 /// Between two keep-alive comments, so that no proxy takes a quiet stream for a dead one.
@@ -257,11 +259,50 @@ struct Watching {
     until: Instant,
     sent: u64,
     ended: bool,
+    /// The session as last read; None until the first event.
+    session: Option<SessionRead>,
+}
+
+/// What a stream knows of its session between two reads.
+struct SessionRead {
+    at: Instant,
+    expires_at_ms: i64,
+    /// `Store::sessions_ended` before the read.
+    ended_before: u64,
 }
 
 impl Watching {
-    async fn session_open(&self, token: &SecretToken) -> bool {
-        matches!(self.console.app.session(token).await, Ok(Some(_)))
+    /// Whether the session is still open: read again when this process ended a session
+    /// since the last read, or [`SESSION_CHECK`] after it; otherwise its expiry decides.
+    async fn session_open(&mut self) -> bool {
+        let ended = self.console.app.store.sessions_ended();
+        if let Some(read) = &self.session {
+            if read.ended_before == ended && read.at.elapsed() < SESSION_CHECK {
+                return self.console.app.clock.now_ms() < read.expires_at_ms;
+            }
+        }
+        match self.console.app.session(&self.signed_in.token).await {
+            Ok(Some(session)) => {
+                self.session = Some(SessionRead {
+                    at: Instant::now(),
+                    expires_at_ms: session.expires_at_ms,
+                    ended_before: ended,
+                });
+                true
+            }
+            Ok(None) => false,
+            Err(error) => {
+                tracing::warn!(message = "console: cannot read a stream's session", %error);
+                false
+            }
+        }
+    }
+
+    /// When the session is read again if nothing else asks.
+    fn next_session_read(&self) -> Instant {
+        self.session
+            .as_ref()
+            .map_or_else(Instant::now, |read| read.at + SESSION_CHECK)
     }
 
     fn event(&self, progress: &Progress) -> Result<Event, ConsoleError> {
@@ -297,8 +338,8 @@ impl Watching {
         if self.ended {
             return None;
         }
-        let token = self.signed_in.token.clone();
         loop {
+            let read_again = self.next_session_read();
             tokio::select! {
                 changed = self.latest.changed() => {
                     if changed.is_err() {
@@ -310,14 +351,14 @@ impl Watching {
                     let bye = Event::default().comment("until the next connection");
                     return Some((Ok(bye), self));
                 }
-                () = tokio::time::sleep(SESSION_CHECK) => {
-                    if !self.session_open(&token).await {
+                () = tokio::time::sleep_until(read_again) => {
+                    if !self.session_open().await {
                         return None;
                     }
                     continue;
                 }
             }
-            if !self.session_open(&token).await {
+            if !self.session_open().await {
                 return None;
             }
             let Some(progress) = self.latest.borrow_and_update().clone() else {
@@ -356,6 +397,7 @@ async fn events(
         until: Instant::now() + lifetime,
         sent: 0,
         ended: false,
+        session: None,
     };
     let stream = futures::stream::unfold(watching, Watching::next);
     Ok(Sse::new(stream)
