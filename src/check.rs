@@ -520,7 +520,7 @@ fn console(config: &Config, report: &mut CheckReport) {
     let console = &config.console;
     report.lines.push(format!(
         "Console (tocsin serve): /console on {}; sessions last {} h, setup links {} h; \
-         sign-in slowed after {} failures; session cookie {}",
+         sign-in slowed after {} failures for a name from one address; session cookie {}; {}",
         config.serve.bind,
         console.session_hours,
         console.setup_link_hours,
@@ -529,6 +529,19 @@ fn console(config: &Config, report: &mut CheckReport) {
             "Secure (HTTPS only: put serve behind a TLS proxy)"
         } else {
             "NOT Secure (sent over plain HTTP)"
+        },
+        if console.trusted_proxies.is_empty() {
+            "no trusted proxy: a browser's address is its connection's".to_string()
+        } else {
+            let proxies: Vec<String> = console
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            format!(
+                "from the trusted proxies {}, a browser's address is read from X-Forwarded-For",
+                proxies.join(", ")
+            )
         }
     ));
     report.problems.extend(console.problems());
@@ -617,7 +630,18 @@ twilio = 10
         let text = check(&config).to_text();
         assert!(
             text.contains("sessions last 12 h, setup links 72 h")
-                && text.contains("session cookie Secure"),
+                && text.contains("session cookie Secure")
+                && text.contains("no trusted proxy: a browser's address is its connection's"),
+            "{text}"
+        );
+        let proxied =
+            format!("{COMPLETE}\n[console]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n");
+        let text = check(&Config::parse(&proxied, "t.toml").expect("valid")).to_text();
+        assert!(
+            text.contains(
+                "from the trusted proxies 127.0.0.1, ::1, a browser's address is read from \
+                 X-Forwarded-For"
+            ),
             "{text}"
         );
         let open = format!(

@@ -188,6 +188,33 @@ pub struct Console {
     /// Off only where the browser reaches `serve` by plain HTTP on a trusted network: behind
     /// a TLS proxy, leave it on.
     pub secure_cookies: bool,
+    /// The addresses of the proxies in front of `serve` (the TLS proxy), each an IP address.
+    /// A request whose connection comes from one of them is taken to come from the address
+    /// the proxy wrote in `X-Forwarded-For` (the rightmost there that is not itself one of
+    /// them): the sign-in throttle and the audit log then see each browser, not the proxy.
+    /// From any other peer the header is ignored, since anyone can write it.
+    #[serde(deserialize_with = "ip_addresses")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// IP addresses, each refused with its text and the setting's name if it is not one.
+fn ip_addresses<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<std::net::IpAddr>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| {
+            text.trim()
+                .parse::<std::net::IpAddr>()
+                .map(|address| address.to_canonical())
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "[console] trusted_proxies: {text:?} is not an IP address (write each \
+                         proxy's address, such as \"127.0.0.1\" or \"::1\": no names, no ranges)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 impl Console {
@@ -216,6 +243,7 @@ impl Default for Console {
             setup_link_hours: 72,
             login_attempts_before_delay: 5,
             secure_cookies: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -884,6 +912,29 @@ mod tests {
         assert_eq!(
             half.placeholders()[1].to_string(),
             "[hospital] website is still the example \"https://status.example.com\""
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_an_ip_address_and_anything_else_is_refused_naming_the_setting() {
+        let config = Config::parse(
+            "[console]\ntrusted_proxies = [\"127.0.0.1\", \" ::ffff:10.0.0.5 \"]\n",
+            "t.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.console.trusted_proxies,
+            [
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                std::net::IpAddr::from([10, 0, 0, 5])
+            ]
+        );
+        let error = Config::parse("[console]\ntrusted_proxies = [\"proxy.local\"]\n", "t.toml")
+            .expect_err("a name is refused");
+        let error = error.to_string();
+        assert!(
+            error.contains("[console] trusted_proxies: \"proxy.local\" is not an IP address"),
+            "{error}"
         );
     }
 

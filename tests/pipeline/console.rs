@@ -248,25 +248,7 @@ async fn wrong_passwords_from_one_address_do_not_keep_the_user_waiting_at_anothe
     let test = with_users().await;
     let console = Console::start(&test).await;
     let mut guesser = Browser::from_address(&console, [127, 0, 0, 2].into());
-    guesser.get("/console/login").await;
-    // Five free failures, and a sixth after which the next attempt waits a second.
-    for _ in 0..6 {
-        let page = guesser
-            .post("/console/login", &[("name", "els"), ("password", "guess")])
-            .await;
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
-    }
-    let page = guesser
-        .post(
-            "/console/login",
-            &[("name", "els"), ("password", AUTHOR_PASSWORD)],
-        )
-        .await;
-    assert_eq!(
-        page.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "the guesser's own address is slowed down"
-    );
+    guess_until_slowed(&mut guesser).await;
 
     let mut els = Browser::from_address(&console, [127, 0, 0, 3].into());
     els.sign_in("els", AUTHOR_PASSWORD).await;
@@ -280,6 +262,92 @@ async fn wrong_passwords_from_one_address_do_not_keep_the_user_waiting_at_anothe
         .find(|entry| entry.action == "login")
         .expect("els signed in");
     assert_eq!(login.remote.as_deref(), Some("127.0.0.3"));
+}
+
+/// Guesses at `els` until the next attempt must wait; returns that 429.
+async fn guess_until_slowed(browser: &mut Browser) {
+    browser.get("/console/login").await;
+    for _ in 0..6 {
+        let page = browser
+            .post("/console/login", &[("name", "els"), ("password", "guess")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    let page = browser
+        .post(
+            "/console/login",
+            &[("name", "els"), ("password", AUTHOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_browser_is_known_by_the_address_the_proxy_names() {
+    let test = with_users().await;
+    let console = Console::start_with(&test, |config| {
+        config.console.trusted_proxies = vec![[127, 0, 0, 1].into()];
+    })
+    .await;
+    // What the client wrote itself (192.0.2.66) is left of what the proxy appended, and a
+    // second proxy of ours (127.0.0.1) appended its own hop after.
+    let mut guesser = Browser::new(&console);
+    guesser.forwarded_for = Some("192.0.2.66, 203.0.113.7, 127.0.0.1".into());
+    guess_until_slowed(&mut guesser).await;
+
+    let mut els = Browser::new(&console);
+    els.forwarded_for = Some("198.51.100.20".into());
+    els.sign_in("els", AUTHOR_PASSWORD).await;
+
+    let log = test
+        .app
+        .audit_log(None, None, &Actor::cli("test"))
+        .await
+        .expect("audit log");
+    let remotes = |action: &str| -> Vec<Option<String>> {
+        let mut remotes: Vec<Option<String>> = log
+            .iter()
+            .filter(|entry| entry.action == action)
+            .map(|entry| entry.remote.clone())
+            .collect();
+        remotes.dedup();
+        remotes
+    };
+    assert_eq!(remotes("login.failed"), [Some("203.0.113.7".to_string())]);
+    assert_eq!(remotes("login"), [Some("198.51.100.20".to_string())]);
+}
+
+#[tokio::test]
+async fn from_a_peer_that_is_no_trusted_proxy_x_forwarded_for_changes_nothing() {
+    let test = with_users().await;
+    let console = Console::start(&test).await;
+    let mut guesser = Browser::new(&console);
+    guesser.get("/console/login").await;
+    // A new made-up address for every guess does not escape the throttle.
+    for i in 0..6 {
+        guesser.forwarded_for = Some(format!("203.0.113.{i}"));
+        let page = guesser
+            .post("/console/login", &[("name", "els"), ("password", "guess")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    guesser.forwarded_for = Some("203.0.113.99".into());
+    let page = guesser
+        .post(
+            "/console/login",
+            &[("name", "els"), ("password", AUTHOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    let log = test
+        .app
+        .audit_log(None, None, &Actor::cli("test"))
+        .await
+        .expect("audit log");
+    assert!(log
+        .iter()
+        .filter(|entry| entry.action == "login.failed")
+        .all(|entry| entry.remote.as_deref() == Some("127.0.0.1")));
 }
 
 #[tokio::test]

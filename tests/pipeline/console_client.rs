@@ -3,13 +3,14 @@
 //! CSRF token read from the page's forms. `tocsin serve` runs in-process, on the test's clock.
 
 use super::support::TestApp;
-use reqwest::header::{HeaderMap, COOKIE, SET_COOKIE};
+use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin::app::App;
 use tocsin::clock::ManualClock;
+use tocsin::config::Config;
 use tocsin::web::Server;
 
 /// `tocsin serve` on a free port, on a clock the test moves; stopped when dropped.
@@ -23,9 +24,15 @@ pub struct Console {
 
 impl Console {
     pub async fn start(test: &TestApp) -> Console {
+        Console::start_with(test, |_| {}).await
+    }
+
+    /// As [`Console::start`], with the test's configuration changed first.
+    pub async fn start_with(test: &TestApp, change: impl FnOnce(&mut Config)) -> Console {
         let clock = Arc::new(ManualClock::new());
         let mut config = test.app.config.clone();
         config.serve.bind = "127.0.0.1:0".into();
+        change(&mut config);
         let mut app = App::open(config).await.expect("app");
         app.clock = Arc::clone(&clock) as Arc<dyn tocsin::clock::Clock>;
         let server = Server::bind(app).await.expect("serve binds");
@@ -59,6 +66,9 @@ pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     pub csrf: Option<String>,
     pub accept_language: String,
+    /// An `X-Forwarded-For` sent with each request, as a proxy in front of the console (or a
+    /// browser pretending to be one) writes it.
+    pub forwarded_for: Option<String>,
 }
 
 /// A page as the test reads it.
@@ -104,6 +114,7 @@ impl Browser {
             cookies: BTreeMap::new(),
             csrf: None,
             accept_language: "en".into(),
+            forwarded_for: None,
         }
     }
 
@@ -140,12 +151,25 @@ impl Browser {
         }
     }
 
+    /// The headers every request of this browser carries.
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &'static str, value: &str| {
+            headers.insert(name, value.parse().expect("a header value"));
+        };
+        set("cookie", &self.cookie_header());
+        set("accept-language", &self.accept_language);
+        if let Some(forwarded) = &self.forwarded_for {
+            set("x-forwarded-for", forwarded);
+        }
+        headers
+    }
+
     pub async fn get(&mut self, path: &str) -> Page {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .header("accept-language", &self.accept_language)
+            .headers(self.headers())
             .send()
             .await
             .expect("GET");
@@ -172,8 +196,7 @@ impl Browser {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .header("accept-language", &self.accept_language)
+            .headers(self.headers())
             .form(form)
             .send()
             .await

@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 const LANGUAGE_COOKIE: &str = "tocsin-lang";
 const PRE_SESSION_BYTES: usize = 32;
@@ -56,7 +56,8 @@ pub struct HeldSession {
 #[derive(Clone)]
 pub struct Visit {
     pub language: Language,
-    /// The peer's address, for the audit log and the sign-in throttle.
+    /// The browser's address (the peer's, or the one a trusted proxy names), for the audit
+    /// log and the sign-in throttle.
     pub remote: String,
     /// What this browser's forms must send back.
     pub csrf: String,
@@ -191,12 +192,44 @@ fn language_of(headers: &HeaderMap) -> Language {
     negotiate(accepted, Language::En)
 }
 
-fn remote_of(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// Where a request comes from: the connection's peer, or, when that is a trusted proxy,
+/// the client the proxy names.
+fn remote_of(parts: &Parts, trusted: &[IpAddr]) -> String {
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".into();
+    };
+    let peer = peer.ip().to_canonical();
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    forwarded_client(&parts.headers, trusted)
+        .unwrap_or(peer)
+        .to_string()
+}
+
+/// The client's address in `X-Forwarded-For`: each proxy appends the address it was
+/// reached from, so the rightmost entry that is not one of our proxies was written by our
+/// proxy; those left of it were sent by the client and prove nothing. None when that entry
+/// is not an address: then the request is the proxy's.
+fn forwarded_client(headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let lines: Vec<String> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    lines
+        .iter()
+        .flat_map(|line| line.split(','))
+        .rev()
+        .map(|hop| {
+            let hop = hop.trim();
+            hop.parse::<IpAddr>()
+                .or_else(|_| hop.parse::<SocketAddr>().map(|address| address.ip()))
+                .ok()
+                .map(|address| address.to_canonical())
+        })
+        .find(|hop| hop.is_none_or(|address| !trusted.contains(&address)))
+        .flatten()
 }
 
 /// The token an unsafe request presents: the header of the console's own scripts, or the
@@ -216,7 +249,7 @@ pub async fn guard(State(console): State<Console>, request: Request, next: Next)
     let secure = console.app.config.console.secure_cookies;
     let names = cookie_names(secure);
     let language = language_of(&parts.headers);
-    let remote = remote_of(&parts);
+    let remote = remote_of(&parts, &console.app.config.console.trusted_proxies);
     let path = parts
         .uri
         .path_and_query()
