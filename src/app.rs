@@ -488,12 +488,26 @@ impl App {
     ) -> Result<Vec<Preview>, AppError> {
         self.refuse_wrong_address("preview an update")?;
         let update = self.store.update(id).await?;
+        self.previews_of(&update, sample, channel, true).await
+    }
+
+    /// What [`App::preview`] shows, for an update `saved` (a delivery already planned shows
+    /// its stored text) or not yet (the compose page's texts as typed, with a reference of
+    /// their own): one rendering path for both, the planner's.
+    async fn previews_of(
+        &self,
+        update: &crate::domain::Update,
+        sample: Sample<'_>,
+        channel: Option<ChannelKind>,
+        saved: bool,
+    ) -> Result<Vec<Preview>, AppError> {
+        let id = update.id;
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let prepared = prepare(
             self.store.as_ref(),
             &self.renderer,
             &self.config,
-            &update,
+            update,
             self.clock.now_ms(),
         )
         .await?;
@@ -508,7 +522,7 @@ impl App {
             let planner = Planner {
                 prepared: &prepared,
                 config: &self.config,
-                update: &update,
+                update,
                 audience: spec.family(),
                 policy: self.config.policy.for_audience(spec.family()),
             };
@@ -531,10 +545,13 @@ impl App {
                 if channel.is_some_and(|wanted| wanted != row.channel) {
                     continue;
                 }
-                let stored = self
-                    .store
-                    .delivery(id, recipient.contact.id, row.channel)
-                    .await?;
+                let stored = if saved {
+                    self.store
+                        .delivery(id, recipient.contact.id, row.channel)
+                        .await?
+                } else {
+                    None
+                };
                 let contact = &recipient.contact;
                 previews.push(match stored {
                     Some(stored) => Preview {
@@ -570,17 +587,22 @@ impl App {
         let on_channel = channel
             .map(|channel| format!(" on {channel}"))
             .unwrap_or_default();
+        let named = if saved {
+            format!("update {id}")
+        } else {
+            "the update".to_string()
+        };
         match (previews.is_empty(), contact, sample) {
             (false, _, _) => Ok(previews),
             (true, Some(contact), _) => Err(AppError::Refused(format!(
-                "contact {} ({}) is in none of the audiences of update {id}, or gets nothing{on_channel}",
+                "contact {} ({}) is in none of the audiences of {named}, or gets nothing{on_channel}",
                 contact.id, contact.external_id
             ))),
             (true, None, Sample::Language(language)) => Err(AppError::Refused(format!(
-                "no contact of update {id}'s audiences reads {language}{on_channel}"
+                "no contact of {named}'s audiences reads {language}{on_channel}"
             ))),
             (true, None, _) => Err(AppError::Refused(format!(
-                "update {id}'s audiences reach nobody{on_channel}"
+                "{named}'s audiences reach nobody{on_channel}"
             ))),
         }
     }

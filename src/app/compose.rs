@@ -2,7 +2,7 @@
 //! recipients would get them for texts not stored yet, the users' own addresses, and "send
 //! me a test".
 
-use super::{Actor, App, AppError};
+use super::{Actor, App, AppError, Preview, Sample};
 use crate::channels::{Message, NoHandover, Outcome};
 use crate::domain::{
     AffectedPatient, Appointment, AppointmentStatus, Audience, ChannelKind, Contact, Language,
@@ -75,6 +75,22 @@ impl App {
         )
         .await?;
         Ok(forecast.sms)
+    }
+
+    /// Exactly what the readers `sample` chooses would receive of `update`, texts not
+    /// stored yet: [`App::preview`]'s own rendering (the planner's, for the update page
+    /// and what is sent), with a reference given for the preview only — the draft gets its
+    /// own when it is saved. Nothing is written.
+    pub async fn preview_unsaved(
+        &self,
+        update: &NewUpdate,
+        sample: Sample<'_>,
+    ) -> Result<Vec<Preview>, AppError> {
+        self.refuse_wrong_address("preview an update")?;
+        let now = self.clock.now_ms();
+        let reference = self.new_reference(now).await?;
+        self.previews_of(&update.as_draft(0, reference, now), sample, None, false)
+            .await
     }
 
     /// Sets a user's own e-mail address and mobile number, checked as an import checks a

@@ -1,6 +1,7 @@
-// The compose page's live parts: the audience counts and the SMS counter, asked of the
-// server as the author types (debounced), so that what they show is what `update draft`
-// reports. Without this script the "Count" and "Check" buttons show the same.
+// The compose page's live parts: the audience counts, the SMS counter and the preview,
+// asked of the server as the author types (debounced), so that what they show is what
+// `update draft` reports and what is sent. Without this script the "Count", "Check" and
+// "Preview" buttons show the same.
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -67,6 +68,11 @@
     }
   });
   document.getElementById("sms_gsm7").addEventListener("change", sms);
+  // Every field can change what a reader gets: the texts, the audiences, the channels.
+  var preview = live("/console/compose/preview", document.getElementById("compose-preview"), 800);
+  form.addEventListener("input", preview);
+  form.addEventListener("change", preview);
   counts();
   sms();
+  preview();
 })();

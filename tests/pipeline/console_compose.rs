@@ -517,6 +517,7 @@ async fn an_admin_may_not_compose_nor_send_a_test_and_a_post_without_its_csrf_to
         "/console/compose",
         "/console/compose/audience",
         "/console/compose/sms",
+        "/console/compose/preview",
     ] {
         let page = post(&mut admin, path, &filled()).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
@@ -819,4 +820,446 @@ async fn a_users_own_address_is_set_by_user_add_and_user_set_and_a_wrong_one_add
     let own = app.user_contact(&name).await.expect("own");
     assert_eq!(own.email.as_deref(), Some("els@azt-testwijk.be"));
     assert_eq!(own.phone.as_deref(), Some("+32471998877"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_me_a_test_by_sms_reaches_the_users_own_phone_through_the_real_kannel_marked_in_their_language(
+) {
+    use super::kannel::{RealKannel, PASSWORD as KANNEL_PASSWORD, USERNAME};
+    use tocsin::channels::sms::kannel::KannelSettings;
+    use tocsin::config::{GatewayConfig, SmsTransport};
+    let Some(kannel) = RealKannel::start().await else {
+        return;
+    };
+    let kannel_url = kannel.base_url();
+    let test = TestApp::new(move |config| {
+        config.sms.transport = SmsTransport::Gateways;
+        config.sms.gateways = vec![GatewayConfig::Kannel(KannelSettings {
+            name: None,
+            base_url: kannel_url,
+            username: USERNAME.into(),
+            password: Some(KANNEL_PASSWORD.into()),
+            password_env: None,
+            from: "AZT".into(),
+            dlr_url: None,
+        })];
+    })
+    .await;
+    with_users(&test).await;
+    seed(&test.app, 3).await;
+    test.app
+        .set_user_contact("els", None, Some("0471 99 88 77"), &Actor::cli("test"))
+        .await
+        .expect("own phone");
+    let console = Console::start(&test).await;
+    let mut browser = Browser::new(&console);
+    browser.accept_language = "nl-BE,nl;q=0.9".into();
+    browser.sign_in("els", PASSWORD).await;
+    let page = post(&mut browser, "/console/compose", &filled()).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let id = test.app.store.updates().await.expect("updates")[0].id;
+
+    let page = browser.get(&format!("/console/updates/{id}/test")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<option value=\"nl\" lang=\"nl\" selected>"),
+        "the user's own language is the one offered: {}",
+        page.body
+    );
+    assert!(page.body.contains("<option value=\"sms\""), "{}", page.body);
+    let page = post(
+        &mut browser,
+        &format!("/console/updates/{id}/test"),
+        &[
+            ("reader", "patient".into()),
+            ("language", "nl".into()),
+            ("channel", "sms".into()),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+
+    let started = std::time::Instant::now();
+    let received = loop {
+        let received = kannel.received();
+        if !received.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
+            break received;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(!received.is_empty(), "nothing arrived at Kannel's SMSC");
+    assert!(
+        received.iter().all(|sms| sms.to.ends_with("471998877")),
+        "only to the user's own phone: {received:?}"
+    );
+    // A long SMS arrives in parts, each after its header (fakesmsc's `udh` line).
+    let text: String = received.iter().map(|sms| sms.text.as_str()).collect();
+    assert!(
+        text.contains("[TEST]\nAZT: Door een cyberaanval gaan de operaties niet door."),
+        "marked as a test on its first line, then the Dutch text: {text}"
+    );
+    assert!(text.contains("Uw afspraak van"), "in Dutch: {text}");
+    let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
+        .await
+        .expect("db");
+    let (deliveries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(deliveries, 0, "a test is no delivery");
+    let entries = test
+        .app
+        .audit_log(None, Some("els"), &Actor::cli("test"))
+        .await
+        .expect("audit");
+    assert!(
+        entries.iter().any(|entry| entry.action == "update.test"
+            && entry.detail.as_deref().is_some_and(
+                |detail| detail.contains("in nl by sms") && !detail.contains("471998877")
+            )),
+        "{entries:?}"
+    );
+}
+
+/// A GP of all GPs and a journalist beside the seeded patients: the three readers a
+/// preview shows.
+async fn seed_gp_and_journalist(test: &TestApp) {
+    use tocsin::domain::{Identity, NewContact, Role};
+    let person = |id: &str, role: Role, identity: Identity, language: &str| NewContact {
+        external_id: id.into(),
+        identities: vec![identity],
+        role,
+        first_name: "Anna".into(),
+        last_name: id.into(),
+        language: Some(language.into()),
+        mobile: None,
+        phone: None,
+        email: Some(format!("{}@example.be", id.to_lowercase())),
+        telegram_chat_id: None,
+        organisation: None,
+        birth_date: None,
+    };
+    let contacts = [
+        person("G1", Role::Gp, Identity::riziv("G1"), "nl"),
+        person("M1", Role::Journalist, Identity::media("M1"), "fr"),
+    ];
+    test.app
+        .store
+        .import(&contacts, &[], "test seed", 0)
+        .await
+        .expect("seed");
+}
+
+/// The compose form's preview, as compose.js asks for it: JSON, the token in its header.
+async fn preview_json(
+    console: &Console,
+    browser: &Browser,
+    form: &[(&'static str, String)],
+) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/console/compose/preview", console.base))
+        .header("cookie", cookie_header(browser))
+        .header("x-csrf-token", browser.csrf.clone().expect("a token"))
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+/// `text` with every reference of the day's shape (`AZT-20260113-XXXX`) written as `to`:
+/// the preview's texts are given a reference of their own, the draft another when saved.
+fn with_reference(text: &str, to: &str) -> String {
+    let (day, _) = to.rsplit_once('-').expect("a reference");
+    let day = format!("{day}-");
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(&day) {
+        out.push_str(&rest[..at]);
+        out.push_str(to);
+        let after = at + day.len();
+        let random = rest[after..]
+            .char_indices()
+            .nth(tocsin::domain::RANDOM_CHARACTERS)
+            .map_or(rest.len() - after, |(end, _)| end);
+        rest = &rest[after + random..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_preview_of_unsaved_texts_is_what_the_update_page_shows_and_what_is_sent_to_the_same_reader(
+) {
+    use tocsin::app::Sample;
+    let test = TestApp::new(|_| {}).await;
+    with_users(&test).await;
+    seed(&test.app, 3).await;
+    seed_gp_and_journalist(&test).await;
+    let console = Console::start(&test).await;
+    let mut browser = signed_in(&console, "els").await;
+    browser.get("/console/compose").await;
+    let mut form = filled();
+    form.push(("audience", "all-gps".into()));
+    set(
+        &mut form,
+        "en_body",
+        "All planned operations are cancelled.\r\nCall 03 123 45 67.",
+    );
+
+    let shown = preview_json(&console, &browser, &form).await;
+    assert_eq!(shown["refusals"], serde_json::json!([]), "{shown}");
+    let rows = shown["previews"].as_array().expect("previews").clone();
+    for (lang, who) in [
+        ("nl", "P000000"),
+        ("fr", "P000001"),
+        ("en", "P000002"),
+        ("nl", "G1"),
+        ("fr", "M1"),
+    ] {
+        assert!(
+            rows.iter().any(|row| row["lang"] == lang
+                && row["external_id"] == who
+                && row["channel"] == "email"
+                && row["skipped"].is_null()),
+            "{who} by e-mail in {lang}: {shown}"
+        );
+    }
+    let english = rows
+        .iter()
+        .find(|row| row["external_id"] == "P000002" && row["channel"] == "email")
+        .expect("the English patient");
+    assert!(
+        english["body"]
+            .as_str()
+            .is_some_and(|body| body.contains("Call 03 123 45 67.")),
+        "the text as typed, not saved: {english}"
+    );
+
+    // Saved as it stands: the update page shows the same, from the same rendering.
+    let page = post(&mut browser, "/console/compose", &form).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let id = test.app.store.updates().await.expect("updates")[0].id;
+    let update = test.app.store.update(id).await.expect("update");
+    let reference = update.reference.to_string();
+    let page = browser.get(&format!("/console/updates/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let mut saved = Vec::new();
+    for language in [Language::Nl, Language::Fr, Language::En] {
+        saved.extend(
+            test.app
+                .preview(id, Sample::Language(language), None)
+                .await
+                .expect("the update page's previews"),
+        );
+    }
+    // Approved and planned: what is sent, stored on each delivery.
+    test.app.approve(id, "jan").await.expect("approve");
+    let approved = test.app.store.update(id).await.expect("update");
+    tocsin::plan::plan(
+        test.app.store.as_ref(),
+        &test.app.renderer,
+        &test.app.config,
+        &approved,
+        tocsin::clock::Clock::now_ms(console.clock.as_ref()),
+    )
+    .await
+    .expect("plan");
+
+    let mut compared = 0;
+    for row in &rows {
+        let external_id = row["external_id"].as_str().expect("id");
+        let channel: tocsin::domain::ChannelKind = row["channel"]
+            .as_str()
+            .expect("channel")
+            .parse()
+            .expect("a channel");
+        let body = with_reference(row["body"].as_str().expect("body"), &reference);
+        let subject = row["subject"]
+            .as_str()
+            .map(|subject| with_reference(subject, &reference));
+        let html = row["html"]
+            .as_str()
+            .map(|html| with_reference(html, &reference));
+        let on_page = saved
+            .iter()
+            .find(|preview| preview.external_id == external_id && preview.channel == channel)
+            .unwrap_or_else(|| panic!("{external_id} {channel} on the update page"));
+        assert_eq!(on_page.content.body, body, "{external_id} {channel}");
+        assert_eq!(on_page.content.subject, subject, "{external_id} {channel}");
+        assert_eq!(on_page.content.body_html, html, "{external_id} {channel}");
+        assert!(
+            page.body.contains(&escaped(&body)),
+            "{external_id} {channel}: the page shows it"
+        );
+        if !row["skipped"].is_null() {
+            continue;
+        }
+        let contact = test.app.find_contact(external_id).await.expect("contact");
+        let sent = test
+            .app
+            .store
+            .delivery(id, contact.id, channel)
+            .await
+            .expect("delivery")
+            .expect("planned");
+        assert_eq!(
+            sent.content.body, body,
+            "{external_id} {channel}: what is sent"
+        );
+        assert_eq!(sent.content.subject, subject);
+        assert_eq!(sent.content.body_html, html);
+        compared += 1;
+    }
+    assert!(compared >= 5, "{compared} messages compared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_shows_a_script_typed_in_the_texts_as_text_and_the_emails_html_as_escaped_source(
+) {
+    let test = TestApp::new(|_| {}).await;
+    with_users(&test).await;
+    seed(&test.app, 3).await;
+    let console = Console::start(&test).await;
+    let mut browser = signed_in(&console, "els").await;
+    browser.get("/console/compose").await;
+    let attack = "<script>alert(1)</script><img src=x onerror=alert(1)>";
+    let mut form = filled();
+    for name in ["nl_title", "nl_body", "fr_body", "en_body", "en_sms"] {
+        set(&mut form, name, &format!("Tekst {attack}"));
+    }
+
+    let shown = preview_json(&console, &browser, &form).await;
+    let html = shown["previews"]
+        .as_array()
+        .expect("previews")
+        .iter()
+        .find_map(|row| row["html"].as_str())
+        .expect("an e-mail's HTML");
+    assert!(
+        !html.contains("<script>") && html.contains("&lt;script&gt;"),
+        "the e-mail itself escapes the text: {html}"
+    );
+    let token = browser.csrf.clone().expect("a token");
+    let response = reqwest::Client::new()
+        .post(format!("{}/console/compose/preview", console.base))
+        .header("cookie", cookie_header(&browser))
+        .header("x-csrf-token", token)
+        .form(&form)
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let fragment = response.text().await.expect("fragment");
+    for page in [
+        fragment,
+        post(
+            &mut browser,
+            "/console/compose",
+            &[form.clone(), vec![("do", "preview".into())]].concat(),
+        )
+        .await
+        .body,
+    ] {
+        assert!(page.contains("class=\"preview\""), "{page}");
+        assert!(!page.contains("<script>alert"), "script inert: {page}");
+        assert!(!page.contains("<img src=x"), "img inert: {page}");
+        assert!(!page.contains("<iframe"), "no frame: {page}");
+        // The message text escaped once, the e-mail's HTML source twice: shown, never run.
+        assert!(page.contains(&escaped(attack)), "{page}");
+        assert!(page.contains("&amp;lt;script&amp;gt;"), "{page}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playbooks_blanks_and_a_missing_audience_are_refused_beside_the_preview_and_a_preview_needs_its_csrf_token(
+) {
+    let test = TestApp::new(|_| {}).await;
+    with_users(&test).await;
+    seed(&test.app, 3).await;
+    let console = Console::start(&test).await;
+    let mut browser = signed_in(&console, "els").await;
+    browser.get("/console/compose").await;
+    let file: toml::Table = test
+        .app
+        .playbook_file("cyberattack")
+        .await
+        .expect("playbook")
+        .parse()
+        .expect("TOML");
+    let mut form = filled();
+    for code in ["nl", "fr", "en"] {
+        for part in ["title", "body", "sms"] {
+            let text = file[code][part].as_str().expect("a text");
+            set(&mut form, field(code, part), text);
+        }
+    }
+    let nl_body = file["nl"]["body"].as_str().expect("nl body");
+    let open = nl_body.find("[[").expect("a blank");
+    let close = nl_body[open..].find("]]").expect("its end") + open + 2;
+    let blank = nl_body[open..close].to_string();
+
+    let shown = preview_json(&console, &browser, &form).await;
+    let refusals = shown["refusals"].as_array().expect("refusals");
+    assert!(
+        refusals
+            .iter()
+            .any(|refusal| refusal.as_str().is_some_and(|refusal| refusal
+                .starts_with("Dutch, Text: still to write:")
+                && refusal.contains(&blank))),
+        "{shown}"
+    );
+    assert!(
+        !shown["previews"].as_array().expect("previews").is_empty(),
+        "the texts as they stand are shown all the same: {shown}"
+    );
+
+    // Without JavaScript: the Preview button, the refusal next to the preview, in French.
+    browser.accept_language = "fr".into();
+    let mut asked = form.clone();
+    asked.push(("do", "preview".into()));
+    let page = post(&mut browser, "/console/compose", &asked).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let at = page
+        .body
+        .find("id=\"preview-refusals\"")
+        .expect("the refusals");
+    let after = &page.body[at..];
+    assert!(after.contains("encore à écrire"), "{after}");
+    assert!(after.contains(&escaped(&blank)), "{after}");
+    assert!(
+        after.contains("class=\"preview\""),
+        "and the preview: {after}"
+    );
+
+    let mut nobody = filled();
+    nobody.retain(|(name, _)| *name != "audience");
+    browser.accept_language = "en".into();
+    let shown = preview_json(&console, &browser, &nobody).await;
+    assert_eq!(
+        shown["refusals"],
+        serde_json::json!(["Tick an audience to see what its readers receive."])
+    );
+    assert_eq!(shown["previews"], serde_json::json!([]));
+
+    let pairs: Vec<(String, String)> = filled()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let page = browser.post_raw("/console/compose/preview", &pairs).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "no token, no preview");
+    let mut forged = pairs.clone();
+    forged.push(("csrf".into(), "0".repeat(64)));
+    let page = browser.post_raw("/console/compose/preview", &forged).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "a forged token");
 }

@@ -63,7 +63,7 @@ pub(crate) struct Received {
     /// fakesmsc's type: `text` (7-bit), `ucs-2`, `data` (8-bit), `udh`.
     kind: String,
     /// Decoded: as is for `text`, from URL-encoded UTF-16BE for `ucs-2`.
-    text: String,
+    pub(crate) text: String,
 }
 
 fn free_ports<const N: usize>() -> [u16; N] {

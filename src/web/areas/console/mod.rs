@@ -10,6 +10,7 @@
 mod audit;
 mod compose;
 mod pages;
+mod previews;
 mod review;
 mod sign_in;
 mod updates;

@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/console/updates.html.tera"),
     ),
     (
+        "previews.html.tera",
+        include_str!("../../../../templates/console/previews.html.tera"),
+    ),
+    (
         "update.html.tera",
         include_str!("../../../../templates/console/update.html.tera"),
     ),
@@ -62,6 +66,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "compose-sms.html.tera",
         include_str!("../../../../templates/console/compose-sms.html.tera"),
+    ),
+    (
+        "compose-preview.html.tera",
+        include_str!("../../../../templates/console/compose-preview.html.tera"),
     ),
     (
         "compose.html.tera",

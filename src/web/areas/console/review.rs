@@ -4,8 +4,9 @@
 //! approve, send back with a comment, send now or at a time, pause, resume, halt. Each form
 //! goes through the `App` operation the CLI's command calls, audited with the user.
 
+use super::previews::{Of, Previews};
 use super::{Console, ConsoleError, SignedIn};
-use crate::app::{AppError, Sample, MAX_COMMENT_CHARS};
+use crate::app::{AppError, MAX_COMMENT_CHARS};
 use crate::domain::{Action, ApprovalError, Language, Update, UpdateState};
 use crate::store::Verdict;
 use axum::extract::{Path, Query, State};
@@ -65,24 +66,6 @@ struct FieldDiff {
     field: &'static str,
     changed: bool,
     pieces: Vec<Piece>,
-}
-
-#[derive(serde::Serialize)]
-struct PreviewRow {
-    lang: &'static str,
-    channel: &'static str,
-    contact: String,
-    external_id: String,
-    subject: Option<String>,
-    body: String,
-    html: Option<String>,
-    skipped: Option<String>,
-}
-
-#[derive(serde::Serialize)]
-struct NoPreview {
-    lang: &'static str,
-    reason: String,
 }
 
 #[derive(serde::Serialize)]
@@ -195,27 +178,7 @@ async fn page(
         .map(ToString::to_string)
         .collect();
     let audiences = app.audience(&specs).await?;
-    let mut previews = Vec::new();
-    let mut no_previews = Vec::new();
-    for lang in Language::ALL {
-        match app.preview(id, Sample::Language(lang), None).await {
-            Ok(found) => previews.extend(found.into_iter().map(|preview| PreviewRow {
-                lang: lang.code(),
-                channel: preview.channel.as_str(),
-                contact: preview.contact_name,
-                external_id: preview.external_id,
-                subject: preview.content.subject,
-                body: preview.content.body,
-                html: preview.content.body_html,
-                skipped: preview.skipped,
-            })),
-            Err(AppError::Refused(reason)) => no_previews.push(NoPreview {
-                lang: lang.code(),
-                reason,
-            }),
-            Err(other) => return Err(other.into()),
-        }
-    }
+    let samples = Previews::of(app, Of::Saved(id)).await?;
     let reviews: Vec<ReviewRow> = app
         .store
         .reviews(id)
@@ -263,8 +226,8 @@ async fn page(
     );
     context.insert("diffs", &diffs);
     context.insert("audiences", &audiences);
-    context.insert("previews", &previews);
-    context.insert("no_previews", &no_previews);
+    context.insert("previews", &samples.previews);
+    context.insert("no_previews", &samples.no_previews);
     context.insert("reviews", &reviews);
     context.insert("events", &events);
     context.insert("max_comment", &MAX_COMMENT_CHARS);

@@ -4,11 +4,12 @@
 //! as recipients get it (the same forecast `update draft` reports); the draft stored through
 //! `App::draft_source`, as the CLI's `update draft` stores a file; and "send me a test".
 //!
-//! Every form works without JavaScript (the buttons "Count" and "Check" post the whole form
-//! and show the same as the live parts); `compose.js`, served from here because the CSP
-//! allows no inline script, asks the two fragment routes as the author types.
+//! Every form works without JavaScript (the buttons "Count", "Check" and "Preview" post the
+//! whole form and show the same as the live parts); `compose.js`, served from here because
+//! the CSP allows no inline script, asks the three fragment routes as the author types.
 
 mod form;
+mod preview;
 
 use super::{Console, ConsoleError, SignedIn};
 use crate::app::{AudienceSummary, TestReader, TestRequest};
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fluent_bundle::{FluentArgs, FluentValue};
 use form::{ComposeForm, FieldErrors, Local, LANGUAGES};
+use preview::ComposePreview;
 use std::collections::BTreeMap;
 use tera::Context;
 
@@ -34,6 +36,7 @@ pub fn routes() -> Router<Console> {
         .route("/console/compose", get(compose).post(submit))
         .route("/console/compose/audience", post(audience_counts))
         .route("/console/compose/sms", post(sms_counter))
+        .route("/console/compose/preview", post(preview_fragment))
         .route("/console/compose.js", get(script))
         .route("/console/updates/{id}/test", get(test_page).post(send_test))
 }
@@ -86,6 +89,7 @@ struct Extras {
     errors: Option<FieldErrors>,
     counts: Option<Result<Vec<AudienceSummary>, String>>,
     sms: Option<Vec<SmsView>>,
+    preview: Option<ComposePreview>,
 }
 
 fn page(
@@ -114,6 +118,9 @@ fn page(
     }
     if let Some(sms) = extras.sms {
         context.insert("sms", &sms);
+    }
+    if let Some(preview) = extras.preview {
+        insert_preview(&mut context, &preview);
     }
     console.pages.render(
         &signed_in.visit,
@@ -175,6 +182,13 @@ async fn submit(
             let counts = counts(&console, &form).await;
             let extras = Extras {
                 counts: Some(counts),
+                ..Extras::default()
+            };
+            return Ok(page(&console, &signed_in, &form, extras)?.into_response());
+        }
+        "preview" => {
+            let extras = Extras {
+                preview: Some(ComposePreview::of(&console, &signed_in, &form).await?),
                 ..Extras::default()
             };
             return Ok(page(&console, &signed_in, &form, extras)?.into_response());
@@ -337,6 +351,39 @@ async fn sms_counter(
             &signed_in.visit,
             Some(&signed_in.user),
             "compose-sms.html.tera",
+            context,
+        )?
+        .into_response())
+}
+
+fn insert_preview(context: &mut Context, preview: &ComposePreview) {
+    context.insert("preview_refusals", &preview.refusals);
+    context.insert("previews", &preview.shown.previews);
+    context.insert("no_previews", &preview.shown.no_previews);
+}
+
+/// `POST /console/compose/preview`: what a sample patient, GP and journalist would get of
+/// the texts as typed, JSON or the page's fragment.
+async fn preview_fragment(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    signed_in.require(Action::Draft)?;
+    let form = ComposeForm::from_pairs(&body);
+    let preview = ComposePreview::of(&console, &signed_in, &form).await?;
+    if wants_json(&headers) {
+        return Ok(Json(preview).into_response());
+    }
+    let mut context = Context::new();
+    insert_preview(&mut context, &preview);
+    Ok(console
+        .pages
+        .render(
+            &signed_in.visit,
+            Some(&signed_in.user),
+            "compose-preview.html.tera",
             context,
         )?
         .into_response())
