@@ -386,6 +386,7 @@ console-watch-gateways = SMS gateways
 console-watch-no-gateways = No SMS gateway has taken messages of this update.
 console-watch-unreached = Not reached ({ $count })
 console-watch-unreached-note = As the page was loaded: the people for whom no channel is left to try. The CSV is the call centre's list, as tocsin export unreached writes it.
+console-watch-unreached-approvers = The list of people not reached, with their phone numbers, is shown to approvers only.
 console-watch-csv = Download the list (CSV)
 console-watch-unreached-more = Not shown here: { $count } more. The CSV has them all.
 console-watch-fallback-title = Fallback for the people not reached

@@ -389,6 +389,7 @@ console-watch-gateways = Passerelles SMS
 console-watch-no-gateways = Aucune passerelle SMS n'a pris de messages de cette communication.
 console-watch-unreached = Personnes non jointes ({ $count })
 console-watch-unreached-note = Au chargement de la page : les personnes pour qui il ne reste aucun canal à essayer. Le CSV est la liste du centre d'appels, telle que l'écrit tocsin export unreached.
+console-watch-unreached-approvers = La liste des personnes non jointes, avec leurs numéros de téléphone, n'est visible que par les approbateurs.
 console-watch-csv = Télécharger la liste (CSV)
 console-watch-unreached-more = Non affichées ici : { $count } de plus. Le CSV les contient toutes.
 console-watch-fallback-title = Canal de repli pour les personnes non jointes

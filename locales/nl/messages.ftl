@@ -386,6 +386,7 @@ console-watch-gateways = Sms-gateways
 console-watch-no-gateways = Geen enkele sms-gateway heeft berichten van deze verzending aangenomen.
 console-watch-unreached = Niet bereikt ({ $count })
 console-watch-unreached-note = Zoals bij het laden van de pagina: de personen voor wie geen kanaal meer overblijft. De CSV is de lijst voor het callcenter, zoals tocsin export unreached ze schrijft.
+console-watch-unreached-approvers = De lijst van wie niet bereikt werd, met de telefoonnummers, is alleen zichtbaar voor goedkeurders.
 console-watch-csv = De lijst downloaden (CSV)
 console-watch-unreached-more = Hier niet getoond: nog { $count }. De CSV bevat ze allemaal.
 console-watch-fallback-title = Terugvalkanaal voor wie niet bereikt is

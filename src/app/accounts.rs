@@ -49,6 +49,9 @@ pub struct SetupToken {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// The audit log's target of a failed sign-in with a name no account has.
+const UNKNOWN_NAME: &str = "an unknown name";
+
 impl App {
     pub(super) async fn audit(
         &self,
@@ -164,11 +167,13 @@ impl App {
             remote: remote.into(),
             note: None,
         };
+        let known = user.as_ref().map(|user| user.name.to_string());
         let Some(user) = user.filter(|user| user.disabled_at_ms.is_none()) else {
             verify_password_apart(password.to_string(), None).await?;
-            // Whatever was typed, cut short: a stranger's text fills no log.
-            let typed: String = name.trim().chars().take(UserName::MAX_CHARS).collect();
-            self.audit(&actor, "login.failed", Some(&typed), None)
+            // A name no account has is often a password typed into the wrong field: none of
+            // its text is kept. A disabled account's name is a name.
+            let target = known.unwrap_or_else(|| UNKNOWN_NAME.to_string());
+            self.audit(&actor, "login.failed", Some(&target), None)
                 .await?;
             return Err(refused());
         };
