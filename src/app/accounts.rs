@@ -213,19 +213,29 @@ impl App {
 
     /// Sets the first password of the account a setup token was issued to, which voids the
     /// token. None when the token is unknown, used, expired or its account disabled: one
-    /// answer for all, as for a wrong password.
+    /// answer for all, as for a wrong password. The token is looked at first: a wrong one
+    /// costs no Argon2 hash, and learns nothing of the password rules.
     pub async fn redeem_setup_token(
         &self,
         token: &SecretToken,
         password: &str,
         remote: &str,
     ) -> Result<Option<User>, AppError> {
-        check_password(password).map_err(|e| AppError::Refused(e.to_string()))?;
-        let hash = hash_password_apart(password.to_string()).await?;
-        let user = self
+        let valid = self
             .store
-            .redeem_setup_token(&token.id(), &hash, self.clock.now_ms())
-            .await?;
+            .setup_token_user(&token.id(), self.clock.now_ms())
+            .await?
+            .is_some();
+        let user = if valid {
+            check_password(password).map_err(|e| AppError::Refused(e.to_string()))?;
+            let hash = hash_password_apart(password.to_string()).await?;
+            // Still None if the token was used meanwhile: the store redeems it once.
+            self.store
+                .redeem_setup_token(&token.id(), &hash, self.clock.now_ms())
+                .await?
+        } else {
+            None
+        };
         let actor = Actor {
             user: user.as_ref().map(|user| user.name.clone()),
             remote: remote.into(),

@@ -400,6 +400,18 @@ async fn a_setup_link_sets_the_first_password_once() {
     assert!(page.body.contains("Votre mot de passe est enregistré"));
     browser.sign_in("marie", chosen).await;
 
+    // A link that is not one is refused as such before anything else is looked at (and
+    // before any Argon2 hash): even a too short password gets "this link is not valid".
+    let mut stranger = Browser::new(&console);
+    let unknown = format!("/console/setup/{}", "ab".repeat(32));
+    stranger.get(&unknown).await;
+    let page = stranger
+        .post(&unknown, &[("password", "court"), ("again", "court")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("already used"), "{}", page.body);
+    assert!(!page.body.contains("cannot be used"), "{}", page.body);
+
     let mut again = Browser::new(&console);
     again.get(&path).await;
     let page = again
