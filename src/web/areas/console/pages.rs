@@ -3,7 +3,7 @@
 //! every handler, shown as a page in the visitor's language.
 
 use crate::app::AppError;
-use crate::domain::Language;
+use crate::domain::{ApprovalError, Language};
 use crate::render::{FluentFunction, Locales, RenderError};
 use crate::store::{StoreError, User};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -306,6 +306,10 @@ impl From<AppError> for ConsoleError {
     fn from(error: AppError) -> ConsoleError {
         match error {
             AppError::Refused(why) => ConsoleError::Refused(why),
+            // Four eyes is a right the role has not, for this update: 403 like any other.
+            AppError::Approval(ApprovalError::SameAuthor { .. }) => {
+                ConsoleError::Forbidden(error.to_string())
+            }
             AppError::Store(StoreError::NotFound(_)) => ConsoleError::NotFound,
             // Refusals a person can act on: the configuration's placeholders or wrong address
             // (say so, not "server error").
