@@ -367,6 +367,7 @@ console-error-forbidden = Your role does not allow this.
 console-error-csrf = This form has expired or did not come from the console. Go back, reload the page and try again.
 console-error-not-found = This page does not exist.
 console-error-too-many = Too many failed sign-ins. Wait { $seconds } seconds, then try again.
+console-error-busy = The server is busy checking other passwords. Wait a second, then try again.
 console-error-refused = This was refused:
 console-error-internal = Something went wrong on the server. It has been logged; try again in a moment.
 console-error-back = Back to the updates

@@ -370,6 +370,7 @@ console-error-forbidden = Votre rôle ne le permet pas.
 console-error-csrf = Ce formulaire a expiré ou ne vient pas de la console. Revenez en arrière, rechargez la page et réessayez.
 console-error-not-found = Cette page n'existe pas.
 console-error-too-many = Trop de tentatives de connexion échouées. Attendez { $seconds } secondes, puis réessayez.
+console-error-busy = Le serveur vérifie d'autres mots de passe. Attendez une seconde, puis réessayez.
 console-error-refused = Ceci a été refusé :
 console-error-internal = Un problème est survenu sur le serveur. Il a été journalisé ; réessayez dans un instant.
 console-error-back = Retour aux communications

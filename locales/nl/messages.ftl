@@ -367,6 +367,7 @@ console-error-forbidden = Uw rol laat dit niet toe.
 console-error-csrf = Dit formulier is verlopen of kwam niet van de console. Ga terug, laad de pagina opnieuw en probeer het nog eens.
 console-error-not-found = Deze pagina bestaat niet.
 console-error-too-many = Te veel mislukte aanmeldingen. Wacht { $seconds } seconden en probeer het dan opnieuw.
+console-error-busy = De server controleert nu andere wachtwoorden. Wacht een seconde en probeer het dan opnieuw.
 console-error-refused = Dit werd geweigerd:
 console-error-internal = Er liep iets mis op de server. Dat werd gelogd; probeer het zo dadelijk opnieuw.
 console-error-back = Terug naar de berichten

@@ -210,8 +210,13 @@ impl Pages {
             Ok(html) => (status, html).into_response(),
             Err(_) => status.into_response(),
         };
-        if let ConsoleError::TooManyAttempts(wait) = error {
-            if let Ok(value) = HeaderValue::from_str(&whole_seconds(*wait).to_string()) {
+        let retry_after = match error {
+            ConsoleError::TooManyAttempts(wait) => Some(whole_seconds(*wait)),
+            ConsoleError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
@@ -259,6 +264,9 @@ pub enum ConsoleError {
     /// Too many failed sign-ins: 429, try again after this long.
     #[error("too many attempts")]
     TooManyAttempts(Duration),
+    /// Every Argon2 slot is taken (see `HashingGate`): 429, try again in a second.
+    #[error("busy checking other passwords")]
+    Busy,
     /// The operation refused what was asked, and says why: 422.
     #[error("{0}")]
     Refused(String),
@@ -273,7 +281,7 @@ impl ConsoleError {
             ConsoleError::SignInFirst { .. } => StatusCode::SEE_OTHER,
             ConsoleError::Forbidden(_) | ConsoleError::CsrfRefused => StatusCode::FORBIDDEN,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::TooManyAttempts(_) | ConsoleError::Busy => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -286,6 +294,7 @@ impl ConsoleError {
             ConsoleError::CsrfRefused => "csrf",
             ConsoleError::NotFound => "not-found",
             ConsoleError::TooManyAttempts(_) => "too-many",
+            ConsoleError::Busy => "busy",
             ConsoleError::Refused(_) => "refused",
             ConsoleError::Internal(_) => "internal",
         }
