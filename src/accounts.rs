@@ -90,6 +90,47 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |differ, (x, y)| differ | (x ^ y)) == 0
 }
 
+/// Bounds the Argon2 work the console's doors start: each hash takes 19 MiB and tens of
+/// milliseconds of a core, so a flood of sign-ins could otherwise exhaust the memory and
+/// the blocking threads beside the dispatcher. `at_once` hash together; up to `waiting`
+/// more wait their turn; beyond that a request is refused at once (the console answers
+/// 429) and costs nothing.
+pub struct HashingGate {
+    admitted: tokio::sync::Semaphore,
+    hashing: tokio::sync::Semaphore,
+}
+
+/// A request let through the gate: [`Admitted::turn`] waits for its turn to hash.
+pub struct Admitted<'a> {
+    gate: &'a HashingGate,
+    _place: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl HashingGate {
+    pub fn new(at_once: usize, waiting: usize) -> HashingGate {
+        HashingGate {
+            admitted: tokio::sync::Semaphore::new(at_once + waiting),
+            hashing: tokio::sync::Semaphore::new(at_once),
+        }
+    }
+
+    /// A place, or None when every place is taken.
+    pub fn try_admit(&self) -> Option<Admitted<'_>> {
+        let place = self.admitted.try_acquire().ok()?;
+        Some(Admitted {
+            gate: self,
+            _place: place,
+        })
+    }
+}
+
+impl Admitted<'_> {
+    /// Waits until fewer than `at_once` hashes run; held while this one does.
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.gate.hashing.acquire().await.ok()
+    }
+}
+
 /// How sign-in attempts are slowed after failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleSettings {
@@ -244,6 +285,23 @@ mod tests {
         let again = hash_password("correct horse battery").expect("hash");
         assert_ne!(hash, again, "each hash has its own salt");
         assert!(verify_password("x", "not a PHC string").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_hashing_gate_lets_through_what_it_has_room_for_and_refuses_the_rest() {
+        let gate = HashingGate::new(2, 1);
+        let first = gate.try_admit().expect("a place");
+        let second = gate.try_admit().expect("a place");
+        let third = gate.try_admit().expect("a place to wait in");
+        assert!(gate.try_admit().is_none(), "no place left: refused at once");
+        let _a = first.turn().await.expect("a turn");
+        let _b = second.turn().await.expect("a turn");
+        let waiting = tokio::time::timeout(Duration::from_millis(50), third.turn()).await;
+        assert!(waiting.is_err(), "two hash at once, the third waits");
+        drop(_a);
+        drop(first);
+        assert!(third.turn().await.is_some());
+        assert!(gate.try_admit().is_some(), "a freed place is taken again");
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct SetupToken {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// The audit log's target of a failed sign-in with a name no account has.
+const UNKNOWN_NAME: &str = "an unknown name";
+
 impl App {
     pub(super) async fn audit(
         &self,
@@ -164,11 +167,13 @@ impl App {
             remote: remote.into(),
             note: None,
         };
+        let known = user.as_ref().map(|user| user.name.to_string());
         let Some(user) = user.filter(|user| user.disabled_at_ms.is_none()) else {
             verify_password_apart(password.to_string(), None).await?;
-            // Whatever was typed, cut short: a stranger's text fills no log.
-            let typed: String = name.trim().chars().take(UserName::MAX_CHARS).collect();
-            self.audit(&actor, "login.failed", Some(&typed), None)
+            // A name no account has is often a password typed into the wrong field: none of
+            // its text is kept. A disabled account's name is a name.
+            let target = known.unwrap_or_else(|| UNKNOWN_NAME.to_string());
+            self.audit(&actor, "login.failed", Some(&target), None)
                 .await?;
             return Err(refused());
         };
@@ -208,19 +213,29 @@ impl App {
 
     /// Sets the first password of the account a setup token was issued to, which voids the
     /// token. None when the token is unknown, used, expired or its account disabled: one
-    /// answer for all, as for a wrong password.
+    /// answer for all, as for a wrong password. The token is looked at first: a wrong one
+    /// costs no Argon2 hash, and learns nothing of the password rules.
     pub async fn redeem_setup_token(
         &self,
         token: &SecretToken,
         password: &str,
         remote: &str,
     ) -> Result<Option<User>, AppError> {
-        check_password(password).map_err(|e| AppError::Refused(e.to_string()))?;
-        let hash = hash_password_apart(password.to_string()).await?;
-        let user = self
+        let valid = self
             .store
-            .redeem_setup_token(&token.id(), &hash, self.clock.now_ms())
-            .await?;
+            .setup_token_user(&token.id(), self.clock.now_ms())
+            .await?
+            .is_some();
+        let user = if valid {
+            check_password(password).map_err(|e| AppError::Refused(e.to_string()))?;
+            let hash = hash_password_apart(password.to_string()).await?;
+            // Still None if the token was used meanwhile: the store redeems it once.
+            self.store
+                .redeem_setup_token(&token.id(), &hash, self.clock.now_ms())
+                .await?
+        } else {
+            None
+        };
         let actor = Actor {
             user: user.as_ref().map(|user| user.name.clone()),
             remote: remote.into(),

@@ -29,6 +29,9 @@ pub enum Action {
     ReadAudit,
     /// Send the fallback channel to the unreached of an update now, without waiting.
     SendFallback,
+    /// See who an update did not reach, with their phone numbers (the dashboard's list and
+    /// its CSV): patients' details, for those who decide what happens to them.
+    ReadUnreached,
 }
 
 impl Action {
@@ -40,6 +43,7 @@ impl Action {
             Action::ManageUsers => "manage users",
             Action::ReadAudit => "read the audit log",
             Action::SendFallback => "send the fallback to the unreached",
+            Action::ReadUnreached => "see the unreached people's phone numbers",
         }
     }
 }
@@ -64,7 +68,10 @@ impl UserRole {
                     Action::Draft | Action::Approve | Action::Send
                 )
                 | (UserRole::Approver, Action::ReadAudit)
-                | (UserRole::Approver, Action::SendFallback)
+                | (
+                    UserRole::Approver,
+                    Action::SendFallback | Action::ReadUnreached
+                )
                 | (UserRole::Admin, Action::ManageUsers | Action::ReadAudit)
         )
     }
@@ -226,12 +233,17 @@ mod tests {
     fn each_role_may_do_only_its_own_part() {
         use Action::*;
         let table = [
-            (UserRole::Author, [true, false, false]),
-            (UserRole::Approver, [true, true, false]),
-            (UserRole::Admin, [false, false, true]),
+            (UserRole::Author, [true, false, false, false]),
+            (UserRole::Approver, [true, true, false, true]),
+            (UserRole::Admin, [false, false, true, false]),
         ];
         for (role, expected) in table {
-            let got = [role.may(Draft), role.may(Approve), role.may(ManageUsers)];
+            let got = [
+                role.may(Draft),
+                role.may(Approve),
+                role.may(ManageUsers),
+                role.may(ReadUnreached),
+            ];
             assert_eq!(got, expected, "{role}");
         }
         let name = UserName::parse("An").expect("a valid name");

@@ -787,6 +787,8 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// The user's own addresses.
     async fn user_contact(&self, name: &UserName) -> Result<UserContact>;
+    /// The account whose unused, unexpired setup token has this id, if it is not disabled.
+    async fn setup_token_user(&self, id: &str, at_ms: i64) -> Result<Option<User>>;
     /// Sets the password of the account whose unused, unexpired setup token has this id,
     /// once: the token is void afterwards. None when no token matches.
     async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>>;

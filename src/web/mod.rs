@@ -129,6 +129,11 @@ impl Server {
         Arc::clone(&self.console.progress)
     }
 
+    /// The console's bound on Argon2 work (tests fill it to see the refusal).
+    pub fn hashing_gate(&self) -> Arc<crate::accounts::HashingGate> {
+        Arc::clone(&self.console.hashing)
+    }
+
     /// The address it listens on (the port the system chose, for `:0`).
     pub fn address(&self) -> SocketAddr {
         self.address

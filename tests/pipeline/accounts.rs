@@ -258,8 +258,23 @@ async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused(
         })
         .await
         .expect("append");
+    // What a version before December 2026 wrote for a sign-in with an unknown name: the
+    // name as typed. The export still makes text of it.
+    app.store
+        .append_audit(&AuditEntry {
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            user: None,
+            action: "login.failed".into(),
+            target: Some("=HYPERLINK(\"http://x\")".into()),
+            detail: None,
+            remote: Some("198.51.100.4".into()),
+        })
+        .await
+        .expect("append");
+    // A password typed into the name field: none of it is kept.
+    let typed_password = "=Stormklok in de nacht";
     assert!(app
-        .sign_in("=HYPERLINK(\"http://x\")", PASSWORD, "198.51.100.4")
+        .sign_in(typed_password, PASSWORD, "198.51.100.4")
         .await
         .is_err());
     app.sign_in("an", PASSWORD, "198.51.100.4")
@@ -285,7 +300,7 @@ async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused(
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert_eq!(stdout, "5 audit entries written to audit.csv\n");
+    assert_eq!(stdout, "6 audit entries written to audit.csv\n");
     let csv = std::fs::read_to_string(dir.path().join("audit.csv")).expect("read the CSV");
     let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
         .from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
@@ -304,6 +319,7 @@ async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused(
         ["", "user.disable", "an", cli_by, "cli"],
         ["", "user.list", "", cli_by, "cli"],
         ["an", "login", "", "", "198.51.100.4"],
+        ["", "login.failed", "an unknown name", "", "198.51.100.4"],
         [
             "",
             "login.failed",
@@ -324,6 +340,7 @@ async fn the_audit_export_lists_who_did_what_newest_first_with_formulas_defused(
     .collect();
     assert_eq!(rows, expected);
     assert!(!csv.contains(PASSWORD));
+    assert!(!csv.contains("Stormklok"), "{csv}");
 
     let out = tocsin_with_stdin(
         dir.path(),

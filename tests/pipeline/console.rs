@@ -351,6 +351,31 @@ async fn from_a_peer_that_is_no_trusted_proxy_x_forwarded_for_changes_nothing() 
 }
 
 #[tokio::test]
+async fn when_every_place_to_check_a_password_is_taken_a_sign_in_is_told_to_retry() {
+    let test = with_users().await;
+    let console = Console::start(&test).await;
+    let mut browser = Browser::new(&console);
+    browser.get("/console/login").await;
+    let held: Vec<_> = std::iter::from_fn(|| console.hashing.try_admit()).collect();
+    assert!(!held.is_empty());
+    let page = browser
+        .post(
+            "/console/login",
+            &[("name", "els"), ("password", AUTHOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert_eq!(page.headers["retry-after"], "1");
+    assert!(
+        page.body.contains("busy checking other passwords"),
+        "{}",
+        page.body
+    );
+    drop(held);
+    browser.sign_in("els", AUTHOR_PASSWORD).await;
+}
+
+#[tokio::test]
 async fn a_setup_link_sets_the_first_password_once() {
     let test = with_users().await;
     let (_, setup) = test
@@ -399,6 +424,18 @@ async fn a_setup_link_sets_the_first_password_once() {
     let page = browser.get("/console/login?done=1").await;
     assert!(page.body.contains("Votre mot de passe est enregistré"));
     browser.sign_in("marie", chosen).await;
+
+    // A link that is not one is refused as such before anything else is looked at (and
+    // before any Argon2 hash): even a too short password gets "this link is not valid".
+    let mut stranger = Browser::new(&console);
+    let unknown = format!("/console/setup/{}", "ab".repeat(32));
+    stranger.get(&unknown).await;
+    let page = stranger
+        .post(&unknown, &[("password", "court"), ("again", "court")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("already used"), "{}", page.body);
+    assert!(!page.body.contains("cannot be used"), "{}", page.body);
 
     let mut again = Browser::new(&console);
     again.get(&path).await;

@@ -19,6 +19,8 @@ pub struct Console {
     pub clock: Arc<ManualClock>,
     /// The dashboards' pollers of this server.
     pub progress: Arc<tocsin::web::progress::ProgressHub>,
+    /// The server's bound on Argon2 work.
+    pub hashing: Arc<tocsin::accounts::HashingGate>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -38,6 +40,7 @@ impl Console {
         let server = Server::bind(app).await.expect("serve binds");
         let base = format!("http://{}", server.address());
         let progress = server.progress_hub();
+        let hashing = server.hashing_gate();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async {
             let _ = stopped.await;
@@ -46,6 +49,7 @@ impl Console {
             base,
             clock,
             progress,
+            hashing,
             stop: Some(stop),
         }
     }

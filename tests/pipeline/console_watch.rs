@@ -19,6 +19,7 @@ use tocsin::web::progress::ProgressHub;
 
 const AUTHOR_PASSWORD: &str = "lange zin om te onthouden";
 const APPROVER_PASSWORD: &str = "une autre phrase assez longue";
+const ADMIN_PASSWORD: &str = "een beheerder met een lange zin";
 
 async fn add_users(test: &TestApp) {
     let actor = Actor::cli("test");
@@ -390,6 +391,9 @@ async fn the_poller_reads_the_counts_again_only_when_something_changed() {
     );
 }
 
+/// The landline of patient 4, whom nothing reaches.
+const LANDLINE: &str = "+3235551234";
+
 /// Patients 0–3 by SMS first through an emulated Twilio that sends receipts, e-mail as the
 /// fallback after 60 minutes; patient 3 has no e-mail address, patient 4 no address at all.
 async fn sms_first() -> (TestApp, TwilioEmulator, i64) {
@@ -429,6 +433,7 @@ async fn sms_first() -> (TestApp, TwilioEmulator, i64) {
     let (mut nobody, appointment) = sms_patient(4, "nl", String::new(), None);
     nobody.mobile = None;
     nobody.last_name = "<img src=x onerror=alert(1)>".into();
+    nobody.phone = Some(LANDLINE.into());
     contacts.push(nobody);
     appointments.push(appointment);
     test.app
@@ -451,9 +456,41 @@ async fn the_unreached_csv_is_the_clis_export_and_the_fallback_now_plans_the_ema
     test.app.send(id, |_, _| {}).await.expect("send");
     let console = Console::start(&test).await;
 
+    // Names and phone numbers of patients are for approvers: an author or an admin sees how
+    // many were not reached, not who.
+    test.app
+        .add_user(
+            "ad",
+            UserRole::Admin,
+            NewCredential::Password(ADMIN_PASSWORD.into()),
+            &Actor::cli("test"),
+        )
+        .await
+        .expect("admin");
+    for (name, password) in [("els", AUTHOR_PASSWORD), ("ad", ADMIN_PASSWORD)] {
+        let mut browser = Browser::new(&console);
+        browser.sign_in(name, password).await;
+        let csv = browser
+            .get(&format!("/console/updates/{id}/unreached.csv"))
+            .await;
+        assert_eq!(csv.status, StatusCode::FORBIDDEN, "{name}: {}", csv.body);
+        let page = browser.get(&format!("/console/updates/{id}/watch")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Not reached ("), "{}", page.body);
+        assert!(
+            page.body.contains("is shown to approvers only"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains(LANDLINE), "{name}: {}", page.body);
+        assert!(!page.body.contains("unreached.csv"), "{name}");
+    }
+
     let mut author = Browser::new(&console);
     author.sign_in("els", AUTHOR_PASSWORD).await;
-    let csv = author
+    let mut approver = Browser::new(&console);
+    approver.sign_in("jan", APPROVER_PASSWORD).await;
+    let csv = approver
         .get(&format!("/console/updates/{id}/unreached.csv"))
         .await;
     assert_eq!(csv.status, StatusCode::OK);
@@ -480,20 +517,23 @@ async fn the_unreached_csv_is_the_clis_export_and_the_fallback_now_plans_the_ema
     let exported =
         std::fs::read_to_string(test.dir.path().join("unreached.csv")).expect("the CLI's CSV");
     assert_eq!(csv.body, exported);
-    assert!(exported.contains("P4"), "{exported}");
+    assert!(
+        exported.contains("P4") && exported.contains(LANDLINE),
+        "{exported}"
+    );
 
     // The page shows the contact's name as text, and offers the fallback to approvers only.
-    let page = author.get(&format!("/console/updates/{id}/watch")).await;
+    let page = approver.get(&format!("/console/updates/{id}/watch")).await;
     assert!(!page.body.contains("<img src=x"), "{}", page.body);
     assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(page.body.contains(LANDLINE));
+    let page = author.get(&format!("/console/updates/{id}/watch")).await;
     assert!(page.body.contains("Only an approver can do this."));
     let refused = author
         .post(&format!("/console/updates/{id}/fallback"), &[])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
-    let mut approver = Browser::new(&console);
-    approver.sign_in("jan", APPROVER_PASSWORD).await;
     approver.get(&format!("/console/updates/{id}/watch")).await;
     let page = approver
         .post(&format!("/console/updates/{id}/fallback"), &[])

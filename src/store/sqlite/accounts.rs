@@ -146,6 +146,22 @@ pub(super) async fn user_contact(store: &SqliteStore, name: &UserName) -> Result
     })
 }
 
+pub(super) async fn setup_token_user(
+    store: &SqliteStore,
+    id: &str,
+    at_ms: i64,
+) -> Result<Option<User>> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE setup_hash = ? AND setup_expires_at > ? AND disabled_at IS NULL"
+    ))
+    .bind(id)
+    .bind(at_ms)
+    .fetch_optional(store.pool())
+    .await?;
+    row.map(|row| user_from_row(&row)).transpose()
+}
+
 pub(super) async fn redeem_setup_token(
     store: &SqliteStore,
     id: &str,

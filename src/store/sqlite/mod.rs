@@ -1132,6 +1132,10 @@ impl Store for SqliteStore {
         accounts::user_contact(self, name).await
     }
 
+    async fn setup_token_user(&self, id: &str, at_ms: i64) -> Result<Option<User>> {
+        accounts::setup_token_user(self, id, at_ms).await
+    }
+
     async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>> {
         accounts::redeem_setup_token(self, id, hash, at_ms).await
     }

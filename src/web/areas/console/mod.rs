@@ -17,7 +17,7 @@ mod updates;
 mod visit;
 mod watch;
 
-use crate::accounts::LoginThrottle;
+use crate::accounts::{HashingGate, LoginThrottle};
 use crate::app::App;
 use crate::web::progress::{ProgressHub, POLL_EVERY};
 use axum::middleware;
@@ -36,6 +36,8 @@ pub struct Console {
     pub throttle: Arc<LoginThrottle>,
     /// The dashboards' pollers: one per watched update, whatever the number of dashboards.
     pub progress: Arc<ProgressHub>,
+    /// The Argon2 hashes that sign-ins and setup links may run at once, and wait for.
+    pub hashing: Arc<HashingGate>,
 }
 
 impl Console {
@@ -43,12 +45,19 @@ impl Console {
         let pages = Pages::new(app.renderer.shared_locales())?;
         Ok(Console {
             throttle: Arc::new(app.login_throttle()),
+            hashing: Arc::new(HashingGate::new(HASHING_AT_ONCE, HASHING_WAITING)),
             progress: ProgressHub::new(Arc::clone(&app), POLL_EVERY),
             pages: Arc::new(pages),
             app,
         })
     }
 }
+
+/// Two hashes at once take 38 MiB and two cores' worth of blocking threads; eight more
+/// wait a few tenths of a second at most, so that colleagues signing in together are not
+/// refused.
+const HASHING_AT_ONCE: usize = 2;
+const HASHING_WAITING: usize = 8;
 
 /// Form bodies of the console: an update's three languages fit with room to spare.
 pub const MAX_FORM_BYTES: usize = 512 * 1024;

@@ -3,7 +3,7 @@
 //! every handler, shown as a page in the visitor's language.
 
 use crate::app::AppError;
-use crate::domain::Language;
+use crate::domain::{ApprovalError, Language};
 use crate::render::{FluentFunction, Locales, RenderError};
 use crate::store::{StoreError, User};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -218,8 +218,13 @@ impl Pages {
             Ok(html) => (status, html).into_response(),
             Err(_) => status.into_response(),
         };
-        if let ConsoleError::TooManyAttempts(wait) = error {
-            if let Ok(value) = HeaderValue::from_str(&whole_seconds(*wait).to_string()) {
+        let retry_after = match error {
+            ConsoleError::TooManyAttempts(wait) => Some(whole_seconds(*wait)),
+            ConsoleError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
@@ -267,6 +272,9 @@ pub enum ConsoleError {
     /// Too many failed sign-ins: 429, try again after this long.
     #[error("too many attempts")]
     TooManyAttempts(Duration),
+    /// Every Argon2 slot is taken (see `HashingGate`): 429, try again in a second.
+    #[error("busy checking other passwords")]
+    Busy,
     /// The operation refused what was asked, and says why: 422.
     #[error("{0}")]
     Refused(String),
@@ -281,7 +289,7 @@ impl ConsoleError {
             ConsoleError::SignInFirst { .. } => StatusCode::SEE_OTHER,
             ConsoleError::Forbidden(_) | ConsoleError::CsrfRefused => StatusCode::FORBIDDEN,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::TooManyAttempts(_) | ConsoleError::Busy => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -294,6 +302,7 @@ impl ConsoleError {
             ConsoleError::CsrfRefused => "csrf",
             ConsoleError::NotFound => "not-found",
             ConsoleError::TooManyAttempts(_) => "too-many",
+            ConsoleError::Busy => "busy",
             ConsoleError::Refused(_) => "refused",
             ConsoleError::Internal(_) => "internal",
         }
@@ -314,6 +323,10 @@ impl From<AppError> for ConsoleError {
     fn from(error: AppError) -> ConsoleError {
         match error {
             AppError::Refused(why) => ConsoleError::Refused(why),
+            // Four eyes is a right the role has not, for this update: 403 like any other.
+            AppError::Approval(ApprovalError::SameAuthor { .. }) => {
+                ConsoleError::Forbidden(error.to_string())
+            }
             AppError::Store(StoreError::NotFound(_)) => ConsoleError::NotFound,
             // Refusals a person can act on: the configuration's placeholders or wrong address
             // (say so, not "server error").

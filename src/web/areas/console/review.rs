@@ -7,7 +7,7 @@
 use super::previews::{Of, Previews};
 use super::{Console, ConsoleError, SignedIn};
 use crate::app::{AppError, MAX_COMMENT_CHARS};
-use crate::domain::{Action, ApprovalError, Language, Update, UpdateState};
+use crate::domain::{Action, Language, Update, UpdateState};
 use crate::store::Verdict;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -301,14 +301,8 @@ async fn approve(
 ) -> Result<Response, ConsoleError> {
     signed_in.require(Action::Approve)?;
     let by = signed_in.user.name.to_string();
-    match console.app.approve_as(id, &by, &signed_in.actor()).await {
-        Ok(()) => Ok(back(id, "approved")),
-        // Four eyes is a right the role has not, for this update: 403 like any other.
-        Err(error @ AppError::Approval(ApprovalError::SameAuthor { .. })) => {
-            Err(ConsoleError::Forbidden(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
+    console.app.approve_as(id, &by, &signed_in.actor()).await?;
+    Ok(back(id, "approved"))
 }
 
 #[derive(serde::Deserialize)]
@@ -326,17 +320,11 @@ async fn send_back(
 ) -> Result<Response, ConsoleError> {
     signed_in.require(Action::Approve)?;
     let by = signed_in.user.name.to_string();
-    match console
+    console
         .app
         .return_to_author(id, &by, &form.comment, &signed_in.actor())
-        .await
-    {
-        Ok(()) => Ok(back(id, "returned")),
-        Err(error @ AppError::Approval(ApprovalError::SameAuthor { .. })) => {
-            Err(ConsoleError::Forbidden(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
+        .await?;
+    Ok(back(id, "returned"))
 }
 
 #[derive(serde::Deserialize)]

@@ -68,6 +68,8 @@ async fn login(
         return Err(ConsoleError::TooManyAttempts(wait));
     }
     let back = safe_back(credentials.back.as_deref());
+    let admitted = console.hashing.try_admit().ok_or(ConsoleError::Busy)?;
+    let _turn = admitted.turn().await;
     match console
         .app
         .sign_in(&credentials.name, &credentials.password, &visit.remote)
@@ -157,6 +159,8 @@ async fn setup(
     if form.password != form.again {
         return refuse("mismatch", None);
     }
+    let admitted = console.hashing.try_admit().ok_or(ConsoleError::Busy)?;
+    let _turn = admitted.turn().await;
     let redeemed = console
         .app
         .redeem_setup_token(

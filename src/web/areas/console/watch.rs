@@ -214,10 +214,17 @@ async fn dashboard(
     let report = console.app.status(id).await?;
     let progress = console.app.progress(id).await?;
     let mut context = progress_context(&console, language, &progress);
+    let may_read_unreached = signed_in.user.role.may(Action::ReadUnreached);
+    // Other roles get the number only: not a patient's name or phone number is sent them.
+    let listed = if may_read_unreached {
+        UNREACHED_SHOWN
+    } else {
+        0
+    };
     let unreached: Vec<UnreachedRow> = report
         .unreached
         .iter()
-        .take(UNREACHED_SHOWN)
+        .take(listed)
         .map(|contact| UnreachedRow {
             name: contact.name.clone(),
             external_id: contact.external_id.clone(),
@@ -234,6 +241,7 @@ async fn dashboard(
         &report.unreached.len().saturating_sub(unreached.len()),
     );
     context.insert("unreached", &unreached);
+    context.insert("may_read_unreached", &may_read_unreached);
     context.insert(
         "may_fallback",
         &signed_in.user.role.may(Action::SendFallback),
@@ -413,7 +421,7 @@ struct CsvQuery {
     separator: Option<String>,
 }
 
-/// `GET /console/updates/{id}/unreached.csv`: the CSV of `tocsin export unreached`, with
+/// `GET /console/updates/{id}/unreached.csv` (approvers): the CSV of `tocsin export unreached`, with
 /// the same filters (`?channel=sms&state=undeliverable&reason=…&separator=,`).
 async fn unreached_csv(
     State(console): State<Console>,
@@ -421,6 +429,7 @@ async fn unreached_csv(
     Path(id): Path<i64>,
     Query(query): Query<CsvQuery>,
 ) -> Result<Response, ConsoleError> {
+    signed_in.require(Action::ReadUnreached)?;
     let refused = |error: String| ConsoleError::Refused(error);
     let filter = UnreachedFilter {
         channel: query
