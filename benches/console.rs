@@ -2,11 +2,16 @@
 //! file outbox, sent by `tocsin serve`'s own scheduler, first with no dashboard open, then
 //! with 20 dashboards following its Server-Sent Events. Prints the events per second the
 //! dashboards received, and the dispatcher's deliveries per second and CPU per delivery
-//! (the whole process's: the dashboards' poller and streams included) in both cases.
+//! (the whole process's: the dashboards' poller and streams included) in both cases; then
+//! the CPU of one poll of the dashboards' poller on the last update: a poll that finds its
+//! mark unchanged, and one that reads the counts (what every poll did before the mark).
 //!
-//! `cargo bench --bench console [-- --patients N] [--dashboards D]`
+//! `cargo bench --bench console [-- --patients N] [--dashboards D] [--no-count]`
 //!
-//! It prints figures and asserts nothing: timings depend on the machine.
+//! Then, unless `--no-count`, it runs again twice under valgrind's callgrind: the two
+//! broadcasts with 2,000 patients (instructions per delivery), and the polls with the full
+//! number of patients (instructions per poll). It prints figures and asserts nothing:
+//! timings depend on the machine.
 
 /// The same allocator as the `tocsin` binary, so the figures are the binary's.
 #[global_allocator]
@@ -16,7 +21,8 @@ mod common;
 
 use anyhow::{bail, Result};
 use chrono::NaiveDate;
-use common::measure::{cores, load_average, Stopwatch};
+use common::callgrind;
+use common::measure::{cores, cpu_seconds, load_average, Stopwatch};
 use common::{rate, thousands, Flags, Summary};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,22 +60,50 @@ sms = "Cyberattack: your operation is cancelled."
 
 const PASSWORD: &str = "a long enough benchmark password";
 
+// The counted phases.
+const QUIET: &str = "dispatch, no dashboard";
+const WATCHED: &str = "dispatch, dashboards open";
+const MARK: &str = "a poll, nothing changed (its mark only)";
+const READ: &str = "a poll that reads the counts (every poll before the mark)";
+
+/// Patients in the counted broadcasts: valgrind runs ~50x slower.
+const COUNTED_PATIENTS: &str = "2000";
+/// Polls timed and counted, each kind.
+const POLLS: u64 = 20;
+
+struct Args {
+    patients: usize,
+    dashboards: usize,
+    /// This process runs under callgrind: count the phases, print no summary.
+    counted: bool,
+    no_count: bool,
+    /// Plan one update and time its polls only (the counted run of the polls).
+    polls_only: bool,
+}
+
 fn main() -> Result<()> {
     let flags = Flags::read(&["--patients", "--dashboards"])?;
-    let patients = flags.number("--patients").unwrap_or(100_000);
-    let dashboards = flags.number("--dashboards").unwrap_or(20);
-    common::block_on(run(patients, dashboards))
+    let args = Args {
+        patients: flags.number("--patients").unwrap_or(100_000),
+        dashboards: flags.number("--dashboards").unwrap_or(20),
+        counted: flags.counted,
+        no_count: flags.no_count,
+        polls_only: std::env::args().any(|arg| arg == "--polls-only"),
+    };
+    common::block_on(run(args))
 }
 
 /// What one broadcast measured.
 struct Broadcast {
+    id: i64,
     deliveries: u64,
     wall: Duration,
     cpu_us_per_delivery: f64,
     events: u64,
 }
 
-async fn run(patients: usize, dashboards: usize) -> Result<()> {
+async fn run(args: Args) -> Result<()> {
+    let (patients, dashboards) = (args.patients, args.dashboards);
     println!(
         "Tocsin console benchmark: {patients} patients, {dashboards} dashboards, {} cores, load \
          average {}",
@@ -95,6 +129,12 @@ async fn run(patients: usize, dashboards: usize) -> Result<()> {
         .import(&day.contacts, &day.appointments, "synthetic day", 0)
         .await?;
     drop(day);
+    let mut summary = Summary::default();
+    if args.polls_only {
+        let (id, deliveries) = planned(&app, tmp.path(), "polls").await?;
+        polls(&app, id, deliveries, &mut summary).await?;
+        return Ok(());
+    }
     let actor = tocsin::app::Actor::cli("bench");
     app.add_user(
         "jan",
@@ -113,10 +153,13 @@ async fn run(patients: usize, dashboards: usize) -> Result<()> {
         let _ = stopped.await;
     }));
 
-    let mut summary = Summary::default();
-    for (case, open) in [("no dashboard", 0), ("dashboards", dashboards)] {
+    let mut last = None;
+    for (case, open, phase) in [
+        ("no dashboard", 0, QUIET),
+        ("dashboards", dashboards, WATCHED),
+    ] {
         println!("\n[{case}: {open} open]");
-        let broadcast = broadcast(&app, tmp.path(), &base, &cookie, open, case).await?;
+        let broadcast = broadcast(&app, tmp.path(), &base, &cookie, open, case, phase).await?;
         let seconds = broadcast.wall.as_secs_f64();
         println!(
             "  {} deliveries in {seconds:.2} s: {} deliveries/s, {:.1} µs of CPU per delivery, \
@@ -148,23 +191,70 @@ async fn run(patients: usize, dashboards: usize) -> Result<()> {
                 ),
             );
         }
+        last = Some((broadcast.id, broadcast.deliveries));
     }
-    summary.print();
     let _ = stop.send(());
     let _ = serving.await;
+    if args.counted {
+        return Ok(());
+    }
+    if let Some((id, deliveries)) = last {
+        polls(&app, id, deliveries, &mut summary).await?;
+    }
+    if !args.no_count {
+        callgrind::count_into(
+            &mut summary,
+            &format!("{COUNTED_PATIENTS} patients"),
+            &[("--patients", COUNTED_PATIENTS)],
+            &[(QUIET, "delivery", false), (WATCHED, "delivery", false)],
+            None,
+        )?;
+        let full = patients.to_string();
+        callgrind::count_into(
+            &mut summary,
+            &format!("{full} patients (polls only, one update planned)"),
+            &[("--patients", full.as_str()), ("--polls-only", "")],
+            &[(MARK, "poll", false), (READ, "poll", false)],
+            None,
+        )?;
+    }
+    summary.print();
     Ok(())
 }
 
-/// Drafts, approves and plans an update, opens `open` dashboards on it, marks it `sending`
-/// for `serve`'s scheduler and measures from its first delivery to its last.
-async fn broadcast(
-    app: &App,
-    dir: &Path,
-    base: &str,
-    cookie: &str,
-    open: usize,
-    name: &str,
-) -> Result<Broadcast> {
+/// Times (and counts, under callgrind) `POLLS` polls of each kind on update `id`: the mark
+/// alone, as a poll that finds nothing changed, and the counts, as every poll read them
+/// before the mark.
+async fn polls(app: &App, id: i64, deliveries: u64, summary: &mut Summary) -> Result<()> {
+    println!("\n[the poller on an update of {deliveries} deliveries]");
+    let cpu = cpu_seconds();
+    callgrind::start();
+    for _ in 0..POLLS {
+        app.progress_mark(id).await?;
+    }
+    callgrind::stop(MARK, POLLS);
+    let mark_us = (cpu_seconds() - cpu) * 1e6 / POLLS as f64;
+    let cpu = cpu_seconds();
+    callgrind::start();
+    for _ in 0..POLLS {
+        app.progress(id).await?;
+    }
+    callgrind::stop(READ, POLLS);
+    let read_us = (cpu_seconds() - cpu) * 1e6 / POLLS as f64;
+    println!("  mark only: {mark_us:.0} µs of CPU per poll; counts read: {read_us:.0} µs");
+    summary.info(
+        format!("CPU per poll, nothing changed, {deliveries} deliveries"),
+        format!("{mark_us:.0} µs"),
+    );
+    summary.info(
+        format!("CPU per poll reading the counts, {deliveries} deliveries"),
+        format!("{read_us:.0} µs"),
+    );
+    Ok(())
+}
+
+/// Drafts, approves and plans an update; its id and deliveries to send.
+async fn planned(app: &App, dir: &Path, name: &str) -> Result<(i64, u64)> {
     let file = dir.join(format!("{}.toml", name.replace(' ', "-")));
     std::fs::write(&file, UPDATE)?;
     let id = app.draft(&file, None, DraftOptions::default()).await?.id;
@@ -178,6 +268,21 @@ async fn broadcast(
         app.clock.now_ms(),
     )
     .await?;
+    Ok((id, report.pending))
+}
+
+/// Plans an update, opens `open` dashboards on it, marks it `sending` for `serve`'s
+/// scheduler and measures from its first claim to its last delivery (counted as `phase`).
+async fn broadcast(
+    app: &App,
+    dir: &Path,
+    base: &str,
+    cookie: &str,
+    open: usize,
+    name: &str,
+    phase: &str,
+) -> Result<Broadcast> {
+    let (id, total) = planned(app, dir, name).await?;
     let events = Arc::new(AtomicU64::new(0));
     let client = reqwest::Client::new();
     let mut streams = Vec::new();
@@ -217,31 +322,35 @@ async fn broadcast(
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    // Cheap reads only, so that the benchmark's own watching costs next to nothing: the
+    // latest delivery event moves at the first claim; the state becomes `sent` at the end.
+    let planned_mark = app.progress_mark(id).await?.last_delivery_event;
     app.store.set_update_state(id, UpdateState::Sending).await?;
-    // The scheduler looks every 5 s: the clock starts at the first delivery that left.
-    let total = report.pending;
+    // The scheduler looks every 5 s: the clock starts at the first claim.
     let (started, watch) = loop {
-        let progress = app.progress(id).await?;
-        if progress.settled() > 0 {
+        if app.progress_mark(id).await?.last_delivery_event > planned_mark {
+            callgrind::start();
             break (Instant::now(), Stopwatch::start());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let events_at_start = events.load(Ordering::Relaxed);
-    loop {
-        let progress = app.progress(id).await?;
-        if progress.state == UpdateState::Sent && progress.open == 0 {
-            break;
-        }
+    while app.store.update_state(id).await? != UpdateState::Sent {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let wall = started.elapsed();
     let lap = watch.stop();
+    callgrind::stop(phase, total);
     let received = events.load(Ordering::Relaxed) - events_at_start;
     for stream in streams {
         stream.abort();
     }
+    let open_left = app.store.backlog(id).await?.open;
+    if open_left > 0 {
+        bail!("update {id} is sent with {open_left} deliveries open");
+    }
     Ok(Broadcast {
+        id,
         deliveries: total,
         wall,
         cpu_us_per_delivery: lap.cpu_per_item(total),
