@@ -96,13 +96,11 @@ async fn run(patients: usize, dashboards: usize) -> Result<()> {
         .await?;
     drop(day);
     let actor = tocsin::app::Actor::cli("bench");
-    app.add_user(
-        "jan",
-        UserRole::Approver,
-        NewCredential::Password(PASSWORD.into()),
-        &actor,
-    )
-    .await?;
+    // Four eyes by account: an author's account writes, an approver's approves.
+    for (name, role) in [("els", UserRole::Author), ("jan", UserRole::Approver)] {
+        app.add_user(name, role, NewCredential::Password(PASSWORD.into()), &actor)
+            .await?;
+    }
     let (_, token) = app.sign_in("jan", PASSWORD, "bench").await?;
     let cookie = format!("__Host-tocsin-session={}", token.expose());
 
@@ -167,8 +165,11 @@ async fn broadcast(
 ) -> Result<Broadcast> {
     let file = dir.join(format!("{}.toml", name.replace(' ', "-")));
     std::fs::write(&file, UPDATE)?;
-    let id = app.draft(&file, None, DraftOptions::default()).await?.id;
-    app.approve(id, "Dr. Jan Claes").await?;
+    let id = app
+        .draft(&file, Some("els"), DraftOptions::default())
+        .await?
+        .id;
+    app.approve(id, "jan").await?;
     let update = app.store.update(id).await?;
     let report = plan(
         app.store.as_ref(),

@@ -23,9 +23,18 @@ pub struct Console {
 
 impl Console {
     pub async fn start(test: &TestApp) -> Console {
+        Console::start_with(test, |_| {}).await
+    }
+
+    /// [`Console::start`] with the test's configuration changed by `change`.
+    pub async fn start_with(
+        test: &TestApp,
+        change: impl FnOnce(&mut tocsin::config::Config),
+    ) -> Console {
         let clock = Arc::new(ManualClock::new());
         let mut config = test.app.config.clone();
         config.serve.bind = "127.0.0.1:0".into();
+        change(&mut config);
         let mut app = App::open(config).await.expect("app");
         app.clock = Arc::clone(&clock) as Arc<dyn tocsin::clock::Clock>;
         let server = Server::bind(app).await.expect("serve binds");
