@@ -369,13 +369,19 @@ pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusR
         breakers,
         failures,
     } = progress(store, update_id).await?;
-    let not_started = store.start_refusal(update_id).await?.and_then(|refusal| {
-        let since = chrono::DateTime::from_timestamp_millis(refusal.at_ms)?;
-        Some(NotStarted {
-            since: since.with_timezone(&tz),
-            reason: refusal.reason,
-        })
-    });
+    // Only while it waits to start: a halted update's last refusal is no longer news.
+    let waiting = state == UpdateState::Approved;
+    let not_started = store
+        .start_refusal(update_id)
+        .await?
+        .filter(|_| waiting)
+        .and_then(|refusal| {
+            let since = chrono::DateTime::from_timestamp_millis(refusal.at_ms)?;
+            Some(NotStarted {
+                since: since.with_timezone(&tz),
+                reason: refusal.reason,
+            })
+        });
     let mut report = StatusReport {
         update_id,
         state,
