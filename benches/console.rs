@@ -136,13 +136,11 @@ async fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let actor = tocsin::app::Actor::cli("bench");
-    app.add_user(
-        "jan",
-        UserRole::Approver,
-        NewCredential::Password(PASSWORD.into()),
-        &actor,
-    )
-    .await?;
+    // Four eyes by account: an author's account writes, an approver's approves.
+    for (name, role) in [("els", UserRole::Author), ("jan", UserRole::Approver)] {
+        app.add_user(name, role, NewCredential::Password(PASSWORD.into()), &actor)
+            .await?;
+    }
     let (_, token) = app.sign_in("jan", PASSWORD, "bench").await?;
     let cookie = format!("__Host-tocsin-session={}", token.expose());
 
@@ -257,8 +255,11 @@ async fn polls(app: &App, id: i64, deliveries: u64, summary: &mut Summary) -> Re
 async fn planned(app: &App, dir: &Path, name: &str) -> Result<(i64, u64)> {
     let file = dir.join(format!("{}.toml", name.replace(' ', "-")));
     std::fs::write(&file, UPDATE)?;
-    let id = app.draft(&file, None, DraftOptions::default()).await?.id;
-    app.approve(id, "Dr. Jan Claes").await?;
+    let id = app
+        .draft(&file, Some("els"), DraftOptions::default())
+        .await?
+        .id;
+    app.approve(id, "jan").await?;
     let update = app.store.update(id).await?;
     let report = plan(
         app.store.as_ref(),

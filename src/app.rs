@@ -21,9 +21,9 @@ use crate::config::{Config, EmailTransport, Placeholder};
 use crate::dispatch::lifecycle::{self, Moment};
 use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher, RetryPolicy, RunEnd, Tally};
 use crate::domain::{
-    ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language, PatientFilter,
-    PhoneNumber, PublicReference, Recipient, RenderedMessage, Selection, UpdateState,
-    RANDOM_CHARACTERS,
+    Action, ApprovalError, AudienceSpec, ChannelKind, Contact, DeliveryState, Language,
+    PatientFilter, PhoneNumber, PublicReference, Recipient, RenderedMessage, Selection,
+    UpdateState, RANDOM_CHARACTERS,
 };
 use crate::fallback::Fallback;
 use crate::import::{self, ImportBatch, Notice, Unreadable};
@@ -51,6 +51,8 @@ pub enum AppError {
     Draft(#[from] DraftError),
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    Account(#[from] crate::domain::AccountRefusal),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
@@ -307,7 +309,8 @@ impl App {
         options: DraftOptions,
     ) -> Result<DraftReport, AppError> {
         self.refuse_placeholders("draft an update")?;
-        let draft = parse_draft(name, source, by, options)?;
+        let mut draft = parse_draft(name, source, by, options)?;
+        draft.update.author = self.signatory(&draft.update.author, Action::Draft).await?;
         if let Some(follows) = draft.update.follows {
             let earlier = self.store.update(follows).await?;
             if earlier.incident_id != draft.update.incident_id {
@@ -453,9 +456,10 @@ impl App {
     pub async fn approve(&self, id: i64, by: &str) -> Result<(), AppError> {
         self.refuse_placeholders("approve an update")?;
         let update = self.store.update(id).await?;
-        update.check_approval(by)?;
+        let by = self.reviewer(&update, by).await?;
+        update.check_approval(&by)?;
         self.store
-            .approve_update(id, by.trim(), self.clock.now_ms())
+            .approve_update(id, &by, self.clock.now_ms())
             .await?;
         Ok(())
     }

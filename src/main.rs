@@ -326,7 +326,8 @@ enum UpdateCommand {
     Draft {
         /// The update file (TOML; see examples/).
         file: PathBuf,
-        /// The author (else the file's `author`).
+        /// The author (else the file's `author`); once Tocsin has accounts, the name of an
+        /// author's or approver's account.
         #[arg(long)]
         by: Option<String>,
         /// Replace each SMS text by the proposed GSM-7 version.
@@ -337,7 +338,7 @@ enum UpdateCommand {
     Approve {
         /// The draft's id.
         id: i64,
-        /// Who approves: not the author.
+        /// Who approves: not the author; once Tocsin has accounts, an approver's account.
         #[arg(long)]
         by: String,
     },
@@ -363,7 +364,7 @@ enum UpdateCommand {
     Return {
         /// The draft's id.
         id: i64,
-        /// Who sends it back: not the author.
+        /// Who sends it back: not the author; once Tocsin has accounts, an approver's account.
         #[arg(long)]
         by: String,
         /// What the author should change.
@@ -630,6 +631,7 @@ fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool
     let text = match cause.downcast_ref::<AppError>()? {
         AppError::Store(error) => store(error)?,
         AppError::Approval(error) => approval(error)?,
+        AppError::Account(refusal) => account_refusal(refusal),
         AppError::Plan(tocsin::plan::PlanError::NotApproved(id)) => {
             say!("error-not-approved", id = id.to_string())
         }
@@ -664,6 +666,57 @@ fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool
         _ => return None,
     };
     Some((text, false))
+}
+
+/// Four eyes by account refused a name, in the CLI's language.
+fn account_refusal(refusal: &tocsin::domain::AccountRefusal) -> String {
+    use tocsin::domain::{AccountRefusal, Action};
+    let drafting = |action: &Action| *action == Action::Draft;
+    match refusal {
+        AccountRefusal::Unknown {
+            name,
+            action,
+            known,
+        } => {
+            let known = if known.is_empty() {
+                say!("foureyes-none-yet")
+            } else {
+                known.join(", ")
+            };
+            if drafting(action) {
+                say!(
+                    "foureyes-unknown-author",
+                    name = name.as_str(),
+                    known = known
+                )
+            } else {
+                say!(
+                    "foureyes-unknown-reviewer",
+                    name = name.as_str(),
+                    known = known
+                )
+            }
+        }
+        AccountRefusal::Disabled { name, action } if drafting(action) => {
+            say!("foureyes-disabled-draft", name = name.as_str())
+        }
+        AccountRefusal::Disabled { name, .. } => {
+            say!("foureyes-disabled-review", name = name.as_str())
+        }
+        AccountRefusal::Role(forbidden) => {
+            let (name, role) = (forbidden.name.as_str(), forbidden.role.as_str());
+            if drafting(&forbidden.action) {
+                say!("foureyes-role-draft", name = name, role = role)
+            } else {
+                say!("foureyes-role-review", name = name, role = role)
+            }
+        }
+        AccountRefusal::AuthorNotAccount { id, author } => say!(
+            "foureyes-author-not-account",
+            id = id.to_string(),
+            author = author.as_str()
+        ),
+    }
 }
 
 /// Why a file cannot be read: the system's own words in English, ours in Dutch and French
@@ -1009,6 +1062,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 "{}",
                 say!("approved", id = id.to_string(), by = by.as_str())
             );
+            warn_four_eyes_by_names(&app).await?;
         }
         UpdateCommand::Return { id, by, comment } => {
             app.return_to_author(id, &by, &comment, &actor).await?;
@@ -1016,6 +1070,7 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
                 "{}",
                 say!("update-returned", id = id.to_string(), by = by.as_str())
             );
+            warn_four_eyes_by_names(&app).await?;
         }
         UpdateCommand::Send {
             id,
@@ -1252,6 +1307,15 @@ async fn update(app: App, command: UpdateCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Without accounts four eyes compares typed names only: said after each review, where the
+/// one who reviews reads it.
+async fn warn_four_eyes_by_names(app: &App) -> Result<()> {
+    if !app.four_eyes_by_account().await? {
+        eprintln!("{}", say!("foureyes-by-names"));
+    }
+    Ok(())
 }
 
 /// `update playbooks`: each playbook's key and its name in nl, fr and en.

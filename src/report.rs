@@ -21,6 +21,8 @@ pub struct StatusReport {
     pub paused: Option<String>,
     /// Pending deliveries held back by a stopped run.
     pub held: u64,
+    /// Why `tocsin serve` could not start it at its scheduled time, while it cannot.
+    pub not_started: Option<NotStarted>,
     pub total: u64,
     pub by_state: BTreeMap<DeliveryState, u64>,
     /// State counts per channel.
@@ -48,6 +50,14 @@ pub struct StatusReport {
     /// How many unreached contacts share each story (`sms: undeliverable; email: skipped`),
     /// so that a dozen real bounces are not lost among thousands without an address.
     pub unreached_by_why: BTreeMap<String, u64>,
+}
+
+/// Why `tocsin serve` could not start a scheduled update, and since when (in the hospital's
+/// time zone); it tries again at every look.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotStarted {
+    pub since: chrono::DateTime<Tz>,
+    pub reason: String,
 }
 
 /// The counting part of [`StatusReport`], without the unreached list: what the console's
@@ -359,11 +369,25 @@ pub async fn status(store: &dyn Store, update_id: i64, tz: Tz) -> Result<StatusR
         breakers,
         failures,
     } = progress(store, update_id).await?;
+    // Only while it waits to start: a halted update's last refusal is no longer news.
+    let waiting = state == UpdateState::Approved;
+    let not_started = store
+        .start_refusal(update_id)
+        .await?
+        .filter(|_| waiting)
+        .and_then(|refusal| {
+            let since = chrono::DateTime::from_timestamp_millis(refusal.at_ms)?;
+            Some(NotStarted {
+                since: since.with_timezone(&tz),
+                reason: refusal.reason,
+            })
+        });
     let mut report = StatusReport {
         update_id,
         state,
         paused,
         held,
+        not_started,
         total,
         by_state,
         by_channel,
@@ -456,6 +480,21 @@ impl StatusReport {
                     ]
                 ),
                 text.say("status-paused-fix", &[("id", id())])
+            );
+        }
+        if let Some(refused) = &self.not_started {
+            let since = text.datetime(refused.since.to_utc(), refused.since.timezone());
+            let _ = writeln!(
+                out,
+                "{}\n  {}",
+                text.say(
+                    "schedule-not-started",
+                    &[
+                        ("since", since.into()),
+                        ("reason", refused.reason.as_str().into())
+                    ]
+                ),
+                text.say("schedule-not-started-fix", &[("id", id())])
             );
         }
         if self.total == 0 {

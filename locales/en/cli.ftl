@@ -413,3 +413,27 @@ state-undeliverable = undeliverable
 state-skipped = skipped
 state-cancelled = cancelled
 state-uncertain = uncertain
+
+## Four eyes by account (update draft, approve, return)
+# $name, $known: the accounts that may draft, or foureyes-none-yet
+foureyes-unknown-author = the author "{ $name }" is not an account: once Tocsin has accounts, an update's author must be one. Give the account's name with --by NAME (or author = "NAME" in the file), or add it: tocsin user add NAME --role author (accounts that may draft: { $known })
+# $name, $known: the approvers' accounts, or foureyes-none-yet
+foureyes-unknown-reviewer = "{ $name }" is not an account: once Tocsin has accounts, whoever approves or sends back an update must be an approver's account. Give it with --by NAME, or add it: tocsin user add NAME --role approver (approvers: { $known })
+foureyes-none-yet = none yet
+# $name
+foureyes-disabled-draft = the account { $name } is disabled: it may not draft an update
+# $name
+foureyes-disabled-review = the account { $name } is disabled: it may not approve or send back an update
+# $name, $role
+foureyes-role-draft = { $name } is an account of role { $role }, which drafts no update: give an author's or approver's account with --by NAME
+# $name, $role
+foureyes-role-review = { $name } is an account of role { $role }: only an approver approves or sends back an update
+# $id, $author
+foureyes-author-not-account = update { $id } was drafted by "{ $author }", who is not an account: four eyes cannot tell whether its approver is the same person. Draft it again under the author's account (tocsin update draft FILE --by NAME), then discard this one (tocsin update discard { $id })
+foureyes-by-names = Note: Tocsin has no accounts, so four eyes compares the names typed (the file's author, --by) and cannot tell one person under two names. Once accounts exist (tocsin user add NAME --role author or approver), drafts and reviews must name them.
+
+## A scheduled update tocsin serve could not start (status)
+# $since, $reason
+schedule-not-started = NOT STARTED: tocsin serve could not start it at its time (first at { $since }): { $reason }
+# $id
+schedule-not-started-fix = fix the cause: tocsin serve tries again every 5 seconds (or take the approval back: tocsin update revoke { $id })

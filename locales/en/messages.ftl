@@ -439,6 +439,9 @@ console-kind-cancel = cancellation
 console-kind-allclear = all clear
 console-update-send-at-label = To be sent at
 console-update-paused = Paused
+console-update-not-started = Not started
+# $since: when serve first could not start it
+console-update-not-started-help = Tocsin serve could not start it at its time (first: { $since }); it tries again every 5 seconds. Fix the cause with whoever runs the server, or halt the update.
 console-update-watch = Follow the sending
 console-update-returned-by = Sent back by { $name }:
 console-update-actions = What you can do

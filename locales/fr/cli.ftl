@@ -461,3 +461,27 @@ state-undeliverable = non distribuable
 state-skipped = ignoré
 state-cancelled = annulé
 state-uncertain = incertain
+
+## Quatre yeux par compte (update draft, approve, return)
+# $name, $known : les comptes autorisés à rédiger, ou foureyes-none-yet
+foureyes-unknown-author = l'auteur « { $name } » n'est pas un compte : dès que Tocsin a des comptes, l'auteur d'une mise à jour doit en être un. Donnez le nom du compte avec --by NOM (ou author = "NOM" dans le fichier), ou ajoutez-le : tocsin user add NOM --role author (comptes autorisés à rédiger : { $known })
+# $name, $known : les comptes des approbateurs, ou foureyes-none-yet
+foureyes-unknown-reviewer = « { $name } » n'est pas un compte : dès que Tocsin a des comptes, qui approuve ou renvoie une mise à jour doit avoir un compte de rôle approver. Donnez-le avec --by NOM, ou ajoutez-le : tocsin user add NOM --role approver (approbateurs : { $known })
+foureyes-none-yet = aucun pour l'instant
+# $name
+foureyes-disabled-draft = le compte { $name } est désactivé : il ne peut pas rédiger de mise à jour
+# $name
+foureyes-disabled-review = le compte { $name } est désactivé : il ne peut ni approuver ni renvoyer une mise à jour
+# $name, $role
+foureyes-role-draft = { $name } est un compte de rôle { $role }, qui ne rédige pas de mise à jour : donnez avec --by NOM un compte de rôle author ou approver
+# $name, $role
+foureyes-role-review = { $name } est un compte de rôle { $role } : seul un approver approuve ou renvoie une mise à jour
+# $id, $author
+foureyes-author-not-account = la mise à jour { $id } a été rédigée par « { $author } », qui n'est pas un compte : le principe des quatre yeux ne peut pas vérifier que la personne qui l'approuve est une autre. Rédigez-la à nouveau sous le compte de son auteur (tocsin update draft FICHIER --by NOM), puis abandonnez celle-ci (tocsin update discard { $id })
+foureyes-by-names = Attention : Tocsin n'a pas de comptes ; le principe des quatre yeux ne compare donc que les noms saisis (author du fichier, --by) et ne voit pas une même personne sous deux noms. Dès qu'il y a des comptes (tocsin user add NOM --role author ou approver), la rédaction et l'approbation doivent les nommer.
+
+## Une mise à jour programmée que tocsin serve n'a pas pu démarrer (status)
+# $since, $reason
+schedule-not-started = NON DÉMARRÉE : tocsin serve n'a pas pu la démarrer à l'heure prévue (la première fois le { $since }) : { $reason }
+# $id
+schedule-not-started-fix = corrigez la cause : tocsin serve réessaie toutes les 5 secondes (ou retirez l'approbation : tocsin update revoke { $id })

@@ -442,6 +442,9 @@ console-kind-cancel = annulation
 console-kind-allclear = fin d'alerte
 console-update-send-at-label = Envoi prévu le
 console-update-paused = En pause
+console-update-not-started = Non démarrée
+# $since: when serve first could not start it
+console-update-not-started-help = Tocsin serve n'a pas pu la démarrer à l'heure prévue (la première fois : { $since }) ; il réessaie toutes les 5 secondes. Corrigez la cause avec la personne qui gère le serveur, ou arrêtez la mise à jour.
 console-update-watch = Suivre l'envoi
 console-update-returned-by = Renvoyée par { $name } :
 console-update-actions = Ce que vous pouvez faire

@@ -416,3 +416,27 @@ state-undeliverable = onbestelbaar
 state-skipped = overgeslagen
 state-cancelled = geannuleerd
 state-uncertain = onzeker
+
+## Vier ogen per account (update draft, approve, return)
+# $name, $known: de accounts die mogen opstellen, of foureyes-none-yet
+foureyes-unknown-author = de auteur "{ $name }" is geen account: zodra Tocsin accounts heeft, moet de auteur van een update er een zijn. Geef de naam van het account met --by NAAM (of author = "NAAM" in het bestand), of voeg het toe: tocsin user add NAAM --role author (accounts die mogen opstellen: { $known })
+# $name, $known: de accounts van de goedkeurders, of foureyes-none-yet
+foureyes-unknown-reviewer = "{ $name }" is geen account: zodra Tocsin accounts heeft, moet wie een update goedkeurt of terugstuurt een account met de rol approver zijn. Geef het met --by NAAM, of voeg het toe: tocsin user add NAAM --role approver (goedkeurders: { $known })
+foureyes-none-yet = nog geen
+# $name
+foureyes-disabled-draft = het account { $name } is uitgeschakeld: het mag geen update opstellen
+# $name
+foureyes-disabled-review = het account { $name } is uitgeschakeld: het mag geen update goedkeuren of terugsturen
+# $name, $role
+foureyes-role-draft = { $name } is een account met de rol { $role }, die geen updates opstelt: geef met --by NAAM een account met de rol author of approver
+# $name, $role
+foureyes-role-review = { $name } is een account met de rol { $role }: alleen een approver keurt een update goed of stuurt ze terug
+# $id, $author
+foureyes-author-not-account = update { $id } is opgesteld door "{ $author }", en dat is geen account: vier ogen kan niet nagaan of wie ze goedkeurt iemand anders is. Stel ze opnieuw op onder het account van de auteur (tocsin update draft BESTAND --by NAAM) en verwerp dan deze (tocsin update discard { $id })
+foureyes-by-names = Let op: Tocsin heeft geen accounts, dus vier ogen vergelijkt alleen de getypte namen (author in het bestand, --by) en ziet niet wanneer één persoon twee namen gebruikt. Zodra er accounts zijn (tocsin user add NAAM --role author of approver), moeten opstellen en goedkeuren die noemen.
+
+## Een geplande update die tocsin serve niet kon starten (status)
+# $since, $reason
+schedule-not-started = NIET GESTART: tocsin serve kon de update op het geplande tijdstip niet starten (voor het eerst op { $since }): { $reason }
+# $id
+schedule-not-started-fix = los de oorzaak op: tocsin serve probeert het elke 5 seconden opnieuw (of trek de goedkeuring in: tocsin update revoke { $id })

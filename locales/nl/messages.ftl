@@ -439,6 +439,9 @@ console-kind-cancel = annulering
 console-kind-allclear = einde alarm
 console-update-send-at-label = Wordt verstuurd op
 console-update-paused = Gepauzeerd
+console-update-not-started = Niet gestart
+# $since: when serve first could not start it
+console-update-not-started-help = Tocsin serve kon de update op het geplande tijdstip niet starten (voor het eerst: { $since }); het probeert het elke 5 seconden opnieuw. Los de oorzaak op met wie de server beheert, of stop de update.
 console-update-watch = Volg de verzending
 console-update-returned-by = Teruggestuurd door { $name }:
 console-update-actions = Wat u kunt doen

@@ -6,9 +6,9 @@ use super::{Actor, App, AppError, DraftReport, SendReport};
 use crate::author::DraftOptions;
 use crate::dispatch::scheduler::Launch;
 use crate::dispatch::Tally;
-use crate::domain::UpdateState;
+use crate::domain::{AccountRefusal, Action, Update, UpdateState, UserName};
 use crate::plan::plan;
-use crate::store::{RetryFilter, StoreError};
+use crate::store::{RetryFilter, StoreError, User};
 use chrono::{NaiveDateTime, TimeZone};
 use std::path::Path;
 use std::sync::Arc;
@@ -37,8 +37,46 @@ impl App {
         Ok(report)
     }
 
-    /// `approve`, audited; a refusal (the author, a second approval) is audited too: four
-    /// eyes tried around is worth a line.
+    /// Whether four eyes compares accounts (Tocsin has at least one, disabled ones
+    /// included) or, until the first, the names typed: a file's `author` and `--by`.
+    pub async fn four_eyes_by_account(&self) -> Result<bool, AppError> {
+        Ok(!self.store.users().await?.is_empty())
+    }
+
+    /// Who drafts (`Action::Draft`) or reviews (`Action::Approve`) as `name` says: with
+    /// accounts, the account's name as stored, if it is enabled and its role may; without,
+    /// the name as typed.
+    pub(super) async fn signatory(&self, name: &str, action: Action) -> Result<String, AppError> {
+        let users = self.store.users().await?;
+        if users.is_empty() {
+            return Ok(name.trim().to_string());
+        }
+        Ok(account(&users, name, action)?)
+    }
+
+    /// Who reviews `update` as `by` says: [`App::signatory`] for `Action::Approve`; and with
+    /// accounts, a draft whose author is no account is refused, since its approver could be
+    /// the same person under another name.
+    pub(super) async fn reviewer(&self, update: &Update, by: &str) -> Result<String, AppError> {
+        let users = self.store.users().await?;
+        if users.is_empty() {
+            return Ok(by.trim().to_string());
+        }
+        let by = account(&users, by, Action::Approve)?;
+        let author = UserName::parse(&update.author).ok();
+        let known = users.iter().any(|user| Some(&user.name) == author.as_ref());
+        if update.state == UpdateState::Draft && !known {
+            return Err(AccountRefusal::AuthorNotAccount {
+                id: update.id,
+                author: update.author.clone(),
+            }
+            .into());
+        }
+        Ok(by)
+    }
+
+    /// `approve`, audited; a refusal (the author, no approver's account, a second approval)
+    /// is audited too: four eyes tried around is worth a line.
     pub async fn approve_as(&self, id: i64, by: &str, actor: &Actor) -> Result<(), AppError> {
         let target = id.to_string();
         match self.approve(id, by).await {
@@ -51,7 +89,7 @@ impl App {
                 )
                 .await
             }
-            Err(error @ AppError::Approval(_)) => {
+            Err(error @ (AppError::Approval(_) | AppError::Account(_))) => {
                 self.audit(
                     actor,
                     "update.approve.refused",
@@ -65,9 +103,32 @@ impl App {
         }
     }
 
-    /// Sends a draft back to its author with a comment (four eyes: not by its author); it
-    /// stays a draft, and the comment is shown with it.
+    /// Sends a draft back to its author with a comment (four eyes: not by its author, and
+    /// with accounts by an approver's); it stays a draft, and the comment is shown with it.
+    /// A refusal by four eyes is audited, as for `approve_as`.
     pub async fn return_to_author(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        actor: &Actor,
+    ) -> Result<(), AppError> {
+        match self.send_back(id, by, comment, actor).await {
+            Err(error @ (AppError::Approval(_) | AppError::Account(_))) => {
+                self.audit(
+                    actor,
+                    "update.return.refused",
+                    Some(&id.to_string()),
+                    Some(error.to_string()),
+                )
+                .await?;
+                Err(error)
+            }
+            other => other,
+        }
+    }
+
+    async fn send_back(
         &self,
         id: i64,
         by: &str,
@@ -86,15 +147,16 @@ impl App {
             )));
         }
         let update = self.store.update(id).await?;
-        update.check_approval(by)?;
+        let by = self.reviewer(&update, by).await?;
+        update.check_approval(&by)?;
         self.store
-            .return_update(id, by.trim(), comment, self.clock.now_ms())
+            .return_update(id, &by, comment, self.clock.now_ms())
             .await?;
         self.audit(
             actor,
             "update.return",
             Some(&id.to_string()),
-            Some(format!("by {}: {comment}", by.trim())),
+            Some(format!("by {by}: {comment}")),
         )
         .await
     }
@@ -285,6 +347,33 @@ impl App {
             .await?;
         Ok(resumed)
     }
+}
+
+/// The account `name` stands for among `users`, if it is enabled and its role may `action`.
+fn account(users: &[User], name: &str, action: Action) -> Result<String, AccountRefusal> {
+    let parsed = UserName::parse(name).ok();
+    let Some(user) = users
+        .iter()
+        .find(|user| Some(&user.name) == parsed.as_ref())
+    else {
+        return Err(AccountRefusal::Unknown {
+            name: name.trim().to_string(),
+            action,
+            known: users
+                .iter()
+                .filter(|user| user.disabled_at_ms.is_none() && user.role.may(action))
+                .map(|user| user.name.to_string())
+                .collect(),
+        });
+    };
+    if user.disabled_at_ms.is_some() {
+        return Err(AccountRefusal::Disabled {
+            name: user.name.to_string(),
+            action,
+        });
+    }
+    user.role.require(&user.name, action)?;
+    Ok(user.name.to_string())
 }
 
 /// `tocsin serve` starts a scheduled update by planning it; the scheduler then runs it.

@@ -56,7 +56,8 @@ pub async fn run(
                         (Some(launch), true) => match launch.launch(update.id).await {
                             Ok(()) => true,
                             Err(error) => {
-                                tracing::error!(message = "scheduled update not started", id = update.id, %error);
+                                refused_start(store.as_ref(), &dispatcher, update.id, &*error)
+                                    .await;
                                 false
                             }
                         },
@@ -127,6 +128,27 @@ pub async fn run(
         }
     }
     runs.abort_all();
+}
+
+/// Records why a scheduled update could not start, for its page and `tocsin status`; the
+/// scheduler tries again at every look, and logs a reason once, not every few seconds.
+async fn refused_start(
+    store: &dyn crate::store::Store,
+    dispatcher: &Dispatcher,
+    id: i64,
+    error: &(dyn std::error::Error + Send + Sync),
+) {
+    let reason = error.to_string();
+    match store
+        .refuse_start(id, &reason, dispatcher.clock.now_ms())
+        .await
+    {
+        Ok(true) => tracing::error!(message = "scheduled update not started", id, %error),
+        Ok(false) => tracing::debug!(message = "scheduled update still not started", id, %error),
+        Err(unrecorded) => {
+            tracing::error!(message = "scheduled update not started", id, %error, %unrecorded)
+        }
+    }
 }
 
 /// Forgets a run that ended, and moves its update along (`sent`, or paused with the reason).

@@ -164,6 +164,54 @@ impl fmt::Display for UserName {
     }
 }
 
+/// Four eyes by account: once Tocsin has accounts, whoever drafts an update (by file or in
+/// the console) and whoever approves or sends it back must each be an account whose role
+/// may, so that one person cannot be its author under one name and its approver under
+/// another ("Els Peeters" in a file, `els` in the console).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountRefusal {
+    /// No account has this name; `known` names the enabled accounts that may.
+    #[error("{}", unknown_account(.name, *.action, .known))]
+    Unknown {
+        name: String,
+        action: Action,
+        known: Vec<String>,
+    },
+    #[error("the account {name} is disabled: it may not {}", .action.describe())]
+    Disabled { name: String, action: Action },
+    #[error(transparent)]
+    Role(#[from] Forbidden),
+    /// A draft stored under a name that is no account (drafted before the first account):
+    /// nobody can tell whether its approver is the same person.
+    #[error(
+        "update {id} was drafted by {author:?}, who is not an account: four eyes cannot tell \
+         whether its approver is the same person. Draft it again under the author's account \
+         (tocsin update draft FILE --by NAME) and discard this one"
+    )]
+    AuthorNotAccount { id: i64, author: String },
+}
+
+fn unknown_account(name: &str, action: Action, known: &[String]) -> String {
+    let (who, how, role) = match action {
+        Action::Draft => ("the author", "an update's author", "author"),
+        _ => (
+            "the reviewer",
+            "whoever approves or sends back an update",
+            "approver",
+        ),
+    };
+    let known = if known.is_empty() {
+        "none yet".to_string()
+    } else {
+        known.join(", ")
+    };
+    format!(
+        "{who} {name:?} is not an account: once Tocsin has accounts, {how} must be one. Give \
+         the account's name with --by NAME, or add it: tocsin user add NAME --role {role} \
+         (accounts that may: {known})"
+    )
+}
+
 /// A password as a person typed it: long enough, and not so long that hashing it is a way
 /// to tie up the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -15,8 +15,8 @@ mod reference;
 mod update;
 
 pub use account::{
-    check_password, Action, Forbidden, PasswordError, SecretToken, UnknownRole, UserName,
-    UserNameError, UserRole, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+    check_password, AccountRefusal, Action, Forbidden, PasswordError, SecretToken, UnknownRole,
+    UserName, UserNameError, UserRole, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
 };
 pub use audience::{AppointmentWindow, AudienceError, AudienceSpec, PatientFilter, Selection};
 pub use cap::{message_type, CapFields, CapValues, Certainty, ResponseType, Severity, Urgency};

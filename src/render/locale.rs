@@ -362,6 +362,8 @@ pub(crate) const CATALOGUE: &[(&str, &[&str])] = &[
     ("console-kind-allclear", &[]),
     ("console-update-send-at-label", &[]),
     ("console-update-paused", &[]),
+    ("console-update-not-started", &[]),
+    ("console-update-not-started-help", &["since"]),
     ("console-update-watch", &[]),
     ("console-update-returned-by", &["name"]),
     ("console-update-actions", &[]),

@@ -212,6 +212,13 @@ pub struct UpdateEvent {
     pub detail: Option<String>,
 }
 
+/// Why `tocsin serve` could not start a scheduled update, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRefusal {
+    pub at_ms: i64,
+    pub reason: String,
+}
+
 /// A reviewer's verdict on an update (four eyes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Review {
@@ -584,6 +591,12 @@ pub trait Store: Send + Sync {
     async fn hold_update(&self, id: i64, by: &str, at_ms: i64) -> Result<u64>;
     /// When the update's deliveries were planned, if they were.
     async fn planned_at(&self, id: i64) -> Result<Option<i64>>;
+    /// Records why `serve` could not start a scheduled update, and logs it in
+    /// `update_events` (`not started`), unless that reason is recorded already: true when it
+    /// was new. Planning, a new schedule and a revoked approval clear it.
+    async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool>;
+    /// Why `serve` could not start the update, if it could not.
+    async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>>;
 
     /// Merges an export in one transaction: new records inserted, known ones updated field
     /// by field with each change logged, the rest counted unchanged. Every appointment's

@@ -367,3 +367,180 @@ async fn the_login_throttle_follows_the_configuration_on_the_apps_clock() {
     clock.advance(Duration::from_secs(2));
     assert_eq!(throttle.wait("an", "192.0.2.7"), Duration::ZERO);
 }
+
+/// An update file to the press list, written by `author`.
+fn press_update(author: &str) -> String {
+    format!(
+        "incident = \"cyberattack-2026-01\"\nkind = \"alert\"\nauthor = \"{author}\"\n\
+         audiences = [\"media\"]\nchannels = [\"email\"]\nappointments = \"cancelled\"\n\
+         [nl]\ntitle = \"Cyberaanval\"\nbody = \"De spoed is gesloten.\"\nsms = \"Spoed gesloten.\"\n\
+         [fr]\ntitle = \"Cyberattaque\"\nbody = \"Les urgences sont fermées.\"\nsms = \"Urgences fermées.\"\n\
+         [en]\ntitle = \"Cyberattack\"\nbody = \"The emergency department is closed.\"\nsms = \"Emergency closed.\"\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_accounts_exist_drafts_and_reviews_on_the_command_line_must_name_accounts() {
+    use crate::cli::with_database;
+    let dir = tempfile::tempdir().expect("temp dir");
+    configure(dir.path(), "");
+    with_database(dir.path());
+    std::fs::write(dir.path().join("update.toml"), press_update("Els Peeters")).expect("write");
+    let run = |args: &[&str]| {
+        let out = tocsin_with_stdin(dir.path(), args, "");
+        let (stdout, stderr) = text(&out);
+        (out.status.success(), stdout, stderr)
+    };
+    let ok = |args: &[&str]| {
+        let (success, stdout, stderr) = run(args);
+        assert!(success, "{args:?}: {stdout}{stderr}");
+        (stdout, stderr)
+    };
+    let refused = |args: &[&str]| {
+        let (success, stdout, stderr) = run(args);
+        assert!(!success, "{args:?} refused: {stdout}{stderr}");
+        stderr
+    };
+
+    // Without accounts, names are free text, and a review says what that cannot see.
+    ok(&["update", "draft", "update.toml"]);
+    let (_, said) = ok(&["update", "approve", "1", "--by", "Jan Claes"]);
+    assert!(said.contains("Tocsin has no accounts"), "{said}");
+    ok(&["update", "draft", "update.toml"]);
+
+    for (name, role) in [
+        ("els", "author"),
+        ("jan", "approver"),
+        ("piet", "approver"),
+        ("carla", "admin"),
+    ] {
+        let out = tocsin_with_stdin(
+            dir.path(),
+            &["user", "add", name, "--role", role],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+
+    let said = refused(&["update", "draft", "update.toml"]);
+    assert!(
+        said.contains("the author \"Els Peeters\" is not an account"),
+        "{said}"
+    );
+    assert!(
+        said.contains("tocsin user add NAME --role author"),
+        "{said}"
+    );
+    assert!(said.contains("may draft: els, jan, piet"), "{said}");
+    let said = refused(&["update", "draft", "update.toml", "--by", "carla"]);
+    assert!(said.contains("carla is an account of role admin"), "{said}");
+    let (said, _) = ok(&["update", "draft", "update.toml", "--by", "Els"]);
+    assert!(said.contains("by els"), "stored as the account: {said}");
+    ok(&["update", "draft", "update.toml", "--by", "jan"]);
+
+    // Update 3 is els's, update 4 jan's.
+    let said = refused(&["update", "approve", "3", "--by", "Jan Claes"]);
+    assert!(said.contains("\"Jan Claes\" is not an account"), "{said}");
+    assert!(
+        said.contains("--role approver (approvers: jan, piet)"),
+        "{said}"
+    );
+    let said = refused(&["update", "approve", "3", "--by", "els"]);
+    assert!(said.contains("els is an account of role author"), "{said}");
+    let said = refused(&["update", "approve", "4", "--by", "JAN"]);
+    assert!(said.contains("four eyes"), "{said}");
+    let said = refused(&["update", "return", "4", "--by", "jan", "--comment", "mine"]);
+    assert!(said.contains("four eyes"), "{said}");
+    // Drafted before the accounts, by a name that is none: nobody can tell who wrote it.
+    let said = refused(&["update", "approve", "2", "--by", "piet"]);
+    assert!(
+        said.contains("drafted by \"Els Peeters\", who is not an account"),
+        "{said}"
+    );
+
+    let (_, said) = ok(&["update", "approve", "3", "--by", "piet"]);
+    assert!(!said.contains("no accounts"), "{said}");
+    ok(&["update", "approve", "4", "--by", "piet"]);
+
+    let app = app_in(dir.path()).await;
+    let update = app.store.update(3).await.expect("update");
+    assert_eq!(
+        (update.author.as_str(), update.approved_by.as_deref()),
+        ("els", Some("piet"))
+    );
+    let entries = app
+        .store
+        .audit_log(&tocsin::store::AuditFilter::default())
+        .await
+        .expect("audit log");
+    let count = |action: &str, target: &str| {
+        entries
+            .iter()
+            .filter(|entry| entry.action == action && entry.target.as_deref() == Some(target))
+            .count()
+    };
+    assert_eq!(count("update.approve.refused", "3"), 2);
+    assert_eq!(count("update.approve.refused", "4"), 1);
+    assert_eq!(count("update.approve.refused", "2"), 1);
+    assert_eq!(count("update.return.refused", "4"), 1);
+    assert_eq!(count("update.approve", "3"), 1);
+}
+
+#[tokio::test]
+async fn a_disabled_account_neither_drafts_nor_reviews_and_an_admin_does_not_review() {
+    use tocsin::app::AppError;
+    use tocsin::author::DraftOptions;
+    use tocsin::domain::AccountRefusal;
+    let test = TestApp::new(|_| {}).await;
+    let app = &test.app;
+    let actor = Actor::cli("test");
+    for (name, role) in [
+        ("els", UserRole::Author),
+        ("jan", UserRole::Approver),
+        ("piet", UserRole::Approver),
+        ("carla", UserRole::Admin),
+    ] {
+        app.add_user(name, role, NewCredential::Password(PASSWORD.into()), &actor)
+            .await
+            .expect("user");
+    }
+    let source = press_update("els");
+    let id = app
+        .draft_source("update.toml", &source, None, DraftOptions::default())
+        .await
+        .expect("draft")
+        .id;
+    app.disable_user("piet", &actor).await.expect("disable");
+
+    let refused = app.approve_as(id, "piet", &actor).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AppError::Account(AccountRefusal::Disabled { ref name, .. })) if name == "piet"
+        ),
+        "{refused:?}"
+    );
+    let refused = app.approve_as(id, "carla", &actor).await;
+    assert!(
+        matches!(refused, Err(AppError::Account(AccountRefusal::Role(_)))),
+        "{refused:?}"
+    );
+    let refused = app
+        .draft_source(
+            "update.toml",
+            &source,
+            Some("piet"),
+            DraftOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(AppError::Account(AccountRefusal::Disabled { .. }))
+        ),
+        "{refused:?}"
+    );
+    app.approve_as(id, "Jan", &actor).await.expect("approve");
+    let update = app.store.update(id).await.expect("update");
+    assert_eq!(update.approved_by.as_deref(), Some("jan"));
+}

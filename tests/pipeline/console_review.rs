@@ -600,3 +600,74 @@ async fn update_return_and_send_at_on_the_command_line_are_stored_and_audited() 
         assert_eq!(entry.target.as_deref(), Some("1"), "{action}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_update_serve_cannot_start_says_why_on_its_page_and_in_status_and_logs_it_once()
+{
+    let test = with_users().await;
+    let id = test
+        .approved_update(&source("els", "Spoed", "Emergency closed.", None))
+        .await;
+    // Planning refuses this configuration (`Config::load` would refuse the file too, so it
+    // is set here, on serve's copy): the update cannot start.
+    let console = Console::start_with(&test, |config| {
+        config
+            .telegram
+            .public_channels
+            .insert("de".into(), "@ziekenhuis_de".into());
+    })
+    .await;
+    let mut jan = signed_in(&console, "jan").await;
+    let page = jan
+        .post(&format!("/console/updates/{id}/send"), &[("at", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    // Three looks of the scheduler, each refused.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        test.app.store.update_state(id).await.expect("state"),
+        UpdateState::Approved
+    );
+    let page = jan.get(&format!("/console/updates/{id}")).await;
+    assert!(page.body.contains("Not started"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("[telegram] public_channels: &quot;de&quot; is not nl, fr or en"),
+        "the reason: {}",
+        page.body
+    );
+    jan.accept_language = "fr-BE".into();
+    let page = jan.get(&format!("/console/updates/{id}")).await;
+    assert!(page.body.contains("Non démarrée"), "{}", page.body);
+
+    let events = test.app.store.update_events(id).await.expect("events");
+    let refusals: Vec<_> = events
+        .iter()
+        .filter(|event| event.action == "not started")
+        .collect();
+    assert_eq!(refusals.len(), 1, "once, not at every look: {events:?}");
+    assert!(refusals[0]
+        .detail
+        .as_deref()
+        .is_some_and(|detail| detail.contains("public_channels")));
+
+    let status = test.app.status(id).await.expect("status");
+    let text = status.to_text();
+    assert!(text.contains("NOT STARTED"), "{text}");
+    assert!(text.contains("public_channels"), "{text}");
+    assert!(text.contains("tocsin update revoke"), "{text}");
+
+    // Taken back, it is no longer waiting to start: nothing to say.
+    test.app
+        .revoke_as(id, "jan", &Actor::cli("test"))
+        .await
+        .expect("revoke");
+    assert!(test
+        .app
+        .status(id)
+        .await
+        .expect("status")
+        .not_started
+        .is_none());
+}

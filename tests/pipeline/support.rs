@@ -98,21 +98,26 @@ impl TestApp {
         .await
     }
 
-    /// Drafts, approves (as someone else) and returns the update's id.
+    /// Drafts, approves (as someone else: with accounts, an approver who is not its author)
+    /// and returns the update's id.
     pub async fn approved_update(&self, source: &str) -> i64 {
         let file = self.dir.path().join("update.toml");
         std::fs::write(&file, source).expect("write update file");
-        let id = self
+        let draft = self
             .app
             .draft(&file, None, DraftOptions::default())
             .await
-            .expect("draft")
-            .id;
-        self.app
-            .approve(id, "Second Person")
-            .await
-            .expect("approve");
-        id
+            .expect("draft");
+        let users = self.app.store.users().await.expect("users");
+        let approver = users
+            .iter()
+            .find(|user| {
+                user.role == tocsin::domain::UserRole::Approver
+                    && user.name.as_str() != draft.draft.update.author
+            })
+            .map_or("Second Person", |user| user.name.as_str());
+        self.app.approve(draft.id, approver).await.expect("approve");
+        draft.id
     }
 }
 
@@ -212,10 +217,11 @@ pub async fn seed_sms_patients(app: &App) {
         .expect("seed");
 }
 
-/// An e-mail-only update to patients, with the accents that break careless mailers.
+/// An e-mail-only update to patients, with the accents that break careless mailers; by
+/// `els`, so that it is an account's where the test adds accounts.
 pub const EMAIL_UPDATE: &str = r#"incident = "cyberattack-2026-01"
 kind = "alert"
-author = "Els Peeters"
+author = "els"
 audiences = ["patients"]
 channels = ["email"]
 

@@ -5,7 +5,7 @@
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::SqliteStore;
 use crate::domain::DeliveryState;
-use crate::store::{Result, RetryFilter, Review, StoreError, UpdateEvent, Verdict};
+use crate::store::{Result, RetryFilter, Review, StartRefusal, StoreError, UpdateEvent, Verdict};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// Appends a person's (or, with `by` None, the dispatcher's) action to the update's log.
@@ -161,7 +161,8 @@ pub(super) async fn revoke_approval(
     let (_turn, mut tx) = store.begin_write().await?;
     let done = sqlx::query(
         "UPDATE updates SET state = 'draft', approved_by = NULL, approved_at = NULL, \
-         send_at = NULL WHERE id = ? AND state = 'approved' AND planned_at IS NULL",
+         send_at = NULL, start_refused = NULL, start_refused_at = NULL \
+         WHERE id = ? AND state = 'approved' AND planned_at IS NULL",
     )
     .bind(id)
     .execute(&mut *tx)
@@ -418,8 +419,8 @@ pub(super) async fn schedule_update(
 ) -> Result<()> {
     let (_turn, mut tx) = store.begin_write().await?;
     let done = sqlx::query(
-        "UPDATE updates SET send_at = ? WHERE id = ? AND state = 'approved' \
-         AND planned_at IS NULL",
+        "UPDATE updates SET send_at = ?, start_refused = NULL, start_refused_at = NULL \
+         WHERE id = ? AND state = 'approved' AND planned_at IS NULL",
     )
     .bind(send_at_ms)
     .bind(id)
@@ -492,4 +493,43 @@ pub(super) async fn hold_update(store: &SqliteStore, id: i64, by: &str, at_ms: i
     .await?;
     tx.commit().await?;
     Ok(held)
+}
+
+pub(super) async fn refuse_start(
+    store: &SqliteStore,
+    id: i64,
+    reason: &str,
+    at_ms: i64,
+) -> Result<bool> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let recorded = sqlx::query(
+        "UPDATE updates SET start_refused = ?, start_refused_at = ? \
+         WHERE id = ? AND start_refused IS NOT ?",
+    )
+    .bind(reason)
+    .bind(at_ms)
+    .bind(id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        > 0;
+    if recorded {
+        log(&mut tx, id, at_ms, "not started", None, Some(reason)).await?;
+    }
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+pub(super) async fn start_refusal(store: &SqliteStore, id: i64) -> Result<Option<StartRefusal>> {
+    let row: Option<(Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT start_refused, start_refused_at FROM updates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    match row {
+        None => Err(StoreError::NotFound(format!("update {id}"))),
+        Some((Some(reason), Some(at_ms))) => Ok(Some(StartRefusal { at_ms, reason })),
+        Some(_) => Ok(None),
+    }
 }

@@ -32,8 +32,8 @@ use super::{
     Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
-    Binding, ConflictState, ImportConflict, RetryFilter, TelegramChat, UnreachedDelivery,
-    UpdateEvent,
+    Binding, ConflictState, ImportConflict, RetryFilter, StartRefusal, TelegramChat,
+    UnreachedDelivery, UpdateEvent,
 };
 use crate::domain::{
     CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
@@ -406,6 +406,14 @@ impl Store for SqliteStore {
 
     async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
         control::update_events(self, id).await
+    }
+
+    async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool> {
+        control::refuse_start(self, id, reason, at_ms).await
+    }
+
+    async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>> {
+        control::start_refusal(self, id).await
     }
 
     async fn planned_at(&self, id: i64) -> Result<Option<i64>> {

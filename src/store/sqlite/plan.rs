@@ -152,11 +152,14 @@ impl PlanWriter for SqlitePlan {
     }
 
     async fn commit(mut self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE updates SET planned_at = ? WHERE id = ? AND planned_at IS NULL")
-            .bind(at_ms)
-            .bind(update_id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE updates SET planned_at = ?, start_refused = NULL, start_refused_at = NULL \
+             WHERE id = ? AND planned_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(update_id)
+        .execute(&mut *self.tx)
+        .await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -332,6 +332,7 @@ impl From<AppError> for ConsoleError {
             // (say so, not "server error").
             AppError::Draft(_)
             | AppError::Approval(_)
+            | AppError::Account(_)
             | AppError::Audience(_)
             | AppError::Placeholders { .. }
             | AppError::Config(_) => ConsoleError::Refused(error.to_string()),

@@ -219,6 +219,14 @@ async fn page(
     context.insert("created", &when(update.created_at_ms));
     context.insert("send_at", &update.send_at_ms.map(when));
     context.insert("paused", &update.paused);
+    // Why serve could not start it, while it is still waiting to start.
+    let not_started = match app.store.start_refusal(id).await? {
+        Some(refusal) if state == UpdateState::Approved && !planned => {
+            Some((when(refusal.at_ms), refusal.reason))
+        }
+        _ => None,
+    };
+    context.insert("not_started", &not_started);
     context.insert("texts", &texts);
     context.insert(
         "before",
