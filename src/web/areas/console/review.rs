@@ -6,7 +6,8 @@
 
 use super::{Console, ConsoleError, SignedIn};
 use crate::app::{AppError, Sample, MAX_COMMENT_CHARS};
-use crate::domain::{Action, ApprovalError, Language, Update, UpdateState};
+use crate::domain::{Action, Language, Update, UpdateState};
+use crate::render::CliText;
 use crate::store::Verdict;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -209,9 +210,9 @@ async fn page(
                 html: preview.content.body_html,
                 skipped: preview.skipped,
             })),
-            Err(AppError::Refused(reason)) => no_previews.push(NoPreview {
+            Err(AppError::Refusal(refusal)) => no_previews.push(NoPreview {
                 lang: lang.code(),
-                reason,
+                reason: super::pages::said(language, &refusal),
             }),
             Err(other) => return Err(other.into()),
         }
@@ -235,7 +236,9 @@ async fn page(
         .into_iter()
         .map(|event| EventRow {
             at: when(event.at_ms),
-            action: event.action,
+            action: CliText::of(language)
+                .update_event(&event.action)
+                .unwrap_or(event.action),
             by: event.by,
             detail: event.detail,
         })
@@ -338,14 +341,9 @@ async fn approve(
 ) -> Result<Response, ConsoleError> {
     signed_in.require(Action::Approve)?;
     let by = signed_in.user.name.to_string();
-    match console.app.approve_as(id, &by, &signed_in.actor()).await {
-        Ok(()) => Ok(back(id, "approved")),
-        // Four eyes is a right the role has not, for this update: 403 like any other.
-        Err(error @ AppError::Approval(ApprovalError::SameAuthor { .. })) => {
-            Err(ConsoleError::Forbidden(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
+    // Four eyes' refusal is a 403 like any other right the role has not (`ConsoleError`).
+    console.app.approve_as(id, &by, &signed_in.actor()).await?;
+    Ok(back(id, "approved"))
 }
 
 #[derive(serde::Deserialize)]
@@ -363,17 +361,11 @@ async fn send_back(
 ) -> Result<Response, ConsoleError> {
     signed_in.require(Action::Approve)?;
     let by = signed_in.user.name.to_string();
-    match console
+    console
         .app
         .return_to_author(id, &by, &form.comment, &signed_in.actor())
-        .await
-    {
-        Ok(()) => Ok(back(id, "returned")),
-        Err(error @ AppError::Approval(ApprovalError::SameAuthor { .. })) => {
-            Err(ConsoleError::Forbidden(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
+        .await?;
+    Ok(back(id, "returned"))
 }
 
 #[derive(serde::Deserialize)]
