@@ -591,6 +591,21 @@ mod tests {
     }
 
     #[test]
+    fn an_updates_events_are_named_in_each_language_and_an_unknown_one_keeps_its_code() {
+        assert_eq!(
+            CliText::of(Language::Nl).update_event("paused").as_deref(),
+            Some("gepauzeerd")
+        );
+        assert_eq!(
+            CliText::of(Language::Fr)
+                .update_event("returned")
+                .as_deref(),
+            Some("renvoyée à l'auteur")
+        );
+        assert_eq!(CliText::of(Language::En).update_event("launched"), None);
+    }
+
+    #[test]
     fn the_cli_and_the_recipients_phrases_share_no_message() {
         let cli: BTreeSet<&str> = CLI_CATALOGUE
             .iter()
