@@ -1,5 +1,5 @@
-# What Tocsin refuses to do, and why: said by the console's pages and by the command line,
-# in the language of each (`src/app/refusal.rs`). `$state` is one of the names below;
+# An update's states and events as people read them, and what Tocsin refuses to do, and why:
+# said by the console's pages and by the command line, in the language of each (`src/app/refusal.rs`). `$state` is one of the names below;
 # `$code` is the same state as the program names it, only to choose a variant.
 
 # An update's state, as a sentence names it.
