@@ -4,11 +4,13 @@
 mod accounts;
 mod compose;
 mod playbooks;
+mod refusal;
 mod review;
 mod watch;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 pub use compose::{checked_contact, TestReader, TestRequest};
+pub use refusal::{approval_refusal, state_name, Refusal};
 pub use review::MAX_COMMENT_CHARS;
 
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
@@ -66,6 +68,10 @@ pub enum AppError {
     Config(String),
     #[error("{0}")]
     Refused(String),
+    /// A refusal a person meets working an update, said in their language by the console
+    /// and the command line (`Refused` keeps the rarer ones, in English).
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     /// Its text is the whole message: not a source too, or a chain would print it twice.
     #[error("{0}; nothing was imported")]
     Unreadable(Unreadable),
@@ -314,10 +320,13 @@ impl App {
         if let Some(follows) = draft.update.follows {
             let earlier = self.store.update(follows).await?;
             if earlier.incident_id != draft.update.incident_id {
-                return Err(AppError::Refused(format!(
-                    "{name}: follows = {follows} belongs to incident {:?}, not {:?}",
-                    earlier.incident_id, draft.update.incident_id
-                )));
+                return Err(Refusal::FollowsOtherIncident {
+                    file: name.to_string(),
+                    follows,
+                    theirs: earlier.incident_id,
+                    ours: draft.update.incident_id.clone(),
+                }
+                .into());
             }
         }
         let now = self.clock.now_ms();
@@ -588,26 +597,22 @@ impl App {
                 break;
             }
         }
-        let on_channel = channel
-            .map(|channel| format!(" on {channel}"))
-            .unwrap_or_default();
-        let named = if saved {
-            format!("update {id}")
-        } else {
-            "the update".to_string()
-        };
         match (previews.is_empty(), contact, sample) {
             (false, _, _) => Ok(previews),
-            (true, Some(contact), _) => Err(AppError::Refused(format!(
-                "contact {} ({}) is in none of the audiences of {named}, or gets nothing{on_channel}",
-                contact.id, contact.external_id
-            ))),
-            (true, None, Sample::Language(language)) => Err(AppError::Refused(format!(
-                "no contact of {named}'s audiences reads {language}{on_channel}"
-            ))),
-            (true, None, _) => Err(AppError::Refused(format!(
-                "{named}'s audiences reach nobody{on_channel}"
-            ))),
+            (true, Some(contact), _) => Err(Refusal::PreviewContact {
+                contact: contact.id,
+                external: contact.external_id,
+                id,
+                channel,
+            }
+            .into()),
+            (true, None, Sample::Language(language)) => Err(Refusal::PreviewLanguage {
+                id,
+                language,
+                channel,
+            }
+            .into()),
+            (true, None, _) => Err(Refusal::PreviewNobody { id, channel }.into()),
         }
     }
 
@@ -955,10 +960,11 @@ impl App {
         match update.state {
             UpdateState::Draft => return Err(PlanError::NotApproved(id).into()),
             UpdateState::Halted | UpdateState::Discarded => {
-                return Err(AppError::Refused(format!(
-                    "update {id} is {}: nothing more of it is sent",
-                    update.state
-                )))
+                return Err(Refusal::NothingMoreSent {
+                    id,
+                    state: update.state,
+                }
+                .into())
             }
             UpdateState::Approved | UpdateState::Sending | UpdateState::Sent => {}
         }
@@ -1002,10 +1008,11 @@ impl App {
     ) -> Result<(u64, SendReport), AppError> {
         let update = self.store.update(id).await?;
         if !matches!(update.state, UpdateState::Sending | UpdateState::Sent) {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only an update that was sent can be sent again",
-                update.state
-            )));
+            return Err(Refusal::RetryNotSent {
+                id,
+                state: update.state,
+            }
+            .into());
         }
         let chosen = self
             .store
@@ -1023,15 +1030,11 @@ impl App {
             update.state,
             UpdateState::Approved | UpdateState::Sending | UpdateState::Sent
         ) {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only an approved or running update can be halted{}",
-                update.state,
-                if update.state == UpdateState::Draft {
-                    " (a draft is discarded: tocsin update discard)"
-                } else {
-                    ""
-                }
-            )));
+            return Err(Refusal::Halt {
+                id,
+                state: update.state,
+            }
+            .into());
         }
         Ok(self
             .store
@@ -1043,17 +1046,11 @@ impl App {
     pub async fn discard(&self, id: i64, by: &str) -> Result<(), AppError> {
         let update = self.store.update(id).await?;
         if update.state != UpdateState::Draft {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only a draft can be discarded{}",
-                update.state,
-                match update.state {
-                    UpdateState::Approved => " (revoke its approval first: tocsin update revoke)",
-                    UpdateState::Sending | UpdateState::Sent => {
-                        " (to stop it: tocsin update halt)"
-                    }
-                    _ => "",
-                }
-            )));
+            return Err(Refusal::Discard {
+                id,
+                state: update.state,
+            }
+            .into());
         }
         Ok(self
             .store
@@ -1066,20 +1063,12 @@ impl App {
         let update = self.store.update(id).await?;
         let planned = self.store.planned_at(id).await?.is_some();
         if update.state != UpdateState::Approved || planned {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only an approved update that has not started sending can \
-                 have its approval revoked{}",
-                if planned && update.state == UpdateState::Approved {
-                    "planned".to_string()
-                } else {
-                    update.state.to_string()
-                },
-                if matches!(update.state, UpdateState::Sending | UpdateState::Sent) || planned {
-                    " (to stop it: tocsin update halt)"
-                } else {
-                    ""
-                }
-            )));
+            return Err(Refusal::Revoke {
+                id,
+                state: update.state,
+                planned,
+            }
+            .into());
         }
         Ok(self
             .store

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin::app::{Actor, App, AppError, ImportKind, NewCredential, Sample};
+use tocsin::app::{Actor, App, AppError, ImportKind, NewCredential, Refusal, Sample};
 use tocsin::author::DraftOptions;
 use tocsin::channels::sms::gsm;
 use tocsin::config::Config;
@@ -602,18 +602,8 @@ fn describe(error: &anyhow::Error) -> String {
 /// library's English text.
 fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool)> {
     use tocsin::domain::ApprovalError;
-    let approval = |error: &ApprovalError| match error {
-        ApprovalError::SameAuthor { id, author } => Some(say!(
-            "error-same-author",
-            id = id.to_string(),
-            author = author.as_str()
-        )),
-        ApprovalError::NotDraft(id, state) => Some(say!(
-            "error-not-draft",
-            id = id.to_string(),
-            state = state.to_string()
-        )),
-        ApprovalError::NoApprover => None,
+    let approval = |error: &ApprovalError| {
+        tocsin::app::approval_refusal(error).map(|refusal| refusal.say(text()))
     };
     let store = |error: &StoreError| match error {
         StoreError::NotFound(what) => {
@@ -628,13 +618,16 @@ fn translated(cause: &(dyn std::error::Error + 'static)) -> Option<(String, bool
     if let Some(error) = cause.downcast_ref::<ApprovalError>() {
         return approval(error).map(|text| (text, false));
     }
-    let text = match cause.downcast_ref::<AppError>()? {
+    if let Some(refusal) = cause.downcast_ref::<Refusal>() {
+        return Some((refusal.say(text()), false));
+    }
+    let error = cause.downcast_ref::<AppError>()?;
+    if let Some(refusal) = error.refusal() {
+        return Some((refusal.say(text()), false));
+    }
+    let text = match error {
         AppError::Store(error) => store(error)?,
-        AppError::Approval(error) => approval(error)?,
         AppError::Account(refusal) => account_refusal(refusal),
-        AppError::Plan(tocsin::plan::PlanError::NotApproved(id)) => {
-            say!("error-not-approved", id = id.to_string())
-        }
         AppError::Read { path, source } => {
             let reason = io_reason(source);
             return Some((

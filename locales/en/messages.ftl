@@ -374,7 +374,10 @@ console-error-back = Back to the updates
 console-watch-title = Sending of update { $id }
 console-watch-back = Back to update { $id }
 console-watch-reload = Load the counts again
-console-watch-summary = { $settled } of { $total } deliveries done ({ $percent }%)
+console-watch-summary = { $settled } of { $total ->
+    [one] 1 delivery
+   *[other] { $total } deliveries
+} done ({ $percent }%)
 console-watch-update-state = State of the update:
 console-watch-paused = Paused, deliveries held back: { $held }. Reason:
 console-watch-counts = Progress by channel, language and audience
@@ -392,7 +395,7 @@ console-watch-csv = Download the list (CSV)
 console-watch-unreached-more = Not shown here: { $count } more. The CSV has them all.
 console-watch-fallback-title = Fallback for the people not reached
 console-watch-fallback-intro = Sends the update now on the fallback channel (e-mail for patients) to everyone whose SMS did not reach them, SMS still without a delivery receipt included, without waiting for the configured delay.
-console-watch-fallback-submit = Send the fallback now
+console-watch-fallback-submit = Send the message now on the fallback channel to the people not reached
 console-watch-fallback-approvers = Only an approver can do this.
 console-watch-fallback-done = Deliveries planned on the fallback channel: { $count }.
 console-col-channel = Channel

@@ -40,7 +40,7 @@ error-update-not-found = la mise à jour { $id } n'existe pas (tocsin update lis
 # $id, $author
 error-same-author = la mise à jour { $id } a été rédigée par { $author } : une deuxième personne doit l'approuver (principe des quatre yeux)
 # $id, $state
-error-not-draft = la mise à jour { $id } est à l'état { $state } ; seul un brouillon peut être approuvé
+error-not-draft = la mise à jour { $id } est à l'état « { $state } » ; seul un brouillon peut être approuvé
 # $id
 error-not-approved = la mise à jour { $id } est un brouillon : une deuxième personne doit l'approuver avant qu'elle soit envoyée
 # $file, $reason
@@ -360,9 +360,17 @@ conflicts-none-open = Aucun conflit d'importation ouvert.
 conflict-born = né(e) le { $date }
 conflict-born-unknown = date de naissance inconnue
 # $id, $state, $identity, $reason
-conflict-line = #{ $id } ({ $state }) { $identity } — { $reason }
+conflict-line = #{ $id } ({ $state ->
+        [accepted] accepté
+        [rejected] refusé
+       *[open] ouvert
+    }) { $identity } — { $reason }
 # $id, $state, $by, $identity, $reason
-conflict-line-decided = #{ $id } ({ $state } par { $by }) { $identity } — { $reason }
+conflict-line-decided = #{ $id } ({ $state ->
+        [accepted] accepté
+        [rejected] refusé
+       *[open] ouvert
+    } par { $by }) { $identity } — { $reason }
 # $source
 conflict-from = de { $source }
 # $id, $name, $role, $born, $external

@@ -289,7 +289,10 @@ console-compose-sms-proposal = Version GSM-7 ({ $parts ->
     [one] 1 partie
    *[other] { $parts } parties
 }) :
-console-compose-sms-rendered = Tel que les destinataires le reçoivent : { $messages } SMS, { $total } parties en tout.
+console-compose-sms-rendered = Tel que les destinataires le reçoivent : { $messages } SMS, { $total ->
+    [one] 1 partie
+   *[other] { $total } parties
+} en tout.
 console-compose-sms-distribution = { $count } SMS de { $parts ->
     [one] 1 partie
    *[other] { $parts } parties
@@ -377,7 +380,10 @@ console-error-back = Retour aux communications
 console-watch-title = Envoi de la communication { $id }
 console-watch-back = Retour à la communication { $id }
 console-watch-reload = Recharger les chiffres
-console-watch-summary = { $settled } envois traités sur { $total } ({ $percent } %)
+console-watch-summary = { $settled ->
+    [one] { $settled } envoi traité
+   *[other] { $settled } envois traités
+} sur { $total } ({ $percent } %)
 console-watch-update-state = État de la communication :
 console-watch-paused = En pause, envois retenus : { $held }. Motif :
 console-watch-counts = Progression par canal, langue et public
@@ -395,7 +401,7 @@ console-watch-csv = Télécharger la liste (CSV)
 console-watch-unreached-more = Non affichées ici : { $count } de plus. Le CSV les contient toutes.
 console-watch-fallback-title = Canal de repli pour les personnes non jointes
 console-watch-fallback-intro = Envoie la communication maintenant par le canal de repli (l'e-mail pour les patients) à toutes les personnes que le SMS n'a pas atteintes, y compris les SMS encore sans accusé de réception, sans attendre le délai configuré.
-console-watch-fallback-submit = Envoyer le repli maintenant
+console-watch-fallback-submit = Envoyer maintenant le message par le canal de repli aux personnes non jointes
 console-watch-fallback-approvers = Seul un approbateur peut le faire.
 console-watch-fallback-done = Envois planifiés sur le canal de repli : { $count }.
 console-col-channel = Canal

@@ -40,7 +40,7 @@ error-update-not-found = update { $id } bestaat niet (tocsin update list toont z
 # $id, $author
 error-same-author = update { $id } is geschreven door { $author }: een tweede persoon moet ze goedkeuren (vier ogen)
 # $id, $state
-error-not-draft = update { $id } is { $state }; alleen een ontwerp kan worden goedgekeurd
+error-not-draft = update { $id } heeft de status ‘{ $state }’; alleen een ontwerp kan worden goedgekeurd
 # $id
 error-not-approved = update { $id } is een ontwerp: een tweede persoon moet ze goedkeuren voor ze wordt verstuurd
 # $file, $reason
@@ -318,9 +318,17 @@ conflicts-none-open = Geen open importconflicten.
 conflict-born = geboren op { $date }
 conflict-born-unknown = geboortedatum onbekend
 # $id, $state, $identity, $reason
-conflict-line = #{ $id } ({ $state }) { $identity } — { $reason }
+conflict-line = #{ $id } ({ $state ->
+        [accepted] aanvaard
+        [rejected] geweigerd
+       *[open] open
+    }) { $identity } — { $reason }
 # $id, $state, $by, $identity, $reason
-conflict-line-decided = #{ $id } ({ $state } door { $by }) { $identity } — { $reason }
+conflict-line-decided = #{ $id } ({ $state ->
+        [accepted] aanvaard
+        [rejected] geweigerd
+       *[open] open
+    } door { $by }) { $identity } — { $reason }
 # $source
 conflict-from = uit { $source }
 # $id, $name, $role, $born, $external
@@ -397,7 +405,7 @@ status-column-rows = kanaal/taal
 status-row-all = totaal
 # $gateway
 status-row-gateway = sms via { $gateway }
-status-breakers = Sms-gateways, stroomonderbreker:
+status-breakers = Sms-gateways, automatische onderbreking:
 # $when
 status-breaker-since = sinds { $when }
 # $error

@@ -286,8 +286,17 @@ console-compose-sms-proposal = GSM-7-versie ({ $parts ->
     [one] 1 deel
    *[other] { $parts } delen
 }):
-console-compose-sms-rendered = Zoals ontvangers ze krijgen: { $messages } sms'en, { $total } delen in totaal.
-console-compose-sms-distribution = { $count } sms'en van { $parts ->
+console-compose-sms-rendered = Zoals ontvangers ze krijgen: { $messages ->
+    [one] 1 sms
+   *[other] { $messages } sms'en
+}, { $total ->
+    [one] 1 deel
+   *[other] { $total } delen
+} in totaal.
+console-compose-sms-distribution = { $count ->
+    [one] 1 sms
+   *[other] { $count } sms'en
+} van { $parts ->
     [one] 1 deel
    *[other] { $parts } delen
 }
@@ -374,7 +383,10 @@ console-error-back = Terug naar de berichten
 console-watch-title = Verzending van bericht { $id }
 console-watch-back = Terug naar bericht { $id }
 console-watch-reload = De cijfers opnieuw laden
-console-watch-summary = { $settled } van { $total } verzendingen afgehandeld ({ $percent }%)
+console-watch-summary = { $settled } van { $total ->
+    [one] 1 verzending
+   *[other] { $total } verzendingen
+} afgehandeld ({ $percent }%)
 console-watch-update-state = Status van het bericht:
 console-watch-paused = Gepauzeerd, tegengehouden verzendingen: { $held }. Reden:
 console-watch-counts = Voortgang per kanaal, taal en doelgroep
@@ -392,7 +404,7 @@ console-watch-csv = De lijst downloaden (CSV)
 console-watch-unreached-more = Hier niet getoond: nog { $count }. De CSV bevat ze allemaal.
 console-watch-fallback-title = Terugvalkanaal voor wie niet bereikt is
 console-watch-fallback-intro = Verstuurt het bericht nu via het terugvalkanaal (e-mail voor patiënten) naar iedereen die de sms niet bereikte, ook als er nog geen ontvangstbevestiging is, zonder de ingestelde wachttijd af te wachten.
-console-watch-fallback-submit = Het terugvalkanaal nu versturen
+console-watch-fallback-submit = Het bericht nu via het terugvalkanaal versturen naar wie niet bereikt is
 console-watch-fallback-approvers = Alleen een goedkeurder kan dit doen.
 console-watch-fallback-done = Verzendingen gepland via het terugvalkanaal: { $count }.
 console-col-channel = Kanaal
@@ -402,7 +414,7 @@ console-col-total = Totaal
 console-col-count = Aantal
 console-col-reason = Reden
 console-col-gateway = Gateway
-console-col-breaker = Circuitbreaker
+console-col-breaker = Automatische onderbreking van de gateway
 console-col-since = Sinds
 console-col-last-error = Laatste fout
 console-col-name = Naam

@@ -2,7 +2,7 @@
 //! recipients would get them for texts not stored yet, the users' own addresses, and "send
 //! me a test".
 
-use super::{Actor, App, AppError, Preview, Sample};
+use super::{Actor, App, AppError, Preview, Refusal, Sample};
 use crate::channels::{Message, NoHandover, Outcome};
 use crate::domain::{
     AffectedPatient, Appointment, AppointmentStatus, Audience, ChannelKind, Contact, Language,
@@ -136,9 +136,7 @@ impl App {
     pub async fn send_test(&self, request: TestRequest, actor: &Actor) -> Result<(), AppError> {
         self.refuse_placeholders("send a test")?;
         let Some(user) = &actor.user else {
-            return Err(AppError::Refused(
-                "a test goes to the signed-in user's own address".into(),
-            ));
+            return Err(Refusal::TestSignedIn.into());
         };
         let update = self.store.update(request.update_id).await?;
         let own = self.store.user_contact(user).await?;
@@ -147,15 +145,9 @@ impl App {
             ChannelKind::Sms => own.phone,
             ChannelKind::Telegram => None,
         }
-        .ok_or_else(|| {
-            AppError::Refused(format!(
-                "{user} has no {} of their own for a test: tocsin user set {user} --{}",
-                request.channel,
-                match request.channel {
-                    ChannelKind::Sms => "phone",
-                    _ => "email",
-                }
-            ))
+        .ok_or_else(|| Refusal::TestNoAddress {
+            user: user.to_string(),
+            channel: request.channel,
         })?;
         let recipient = self.test_recipient(request, user, &address).await?;
         // No Telegram invitation: its link would name a contact that does not exist.
@@ -183,8 +175,8 @@ impl App {
         self.audit(actor, "update.test", Some(&target), Some(detail.clone()))
             .await?;
         let channels = self.channels()?;
-        let channel = channels.get(&request.channel).ok_or_else(|| {
-            AppError::Refused(format!("no {} channel is configured", request.channel))
+        let channel = channels.get(&request.channel).ok_or(Refusal::NoChannel {
+            channel: request.channel,
         })?;
         let message = Message {
             delivery_id: 0,
@@ -212,9 +204,7 @@ impl App {
             .await?;
         match refused {
             None => Ok(()),
-            Some(reason) => Err(AppError::Refused(format!(
-                "the test was not sent: {reason}"
-            ))),
+            Some(reason) => Err(Refusal::TestNotSent { reason }.into()),
         }
     }
 

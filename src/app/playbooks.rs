@@ -2,7 +2,7 @@
 //! CLI's `update new` and the console's compose page call these; `crate::playbooks` makes the
 //! text, this reads what it needs of the store and the clock.
 
-use super::{App, AppError};
+use super::{App, AppError, Refusal};
 use crate::domain::{Update, UpdateState};
 use crate::playbooks::{follow_up, playbook};
 use chrono::DateTime;
@@ -49,11 +49,12 @@ impl App {
             .filter(|update| update.state != UpdateState::Discarded)
             .max_by_key(|update| update.id)
             .ok_or_else(|| {
-                AppError::Refused(if known {
-                    format!("incident {incident:?} has only discarded updates: start from a playbook (tocsin update playbooks)")
+                let incident = incident.to_string();
+                if known {
+                    Refusal::IncidentDiscarded { incident }.into()
                 } else {
-                    format!("there is no incident {incident:?} (tocsin update list shows each update's incident)")
-                })
+                    Refusal::NoIncident { incident }.into()
+                }
             })
     }
 }

@@ -2,7 +2,7 @@
 //! its `Actor` (who, what, on which update, from where): the CLI's `update` commands and the
 //! console's update page call these, and these call the operations of `app.rs`.
 
-use super::{Actor, App, AppError, DraftReport, SendReport};
+use super::{Actor, App, AppError, DraftReport, Refusal, SendReport};
 use crate::author::DraftOptions;
 use crate::dispatch::scheduler::Launch;
 use crate::dispatch::Tally;
@@ -137,14 +137,13 @@ impl App {
     ) -> Result<(), AppError> {
         let comment = comment.trim();
         if comment.is_empty() {
-            return Err(AppError::Refused(
-                "say what the author should change: the comment is empty".into(),
-            ));
+            return Err(Refusal::CommentEmpty.into());
         }
         if comment.chars().count() > MAX_COMMENT_CHARS {
-            return Err(AppError::Refused(format!(
-                "a comment has at most {MAX_COMMENT_CHARS} characters"
-            )));
+            return Err(Refusal::CommentTooLong {
+                max: MAX_COMMENT_CHARS,
+            }
+            .into());
         }
         let update = self.store.update(id).await?;
         let by = self.reviewer(&update, by).await?;
@@ -174,20 +173,21 @@ impl App {
         let update = self.store.update(id).await?;
         let planned = self.store.planned_at(id).await?.is_some();
         if update.state != UpdateState::Approved || planned {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only an approved update that has not started sending can \
-                 be sent or scheduled",
-                update.state
-            )));
+            return Err(Refusal::Schedule {
+                id,
+                state: update.state,
+                planned,
+            }
+            .into());
         }
         let now = self.clock.now_ms();
         let send_at = at_ms.unwrap_or(now);
         // A time is typed to the minute: the minute under way has not passed yet.
         if at_ms.is_some() && send_at + 60_000 <= now {
-            return Err(AppError::Refused(format!(
-                "{} has passed: choose a later time, or send now",
-                self.brussels(send_at)?
-            )));
+            return Err(Refusal::TimePassed {
+                at: self.brussels(send_at)?,
+            }
+            .into());
         }
         let (action, when) = match at_ms {
             None => ("update.send", "now".to_string()),
@@ -210,15 +210,20 @@ impl App {
         let local = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
             .iter()
             .find_map(|format| NaiveDateTime::parse_from_str(&typed, format).ok())
-            .ok_or_else(|| {
-                AppError::Refused(format!(
-                    "{typed:?} is not a time as 2026-12-01 09:30 (in {tz})"
-                ))
+            .ok_or_else(|| Refusal::NotATime {
+                typed: typed.clone(),
+                tz: tz.to_string(),
             })?;
         tz.from_local_datetime(&local)
             .earliest()
             .map(|at| at.timestamp_millis())
-            .ok_or_else(|| AppError::Refused(format!("{typed} does not exist in {tz}")))
+            .ok_or_else(|| {
+                Refusal::NoSuchTime {
+                    typed,
+                    tz: tz.to_string(),
+                }
+                .into()
+            })
     }
 
     /// A moment as the audit log writes it: `2026-12-01 09:30` in the hospital's time zone.
@@ -303,24 +308,19 @@ impl App {
     pub async fn pause(&self, id: i64, by: &str, actor: &Actor) -> Result<u64, AppError> {
         let update = self.store.update(id).await?;
         if update.state != UpdateState::Sending || update.paused.is_some() {
-            return Err(AppError::Refused(format!(
-                "update {id} is {}: only an update being sent can be paused",
-                match &update.paused {
-                    Some(reason) => format!("paused ({reason})"),
-                    None => update.state.to_string(),
-                }
-            )));
+            return Err(Refusal::Pause {
+                id,
+                state: update.state,
+                paused: update.paused,
+            }
+            .into());
         }
         let held = match self
             .store
             .hold_update(id, by.trim(), self.clock.now_ms())
             .await
         {
-            Err(StoreError::NotFound(_)) => {
-                return Err(AppError::Refused(format!(
-                    "update {id} is no longer being sent"
-                )))
-            }
+            Err(StoreError::NotFound(_)) => return Err(Refusal::NoLongerSending { id }.into()),
             other => other?,
         };
         let detail = format!("by {}; {held} deliveries held", by.trim());
@@ -336,10 +336,11 @@ impl App {
         if update.paused.is_none()
             || !matches!(update.state, UpdateState::Sending | UpdateState::Sent)
         {
-            return Err(AppError::Refused(format!(
-                "update {id} is {} and not paused: nothing to resume",
-                update.state
-            )));
+            return Err(Refusal::Resume {
+                id,
+                state: update.state,
+            }
+            .into());
         }
         let resumed = self.store.resume_update(id, self.clock.now_ms()).await?;
         let detail = format!("by {}; {resumed} deliveries due again", by.trim());

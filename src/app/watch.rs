@@ -3,7 +3,7 @@
 //! sent now at a person's request. The CLI (`status`, `export unreached`, `update fallback`)
 //! and the console call the same ones.
 
-use super::{Actor, App, AppError};
+use super::{Actor, App, AppError, Refusal};
 use crate::dispatch::lifecycle::{self, Moment};
 use crate::domain::UpdateState;
 use crate::report::{Progress, UnreachedFilter};
@@ -60,15 +60,18 @@ impl App {
     pub async fn fallback_now(&self, update_id: i64, actor: &Actor) -> Result<u64, AppError> {
         let update = self.store.update(update_id).await?;
         if !matches!(update.state, UpdateState::Sending | UpdateState::Sent) {
-            return Err(AppError::Refused(format!(
-                "update {update_id} is {}: only an update being sent or sent has fallbacks",
-                update.state
-            )));
+            return Err(Refusal::FallbackNotSent {
+                id: update_id,
+                state: update.state,
+            }
+            .into());
         }
         if let Some(reason) = &update.paused {
-            return Err(AppError::Refused(format!(
-                "update {update_id} is paused ({reason}): resume it first, then send the fallback"
-            )));
+            return Err(Refusal::FallbackPaused {
+                id: update_id,
+                reason: reason.clone(),
+            }
+            .into());
         }
         let planned = self.fallback().sweep_now(&update).await?;
         let moment = Moment::RunStarts {

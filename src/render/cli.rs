@@ -18,6 +18,66 @@ const BUILTIN: [(Language, &str); 3] = [
     (Language::En, include_str!("../../locales/en/cli.ftl")),
 ];
 
+/// The refusals (`crate::app::Refusal`), which the console says too: loaded with `cli.ftl`.
+const REFUSALS: [(Language, &str); 3] = [
+    (Language::Nl, include_str!("../../locales/nl/refusals.ftl")),
+    (Language::Fr, include_str!("../../locales/fr/refusals.ftl")),
+    (Language::En, include_str!("../../locales/en/refusals.ftl")),
+];
+
+/// Every message of `refusals.ftl` with its variables, checked like [`CLI_CATALOGUE`].
+pub(crate) const REFUSAL_CATALOGUE: &[(&str, &[&str])] = &[
+    ("update-state-draft", &[]),
+    ("update-state-approved", &[]),
+    ("update-state-planned", &[]),
+    ("update-state-sending", &[]),
+    ("update-state-sent", &[]),
+    ("update-state-halted", &[]),
+    ("update-state-discarded", &[]),
+    ("update-event-approved", &[]),
+    ("update-event-returned", &[]),
+    ("update-event-revoked", &[]),
+    ("update-event-discarded", &[]),
+    ("update-event-scheduled", &[]),
+    ("update-event-paused", &[]),
+    ("update-event-resumed", &[]),
+    ("update-event-retried", &[]),
+    ("update-event-halted", &[]),
+    ("refusal-nothing-more-sent", &["id", "state"]),
+    ("refusal-retry-not-sent", &["id", "state"]),
+    ("refusal-halt", &["id", "state", "code"]),
+    ("refusal-discard", &["id", "state", "code"]),
+    ("refusal-revoke", &["id", "state", "code"]),
+    ("refusal-schedule", &["id", "state"]),
+    ("refusal-time-passed", &["at"]),
+    ("refusal-not-a-time", &["typed", "tz"]),
+    ("refusal-no-such-time", &["typed", "tz"]),
+    ("refusal-comment-empty", &[]),
+    ("refusal-comment-too-long", &["max"]),
+    ("refusal-pause", &["id", "state"]),
+    ("refusal-pause-paused", &["id", "reason"]),
+    ("refusal-no-longer-sending", &["id"]),
+    ("refusal-resume", &["id", "state"]),
+    ("refusal-fallback-not-sent", &["id", "state"]),
+    ("refusal-fallback-paused", &["id", "reason"]),
+    (
+        "refusal-preview-contact",
+        &["contact", "external", "id", "channel"],
+    ),
+    ("refusal-preview-language", &["id", "language", "channel"]),
+    ("refusal-preview-nobody", &["id", "channel"]),
+    ("refusal-test-signed-in", &[]),
+    ("refusal-test-no-address", &["user", "channel"]),
+    ("refusal-no-channel", &["channel"]),
+    ("refusal-test-not-sent", &["reason"]),
+    ("refusal-incident-discarded", &["incident"]),
+    ("refusal-no-incident", &["incident"]),
+    (
+        "refusal-follows-other-incident",
+        &["file", "follows", "theirs", "ours"],
+    ),
+];
+
 /// Every sentence the command line says, with the variables it gives it: each must exist in
 /// all three languages and use no other variable (checked at load and by a test), so that a
 /// missing translation cannot show up as a blank in the middle of a crisis.
@@ -298,10 +358,30 @@ impl CliText {
             path: None,
             text: text.to_string(),
         });
+        let refusals = REFUSALS.map(|(language, text)| Source {
+            language,
+            file: format!("locales/{}/refusals.ftl (built in)", language.code()),
+            path: None,
+            text: text.to_string(),
+        });
         same_messages_in_every_language(&sources)?;
+        same_messages_in_every_language(&refusals)?;
+        let catalogue: Vec<(&str, &[&str])> = CLI_CATALOGUE
+            .iter()
+            .chain(REFUSAL_CATALOGUE)
+            .copied()
+            .collect();
         let mut kept = None;
-        for source in &sources {
-            let mut bundle = bundle(source, CLI_CATALOGUE)?;
+        for (source, refusals) in sources.iter().zip(&refusals) {
+            // One bundle: a refusal may use a sentence of `cli.ftl` (four eyes' own).
+            let source = Source {
+                language: source.language,
+                file: source.file.clone(),
+                path: None,
+                text: format!("{}\n{}", source.text, refusals.text),
+            };
+            let source = &source;
+            let mut bundle = bundle(source, &catalogue)?;
             for id in DATE_PATTERNS {
                 let pattern = format(&bundle, source.language, id, None)?;
                 let invalid = chrono::format::StrftimeItems::new(&pattern)
@@ -334,6 +414,19 @@ impl CliText {
             CliText::load(Language::En).expect("the built-in English CLI sentences load")
         });
         &ENGLISH
+    }
+
+    /// The sentences of `language`, loaded once (the console says refusals with them).
+    pub fn of(language: Language) -> &'static CliText {
+        static ALL: LazyLock<[CliText; 3]> = LazyLock::new(|| {
+            // Built in and checked by `every_cli_message_exists_in_all_three_languages`.
+            Language::ALL
+                .map(|language| CliText::load(language).expect("the built-in CLI sentences load"))
+        });
+        let all: &[CliText; 3] = &ALL;
+        all.iter()
+            .find(|text| text.language == language)
+            .unwrap_or_else(|| CliText::english())
     }
 
     pub fn language(&self) -> Language {
@@ -377,6 +470,13 @@ impl CliText {
         at.with_timezone(&tz)
             .format(&self.say("cli-datetime-format", &[]))
             .to_string()
+    }
+
+    /// What an update's log calls an event (`approved`, `paused`…), as people read it;
+    /// None for a code this version does not name.
+    pub fn update_event(&self, code: &str) -> Option<String> {
+        let id = format!("update-event-{code}");
+        self.bundle.has_message(&id).then(|| self.say(&id, &[]))
     }
 
     /// A delivery state as a column of `tocsin status` names it.
@@ -481,8 +581,48 @@ mod tests {
     }
 
     #[test]
+    fn every_refusal_exists_in_all_three_languages_with_the_catalogues_variables() {
+        let catalogue: BTreeMap<String, BTreeSet<String>> = REFUSAL_CATALOGUE
+            .iter()
+            .map(|(id, variables)| {
+                (
+                    id.to_string(),
+                    variables.iter().map(|v| v.to_string()).collect(),
+                )
+            })
+            .collect();
+        for (language, text) in REFUSALS {
+            assert_eq!(
+                variables(text),
+                catalogue,
+                "locales/{language}/refusals.ftl: its messages and their variables differ \
+                 from the catalogue"
+            );
+        }
+    }
+
+    #[test]
+    fn an_updates_events_are_named_in_each_language_and_an_unknown_one_keeps_its_code() {
+        assert_eq!(
+            CliText::of(Language::Nl).update_event("paused").as_deref(),
+            Some("gepauzeerd")
+        );
+        assert_eq!(
+            CliText::of(Language::Fr)
+                .update_event("returned")
+                .as_deref(),
+            Some("renvoyée à l'auteur")
+        );
+        assert_eq!(CliText::of(Language::En).update_event("launched"), None);
+    }
+
+    #[test]
     fn the_cli_and_the_recipients_phrases_share_no_message() {
-        let cli: BTreeSet<&str> = CLI_CATALOGUE.iter().map(|(id, _)| *id).collect();
+        let cli: BTreeSet<&str> = CLI_CATALOGUE
+            .iter()
+            .chain(REFUSAL_CATALOGUE)
+            .map(|(id, _)| *id)
+            .collect();
         let phrases: BTreeSet<&str> = super::super::locale::CATALOGUE
             .iter()
             .map(|(id, _)| *id)
@@ -496,8 +636,12 @@ mod tests {
 
     #[test]
     fn french_puts_a_no_break_space_before_two_part_punctuation() {
-        let [_, (_, fr), _] = BUILTIN;
-        for line in fr.lines().filter(|line| !line.starts_with('#')) {
+        let ([_, (_, cli), _], [_, (_, refusals), _]) = (BUILTIN, REFUSALS);
+        for line in [cli, refusals]
+            .iter()
+            .flat_map(|text| text.lines())
+            .filter(|line| !line.starts_with('#'))
+        {
             for mark in [" :", " ;", " ?", " !"] {
                 assert!(!line.contains(mark), "a plain space before {mark}: {line}");
             }

@@ -322,3 +322,68 @@ fn the_refusal_of_the_example_hospital_details_is_in_the_command_lines_language(
         "{en}"
     );
 }
+
+#[test]
+fn a_refusal_names_the_updates_state_in_the_command_lines_language() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    with_a_draft(dir.path());
+    let run = |language, args: &[&str]| tocsin_in(dir.path(), &[("TOCSIN_LANG", language)], args);
+    let drafted = run(
+        "en",
+        &["update", "draft", "alert.toml", "--by", "els peeters"],
+    );
+    assert!(drafted.status.success(), "{:?}", text(&drafted));
+    let halt = |language| {
+        let out = run(language, &["update", "halt", "1", "--by", "Jan Claes"]);
+        assert!(
+            !out.status.success(),
+            "a draft was halted: {:?}",
+            text(&out)
+        );
+        text(&out).1
+    };
+    assert_eq!(
+        halt("fr"),
+        "erreur\u{a0}: la mise à jour 1 est à l'état «\u{a0}brouillon\u{a0}»\u{a0}: seule une \
+         mise à jour approuvée ou en cours d'envoi peut être arrêtée (un brouillon \
+         s'abandonne\u{a0}: tocsin update discard)\n"
+    );
+    assert_eq!(
+        halt("nl"),
+        "fout: update 1 heeft de status ‘ontwerp’: alleen een goedgekeurde update of een update \
+         die wordt verstuurd, kan worden stopgezet (een ontwerp schrapt u: tocsin update \
+         discard)\n"
+    );
+    assert_eq!(
+        halt("en"),
+        "error: update 1 is draft: only an approved or running update can be halted (a draft \
+         is discarded: tocsin update discard)\n"
+    );
+
+    let approved = run("en", &["update", "approve", "1", "--by", "Jan Claes"]);
+    assert!(approved.status.success(), "{:?}", text(&approved));
+    let again = |language| {
+        let out = run(
+            language,
+            &["update", "approve", "1", "--by", "Piet Janssens"],
+        );
+        assert!(!out.status.success(), "approved twice: {:?}", text(&out));
+        text(&out).1
+    };
+    assert_eq!(
+        again("fr"),
+        "erreur\u{a0}: la mise à jour 1 est à l'état «\u{a0}approuvée\u{a0}»\u{a0}; seul un \
+         brouillon peut être approuvé\n"
+    );
+    assert_eq!(
+        again("nl"),
+        "fout: update 1 heeft de status ‘goedgekeurd’; alleen een ontwerp kan worden \
+         goedgekeurd\n"
+    );
+    let discard = run("nl", &["update", "discard", "1", "--by", "Jan Claes"]);
+    assert_eq!(
+        text(&discard).1,
+        "fout: update 1 heeft de status ‘goedgekeurd’: alleen een ontwerp kan worden geschrapt \
+         (trek eerst de goedkeuring in: tocsin update revoke)\n"
+    );
+}

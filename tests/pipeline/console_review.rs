@@ -196,6 +196,99 @@ async fn an_author_cannot_approve_by_a_direct_post_nor_an_approver_their_own_upd
 }
 
 #[tokio::test]
+async fn a_refusal_on_a_french_or_dutch_page_is_in_that_language_with_the_state_named_in_it() {
+    let test = with_users().await;
+    let by_els = draft(
+        &test,
+        "els",
+        &source("els", "Spoed", "Emergency closed.", None),
+    )
+    .await;
+    let by_jan = draft(
+        &test,
+        "jan",
+        &source("Jan", "Spoed", "Emergency closed.", None),
+    )
+    .await;
+    let console = Console::start(&test).await;
+    // What the page says, with Tera's escaped apostrophes read back.
+    let said = |body: &str| body.replace("&#x27;", "'");
+
+    let mut french = Browser::new(&console);
+    french.accept_language = "fr-BE,fr;q=0.9".into();
+    french.sign_in("jan", PASSWORD).await;
+    let page = french
+        .post(&format!("/console/updates/{by_els}/pause"), &[])
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        said(&page.body).contains(&format!(
+            "la mise à jour {by_els} est à l'état «\u{a0}brouillon\u{a0}»\u{a0}: seule une mise à \
+             jour en cours d'envoi peut être mise en pause"
+        )),
+        "{}",
+        page.body
+    );
+    let page = french
+        .post(&format!("/console/updates/{by_jan}/approve"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(
+        said(&page.body)
+            .contains("une deuxième personne doit l'approuver (principe des quatre yeux)"),
+        "{}",
+        page.body
+    );
+
+    let mut dutch = Browser::new(&console);
+    dutch.accept_language = "nl-BE,nl;q=0.9".into();
+    dutch.sign_in("piet", PASSWORD).await;
+    let page = dutch
+        .post(&format!("/console/updates/{by_els}/resume"), &[])
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        said(&page.body).contains(&format!(
+            "update {by_els} heeft de status ‘ontwerp’ en is niet gepauzeerd: er valt niets te \
+             hervatten"
+        )),
+        "{}",
+        page.body
+    );
+    let page = dutch
+        .post(
+            &format!("/console/updates/{by_els}/send"),
+            &[("at", "2026-01-13T09:30")],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        said(&page.body).contains(&format!(
+            "update {by_els} heeft de status ‘ontwerp’: alleen een goedgekeurde update waarvan \
+             de verzending nog niet begonnen is, kan worden verstuurd of ingepland"
+        )),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("only an"), "English on a Dutch page");
+}
+
+#[tokio::test]
 async fn a_draft_sent_back_shows_the_comment_to_its_author_on_its_page_and_in_the_list() {
     let test = with_users().await;
     let id = draft(

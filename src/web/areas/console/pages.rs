@@ -2,9 +2,9 @@
 //! one Tera per language with `t()` bound to that language's phrases; and the one error of
 //! every handler, shown as a page in the visitor's language.
 
-use crate::app::AppError;
+use crate::app::{AppError, Refusal};
 use crate::domain::{ApprovalError, Language};
-use crate::render::{FluentFunction, Locales, RenderError};
+use crate::render::{CliText, FluentFunction, Locales, RenderError};
 use crate::store::{StoreError, User};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -210,6 +210,9 @@ impl Pages {
         if let ConsoleError::Refused(why) | ConsoleError::Forbidden(why) = error {
             context.insert("reason", why);
         }
+        if let ConsoleError::Refusal(refusal) = error {
+            context.insert("reason", &said(language, refusal));
+        }
         if let ConsoleError::TooManyAttempts(wait) = error {
             context.insert("seconds", &whole_seconds(*wait));
         }
@@ -229,6 +232,16 @@ impl Pages {
             }
         }
         response
+    }
+}
+
+/// A refusal in the visitor's language, typeset as the console's phrases are.
+pub fn said(language: Language, refusal: &Refusal) -> String {
+    let text = refusal.say(CliText::of(language));
+    if language == Language::Fr {
+        crate::render::french_spacing(&text)
+    } else {
+        text
     }
 }
 
@@ -278,6 +291,9 @@ pub enum ConsoleError {
     /// The operation refused what was asked, and says why: 422.
     #[error("{0}")]
     Refused(String),
+    /// The same, said in the visitor's language; four eyes' refusal is a 403.
+    #[error("{0}")]
+    Refusal(Refusal),
     /// The database or a template failed: 500, logged.
     #[error("{0}")]
     Internal(String),
@@ -290,7 +306,8 @@ impl ConsoleError {
             ConsoleError::Forbidden(_) | ConsoleError::CsrfRefused => StatusCode::FORBIDDEN,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
             ConsoleError::TooManyAttempts(_) | ConsoleError::Busy => StatusCode::TOO_MANY_REQUESTS,
-            ConsoleError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ConsoleError::Refusal(Refusal::SameAuthor { .. }) => StatusCode::FORBIDDEN,
+            ConsoleError::Refused(_) | ConsoleError::Refusal(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -303,7 +320,8 @@ impl ConsoleError {
             ConsoleError::NotFound => "not-found",
             ConsoleError::TooManyAttempts(_) => "too-many",
             ConsoleError::Busy => "busy",
-            ConsoleError::Refused(_) => "refused",
+            ConsoleError::Refusal(Refusal::SameAuthor { .. }) => "forbidden",
+            ConsoleError::Refused(_) | ConsoleError::Refusal(_) => "refused",
             ConsoleError::Internal(_) => "internal",
         }
     }
@@ -321,6 +339,9 @@ impl IntoResponse for ConsoleError {
 
 impl From<AppError> for ConsoleError {
     fn from(error: AppError) -> ConsoleError {
+        if let Some(refusal) = error.refusal() {
+            return ConsoleError::Refusal(refusal);
+        }
         match error {
             AppError::Refused(why) => ConsoleError::Refused(why),
             // Four eyes is a right the role has not, for this update: 403 like any other.

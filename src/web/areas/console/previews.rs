@@ -40,7 +40,7 @@ pub struct Previews {
 
 impl Previews {
     /// The first reader of each audience in each language, on each channel they get.
-    pub async fn of(app: &App, of: Of<'_>) -> Result<Previews, ConsoleError> {
+    pub async fn of(app: &App, of: Of<'_>, language: Language) -> Result<Previews, ConsoleError> {
         let mut shown = Previews::default();
         for lang in Language::ALL {
             let sample = Sample::Language(lang);
@@ -55,6 +55,10 @@ impl Previews {
                 Err(AppError::Refused(reason)) => shown.no_previews.push(NoPreview {
                     lang: lang.code(),
                     reason,
+                }),
+                Err(AppError::Refusal(refusal)) => shown.no_previews.push(NoPreview {
+                    lang: lang.code(),
+                    reason: super::pages::said(language, &refusal),
                 }),
                 // Texts being typed: what the configuration or a template refuses is said
                 // beside the preview, for the author to act on, not as a failed page.

@@ -6,8 +6,9 @@
 
 use super::previews::{Of, Previews};
 use super::{Console, ConsoleError, SignedIn};
-use crate::app::{AppError, MAX_COMMENT_CHARS};
+use crate::app::MAX_COMMENT_CHARS;
 use crate::domain::{Action, Language, Update, UpdateState};
+use crate::render::CliText;
 use crate::store::Verdict;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -178,7 +179,7 @@ async fn page(
         .map(ToString::to_string)
         .collect();
     let audiences = app.audience(&specs).await?;
-    let samples = Previews::of(app, Of::Saved(id)).await?;
+    let samples = Previews::of(app, Of::Saved(id), language).await?;
     let reviews: Vec<ReviewRow> = app
         .store
         .reviews(id)
@@ -198,7 +199,9 @@ async fn page(
         .into_iter()
         .map(|event| EventRow {
             at: when(event.at_ms),
-            action: event.action,
+            action: CliText::of(language)
+                .update_event(&event.action)
+                .unwrap_or(event.action),
             by: event.by,
             detail: event.detail,
         })

@@ -228,6 +228,10 @@ async fn submit(
             Err(crate::app::AppError::Refused(why)) => {
                 errors.entry("form".into()).or_default().push(why);
             }
+            Err(crate::app::AppError::Refusal(refusal)) => {
+                let why = super::pages::said(signed_in.visit.language, &refusal);
+                errors.entry("form".into()).or_default().push(why);
+            }
             Err(other) => return Err(other.into()),
         }
     } else if let Err(error) = parse_draft(name, &source, Some(&author), options(&console, &form)) {
@@ -555,6 +559,11 @@ async fn send_test(
             StatusCode::OK
         }
         Err(crate::app::AppError::Refused(why)) => {
+            context.insert("failure", &why);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(crate::app::AppError::Refusal(refusal)) => {
+            let why = super::pages::said(signed_in.visit.language, &refusal);
             context.insert("failure", &why);
             StatusCode::UNPROCESSABLE_ENTITY
         }

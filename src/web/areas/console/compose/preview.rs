@@ -77,7 +77,7 @@ impl ComposePreview {
         let shown = if update.audiences.is_empty() {
             Previews::default()
         } else {
-            Previews::of(&console.app, Of::Unsaved(&update)).await?
+            Previews::of(&console.app, Of::Unsaved(&update), language).await?
         };
         Ok(ComposePreview { refusals, shown })
     }
