@@ -789,10 +789,19 @@ impl App {
             .iter()
             .map(|spec| AudienceSpec::parse(spec))
             .collect::<Result<Vec<_>, _>>()?;
+        self.audience_of(&specs).await
+    }
+
+    /// [`App::audience`] of specs already read, such as an update's planned audiences: the
+    /// public followers that its `telegram` channel implies have no spelling in a file.
+    pub async fn audience_of(
+        &self,
+        specs: &[AudienceSpec],
+    ) -> Result<Vec<AudienceSummary>, AppError> {
         let tz = self.config.hospital.tz().map_err(AppError::Config)?;
         let mut summaries = Vec::new();
-        for spec in &specs {
-            let selection = spec.selection(&specs, tz);
+        for spec in specs {
+            let selection = spec.selection(specs, tz);
             let mut summary = AudienceSummary {
                 spec: spec.to_string(),
                 ..AudienceSummary::default()

@@ -764,3 +764,21 @@ async fn a_scheduled_update_serve_cannot_start_says_why_on_its_page_and_in_statu
         .not_started
         .is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_of_an_update_also_sent_on_telegram_counts_its_public_followers() {
+    let test = with_users().await;
+    // The `telegram` channel implies the public followers, an audience no file spells.
+    let text = source("els", "Spoed", "The emergency department is closed.", None).replace(
+        "channels = [\"email\"]",
+        "channels = [\"email\", \"telegram\"]",
+    );
+    let id = draft(&test, "telegram", &text).await;
+    let console = Console::start(&test).await;
+
+    let mut jan = signed_in(&console, "jan").await;
+    let page = jan.get(&format!("/console/updates/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<code>public</code>"), "{}", page.body);
+    assert!(page.body.contains("<code>patients"), "{}", page.body);
+}

@@ -173,12 +173,7 @@ async fn page(
             .collect(),
         None => Vec::new(),
     };
-    let specs: Vec<String> = update
-        .planned_audiences()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let audiences = app.audience(&specs).await?;
+    let audiences = app.audience_of(&update.planned_audiences()).await?;
     let samples = Previews::of(app, Of::Saved(id), language).await?;
     let reviews: Vec<ReviewRow> = app
         .store
