@@ -372,6 +372,8 @@ console-error-refused = This was refused:
 console-error-internal = Something went wrong on the server. It has been logged; try again in a moment.
 console-error-back = Back to the updates
 console-watch-title = Sending of update { $id }
+# Before the update's title, on its dashboard.
+console-watch-heading = Sending of update { $id }:
 console-watch-back = Back to update { $id }
 console-watch-reload = Load the counts again
 console-watch-summary = { $settled } of { $total ->
@@ -435,6 +437,8 @@ console-delivery-skipped = skipped
 console-delivery-uncertain = uncertain
 console-delivery-cancelled = cancelled
 console-update-title = Update { $id }
+# Before the update's title, on its page.
+console-update-heading = Update { $id }:
 console-update-kind = Kind
 console-kind-alert = alert
 console-kind-update = update

@@ -378,6 +378,8 @@ console-error-refused = Ceci a été refusé :
 console-error-internal = Un problème est survenu sur le serveur. Il a été journalisé ; réessayez dans un instant.
 console-error-back = Retour aux communications
 console-watch-title = Envoi de la communication { $id }
+# Before the update's title, on its dashboard.
+console-watch-heading = Envoi de la communication { $id } :
 console-watch-back = Retour à la communication { $id }
 console-watch-reload = Recharger les chiffres
 console-watch-summary = { $settled ->
@@ -441,6 +443,8 @@ console-delivery-skipped = ignoré
 console-delivery-uncertain = incertain
 console-delivery-cancelled = annulé
 console-update-title = Communication { $id }
+# Before the update's title, on its page.
+console-update-heading = Communication { $id } :
 console-update-kind = Type
 console-kind-alert = alerte
 console-kind-update = mise à jour

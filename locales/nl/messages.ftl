@@ -381,6 +381,8 @@ console-error-refused = Dit werd geweigerd:
 console-error-internal = Er liep iets mis op de server. Dat werd gelogd; probeer het zo dadelijk opnieuw.
 console-error-back = Terug naar de berichten
 console-watch-title = Verzending van bericht { $id }
+# Before the update's title, on its dashboard.
+console-watch-heading = Verzending van bericht { $id }:
 console-watch-back = Terug naar bericht { $id }
 console-watch-reload = De cijfers opnieuw laden
 console-watch-summary = { $settled } van { $total ->
@@ -444,6 +446,8 @@ console-delivery-skipped = overgeslagen
 console-delivery-uncertain = onzeker
 console-delivery-cancelled = geannuleerd
 console-update-title = Bericht { $id }
+# Before the update's title, on its page.
+console-update-heading = Bericht { $id }:
 console-update-kind = Soort
 console-kind-alert = alarm
 console-kind-update = update

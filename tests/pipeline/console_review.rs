@@ -766,7 +766,8 @@ async fn a_scheduled_update_serve_cannot_start_says_why_on_its_page_and_in_statu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_of_an_update_also_sent_on_telegram_counts_its_public_followers() {
+async fn the_page_of_an_update_also_sent_on_telegram_counts_its_public_followers_and_its_french_heading_is_spaced(
+) {
     let test = with_users().await;
     // The `telegram` channel implies the public followers, an audience no file spells.
     let text = source("els", "Spoed", "The emergency department is closed.", None).replace(
@@ -781,4 +782,16 @@ async fn the_page_of_an_update_also_sent_on_telegram_counts_its_public_followers
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<code>public</code>"), "{}", page.body);
     assert!(page.body.contains("<code>patients"), "{}", page.body);
+
+    // French writes a (no-break) space before the colon that leads to the title.
+    let mut french = Browser::new(&console);
+    french.accept_language = "fr-BE,fr;q=0.9".into();
+    french.sign_in("jan", PASSWORD).await;
+    let page = french.get(&format!("/console/updates/{id}")).await;
+    assert!(
+        page.body
+            .contains(&format!("<h1>Communication {id}\u{a0}: Spoed</h1>")),
+        "{}",
+        page.body
+    );
 }
