@@ -1,8 +1,10 @@
 //! Everything that touches the database. Callers see the [`Store`] trait only, so a
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{PoolSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 
 pub use crate::domain::{AffectedPatient, Receipt, Recipient};
