@@ -2,6 +2,7 @@
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::{PoolSettings, PostgresStore};

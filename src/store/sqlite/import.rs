@@ -5,9 +5,9 @@
 //! in `import_conflicts` for a person to decide, and nothing of it is written.
 
 use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
-use super::rows::{contact_from_row, CONTACT_COLUMNS};
 use super::SqliteStore;
 use crate::domain::{Identity, NewAppointment, NewContact};
+use crate::store::rows::{contact_from_row, CONTACT_COLUMNS};
 use crate::store::{ImportCounts, MergeCounts, Result, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -12,17 +12,14 @@ mod lists;
 mod messages;
 mod plan;
 mod receipts;
-mod rows;
 mod selection;
 mod telegram;
 
 use self::import::HeldRecord;
-use self::lists::{push_in, KEYS_PER_LOOKUP};
+use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
 use self::messages::{Dictionaries, MessageRow};
-use self::rows::{
-    contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
-};
 use self::selection::push_selection;
+use super::rows::{contact_from_row, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS};
 use super::{
     AuditEntry, AuditFilter, FirstCredential, Review, Session, User, UserContact, Verdict,
 };
