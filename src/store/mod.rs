@@ -1,6 +1,8 @@
 //! Everything that touches the database. Callers see the [`Store`] trait only, so a
 //! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
 
+mod lookup;
+mod merge;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -1,8 +1,8 @@
 //! Rows read back into the domain's types, the same for every backend: both keep text as
 //! text and ids, counts and times (ms) as 64-bit integers.
 
-use crate::domain::{Appointment, AppointmentStatus, AudienceSpec, Contact, Language};
-use crate::store::{Result, StoreError};
+use crate::domain::{Appointment, AppointmentStatus, AudienceSpec, Contact, Identity, Language};
+use crate::store::{BookedPlace, Result, StoreError};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::str::FromStr;
 
@@ -11,6 +11,7 @@ pub(super) trait RowExt {
     fn text(&self, column: &str) -> Result<String>;
     fn opt_text(&self, column: &str) -> Result<Option<String>>;
     fn int(&self, column: &str) -> Result<i64>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>>;
 }
 
 impl<R> RowExt for R
@@ -29,6 +30,10 @@ where
     }
 
     fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
         Ok(self.try_get(column)?)
     }
 }
@@ -72,6 +77,26 @@ pub(super) fn contact_from_row<R: RowExt>(row: &R) -> Result<Contact> {
             })
             .transpose()?,
         opted_out: Vec::new(),
+    })
+}
+
+/// A row of `contact_identities`.
+pub(super) fn identity_from_row(row: &impl RowExt) -> Result<Identity> {
+    Ok(Identity {
+        kind: row.text("kind")?.parse().map_err(StoreError::Corrupt)?,
+        system: row.text("system")?,
+        value: row.text("value")?,
+    })
+}
+
+/// A row of the booked places' query: campus, department, appointments, first_ms, last_ms.
+pub(super) fn booked_place_from_row(row: &impl RowExt) -> Result<BookedPlace> {
+    Ok(BookedPlace {
+        campus: row.text("campus")?,
+        department: row.text("department")?,
+        appointments: row.int("appointments")?.try_into().unwrap_or(0),
+        first_ms: row.int("first_ms")?,
+        last_ms: row.int("last_ms")?,
     })
 }
 
