@@ -2,7 +2,10 @@
 //! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
 //! beside [`sqlite::SqliteStore`] without changing them.
 
+mod lookup;
+mod merge;
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::{PoolSettings, PostgresStore};
