@@ -6,6 +6,7 @@
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
 mod accounts;
+mod telegram;
 
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
