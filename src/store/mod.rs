@@ -2,7 +2,10 @@
 //! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
 //! beside [`sqlite::SqliteStore`] without changing them.
 
+mod machine;
+mod messages;
 mod postgres;
+mod receipts;
 mod sqlite;
 
 pub use postgres::{PoolSettings, PostgresStore};
@@ -40,6 +43,10 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
+/// `telegram-channel:nl`, ….
+pub(crate) const TELEGRAM_CHANNEL_PREFIX: &str = "telegram-channel:";
 
 /// Opens the store a database URL names, creating and migrating it as needed.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {

@@ -5,6 +5,7 @@
 //! Claims lock the rows they take (`FOR UPDATE SKIP LOCKED`), so workers never wait on each
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
+use super::messages::Dictionaries;
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -28,6 +29,7 @@ impl Default for PoolSettings {
 
 pub struct PostgresStore {
     pool: PgPool,
+    dictionaries: Dictionaries,
 }
 
 impl PostgresStore {
@@ -41,17 +43,21 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            dictionaries: Dictionaries::default(),
+        })
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the role implementations use it as they land")
-    )]
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }
 }
 
+mod claim;
+mod messages;
+mod plan;
+mod queue;
+mod receipts;
 #[cfg(test)]
 pub(crate) mod testing;

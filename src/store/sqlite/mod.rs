@@ -18,11 +18,11 @@ mod telegram;
 
 use self::import::HeldRecord;
 use self::lists::{push_in, KEYS_PER_LOOKUP};
-use self::messages::{Dictionaries, MessageRow};
 use self::rows::{
     contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
 };
 use self::selection::push_selection;
+use super::messages::{Dictionaries, MessageRow};
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
 };
@@ -817,10 +817,8 @@ impl ReportStore for SqliteStore {
             body_html: row.try_get("body_html")?,
             dictionary_id: row.try_get("dictionary_id")?,
         };
-        let mut messages = self
-            .dictionaries
-            .open(&mut connection, vec![(id, message)])
-            .await?;
+        let mut messages =
+            messages::open(&self.dictionaries, &mut connection, vec![(id, message)]).await?;
         let content = messages.remove(&id).unwrap_or_default();
         let attempts: i64 = row.try_get("attempts")?;
         Ok(Some(StoredDelivery {

@@ -101,17 +101,6 @@ pub(super) fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
         .collect()
 }
 
-/// A time as the people reading the record think of it.
-pub(super) fn brussels_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|at| {
-            at.with_timezone(&chrono_tz::Europe::Brussels)
-                .format("%Y-%m-%d %H:%M:%S %Z")
-                .to_string()
-        })
-        .unwrap_or_else(|| ms.to_string())
-}
-
 /// In SQL, the gateway's name in a `gateway_id` column: what comes before the first colon of
 /// [`GatewayId`](crate::domain::GatewayId)'s written form.
 pub(super) fn gateway_of(column: &str) -> String {
