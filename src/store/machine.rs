@@ -3,6 +3,7 @@
 //! [`Transition::allowed`] forbids.
 
 use crate::domain::DeliveryState;
+use crate::store::rows::brussels_time;
 use crate::store::{Mark, Transition};
 use std::borrow::Cow;
 
@@ -94,17 +95,6 @@ pub(super) fn expired_handover(
 
 /// What a claim's event says of a delivery it takes from `sending`: a claim before it died.
 pub(super) const LEASE_EXPIRED: &str = "the previous claim's lease expired";
-
-/// A time as the people reading the record think of it.
-fn brussels_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|at| {
-            at.with_timezone(&chrono_tz::Europe::Brussels)
-                .format("%Y-%m-%d %H:%M:%S %Z")
-                .to_string()
-        })
-        .unwrap_or_else(|| ms.to_string())
-}
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,14 @@
 //! Claims lock the rows they take (`FOR UPDATE SKIP LOCKED`), so workers never wait on each
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
+mod accounts;
+mod claim;
+mod messages;
+mod plan;
+mod queue;
+mod receipts;
+mod telegram;
+
 use super::messages::Dictionaries;
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -54,10 +62,5 @@ impl PostgresStore {
     }
 }
 
-mod claim;
-mod messages;
-mod plan;
-mod queue;
-mod receipts;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -3,11 +3,11 @@
 
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages;
-use super::rows::parse_col;
 use super::SqliteStore;
 use crate::domain::{ChannelKind, DeliveryState, RenderedMessage};
 use crate::store::machine::{admit, expired_handover, LEASE_EXPIRED};
 use crate::store::messages::MessageRow;
+use crate::store::rows::parse_col;
 use crate::store::{
     ClaimedDelivery, Mark, Result, StoreError, Transition, TELEGRAM_CHANNEL_PREFIX,
 };
