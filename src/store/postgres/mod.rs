@@ -5,8 +5,10 @@
 //! Claims lock the rows they take (`FOR UPDATE SKIP LOCKED`), so workers never wait on each
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
-#[expect(dead_code, reason = "the UpdateStore impl lands with the role traits")]
+mod accounts;
 mod control;
+mod telegram;
+mod updates;
 
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
