@@ -5,6 +5,7 @@ mod lookup;
 mod merge;
 mod postgres;
 mod rows;
+mod selection;
 mod sqlite;
 
 pub use postgres::{PoolSettings, PostgresStore};
