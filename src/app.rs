@@ -7,6 +7,7 @@ mod playbooks;
 mod refusal;
 mod review;
 mod watch;
+mod worker;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 pub use compose::{checked_contact, TestReader, TestRequest};
@@ -36,10 +37,12 @@ use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;
-use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, Store, StoreError};
+use crate::store::prelude::*;
+use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, StoreError};
 use crate::store::{ImportConflict, ImportCounts};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,6 +129,8 @@ pub struct App {
     /// Why the press room's address is wrong, if it is: every command that renders a message
     /// (their links point there) refuses until it is fixed; the others (imports, status) work.
     address_problem: Option<String>,
+    /// Bumped each time a session ends through this app: see [`App::sessions_ended`].
+    sessions_ended: AtomicU64,
 }
 
 /// A stored draft, with what sending it would do now.
@@ -213,6 +218,14 @@ impl BreakerObserver for StoredBreakers {
     }
 }
 
+/// `[database]`'s connections, as the store takes them.
+pub fn pool_settings(config: &Config) -> store::PoolSettings {
+    store::PoolSettings {
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_seconds),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SendReport {
     pub plan: PlanReport,
@@ -224,13 +237,13 @@ pub struct SendReport {
 impl App {
     /// Opens the configured database, creating it if it does not exist.
     pub async fn open(config: Config) -> Result<App, AppError> {
-        let store = store::open(&config.database_url).await?;
+        let store = store::open(&config.database_url, &pool_settings(&config)).await?;
         Self::with_store(config, store)
     }
 
     /// Opens the configured database, which must exist.
     pub async fn open_existing(config: Config) -> Result<App, AppError> {
-        let store = store::open_existing(&config.database_url).await?;
+        let store = store::open_existing(&config.database_url, &pool_settings(&config)).await?;
         Self::with_store(config, store)
     }
 
@@ -257,6 +270,7 @@ impl App {
             clock: Arc::new(SystemClock),
             placeholders_allowed: false,
             address_problem,
+            sessions_ended: AtomicU64::new(0),
         })
     }
 

@@ -1,5 +1,6 @@
-//! Everything that touches the database. Callers see the [`Store`] trait only, so a
-//! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
+//! Everything that touches the database. Callers see the [`Store`] trait only (the sum of
+//! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
+//! beside [`sqlite::SqliteStore`] without changing them.
 
 mod lookup;
 mod merge;
@@ -7,6 +8,7 @@ mod postgres;
 mod rows;
 mod selection;
 mod sqlite;
+mod version;
 
 pub use postgres::{PoolSettings, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -44,8 +46,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Opens the store a database URL names, creating and migrating it as needed.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// Opens the store a database URL names, creating and migrating it as needed. `pool` sizes a
+/// PostgreSQL pool (read once PostgreSQL is wired in); a SQLite file keeps its own few
+/// connections.
+pub async fn open(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
     } else {
@@ -55,9 +59,32 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 
 /// Opens (and migrates) a store that exists already: a mistyped path is refused instead of
 /// becoming a new, empty database.
-pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>> {
+pub async fn open_existing(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open_existing(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// The last migration applied to a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaVersion {
+    pub version: i64,
+    pub description: String,
+}
+
+/// `tocsin migrate`: brings the schema of the database `url` names up to date (a SQLite file
+/// must exist, as for [`open_existing`]) and says where it stands. Several processes may
+/// migrate at once: sqlx locks around the migrations.
+pub async fn migrate(url: &str, pool: &PoolSettings) -> Result<SchemaVersion> {
+    if url.starts_with("sqlite:") {
+        SqliteStore::open_existing(url)
+            .await?
+            .schema_version()
+            .await
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        PostgresStore::open(url, pool).await?.schema_version().await
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }
@@ -288,7 +315,8 @@ pub struct FailureRow {
 }
 
 /// A contact that no delivery of an update reached, once nothing is left to try (what they
-/// were told about is theirs under the update's audiences: `Store::recipients_among`).
+/// were told about is theirs under the update's audiences:
+/// `DirectoryStore::recipients_among`).
 #[derive(Debug, Clone)]
 pub struct Unreached {
     pub contact: Contact,
@@ -526,8 +554,9 @@ pub trait PlanWriter: Send {
     async fn commit(self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()>;
 }
 
+/// Updates from draft to halt, reviews, schedules: for the app, the scheduler, the dispatcher.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait UpdateStore: Send + Sync {
     /// Opens the incident if this is its first update, then stores the draft.
     async fn insert_update(
         &self,
@@ -603,7 +632,11 @@ pub trait Store: Send + Sync {
     async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool>;
     /// Why `serve` could not start the update, if it could not.
     async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>>;
+}
 
+/// Contacts, appointments, opt-outs and the audiences they make: for imports and the planner.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
     /// Merges an export in one transaction: new records inserted, known ones updated field
     /// by field with each change logged, the rest counted unchanged. Every appointment's
     /// patient must be among `contacts` or already known.
@@ -652,10 +685,14 @@ pub trait Store: Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>>;
-
-    /// The contacts among `ids` that a selection takes, as [`Store::recipients`] gives them.
+    /// The contacts among `ids` that a selection takes, as [`DirectoryStore::recipients`]
+    /// gives them.
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>>;
+}
 
+/// The delivery queue: the planner fills it, dispatch workers drain it, the fallback sweeps it.
+#[async_trait]
+pub trait QueueStore: Send + Sync {
     /// A plan whose pending rows are due at `due_at_ms` (the planner's clock, not the
     /// machine's: a test's clock, or a scheduled start, decides when they are due).
     async fn begin_plan(&self, due_at_ms: i64) -> Result<Box<dyn PlanWriter>>;
@@ -693,16 +730,24 @@ pub trait Store: Send + Sync {
         plans: &[FallbackPlan],
         at_ms: i64,
     ) -> Result<u64>;
-    /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
-    /// [`ReceiptEffect`]); one effect per receipt, in order.
-    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
-
     /// Records a breaker's new state, unless a later one is recorded already (two sends can
     /// report changes out of order).
     async fn record_breaker(&self, record: &BreakerRecord) -> Result<()>;
     /// Every gateway's breaker as last recorded, by gateway name.
     async fn breakers(&self) -> Result<Vec<BreakerRecord>>;
+}
 
+/// Delivery receipts as gateways report them: for the webhook's writer.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
+    /// [`ReceiptEffect`]); one effect per receipt, in order.
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
+}
+
+/// What became of an update's deliveries: for status, reports, the dashboard, previews.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
     async fn delivery(
         &self,
         update_id: i64,
@@ -716,17 +761,16 @@ pub trait Store: Send + Sync {
     /// and the reason recorded (`last_error`), largest first.
     async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>>;
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>>;
-    /// The address of `delivery_id` moved for good (Telegram: a group that became a
-    /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,
-    /// and every delivery to it not yet final, take `address`, and the delivery's history
-    /// says why (`detail`). Returns how many contacts changed.
-    async fn readdress(
+    /// `(from, to, detail)` of every event of a delivery, oldest first.
+    async fn events(
         &self,
         delivery_id: i64,
-        address: &str,
-        detail: &str,
-        at_ms: i64,
-    ) -> Result<u64>;
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+}
+
+/// The Telegram bot's chats, subscriptions and public channels: for the bot and the dispatcher.
+#[async_trait]
+pub trait TelegramStore: Send + Sync {
     /// The key Telegram deep links are signed with: made at random on first use and kept
     /// with the data, so that every process issues and accepts the same links.
     async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]>;
@@ -778,11 +822,22 @@ pub trait Store: Send + Sync {
         reason: &str,
         at_ms: i64,
     ) -> Result<Option<TelegramChat>>;
-    /// `(from, to, detail)` of every event of a delivery, oldest first.
-    async fn events(
+    /// The address of `delivery_id` moved for good (Telegram: a group that became a
+    /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,
+    /// and every delivery to it not yet final, take `address`, and the delivery's history
+    /// says why (`detail`). Returns how many contacts changed.
+    async fn readdress(
         &self,
         delivery_id: i64,
-    ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64>;
+}
+
+/// Console accounts, sessions and the audit log: for the app's account operations.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     /// A new account; refused (`Refused`) when the name is taken.
     async fn add_user(
         &self,
@@ -826,11 +881,41 @@ pub trait Store: Send + Sync {
     async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>>;
     /// Ends a session (signing out); false when it was not open.
     async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool>;
-    /// How many times this process has ended sessions (a sign-out, an account disabled): a
-    /// dashboard's stream reads its session again only when this moved, or every few
-    /// seconds for what other processes end.
-    fn sessions_ended(&self) -> u64;
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, newest first.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// Everything that touches the database, as one seam: what `App` holds (`Arc<dyn Store>`),
+/// and what a database implements by implementing each role.
+pub trait Store:
+    UpdateStore
+    + DirectoryStore
+    + QueueStore
+    + ReceiptStore
+    + ReportStore
+    + TelegramStore
+    + AccountStore
+{
+}
+
+impl<T> Store for T where
+    T: UpdateStore
+        + DirectoryStore
+        + QueueStore
+        + ReceiptStore
+        + ReportStore
+        + TelegramStore
+        + AccountStore
+        + ?Sized
+{
+}
+
+/// The store and its roles, for a caller that calls store methods: a role's methods are
+/// callable on `dyn Store` only with the role in scope.
+pub mod prelude {
+    pub use super::{
+        AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, Store, TelegramStore,
+        UpdateStore,
+    };
 }
