@@ -6,6 +6,9 @@
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
 mod accounts;
+mod directory;
+mod import;
+mod selection;
 mod telegram;
 
 use super::Result;
