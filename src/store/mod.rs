@@ -9,6 +9,7 @@ mod messages;
 mod postgres;
 mod receipts;
 mod rows;
+mod selection;
 mod sqlite;
 mod version;
 
