@@ -188,6 +188,9 @@ async fn upsert_chat(
 }
 
 async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
+    if let Some(known) = read_link_key(store).await? {
+        return Ok(known);
+    }
     let fresh: [u8; 32] = rand::random();
     // Two processes starting on an empty table: the second insert waits for the first to
     // commit and inserts nothing; the read that follows, a statement of its own, sees the
@@ -201,13 +204,23 @@ async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
     .bind(at_ms)
     .execute(store.pool())
     .await?;
-    let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+    read_link_key(store)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("secret {LINK_KEY}")))
+}
+
+async fn read_link_key(store: &PostgresStore) -> Result<Option<[u8; 32]>> {
+    let value: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
         .bind(LINK_KEY)
-        .fetch_one(store.pool())
+        .fetch_optional(store.pool())
         .await?;
     value
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+        .map(|value| {
+            value
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+        })
+        .transpose()
 }
 
 async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<TelegramChat>> {
