@@ -9,17 +9,15 @@
 
 use super::PostgresStore;
 use crate::domain::{ChannelKind, Language, Role};
-use crate::store::{Binding, Result, StoreError, TelegramChat, TelegramStore};
+use crate::store::{
+    Binding, Result, StoreError, TelegramChat, TelegramStore, TELEGRAM_CHANNEL_PREFIX,
+};
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use std::str::FromStr;
 
 const LINK_KEY: &str = "telegram-link-key";
-
-/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
-/// `telegram-channel:nl`, ….
-const CHANNEL_PREFIX: &str = "telegram-channel:";
 
 #[async_trait]
 impl TelegramStore for PostgresStore {
@@ -459,7 +457,7 @@ async fn sync_channels(
         .await?;
     let mut changed = 0;
     for (language, chat) in channels {
-        let external_id = format!("{CHANNEL_PREFIX}{}", language.code());
+        let external_id = format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code());
         let known: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, telegram_chat_id FROM contacts \
              WHERE role = 'public' AND external_id = $1",
@@ -492,7 +490,7 @@ async fn sync_channels(
     // A language no longer configured is posted nowhere; its contact keeps its history.
     let kept: Vec<String> = channels
         .iter()
-        .map(|(language, _)| format!("{CHANNEL_PREFIX}{}", language.code()))
+        .map(|(language, _)| format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code()))
         .collect();
     changed += sqlx::query(
         "UPDATE contacts SET telegram_chat_id = NULL, updated_at = $1 \
@@ -500,7 +498,7 @@ async fn sync_channels(
          AND external_id <> ALL($3)",
     )
     .bind(at_ms)
-    .bind(format!("{CHANNEL_PREFIX}%"))
+    .bind(format!("{TELEGRAM_CHANNEL_PREFIX}%"))
     .bind(kept)
     .execute(&mut *tx)
     .await?
