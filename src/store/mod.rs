@@ -548,8 +548,19 @@ pub trait PlanWriter: Send {
     async fn commit(self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()>;
 }
 
+/// Each SMS gateway's sending time, shared by every process that sends through it
+/// (`channels::sms::slots`): a gateway's rate is a budget for the whole deployment.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait RateStore: Send + Sync {
+    /// Reserves `span_us` of `gateway`'s time from its next free time or `from_us`,
+    /// whichever is later, in one statement; returns where the reservation starts. Times are
+    /// microseconds since the Unix epoch. Two reservations never overlap, whichever processes
+    /// make them.
+    async fn reserve_rate_slots(&self, gateway: &str, from_us: i64, span_us: i64) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait Store: RateStore + Send + Sync {
     /// Opens the incident if this is its first update, then stores the draft.
     async fn insert_update(
         &self,

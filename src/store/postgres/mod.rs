@@ -49,5 +49,6 @@ impl PostgresStore {
     }
 }
 
+mod rates;
 #[cfg(test)]
 pub(crate) mod testing;
