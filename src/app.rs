@@ -37,10 +37,12 @@ use crate::press;
 use crate::render::{Locales, NameKind, RenderError, Renderer};
 use crate::report::count;
 use crate::spreadsheet::Separator;
-use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, Store, StoreError};
+use crate::store::prelude::*;
+use crate::store::{self, BookedPlace, BreakerRecord, RetryFilter, StoreError};
 use crate::store::{ImportConflict, ImportCounts};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,6 +129,8 @@ pub struct App {
     /// Why the press room's address is wrong, if it is: every command that renders a message
     /// (their links point there) refuses until it is fixed; the others (imports, status) work.
     address_problem: Option<String>,
+    /// Bumped each time a session ends through this app: see [`App::sessions_ended`].
+    sessions_ended: AtomicU64,
 }
 
 /// A stored draft, with what sending it would do now.
@@ -282,6 +286,7 @@ impl App {
             clock: Arc::new(SystemClock),
             placeholders_allowed: false,
             address_problem,
+            sessions_ended: AtomicU64::new(0),
         })
     }
 

@@ -11,7 +11,8 @@ use crate::domain::{
     Update, UpdateState,
 };
 use crate::render::{Invites, Prepared, RenderError, Renderer};
-use crate::store::{NewDelivery, Store, StoreError};
+use crate::store::prelude::*;
+use crate::store::{NewDelivery, StoreError};
 use std::collections::{BTreeMap, HashSet};
 
 /// Contacts read, rendered and written per step: bounds memory whatever the audience size.

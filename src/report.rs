@@ -6,7 +6,8 @@ use crate::domain::{
 };
 use crate::render::CliText;
 use crate::spreadsheet::{Separator, SheetWriter};
-use crate::store::{Store, StoreError, Unreached, UnreachedDelivery};
+use crate::store::prelude::*;
+use crate::store::{StoreError, Unreached, UnreachedDelivery};
 use chrono_tz::Tz;
 use fluent_bundle::FluentValue;
 use serde::Serialize;

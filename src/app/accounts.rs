@@ -9,6 +9,7 @@ use crate::domain::{check_password, SecretToken, UserName, UserRole};
 use crate::spreadsheet::{Separator, SheetWriter};
 use crate::store::{AuditEntry, AuditFilter, FirstCredential, Session, StoreError, User};
 use chrono::{DateTime, NaiveDate, SecondsFormat};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Who is acting, for the audit log.
@@ -143,6 +144,7 @@ impl App {
             return Err(AppError::Refused(format!("there is no user named {name}")));
         }
         let user = self.store.disable_user(&name, self.clock.now_ms()).await?;
+        self.sessions_ended.fetch_add(1, Ordering::Release);
         self.audit(actor, "user.disable", Some(name.as_str()), None)
             .await?;
         Ok(user)
@@ -259,6 +261,7 @@ impl App {
     pub async fn sign_out(&self, token: &SecretToken, remote: &str) -> Result<bool, AppError> {
         let session = self.session(token).await?;
         let ended = self.store.end_session(token, self.clock.now_ms()).await?;
+        self.sessions_ended.fetch_add(1, Ordering::Release);
         if let (true, Some(session)) = (ended, session) {
             let actor = Actor {
                 user: Some(session.user.name),
@@ -268,6 +271,13 @@ impl App {
             self.audit(&actor, "logout", None, None).await?;
         }
         Ok(ended)
+    }
+
+    /// How many times this process has ended sessions (a sign-out, an account disabled): a
+    /// dashboard's stream reads its session again only when this moved, or every few
+    /// seconds for what other processes end.
+    pub fn sessions_ended(&self) -> u64 {
+        self.sessions_ended.load(Ordering::Acquire)
     }
 
     /// The audit log, newest first, from the start of `since` (a day in the hospital's

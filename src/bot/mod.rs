@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::Language;
 use crate::render::Renderer;
-use crate::store::Store;
+use crate::store::prelude::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use teloxide::payloads::{

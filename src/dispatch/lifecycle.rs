@@ -3,7 +3,8 @@
 
 use super::RunEnd;
 use crate::domain::UpdateState;
-use crate::store::{Store, StoreError};
+use crate::store::prelude::*;
+use crate::store::StoreError;
 
 /// A moment of the sending that may move the update along its life cycle.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,8 @@
 
 use crate::channels::Release;
 use crate::group_commit::{self, Commit};
-use crate::store::{Store, StoreError, Transition};
+use crate::store::prelude::*;
+use crate::store::{StoreError, Transition};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};

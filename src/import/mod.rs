@@ -1,6 +1,6 @@
 //! Readers of the hospital's exports. Each turns a file into contacts and appointments plus
 //! the rows it could not take, each with the reason by field; nothing here touches the
-//! database (`store::Store::import` writes a batch in one transaction).
+//! database (`store::DirectoryStore::import` writes a batch in one transaction).
 
 pub mod csv;
 pub mod fhir;

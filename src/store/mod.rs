@@ -1,7 +1,11 @@
-//! Everything that touches the database. Callers see the [`Store`] trait only, so a
-//! PostgreSQL implementation can stand beside [`sqlite::SqliteStore`] without changing them.
+//! Everything that touches the database. Callers see the [`Store`] trait only (the sum of
+//! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
+//! beside [`sqlite::SqliteStore`] without changing them.
 
+mod lookup;
+mod merge;
 mod postgres;
+mod rows;
 mod sqlite;
 mod version;
 
@@ -310,7 +314,8 @@ pub struct FailureRow {
 }
 
 /// A contact that no delivery of an update reached, once nothing is left to try (what they
-/// were told about is theirs under the update's audiences: `Store::recipients_among`).
+/// were told about is theirs under the update's audiences:
+/// `DirectoryStore::recipients_among`).
 #[derive(Debug, Clone)]
 pub struct Unreached {
     pub contact: Contact,
@@ -559,8 +564,9 @@ pub trait RateStore: Send + Sync {
     async fn reserve_rate_slots(&self, gateway: &str, from_us: i64, span_us: i64) -> Result<i64>;
 }
 
+/// Updates from draft to halt, reviews, schedules: for the app, the scheduler, the dispatcher.
 #[async_trait]
-pub trait Store: RateStore + Send + Sync {
+pub trait UpdateStore: Send + Sync {
     /// Opens the incident if this is its first update, then stores the draft.
     async fn insert_update(
         &self,
@@ -636,7 +642,11 @@ pub trait Store: RateStore + Send + Sync {
     async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool>;
     /// Why `serve` could not start the update, if it could not.
     async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>>;
+}
 
+/// Contacts, appointments, opt-outs and the audiences they make: for imports and the planner.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
     /// Merges an export in one transaction: new records inserted, known ones updated field
     /// by field with each change logged, the rest counted unchanged. Every appointment's
     /// patient must be among `contacts` or already known.
@@ -685,10 +695,14 @@ pub trait Store: RateStore + Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>>;
-
-    /// The contacts among `ids` that a selection takes, as [`Store::recipients`] gives them.
+    /// The contacts among `ids` that a selection takes, as [`DirectoryStore::recipients`]
+    /// gives them.
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>>;
+}
 
+/// The delivery queue: the planner fills it, dispatch workers drain it, the fallback sweeps it.
+#[async_trait]
+pub trait QueueStore: Send + Sync {
     /// A plan whose pending rows are due at `due_at_ms` (the planner's clock, not the
     /// machine's: a test's clock, or a scheduled start, decides when they are due).
     async fn begin_plan(&self, due_at_ms: i64) -> Result<Box<dyn PlanWriter>>;
@@ -726,16 +740,24 @@ pub trait Store: RateStore + Send + Sync {
         plans: &[FallbackPlan],
         at_ms: i64,
     ) -> Result<u64>;
-    /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
-    /// [`ReceiptEffect`]); one effect per receipt, in order.
-    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
-
     /// Records a breaker's new state, unless a later one is recorded already (two sends can
     /// report changes out of order).
     async fn record_breaker(&self, record: &BreakerRecord) -> Result<()>;
     /// Every gateway's breaker as last recorded, by gateway name.
     async fn breakers(&self) -> Result<Vec<BreakerRecord>>;
+}
 
+/// Delivery receipts as gateways report them: for the webhook's writer.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Stores receipts and applies them, all in one transaction (see [`Receipt`],
+    /// [`ReceiptEffect`]); one effect per receipt, in order.
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>>;
+}
+
+/// What became of an update's deliveries: for status, reports, the dashboard, previews.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
     async fn delivery(
         &self,
         update_id: i64,
@@ -749,17 +771,16 @@ pub trait Store: RateStore + Send + Sync {
     /// and the reason recorded (`last_error`), largest first.
     async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>>;
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>>;
-    /// The address of `delivery_id` moved for good (Telegram: a group that became a
-    /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,
-    /// and every delivery to it not yet final, take `address`, and the delivery's history
-    /// says why (`detail`). Returns how many contacts changed.
-    async fn readdress(
+    /// `(from, to, detail)` of every event of a delivery, oldest first.
+    async fn events(
         &self,
         delivery_id: i64,
-        address: &str,
-        detail: &str,
-        at_ms: i64,
-    ) -> Result<u64>;
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+}
+
+/// The Telegram bot's chats, subscriptions and public channels: for the bot and the dispatcher.
+#[async_trait]
+pub trait TelegramStore: Send + Sync {
     /// The key Telegram deep links are signed with: made at random on first use and kept
     /// with the data, so that every process issues and accepts the same links.
     async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]>;
@@ -811,11 +832,22 @@ pub trait Store: RateStore + Send + Sync {
         reason: &str,
         at_ms: i64,
     ) -> Result<Option<TelegramChat>>;
-    /// `(from, to, detail)` of every event of a delivery, oldest first.
-    async fn events(
+    /// The address of `delivery_id` moved for good (Telegram: a group that became a
+    /// supergroup, `migrate_to_chat_id`): every contact with the old address on that channel,
+    /// and every delivery to it not yet final, take `address`, and the delivery's history
+    /// says why (`detail`). Returns how many contacts changed.
+    async fn readdress(
         &self,
         delivery_id: i64,
-    ) -> Result<Vec<(Option<String>, String, Option<String>)>>;
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64>;
+}
+
+/// Console accounts, sessions and the audit log: for the app's account operations.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     /// A new account; refused (`Refused`) when the name is taken.
     async fn add_user(
         &self,
@@ -859,11 +891,43 @@ pub trait Store: RateStore + Send + Sync {
     async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>>;
     /// Ends a session (signing out); false when it was not open.
     async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool>;
-    /// How many times this process has ended sessions (a sign-out, an account disabled): a
-    /// dashboard's stream reads its session again only when this moved, or every few
-    /// seconds for what other processes end.
-    fn sessions_ended(&self) -> u64;
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, newest first.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// Everything that touches the database, as one seam: what `App` holds (`Arc<dyn Store>`),
+/// and what a database implements by implementing each role.
+pub trait Store:
+    UpdateStore
+    + DirectoryStore
+    + QueueStore
+    + ReceiptStore
+    + ReportStore
+    + TelegramStore
+    + AccountStore
+    + RateStore
+{
+}
+
+impl<T> Store for T where
+    T: UpdateStore
+        + DirectoryStore
+        + QueueStore
+        + ReceiptStore
+        + ReportStore
+        + TelegramStore
+        + AccountStore
+        + RateStore
+        + ?Sized
+{
+}
+
+/// The store and its roles, for a caller that calls store methods: a role's methods are
+/// callable on `dyn Store` only with the role in scope.
+pub mod prelude {
+    pub use super::{
+        AccountStore, DirectoryStore, QueueStore, RateStore, ReceiptStore, ReportStore, Store,
+        TelegramStore, UpdateStore,
+    };
 }

@@ -24,7 +24,7 @@ use crate::app::{App, AppError};
 use crate::bot::{BotFailure, Intake, TelegramBot};
 use crate::clock::Clock;
 use crate::dispatch::{scheduler, Dispatcher};
-use crate::store::Store;
+use crate::store::prelude::*;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 pub use error::WebError;

@@ -4,7 +4,8 @@
 //! gateway is never told 200 for a receipt a crash could still lose.
 
 use crate::group_commit::{self, Commit};
-use crate::store::{Receipt, ReceiptEffect, Store};
+use crate::store::prelude::*;
+use crate::store::{Receipt, ReceiptEffect};
 use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::sync::Arc;

@@ -11,7 +11,8 @@ use tocsin::channels::{Channel, Handover, Message, Outcome};
 use tocsin::dispatch::lifecycle::Moment;
 use tocsin::dispatch::{DispatchSettings, Dispatcher, RetryPolicy, RunEnd};
 use tocsin::domain::{ChannelKind, DeliveryState, UpdateState};
-use tocsin::store::{Mark, RetryFilter, Store, Transition};
+use tocsin::store::prelude::*;
+use tocsin::store::{Mark, RetryFilter, Transition};
 
 /// Answers from a script, then `otherwise`; remembers who it accepted.
 pub(crate) struct Scripted {

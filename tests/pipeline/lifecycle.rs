@@ -5,7 +5,7 @@ use crate::support::{seed, TestApp, EMAIL_UPDATE};
 use tocsin::dispatch::lifecycle::{advance, Moment};
 use tocsin::dispatch::RunEnd;
 use tocsin::domain::{ChannelKind, UpdateState};
-use tocsin::store::Store;
+use tocsin::store::prelude::*;
 
 async fn approved() -> (TestApp, i64) {
     let test = TestApp::new(|_| {}).await;

@@ -4,6 +4,7 @@
 //! `on_each_backend!` names.
 
 use crate::providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN, TWILIO_FROM};
+use crate::support::postgres::Schema;
 use crate::support::{
     config_in, seed, sms_patient, tocsin_command, Mta, SmtpServer, TestApp, EMAIL_FROM,
     EMAIL_UPDATE, HOSPITAL_TOML,
@@ -46,44 +47,33 @@ on_each_backend!(
     two_workers_share_a_gateways_rate,
 );
 
-impl Backend {
-    /// A database of its own for the test `name`: a file in `dir`, or a fresh schema of the
-    /// local PostgreSQL (None, said loudly, when there is none and this is not CI).
-    async fn database_url(self, dir: &Path, name: &str) -> Option<String> {
-        match self {
-            Backend::Sqlite => Some(format!("sqlite://{}", dir.join("tocsin.db").display())),
-            Backend::Postgres => {
-                let server = std::env::var("TOCSIN_TEST_POSTGRES")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-                let admin = match sqlx::PgPool::connect(&server).await {
-                    Ok(pool) => pool,
-                    Err(error) => {
-                        crate::support::require(
-                            &format!("PostgreSQL at {server} ({error})"),
-                            false,
-                        );
-                        return None;
-                    }
-                };
-                let schema = format!("t_{name}_{}", rand::random::<u32>());
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&admin)
-                    .await
-                    .expect("create the test's schema");
-                Some(format!("{server}?options=-c%20search_path%3D{schema}"))
-            }
-        }
-    }
+/// The test's app on its backend, with what keeps its database alive.
+struct OnBackend {
+    test: TestApp,
+    /// Dropped after the test: its PostgreSQL schema with it.
+    _schema: Option<Schema>,
+}
 
-    /// The test's app, on its own database; None, said loudly, when the backend cannot be
-    /// used here.
-    async fn app(self, name: &str, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+impl Backend {
+    /// The test's app, on a database of its own (a file in its directory, or a fresh schema
+    /// of the machine's PostgreSQL); None, said loudly, when the backend cannot be used here.
+    async fn app(self, name: &str, adjust: impl FnOnce(&mut Config)) -> Option<OnBackend> {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = config_in(dir.path());
-        config.database_url = self.database_url(dir.path(), name).await?;
+        let schema = match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let schema = Schema::fresh().await?;
+                config.database_url = schema.url.clone();
+                Some(schema)
+            }
+        };
         adjust(&mut config);
         match App::open(config).await {
-            Ok(app) => Some(TestApp { app, dir }),
+            Ok(app) => Some(OnBackend {
+                test: TestApp { app, dir },
+                _schema: schema,
+            }),
             Err(tocsin::app::AppError::Store(StoreError::UnsupportedUrl(url))) => {
                 eprintln!(
                     "\n*** SKIPPED {name} on {self:?}: store::open does not take {url} yet ***\n"
@@ -197,7 +187,7 @@ async fn two_workers_share_an_update_each_message_once(backend: Backend) {
         return;
     };
     let url = server.url();
-    let Some(test) = backend
+    let Some(OnBackend { test, _schema }) = backend
         .app("two_workers_emails", |config| {
             config.email.transport = tocsin::config::EmailTransport::Smtp;
             config.email.smtp_url = url;
@@ -253,7 +243,7 @@ async fn two_workers_share_a_gateways_rate(backend: Backend) {
     const PATIENTS: usize = 1_500;
     const RATE: usize = 200;
     let twilio = TwilioEmulator::start().await;
-    let Some(test) = backend.app("two_workers_rate", |_| {}).await else {
+    let Some(OnBackend { test, _schema }) = backend.app("two_workers_rate", |_| {}).await else {
         return;
     };
     let (contacts, appointments): (Vec<_>, Vec<_>) = (0..PATIENTS)

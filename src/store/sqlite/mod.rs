@@ -13,33 +13,37 @@ mod messages;
 mod plan;
 mod rates;
 mod receipts;
-mod rows;
 mod selection;
 mod telegram;
 
-use self::import::HeldRecord;
-use self::lists::{push_in, KEYS_PER_LOOKUP};
+use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
 use self::messages::{Dictionaries, MessageRow};
-use self::rows::{
-    contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
-};
 use self::selection::push_selection;
+use super::lookup::owner_of_key;
+use super::merge::import_conflict_from_row;
+use super::rows::{
+    booked_place_from_row, contact_from_row, identity_from_row, parse_audiences, parse_col,
+    parse_list, CONTACT_COLUMNS,
+};
+use super::{
+    AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
+};
 use super::{
     AuditEntry, AuditFilter, FirstCredential, Review, Session, User, UserContact, Verdict,
 };
 use super::{
     Backlog, BookedPlace, BreakerRecord, ClaimedDelivery, FailureRow, FallbackDue, FallbackPlan,
     FallbackRule, ImportCounts, PlanWriter, ProgressMark, Receipt, ReceiptEffect, Recipient,
-    Result, StatusRow, Store, StoreError, StoredDelivery, Transition, Unreached,
+    Result, StatusRow, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
-    Binding, ConflictState, ImportConflict, RetryFilter, StartRefusal, TelegramChat,
-    UnreachedDelivery, UpdateEvent,
+    Binding, ImportConflict, RetryFilter, StartRefusal, TelegramChat, UnreachedDelivery,
+    UpdateEvent,
 };
 use crate::domain::{
-    CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
-    NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
-    UpdateState, UpdateText, Urgency,
+    CapFields, Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact,
+    NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind, UpdateState,
+    UpdateText, Urgency,
 };
 use crate::domain::{SecretToken, UserName, UserRole};
 use async_trait::async_trait;
@@ -49,7 +53,6 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +60,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
     dictionaries: Dictionaries,
     writers: Arc<tokio::sync::Mutex<()>>,
-    sessions_ended: AtomicU64,
 }
 
 /// This process's turn to write, held for the length of a write transaction.
@@ -112,7 +114,6 @@ impl SqliteStore {
             pool,
             dictionaries: Dictionaries::default(),
             writers: Arc::default(),
-            sessions_ended: AtomicU64::new(0),
         })
     }
 
@@ -193,7 +194,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl UpdateStore for SqliteStore {
     async fn insert_update(
         &self,
         update: &NewUpdate,
@@ -378,6 +379,10 @@ impl Store for SqliteStore {
         control::retry_deliveries(self, id, filter, by, at_ms).await
     }
 
+    async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
+        control::update_events(self, id).await
+    }
+
     async fn return_update(&self, id: i64, by: &str, comment: &str, at_ms: i64) -> Result<()> {
         control::return_update(self, id, by, comment, at_ms).await
     }
@@ -405,18 +410,6 @@ impl Store for SqliteStore {
         control::hold_update(self, id, by, at_ms).await
     }
 
-    async fn update_events(&self, id: i64) -> Result<Vec<UpdateEvent>> {
-        control::update_events(self, id).await
-    }
-
-    async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool> {
-        control::refuse_start(self, id, reason, at_ms).await
-    }
-
-    async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>> {
-        control::start_refusal(self, id).await
-    }
-
     async fn planned_at(&self, id: i64) -> Result<Option<i64>> {
         Ok(
             sqlx::query_scalar("SELECT planned_at FROM updates WHERE id = ?")
@@ -427,6 +420,17 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn refuse_start(&self, id: i64, reason: &str, at_ms: i64) -> Result<bool> {
+        control::refuse_start(self, id, reason, at_ms).await
+    }
+
+    async fn start_refusal(&self, id: i64) -> Result<Option<StartRefusal>> {
+        control::start_refusal(self, id).await
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
     async fn import(
         &self,
         contacts: &[NewContact],
@@ -448,10 +452,6 @@ impl Store for SqliteStore {
         .await?;
         let mut conflicts = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let record: String = row.try_get("record")?;
-            let held: HeldRecord = serde_json::from_str(&record)
-                .map_err(|error| StoreError::Corrupt(format!("import conflict {id}: {error}")))?;
             let contact = match row.try_get::<Option<i64>, _>("contact_id")? {
                 Some(contact_id) => sqlx::query(&format!(
                     "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
@@ -464,24 +464,7 @@ impl Store for SqliteStore {
                 .transpose()?,
                 None => None,
             };
-            let state: String = row.try_get("state")?;
-            conflicts.push(ImportConflict {
-                id,
-                at_ms: row.try_get("at")?,
-                source: row.try_get("source")?,
-                contact,
-                identity: row.try_get("identity")?,
-                reason: row.try_get("reason")?,
-                record: held.contact,
-                appointments: held.appointments,
-                state: match state.as_str() {
-                    "open" => ConflictState::Open,
-                    "accepted" => ConflictState::Accepted,
-                    "rejected" => ConflictState::Rejected,
-                    other => return Err(StoreError::Corrupt(format!("conflict state {other}"))),
-                },
-                decided_by: row.try_get("decided_by")?,
-            });
+            conflicts.push(import_conflict_from_row(row, contact)?);
         }
         Ok(conflicts)
     }
@@ -532,42 +515,17 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?,
         };
-        let mut owners = Vec::with_capacity(identities.len());
-        for row in &identities {
-            let kind: String = row.try_get("kind")?;
-            let identity = Identity {
-                kind: kind.parse().map_err(StoreError::Corrupt)?,
-                system: row.try_get("system")?,
-                value: row.try_get("value")?,
-            };
-            owners.push((identity, row.try_get::<i64, _>("contact_id")?));
-        }
-        // This hospital's patient number first; any other identity only when it names one
-        // contact.
-        if let Some((_, id)) = owners
+        let owners = identities
             .iter()
-            .find(|(identity, _)| identity.kind == IdentityKind::Patient)
-        {
-            return by_id(*id).await;
-        }
-        let mut ids: Vec<i64> = owners.iter().map(|(_, id)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [] => {}
-            [id] => return by_id(*id).await,
-            _ => {
-                owners.sort();
-                let which = owners
-                    .iter()
-                    .map(|(identity, _)| identity.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(StoreError::Ambiguous(format!(
-                    "{key:?} is the id of {} contacts ({which}): say which, as written here",
-                    ids.len()
-                )));
-            }
+            .map(|row| {
+                Ok((
+                    identity_from_row(row)?,
+                    row.try_get::<i64, _>("contact_id")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(id) = owner_of_key(key, owners)? {
+            return by_id(id).await;
         }
         let row = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = ? COLLATE NOCASE \
@@ -595,20 +553,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(BookedPlace {
-                    campus: row.try_get("campus")?,
-                    department: row.try_get("department")?,
-                    appointments: row
-                        .try_get::<i64, _>("appointments")?
-                        .try_into()
-                        .unwrap_or(0),
-                    first_ms: row.try_get("first_ms")?,
-                    last_ms: row.try_get("last_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(booked_place_from_row).collect()
     }
 
     async fn set_optout(
@@ -638,81 +583,6 @@ impl Store for SqliteStore {
                 .await?
         };
         Ok(done.rows_affected() > 0)
-    }
-
-    async fn readdress(
-        &self,
-        delivery_id: i64,
-        address: &str,
-        detail: &str,
-        at_ms: i64,
-    ) -> Result<u64> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let row = sqlx::query("SELECT channel, address, state FROM deliveries WHERE id = ?")
-            .bind(delivery_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            return Err(StoreError::NotFound(format!("delivery {delivery_id}")));
-        };
-        let channel: String = row.try_get("channel")?;
-        let old: Option<String> = row.try_get("address")?;
-        let state: String = row.try_get("state")?;
-        let Some(old) = old.filter(|old| old != address) else {
-            return Ok(0);
-        };
-        let column = match ChannelKind::from_str(&channel) {
-            Ok(ChannelKind::Email) => "email",
-            Ok(ChannelKind::Sms) => "mobile",
-            Ok(ChannelKind::Telegram) => "telegram_chat_id",
-            Err(_) => return Err(StoreError::NotFound(format!("channel {channel:?}"))),
-        };
-        let contacts = sqlx::query(&format!(
-            "UPDATE contacts SET {column} = ?, updated_at = ? WHERE {column} = ?"
-        ))
-        .bind(address)
-        .bind(at_ms)
-        .bind(&old)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if column == "telegram_chat_id" {
-            // The subscription follows the chat, so that /stop and "blocked" from the
-            // supergroup end it.
-            sqlx::query(
-                "UPDATE telegram_chats SET chat_id = ?, updated_at = ? WHERE chat_id = ? \
-                 AND NOT EXISTS (SELECT 1 FROM telegram_chats WHERE chat_id = ?)",
-            )
-            .bind(address)
-            .bind(at_ms)
-            .bind(&old)
-            .bind(address)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE deliveries SET address = ? WHERE channel = ? AND address = ? \
-             AND (id = ? OR state IN ('pending', 'sending', 'failed'))",
-        )
-        .bind(address)
-        .bind(&channel)
-        .bind(&old)
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(delivery_id)
-        .bind(at_ms)
-        .bind(&state)
-        .bind(&state)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(contacts)
     }
 
     async fn recipient(&self, contact_id: i64) -> Result<Recipient> {
@@ -759,7 +629,10 @@ impl Store for SqliteStore {
         }
         Ok(recipients)
     }
+}
 
+#[async_trait]
+impl QueueStore for SqliteStore {
     async fn begin_plan(&self, due_at_ms: i64) -> Result<Box<dyn PlanWriter>> {
         plan::begin_plan(self, due_at_ms).await
     }
@@ -776,10 +649,6 @@ impl Store for SqliteStore {
 
     async fn record(&self, transitions: &[Transition]) -> Result<Vec<bool>> {
         claim::record(self, transitions).await
-    }
-
-    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
-        receipts::record_receipts(self, receipts).await
     }
 
     async fn backlog(&self, update_id: i64) -> Result<Backlog> {
@@ -851,7 +720,17 @@ impl Store for SqliteStore {
             })
             .collect())
     }
+}
 
+#[async_trait]
+impl ReceiptStore for SqliteStore {
+    async fn record_receipts(&self, receipts: &[Receipt]) -> Result<Vec<ReceiptEffect>> {
+        receipts::record_receipts(self, receipts).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
     async fn delivery(
         &self,
         update_id: i64,
@@ -1039,6 +918,22 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    async fn events(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT from_state, to_state, detail FROM delivery_events \
+             WHERE delivery_id = ? ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl TelegramStore for SqliteStore {
     async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]> {
         telegram::link_key(self, at_ms).await
     }
@@ -1093,19 +988,84 @@ impl Store for SqliteStore {
         telegram::end(self, chat_id, reason, at_ms).await
     }
 
-    async fn events(
+    async fn readdress(
         &self,
         delivery_id: i64,
-    ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
-        Ok(sqlx::query_as(
-            "SELECT from_state, to_state, detail FROM delivery_events \
-             WHERE delivery_id = ? ORDER BY id",
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let row = sqlx::query("SELECT channel, address, state FROM deliveries WHERE id = ?")
+            .bind(delivery_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("delivery {delivery_id}")));
+        };
+        let channel: String = row.try_get("channel")?;
+        let old: Option<String> = row.try_get("address")?;
+        let state: String = row.try_get("state")?;
+        let Some(old) = old.filter(|old| old != address) else {
+            return Ok(0);
+        };
+        let column = match ChannelKind::from_str(&channel) {
+            Ok(ChannelKind::Email) => "email",
+            Ok(ChannelKind::Sms) => "mobile",
+            Ok(ChannelKind::Telegram) => "telegram_chat_id",
+            Err(_) => return Err(StoreError::NotFound(format!("channel {channel:?}"))),
+        };
+        let contacts = sqlx::query(&format!(
+            "UPDATE contacts SET {column} = ?, updated_at = ? WHERE {column} = ?"
+        ))
+        .bind(address)
+        .bind(at_ms)
+        .bind(&old)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if column == "telegram_chat_id" {
+            // The subscription follows the chat, so that /stop and "blocked" from the
+            // supergroup end it.
+            sqlx::query(
+                "UPDATE telegram_chats SET chat_id = ?, updated_at = ? WHERE chat_id = ? \
+                 AND NOT EXISTS (SELECT 1 FROM telegram_chats WHERE chat_id = ?)",
+            )
+            .bind(address)
+            .bind(at_ms)
+            .bind(&old)
+            .bind(address)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE deliveries SET address = ? WHERE channel = ? AND address = ? \
+             AND (id = ? OR state IN ('pending', 'sending', 'failed'))",
+        )
+        .bind(address)
+        .bind(&channel)
+        .bind(&old)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(delivery_id)
-        .fetch_all(&self.pool)
-        .await?)
+        .bind(at_ms)
+        .bind(&state)
+        .bind(&state)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(contacts)
     }
+}
 
+#[async_trait]
+impl AccountStore for SqliteStore {
     async fn add_user(
         &self,
         name: &UserName,
@@ -1150,9 +1110,7 @@ impl Store for SqliteStore {
     }
 
     async fn disable_user(&self, name: &UserName, at_ms: i64) -> Result<User> {
-        let user = accounts::disable_user(self, name, at_ms).await?;
-        self.sessions_ended.fetch_add(1, Ordering::Release);
-        Ok(user)
+        accounts::disable_user(self, name, at_ms).await
     }
 
     async fn create_session(
@@ -1170,13 +1128,7 @@ impl Store for SqliteStore {
     }
 
     async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool> {
-        let ended = accounts::end_session(self, token, at_ms).await?;
-        self.sessions_ended.fetch_add(1, Ordering::Release);
-        Ok(ended)
-    }
-
-    fn sessions_ended(&self) -> u64 {
-        self.sessions_ended.load(Ordering::Acquire)
+        accounts::end_session(self, token, at_ms).await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {

@@ -275,7 +275,7 @@ struct Watching {
 struct SessionRead {
     at: Instant,
     expires_at_ms: i64,
-    /// `Store::sessions_ended` before the read.
+    /// `App::sessions_ended` before the read.
     ended_before: u64,
 }
 
@@ -283,7 +283,7 @@ impl Watching {
     /// Whether the session is still open: read again when this process ended a session
     /// since the last read, or [`SESSION_CHECK`] after it; otherwise its expiry decides.
     async fn session_open(&mut self) -> bool {
-        let ended = self.console.app.store.sessions_ended();
+        let ended = self.console.app.sessions_ended();
         if let Some(read) = &self.session {
             if read.ended_before == ended && read.at.elapsed() < SESSION_CHECK {
                 return self.console.app.clock.now_ms() < read.expires_at_ms;
