@@ -45,6 +45,7 @@ macro_rules! on_each_backend {
 on_each_backend!(
     two_workers_share_an_update_each_message_once,
     two_workers_share_a_gateways_rate,
+    a_worker_stopped_mid_run_gives_back_what_it_had_not_begun,
 );
 
 /// The test's app on its backend, with what keeps its database alive.
@@ -304,5 +305,84 @@ async fn two_workers_share_a_gateways_rate(backend: Backend) {
     eprintln!(
         "two workers ({backend:?}) sharing {RATE}/s: {PATIENTS} SMS, per second at the \
          gateway {counts:?}, sent {sent:?}"
+    );
+}
+
+/// A worker stopped by SIGTERM in the middle of an update exits at once, leaves nothing
+/// `sending` (what it claimed and had not begun is given back, what it was sending is
+/// recorded), and a worker started after it sends the rest at once, not after the 120 s of
+/// the leases: every recipient gets the message once, nobody is `uncertain`.
+async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Backend) {
+    use tocsin::domain::DeliveryState;
+    const RECIPIENTS: usize = 1_000;
+    let Some(server) = SmtpServer::of(Mta::Aiosmtpd, &[]) else {
+        return;
+    };
+    let url = server.url();
+    let Some(OnBackend { test, _schema }) = backend
+        .app("worker_stopped", |config| {
+            config.email.transport = tocsin::config::EmailTransport::Smtp;
+            config.email.smtp_url = url;
+        })
+        .await
+    else {
+        return;
+    };
+    seed(&test.app, RECIPIENTS).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let config_file = test.dir.path().join("tocsin.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "database_url = \"{}\"\n[dispatch]\nclaim_batch = 100\n\
+             [email]\ntransport = \"smtp\"\nsmtp_url = \"{}\"\nfrom = \"{EMAIL_FROM}\"\n\
+             {HOSPITAL_TOML}",
+            test.app.config.database_url,
+            server.url()
+        ),
+    )
+    .expect("config file");
+    send_now(&test, id).await;
+    let first = Worker::start(&config_file, 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.taken() < RECIPIENTS / 5 {
+        assert!(Instant::now() < deadline, "the first worker sends");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let stopped_at = Instant::now();
+    let first_sent = first.stop();
+    let stopping = stopped_at.elapsed();
+    let status = test.app.status(id).await.expect("status");
+    assert_eq!(
+        status.by_state.get(&DeliveryState::Sending),
+        None,
+        "nothing left leased: {:?}",
+        status.by_state
+    );
+    assert!(
+        (first_sent as usize) < RECIPIENTS,
+        "stopped before the end: {first_sent}"
+    );
+    let restarted = Instant::now();
+    let second = Worker::start(&config_file, 2);
+    until_sent(&test, id, Duration::from_secs(60)).await;
+    let second_sent = second.stop();
+
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for message in server.received() {
+        for recipient in message.rcpt_tos {
+            *per_recipient.entry(recipient).or_default() += 1;
+        }
+    }
+    assert!(per_recipient.values().all(|&n| n == 1), "each once");
+    assert_eq!(per_recipient.len(), RECIPIENTS, "every recipient reached");
+    assert_eq!(first_sent + second_sent, RECIPIENTS as u64);
+    let status = test.app.status(id).await.expect("status");
+    assert_eq!(status.by_state.get(&DeliveryState::Uncertain), None);
+    eprintln!(
+        "worker stopped ({backend:?}) after {first_sent} of {RECIPIENTS} e-mails, in \
+         {stopping:?}; the next sent the other {second_sent} in {:?}",
+        restarted.elapsed()
     );
 }
