@@ -1,5 +1,6 @@
 //! A PostgreSQL schema of its own for each test, on the server the machine runs
-//! (`postgres://postgres@127.0.0.1:5432/test`, trust auth). A test opens the store with
+//! (`postgres://postgres@127.0.0.1:5432/test`, trust auth; `TOCSIN_TEST_POSTGRES` names
+//! another, as for the store's unit tests). A test opens the store with
 //! [`Schema::url`], whose `search_path` is its schema alone: its tables, migrations
 //! included, are created there and it sees no other test's. The schema is dropped when the
 //! [`Schema`] is, and kept, with its name printed, when the test failed, to be looked at.
@@ -13,14 +14,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// The server and database every test's schema is made in.
-pub const SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub fn server() -> String {
+    std::env::var("TOCSIN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
 
 /// How long dropping a schema waits for a lock a leftover connection holds.
 const DROP_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Schema {
     pub name: String,
-    /// [`SERVER`] with `options=-c search_path=<name>`.
+    /// [`server`] with `options=-c search_path=<name>`.
     pub url: String,
 }
 
@@ -28,10 +32,11 @@ impl Schema {
     /// A new, empty schema; None (said loudly) when no PostgreSQL answers and CI is not
     /// set, a panic under CI=true.
     pub async fn fresh() -> Option<Schema> {
-        let mut connection = match PgConnection::connect(SERVER).await {
+        let server = server();
+        let mut connection = match PgConnection::connect(&server).await {
             Ok(connection) => connection,
             Err(error) => {
-                require(&format!("PostgreSQL at {SERVER} ({error})"), false);
+                require(&format!("PostgreSQL at {server} ({error})"), false);
                 return None;
             }
         };
@@ -47,8 +52,9 @@ impl Schema {
         sqlx::query(&format!("CREATE SCHEMA {name}"))
             .execute(&mut connection)
             .await
-            .unwrap_or_else(|error| panic!("CREATE SCHEMA {name} on {SERVER}: {error}"));
-        let url = format!("{SERVER}?options=-c%20search_path%3D{name}");
+            .unwrap_or_else(|error| panic!("CREATE SCHEMA {name} on {server}: {error}"));
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}options=-c%20search_path%3D{name}");
         Some(Schema { name, url })
     }
 }
@@ -71,7 +77,7 @@ impl Drop for Schema {
                 .build()
                 .map_err(|error| error.to_string())?;
             runtime.block_on(async {
-                let mut connection = PgConnection::connect(SERVER)
+                let mut connection = PgConnection::connect(&server())
                     .await
                     .map_err(|error| error.to_string())?;
                 sqlx::query(&format!(
