@@ -5,6 +5,9 @@
 //! Claims lock the rows they take (`FOR UPDATE SKIP LOCKED`), so workers never wait on each
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
+mod accounts;
+mod telegram;
+
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -44,10 +47,6 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the role implementations use it as they land")
-    )]
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -3,10 +3,10 @@
 
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::messages::MessageRow;
-use super::rows::{brussels_time, parse_col};
 use super::telegram::CHANNEL_PREFIX;
 use super::SqliteStore;
 use crate::domain::{ChannelKind, DeliveryState, RenderedMessage};
+use crate::store::rows::{brussels_time, parse_col};
 use crate::store::{ClaimedDelivery, Mark, Result, StoreError, Transition};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};

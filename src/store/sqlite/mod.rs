@@ -12,17 +12,18 @@ mod lists;
 mod messages;
 mod plan;
 mod receipts;
-mod rows;
 mod selection;
 mod telegram;
 
-use self::import::HeldRecord;
-use self::lists::{push_in, KEYS_PER_LOOKUP};
+use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
 use self::messages::{Dictionaries, MessageRow};
-use self::rows::{
-    contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
-};
 use self::selection::push_selection;
+use super::lookup::owner_of_key;
+use super::merge::import_conflict_from_row;
+use super::rows::{
+    booked_place_from_row, contact_from_row, identity_from_row, parse_audiences, parse_col,
+    parse_list, CONTACT_COLUMNS,
+};
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
 };
@@ -35,13 +36,13 @@ use super::{
     Result, StatusRow, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
-    Binding, ConflictState, ImportConflict, RetryFilter, StartRefusal, TelegramChat,
-    UnreachedDelivery, UpdateEvent,
+    Binding, ImportConflict, RetryFilter, StartRefusal, TelegramChat, UnreachedDelivery,
+    UpdateEvent,
 };
 use crate::domain::{
-    CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
-    NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
-    UpdateState, UpdateText, Urgency,
+    CapFields, Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact,
+    NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind, UpdateState,
+    UpdateText, Urgency,
 };
 use crate::domain::{SecretToken, UserName, UserRole};
 use async_trait::async_trait;
@@ -450,10 +451,6 @@ impl DirectoryStore for SqliteStore {
         .await?;
         let mut conflicts = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let record: String = row.try_get("record")?;
-            let held: HeldRecord = serde_json::from_str(&record)
-                .map_err(|error| StoreError::Corrupt(format!("import conflict {id}: {error}")))?;
             let contact = match row.try_get::<Option<i64>, _>("contact_id")? {
                 Some(contact_id) => sqlx::query(&format!(
                     "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
@@ -466,24 +463,7 @@ impl DirectoryStore for SqliteStore {
                 .transpose()?,
                 None => None,
             };
-            let state: String = row.try_get("state")?;
-            conflicts.push(ImportConflict {
-                id,
-                at_ms: row.try_get("at")?,
-                source: row.try_get("source")?,
-                contact,
-                identity: row.try_get("identity")?,
-                reason: row.try_get("reason")?,
-                record: held.contact,
-                appointments: held.appointments,
-                state: match state.as_str() {
-                    "open" => ConflictState::Open,
-                    "accepted" => ConflictState::Accepted,
-                    "rejected" => ConflictState::Rejected,
-                    other => return Err(StoreError::Corrupt(format!("conflict state {other}"))),
-                },
-                decided_by: row.try_get("decided_by")?,
-            });
+            conflicts.push(import_conflict_from_row(row, contact)?);
         }
         Ok(conflicts)
     }
@@ -534,42 +514,17 @@ impl DirectoryStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?,
         };
-        let mut owners = Vec::with_capacity(identities.len());
-        for row in &identities {
-            let kind: String = row.try_get("kind")?;
-            let identity = Identity {
-                kind: kind.parse().map_err(StoreError::Corrupt)?,
-                system: row.try_get("system")?,
-                value: row.try_get("value")?,
-            };
-            owners.push((identity, row.try_get::<i64, _>("contact_id")?));
-        }
-        // This hospital's patient number first; any other identity only when it names one
-        // contact.
-        if let Some((_, id)) = owners
+        let owners = identities
             .iter()
-            .find(|(identity, _)| identity.kind == IdentityKind::Patient)
-        {
-            return by_id(*id).await;
-        }
-        let mut ids: Vec<i64> = owners.iter().map(|(_, id)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [] => {}
-            [id] => return by_id(*id).await,
-            _ => {
-                owners.sort();
-                let which = owners
-                    .iter()
-                    .map(|(identity, _)| identity.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(StoreError::Ambiguous(format!(
-                    "{key:?} is the id of {} contacts ({which}): say which, as written here",
-                    ids.len()
-                )));
-            }
+            .map(|row| {
+                Ok((
+                    identity_from_row(row)?,
+                    row.try_get::<i64, _>("contact_id")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(id) = owner_of_key(key, owners)? {
+            return by_id(id).await;
         }
         let row = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = ? COLLATE NOCASE \
@@ -597,20 +552,7 @@ impl DirectoryStore for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(BookedPlace {
-                    campus: row.try_get("campus")?,
-                    department: row.try_get("department")?,
-                    appointments: row
-                        .try_get::<i64, _>("appointments")?
-                        .try_into()
-                        .unwrap_or(0),
-                    first_ms: row.try_get("first_ms")?,
-                    last_ms: row.try_get("last_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(booked_place_from_row).collect()
     }
 
     async fn set_optout(

@@ -1,12 +1,11 @@
 //! Planning: deliveries inserted in batches under one write transaction, and the fallbacks
 //! planned for SMS that did not arrive.
 
-use super::lists::{push_in, ROWS_PER_STATEMENT};
+use super::lists::{gateway_of, push_in, ROWS_PER_STATEMENT};
 use super::messages::Packer;
-use super::rows::gateway_of;
-use super::rows::{parse_col, parse_list};
 use super::{SqliteStore, WriteTurn};
 use crate::domain::DeliveryState;
+use crate::store::rows::{parse_col, parse_list};
 use crate::store::{FallbackDue, FallbackPlan, FallbackRule, NewDelivery, PlanWriter, Result};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};

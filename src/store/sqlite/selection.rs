@@ -1,11 +1,11 @@
 //! Who a selection takes: the contacts, with their appointments, opt-outs and, for GPs, the
 //! patients they are told about.
 
-use super::rows::{appointment_from_row, contact_from_row, parse_col, parse_date};
 use super::SqliteStore;
 use crate::domain::{
     Appointment, AppointmentWindow, ChannelKind, Language, PatientLanguage, Role, Selection,
 };
+use crate::store::rows::{appointment_from_row, contact_from_row, parse_col, parse_date};
 use crate::store::{AffectedPatient, Recipient, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
