@@ -88,9 +88,15 @@ struct Place {
 }
 
 impl Db {
-    /// Another open of the same database: what another process sees.
+    /// Another open of the same database: what another process sees. Its pool is small: it
+    /// does one thing at a time, and the server's connections are shared with every test
+    /// running.
     async fn reopen(&self) -> Arc<dyn Store> {
-        store::open(&self.url, &PoolSettings::default())
+        let pool = PoolSettings {
+            max_connections: 2,
+            ..PoolSettings::default()
+        };
+        store::open(&self.url, &pool)
             .await
             .unwrap_or_else(|error| panic!("cannot open {} again: {error}", self.url))
     }

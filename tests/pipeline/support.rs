@@ -6,7 +6,7 @@ mod mail_servers;
 // Shared with the store's contract test.
 #[allow(dead_code)]
 #[path = "../support/postgres.rs"]
-mod postgres;
+pub mod postgres;
 
 pub use mail_servers::{Mta, OpenSmtpdSetup, SmtpServer};
 use postgres::Schema;
