@@ -20,8 +20,8 @@ use tocsin::domain::{
 use tocsin::store::prelude::*;
 use tocsin::store::{
     self, AuditEntry, AuditFilter, ClaimedDelivery, ConflictState, FallbackDue, FallbackPlan,
-    FallbackRule, FirstCredential, Mark, MergeCounts, NewDelivery, ReceiptEffect, RetryFilter,
-    StatusRow, StoreError, StoredDelivery, Transition, Verdict,
+    FallbackRule, FirstCredential, Mark, MergeCounts, NewDelivery, PoolSettings, ReceiptEffect,
+    RetryFilter, StatusRow, StoreError, StoredDelivery, Transition, Verdict,
 };
 use ChannelKind::{Email, Sms, Telegram};
 use DeliveryState::{
@@ -90,7 +90,7 @@ struct Place {
 impl Db {
     /// Another open of the same database: what another process sees.
     async fn reopen(&self) -> Arc<dyn Store> {
-        store::open(&self.url)
+        store::open(&self.url, &PoolSettings::default())
             .await
             .unwrap_or_else(|error| panic!("cannot open {} again: {error}", self.url))
     }
@@ -110,7 +110,7 @@ impl Backend {
                 (schema.url.clone(), None, Some(schema))
             }
         };
-        let store = match store::open(&url).await {
+        let store = match store::open(&url, &PoolSettings::default()).await {
             Ok(store) => store,
             Err(StoreError::UnsupportedUrl(url)) => return not_wired_yet(&url),
             Err(error) => panic!("{self:?}: cannot open {url}: {error}"),

@@ -6,7 +6,12 @@
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
 mod accounts;
+mod claim;
 mod control;
+mod messages;
+mod plan;
+mod queue;
+mod receipts;
 #[expect(
     dead_code,
     reason = "the ReportStore impl waits for the queue's messages"
@@ -15,6 +20,7 @@ mod reports;
 mod telegram;
 mod updates;
 
+use super::messages::Dictionaries;
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -38,6 +44,7 @@ impl Default for PoolSettings {
 
 pub struct PostgresStore {
     pool: PgPool,
+    dictionaries: Dictionaries,
 }
 
 impl PostgresStore {
@@ -51,7 +58,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            dictionaries: Dictionaries::default(),
+        })
     }
 
     pub(super) fn pool(&self) -> &PgPool {

@@ -14,16 +14,12 @@
 
 use super::PostgresStore;
 use crate::domain::{ChannelKind, Language, Role};
-use crate::store::{Binding, Result, StoreError, TelegramChat};
+use crate::store::{Binding, Result, StoreError, TelegramChat, TELEGRAM_CHANNEL_PREFIX};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use std::str::FromStr;
 
 const LINK_KEY: &str = "telegram-link-key";
-
-/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
-/// `telegram-channel:nl`, ….
-const CHANNEL_PREFIX: &str = "telegram-channel:";
 
 /// The advisory locks' first key: one chat's writes (the second key, the chat id's hash), or
 /// the public channels' sync (second key 0). Two chats whose ids hash alike only wait for
@@ -383,7 +379,7 @@ pub(super) async fn sync_channels(
         .await?;
     let mut changed = 0;
     for (language, chat) in channels {
-        let external_id = format!("{CHANNEL_PREFIX}{}", language.code());
+        let external_id = format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code());
         let known: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, telegram_chat_id FROM contacts \
              WHERE role = 'public' AND external_id = $1",
@@ -416,7 +412,7 @@ pub(super) async fn sync_channels(
     // A language no longer configured is posted nowhere; its contact keeps its history.
     let kept: Vec<String> = channels
         .iter()
-        .map(|(language, _)| format!("{CHANNEL_PREFIX}{}", language.code()))
+        .map(|(language, _)| format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code()))
         .collect();
     changed += sqlx::query(
         "UPDATE contacts SET telegram_chat_id = NULL, updated_at = $1 \
@@ -424,7 +420,7 @@ pub(super) async fn sync_channels(
          AND external_id <> ALL($3)",
     )
     .bind(at_ms)
-    .bind(format!("{CHANNEL_PREFIX}%"))
+    .bind(format!("{TELEGRAM_CHANNEL_PREFIX}%"))
     .bind(kept)
     .execute(&mut *tx)
     .await?

@@ -16,10 +16,10 @@ mod selection;
 mod telegram;
 
 use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
-use self::messages::{Dictionaries, MessageRow};
 use self::selection::push_selection;
 use super::lookup::owner_of_key;
 use super::merge::import_conflict_from_row;
+use super::messages::{Dictionaries, MessageRow};
 use super::rows::{
     audiences_column, booked_place_from_row, channels_column, contact_from_row, identity_from_row,
     parse_col, update_from_row, update_text_from_row, CONTACT_COLUMNS,
@@ -694,10 +694,8 @@ impl ReportStore for SqliteStore {
             body_html: row.try_get("body_html")?,
             dictionary_id: row.try_get("dictionary_id")?,
         };
-        let mut messages = self
-            .dictionaries
-            .open(&mut connection, vec![(id, message)])
-            .await?;
+        let mut messages =
+            messages::open(&self.dictionaries, &mut connection, vec![(id, message)]).await?;
         let content = messages.remove(&id).unwrap_or_default();
         let attempts: i64 = row.try_get("attempts")?;
         Ok(Some(StoredDelivery {
