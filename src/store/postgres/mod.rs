@@ -12,10 +12,6 @@ mod messages;
 mod plan;
 mod queue;
 mod receipts;
-#[expect(
-    dead_code,
-    reason = "the ReportStore impl waits for the queue's messages"
-)]
 mod reports;
 mod telegram;
 mod updates;

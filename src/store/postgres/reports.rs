@@ -3,16 +3,93 @@
 //!
 //! Orders on text compare bytes (`COLLATE "C"`) and put NULLs first, as SQLite does.
 
+use super::messages;
 use super::PostgresStore;
-use crate::domain::{UnknownChannel, UnknownState};
+use crate::domain::{ChannelKind, UnknownChannel, UnknownState};
 use crate::store::rows::{contact_from_row, parse_col, CONTACT_COLUMNS};
 use crate::store::{
-    FailureRow, ProgressMark, Result, StatusRow, StoreError, Unreached, UnreachedDelivery,
+    FailureRow, ProgressMark, ReportStore, Result, StatusRow, StoreError, StoredDelivery,
+    Unreached, UnreachedDelivery,
 };
+use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::HashMap;
 
-pub(super) async fn progress_mark(store: &PostgresStore, update_id: i64) -> Result<ProgressMark> {
+#[async_trait]
+impl ReportStore for PostgresStore {
+    async fn delivery(
+        &self,
+        update_id: i64,
+        contact_id: i64,
+        channel: ChannelKind,
+    ) -> Result<Option<StoredDelivery>> {
+        delivery(self, update_id, contact_id, channel).await
+    }
+
+    async fn progress_mark(&self, update_id: i64) -> Result<ProgressMark> {
+        progress_mark(self, update_id).await
+    }
+
+    async fn status(&self, update_id: i64) -> Result<Vec<StatusRow>> {
+        status(self, update_id).await
+    }
+
+    async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>> {
+        failure_reasons(self, update_id).await
+    }
+
+    async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
+        unreached(self, update_id).await
+    }
+
+    async fn events(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
+        events(self, delivery_id).await
+    }
+}
+
+async fn delivery(
+    store: &PostgresStore,
+    update_id: i64,
+    contact_id: i64,
+    channel: ChannelKind,
+) -> Result<Option<StoredDelivery>> {
+    let mut connection = store.pool().acquire().await?;
+    let row = sqlx::query(
+        "SELECT id, channel, address, language, state, attempts, gateway_id, last_error \
+         FROM deliveries WHERE update_id = $1 AND contact_id = $2 AND channel = $3",
+    )
+    .bind(update_id)
+    .bind(contact_id)
+    .bind(channel.as_str())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    // A skipped delivery has no message: an empty one, as on SQLite.
+    let content = messages::read(&store.dictionaries, &mut connection, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let attempts: i32 = row.try_get("attempts")?;
+    Ok(Some(StoredDelivery {
+        id,
+        channel: parse_col(&row, "channel")?,
+        address: row.try_get("address")?,
+        language: parse_col(&row, "language")?,
+        content,
+        state: parse_col(&row, "state")?,
+        attempts: u32::try_from(attempts).unwrap_or_default(),
+        gateway_id: row.try_get("gateway_id")?,
+        last_error: row.try_get("last_error")?,
+    }))
+}
+
+async fn progress_mark(store: &PostgresStore, update_id: i64) -> Result<ProgressMark> {
     // MAX of the primary key, and of an index's last column under an equality on its first:
     // each one descent of a B-tree, however many events there are.
     //
@@ -46,7 +123,7 @@ pub(super) async fn progress_mark(store: &PostgresStore, update_id: i64) -> Resu
     })
 }
 
-pub(super) async fn status(store: &PostgresStore, update_id: i64) -> Result<Vec<StatusRow>> {
+async fn status(store: &PostgresStore, update_id: i64) -> Result<Vec<StatusRow>> {
     // The gateway's name is what comes before the first colon of a gateway id
     // (`GatewayId`'s written form), for an SMS only.
     let rows = sqlx::query(
@@ -74,10 +151,7 @@ pub(super) async fn status(store: &PostgresStore, update_id: i64) -> Result<Vec<
         .collect()
 }
 
-pub(super) async fn failure_reasons(
-    store: &PostgresStore,
-    update_id: i64,
-) -> Result<Vec<FailureRow>> {
+async fn failure_reasons(store: &PostgresStore, update_id: i64) -> Result<Vec<FailureRow>> {
     let rows = sqlx::query(
         "SELECT channel, state, last_error, COUNT(*) AS n FROM deliveries \
          WHERE update_id = $1 AND state IN ('failed', 'undeliverable', 'uncertain') \
@@ -101,7 +175,7 @@ pub(super) async fn failure_reasons(
         .collect()
 }
 
-pub(super) async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreached>> {
+async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreached>> {
     // A public follower or channel is a chat the call centre cannot call: not listed.
     let rows = sqlx::query(&format!(
         "SELECT {CONTACT_COLUMNS} \
@@ -155,7 +229,7 @@ pub(super) async fn unreached(store: &PostgresStore, update_id: i64) -> Result<V
         .collect())
 }
 
-pub(super) async fn events(
+async fn events(
     store: &PostgresStore,
     delivery_id: i64,
 ) -> Result<Vec<(Option<String>, String, Option<String>)>> {
