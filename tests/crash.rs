@@ -44,7 +44,6 @@ async fn three_workers_on_one_sqlite_file_one_killed_send_nobody_twice_and_count
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "store::open does not take postgres:// URLs until every role of PostgresStore is in"]
 async fn three_workers_on_postgresql_one_killed_send_nobody_twice_and_count_nobody_sent_wrongly() {
     let _alone = ONE_AT_A_TIME.lock().await;
     three_workers_one_killed(Backend::Postgres).await;

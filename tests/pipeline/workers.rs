@@ -16,7 +16,6 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use tocsin::app::{Actor, App};
 use tocsin::config::Config;
 use tocsin::domain::UpdateState;
-use tocsin::store::StoreError;
 
 /// Where the test's database lives.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +50,7 @@ on_each_backend!(
 impl Backend {
     /// The test's app, on a database of its own (a file in its directory, or a fresh schema
     /// of the machine's PostgreSQL); None, said loudly, when the backend cannot be used here.
-    async fn app(self, name: &str, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    async fn app(self, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = config_in(dir.path());
         let database = match self {
@@ -66,12 +65,6 @@ impl Backend {
                 dir,
                 _database: database,
             }),
-            Err(tocsin::app::AppError::Store(StoreError::UnsupportedUrl(url))) => {
-                eprintln!(
-                    "\n*** SKIPPED {name} on {self:?}: store::open does not take {url} yet ***\n"
-                );
-                None
-            }
             Err(error) => panic!("the app opens: {error}"),
         }
     }
@@ -180,7 +173,7 @@ async fn two_workers_share_an_update_each_message_once(backend: Backend) {
     };
     let url = server.url();
     let Some(test) = backend
-        .app("two_workers_emails", |config| {
+        .app(|config| {
             config.email.transport = tocsin::config::EmailTransport::Smtp;
             config.email.smtp_url = url;
         })
@@ -235,7 +228,7 @@ async fn two_workers_share_a_gateways_rate(backend: Backend) {
     const PATIENTS: usize = 1_500;
     const RATE: usize = 200;
     let twilio = TwilioEmulator::start().await;
-    let Some(test) = backend.app("two_workers_rate", |_| {}).await else {
+    let Some(test) = backend.app(|_| {}).await else {
         return;
     };
     let (contacts, appointments): (Vec<_>, Vec<_>) = (0..PATIENTS)
@@ -311,7 +304,7 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
     };
     let url = server.url();
     let Some(test) = backend
-        .app("worker_stopped", |config| {
+        .app(|config| {
             config.email.transport = tocsin::config::EmailTransport::Smtp;
             config.email.smtp_url = url;
         })
