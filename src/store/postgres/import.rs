@@ -594,12 +594,12 @@ async fn write_conflicts(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::testing;
     use crate::domain::{AppointmentStatus, Identity, NewAppointment, NewContact, Role};
     use crate::store::DirectoryStore;
 
-    fn patient(number: &str, first: &str, mobile: Option<&str>) -> NewContact {
+    pub(crate) fn patient(number: &str, first: &str, mobile: Option<&str>) -> NewContact {
         NewContact {
             external_id: number.into(),
             identities: vec![Identity::patient(number)],
@@ -616,7 +616,7 @@ mod tests {
         }
     }
 
-    fn appointment(external_id: &str, patient: &str, campus: &str) -> NewAppointment {
+    pub(crate) fn appointment(external_id: &str, patient: &str, campus: &str) -> NewAppointment {
         NewAppointment {
             external_id: external_id.into(),
             patient: Identity::patient(patient),
