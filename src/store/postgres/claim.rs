@@ -302,15 +302,26 @@ pub(super) async fn claim_due(
         apply_transitions(&mut tx, &transitions).await?;
     }
     // A claimed delivery is due again when its lease expires, so one indexed column,
-    // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every due
-    // row of a large broadcast on each claim costs more than any order is worth; the index
-    // scan stops at the limit, skipping the rows other claimers hold.
+    // `next_attempt_at`, says when any open delivery is due. One index range per state, in
+    // the index's order (failed, pending, expired claims; each by due time), each stopping at
+    // the limit and skipping the rows other claimers hold: never a scan of the whole table,
+    // which the planner would choose for a single `state IN (…)` on statistics that still
+    // see a broadcast unsent, and which then reads every row sent so far on each claim.
     let rows: Vec<Claimed> = sqlx::query_as(
         "WITH picked AS ( \
-           SELECT id, state FROM deliveries \
-           WHERE update_id = $1 AND state IN ('pending', 'sending', 'failed') \
-             AND next_attempt_at <= $2 AND NOT (state = 'sending' AND handed_over_at IS NOT NULL) \
-           LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'failed' AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS failed \
+           UNION ALL \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS pending \
+           UNION ALL \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'sending' AND next_attempt_at <= $2 \
+               AND handed_over_at IS NULL \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS expired \
+           LIMIT $4 \
          ), claimed AS ( \
            UPDATE deliveries d SET state = 'sending', lease_until = $3, \
              attempts = d.attempts + 1, handed_over_at = NULL, next_attempt_at = $3, \
