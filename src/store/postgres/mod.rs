@@ -7,11 +7,13 @@
 
 mod accounts;
 mod claim;
+mod control;
 mod messages;
 mod plan;
 mod queue;
 mod receipts;
 mod telegram;
+mod updates;
 
 use super::messages::Dictionaries;
 use super::Result;
