@@ -8,10 +8,13 @@
 mod accounts;
 mod claim;
 mod control;
+mod directory;
+mod import;
 mod messages;
 mod plan;
 mod queue;
 mod receipts;
+mod selection;
 mod telegram;
 mod updates;
 
@@ -64,5 +67,6 @@ impl PostgresStore {
     }
 }
 
+mod rates;
 #[cfg(test)]
 pub(crate) mod testing;
