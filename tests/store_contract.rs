@@ -785,8 +785,6 @@ contract!(
 );
 
 contract!(
-    #[ignore = "the store does not check Transition::allowed yet (the recorder does): issue 14 \
-                enforces the state machine in the store"]
     a_transition_the_state_machine_forbids_is_refused,
     |db: Db| async move {
         let store = &*db.store;
