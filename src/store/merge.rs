@@ -362,9 +362,37 @@ impl<'a> ContactPlan<'a> {
             .collect()
     }
 
+    /// Gives the new contacts `ids` (as many, ascending) in place of the ones they were
+    /// planned with: for a database that hands out ids itself.
+    pub(super) fn renumber(&mut self, ids: &[i64]) {
+        let given: HashMap<i64, i64> = self
+            .fresh
+            .iter()
+            .copied()
+            .zip(ids.iter().copied())
+            .collect();
+        let new = |id: i64| given.get(&id).copied().unwrap_or(id);
+        self.fresh = self.fresh.iter().map(|id| new(*id)).collect();
+        self.current = std::mem::take(&mut self.current)
+            .into_iter()
+            .map(|(id, contact)| (new(id), contact))
+            .collect();
+        for owner in self.owners.values_mut() {
+            if let Owner::Contact(id) = owner {
+                *id = new(*id);
+            }
+        }
+        for (_, id) in &mut self.new_identities {
+            *id = new(*id);
+        }
+        for conflict in &mut self.conflicts {
+            conflict.contact_id = conflict.contact_id.map(new);
+        }
+    }
+
     /// Compares the batch's appointments with the `known` ones (by external id), logging
     /// each change and counting them; an appointment of a record held as a conflict waits
-    /// with that conflict.
+    /// with that conflict. Call after [`ContactPlan::renumber`], if at all.
     pub(super) fn plan_appointments(
         &mut self,
         appointments: &'a [NewAppointment],

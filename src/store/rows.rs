@@ -1,9 +1,14 @@
 //! Rows read back into the domain's types, the same for every backend: both keep text as
 //! text and ids, counts and times (ms) as 64-bit integers.
 
-use crate::domain::{Appointment, AppointmentStatus, AudienceSpec, Contact, Identity, Language};
+use crate::domain::{
+    Appointment, AppointmentStatus, AudienceSpec, CapFields, Certainty, ChannelKind, Contact,
+    Identity, Language, PublicReference, ResponseType, Severity, Update, UpdateKind, UpdateState,
+    UpdateText, Urgency,
+};
 use crate::store::{BookedPlace, Result, StoreError};
 use sqlx::{ColumnIndex, Decode, Row, Type};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 /// A row of either backend, read column by column into the few types the store keeps.
@@ -151,6 +156,87 @@ pub(super) fn parse_audiences(raw: String) -> Result<Vec<AudienceSpec>> {
             AudienceSpec::parse(spec).map_err(|error| StoreError::Corrupt(error.to_string()))
         })
         .collect()
+}
+
+/// `audiences` as stored: a JSON list of the specs as written, which [`parse_audiences`]
+/// reads back.
+pub(super) fn audiences_column(audiences: &[AudienceSpec]) -> Result<String> {
+    let specs: Vec<String> = audiences.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&specs).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// `channels` as stored: comma-separated, which [`parse_list`] reads back.
+pub(super) fn channels_column(channels: &[ChannelKind]) -> String {
+    channels
+        .iter()
+        .map(|channel| channel.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A row of `update_texts`: language, title, body, sms.
+pub(super) fn update_text_from_row(row: &impl RowExt) -> Result<(Language, UpdateText)> {
+    Ok((
+        parse_col(row, "language")?,
+        UpdateText {
+            title: row.text("title")?,
+            body: row.text("body")?,
+            sms: row.text("sms")?,
+        },
+    ))
+}
+
+/// A row of `updates` (every column), with its texts.
+pub(super) fn update_from_row(
+    row: &impl RowExt,
+    mut texts: HashMap<Language, UpdateText>,
+) -> Result<Update> {
+    let id = row.int("id")?;
+    let mut text = |language: Language| {
+        texts
+            .remove(&language)
+            .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
+    };
+    let corrupt = |error: String| StoreError::Corrupt(format!("update {id}: {error}"));
+    let cap = CapFields {
+        urgency: row
+            .opt_text("cap_urgency")?
+            .map(|value| Urgency::parse(&value).map_err(corrupt))
+            .transpose()?,
+        severity: row
+            .opt_text("cap_severity")?
+            .map(|value| Severity::parse(&value).map_err(corrupt))
+            .transpose()?,
+        certainty: row
+            .opt_text("cap_certainty")?
+            .map(|value| Certainty::parse(&value).map_err(corrupt))
+            .transpose()?,
+        response_type: row
+            .opt_text("cap_response_type")?
+            .map(|value| ResponseType::parse(&value).map_err(corrupt))
+            .transpose()?,
+    };
+    Ok(Update {
+        id,
+        reference: PublicReference::from_stored(row.text("reference")?),
+        incident_id: row.text("incident_id")?,
+        kind: parse_col::<UpdateKind>(row, "kind")?,
+        follows: row.opt_int("follows")?,
+        audiences: parse_audiences(row.text("audiences")?)?,
+        channels: parse_list(row.text("channels")?)?,
+        appointments: parse_col(row, "appointments")?,
+        state: parse_col::<UpdateState>(row, "state")?,
+        author: row.text("author")?,
+        approved_by: row.opt_text("approved_by")?,
+        approved_at_ms: row.opt_int("approved_at")?,
+        created_at_ms: row.int("created_at")?,
+        cap,
+        paused: row.opt_text("paused_reason")?,
+        send_at_ms: row.opt_int("send_at")?,
+        nl: text(Language::Nl)?,
+        fr: text(Language::Fr)?,
+        en: text(Language::En)?,
+    })
 }
 
 /// A time as the people reading the record think of it.

@@ -7,23 +7,84 @@
 //! under a lock on the chat id ([`lock_chats`]): its row may not exist yet, so there is no
 //! row to lock.
 
-#![expect(
-    dead_code,
-    reason = "the TelegramStore impl comes with the split of the Store trait"
-)]
-
 use super::PostgresStore;
 use crate::domain::{ChannelKind, Language, Role};
-use crate::store::{Binding, Result, StoreError, TelegramChat};
+use crate::store::{
+    Binding, Result, StoreError, TelegramChat, TelegramStore, TELEGRAM_CHANNEL_PREFIX,
+};
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use std::str::FromStr;
 
 const LINK_KEY: &str = "telegram-link-key";
 
-/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
-/// `telegram-channel:nl`, ….
-const CHANNEL_PREFIX: &str = "telegram-channel:";
+#[async_trait]
+impl TelegramStore for PostgresStore {
+    async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]> {
+        link_key(self, at_ms).await
+    }
+
+    async fn telegram_chat(&self, chat_id: &str) -> Result<Option<TelegramChat>> {
+        chat(self, chat_id).await
+    }
+
+    async fn bind_telegram_chat(
+        &self,
+        mac: &str,
+        contact_id: i64,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Binding> {
+        bind(self, mac, contact_id, chat_id, language, at_ms).await
+    }
+
+    async fn subscribe_telegram_chat(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<TelegramChat> {
+        subscribe(self, chat_id, language, at_ms).await
+    }
+
+    async fn set_telegram_language(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        set_language(self, chat_id, language, at_ms).await
+    }
+
+    async fn sync_telegram_channels(
+        &self,
+        channels: &[(Language, String)],
+        at_ms: i64,
+    ) -> Result<u64> {
+        sync_channels(self, channels, at_ms).await
+    }
+
+    async fn end_telegram_chat(
+        &self,
+        chat_id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        end(self, chat_id, reason, at_ms).await
+    }
+
+    async fn readdress(
+        &self,
+        delivery_id: i64,
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        readdress(self, delivery_id, address, detail, at_ms).await
+    }
+}
 
 /// The advisory locks' first key: one chat's writes (the second key, the chat id's hash), or
 /// the public channels' sync (second key 0). Two chats whose ids hash alike only wait for
@@ -124,7 +185,10 @@ async fn upsert_chat(
     Ok(())
 }
 
-pub(super) async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
+async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
+    if let Some(known) = read_link_key(store).await? {
+        return Ok(known);
+    }
     let fresh: [u8; 32] = rand::random();
     // Two processes starting on an empty table: the second insert waits for the first to
     // commit and inserts nothing; the read that follows, a statement of its own, sees the
@@ -138,16 +202,26 @@ pub(super) async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 3
     .bind(at_ms)
     .execute(store.pool())
     .await?;
-    let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
-        .bind(LINK_KEY)
-        .fetch_one(store.pool())
-        .await?;
-    value
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+    read_link_key(store)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("secret {LINK_KEY}")))
 }
 
-pub(super) async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<TelegramChat>> {
+async fn read_link_key(store: &PostgresStore) -> Result<Option<[u8; 32]>> {
+    let value: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+        .bind(LINK_KEY)
+        .fetch_optional(store.pool())
+        .await?;
+    value
+        .map(|value| {
+            value
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+        })
+        .transpose()
+}
+
+async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<TelegramChat>> {
     sqlx::query(&format!(
         "SELECT {CHAT_COLUMNS} FROM telegram_chats WHERE chat_id = $1"
     ))
@@ -158,7 +232,7 @@ pub(super) async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<
     .transpose()
 }
 
-pub(super) async fn bind(
+async fn bind(
     store: &PostgresStore,
     mac: &str,
     contact_id: i64,
@@ -225,7 +299,7 @@ pub(super) async fn bind(
     Ok(Binding::Bound(bound))
 }
 
-pub(super) async fn subscribe(
+async fn subscribe(
     store: &PostgresStore,
     chat_id: &str,
     language: Language,
@@ -297,7 +371,7 @@ async fn new_public_follower(
     Ok(chat)
 }
 
-pub(super) async fn set_language(
+async fn set_language(
     store: &PostgresStore,
     chat_id: &str,
     language: Language,
@@ -327,7 +401,7 @@ pub(super) async fn set_language(
     Ok(Some(TelegramChat { language, ..before }))
 }
 
-pub(super) async fn end(
+async fn end(
     store: &PostgresStore,
     chat_id: &str,
     reason: &str,
@@ -369,7 +443,7 @@ pub(super) async fn end(
     }))
 }
 
-pub(super) async fn sync_channels(
+async fn sync_channels(
     store: &PostgresStore,
     channels: &[(Language, String)],
     at_ms: i64,
@@ -383,7 +457,7 @@ pub(super) async fn sync_channels(
         .await?;
     let mut changed = 0;
     for (language, chat) in channels {
-        let external_id = format!("{CHANNEL_PREFIX}{}", language.code());
+        let external_id = format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code());
         let known: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, telegram_chat_id FROM contacts \
              WHERE role = 'public' AND external_id = $1",
@@ -416,7 +490,7 @@ pub(super) async fn sync_channels(
     // A language no longer configured is posted nowhere; its contact keeps its history.
     let kept: Vec<String> = channels
         .iter()
-        .map(|(language, _)| format!("{CHANNEL_PREFIX}{}", language.code()))
+        .map(|(language, _)| format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code()))
         .collect();
     changed += sqlx::query(
         "UPDATE contacts SET telegram_chat_id = NULL, updated_at = $1 \
@@ -424,7 +498,7 @@ pub(super) async fn sync_channels(
          AND external_id <> ALL($3)",
     )
     .bind(at_ms)
-    .bind(format!("{CHANNEL_PREFIX}%"))
+    .bind(format!("{TELEGRAM_CHANNEL_PREFIX}%"))
     .bind(kept)
     .execute(&mut *tx)
     .await?
@@ -433,7 +507,7 @@ pub(super) async fn sync_channels(
     Ok(changed)
 }
 
-pub(super) async fn readdress(
+async fn readdress(
     store: &PostgresStore,
     delivery_id: i64,
     address: &str,

@@ -17,14 +17,14 @@ mod selection;
 mod telegram;
 
 use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
-use self::messages::{Dictionaries, MessageRow};
-use self::selection::push_selection;
 use super::lookup::owner_of_key;
 use super::merge::import_conflict_from_row;
+use super::messages::{Dictionaries, MessageRow};
 use super::rows::{
-    booked_place_from_row, contact_from_row, identity_from_row, parse_audiences, parse_col,
-    parse_list, CONTACT_COLUMNS,
+    audiences_column, booked_place_from_row, channels_column, contact_from_row, identity_from_row,
+    parse_col, update_from_row, update_text_from_row, CONTACT_COLUMNS,
 };
+use super::selection::{push_selection, recipients_query};
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
 };
@@ -41,9 +41,8 @@ use super::{
     UpdateEvent,
 };
 use crate::domain::{
-    CapFields, Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact,
-    NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind, UpdateState,
-    UpdateText, Urgency,
+    Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact, NewUpdate,
+    PublicReference, ResponseType, Selection, Severity, Update, UpdateState, Urgency,
 };
 use crate::domain::{SecretToken, UserName, UserRole};
 use async_trait::async_trait;
@@ -117,26 +116,6 @@ impl SqliteStore {
         })
     }
 
-    async fn texts(&self, update_id: i64) -> Result<HashMap<Language, UpdateText>> {
-        let rows =
-            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
-                .bind(update_id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parse_col::<Language>(row, "language")?,
-                    UpdateText {
-                        title: row.try_get("title")?,
-                        body: row.try_get("body")?,
-                        sms: row.try_get("sms")?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
     async fn updates_from_rows(&self, rows: &[SqliteRow]) -> Result<Vec<Update>> {
         let mut updates = Vec::with_capacity(rows.len());
         for row in rows {
@@ -147,49 +126,15 @@ impl SqliteStore {
 
     async fn update_from_row(&self, row: &SqliteRow) -> Result<Update> {
         let id: i64 = row.try_get("id")?;
-        let mut texts = self.texts(id).await?;
-        let mut text = |language: Language| {
-            texts
-                .remove(&language)
-                .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
-        };
-        let cap_value = |column: &str| -> Result<Option<String>> { Ok(row.try_get(column)?) };
-        let corrupt = |error: String| StoreError::Corrupt(format!("update {id}: {error}"));
-        let cap = CapFields {
-            urgency: cap_value("cap_urgency")?
-                .map(|value| Urgency::parse(&value).map_err(corrupt))
-                .transpose()?,
-            severity: cap_value("cap_severity")?
-                .map(|value| Severity::parse(&value).map_err(corrupt))
-                .transpose()?,
-            certainty: cap_value("cap_certainty")?
-                .map(|value| Certainty::parse(&value).map_err(corrupt))
-                .transpose()?,
-            response_type: cap_value("cap_response_type")?
-                .map(|value| ResponseType::parse(&value).map_err(corrupt))
-                .transpose()?,
-        };
-        Ok(Update {
-            id,
-            reference: PublicReference::from_stored(row.try_get("reference")?),
-            incident_id: row.try_get("incident_id")?,
-            kind: parse_col::<UpdateKind>(row, "kind")?,
-            follows: row.try_get("follows")?,
-            audiences: parse_audiences(row.try_get("audiences")?)?,
-            channels: parse_list(row.try_get("channels")?)?,
-            appointments: parse_col(row, "appointments")?,
-            state: parse_col::<UpdateState>(row, "state")?,
-            author: row.try_get("author")?,
-            approved_by: row.try_get("approved_by")?,
-            approved_at_ms: row.try_get("approved_at")?,
-            created_at_ms: row.try_get("created_at")?,
-            cap,
-            paused: row.try_get("paused_reason")?,
-            send_at_ms: row.try_get("send_at")?,
-            nl: text(Language::Nl)?,
-            fr: text(Language::Fr)?,
-            en: text(Language::En)?,
-        })
+        let texts =
+            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(update_text_from_row)
+                .collect::<Result<_>>()?;
+        update_from_row(row, texts)
     }
 }
 
@@ -211,7 +156,6 @@ impl UpdateStore for SqliteStore {
         .bind(at_ms)
         .execute(&mut *tx)
         .await?;
-        let join = |items: Vec<&str>| items.join(",");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO updates (reference, incident_id, kind, follows, audiences, channels, \
              appointments, state, author, created_at, cap_urgency, cap_severity, \
@@ -222,17 +166,8 @@ impl UpdateStore for SqliteStore {
         .bind(&update.incident_id)
         .bind(update.kind.as_str())
         .bind(update.follows)
-        .bind(
-            serde_json::to_string(
-                &update
-                    .audiences
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-        )
-        .bind(join(update.channels.iter().map(|c| c.as_str()).collect()))
+        .bind(audiences_column(&update.audiences)?)
+        .bind(channels_column(&update.channels))
         .bind(update.appointments.as_str())
         .bind(&update.author)
         .bind(at_ms)
@@ -592,7 +527,7 @@ impl DirectoryStore for SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        self.complete_page(rows, None, None)
+        self.complete_page(rows, None)
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
@@ -604,14 +539,11 @@ impl DirectoryStore for SqliteStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
-        ));
-        query.push_bind(after_id).push(" AND ");
-        push_selection(&mut query, selection);
-        query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        self.complete_selection(selection, rows).await
+        let rows = recipients_query(selection, after_id, limit)
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
+        self.complete_page(rows, Some(selection)).await
     }
 
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
@@ -625,7 +557,7 @@ impl DirectoryStore for SqliteStore {
             push_selection(&mut query, selection);
             query.push(" ORDER BY c.id");
             let rows = query.build().fetch_all(&self.pool).await?;
-            recipients.extend(self.complete_selection(selection, rows).await?);
+            recipients.extend(self.complete_page(rows, Some(selection)).await?);
         }
         Ok(recipients)
     }
@@ -760,10 +692,8 @@ impl ReportStore for SqliteStore {
             body_html: row.try_get("body_html")?,
             dictionary_id: row.try_get("dictionary_id")?,
         };
-        let mut messages = self
-            .dictionaries
-            .open(&mut connection, vec![(id, message)])
-            .await?;
+        let mut messages =
+            messages::open(&self.dictionaries, &mut connection, vec![(id, message)]).await?;
         let content = messages.remove(&id).unwrap_or_default();
         let attempts: i64 = row.try_get("attempts")?;
         Ok(Some(StoredDelivery {
