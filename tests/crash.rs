@@ -12,9 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::postgres;
 use support::{
-    config_in, seed, tocsin_binary, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
+    postgres, seed, tocsin_binary, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
     HOSPITAL_TOML,
 };
 use tocsin::app::Actor;
@@ -118,7 +117,6 @@ async fn killed_ten_times(mta: Mta) {
     seed(&test.app, recipients).await;
     let id = test.approved_update(EMAIL_UPDATE).await;
     let config_file = test.dir.path().join("tocsin.toml");
-    let config = config_in(test.dir.path());
     // A short lease, so that each restart soon takes over what the killed run held; small
     // claims, so that a claim is sent well within half its lease at OpenSMTPD's pace (a
     // delivery whose lease runs low before its send begins is left to the next claim).
@@ -130,7 +128,7 @@ async fn killed_ten_times(mta: Mta) {
         &config_file,
         format!(
             "database_url = \"{}\"\n[dispatch]\n{dispatch}\n[email]\ntransport = \"smtp\"\nsmtp_url = \"{}\"\nfrom = \"{EMAIL_FROM}\"\n{HOSPITAL_TOML}",
-            config.database_url,
+            test.app.config.database_url,
             server.url()
         ),
     )
