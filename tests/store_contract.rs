@@ -2678,3 +2678,59 @@ contract!(
         assert_eq!(claim(store, update, T0 + 1_000, 100).await.len(), 50);
     }
 );
+
+contract!(
+    rate_slots_are_shared_and_never_overlap,
+    |db: Db| async move {
+        let store = &db.store;
+        // A gateway's time, in microseconds: each reservation starts where the one before
+        // ended, or at `from` when the gateway was idle; gateways are apart.
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 1_000, 50)
+                .await
+                .expect("first"),
+            1_000
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 1_000, 50)
+                .await
+                .expect("next"),
+            1_050
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("twilio", 1_010, 5)
+                .await
+                .expect("other"),
+            1_010
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 5_000, 50)
+                .await
+                .expect("idle"),
+            5_000
+        );
+        // Another process, reserving at once with this one: no two reservations overlap.
+        let other = db.reopen().await;
+        let mut reserving = tokio::task::JoinSet::new();
+        for n in 0..40 {
+            let store = if n % 2 == 0 {
+                Arc::clone(store)
+            } else {
+                Arc::clone(&other)
+            };
+            reserving.spawn(async move { store.reserve_rate_slots("vonage", 0, 10).await });
+        }
+        let mut starts: Vec<i64> = reserving
+            .join_all()
+            .await
+            .into_iter()
+            .map(|start| start.expect("reserved"))
+            .collect();
+        starts.sort_unstable();
+        assert_eq!(starts, (0..40).map(|n| n * 10).collect::<Vec<_>>());
+    }
+);

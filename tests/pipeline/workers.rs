@@ -45,6 +45,7 @@ on_each_backend!(
     two_workers_share_an_update_each_message_once,
     two_workers_share_a_gateways_rate,
     a_worker_stopped_mid_run_gives_back_what_it_had_not_begun,
+    serve_without_dispatch_leaves_the_sending_to_the_workers,
 );
 
 impl Backend {
@@ -70,7 +71,8 @@ impl Backend {
     }
 }
 
-/// A `tocsin worker` process, its stderr in a file; killed if the test fails while it runs.
+/// A `tocsin worker` (or `serve`) process, its stderr in a file; killed if the test fails
+/// while it runs.
 struct Worker {
     child: Option<Child>,
     stderr: PathBuf,
@@ -78,44 +80,51 @@ struct Worker {
 
 impl Worker {
     fn start(config_file: &Path, n: usize) -> Worker {
-        let stderr = config_file.with_file_name(format!("worker-{n}.log"));
+        Worker::run(config_file, &format!("worker-{n}"), &["worker"])
+    }
+
+    fn run(config_file: &Path, name: &str, args: &[&str]) -> Worker {
+        let stderr = config_file.with_file_name(format!("{name}.log"));
         let child = tocsin_command()
             .arg("--config")
             .arg(config_file)
-            .arg("worker")
+            .args(args)
             .env("TOCSIN_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
             .spawn()
-            .expect("start tocsin worker");
+            .expect("start tocsin");
         Worker {
             child: Some(child),
             stderr,
         }
     }
 
-    /// SIGTERM, as a service manager stops it; returns how many messages it sent, from its
-    /// last words, once it exited on its own.
-    fn stop(mut self) -> u64 {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGTERM, as a service manager stops it; returns its stderr once it exited on its own.
+    fn terminate(mut self) -> String {
         let mut child = self.child.take().expect("running");
         // SAFETY: a plain kill(2) of the child this test started and has not reaped.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for the worker") {
+            if let Some(status) = child.try_wait().expect("wait for the process") {
                 break status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the worker did not stop within 60 s"
-            );
+            assert!(Instant::now() < deadline, "it did not stop within 60 s");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let log = std::fs::read_to_string(&self.stderr).expect("the worker's stderr");
-        assert!(
-            status.success(),
-            "the worker stopped cleanly: {status}\n{log}"
-        );
+        let log = self.log();
+        assert!(status.success(), "it stopped cleanly: {status}\n{log}");
+        log
+    }
+
+    /// Stops the worker (SIGTERM); returns how many messages it sent, from its last words.
+    fn stop(self) -> u64 {
+        let log = self.terminate();
         let last = log
             .lines()
             .find_map(|line| line.strip_prefix("Stopped: "))
@@ -369,4 +378,46 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
          {stopping:?}; the next sent the other {second_sent} in {:?}",
         restarted.elapsed()
     );
+}
+
+/// `tocsin serve --no-dispatch` takes receipts and answers pages but sends nothing: an update
+/// due now stays as it was through two of the scheduler's ticks, until a worker sends it.
+async fn serve_without_dispatch_leaves_the_sending_to_the_workers(backend: Backend) {
+    let Some(test) = backend.app("serve_no_dispatch", |_| {}).await else {
+        return;
+    };
+    seed(&test.app, 30).await;
+    let id = test.approved_update(EMAIL_UPDATE).await;
+    let config_file = test.dir.path().join("tocsin.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "database_url = \"{}\"\n[serve]\nbind = \"127.0.0.1:0\"\n\
+             [email]\ndir = \"{}\"\nfrom = \"{EMAIL_FROM}\"\n{HOSPITAL_TOML}",
+            test.app.config.database_url,
+            test.app.config.email.dir.display()
+        ),
+    )
+    .expect("config file");
+    send_now(&test, id).await;
+    let serve = Worker::run(&config_file, "serve", &["serve", "--no-dispatch"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !serve.log().contains("Sending nothing") {
+        assert!(Instant::now() < deadline, "serve started: {}", serve.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Two ticks of the scheduler (every 5 s), had it run.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let update = test.app.store.update(id).await.expect("the update");
+    assert_eq!(update.state, UpdateState::Approved, "not started");
+    assert_eq!(
+        test.app.store.planned_at(id).await.expect("planned_at"),
+        None,
+        "not planned"
+    );
+
+    let worker = Worker::start(&config_file, 1);
+    until_sent(&test, id, Duration::from_secs(60)).await;
+    assert_eq!(worker.stop(), 30);
+    serve.terminate();
 }
