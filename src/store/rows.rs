@@ -7,7 +7,8 @@ use crate::domain::{
     UpdateText, Urgency,
 };
 use crate::store::{
-    BookedPlace, Result, Review, StoreError, Unreached, UnreachedDelivery, UpdateEvent, Verdict,
+    BookedPlace, FailureRow, Result, Review, StatusRow, StoreError, Unreached, UnreachedDelivery,
+    UpdateEvent, Verdict,
 };
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::collections::HashMap;
@@ -259,6 +260,28 @@ pub(super) fn review_from_row(row: &impl RowExt) -> Result<Review> {
         by: row.text("by_whom")?,
         verdict,
         comment: row.opt_text("comment")?,
+    })
+}
+
+/// A row of the status counts: state, channel, language, role, gateway, n.
+pub(super) fn status_row_from_row(row: &impl RowExt) -> Result<StatusRow> {
+    Ok(StatusRow {
+        state: parse_col(row, "state")?,
+        channel: parse_col(row, "channel")?,
+        language: parse_col(row, "language")?,
+        audience: parse_col(row, "role")?,
+        gateway: row.opt_text("gateway")?,
+        count: u64::try_from(row.int("n")?).unwrap_or_default(),
+    })
+}
+
+/// A row of the failure counts: channel, state, last_error, n.
+pub(super) fn failure_row_from_row(row: &impl RowExt) -> Result<FailureRow> {
+    Ok(FailureRow {
+        channel: parse_col(row, "channel")?,
+        state: parse_col(row, "state")?,
+        reason: row.opt_text("last_error")?,
+        count: u64::try_from(row.int("n")?).unwrap_or_default(),
     })
 }
 

@@ -6,7 +6,10 @@
 use super::messages;
 use super::PostgresStore;
 use crate::domain::ChannelKind;
-use crate::store::rows::{contact_from_row, parse_col, unreached_from_rows, CONTACT_COLUMNS};
+use crate::store::rows::{
+    contact_from_row, failure_row_from_row, parse_col, status_row_from_row, unreached_from_rows,
+    CONTACT_COLUMNS,
+};
 use crate::store::{
     FailureRow, ProgressMark, ReportStore, Result, StatusRow, StoreError, StoredDelivery, Unreached,
 };
@@ -134,19 +137,7 @@ async fn status(store: &PostgresStore, update_id: i64) -> Result<Vec<StatusRow>>
     .bind(update_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let count: i64 = row.try_get("n")?;
-            Ok(StatusRow {
-                state: parse_col(row, "state")?,
-                channel: parse_col(row, "channel")?,
-                language: parse_col(row, "language")?,
-                audience: parse_col(row, "role")?,
-                gateway: row.try_get("gateway")?,
-                count: u64::try_from(count).unwrap_or_default(),
-            })
-        })
-        .collect()
+    rows.iter().map(status_row_from_row).collect()
 }
 
 async fn failure_reasons(store: &PostgresStore, update_id: i64) -> Result<Vec<FailureRow>> {
@@ -160,17 +151,7 @@ async fn failure_reasons(store: &PostgresStore, update_id: i64) -> Result<Vec<Fa
     .bind(update_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let count: i64 = row.try_get("n")?;
-            Ok(FailureRow {
-                channel: parse_col(row, "channel")?,
-                state: parse_col(row, "state")?,
-                reason: row.try_get("last_error")?,
-                count: u64::try_from(count).unwrap_or_default(),
-            })
-        })
-        .collect()
+    rows.iter().map(failure_row_from_row).collect()
 }
 
 async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreached>> {

@@ -21,8 +21,9 @@ use super::lookup::owner_of_key;
 use super::merge::import_conflict_from_row;
 use super::messages::{Dictionaries, MessageRow};
 use super::rows::{
-    audiences_column, booked_place_from_row, channels_column, contact_from_row, identity_from_row,
-    parse_col, unreached_from_rows, update_from_row, update_text_from_row, CONTACT_COLUMNS,
+    audiences_column, booked_place_from_row, channels_column, contact_from_row,
+    failure_row_from_row, identity_from_row, parse_col, status_row_from_row, unreached_from_rows,
+    update_from_row, update_text_from_row, CONTACT_COLUMNS,
 };
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
@@ -750,19 +751,7 @@ impl ReportStore for SqliteStore {
             .bind(update_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("n")?;
-                Ok(StatusRow {
-                    state: parse_col(row, "state")?,
-                    channel: parse_col(row, "channel")?,
-                    language: parse_col(row, "language")?,
-                    audience: parse_col(row, "role")?,
-                    gateway: row.try_get("gateway")?,
-                    count: u64::try_from(count).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(status_row_from_row).collect()
     }
 
     async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>> {
@@ -774,17 +763,7 @@ impl ReportStore for SqliteStore {
         .bind(update_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("n")?;
-                Ok(FailureRow {
-                    channel: parse_col(row, "channel")?,
-                    state: parse_col(row, "state")?,
-                    reason: row.try_get("last_error")?,
-                    count: u64::try_from(count).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(failure_row_from_row).collect()
     }
 
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
