@@ -88,9 +88,15 @@ struct Place {
 }
 
 impl Db {
-    /// Another open of the same database: what another process sees.
+    /// Another open of the same database: what another process sees. Its pool is small: it
+    /// does one thing at a time, and the server's connections are shared with every test
+    /// running.
     async fn reopen(&self) -> Arc<dyn Store> {
-        store::open(&self.url, &PoolSettings::default())
+        let pool = PoolSettings {
+            max_connections: 2,
+            ..PoolSettings::default()
+        };
+        store::open(&self.url, &pool)
             .await
             .unwrap_or_else(|error| panic!("cannot open {} again: {error}", self.url))
     }
@@ -112,7 +118,6 @@ impl Backend {
         };
         let store = match store::open(&url, &PoolSettings::default()).await {
             Ok(store) => store,
-            Err(StoreError::UnsupportedUrl(url)) => return not_wired_yet(&url),
             Err(error) => panic!("{self:?}: cannot open {url}: {error}"),
         };
         let place = Place {
@@ -121,13 +126,6 @@ impl Backend {
         };
         Some((Db { store, url }, place))
     }
-}
-
-/// PostgreSQL's store is being written (issue 14): until `store::open` takes its URLs, its
-/// tests say so and pass. Goes, with the line of `Backend::fresh` that calls it, once it does.
-fn not_wired_yet(url: &str) -> Option<(Db, Place)> {
-    eprintln!("\n*** SKIPPED: postgres backend not wired yet ({url} refused) ***\n");
-    None
 }
 
 async fn run<T, F>(backend: Backend, test: T)
@@ -2155,3 +2153,381 @@ contract!(the_audit_log_reads_newest_first, |db: Db| async move {
         3
     );
 });
+
+// ---- Directory: opt-outs and addresses that move ----
+
+contract!(
+    an_opt_out_is_recorded_once_and_lifted,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 1).await;
+        let id = people[0].id;
+        let optout = |opted_out: bool, at_ms: i64| async move {
+            store
+                .set_optout(id, Sms, opted_out, Some("STOP"), at_ms)
+                .await
+                .expect("opt-out")
+        };
+        assert!(optout(true, T0).await);
+        assert!(!optout(true, T0 + 1).await, "once");
+        let recipient = store.recipient(id).await.expect("recipient");
+        assert_eq!(recipient.contact.opted_out, [Sms]);
+        assert!(optout(false, T0 + 2).await);
+        assert!(!optout(false, T0 + 3).await);
+        assert!(store
+            .recipient(id)
+            .await
+            .expect("recipient")
+            .contact
+            .opted_out
+            .is_empty());
+        assert!(matches!(
+            store.recipient(9_999).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+contract!(
+    an_address_that_moved_for_good_moves_everywhere,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 2).await;
+        let update = draft(store).await;
+        let rows: Vec<NewDelivery> = people.iter().map(|c| row(update, c, Email)).collect();
+        plan(store, &rows, T0).await;
+        let first = stored(store, update, people[0].id, Email).await;
+        let readdressed = store
+            .readdress(first.id, "moved@press.example", "the address moved", T0 + 1)
+            .await
+            .expect("readdress");
+        assert_eq!(readdressed, 1);
+        let contact = store
+            .find_contact(&format!("id:{}", people[0].id))
+            .await
+            .expect("find")
+            .expect("the contact");
+        assert_eq!(contact.email.as_deref(), Some("moved@press.example"));
+        let history = events(store, first.id).await;
+        assert_eq!(
+            history.last(),
+            Some(&(
+                Some("pending".to_string()),
+                "pending".to_string(),
+                Some("the address moved".to_string())
+            ))
+        );
+        let claimed = claim(store, update, T0 + 1, 10).await;
+        let moved_one = claimed
+            .iter()
+            .find(|delivery| delivery.id == first.id)
+            .expect("claimed");
+        assert_eq!(moved_one.address, "moved@press.example");
+        assert_eq!(
+            stored(store, update, people[1].id, Email).await.address,
+            people[1].email,
+            "another address is left alone"
+        );
+        assert_eq!(
+            store
+                .readdress(first.id, "moved@press.example", "again", T0 + 2)
+                .await
+                .expect("readdress again"),
+            0
+        );
+        assert!(matches!(
+            store.readdress(9_999, "x@y.example", "none", T0).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+// ---- Telegram ----
+
+contract!(
+    a_telegram_chat_follows_binds_and_ends,
+    |db: Db| async move {
+        let store = &*db.store;
+        let key = store.telegram_link_key(T0).await.expect("link key");
+        assert_eq!(
+            db.reopen()
+                .await
+                .telegram_link_key(T0 + 1)
+                .await
+                .expect("link key again"),
+            key,
+            "every process signs with the same key"
+        );
+        let public = store
+            .subscribe_telegram_chat("100", Language::Fr, T0)
+            .await
+            .expect("subscribe");
+        assert!(!public.personal && public.active());
+        assert_eq!(public.language, Language::Fr);
+        assert_eq!(
+            store
+                .subscribe_telegram_chat("100", Language::Nl, T0 + 1)
+                .await
+                .expect("subscribe again"),
+            public,
+            "a chat subscribed already is left as it is"
+        );
+        let followers = |selection: Selection| async move {
+            store
+                .recipients(&selection, 0, 100)
+                .await
+                .expect("recipients")
+                .into_iter()
+                .map(|recipient| recipient.contact.id)
+                .collect::<Vec<i64>>()
+        };
+        assert_eq!(followers(Selection::Public).await, [public.contact_id]);
+
+        let people = contacts(store, 1).await;
+        let reporter = people[0].id;
+        let bound = store
+            .bind_telegram_chat("mac-1", reporter, "100", Language::Nl, T0 + 2)
+            .await
+            .expect("bind");
+        let tocsin::store::Binding::Bound(chat) = bound else {
+            panic!("not bound: {bound:?}");
+        };
+        assert!(chat.personal);
+        assert_eq!(chat.contact_id, reporter);
+        assert_eq!(
+            chat.language,
+            Language::Fr,
+            "the language chosen in the bot"
+        );
+        assert_eq!(
+            chat.subscribed_at_ms, T0,
+            "subscribed since its first /start"
+        );
+        assert!(
+            followers(Selection::Public).await.is_empty(),
+            "its messages carry the public updates now"
+        );
+        for (chat_id, same_chat) in [("100", true), ("200", false)] {
+            assert_eq!(
+                store
+                    .bind_telegram_chat("mac-1", reporter, chat_id, Language::Nl, T0 + 3)
+                    .await
+                    .expect("bind again"),
+                tocsin::store::Binding::Used { same_chat }
+            );
+        }
+        assert_eq!(
+            store
+                .bind_telegram_chat("mac-2", 9_999, "300", Language::Nl, T0 + 3)
+                .await
+                .expect("bind nobody"),
+            tocsin::store::Binding::UnknownContact
+        );
+        let contact = |id: i64| async move {
+            store
+                .find_contact(&format!("id:{id}"))
+                .await
+                .expect("find")
+                .expect("the contact")
+        };
+        let bound_contact = contact(reporter).await;
+        assert_eq!(bound_contact.telegram_chat_id.as_deref(), Some("100"));
+        assert_eq!(bound_contact.telegram_language, Some(Language::Fr));
+
+        let chosen = store
+            .set_telegram_language("100", Language::En, T0 + 4)
+            .await
+            .expect("language")
+            .expect("a chat");
+        assert_eq!(chosen.language, Language::En);
+        assert_eq!(
+            contact(reporter).await.telegram_language,
+            Some(Language::En)
+        );
+        assert!(store
+            .set_telegram_language("404", Language::En, T0 + 4)
+            .await
+            .expect("language")
+            .is_none());
+
+        let ended = store
+            .end_telegram_chat("100", "/stop", T0 + 5)
+            .await
+            .expect("end")
+            .expect("a chat");
+        assert_eq!(
+            (ended.ended_at_ms, ended.ended_reason.as_deref()),
+            (Some(T0 + 5), Some("/stop"))
+        );
+        assert_eq!(contact(reporter).await.telegram_chat_id, None);
+        assert_eq!(
+            store
+                .end_telegram_chat("100", "blocked", T0 + 6)
+                .await
+                .expect("end again")
+                .and_then(|chat| chat.ended_reason),
+            Some("/stop".to_string())
+        );
+        assert_eq!(store.telegram_chat("100").await.expect("chat"), Some(ended));
+        let back = store
+            .subscribe_telegram_chat("100", Language::Nl, T0 + 7)
+            .await
+            .expect("subscribe after /stop");
+        assert!(back.personal && back.active());
+        assert_eq!((back.contact_id, back.language), (reporter, Language::En));
+        assert_eq!(
+            contact(reporter).await.telegram_chat_id.as_deref(),
+            Some("100")
+        );
+    }
+);
+
+contract!(
+    a_public_channel_post_answers_the_update_before,
+    |db: Db| async move {
+        let store = &*db.store;
+        let channels = [(Language::Nl, "@azt_nl".to_string())];
+        assert_eq!(
+            store
+                .sync_telegram_channels(&channels, T0)
+                .await
+                .expect("sync"),
+            1
+        );
+        assert_eq!(
+            store
+                .sync_telegram_channels(&channels, T0 + 1)
+                .await
+                .expect("sync again"),
+            0
+        );
+        let channel = store
+            .recipients(&Selection::Public, 0, 10)
+            .await
+            .expect("recipients")
+            .remove(0)
+            .contact;
+        assert_eq!(channel.external_id, "telegram-channel:nl");
+        assert_eq!(channel.telegram_chat_id.as_deref(), Some("@azt_nl"));
+
+        let alert = draft(store).await;
+        let follow_up = store
+            .insert_update(
+                &NewUpdate {
+                    kind: UpdateKind::Update,
+                    follows: Some(alert),
+                    ..new_update()
+                },
+                &reference(),
+                T0,
+            )
+            .await
+            .expect("follow-up");
+        plan(store, &[row(alert, &channel, Telegram)], T0).await;
+        let posted = claim(store, alert, T0, 10).await.remove(0);
+        assert_eq!(posted.reply_to, None, "an alert starts the thread");
+        let sent = Transition {
+            gateway_id: Some("telegram:@azt_nl:11".into()),
+            ..moved(&posted, Sent, T0 + 1)
+        };
+        assert_eq!(record(store, &[sent]).await, [true]);
+        plan(store, &[row(follow_up, &channel, Telegram)], T0 + 2).await;
+        let answer = claim(store, follow_up, T0 + 2, 10).await.remove(0);
+        assert_eq!(answer.reply_to.as_deref(), Some("telegram:@azt_nl:11"));
+
+        assert_eq!(
+            store
+                .sync_telegram_channels(&[], T0 + 3)
+                .await
+                .expect("sync none"),
+            1
+        );
+        assert!(store
+            .recipients(&Selection::Public, 0, 10)
+            .await
+            .expect("recipients")
+            .is_empty());
+    }
+);
+
+// ---- What the dashboards read ----
+
+contract!(a_breaker_keeps_its_latest_state, |db: Db| async move {
+    let store = &*db.store;
+    let breaker = |gateway: &str, state: &str, since_ms: i64, error: Option<&str>| {
+        tocsin::store::BreakerRecord {
+            gateway: gateway.into(),
+            state: state.into(),
+            since_ms,
+            last_error: error.map(str::to_string),
+        }
+    };
+    for record in [
+        breaker("kannel", "open", T0 + 10, Some("503 Service Unavailable")),
+        breaker("kannel", "closed", T0 + 5, None),
+        breaker("twilio", "closed", T0, None),
+        breaker("kannel", "half-open", T0 + 20, None),
+    ] {
+        store.record_breaker(&record).await.expect("record breaker");
+    }
+    assert_eq!(
+        store.breakers().await.expect("breakers"),
+        [
+            breaker(
+                "kannel",
+                "half-open",
+                T0 + 20,
+                Some("503 Service Unavailable")
+            ),
+            breaker("twilio", "closed", T0, None),
+        ]
+    );
+});
+
+contract!(
+    the_progress_mark_moves_with_what_the_counts_show,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 2).await;
+        let update = sending(store).await;
+        let rows: Vec<NewDelivery> = people.iter().map(|c| row(update, c, Email)).collect();
+        plan(store, &rows, T0).await;
+        let mark = || async move { store.progress_mark(update).await.expect("progress mark") };
+        let planned = mark().await;
+        assert_eq!(planned, mark().await, "nothing moved");
+        assert_eq!(planned.state, UpdateState::Sending);
+        let claimed = claim(store, update, T0, 1).await;
+        let after_claim = mark().await;
+        assert_ne!(after_claim.last_delivery_event, planned.last_delivery_event);
+        assert_eq!(
+            record(store, &[moved(&claimed[0], Sent, T0 + 1)]).await,
+            [true]
+        );
+        let after_send = mark().await;
+        assert_ne!(
+            after_send.last_delivery_event,
+            after_claim.last_delivery_event
+        );
+        store
+            .hold_update(update, "Chief", T0 + 2)
+            .await
+            .expect("hold");
+        let held = mark().await;
+        assert_eq!(held.paused.as_deref(), Some("paused by Chief"));
+        assert_ne!(held.last_update_event, after_send.last_update_event);
+        store
+            .record_breaker(&tocsin::store::BreakerRecord {
+                gateway: "kannel".into(),
+                state: "open".into(),
+                since_ms: T0 + 3,
+                last_error: None,
+            })
+            .await
+            .expect("record breaker");
+        assert_ne!(mark().await.breakers, held.breakers);
+        assert!(matches!(
+            store.progress_mark(9_999).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);

@@ -10,6 +10,7 @@ mod messages;
 mod postgres;
 mod receipts;
 mod rows;
+mod selection;
 mod sqlite;
 mod version;
 
@@ -35,7 +36,7 @@ pub enum StoreError {
     NotFound(String),
     #[error("the database holds a value Tocsin cannot read: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL {0:?}: use sqlite://FILE (PostgreSQL is not wired in yet)")]
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     #[error("there is no database at {0}: the file does not exist (an import creates one)")]
     Missing(String),
@@ -53,24 +54,41 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// `telegram-channel:nl`, ….
 pub(crate) const TELEGRAM_CHANNEL_PREFIX: &str = "telegram-channel:";
 
-/// Opens the store a database URL names, creating and migrating it as needed. `pool` sizes a
-/// PostgreSQL pool (read once PostgreSQL is wired in); a SQLite file keeps its own few
-/// connections.
-pub async fn open(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+/// Opens the store a database URL names, creating and migrating it as needed: a SQLite file
+/// (`sqlite://FILE`), or a PostgreSQL database (`postgres://…`, whose pool `pool` sizes; the
+/// database itself must exist, its tables are created).
+pub async fn open(url: &str, pool: &PoolSettings) -> Result<Arc<dyn Store>> {
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url).await?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::open(url, pool).await?)),
     }
 }
 
-/// Opens (and migrates) a store that exists already: a mistyped path is refused instead of
-/// becoming a new, empty database.
-pub async fn open_existing(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open_existing(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+/// Opens (and migrates) a store that exists already: a mistyped SQLite path is refused
+/// instead of becoming a new, empty database (a PostgreSQL server refuses a database that
+/// does not exist by itself).
+pub async fn open_existing(url: &str, pool: &PoolSettings) -> Result<Arc<dyn Store>> {
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open_existing(url).await?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::open(url, pool).await?)),
+    }
+}
+
+/// The database a URL names.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
     }
 }
 
@@ -85,15 +103,14 @@ pub struct SchemaVersion {
 /// must exist, as for [`open_existing`]) and says where it stands. Several processes may
 /// migrate at once: sqlx locks around the migrations.
 pub async fn migrate(url: &str, pool: &PoolSettings) -> Result<SchemaVersion> {
-    if url.starts_with("sqlite:") {
-        SqliteStore::open_existing(url)
-            .await?
-            .schema_version()
-            .await
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        PostgresStore::open(url, pool).await?.schema_version().await
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            SqliteStore::open_existing(url)
+                .await?
+                .schema_version()
+                .await
+        }
+        Backend::Postgres => PostgresStore::open(url, pool).await?.schema_version().await,
     }
 }
 
@@ -561,6 +578,17 @@ pub trait PlanWriter: Send {
     async fn commit(self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()>;
 }
 
+/// Each SMS gateway's sending time, shared by every process that sends through it
+/// (`channels::sms::slots`): a gateway's rate is a budget for the whole deployment.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Reserves `span_us` of `gateway`'s time from its next free time or `from_us`,
+    /// whichever is later, in one statement; returns where the reservation starts. Times are
+    /// microseconds since the Unix epoch. Two reservations never overlap, whichever processes
+    /// make them.
+    async fn reserve_rate_slots(&self, gateway: &str, from_us: i64, span_us: i64) -> Result<i64>;
+}
+
 /// Updates from draft to halt, reviews, schedules: for the app, the scheduler, the dispatcher.
 #[async_trait]
 pub trait UpdateStore: Send + Sync {
@@ -903,6 +931,7 @@ pub trait Store:
     + ReportStore
     + TelegramStore
     + AccountStore
+    + RateStore
 {
 }
 
@@ -914,6 +943,7 @@ impl<T> Store for T where
         + ReportStore
         + TelegramStore
         + AccountStore
+        + RateStore
         + ?Sized
 {
 }
@@ -922,7 +952,7 @@ impl<T> Store for T where
 /// callable on `dyn Store` only with the role in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, Store, TelegramStore,
-        UpdateStore,
+        AccountStore, DirectoryStore, QueueStore, RateStore, ReceiptStore, ReportStore, Store,
+        TelegramStore, UpdateStore,
     };
 }

@@ -3,18 +3,91 @@
 //! written. Every write is one statement, or a transaction whose first statement locks the
 //! row it changes: several `serve` instances may act on one account at once.
 
-#![expect(
-    dead_code,
-    reason = "the AccountStore impl comes with the split of the Store trait"
-)]
-
 use super::PostgresStore;
 use crate::domain::{SecretToken, UserName, UserRole};
 use crate::store::{
-    AuditEntry, AuditFilter, FirstCredential, Result, Session, StoreError, User, UserContact,
+    AccountStore, AuditEntry, AuditFilter, FirstCredential, Result, Session, StoreError, User,
+    UserContact,
 };
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn add_user(
+        &self,
+        name: &UserName,
+        role: UserRole,
+        first: &FirstCredential,
+        at_ms: i64,
+    ) -> Result<User> {
+        add_user(self, name, role, first, at_ms).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        users(self).await
+    }
+
+    async fn user(&self, name: &UserName) -> Result<Option<User>> {
+        user(self, name).await
+    }
+
+    async fn set_password(&self, name: &UserName, hash: &str) -> Result<()> {
+        set_password(self, name, hash).await
+    }
+
+    async fn set_user_contact(
+        &self,
+        name: &UserName,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<()> {
+        set_user_contact(self, name, email, phone).await
+    }
+
+    async fn user_contact(&self, name: &UserName) -> Result<UserContact> {
+        user_contact(self, name).await
+    }
+
+    async fn setup_token_user(&self, id: &str, at_ms: i64) -> Result<Option<User>> {
+        setup_token_user(self, id, at_ms).await
+    }
+
+    async fn redeem_setup_token(&self, id: &str, hash: &str, at_ms: i64) -> Result<Option<User>> {
+        redeem_setup_token(self, id, hash, at_ms).await
+    }
+
+    async fn disable_user(&self, name: &UserName, at_ms: i64) -> Result<User> {
+        disable_user(self, name, at_ms).await
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<SecretToken> {
+        create_session(self, user_id, ip, at_ms, expires_at_ms).await
+    }
+
+    async fn session(&self, token: &SecretToken, at_ms: i64) -> Result<Option<Session>> {
+        session(self, token, at_ms).await
+    }
+
+    async fn end_session(&self, token: &SecretToken, at_ms: i64) -> Result<bool> {
+        end_session(self, token, at_ms).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        append_audit(self, entry).await
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        audit_log(self, filter).await
+    }
+}
 
 const USER_COLUMNS: &str = "users.id, users.name, users.role, users.password_hash, \
                             users.created_at, users.disabled_at";
@@ -35,7 +108,7 @@ fn user_from_row(row: &PgRow) -> Result<User> {
     })
 }
 
-pub(super) async fn add_user(
+async fn add_user(
     store: &PostgresStore,
     name: &UserName,
     role: UserRole,
@@ -67,7 +140,7 @@ pub(super) async fn add_user(
     user_from_row(&row)
 }
 
-pub(super) async fn users(store: &PostgresStore) -> Result<Vec<User>> {
+async fn users(store: &PostgresStore) -> Result<Vec<User>> {
     // Byte order, as SQLite sorts: a locale's collation would set `a.b` between `ab` and `ac`.
     sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users ORDER BY name COLLATE \"C\""
@@ -79,7 +152,7 @@ pub(super) async fn users(store: &PostgresStore) -> Result<Vec<User>> {
     .collect()
 }
 
-pub(super) async fn user(store: &PostgresStore, name: &UserName) -> Result<Option<User>> {
+async fn user(store: &PostgresStore, name: &UserName) -> Result<Option<User>> {
     sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"))
         .bind(name.as_str())
         .fetch_optional(store.pool())
@@ -88,7 +161,7 @@ pub(super) async fn user(store: &PostgresStore, name: &UserName) -> Result<Optio
         .transpose()
 }
 
-pub(super) async fn set_password(store: &PostgresStore, name: &UserName, hash: &str) -> Result<()> {
+async fn set_password(store: &PostgresStore, name: &UserName, hash: &str) -> Result<()> {
     let changed = sqlx::query(
         "UPDATE users SET password_hash = $1, setup_hash = NULL, setup_expires_at = NULL \
          WHERE name = $2",
@@ -105,7 +178,7 @@ pub(super) async fn set_password(store: &PostgresStore, name: &UserName, hash: &
 }
 
 /// The user's own addresses, for "send me a test"; `None` leaves one as it is.
-pub(super) async fn set_user_contact(
+async fn set_user_contact(
     store: &PostgresStore,
     name: &UserName,
     email: Option<&str>,
@@ -127,7 +200,7 @@ pub(super) async fn set_user_contact(
     Ok(())
 }
 
-pub(super) async fn user_contact(store: &PostgresStore, name: &UserName) -> Result<UserContact> {
+async fn user_contact(store: &PostgresStore, name: &UserName) -> Result<UserContact> {
     let row = sqlx::query("SELECT email, phone FROM users WHERE name = $1")
         .bind(name.as_str())
         .fetch_optional(store.pool())
@@ -139,11 +212,7 @@ pub(super) async fn user_contact(store: &PostgresStore, name: &UserName) -> Resu
     })
 }
 
-pub(super) async fn setup_token_user(
-    store: &PostgresStore,
-    id: &str,
-    at_ms: i64,
-) -> Result<Option<User>> {
+async fn setup_token_user(store: &PostgresStore, id: &str, at_ms: i64) -> Result<Option<User>> {
     sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users \
          WHERE setup_hash = $1 AND setup_expires_at > $2 AND disabled_at IS NULL"
@@ -156,7 +225,7 @@ pub(super) async fn setup_token_user(
     .transpose()
 }
 
-pub(super) async fn redeem_setup_token(
+async fn redeem_setup_token(
     store: &PostgresStore,
     id: &str,
     hash: &str,
@@ -178,11 +247,7 @@ pub(super) async fn redeem_setup_token(
     .transpose()
 }
 
-pub(super) async fn disable_user(
-    store: &PostgresStore,
-    name: &UserName,
-    at_ms: i64,
-) -> Result<User> {
+async fn disable_user(store: &PostgresStore, name: &UserName, at_ms: i64) -> Result<User> {
     let mut tx = store.pool().begin().await?;
     let row = sqlx::query(&format!(
         "UPDATE users SET disabled_at = COALESCE(disabled_at, $1), setup_hash = NULL, \
@@ -203,7 +268,7 @@ pub(super) async fn disable_user(
     Ok(user)
 }
 
-pub(super) async fn create_session(
+async fn create_session(
     store: &PostgresStore,
     user_id: i64,
     ip: Option<&str>,
@@ -228,7 +293,7 @@ pub(super) async fn create_session(
 
 const LAST_SEEN_EVERY_MS: i64 = 60_000;
 
-pub(super) async fn session(
+async fn session(
     store: &PostgresStore,
     token: &SecretToken,
     at_ms: i64,
@@ -272,11 +337,7 @@ pub(super) async fn session(
     }))
 }
 
-pub(super) async fn end_session(
-    store: &PostgresStore,
-    token: &SecretToken,
-    at_ms: i64,
-) -> Result<bool> {
+async fn end_session(store: &PostgresStore, token: &SecretToken, at_ms: i64) -> Result<bool> {
     let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
         .bind(at_ms)
         .bind(token.id())
@@ -286,7 +347,7 @@ pub(super) async fn end_session(
     Ok(ended == 1)
 }
 
-pub(super) async fn append_audit(store: &PostgresStore, entry: &AuditEntry) -> Result<()> {
+async fn append_audit(store: &PostgresStore, entry: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, user_id, action, target, detail, remote) \
          VALUES ($1, (SELECT id FROM users WHERE name = $2), $3, $4, $5, $6)",
@@ -302,10 +363,7 @@ pub(super) async fn append_audit(store: &PostgresStore, entry: &AuditEntry) -> R
     Ok(())
 }
 
-pub(super) async fn audit_log(
-    store: &PostgresStore,
-    filter: &AuditFilter,
-) -> Result<Vec<AuditEntry>> {
+async fn audit_log(store: &PostgresStore, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
     let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT audit_log.at, users.name, audit_log.action, audit_log.target, \
          audit_log.detail, audit_log.remote FROM audit_log \

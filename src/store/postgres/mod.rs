@@ -8,11 +8,14 @@
 mod accounts;
 mod claim;
 mod control;
+mod directory;
+mod import;
 mod messages;
 mod plan;
 mod queue;
 mod receipts;
 mod reports;
+mod selection;
 mod telegram;
 mod updates;
 
@@ -65,5 +68,6 @@ impl PostgresStore {
     }
 }
 
+mod rates;
 #[cfg(test)]
 pub(crate) mod testing;

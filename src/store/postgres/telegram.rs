@@ -7,19 +7,84 @@
 //! under a lock on the chat id ([`lock_chats`]): its row may not exist yet, so there is no
 //! row to lock.
 
-#![expect(
-    dead_code,
-    reason = "the TelegramStore impl comes with the split of the Store trait"
-)]
-
 use super::PostgresStore;
 use crate::domain::{ChannelKind, Language, Role};
-use crate::store::{Binding, Result, StoreError, TelegramChat, TELEGRAM_CHANNEL_PREFIX};
+use crate::store::{
+    Binding, Result, StoreError, TelegramChat, TelegramStore, TELEGRAM_CHANNEL_PREFIX,
+};
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use std::str::FromStr;
 
 const LINK_KEY: &str = "telegram-link-key";
+
+#[async_trait]
+impl TelegramStore for PostgresStore {
+    async fn telegram_link_key(&self, at_ms: i64) -> Result<[u8; 32]> {
+        link_key(self, at_ms).await
+    }
+
+    async fn telegram_chat(&self, chat_id: &str) -> Result<Option<TelegramChat>> {
+        chat(self, chat_id).await
+    }
+
+    async fn bind_telegram_chat(
+        &self,
+        mac: &str,
+        contact_id: i64,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Binding> {
+        bind(self, mac, contact_id, chat_id, language, at_ms).await
+    }
+
+    async fn subscribe_telegram_chat(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<TelegramChat> {
+        subscribe(self, chat_id, language, at_ms).await
+    }
+
+    async fn set_telegram_language(
+        &self,
+        chat_id: &str,
+        language: Language,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        set_language(self, chat_id, language, at_ms).await
+    }
+
+    async fn sync_telegram_channels(
+        &self,
+        channels: &[(Language, String)],
+        at_ms: i64,
+    ) -> Result<u64> {
+        sync_channels(self, channels, at_ms).await
+    }
+
+    async fn end_telegram_chat(
+        &self,
+        chat_id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Option<TelegramChat>> {
+        end(self, chat_id, reason, at_ms).await
+    }
+
+    async fn readdress(
+        &self,
+        delivery_id: i64,
+        address: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        readdress(self, delivery_id, address, detail, at_ms).await
+    }
+}
 
 /// The advisory locks' first key: one chat's writes (the second key, the chat id's hash), or
 /// the public channels' sync (second key 0). Two chats whose ids hash alike only wait for
@@ -120,7 +185,10 @@ async fn upsert_chat(
     Ok(())
 }
 
-pub(super) async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
+async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 32]> {
+    if let Some(known) = read_link_key(store).await? {
+        return Ok(known);
+    }
     let fresh: [u8; 32] = rand::random();
     // Two processes starting on an empty table: the second insert waits for the first to
     // commit and inserts nothing; the read that follows, a statement of its own, sees the
@@ -134,16 +202,26 @@ pub(super) async fn link_key(store: &PostgresStore, at_ms: i64) -> Result<[u8; 3
     .bind(at_ms)
     .execute(store.pool())
     .await?;
-    let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
-        .bind(LINK_KEY)
-        .fetch_one(store.pool())
-        .await?;
-    value
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+    read_link_key(store)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("secret {LINK_KEY}")))
 }
 
-pub(super) async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<TelegramChat>> {
+async fn read_link_key(store: &PostgresStore) -> Result<Option<[u8; 32]>> {
+    let value: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+        .bind(LINK_KEY)
+        .fetch_optional(store.pool())
+        .await?;
+    value
+        .map(|value| {
+            value
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("secret {LINK_KEY} is not 32 bytes")))
+        })
+        .transpose()
+}
+
+async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<TelegramChat>> {
     sqlx::query(&format!(
         "SELECT {CHAT_COLUMNS} FROM telegram_chats WHERE chat_id = $1"
     ))
@@ -154,7 +232,7 @@ pub(super) async fn chat(store: &PostgresStore, chat_id: &str) -> Result<Option<
     .transpose()
 }
 
-pub(super) async fn bind(
+async fn bind(
     store: &PostgresStore,
     mac: &str,
     contact_id: i64,
@@ -221,7 +299,7 @@ pub(super) async fn bind(
     Ok(Binding::Bound(bound))
 }
 
-pub(super) async fn subscribe(
+async fn subscribe(
     store: &PostgresStore,
     chat_id: &str,
     language: Language,
@@ -293,7 +371,7 @@ async fn new_public_follower(
     Ok(chat)
 }
 
-pub(super) async fn set_language(
+async fn set_language(
     store: &PostgresStore,
     chat_id: &str,
     language: Language,
@@ -323,7 +401,7 @@ pub(super) async fn set_language(
     Ok(Some(TelegramChat { language, ..before }))
 }
 
-pub(super) async fn end(
+async fn end(
     store: &PostgresStore,
     chat_id: &str,
     reason: &str,
@@ -365,7 +443,7 @@ pub(super) async fn end(
     }))
 }
 
-pub(super) async fn sync_channels(
+async fn sync_channels(
     store: &PostgresStore,
     channels: &[(Language, String)],
     at_ms: i64,
@@ -429,7 +507,7 @@ pub(super) async fn sync_channels(
     Ok(changed)
 }
 
-pub(super) async fn readdress(
+async fn readdress(
     store: &PostgresStore,
     delivery_id: i64,
     address: &str,

@@ -11,12 +11,12 @@ mod import;
 mod lists;
 mod messages;
 mod plan;
+mod rates;
 mod receipts;
 mod selection;
 mod telegram;
 
 use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
-use self::selection::push_selection;
 use super::lookup::owner_of_key;
 use super::merge::import_conflict_from_row;
 use super::messages::{Dictionaries, MessageRow};
@@ -25,6 +25,7 @@ use super::rows::{
     failure_row_from_row, identity_from_row, parse_col, status_row_from_row, unreached_from_rows,
     update_from_row, update_text_from_row, CONTACT_COLUMNS,
 };
+use super::selection::{push_selection, recipients_query};
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
 };
@@ -523,7 +524,7 @@ impl DirectoryStore for SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        self.complete_page(rows, None, None)
+        self.complete_page(rows, None)
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
@@ -535,14 +536,11 @@ impl DirectoryStore for SqliteStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
-        ));
-        query.push_bind(after_id).push(" AND ");
-        push_selection(&mut query, selection);
-        query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        self.complete_selection(selection, rows).await
+        let rows = recipients_query(selection, after_id, limit)
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
+        self.complete_page(rows, Some(selection)).await
     }
 
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
@@ -556,7 +554,7 @@ impl DirectoryStore for SqliteStore {
             push_selection(&mut query, selection);
             query.push(" ORDER BY c.id");
             let rows = query.build().fetch_all(&self.pool).await?;
-            recipients.extend(self.complete_selection(selection, rows).await?);
+            recipients.extend(self.complete_page(rows, Some(selection)).await?);
         }
         Ok(recipients)
     }
