@@ -21,7 +21,8 @@ mod updates;
 
 use super::messages::Dictionaries;
 use super::Result;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -51,6 +52,9 @@ impl PostgresStore {
     /// may start at once: sqlx takes an advisory lock around the migrations.
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<PostgresStore> {
         let options = PgConnectOptions::from_str(url)?;
+        // A pool retries a refused connection until its acquire timeout, then says only that
+        // it timed out: one connection first tells what the server or the network answered.
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
