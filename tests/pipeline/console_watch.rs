@@ -160,7 +160,10 @@ async fn a_broadcast_watched_over_sse_reaches_100_percent_and_its_last_counts_ar
 
     // The same counts as the library's report and the CLI's.
     let status = serde_json::to_value(test.app.status(id).await.expect("status")).expect("json");
-    configure(test.dir.path(), "");
+    configure(
+        test.dir.path(),
+        &format!("database_url = \"{}\"", test.app.config.database_url),
+    );
     let out = tocsin(test.dir.path(), &["status", &id.to_string(), "--json"]);
     assert!(
         out.status.success(),
@@ -498,7 +501,10 @@ async fn the_unreached_csv_is_the_clis_export_and_the_fallback_now_plans_the_ema
     assert!(csv.headers["content-disposition"]
         .to_str()
         .is_ok_and(|value| value.contains("unreached-")));
-    configure(test.dir.path(), "");
+    configure(
+        test.dir.path(),
+        &format!("database_url = \"{}\"", test.app.config.database_url),
+    );
     let out = tocsin(
         test.dir.path(),
         &[
