@@ -7,6 +7,7 @@ mod playbooks;
 mod refusal;
 mod review;
 mod watch;
+mod worker;
 
 pub use accounts::{Actor, NewCredential, SetupToken};
 pub use compose::{checked_contact, TestReader, TestRequest};
@@ -217,6 +218,14 @@ impl BreakerObserver for StoredBreakers {
     }
 }
 
+/// `[database]`'s connections, as the store takes them.
+pub fn pool_settings(config: &Config) -> store::PoolSettings {
+    store::PoolSettings {
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_seconds),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SendReport {
     pub plan: PlanReport,
@@ -228,13 +237,13 @@ pub struct SendReport {
 impl App {
     /// Opens the configured database, creating it if it does not exist.
     pub async fn open(config: Config) -> Result<App, AppError> {
-        let store = store::open(&config.database_url).await?;
+        let store = store::open(&config.database_url, &pool_settings(&config)).await?;
         Self::with_store(config, store)
     }
 
     /// Opens the configured database, which must exist.
     pub async fn open_existing(config: Config) -> Result<App, AppError> {
-        let store = store::open_existing(&config.database_url).await?;
+        let store = store::open_existing(&config.database_url, &pool_settings(&config)).await?;
         Self::with_store(config, store)
     }
 

@@ -21,6 +21,7 @@ pub enum ConfigError {
 pub struct Config {
     /// `sqlite://FILE`; `TOCSIN_DATABASE_URL` and `--database` override it.
     pub database_url: String,
+    pub database: Database,
     pub hospital: Hospital,
     pub dispatch: Dispatch,
     pub email: EmailConfig,
@@ -43,6 +44,27 @@ pub struct Config {
     /// The file this was read from; none when no file was found and the defaults apply.
     #[serde(skip)]
     pub file: Option<PathBuf>,
+}
+
+/// `[database]`: the connections each process keeps to a PostgreSQL database. A SQLite file
+/// keeps its own few connections, which these do not change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// Connections one process opens at most; every process counts against the server's
+    /// `max_connections`.
+    pub max_connections: u32,
+    /// How long a task waits for a free connection before its operation fails.
+    pub acquire_timeout_seconds: u64,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            max_connections: 10,
+            acquire_timeout_seconds: 30,
+        }
+    }
 }
 
 /// `tocsin serve`: the delivery-receipt endpoints (and the dispatcher beside them). They are
@@ -155,6 +177,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: "sqlite://tocsin.db".into(),
+            database: Database::default(),
             hospital: Hospital::default(),
             dispatch: Dispatch::default(),
             email: EmailConfig::default(),
@@ -697,6 +720,14 @@ impl Config {
                 path: path.to_string(),
                 message,
             })?;
+        if config.database.max_connections == 0 || config.database.acquire_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_string(),
+                message: "database.max_connections and database.acquire_timeout_seconds must \
+                          be at least 1"
+                    .into(),
+            });
+        }
         if config.dispatch.workers == 0 || config.dispatch.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_string(),

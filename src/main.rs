@@ -163,8 +163,21 @@ enum Command {
     #[command(subcommand)]
     Audience(AudienceCommand),
     /// Receives the SMS gateways' delivery receipts ([serve] bind) and sends the updates
-    /// being sent, until Ctrl-C.
-    Serve,
+    /// being sent, until Ctrl-C or SIGTERM (the sends in flight finish first).
+    Serve {
+        /// Sends nothing: receipts, press room and console only, for instances behind a load
+        /// balancer while `tocsin worker`s send.
+        #[arg(long)]
+        no_dispatch: bool,
+    },
+    /// Sends the updates being sent and starts the scheduled ones, as `serve` does, without
+    /// its HTTP side: any number of workers and serve instances share one database. Until
+    /// Ctrl-C or SIGTERM: what it claimed and had not begun goes back to the others, the sends
+    /// in flight finish.
+    Worker,
+    /// Brings the database's schema up to date (every other command does it too when it
+    /// opens the database) and says its version. The database must exist.
+    Migrate,
     /// Prints what the configuration will do (database, channels, SMS gateways, channel
     /// policy, hospital details) and what is missing; fails when tocsin would refuse to send.
     Check,
@@ -733,6 +746,7 @@ const PLACEHOLDER_ACTIONS: &[(&str, &str)] = &[
     ("send an update", "action-send"),
     ("export the press room", "action-press-export"),
     ("run tocsin serve", "action-serve"),
+    ("run tocsin worker", "action-worker"),
 ];
 
 /// The refusal to go on with the example hospital details, in the CLI's language.
@@ -806,6 +820,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         .map_err(|error| name_database(error, &database))
 }
 
+/// Completes at Ctrl-C (SIGINT) or SIGTERM, what a service manager or `kill` sends.
+async fn stop_requested() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(message = "SIGTERM cannot be caught: Ctrl-C only", %error);
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!(message = "stop requested");
+}
+
 async fn execute(command: Command, config: Config) -> Result<ExitCode> {
     match command {
         Command::Demo { dir, patients } => {
@@ -829,17 +861,45 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode> {
         // An import may start a new database; every other command that opens one needs it to
         // exist, so that a mistyped path is not taken for an empty database.
         Command::Import(command) => import(App::open(config).await?, command).await?,
-        Command::Serve => {
-            let server = Server::bind(App::open_existing(config).await?).await?;
+        Command::Serve { no_dispatch } => {
+            let mut server = Server::bind(App::open_existing(config).await?).await?;
+            if no_dispatch {
+                server = server.without_dispatch();
+            }
             let address = server.address().to_string();
             eprintln!("{}", say!("serve-receipts", address = address.as_str()));
             eprintln!("{}", say!("serve-press", address = address.as_str()));
             eprintln!("{}", say!("serve-console", address = address.as_str()));
-            server
-                .run(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await;
+            if no_dispatch {
+                eprintln!("{}", say!("serve-no-dispatch"));
+            }
+            server.run(stop_requested()).await;
+        }
+        Command::Worker => {
+            let app = App::open_existing(config).await?;
+            eprintln!("{}", say!("worker-started"));
+            let tally = app.work(stop_requested()).await?;
+            eprintln!(
+                "{}",
+                say!(
+                    "worker-stopped",
+                    sent = tally.sent.load(std::sync::atomic::Ordering::Relaxed),
+                    finished = tally.finished()
+                )
+            );
+        }
+        Command::Migrate => {
+            let url = config.database_url.clone();
+            let pool = tocsin::app::pool_settings(&config);
+            let version = tocsin::store::migrate(&url, &pool).await?;
+            println!(
+                "{}",
+                say!(
+                    "migrate-done",
+                    version = version.version,
+                    description = version.description.as_str()
+                )
+            );
         }
         Command::Check => {
             let report = tocsin::check::check(&config);

@@ -60,6 +60,7 @@ action-approve = approve an update
 action-send = send an update
 action-press-export = export the press room
 action-serve = run tocsin serve
+action-worker = run tocsin worker
 # $count
 error-check-problems = { $count ->
         [one] { $count } thing
@@ -78,6 +79,19 @@ serve-receipts = Receiving delivery receipts on http://{ $address }/receipts/…
 serve-press = Press room on http://{ $address }/
 # $address
 serve-console = Console for the spokesperson and the crisis cell on http://{ $address }/console
+serve-no-dispatch = Sending nothing: tocsin worker processes send (receipts, press room and console only)
+
+## Worker
+worker-started = Sending the updates being sent, sharing the work with every other worker on this database (Ctrl-C to stop)
+# $sent, $finished
+worker-stopped = Stopped: { $finished ->
+        [one] { $finished } delivery
+       *[other] { $finished } deliveries
+    } settled by this worker, { $sent } of them sent
+
+## Migrate
+# $version, $description
+migrate-done = The database's schema is up to date: version { $version } ({ $description })
 
 ## Opt-outs
 # $contact, $channel

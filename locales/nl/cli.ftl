@@ -60,6 +60,7 @@ action-approve = een update goed te keuren
 action-send = een update te versturen
 action-press-export = de perskamer te exporteren
 action-serve = tocsin serve te starten
+action-worker = tocsin worker te starten
 # $count
 error-check-problems = nog { $count ->
         [one] { $count } punt
@@ -78,6 +79,19 @@ serve-receipts = Ontvangstbevestigingen komen binnen op http://{ $address }/rece
 serve-press = Perskamer op http://{ $address }/
 # $address
 serve-console = Console voor de woordvoerder en de crisiscel op http://{ $address }/console
+serve-no-dispatch = Hier wordt niets verzonden: tocsin worker-processen verzenden (alleen ontvangstbevestigingen, perskamer en console)
+
+## Worker
+worker-started = De updates in verzending worden verzonden, samen met alle andere workers op deze database (Ctrl-C om te stoppen)
+# $sent, $finished
+worker-stopped = Gestopt: { $finished ->
+        [one] { $finished } bezorging
+       *[other] { $finished } bezorgingen
+    } afgehandeld door deze worker, waarvan { $sent } verzonden
+
+## Migrate
+# $version, $description
+migrate-done = Het schema van de database is bijgewerkt: versie { $version } ({ $description })
 
 ## Afmeldingen
 # $contact, $channel

@@ -12,6 +12,10 @@
 //! longer than the patience, or one whose first messages are all refused alike is stopped, and
 //! its messages are held for a person to resume. A halt recorded by anyone is seen within
 //! [`HALT_POLL`], and nothing is handed over after it.
+//!
+//! A process that stops ([`Dispatcher::stop`]: `tocsin worker` or `serve` on SIGTERM or
+//! Ctrl-C) claims nothing more, gives back what it claimed and has not begun to send (due
+//! at once, for another worker), lets the sends in flight finish and records them.
 
 mod guard;
 pub mod lifecycle;
@@ -51,6 +55,10 @@ pub enum DispatchError {
     Claim(String),
     #[error("planning the fallback channel: {0}")]
     Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The process is stopping: the run gave back what it had not begun and recorded the
+    /// rest; the update is as it was, for other workers.
+    #[error("this process is stopping")]
+    Stopping,
 }
 
 /// Planning that follows from outcomes: between its steps the dispatcher lets a sweep plan
@@ -148,6 +156,7 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     tally: Arc<Tally>,
     sweep: Option<Arc<dyn Sweep>>,
+    stopping: AtomicBool,
 }
 
 /// What `step` did, so that callers (and tests) can drive the dispatcher one step at a time.
@@ -225,7 +234,19 @@ impl Dispatcher {
             clock,
             tally: Arc::new(Tally::default()),
             sweep: None,
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// Stops every run of this dispatcher gracefully: nothing more is claimed, what was
+    /// claimed and not begun is given back, the sends in flight finish and are recorded, and
+    /// each run then ends with [`DispatchError::Stopping`].
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 
     /// Runs `sweep` after every step: an update is done only when it plans nothing more.
@@ -271,6 +292,9 @@ impl Dispatcher {
             if run.halted() {
                 return Ok(RunEnd::Halted);
             }
+            if self.stopping() {
+                return Err(DispatchError::Stopping);
+            }
             // A person's pause holds what was pending when it came; what a worker had in hand
             // and must retry, and the fallbacks, wait too: the run ends here.
             if self.store.update_paused(update_id).await?.is_some() {
@@ -312,7 +336,10 @@ impl Dispatcher {
                         "waiting for retries, paused channels or expired leases"
                     );
                     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait as u64);
-                    while tokio::time::Instant::now() < deadline && !run.halted() {
+                    while tokio::time::Instant::now() < deadline
+                        && !run.halted()
+                        && !self.stopping()
+                    {
                         tokio::time::sleep_until(
                             deadline.min(tokio::time::Instant::now() + HALT_POLL),
                         )
@@ -339,11 +366,17 @@ impl Dispatcher {
         let mut running = JoinSet::new();
         let mut worked = 0;
         let mut claim = self.claim(update_id);
-        loop {
+        // Claimed by this process, not begun, and given back because it is stopping.
+        let mut unsent = Vec::new();
+        'claims: loop {
             let batch = claim
                 .await
                 .map_err(|error| DispatchError::Claim(error.to_string()))??;
             if batch.is_empty() || run.halted() {
+                break;
+            }
+            if self.stopping() {
+                unsent.extend(batch);
                 break;
             }
             // The next batch is claimed while this one goes to the workers: a claim is a write
@@ -351,7 +384,8 @@ impl Dispatcher {
             // waiting for it between batches left the workers idle.
             claim = self.claim(update_id);
             worked += batch.len();
-            for delivery in batch {
+            let mut batch = batch.into_iter();
+            while let Some(delivery) = batch.next() {
                 let channel = self
                     .channels
                     .get(&delivery.channel)
@@ -366,6 +400,16 @@ impl Dispatcher {
                     .acquire_owned()
                     .await
                     .map_err(|error| DispatchError::Recorder(error.to_string()))?;
+                if self.stopping() {
+                    unsent.push(delivery);
+                    unsent.extend(batch);
+                    // The batch claimed ahead is given back too.
+                    let ahead = claim
+                        .await
+                        .map_err(|error| DispatchError::Claim(error.to_string()))??;
+                    unsent.extend(ahead);
+                    break 'claims;
+                }
                 let worker = Worker {
                     store: Arc::clone(&self.store),
                     recorder: run.recorder.clone(),
@@ -386,6 +430,28 @@ impl Dispatcher {
             // Claim the next batch while the tail of this one is still sending.
             while running.len() > self.settings.claim_batch as usize / 2 {
                 running.join_next().await;
+            }
+        }
+        if !unsent.is_empty() {
+            tracing::info!(
+                message = "stopping: claimed deliveries given back",
+                update_id,
+                count = unsent.len()
+            );
+            let now = self.clock.now_ms();
+            for delivery in unsent {
+                let transition = Transition {
+                    delivery_id: delivery.id,
+                    from: DeliveryState::Sending,
+                    to: DeliveryState::Pending,
+                    at_ms: now,
+                    next_attempt_at_ms: Some(now),
+                    gateway_id: None,
+                    detail: Some("given back: the worker stopped before sending it".into()),
+                    mark: Mark::NotAttempted,
+                    lease_until_ms: Some(delivery.lease_until_ms),
+                };
+                run.recorder.record_later(transition).await;
             }
         }
         while running.join_next().await.is_some() {}

@@ -2,7 +2,7 @@
 //! the start of each approved update whose time to be sent has come.
 
 use super::lifecycle::{self, Moment};
-use super::{Dispatcher, RunEnd};
+use super::{DispatchError, Dispatcher, RunEnd};
 use crate::domain::UpdateState;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,8 +29,10 @@ pub trait Launch: Send + Sync {
 /// and so does the end of the wait for one), then starts a dispatcher run for each update
 /// being sent that has open deliveries and no run yet; the update moves along its life cycle
 /// ([`lifecycle::advance`]) as its runs start and end. Runs until `stopped` changes; the runs
-/// then stop where they are: like a crash, their leased deliveries are due again when the
-/// lease expires.
+/// then stop gracefully ([`Dispatcher::stop`]): what they claimed and had not begun is due
+/// again at once, for another process, and what was in flight is sent and recorded before
+/// this returns. Any number of processes may run this on one database: claims are leased,
+/// planning is idempotent and the life cycle's moves are the same whoever makes them.
 pub async fn run(
     dispatcher: Arc<Dispatcher>,
     launch: Option<Arc<dyn Launch>>,
@@ -108,8 +110,14 @@ pub async fn run(
                     let dispatcher = Arc::clone(&dispatcher);
                     let task = runs.spawn(async move {
                         let result = dispatcher.run(update.id).await;
-                        if let Err(error) = &result {
-                            tracing::error!(message = "dispatcher run failed", id = update.id, %error);
+                        match &result {
+                            Ok(_) => {}
+                            Err(DispatchError::Stopping) => {
+                                tracing::info!(message = "dispatcher run stopped", id = update.id)
+                            }
+                            Err(error) => {
+                                tracing::error!(message = "dispatcher run failed", id = update.id, %error)
+                            }
                         }
                         (update.id, result.ok())
                     });
@@ -127,7 +135,10 @@ pub async fn run(
             _ = stopped.changed() => break,
         }
     }
-    runs.abort_all();
+    dispatcher.stop();
+    while let Some(done) = runs.join_next_with_id().await {
+        run_ended(&dispatcher, &mut running, done).await;
+    }
 }
 
 /// Records why a scheduled update could not start, for its page and `tocsin status`; the

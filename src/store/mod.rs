@@ -4,6 +4,7 @@
 
 mod postgres;
 mod sqlite;
+mod version;
 
 pub use postgres::{PoolSettings, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -41,8 +42,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Opens the store a database URL names, creating and migrating it as needed.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// Opens the store a database URL names, creating and migrating it as needed. `pool` sizes a
+/// PostgreSQL pool (read once PostgreSQL is wired in); a SQLite file keeps its own few
+/// connections.
+pub async fn open(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
     } else {
@@ -52,9 +55,32 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 
 /// Opens (and migrates) a store that exists already: a mistyped path is refused instead of
 /// becoming a new, empty database.
-pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>> {
+pub async fn open_existing(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open_existing(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// The last migration applied to a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaVersion {
+    pub version: i64,
+    pub description: String,
+}
+
+/// `tocsin migrate`: brings the schema of the database `url` names up to date (a SQLite file
+/// must exist, as for [`open_existing`]) and says where it stands. Several processes may
+/// migrate at once: sqlx locks around the migrations.
+pub async fn migrate(url: &str, pool: &PoolSettings) -> Result<SchemaVersion> {
+    if url.starts_with("sqlite:") {
+        SqliteStore::open_existing(url)
+            .await?
+            .schema_version()
+            .await
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        PostgresStore::open(url, pool).await?.schema_version().await
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }

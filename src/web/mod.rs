@@ -86,6 +86,9 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     address: SocketAddr,
     bot: Option<TelegramBot>,
+    /// Whether this instance sends too; off behind a load balancer where `tocsin worker`s
+    /// send.
+    dispatching: bool,
 }
 
 impl Server {
@@ -121,7 +124,15 @@ impl Server {
             listener,
             address,
             bot,
+            dispatching: true,
         })
+    }
+
+    /// Takes receipts and answers the press room and the console, and sends nothing: for
+    /// several instances behind a load balancer while `tocsin worker`s send.
+    pub fn without_dispatch(mut self) -> Server {
+        self.dispatching = false;
+        self
     }
 
     /// The console dashboards' pollers, one per watched update.
@@ -140,16 +151,19 @@ impl Server {
     }
 
     /// Takes receipts, answers the press room (rebuilt as updates are released) and sends the
-    /// updates being sent until `shutdown` completes.
+    /// updates being sent (unless [`Server::without_dispatch`]) until `shutdown` completes;
+    /// the sends in flight then finish and are recorded.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(message = "tocsin serve listening", address = %self.address);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let launch: Arc<dyn scheduler::Launch> = Arc::clone(&self.app) as _;
-        let dispatching = tokio::spawn(scheduler::run(
-            self.dispatcher,
-            Some(launch),
-            stopped.clone(),
-        ));
+        let dispatching = self.dispatching.then(|| {
+            tokio::spawn(scheduler::run(
+                self.dispatcher,
+                Some(launch),
+                stopped.clone(),
+            ))
+        });
         let store = Arc::clone(&self.app.store);
         let following = tokio::spawn(self.press.clone().follow(
             Arc::clone(&store),
@@ -178,7 +192,9 @@ impl Server {
         }
         server::run(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
-        let _ = dispatching.await;
+        if let Some(dispatching) = dispatching {
+            let _ = dispatching.await;
+        }
         let _ = following.await;
         if let Some(conversing) = conversing {
             let _ = conversing.await;

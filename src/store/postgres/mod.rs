@@ -44,10 +44,6 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the role implementations use it as they land")
-    )]
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -201,7 +201,9 @@ mod tests {
         let config = Config::parse(text, "t.toml").expect("valid");
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = crate::store::open(&url).await.expect("store");
+        let store = crate::store::open(&url, &crate::store::PoolSettings::default())
+            .await
+            .expect("store");
         let keys = ReceiptKeys::from_config(&config).expect("receipt keys");
         let router = crate::web::router(store, keys, Arc::new(SystemClock), None);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
