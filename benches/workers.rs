@@ -2,12 +2,12 @@
 //! Kannel, planned once in this process (as `update send` plans), then sent by 1, 2 and 4
 //! worker processes sharing one PostgreSQL database, next to one worker on SQLite.
 //!
-//! `cargo bench --bench workers [-- --deliveries N] [--database URL|off] [--workers 1,2,4]
-//!  [--counted-deliveries M] [--no-count]`
+//! `cargo bench --bench workers [-- --deliveries N] [--backends sqlite,postgres]
+//!  [--database URL] [--workers 1,2,4] [--counted-deliveries M] [--no-count]`
 //!
 //! Each backend gets a database of its own: a temporary SQLite file, and a fresh schema in the
-//! PostgreSQL database `--database` names (default `postgres://postgres@127.0.0.1:5432/test`;
-//! `off` skips it), dropped at the end. N synthetic patients with a mobile are imported once
+//! PostgreSQL database `--database` names (default `postgres://postgres@127.0.0.1:5432/test`),
+//! dropped at the end. N synthetic patients with a mobile are imported once
 //! per backend; each run drafts and plans a new update to all of them in this process (the
 //! planning rate, apart), then starts the workers, each with its own configuration file naming
 //! the same database and the emulated Kannel (no `[sms.rates]`: no limit, so the workers are
@@ -70,7 +70,8 @@ const STALLED: Duration = Duration::from_secs(300);
 
 struct Args {
     deliveries: usize,
-    /// The PostgreSQL database to make a schema in; None: SQLite only.
+    sqlite: bool,
+    /// The PostgreSQL database to make a schema in; None: no PostgreSQL runs.
     database: Option<String>,
     workers: Vec<usize>,
     counted_deliveries: usize,
@@ -81,15 +82,24 @@ impl Args {
     fn parse() -> Result<Args> {
         let flags = Flags::read_with_texts(
             &["--deliveries", "--counted-deliveries"],
-            &["--database", "--workers"],
+            &["--backends", "--database", "--workers"],
         )?;
-        let database = match flags.text("--database").unwrap_or(DEFAULT_DATABASE) {
-            "off" => None,
-            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Some(url.to_string())
+        let database = flags.text("--database").unwrap_or(DEFAULT_DATABASE);
+        if !database.starts_with("postgres://") && !database.starts_with("postgresql://") {
+            bail!("--database {database}: a postgres:// URL");
+        }
+        let (mut sqlite, mut postgres) = (false, false);
+        for backend in flags
+            .text("--backends")
+            .unwrap_or("sqlite,postgres")
+            .split(',')
+        {
+            match backend.trim() {
+                "sqlite" => sqlite = true,
+                "postgres" => postgres = true,
+                other => bail!("--backends {other}: sqlite, postgres or both"),
             }
-            other => bail!("--database {other}: a postgres:// URL, or off"),
-        };
+        }
         let workers = flags
             .text("--workers")
             .unwrap_or("1,2,4")
@@ -101,7 +111,8 @@ impl Args {
             .collect::<Result<Vec<_>>>()?;
         Ok(Args {
             deliveries: flags.number("--deliveries").unwrap_or(1_000_000),
-            database,
+            sqlite,
+            database: postgres.then(|| database.to_string()),
             workers,
             counted_deliveries: flags.number("--counted-deliveries").unwrap_or(10_000),
             no_count: flags.no_count,
@@ -135,11 +146,15 @@ struct Run {
     plan_cpu: f64,
     /// PostgreSQL's CPU per planned delivery, in µs.
     plan_postgres: Option<f64>,
+    /// Bytes of WAL the server wrote while planning, per delivery.
+    plan_wal: Option<f64>,
     rate: f64,
     wall: Duration,
     /// The worker processes' CPU per delivery, summed, in µs.
     worker_cpu: f64,
     postgres: Option<PostgresCpu>,
+    /// Bytes of WAL the server wrote during the dispatch, per delivery.
+    wal: Option<f64>,
 }
 
 /// PostgreSQL's CPU per delivery during a run, in µs.
@@ -156,73 +171,76 @@ async fn run(args: Args) -> Result<()> {
     let mut summary = Summary::default();
     let n = args.deliveries;
     println!(
-        "Tocsin worker benchmark: {n} deliveries by SMS, workers {:?} on PostgreSQL, 1 on \
-         SQLite; {} cores, load average {}",
-        args.workers,
+        "Tocsin worker benchmark: {n} deliveries by SMS, {} worker process(es) on PostgreSQL{}; \
+         {} cores, load average {}",
+        if args.database.is_some() {
+            format!("{:?}", args.workers)
+        } else {
+            "no".into()
+        },
+        if args.sqlite { ", 1 on SQLite" } else { "" },
         cores(),
         load_average()
     );
-    let binary = tocsin_binary()?;
-    let gateway = Emulator::start().await?;
-    gateway.reset();
-    // Nothing listens here: the workers only sign Kannel's `dlr-url` with it.
-    let serve_port = free_port()?;
+    let rig = Rig {
+        binary: tocsin_binary()?,
+        gateway: Emulator::start().await?,
+        // Nothing listens there: the workers only sign Kannel's `dlr-url` with it.
+        serve_port: free_port()?,
+    };
+    rig.gateway.reset();
     let tmp = tempfile::tempdir()?;
 
     let mut runs = Vec::new();
-    let sqlite = Backend {
-        name: "SQLite",
-        url: format!("sqlite://{}", tmp.path().join("bench.db").display()),
-        postgres: None,
-    };
-    println!("\n[1] SQLite, one worker process");
-    let dir = tmp.path().join("sqlite");
-    runs.extend(backend_runs(&binary, &gateway, serve_port, &dir, &sqlite, n, &[1]).await?);
-    let sqlite_bytes = sqlite_bytes(tmp.path())?;
+    if args.sqlite {
+        let sqlite = Backend {
+            name: "SQLite",
+            url: format!("sqlite://{}", tmp.path().join("bench.db").display()),
+            postgres: None,
+        };
+        println!("\n[1] SQLite, one worker process");
+        let dir = tmp.path().join("sqlite");
+        runs.extend(backend_runs(&rig, &dir, &sqlite, n, &[1]).await?);
+        let bytes = sqlite_bytes(tmp.path())?;
+        summary.info(
+            "SQLite: the database file (WAL included) per delivery",
+            format!("{} bytes", thousands(bytes as f64 / n as f64)),
+        );
+    }
 
     let mut sizes = None;
     let mut postgres_ready = false;
     if let Some(server) = &args.database {
         println!("\n[2] PostgreSQL, {:?} worker processes", args.workers);
         let backend = postgres_backend(server, "run").await?;
+        let schema = backend.schema()?;
         match probe(&backend).await {
             Err(reason) => not_measured(&mut summary, &reason),
             Ok(()) => {
                 postgres_ready = true;
                 let dir = tmp.path().join("postgres");
-                let wal = backend.schema()?.wal_position().await?;
-                let measured = backend_runs(
-                    &binary,
-                    &gateway,
-                    serve_port,
-                    &dir,
-                    &backend,
-                    n,
-                    &args.workers,
-                )
-                .await;
-                let wal = backend.schema()?.wal_since(&wal).await?;
-                runs.extend(measured?);
-                sizes = Some(backend.schema()?.sizes(wal).await?);
+                let measured = backend_runs(&rig, &dir, &backend, n, &args.workers).await;
+                let measured = match measured {
+                    Ok(measured) => schema.sizes().await.map(|sizes| (measured, sizes)),
+                    Err(error) => Err(error),
+                };
+                // The schema goes whatever happened: a million deliveries are gigabytes.
+                schema.drop().await?;
+                let (measured, measured_sizes) = measured?;
+                runs.extend(measured);
+                sizes = Some(measured_sizes);
             }
         }
-        backend.schema()?.drop().await?;
+        if !postgres_ready {
+            schema.drop().await?;
+        }
     } else {
-        not_measured(&mut summary, "--database off");
+        not_measured(&mut summary, "--backends without postgres");
     }
 
     println!("\n[3] The figures");
     for run in &runs {
         summary_of(&mut summary, run);
-    }
-    if let Some(sqlite) = runs.iter().find(|run| run.backend == "SQLite") {
-        summary.info(
-            "SQLite: the database file (WAL included) per delivery",
-            format!(
-                "{} bytes",
-                thousands(sqlite_bytes as f64 / sqlite.deliveries.max(1) as f64)
-            ),
-        );
     }
     if let Some(sizes) = &sizes {
         sizes.print(&mut summary);
@@ -232,11 +250,10 @@ async fn run(args: Args) -> Result<()> {
     if !args.no_count {
         count(
             &mut summary,
-            &binary,
-            &gateway,
-            serve_port,
+            &rig,
             tmp.path(),
             args.counted_deliveries,
+            args.sqlite,
             args.database.as_deref().filter(|_| postgres_ready),
         )
         .await?;
@@ -251,6 +268,14 @@ fn not_measured(summary: &mut Summary, reason: &str) {
     println!("!!! PostgreSQL NOT MEASURED: {reason}");
     println!("!!! Only the SQLite figures below are this run's.");
     summary.info("PostgreSQL", format!("NOT MEASURED: {reason}"));
+}
+
+/// What every run uses: the workers' binary, the emulated gateway they send to, and the port
+/// their `dlr-url` names.
+struct Rig {
+    binary: PathBuf,
+    gateway: Emulator,
+    serve_port: u16,
 }
 
 /// The `tocsin` binary cargo built beside this benchmark (the same profile).
@@ -268,24 +293,16 @@ fn tocsin_binary() -> Result<PathBuf> {
 /// Imports `n` patients into the backend's database, then for each count of `workers` plans a
 /// new update to all of them here and has that many worker processes send it.
 async fn backend_runs(
-    binary: &Path,
-    gateway: &Emulator,
-    serve_port: u16,
+    rig: &Rig,
     dir: &Path,
     backend: &Backend,
     n: usize,
     workers: &[usize],
 ) -> Result<Vec<Run>> {
+    let gateway = &rig.gateway;
     std::fs::create_dir_all(dir)?;
     let configs = (0..workers.iter().copied().max().unwrap_or(1))
-        .map(|i| {
-            write_config(
-                &dir.join(format!("worker-{i}")),
-                backend,
-                gateway,
-                serve_port,
-            )
-        })
+        .map(|i| write_config(&dir.join(format!("worker-{i}")), backend, rig))
         .collect::<Result<Vec<_>>>()?;
     let app = App::open(Config::load(Some(&configs[0]))?).await?;
 
@@ -304,6 +321,7 @@ async fn backend_runs(
         // Planning: here, once, as `update send` does before it dispatches.
         let update = draft_sms_update(&app, dir).await?;
         let postgres_before = backend.postgres.as_ref().map(|_| postgres_cpu());
+        let wal = wal_mark(backend).await?;
         let lap = Stopwatch::start();
         let report = plan(
             app.store.as_ref(),
@@ -320,6 +338,7 @@ async fn backend_runs(
         }
         let plan_postgres = postgres_before
             .map(|before| cpu_since(&before, &postgres_cpu()).0 * 1e6 / planned as f64);
+        let plan_wal = wal_per_delivery(backend, wal, planned).await?;
         let plan_rate = rate(planned, lap.wall);
         println!(
             "  planned and rendered {planned} SMS in {:.2} s: {} deliveries/s; {}{}",
@@ -327,7 +346,10 @@ async fn backend_runs(
             thousands(plan_rate),
             lap.note(planned),
             plan_postgres
-                .map(|cpu| format!("; PostgreSQL {cpu:.1} µs per delivery"))
+                .zip(plan_wal)
+                .map(|(cpu, wal)| format!(
+                    "; PostgreSQL {cpu:.1} µs and {wal:.0} bytes of WAL per delivery"
+                ))
                 .unwrap_or_default()
         );
         print_memory("plan");
@@ -342,11 +364,12 @@ async fn backend_runs(
         let machine_before = machine_busy_seconds();
         let own_before = common::measure::cpu_seconds();
         let postgres_before = backend.postgres.as_ref().map(|_| postgres_cpu());
+        let wal = wal_mark(backend).await?;
         let started = Instant::now();
         let mut children = Vec::with_capacity(count);
         for (i, config) in configs.iter().take(count).enumerate() {
             children.push(spawn_worker(
-                binary,
+                &rig.binary,
                 config,
                 &dir.join(format!("worker-{i}.log")),
             )?);
@@ -367,6 +390,7 @@ async fn backend_runs(
             }
             _ => None,
         };
+        let wal = wal_per_delivery(backend, wal, planned).await?;
         let own = common::measure::cpu_seconds() - own_before;
         let machine = machine_busy_seconds() - machine_before;
         let emulator = gateway.cpu_seconds() - emulator_before;
@@ -388,10 +412,12 @@ async fn backend_runs(
             plan_rate,
             plan_cpu: lap.cpu_per_item(planned),
             plan_postgres,
+            plan_wal,
             rate: rate(planned, wall),
             wall,
             worker_cpu: worker_seconds * 1e6 / planned as f64,
             postgres,
+            wal,
         };
         let seconds = wall.as_secs_f64().max(1e-9);
         let postgres_seconds = postgres.map_or(0.0, |cpu| cpu.all * planned as f64 / 1e6);
@@ -404,8 +430,10 @@ async fn backend_runs(
             "  CPU per delivery: the workers {:.1} µs{}, the emulator's thread {:.1} µs",
             run.worker_cpu,
             postgres
-                .map(|cpu| format!(
-                    ", PostgreSQL {:.1} µs (of which other clients' backends {:.1} µs)",
+                .zip(wal)
+                .map(|(cpu, wal)| format!(
+                    ", PostgreSQL {:.1} µs (of which other clients' backends {:.1} µs) and \
+                     {wal:.0} bytes of WAL",
                     cpu.all, cpu.others
                 ))
                 .unwrap_or_default(),
@@ -429,12 +457,8 @@ async fn backend_runs(
 
 /// A worker's configuration file in `dir`: the backend's database, the emulated Kannel, and
 /// hospital details of its own (a worker refuses the shipped placeholders).
-fn write_config(
-    dir: &Path,
-    backend: &Backend,
-    gateway: &Emulator,
-    serve_port: u16,
-) -> Result<PathBuf> {
+fn write_config(dir: &Path, backend: &Backend, rig: &Rig) -> Result<PathBuf> {
+    let serve_port = rig.serve_port;
     std::fs::create_dir_all(dir)?;
     let outbox =
         |channel: &str| toml_string(&dir.join("outbox").join(channel).display().to_string());
@@ -475,7 +499,7 @@ receipt_secret = "{RECEIPT_SECRET}"
         email = outbox("email"),
         sms = outbox("sms"),
         telegram = outbox("telegram"),
-        port = gateway.port,
+        port = rig.gateway.port,
     );
     let path = dir.join("tocsin.toml");
     std::fs::write(&path, text)?;
@@ -689,7 +713,7 @@ impl Schema {
             .collect())
     }
 
-    async fn sizes(&self, wal: i64) -> Result<Sizes> {
+    async fn sizes(&self) -> Result<Sizes> {
         let size = |tables: &[&str]| {
             tables
                 .iter()
@@ -712,8 +736,29 @@ impl Schema {
             contacts,
             deliveries_bytes,
             directory_bytes,
-            wal,
         })
+    }
+}
+
+/// Where the server's WAL stands, for a PostgreSQL backend.
+async fn wal_mark(backend: &Backend) -> Result<Option<String>> {
+    match &backend.postgres {
+        Some(schema) => Ok(Some(schema.wal_position().await?)),
+        None => Ok(None),
+    }
+}
+
+/// Bytes of WAL the server wrote since `mark`, per delivery (other clients' included).
+async fn wal_per_delivery(
+    backend: &Backend,
+    mark: Option<String>,
+    deliveries: u64,
+) -> Result<Option<f64>> {
+    match (&backend.postgres, mark) {
+        (Some(schema), Some(mark)) => Ok(Some(
+            schema.wal_since(&mark).await? as f64 / deliveries.max(1) as f64,
+        )),
+        _ => Ok(None),
     }
 }
 
@@ -749,13 +794,16 @@ fn postgres_cpu() -> HashMap<u32, f64> {
     cpu
 }
 
-/// CPU seconds the server spent between two readings, in all and by process.
+/// CPU seconds the server spent between two readings, in all and by process. In all: the
+/// difference of the sums, since a backend that ended meanwhile is gone from the second
+/// reading but its time is in the postmaster's count of its reaped children.
 fn cpu_since(before: &HashMap<u32, f64>, after: &HashMap<u32, f64>) -> (f64, HashMap<u32, f64>) {
-    let by_process: HashMap<u32, f64> = after
+    let by_process = after
         .iter()
         .map(|(pid, &seconds)| (*pid, seconds - before.get(pid).copied().unwrap_or(0.0)))
         .collect();
-    (by_process.values().sum(), by_process)
+    let all = after.values().sum::<f64>() - before.values().sum::<f64>();
+    (all, by_process)
 }
 
 /// The part of the server's CPU between the readings that went to other clients' backends
@@ -777,8 +825,6 @@ struct Sizes {
     deliveries_bytes: i64,
     /// contacts + contact_identities + appointments.
     directory_bytes: i64,
-    /// WAL the server wrote during the runs (other clients' included).
-    wal: i64,
 }
 
 impl Sizes {
@@ -790,24 +836,17 @@ impl Sizes {
         self.directory_bytes as f64 / self.contacts.max(1) as f64
     }
 
-    fn wal_per_delivery(&self) -> f64 {
-        self.wal as f64 / self.deliveries.max(1) as f64
-    }
-
     fn print(&self, summary: &mut Summary) {
         println!(
             "  PostgreSQL's tables after the runs: {} deliveries in {:.0} MB (deliveries, \
              delivery_events, delivery_messages: {:.0} bytes each); {} patients in {:.0} MB \
-             (contacts, identities, appointments: {:.0} bytes each); {:.0} MB of WAL written \
-             ({:.0} bytes per delivery, import and planning included)",
+             (contacts, identities, appointments: {:.0} bytes each)",
             self.deliveries,
             self.deliveries_bytes as f64 / 1e6,
             self.per_delivery(),
             self.contacts,
             self.directory_bytes as f64 / 1e6,
             self.per_contact(),
-            self.wal as f64 / 1e6,
-            self.wal_per_delivery()
         );
         summary.info(
             "PostgreSQL: deliveries + events + messages per delivery",
@@ -816,10 +855,6 @@ impl Sizes {
         summary.info(
             "PostgreSQL: contacts + identities + appointments per patient",
             format!("{} bytes", thousands(self.per_contact())),
-        );
-        summary.info(
-            "PostgreSQL: WAL per delivery (import, planning, dispatch)",
-            format!("{} bytes", thousands(self.wal_per_delivery())),
         );
     }
 }
@@ -850,6 +885,12 @@ fn summary_of(summary: &mut Summary, run: &Run) {
         summary.info(
             format!("{who}: PostgreSQL's CPU per delivery"),
             format!("{:.1} µs (other clients {:.1})", cpu.all, cpu.others),
+        );
+    }
+    if let (Some(plan), Some(dispatch)) = (run.plan_wal, run.wal) {
+        summary.info(
+            format!("{who}: PostgreSQL's WAL per delivery, planning + dispatch"),
+            format!("{plan:.0} + {dispatch:.0} bytes"),
         );
     }
     summary.info(
@@ -901,13 +942,18 @@ fn national(runs: &[Run], sizes: Option<&Sizes>) {
         );
     }
     if let Some(sizes) = sizes {
+        let wal = runs
+            .iter()
+            .filter_map(|run| Some(run.plan_wal? + run.wal?))
+            .fold(0.0, f64::max);
         println!(
             "  PostgreSQL disk: {:.1} GB for the deliveries' tables, {:.1} GB for a directory \
-             of {} patients, {:.1} GB of WAL",
+             of {} patients; {:.1} GB of WAL written by planning and dispatch (the most of the \
+             runs; archived WAL keeps it)",
             NATIONAL * sizes.per_delivery() / 1e9,
             NATIONAL * sizes.per_contact() / 1e9,
             thousands(NATIONAL),
-            NATIONAL * sizes.wal_per_delivery() / 1e9
+            NATIONAL * wal / 1e9
         );
     }
 }
@@ -919,11 +965,10 @@ fn national(runs: &[Run], sizes: Option<&Sizes>) {
 /// it is up and idle to the moment every delivery is final.
 async fn count(
     summary: &mut Summary,
-    binary: &Path,
-    gateway: &Emulator,
-    serve_port: u16,
+    rig: &Rig,
     tmp: &Path,
     n: usize,
+    sqlite: bool,
     postgres: Option<&str>,
 ) -> Result<()> {
     println!(
@@ -937,19 +982,21 @@ async fn count(
         summary.info("instructions per delivery", "NOT COUNTED: no valgrind");
         return Ok(());
     }
-    let sqlite = Backend {
-        name: "SQLite",
-        url: format!("sqlite://{}", tmp.join("counted.db").display()),
-        postgres: None,
-    };
-    let mut backends = vec![sqlite];
+    let mut backends = Vec::new();
+    if sqlite {
+        backends.push(Backend {
+            name: "SQLite",
+            url: format!("sqlite://{}", tmp.join("counted.db").display()),
+            postgres: None,
+        });
+    }
     match postgres {
         Some(server) => backends.push(postgres_backend(server, "counted").await?),
         None => println!("  PostgreSQL: not counted (not measured above)"),
     }
     for backend in &backends {
         let dir = tmp.join(format!("counted-{}", backend.name.to_lowercase()));
-        let counted = count_one(binary, gateway, serve_port, &dir, backend, n).await;
+        let counted = count_one(rig, &dir, backend, n).await;
         if let Some(schema) = &backend.postgres {
             schema.drop().await?;
         }
@@ -969,16 +1016,10 @@ async fn count(
     Ok(())
 }
 
-async fn count_one(
-    binary: &Path,
-    gateway: &Emulator,
-    serve_port: u16,
-    dir: &Path,
-    backend: &Backend,
-    n: usize,
-) -> Result<u64> {
+async fn count_one(rig: &Rig, dir: &Path, backend: &Backend, n: usize) -> Result<u64> {
+    let gateway = &rig.gateway;
     std::fs::create_dir_all(dir)?;
-    let config = write_config(&dir.join("worker"), backend, gateway, serve_port)?;
+    let config = write_config(&dir.join("worker"), backend, rig)?;
     let app = App::open(Config::load(Some(&config))?).await?;
     sms_day::import_patients(&app, n).await?;
     let update = draft_sms_update(&app, dir).await?;
@@ -999,7 +1040,7 @@ async fn count_one(
         .arg("--instr-atstart=no")
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(format!("--log-file={}", dir.join("valgrind.log").display()))
-        .arg(binary)
+        .arg(&rig.binary)
         .arg("--config")
         .arg(&config)
         .arg("worker")
