@@ -79,19 +79,19 @@ serve-receipts = Réception des accusés de remise sur http://{ $address }/recei
 serve-press = Salle de presse sur http://{ $address }/
 # $address
 serve-console = Console du porte-parole et de la cellule de crise sur http://{ $address }/console
-serve-no-dispatch = Aucun envoi ici : les processus tocsin worker envoient (accusés de remise, salle de presse et console seulement)
+serve-no-dispatch = Aucun envoi ici : les processus tocsin worker envoient (accusés de remise, salle de presse et console seulement)
 
 ## Worker
 worker-started = Envoi des mises à jour en cours, partagé avec tous les autres workers de cette base de données (Ctrl-C pour arrêter)
 # $sent, $finished
-worker-stopped = Arrêté : { $finished ->
+worker-stopped = Arrêté : { $finished ->
         [one] { $finished } envoi réglé
        *[other] { $finished } envois réglés
     } par ce worker, dont { $sent } envoyés
 
 ## Migrate
 # $version, $description
-migrate-done = Le schéma de la base de données est à jour : version { $version } ({ $description })
+migrate-done = Le schéma de la base de données est à jour : version { $version } ({ $description })
 
 ## Désinscriptions
 # $contact, $channel

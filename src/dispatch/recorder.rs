@@ -116,23 +116,10 @@ impl Commit for Committer {
                     applied,
                     release,
                 } => {
-                    // The state machine is the last word: a move it forbids is a bug upstream,
-                    // and is logged rather than written.
-                    if transition.allowed() {
-                        self.transitions.push(transition);
-                        self.answers.push(applied);
-                        self.releases.push(release);
-                    } else {
-                        tracing::error!(
-                            message = "refused a transition the state machine forbids",
-                            delivery = transition.delivery_id,
-                            from = %transition.from,
-                            to = %transition.to
-                        );
-                        if let Some(applied) = applied {
-                            let _ = applied.send(false);
-                        }
-                    }
+                    // The store refuses (applied: false) a move the state machine forbids.
+                    self.transitions.push(transition);
+                    self.answers.push(applied);
+                    self.releases.push(release);
                 }
                 Request::Flush(done) => self.flushes.push(done),
                 Request::Close => closing = true,

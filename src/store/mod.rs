@@ -2,7 +2,14 @@
 //! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
 //! beside [`sqlite::SqliteStore`] without changing them.
 
+mod lookup;
+mod machine;
+mod merge;
+mod messages;
 mod postgres;
+mod receipts;
+mod rows;
+mod selection;
 mod sqlite;
 mod version;
 
@@ -41,6 +48,10 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
+/// `telegram-channel:nl`, ….
+pub(crate) const TELEGRAM_CHANNEL_PREFIX: &str = "telegram-channel:";
 
 /// Opens the store a database URL names, creating and migrating it as needed. `pool` sizes a
 /// PostgreSQL pool (read once PostgreSQL is wired in); a SQLite file keeps its own few

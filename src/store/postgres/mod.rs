@@ -5,6 +5,20 @@
 //! Claims lock the rows they take (`FOR UPDATE SKIP LOCKED`), so workers never wait on each
 //! other's claims, and every id comes from an identity column, never from one writer's count.
 
+mod accounts;
+mod claim;
+mod control;
+mod directory;
+mod import;
+mod messages;
+mod plan;
+mod queue;
+mod receipts;
+mod selection;
+mod telegram;
+mod updates;
+
+use super::messages::Dictionaries;
 use super::Result;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -28,6 +42,7 @@ impl Default for PoolSettings {
 
 pub struct PostgresStore {
     pool: PgPool,
+    dictionaries: Dictionaries,
 }
 
 impl PostgresStore {
@@ -41,7 +56,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            dictionaries: Dictionaries::default(),
+        })
     }
 
     pub(super) fn pool(&self) -> &PgPool {

@@ -2,12 +2,15 @@
 //! machine.
 
 use super::lists::{push_in, ROWS_PER_STATEMENT};
-use super::messages::MessageRow;
-use super::rows::{brussels_time, parse_col};
-use super::telegram::CHANNEL_PREFIX;
+use super::messages;
 use super::SqliteStore;
 use crate::domain::{ChannelKind, DeliveryState, RenderedMessage};
-use crate::store::{ClaimedDelivery, Mark, Result, StoreError, Transition};
+use crate::store::machine::{admit, expired_handover, LEASE_EXPIRED};
+use crate::store::messages::MessageRow;
+use crate::store::rows::parse_col;
+use crate::store::{
+    ClaimedDelivery, Mark, Result, StoreError, Transition, TELEGRAM_CHANNEL_PREFIX,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::collections::HashMap;
@@ -38,9 +41,18 @@ fn claimed_from_row(
     })
 }
 
-/// Applies transitions and appends their events inside `tx`: each applies only if its
-/// delivery is still in its `from` state. Returns which applied.
+/// Applies transitions and appends their events inside `tx`: each applies only if the state
+/// machine allows it and its delivery is still in its `from` state. Returns which applied.
 pub(super) async fn apply_transitions(
+    tx: &mut Transaction<'static, Sqlite>,
+    transitions: &[Transition],
+) -> Result<Vec<bool>> {
+    let admitted = admit(transitions);
+    let applied = apply_admitted(tx, &admitted.transitions).await?;
+    Ok(admitted.applied(applied))
+}
+
+async fn apply_admitted(
     tx: &mut Transaction<'static, Sqlite>,
     transitions: &[Transition],
 ) -> Result<Vec<bool>> {
@@ -189,9 +201,6 @@ pub(super) async fn claim_due(
     if found.is_empty() {
         return Ok(Vec::new());
     }
-    // A lease that expired after the handover was recorded: the process that held it
-    // died between giving the server the message and recording its answer. The server
-    // may have the message; sending it again could make it two. A person decides.
     let (uncertain, due): (Vec<_>, Vec<_>) = found
         .into_iter()
         .partition(|(_, state, handed_over)| state == "sending" && handed_over.is_some());
@@ -199,22 +208,8 @@ pub(super) async fn claim_due(
     if !uncertain.is_empty() {
         let transitions: Vec<Transition> = uncertain
             .iter()
-            .map(|(id, _, handed_over)| Transition {
-                delivery_id: *id,
-                from: DeliveryState::Sending,
-                to: DeliveryState::Uncertain,
-                at_ms: now_ms,
-                next_attempt_at_ms: None,
-                gateway_id: None,
-                lease_until_ms: None,
-                detail: Some(format!(
-                    "handed over to the server at {}, but its answer was never recorded \
-                     (the sending process stopped): the message may or may not have \
-                     arrived; check with the recipient, or send it again with \
-                     `tocsin update retry {update_id} --state uncertain`",
-                    brussels_time(handed_over.unwrap_or(now_ms))
-                )),
-                mark: Mark::Nothing,
+            .map(|(id, _, handed_over)| {
+                expired_handover(*id, update_id, handed_over.unwrap_or(now_ms), now_ms)
             })
             .collect();
         apply_transitions(&mut tx, &transitions).await?;
@@ -227,7 +222,7 @@ pub(super) async fn claim_due(
         "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) ",
     );
     events.push_values(&due, |mut values, (id, state)| {
-        let detail = (state == "sending").then_some("the previous claim's lease expired");
+        let detail = (state == "sending").then_some(LEASE_EXPIRED);
         values
             .push_bind(*id)
             .push_bind(now_ms)
@@ -276,7 +271,7 @@ pub(super) async fn claim_due(
             (id, row)
         })
         .collect();
-    let mut messages = store.dictionaries.open(&mut connection, rows_read).await?;
+    let mut messages = messages::open(&store.dictionaries, &mut connection, rows_read).await?;
     let mut claimed = rows
         .iter()
         .map(|row| claimed_from_row(row, &mut messages))
@@ -316,7 +311,7 @@ async fn reply_targets(
          WHERE u.kind <> 'alert' AND c.role = 'public' AND c.external_id LIKE ",
     );
     query
-        .push_bind(format!("{CHANNEL_PREFIX}%"))
+        .push_bind(format!("{TELEGRAM_CHANNEL_PREFIX}%"))
         .push(" AND d.id");
     push_in(&mut query, ids.iter().copied());
     let found: Vec<(i64, Option<String>)> = query.build_query_as().fetch_all(connection).await?;

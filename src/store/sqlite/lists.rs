@@ -23,3 +23,9 @@ pub(super) fn push_in<'q, K>(
     }
     query.push(")");
 }
+
+/// In SQL, the gateway's name in a `gateway_id` column: what comes before the first colon of
+/// [`GatewayId`](crate::domain::GatewayId)'s written form.
+pub(super) fn gateway_of(column: &str) -> String {
+    format!("substr({column}, 1, instr({column}, ':') - 1)")
+}

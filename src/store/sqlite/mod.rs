@@ -12,17 +12,18 @@ mod lists;
 mod messages;
 mod plan;
 mod receipts;
-mod rows;
 mod selection;
 mod telegram;
 
-use self::import::HeldRecord;
-use self::lists::{push_in, KEYS_PER_LOOKUP};
-use self::messages::{Dictionaries, MessageRow};
-use self::rows::{
-    contact_from_row, gateway_of, parse_audiences, parse_col, parse_list, CONTACT_COLUMNS,
+use self::lists::{gateway_of, push_in, KEYS_PER_LOOKUP};
+use super::lookup::owner_of_key;
+use super::merge::import_conflict_from_row;
+use super::messages::{Dictionaries, MessageRow};
+use super::rows::{
+    audiences_column, booked_place_from_row, channels_column, contact_from_row, identity_from_row,
+    parse_col, update_from_row, update_text_from_row, CONTACT_COLUMNS,
 };
-use self::selection::push_selection;
+use super::selection::{push_selection, recipients_query};
 use super::{
     AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, TelegramStore, UpdateStore,
 };
@@ -35,13 +36,12 @@ use super::{
     Result, StatusRow, StoreError, StoredDelivery, Transition, Unreached,
 };
 use super::{
-    Binding, ConflictState, ImportConflict, RetryFilter, StartRefusal, TelegramChat,
-    UnreachedDelivery, UpdateEvent,
+    Binding, ImportConflict, RetryFilter, StartRefusal, TelegramChat, UnreachedDelivery,
+    UpdateEvent,
 };
 use crate::domain::{
-    CapFields, Certainty, ChannelKind, Contact, Identity, IdentityKind, Language, NewAppointment,
-    NewContact, NewUpdate, PublicReference, ResponseType, Selection, Severity, Update, UpdateKind,
-    UpdateState, UpdateText, Urgency,
+    Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact, NewUpdate,
+    PublicReference, ResponseType, Selection, Severity, Update, UpdateState, Urgency,
 };
 use crate::domain::{SecretToken, UserName, UserRole};
 use async_trait::async_trait;
@@ -115,26 +115,6 @@ impl SqliteStore {
         })
     }
 
-    async fn texts(&self, update_id: i64) -> Result<HashMap<Language, UpdateText>> {
-        let rows =
-            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
-                .bind(update_id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parse_col::<Language>(row, "language")?,
-                    UpdateText {
-                        title: row.try_get("title")?,
-                        body: row.try_get("body")?,
-                        sms: row.try_get("sms")?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
     async fn updates_from_rows(&self, rows: &[SqliteRow]) -> Result<Vec<Update>> {
         let mut updates = Vec::with_capacity(rows.len());
         for row in rows {
@@ -145,49 +125,15 @@ impl SqliteStore {
 
     async fn update_from_row(&self, row: &SqliteRow) -> Result<Update> {
         let id: i64 = row.try_get("id")?;
-        let mut texts = self.texts(id).await?;
-        let mut text = |language: Language| {
-            texts
-                .remove(&language)
-                .ok_or_else(|| StoreError::Corrupt(format!("update {id} has no {language} text")))
-        };
-        let cap_value = |column: &str| -> Result<Option<String>> { Ok(row.try_get(column)?) };
-        let corrupt = |error: String| StoreError::Corrupt(format!("update {id}: {error}"));
-        let cap = CapFields {
-            urgency: cap_value("cap_urgency")?
-                .map(|value| Urgency::parse(&value).map_err(corrupt))
-                .transpose()?,
-            severity: cap_value("cap_severity")?
-                .map(|value| Severity::parse(&value).map_err(corrupt))
-                .transpose()?,
-            certainty: cap_value("cap_certainty")?
-                .map(|value| Certainty::parse(&value).map_err(corrupt))
-                .transpose()?,
-            response_type: cap_value("cap_response_type")?
-                .map(|value| ResponseType::parse(&value).map_err(corrupt))
-                .transpose()?,
-        };
-        Ok(Update {
-            id,
-            reference: PublicReference::from_stored(row.try_get("reference")?),
-            incident_id: row.try_get("incident_id")?,
-            kind: parse_col::<UpdateKind>(row, "kind")?,
-            follows: row.try_get("follows")?,
-            audiences: parse_audiences(row.try_get("audiences")?)?,
-            channels: parse_list(row.try_get("channels")?)?,
-            appointments: parse_col(row, "appointments")?,
-            state: parse_col::<UpdateState>(row, "state")?,
-            author: row.try_get("author")?,
-            approved_by: row.try_get("approved_by")?,
-            approved_at_ms: row.try_get("approved_at")?,
-            created_at_ms: row.try_get("created_at")?,
-            cap,
-            paused: row.try_get("paused_reason")?,
-            send_at_ms: row.try_get("send_at")?,
-            nl: text(Language::Nl)?,
-            fr: text(Language::Fr)?,
-            en: text(Language::En)?,
-        })
+        let texts =
+            sqlx::query("SELECT language, title, body, sms FROM update_texts WHERE update_id = ?")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(update_text_from_row)
+                .collect::<Result<_>>()?;
+        update_from_row(row, texts)
     }
 }
 
@@ -209,7 +155,6 @@ impl UpdateStore for SqliteStore {
         .bind(at_ms)
         .execute(&mut *tx)
         .await?;
-        let join = |items: Vec<&str>| items.join(",");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO updates (reference, incident_id, kind, follows, audiences, channels, \
              appointments, state, author, created_at, cap_urgency, cap_severity, \
@@ -220,17 +165,8 @@ impl UpdateStore for SqliteStore {
         .bind(&update.incident_id)
         .bind(update.kind.as_str())
         .bind(update.follows)
-        .bind(
-            serde_json::to_string(
-                &update
-                    .audiences
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-        )
-        .bind(join(update.channels.iter().map(|c| c.as_str()).collect()))
+        .bind(audiences_column(&update.audiences)?)
+        .bind(channels_column(&update.channels))
         .bind(update.appointments.as_str())
         .bind(&update.author)
         .bind(at_ms)
@@ -450,10 +386,6 @@ impl DirectoryStore for SqliteStore {
         .await?;
         let mut conflicts = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let record: String = row.try_get("record")?;
-            let held: HeldRecord = serde_json::from_str(&record)
-                .map_err(|error| StoreError::Corrupt(format!("import conflict {id}: {error}")))?;
             let contact = match row.try_get::<Option<i64>, _>("contact_id")? {
                 Some(contact_id) => sqlx::query(&format!(
                     "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?"
@@ -466,24 +398,7 @@ impl DirectoryStore for SqliteStore {
                 .transpose()?,
                 None => None,
             };
-            let state: String = row.try_get("state")?;
-            conflicts.push(ImportConflict {
-                id,
-                at_ms: row.try_get("at")?,
-                source: row.try_get("source")?,
-                contact,
-                identity: row.try_get("identity")?,
-                reason: row.try_get("reason")?,
-                record: held.contact,
-                appointments: held.appointments,
-                state: match state.as_str() {
-                    "open" => ConflictState::Open,
-                    "accepted" => ConflictState::Accepted,
-                    "rejected" => ConflictState::Rejected,
-                    other => return Err(StoreError::Corrupt(format!("conflict state {other}"))),
-                },
-                decided_by: row.try_get("decided_by")?,
-            });
+            conflicts.push(import_conflict_from_row(row, contact)?);
         }
         Ok(conflicts)
     }
@@ -534,42 +449,17 @@ impl DirectoryStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?,
         };
-        let mut owners = Vec::with_capacity(identities.len());
-        for row in &identities {
-            let kind: String = row.try_get("kind")?;
-            let identity = Identity {
-                kind: kind.parse().map_err(StoreError::Corrupt)?,
-                system: row.try_get("system")?,
-                value: row.try_get("value")?,
-            };
-            owners.push((identity, row.try_get::<i64, _>("contact_id")?));
-        }
-        // This hospital's patient number first; any other identity only when it names one
-        // contact.
-        if let Some((_, id)) = owners
+        let owners = identities
             .iter()
-            .find(|(identity, _)| identity.kind == IdentityKind::Patient)
-        {
-            return by_id(*id).await;
-        }
-        let mut ids: Vec<i64> = owners.iter().map(|(_, id)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [] => {}
-            [id] => return by_id(*id).await,
-            _ => {
-                owners.sort();
-                let which = owners
-                    .iter()
-                    .map(|(identity, _)| identity.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(StoreError::Ambiguous(format!(
-                    "{key:?} is the id of {} contacts ({which}): say which, as written here",
-                    ids.len()
-                )));
-            }
+            .map(|row| {
+                Ok((
+                    identity_from_row(row)?,
+                    row.try_get::<i64, _>("contact_id")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(id) = owner_of_key(key, owners)? {
+            return by_id(id).await;
         }
         let row = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = ? COLLATE NOCASE \
@@ -597,20 +487,7 @@ impl DirectoryStore for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(BookedPlace {
-                    campus: row.try_get("campus")?,
-                    department: row.try_get("department")?,
-                    appointments: row
-                        .try_get::<i64, _>("appointments")?
-                        .try_into()
-                        .unwrap_or(0),
-                    first_ms: row.try_get("first_ms")?,
-                    last_ms: row.try_get("last_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(booked_place_from_row).collect()
     }
 
     async fn set_optout(
@@ -649,7 +526,7 @@ impl DirectoryStore for SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        self.complete_page(rows, None, None)
+        self.complete_page(rows, None)
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))
@@ -661,14 +538,11 @@ impl DirectoryStore for SqliteStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Recipient>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id > "
-        ));
-        query.push_bind(after_id).push(" AND ");
-        push_selection(&mut query, selection);
-        query.push(" ORDER BY c.id LIMIT ").push_bind(limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        self.complete_selection(selection, rows).await
+        let rows = recipients_query(selection, after_id, limit)
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
+        self.complete_page(rows, Some(selection)).await
     }
 
     async fn recipients_among(&self, selection: &Selection, ids: &[i64]) -> Result<Vec<Recipient>> {
@@ -682,7 +556,7 @@ impl DirectoryStore for SqliteStore {
             push_selection(&mut query, selection);
             query.push(" ORDER BY c.id");
             let rows = query.build().fetch_all(&self.pool).await?;
-            recipients.extend(self.complete_selection(selection, rows).await?);
+            recipients.extend(self.complete_page(rows, Some(selection)).await?);
         }
         Ok(recipients)
     }
@@ -817,10 +691,8 @@ impl ReportStore for SqliteStore {
             body_html: row.try_get("body_html")?,
             dictionary_id: row.try_get("dictionary_id")?,
         };
-        let mut messages = self
-            .dictionaries
-            .open(&mut connection, vec![(id, message)])
-            .await?;
+        let mut messages =
+            messages::open(&self.dictionaries, &mut connection, vec![(id, message)]).await?;
         let content = messages.remove(&id).unwrap_or_default();
         let attempts: i64 = row.try_get("attempts")?;
         Ok(Some(StoredDelivery {

@@ -1,12 +1,12 @@
 //! Planning: deliveries inserted in batches under one write transaction, and the fallbacks
 //! planned for SMS that did not arrive.
 
-use super::lists::{push_in, ROWS_PER_STATEMENT};
-use super::messages::Packer;
-use super::rows::gateway_of;
-use super::rows::{parse_col, parse_list};
+use super::lists::{gateway_of, push_in, ROWS_PER_STATEMENT};
+use super::messages;
 use super::{SqliteStore, WriteTurn};
 use crate::domain::DeliveryState;
+use crate::store::messages::Packer;
+use crate::store::rows::{parse_col, parse_list};
 use crate::store::{FallbackDue, FallbackPlan, FallbackRule, NewDelivery, PlanWriter, Result};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -113,7 +113,7 @@ impl PlanWriter for SqlitePlan {
                 .iter()
                 .filter(|(_, row)| row.state == DeliveryState::Pending)
             {
-                match self.packer.pack(&mut self.tx, row).await? {
+                match messages::pack(&mut self.packer, &mut self.tx, row).await? {
                     Some(message) => packed.push((*id, *row, message)),
                     None => plain.push((*id, *row)),
                 }

@@ -3,15 +3,11 @@
 
 use super::SqliteStore;
 use crate::domain::{Language, Role};
-use crate::store::{Binding, Result, StoreError, TelegramChat};
+use crate::store::{Binding, Result, StoreError, TelegramChat, TELEGRAM_CHANNEL_PREFIX};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 const LINK_KEY: &str = "telegram-link-key";
-
-/// How the contacts that stand for `[telegram] public_channels` are known: one per language,
-/// `telegram-channel:nl`, ….
-pub(crate) const CHANNEL_PREFIX: &str = "telegram-channel:";
 
 const CHAT_COLUMNS: &str =
     "chat_id, contact_id, personal, language, subscribed_at, ended_at, ended_reason";
@@ -348,7 +344,7 @@ pub(super) async fn sync_channels(
     let (_turn, mut tx) = store.begin_write().await?;
     let mut changed = 0;
     for (language, chat) in channels {
-        let external_id = format!("{CHANNEL_PREFIX}{}", language.code());
+        let external_id = format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code());
         let known: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, telegram_chat_id FROM contacts WHERE role = 'public' AND external_id = ?",
         )
@@ -389,11 +385,11 @@ pub(super) async fn sync_channels(
     dropped
         .push_bind(at_ms)
         .push(" WHERE role = 'public' AND telegram_chat_id IS NOT NULL AND external_id LIKE ")
-        .push_bind(format!("{CHANNEL_PREFIX}%"));
+        .push_bind(format!("{TELEGRAM_CHANNEL_PREFIX}%"));
     for (language, _) in channels {
         dropped
             .push(" AND external_id <> ")
-            .push_bind(format!("{CHANNEL_PREFIX}{}", language.code()));
+            .push_bind(format!("{TELEGRAM_CHANNEL_PREFIX}{}", language.code()));
     }
     changed += dropped.build().execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
