@@ -17,7 +17,7 @@ pub use review::MAX_COMMENT_CHARS;
 use crate::author::{parse_draft, Draft, DraftError, DraftOptions};
 use crate::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
 use crate::channels::outbox::Outbox;
-use crate::channels::sms::{BreakerChange, BreakerObserver};
+use crate::channels::sms::{BreakerChange, BreakerObserver, SlotSource};
 use crate::channels::Channel;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailTransport, Placeholder};
@@ -223,6 +223,22 @@ pub fn pool_settings(config: &Config) -> store::PoolSettings {
     store::PoolSettings {
         max_connections: config.database.max_connections,
         acquire_timeout: Duration::from_secs(config.database.acquire_timeout_seconds),
+    }
+}
+
+/// Each SMS gateway's slots from the store, so that every process sending through the
+/// database shares each gateway's rate.
+struct StoredSlots {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait::async_trait]
+impl SlotSource for StoredSlots {
+    async fn reserve(&self, gateway: &str, from_us: i64, span_us: i64) -> Result<i64, String> {
+        self.store
+            .reserve_rate_slots(gateway, from_us, span_us)
+            .await
+            .map_err(|error| error.to_string())
     }
 }
 
@@ -931,8 +947,12 @@ impl App {
             clock: Arc::clone(&self.clock),
         };
         let receipt_secret = self.config.serve.receipt_secret();
+        let slots = StoredSlots {
+            store: Arc::clone(&self.store),
+        };
         let channel = sms::build(config, receipt_secret.as_deref(), Arc::new(breakers))
-            .map_err(AppError::Config)?;
+            .map_err(AppError::Config)?
+            .with_slots(Arc::new(slots));
         Ok(Arc::new(channel))
     }
 

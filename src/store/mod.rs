@@ -561,6 +561,17 @@ pub trait PlanWriter: Send {
     async fn commit(self: Box<Self>, update_id: i64, at_ms: i64) -> Result<()>;
 }
 
+/// Each SMS gateway's sending time, shared by every process that sends through it
+/// (`channels::sms::slots`): a gateway's rate is a budget for the whole deployment.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Reserves `span_us` of `gateway`'s time from its next free time or `from_us`,
+    /// whichever is later, in one statement; returns where the reservation starts. Times are
+    /// microseconds since the Unix epoch. Two reservations never overlap, whichever processes
+    /// make them.
+    async fn reserve_rate_slots(&self, gateway: &str, from_us: i64, span_us: i64) -> Result<i64>;
+}
+
 /// Updates from draft to halt, reviews, schedules: for the app, the scheduler, the dispatcher.
 #[async_trait]
 pub trait UpdateStore: Send + Sync {
@@ -903,6 +914,7 @@ pub trait Store:
     + ReportStore
     + TelegramStore
     + AccountStore
+    + RateStore
 {
 }
 
@@ -914,6 +926,7 @@ impl<T> Store for T where
         + ReportStore
         + TelegramStore
         + AccountStore
+        + RateStore
         + ?Sized
 {
 }
@@ -922,7 +935,7 @@ impl<T> Store for T where
 /// callable on `dyn Store` only with the role in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, DirectoryStore, QueueStore, ReceiptStore, ReportStore, Store, TelegramStore,
-        UpdateStore,
+        AccountStore, DirectoryStore, QueueStore, RateStore, ReceiptStore, ReportStore, Store,
+        TelegramStore, UpdateStore,
     };
 }

@@ -906,3 +906,53 @@ async fn a_website_without_its_scheme_refuses_what_renders_messages_and_nothing_
     assert!(!exported.status.success());
     assert!(!dir.path().join("site").exists(), "nothing exported");
 }
+
+/// The number of the last file of `migrations/{backend}/`.
+fn last_migration(backend: &str) -> u32 {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    std::fs::read_dir(dir)
+        .expect("migrations")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?.split('_').next()?.parse().ok()
+        })
+        .max()
+        .expect("a migration")
+}
+
+#[test]
+fn migrate_refuses_a_missing_file_and_says_the_version_of_one_that_exists() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tocsin(dir.path(), &["migrate"]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "a missing file is refused");
+    assert!(stderr.contains("there is no database"), "{stderr}");
+    assert!(!dir.path().join("tocsin.db").exists(), "nothing created");
+
+    with_database(dir.path());
+    let out = tocsin(dir.path(), &["migrate"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let last = last_migration("sqlite");
+    assert!(
+        stdout.contains(&format!("version {last} (")),
+        "the last migration, {last}: {stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_brings_a_postgresql_schema_up_to_date() {
+    let Some(schema) = crate::support::postgres::Schema::fresh().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tocsin(dir.path(), &["--database", &schema.url, "migrate"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let last = last_migration("postgres");
+    assert!(stdout.contains(&format!("version {last} (")), "{stdout}");
+    let again = tocsin(dir.path(), &["--database", &schema.url, "migrate"]);
+    assert_eq!(text(&again).0, stdout, "nothing more to do");
+}

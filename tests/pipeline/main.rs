@@ -37,3 +37,4 @@ mod telegram;
 mod telegram_api;
 mod telegram_bot;
 mod telegram_public;
+mod workers;

@@ -61,6 +61,8 @@ pub(crate) struct Received {
     pub(crate) authorization: Option<String>,
     pub(crate) content_type: Option<String>,
     pub(crate) fields: Vec<(String, String)>,
+    /// When the request reached the emulator, for counting a rate by calendar second.
+    pub(crate) at: std::time::SystemTime,
 }
 
 impl Received {
@@ -104,6 +106,7 @@ fn received(headers: &HeaderMap, body: &[u8]) -> Received {
         authorization: text(header::AUTHORIZATION),
         content_type,
         fields,
+        at: std::time::SystemTime::now(),
     }
 }
 

@@ -3,6 +3,11 @@
 #[path = "../support/mail_servers.rs"]
 mod mail_servers;
 
+// A schema of its own per test on the machine's PostgreSQL, for tests run on each backend.
+#[allow(dead_code)]
+#[path = "../support/postgres.rs"]
+pub mod postgres;
+
 pub use mail_servers::{Mta, OpenSmtpdSetup, SmtpServer};
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;

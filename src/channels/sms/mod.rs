@@ -3,7 +3,8 @@
 //! delivery receipts), declared here, and one line of `gateways!`; this module only decides which gateway gets a message
 //! and what its answer means for the delivery. Each gateway has its own limits
 //! ([`GatewayLimits`]): a rate limit (messages per second, smooth unless a burst is allowed,
-//! `governor`) and a circuit breaker (`breaker.rs`) that skips a gateway after a run of
+//! a budget shared by every process that sends through a [`SlotSource`]: `slots.rs`) and a
+//! circuit breaker (`breaker.rs`) that skips a gateway after a run of
 //! unavailable or misconfigured answers, and counters for `SmsChannel::gateway_status`. A
 //! [`BreakerObserver`] hears of each breaker change, so that other processes can show it.
 //!
@@ -21,6 +22,7 @@ mod generic;
 pub mod gsm;
 pub mod kannel;
 pub mod receipt;
+pub mod slots;
 pub mod twilio;
 pub mod vonage;
 
@@ -31,8 +33,9 @@ use async_trait::async_trait;
 pub use breaker::BreakerState;
 use breaker::{Admission, Breaker};
 pub use build::{build, gateway_limits};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use gsm::Encoding;
+use slots::Pacing;
+pub use slots::{LocalSlots, SlotSource};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -147,7 +150,8 @@ pub struct GatewayLimits {
     /// Messages per second submitted to the gateway; `None` or 0: unlimited.
     pub rate_per_second: Option<u32>,
     /// How many messages may go at once before the rate applies; 1 (the default) spaces
-    /// every message `1 / rate` apart, so no second sees more than the rate.
+    /// every message a little more than `1 / rate` apart (`slots.rs`), so no second at the
+    /// gateway sees more than the rate.
     pub burst: NonZeroU32,
     /// Unavailable or misconfigured answers in a row that open the circuit breaker; 0: never
     /// open it.
@@ -220,7 +224,7 @@ struct Failure {
 
 struct Route {
     gateway: Box<dyn SmsGateway>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    pacing: Option<Pacing>,
     breaker: Breaker,
     counters: Counters,
     /// The state last told to the observer.
@@ -231,22 +235,18 @@ struct Route {
     last_failure: std::sync::Mutex<Option<Failure>>,
 }
 
-/// The rate limit's quota: `rate` messages per second, at most `burst` at once.
-pub fn quota(rate: NonZeroU32, burst: NonZeroU32) -> Quota {
-    // `per_second` alone would also let a whole second's worth go at once.
-    Quota::per_second(rate).allow_burst(burst)
-}
-
 /// Sends each SMS through the first gateway that takes it: a gateway that is unavailable or
 /// misconfigured hands the message to the next one; throttling and rejections stop there. A
 /// gateway whose breaker is open is skipped; if every breaker is open, the message is retried
-/// when the first of them half-opens. Each submission waits for its gateway's rate limit.
+/// when the first of them half-opens. Each submission waits for its slot of its gateway's
+/// rate, from this process's own slots unless [`SmsChannel::with_slots`] shares them.
 /// When no gateway takes the message, the outcome is `Misconfigured` if every gateway refused
 /// our configuration (now, or when its breaker opened), else `Unavailable`.
 pub struct SmsChannel {
     routes: Vec<Route>,
     clock: Arc<dyn Clock>,
     observer: Option<Arc<dyn BreakerObserver>>,
+    slots: Arc<dyn SlotSource>,
 }
 
 impl SmsChannel {
@@ -262,7 +262,8 @@ impl SmsChannel {
         )
     }
 
-    /// The breakers take the time from `clock`; the rate limits use the machine's clock.
+    /// The breakers take the time from `clock`; the rate limits use the machine's clock
+    /// (their slots are shared with other machines' processes).
     pub fn with_limits(
         gateways: Vec<(Box<dyn SmsGateway>, GatewayLimits)>,
         clock: Arc<dyn Clock>,
@@ -270,11 +271,11 @@ impl SmsChannel {
         let routes = gateways
             .into_iter()
             .map(|(gateway, limits)| Route {
-                gateway,
-                limiter: limits
+                pacing: limits
                     .rate_per_second
                     .and_then(NonZeroU32::new)
-                    .map(|rate| RateLimiter::direct(quota(rate, limits.burst))),
+                    .map(|rate| Pacing::new(gateway.name(), rate, limits.burst)),
+                gateway,
                 breaker: Breaker::new(limits.failures_to_open, limits.cool_down),
                 counters: Counters::default(),
                 reported: std::sync::Mutex::new(None),
@@ -285,7 +286,15 @@ impl SmsChannel {
             routes,
             clock,
             observer: None,
+            slots: Arc::new(LocalSlots::default()),
         }
+    }
+
+    /// Takes each gateway's slots from `slots`: every process that shares it shares each
+    /// gateway's rate.
+    pub fn with_slots(mut self, slots: Arc<dyn SlotSource>) -> SmsChannel {
+        self.slots = slots;
+        self
     }
 
     /// Tells `observer` of every change of a breaker's state.
@@ -389,8 +398,16 @@ impl Channel for SmsChannel {
             }
             // A probe half-opens the breaker.
             self.report(route, None).await;
-            if let Some(limiter) = &route.limiter {
-                limiter.until_ready().await;
+            if let Some(pacing) = &route.pacing {
+                // Not this gateway's trouble, nor another's: without its rate's budget no
+                // gateway is used, and the message waits for the database.
+                if let Err(error) = pacing.turn(self.slots.as_ref()).await {
+                    tracing::error!(message = "no SMS slot could be reserved", gateway = gateway.name(), %error);
+                    return Outcome::Unavailable {
+                        after: Some(Duration::from_secs(1)),
+                        reason: format!("{}: no slot of its rate: {error}", gateway.name()),
+                    };
+                }
             }
             route.counters.submitted.fetch_add(1, Ordering::Relaxed);
             let answer = gateway.submit(&sms).await;
@@ -942,31 +959,6 @@ mod tests {
                 reason: "a: HTTP 403: Authorization failed for sendsms; b: HTTP 503".into()
             }
         );
-    }
-
-    /// How many messages a limiter of `rate` per second and `burst` lets through in the first
-    /// second, asked every millisecond of a fake clock.
-    fn admitted_in_the_first_second(rate: u32, burst: u32) -> u32 {
-        let clock = governor::clock::FakeRelativeClock::default();
-        let nonzero = |n| NonZeroU32::new(n).expect("non-zero");
-        let limiter =
-            RateLimiter::direct_with_clock(quota(nonzero(rate), nonzero(burst)), clock.clone());
-        let mut admitted = 0;
-        for _ in 0..1000 {
-            while limiter.check().is_ok() {
-                admitted += 1;
-            }
-            clock.advance(Duration::from_millis(1));
-        }
-        admitted
-    }
-
-    #[test]
-    fn the_rate_is_smooth_unless_a_burst_is_allowed() {
-        assert_eq!(admitted_in_the_first_second(50, 1), 50);
-        assert_eq!(admitted_in_the_first_second(50, 10), 59);
-        // `Quota::per_second` alone: a whole second's worth at once, then the rate.
-        assert_eq!(admitted_in_the_first_second(50, 50), 99);
     }
 
     #[test]

@@ -67,5 +67,6 @@ impl PostgresStore {
     }
 }
 
+mod rates;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -11,6 +11,7 @@ mod import;
 mod lists;
 mod messages;
 mod plan;
+mod rates;
 mod receipts;
 mod selection;
 mod telegram;
