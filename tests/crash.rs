@@ -7,17 +7,13 @@
 #[path = "pipeline/support.rs"]
 mod support;
 
-#[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod postgres;
-
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{
-    config_in, require, seed, tocsin_binary, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
+    postgres, seed, tocsin_binary, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
     HOSPITAL_TOML,
 };
 use tocsin::app::Actor;
@@ -48,7 +44,6 @@ async fn three_workers_on_one_sqlite_file_one_killed_send_nobody_twice_and_count
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "store::open does not take postgres:// URLs until every role of PostgresStore is in"]
 async fn three_workers_on_postgresql_one_killed_send_nobody_twice_and_count_nobody_sent_wrongly() {
     let _alone = ONE_AT_A_TIME.lock().await;
     three_workers_one_killed(Backend::Postgres).await;
@@ -121,7 +116,6 @@ async fn killed_ten_times(mta: Mta) {
     seed(&test.app, recipients).await;
     let id = test.approved_update(EMAIL_UPDATE).await;
     let config_file = test.dir.path().join("tocsin.toml");
-    let config = config_in(test.dir.path());
     // A short lease, so that each restart soon takes over what the killed run held; small
     // claims, so that a claim is sent well within half its lease at OpenSMTPD's pace (a
     // delivery whose lease runs low before its send begins is left to the next claim).
@@ -133,7 +127,7 @@ async fn killed_ten_times(mta: Mta) {
         &config_file,
         format!(
             "database_url = \"{}\"\n[dispatch]\n{dispatch}\n[email]\ntransport = \"smtp\"\nsmtp_url = \"{}\"\nfrom = \"{EMAIL_FROM}\"\n{HOSPITAL_TOML}",
-            config.database_url,
+            test.app.config.database_url,
             server.url()
         ),
     )

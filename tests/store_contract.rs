@@ -118,7 +118,6 @@ impl Backend {
         };
         let store = match store::open(&url, &PoolSettings::default()).await {
             Ok(store) => store,
-            Err(StoreError::UnsupportedUrl(url)) => return not_wired_yet(&url),
             Err(error) => panic!("{self:?}: cannot open {url}: {error}"),
         };
         let place = Place {
@@ -127,13 +126,6 @@ impl Backend {
         };
         Some((Db { store, url }, place))
     }
-}
-
-/// PostgreSQL's store is being written (issue 14): until `store::open` takes its URLs, its
-/// tests say so and pass. Goes, with the line of `Backend::fresh` that calls it, once it does.
-fn not_wired_yet(url: &str) -> Option<(Db, Place)> {
-    eprintln!("\n*** SKIPPED: postgres backend not wired yet ({url} refused) ***\n");
-    None
 }
 
 async fn run<T, F>(backend: Backend, test: T)
@@ -793,8 +785,6 @@ contract!(
 );
 
 contract!(
-    #[ignore = "the store does not check Transition::allowed yet (the recorder does): issue 14 \
-                enforces the state machine in the store"]
     a_transition_the_state_machine_forbids_is_refused,
     |db: Db| async move {
         let store = &*db.store;
@@ -2537,5 +2527,61 @@ contract!(
             store.progress_mark(9_999).await,
             Err(StoreError::NotFound(_))
         ));
+    }
+);
+
+contract!(
+    rate_slots_are_shared_and_never_overlap,
+    |db: Db| async move {
+        let store = &db.store;
+        // A gateway's time, in microseconds: each reservation starts where the one before
+        // ended, or at `from` when the gateway was idle; gateways are apart.
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 1_000, 50)
+                .await
+                .expect("first"),
+            1_000
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 1_000, 50)
+                .await
+                .expect("next"),
+            1_050
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("twilio", 1_010, 5)
+                .await
+                .expect("other"),
+            1_010
+        );
+        assert_eq!(
+            store
+                .reserve_rate_slots("kannel", 5_000, 50)
+                .await
+                .expect("idle"),
+            5_000
+        );
+        // Another process, reserving at once with this one: no two reservations overlap.
+        let other = db.reopen().await;
+        let mut reserving = tokio::task::JoinSet::new();
+        for n in 0..40 {
+            let store = if n % 2 == 0 {
+                Arc::clone(store)
+            } else {
+                Arc::clone(&other)
+            };
+            reserving.spawn(async move { store.reserve_rate_slots("vonage", 0, 10).await });
+        }
+        let mut starts: Vec<i64> = reserving
+            .join_all()
+            .await
+            .into_iter()
+            .map(|start| start.expect("reserved"))
+            .collect();
+        starts.sort_unstable();
+        assert_eq!(starts, (0..40).map(|n| n * 10).collect::<Vec<_>>());
     }
 );

@@ -3,9 +3,9 @@
 //! with the contact they match. The backends read what it needs and write what it decides.
 
 use crate::domain::{Contact, Identity, NewAppointment, NewContact};
-use crate::store::rows::RowExt;
+use crate::store::rows::{identity_from_row, RowExt};
 use crate::store::{ConflictState, ImportConflict, ImportCounts, MergeCounts, Result, StoreError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Deref;
 
 pub(super) struct Change {
@@ -156,32 +156,59 @@ impl AppointmentRow {
     }
 }
 
-/// Every identity a batch names: its contacts', and its appointments' patients and GPs.
-pub(super) fn wanted_identities<'a>(
-    contacts: &'a [NewContact],
-    appointments: &'a [NewAppointment],
-) -> Vec<&'a Identity> {
-    contacts
-        .iter()
-        .flat_map(|contact| &contact.identities)
-        .chain(
-            appointments
-                .iter()
-                .flat_map(|a| std::iter::once(&a.patient).chain(&a.gp)),
-        )
-        .collect()
+/// Who the identities a batch names are (its contacts', and its appointments' patients and
+/// GPs), as the backend reads them: the known owner of each that has one, keyed by the
+/// batch's own identity.
+pub(super) struct KnownOwners<'a> {
+    wanted: HashSet<&'a Identity>,
+    owners: HashMap<&'a Identity, i64>,
 }
 
-/// The known contacts a batch touches: the owners of its identities, and the contact a
-/// person accepted a conflict into. Sorted, each once.
-pub(super) fn contacts_to_load(
-    known_owners: &HashMap<&Identity, i64>,
-    accepted: Option<i64>,
-) -> Vec<i64> {
-    let mut ids: Vec<i64> = known_owners.values().copied().chain(accepted).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+impl<'a> KnownOwners<'a> {
+    pub(super) fn of(contacts: &'a [NewContact], appointments: &'a [NewAppointment]) -> Self {
+        let wanted: HashSet<&'a Identity> = contacts
+            .iter()
+            .flat_map(|contact| &contact.identities)
+            .chain(
+                appointments
+                    .iter()
+                    .flat_map(|a| std::iter::once(&a.patient).chain(&a.gp)),
+            )
+            .collect();
+        KnownOwners {
+            owners: HashMap::with_capacity(wanted.len()),
+            wanted,
+        }
+    }
+
+    /// The values to look up in `contact_identities`, sorted, each once.
+    pub(super) fn values(&self) -> Vec<&'a str> {
+        let mut values: Vec<&'a str> = self
+            .wanted
+            .iter()
+            .map(|identity| identity.value.as_str())
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    }
+
+    /// Takes a row of `contact_identities` (all its columns) found by [`KnownOwners::values`].
+    pub(super) fn read(&mut self, row: &impl RowExt) -> Result<()> {
+        if let Some(&identity) = self.wanted.get(&identity_from_row(row)?) {
+            self.owners.insert(identity, row.int("contact_id")?);
+        }
+        Ok(())
+    }
+
+    /// The known contacts the batch touches: the owners of its identities, and the contact a
+    /// person accepted a conflict into. Sorted, each once.
+    pub(super) fn contacts(&self, accepted: Option<i64>) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.owners.values().copied().chain(accepted).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// What a batch does to the contacts: the backend inserts `fresh`, updates `dirty`, inserts
@@ -206,10 +233,11 @@ pub(super) struct ContactPlan<'a> {
 /// (numbered from `next_id` on); one, merged unless it disagrees (another role, or another
 /// name and birth date), in which case it becomes a conflict and nothing of it is written;
 /// several, a conflict too. `accepted`: a conflict a person accepted, merged into that
-/// contact whatever it says. `current` holds the known contacts [`contacts_to_load`] names.
+/// contact whatever it says. `current` holds the known contacts [`KnownOwners::contacts`]
+/// names.
 pub(super) fn plan_contacts<'a>(
     contacts: &'a [NewContact],
-    known_owners: HashMap<&'a Identity, i64>,
+    known_owners: KnownOwners<'a>,
     mut current: HashMap<i64, Current<'a>>,
     mut next_id: i64,
     accepted: Option<i64>,
@@ -217,6 +245,7 @@ pub(super) fn plan_contacts<'a>(
     let mut counts = ImportCounts::default();
     let mut changes = Vec::new();
     let mut owners: HashMap<&'a Identity, Owner> = known_owners
+        .owners
         .into_iter()
         .map(|(identity, id)| (identity, Owner::Contact(id)))
         .collect();

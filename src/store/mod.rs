@@ -35,7 +35,7 @@ pub enum StoreError {
     NotFound(String),
     #[error("the database holds a value Tocsin cannot read: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL {0:?}: use sqlite://FILE (PostgreSQL is not wired in yet)")]
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     #[error("there is no database at {0}: the file does not exist (an import creates one)")]
     Missing(String),
@@ -53,24 +53,41 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// `telegram-channel:nl`, ….
 pub(crate) const TELEGRAM_CHANNEL_PREFIX: &str = "telegram-channel:";
 
-/// Opens the store a database URL names, creating and migrating it as needed. `pool` sizes a
-/// PostgreSQL pool (read once PostgreSQL is wired in); a SQLite file keeps its own few
-/// connections.
-pub async fn open(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+/// Opens the store a database URL names, creating and migrating it as needed: a SQLite file
+/// (`sqlite://FILE`), or a PostgreSQL database (`postgres://…`, whose pool `pool` sizes; the
+/// database itself must exist, its tables are created).
+pub async fn open(url: &str, pool: &PoolSettings) -> Result<Arc<dyn Store>> {
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url).await?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::open(url, pool).await?)),
     }
 }
 
-/// Opens (and migrates) a store that exists already: a mistyped path is refused instead of
-/// becoming a new, empty database.
-pub async fn open_existing(url: &str, _pool: &PoolSettings) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open_existing(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+/// Opens (and migrates) a store that exists already: a mistyped SQLite path is refused
+/// instead of becoming a new, empty database (a PostgreSQL server refuses a database that
+/// does not exist by itself).
+pub async fn open_existing(url: &str, pool: &PoolSettings) -> Result<Arc<dyn Store>> {
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open_existing(url).await?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::open(url, pool).await?)),
+    }
+}
+
+/// The database a URL names.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
     }
 }
 
@@ -85,15 +102,14 @@ pub struct SchemaVersion {
 /// must exist, as for [`open_existing`]) and says where it stands. Several processes may
 /// migrate at once: sqlx locks around the migrations.
 pub async fn migrate(url: &str, pool: &PoolSettings) -> Result<SchemaVersion> {
-    if url.starts_with("sqlite:") {
-        SqliteStore::open_existing(url)
-            .await?
-            .schema_version()
-            .await
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        PostgresStore::open(url, pool).await?.schema_version().await
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            SqliteStore::open_existing(url)
+                .await?
+                .schema_version()
+                .await
+        }
+        Backend::Postgres => PostgresStore::open(url, pool).await?.schema_version().await,
     }
 }
 

@@ -15,12 +15,16 @@ use std::collections::HashMap;
 
 /// What the selection's SQL says differently from one database to the other.
 pub(super) trait SelectionSql: Database {
+    /// After a text column in `ORDER BY`: sort it byte by byte, as SQLite does.
+    const BYTE_ORDER: &'static str;
     fn bind_int(query: &mut QueryBuilder<'_, Self>, value: i64);
     /// ` = value`, letter case aside, after a column.
     fn push_equal_ignoring_case(query: &mut QueryBuilder<'_, Self>, column: &str, value: &str);
 }
 
 impl SelectionSql for Sqlite {
+    const BYTE_ORDER: &'static str = "";
+
     fn bind_int(query: &mut QueryBuilder<'_, Self>, value: i64) {
         query.push_bind(value);
     }
@@ -34,6 +38,9 @@ impl SelectionSql for Sqlite {
 }
 
 impl SelectionSql for Postgres {
+    // A locale's collation would sort `de Smet` and `De Backer` apart from SQLite.
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
+
     fn bind_int(query: &mut QueryBuilder<'_, Self>, value: i64) {
         query.push_bind(value);
     }
@@ -209,7 +216,10 @@ impl<'s> Page<'s> {
         self.push_between(&mut query);
         query.push(" AND ");
         push_windows(&mut query, windows);
-        query.push(" ORDER BY a.gp_id, a.starts_at, p.last_name");
+        query.push(format!(
+            " ORDER BY a.gp_id, a.starts_at, p.last_name{}",
+            DB::BYTE_ORDER
+        ));
         Some(query)
     }
 

@@ -1,4 +1,4 @@
-use crate::support::{config_in, sms_patient, tocsin_command, EMAIL_FROM, HOSPITAL_TOML};
+use crate::support::{sms_patient, tocsin_command, TestDatabase, EMAIL_FROM, HOSPITAL_TOML};
 use std::path::Path;
 use tocsin::app::App;
 use tocsin::domain::{AppointmentWindow, ChannelKind, DeliveryState, NewAppointment, Selection};
@@ -478,8 +478,9 @@ fn draft_of_the_first_alert_on_the_demo_data_shows_each_audience_and_the_sms_as_
 
 /// A database with patient P1 (nl, three appointments on 13 January 2026) and P2 (fr, one),
 /// and a `tocsin.toml` for it.
-async fn patients_with_appointments(dir: &Path) {
-    let config = config_in(dir);
+async fn patients_with_appointments(dir: &Path) -> TestDatabase {
+    let database = TestDatabase::in_dir(dir).await;
+    let config = database.config_in(dir);
     configure(dir, &format!("database_url = \"{}\"", config.database_url));
     let app = App::open(config).await.expect("open");
     let (nl, first) = sms_patient(1, "nl", "+32471123450".into(), Some("p1@example.be"));
@@ -496,6 +497,7 @@ async fn patients_with_appointments(dir: &Path) {
         .import(&[nl, fr], &appointments, "test seed", 0)
         .await
         .expect("seed");
+    database
 }
 
 fn sms_update(nl_sms: &str) -> String {
@@ -527,7 +529,7 @@ sms = "Cyberattack: appointments cancelled."
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_part_text_that_renders_to_five_parts_for_a_patient_is_refused_and_not_stored() {
     let dir = tempfile::tempdir().expect("temp dir");
-    patients_with_appointments(dir.path()).await;
+    let _database = patients_with_appointments(dir.path()).await;
     // 440 GSM-7 characters: three parts as written; with the sender and three appointments,
     // five.
     let long = "Door een cyberaanval gaan alle geplande operaties niet door. ".repeat(8);
@@ -559,7 +561,7 @@ async fn a_three_part_text_that_renders_to_five_parts_for_a_patient_is_refused_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_is_previewed_by_the_exports_id_phone_or_language_and_its_status_says_what_next() {
     let dir = tempfile::tempdir().expect("temp dir");
-    patients_with_appointments(dir.path()).await;
+    let _database = patients_with_appointments(dir.path()).await;
     std::fs::write(
         dir.path().join("short.toml"),
         sms_update("Cyberaanval: uw afspraak gaat niet door."),
@@ -806,7 +808,7 @@ fn serve_names_the_address_it_cannot_listen_on_and_does_not_say_it_listens() {
 async fn a_hospitals_own_wording_is_used_without_a_rebuild_and_a_broken_one_stops_each_command_naming_its_file(
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
-    patients_with_appointments(dir.path()).await;
+    let _database = patients_with_appointments(dir.path()).await;
     let config = std::fs::read_to_string(dir.path().join("tocsin.toml")).expect("config");
     std::fs::write(
         dir.path().join("tocsin.toml"),

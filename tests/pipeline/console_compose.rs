@@ -611,14 +611,11 @@ async fn send_me_a_test_reaches_only_the_users_own_mailbox_marked_as_a_test_and_
     let text = mail.subparts[0].get_body().expect("text");
     assert!(text.starts_with("[TEST]"), "{text}");
 
-    let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
-        .await
-        .expect("db");
-    let (deliveries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-    assert_eq!(deliveries, 0, "a test is no delivery");
+    let deliveries = test.app.store.status(id).await.expect("status");
+    assert!(
+        deliveries.is_empty(),
+        "a test is no delivery: {deliveries:?}"
+    );
     let entries = test
         .app
         .audit_log(None, Some("els"), &Actor::cli("test"))
@@ -900,14 +897,11 @@ async fn send_me_a_test_by_sms_reaches_the_users_own_phone_through_the_real_kann
         "marked as a test on its first line, then the Dutch text: {text}"
     );
     assert!(text.contains("Uw afspraak van"), "in Dutch: {text}");
-    let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
-        .await
-        .expect("db");
-    let (deliveries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-    assert_eq!(deliveries, 0, "a test is no delivery");
+    let deliveries = test.app.store.status(id).await.expect("status");
+    assert!(
+        deliveries.is_empty(),
+        "a test is no delivery: {deliveries:?}"
+    );
     let entries = test
         .app
         .audit_log(None, Some("els"), &Actor::cli("test"))

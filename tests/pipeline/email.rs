@@ -1,4 +1,4 @@
-use crate::support::{seed, Mta, OpenSmtpdSetup, SmtpServer, TestApp, EMAIL_UPDATE};
+use crate::support::{row, seed, Backend, Mta, OpenSmtpdSetup, SmtpServer, TestApp, EMAIL_UPDATE};
 use mailparse::MailHeaderMap;
 use std::collections::HashMap;
 use tocsin::channels::email::{MailBuilder, SmtpChannel, SmtpTarget};
@@ -259,19 +259,21 @@ async fn a_stored_email_is_kept_packed_and_reads_back_exactly_as_the_server_rece
         unpacked_bytes += stored.content.body.len() + stored_html.len();
     }
 
-    let pool = sqlx::SqlitePool::connect(&test.app.config.database_url)
-        .await
-        .expect("open the database");
-    let (rows, packed, stored_bytes): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(m.dictionary_id), \
-         SUM(length(m.body) + COALESCE(length(m.body_html), 0)) \
-         FROM delivery_messages m JOIN deliveries d ON d.id = m.delivery_id \
-         WHERE d.update_id = ? AND typeof(m.body) = 'blob'",
+    // SQLite keeps a packed body as a blob and a plain one as text; PostgreSQL both as bytea.
+    let blob = match Backend::of_url(&test.app.config.database_url) {
+        Backend::Sqlite => " AND typeof(m.body) = 'blob'",
+        Backend::Postgres => "",
+    };
+    let (rows, packed, stored_bytes): (i64, i64, i64) = row(
+        &test.app.config.database_url,
+        &format!(
+            "SELECT COUNT(*), COUNT(m.dictionary_id), \
+             SUM(length(m.body) + COALESCE(length(m.body_html), 0)) \
+             FROM delivery_messages m JOIN deliveries d ON d.id = m.delivery_id \
+             WHERE d.update_id = {id}{blob}"
+        ),
     )
-    .bind(id)
-    .fetch_one(&pool)
-    .await
-    .expect("query");
+    .await;
     assert_eq!((rows, packed), (30, 30), "every e-mail is stored packed");
     let stored_bytes = usize::try_from(stored_bytes).expect("a size");
     assert!(

@@ -45,57 +45,25 @@ impl TestApp {
     }
 
     async fn count(&self, query: &str) -> i64 {
-        let pool = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.dir.path().join("tocsin.db").display()
-        ))
-        .await
-        .expect("open");
-        let count = sqlx::query_scalar(query)
-            .fetch_one(&pool)
-            .await
-            .expect("count");
-        pool.close().await;
-        count
+        crate::support::count(&self.app.config.database_url, query).await
     }
 
     /// Every row an import writes about people, as text, for "nothing changed".
     async fn people(&self) -> String {
-        let pool = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.dir.path().join("tocsin.db").display()
-        ))
+        crate::support::dump(
+            &self.app.config.database_url,
+            &[
+                "SELECT id, external_id, role, first_name, last_name, language, mobile, phone, \
+                 email, birth_date, updated_at FROM contacts ORDER BY id",
+                "SELECT kind || ':' || system || '|' || value || '>' || contact_id \
+                 FROM contact_identities ORDER BY 1",
+                "SELECT external_id || ' ' || patient_id || ' ' || \
+                 COALESCE(CAST(gp_id AS TEXT), '-') FROM appointments ORDER BY 1",
+                "SELECT entity || ' ' || external_id || ' ' || field FROM import_changes \
+                 ORDER BY id",
+            ],
+        )
         .await
-        .expect("open");
-        let mut out = String::new();
-        for query in [
-            "SELECT id, external_id, role, first_name, last_name, language, mobile, phone, \
-             email, birth_date, updated_at FROM contacts ORDER BY id",
-            "SELECT kind || ':' || system || '|' || value || '>' || contact_id \
-             FROM contact_identities ORDER BY 1",
-            "SELECT external_id || ' ' || patient_id || ' ' || COALESCE(gp_id, '-') \
-             FROM appointments ORDER BY 1",
-            "SELECT entity || ' ' || external_id || ' ' || field FROM import_changes ORDER BY id",
-        ] {
-            let rows: Vec<sqlx::sqlite::SqliteRow> =
-                sqlx::query(query).fetch_all(&pool).await.expect("dump");
-            for row in rows {
-                use sqlx::Row;
-                for index in 0..row.len() {
-                    let value: Option<String> = row
-                        .try_get::<Option<String>, _>(index)
-                        .or_else(|_| {
-                            row.try_get::<Option<i64>, _>(index)
-                                .map(|n| n.map(|n| n.to_string()))
-                        })
-                        .unwrap_or_default();
-                    out.push_str(&format!("{value:?}|"));
-                }
-                out.push('\n');
-            }
-        }
-        pool.close().await;
-        out
     }
 }
 
@@ -711,6 +679,9 @@ async fn tocsin_import_conflicts_lists_them_and_decides_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_before_identities_keeps_each_id_in_the_namespace_of_its_role() {
+    if !crate::support::only_on_sqlite("the migration of a SQLite database from before 0008") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let old = dir.path().join("migrations");
     std::fs::create_dir(&old).expect("mkdir");
@@ -726,8 +697,8 @@ async fn a_database_from_before_identities_keeps_each_id_in_the_namespace_of_its
             std::fs::copy(&path, old.join(&name)).expect("copy");
         }
     }
-    let url = format!("sqlite://{}", dir.path().join("tocsin.db").display());
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+    let database = crate::support::TestDatabase::file(dir.path(), "tocsin");
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database.url)
         .expect("url")
         .create_if_missing(true)
         .foreign_keys(true);
@@ -754,10 +725,14 @@ async fn a_database_from_before_identities_keeps_each_id_in_the_namespace_of_its
     .expect("old rows");
     pool.close().await;
 
-    let mut config = crate::support::config_in(dir.path());
-    config.database_url = url;
-    let app = tocsin::app::App::open(config).await.expect("migrates");
-    let test = TestApp { app, dir };
+    let app = tocsin::app::App::open(database.config_in(dir.path()))
+        .await
+        .expect("migrates");
+    let test = TestApp {
+        app,
+        dir,
+        _database: database,
+    };
     assert_eq!(test.contact("patient:P1").await.id, 1);
     assert_eq!(test.contact("riziv:12345678004").await.id, 2);
     assert_eq!(test.contact("media:M001").await.id, 3);

@@ -1,11 +1,12 @@
-use crate::support::tocsin_command;
-use sqlx::Row;
+use crate::support::{dump, rows, tocsin_command, TestDatabase};
 use std::path::Path;
 use std::process::Output;
 
-fn tocsin(dir: &Path, args: &[&str]) -> Output {
+fn tocsin(dir: &Path, database: &TestDatabase, args: &[&str]) -> Output {
     tocsin_command()
         .current_dir(dir)
+        .arg("--database")
+        .arg(&database.url)
         .args(args)
         .output()
         .expect("run tocsin")
@@ -42,50 +43,22 @@ const CONTENT: [&str; 2] = [
      LEFT JOIN contacts g ON g.id = a.gp_id ORDER BY a.external_id",
 ];
 
-/// The rows the queries return, as text.
-async fn dump(database: &Path, queries: &[&str]) -> String {
-    let url = format!("sqlite://{}", database.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
-    let mut out = String::new();
-    for query in queries {
-        for row in sqlx::query(query)
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_default()
-        {
-            for index in 0..row.len() {
-                let value: Option<String> = row
-                    .try_get::<Option<String>, _>(index)
-                    .or_else(|_| {
-                        row.try_get::<Option<i64>, _>(index)
-                            .map(|n| n.map(|n| n.to_string()))
-                    })
-                    .unwrap_or_default();
-                out.push_str(&format!("{value:?}|"));
-            }
-            out.push('\n');
-        }
-    }
-    pool.close().await;
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and_twice_changes_nothing(
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
-    for (file, name) in [
-        ("csv/appointments_utf8_bom.csv", "bom"),
-        ("csv/appointments_windows1252.csv", "cp1252"),
+    let utf8 = TestDatabase::named(dir.path(), "bom").await;
+    let windows1252 = TestDatabase::named(dir.path(), "cp1252").await;
+    for (file, name, database) in [
+        ("csv/appointments_utf8_bom.csv", "bom", &utf8),
+        ("csv/appointments_windows1252.csv", "cp1252", &windows1252),
     ] {
-        let database = format!("sqlite://{}/{name}.db", dir.path().display());
         let rejects = dir.path().join(format!("{name}.rejects.csv"));
         let rejects_arg = rejects.display().to_string();
         let out = tocsin(
             dir.path(),
+            database,
             &[
-                "--database",
-                &database,
                 "import",
                 "appointments",
                 &copied(dir.path(), file),
@@ -138,9 +111,8 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
 
         let again = tocsin(
             dir.path(),
+            database,
             &[
-                "--database",
-                &database,
                 "import",
                 "appointments",
                 &copied(dir.path(), file),
@@ -159,7 +131,7 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
         );
     }
     // Both encodings of the same export give the same contacts and appointments.
-    let bom = dump(&dir.path().join("bom.db"), &CONTENT).await;
+    let bom = dump(&utf8.url, &CONTENT).await;
     assert!(
         bom.contains("Hélène") && bom.contains("Daniëls") && bom.contains("François"),
         "{bom}"
@@ -172,22 +144,23 @@ async fn a_belgian_excel_export_imports_with_exact_counts_and_a_rejects_file_and
         bom.contains("\"cancelled\""),
         "the cancelled appointment is kept: {bom}"
     );
-    assert_eq!(bom, dump(&dir.path().join("cp1252.db"), &CONTENT).await);
+    assert_eq!(bom, dump(&windows1252.url, &CONTENT).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_the_same_file_twice_leaves_the_database_identical() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::in_dir(dir.path()).await;
     let file = copied(dir.path(), "csv/appointments_utf8_bom.csv");
     let rejects = dir.path().join("r.csv").display().to_string();
     assert!(tocsin(
         dir.path(),
+        &database,
         &["import", "appointments", &file, "--rejects", &rejects]
     )
     .status
     .success());
-    let database = dir.path().join("tocsin.db");
-    let before = dump(&database, &EVERYTHING).await;
+    let before = dump(&database.url, &EVERYTHING).await;
     assert_eq!(
         before.lines().count(),
         11,
@@ -195,16 +168,18 @@ async fn importing_the_same_file_twice_leaves_the_database_identical() {
     );
     assert!(tocsin(
         dir.path(),
+        &database,
         &["import", "appointments", &file, "--rejects", &rejects]
     )
     .status
     .success());
-    assert_eq!(dump(&database, &EVERYTHING).await, before);
+    assert_eq!(dump(&database.url, &EVERYTHING).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_imported() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::in_dir(dir.path()).await;
     let garbage: Vec<u8> = (0..4096u32)
         .map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
@@ -226,13 +201,17 @@ async fn a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_imported() 
         ("fhir", "truncated.json", "truncated"),
         ("fhir", "garbage.csv", "garbage.csv"),
     ] {
-        let out = tocsin(dir.path(), &["import", kind, file]);
+        let out = tocsin(dir.path(), &database, &["import", kind, file]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{file} as {kind} was accepted");
         assert!(stderr.contains(expected), "{file}: {stderr}");
         assert!(stderr.contains("nothing was imported"), "{file}: {stderr}");
     }
-    let out = tocsin(dir.path(), &["audience", "show", "patients", "all-gps"]);
+    let out = tocsin(
+        dir.path(),
+        &database,
+        &["audience", "show", "patients", "all-gps"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("patients: 0 contacts") && stdout.contains("all-gps: 0 contacts"),
@@ -243,9 +222,11 @@ async fn a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_imported() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_fhir_examples_import_into_a_patient_a_gp_and_an_appointment() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::in_dir(dir.path()).await;
     let rejects = dir.path().join("rejects.csv");
     let out = tocsin(
         dir.path(),
+        &database,
         &[
             "import",
             "fhir",
@@ -276,18 +257,11 @@ async fn the_official_fhir_examples_import_into_a_patient_a_gp_and_an_appointmen
         reasons[0].starts_with("kept without telecom.phone: \"(03) 5555 6473\""),
         "{rejects}"
     );
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("tocsin.db").display()
-    ))
-    .await
-    .expect("open");
-    let people: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+    let people: Vec<(String, String, String, Option<String>)> = rows(
+        &database.url,
         "SELECT role, first_name, last_name, birth_date FROM contacts ORDER BY role",
     )
-    .fetch_all(&pool)
-    .await
-    .expect("contacts");
+    .await;
     assert_eq!(
         people,
         [
@@ -300,11 +274,11 @@ async fn the_official_fhir_examples_import_into_a_patient_a_gp_and_an_appointmen
             ),
         ]
     );
-    let (starts_at, department, status): (i64, String, String) =
-        sqlx::query_as("SELECT starts_at, department, status FROM appointments")
-            .fetch_one(&pool)
-            .await
-            .expect("appointment");
+    let (starts_at, department, status): (i64, String, String) = crate::support::row(
+        &database.url,
+        "SELECT starts_at, department, status FROM appointments",
+    )
+    .await;
     assert_eq!(starts_at, 1_386_666_000_000, "2013-12-10T09:00:00Z");
     assert_eq!(
         (department.as_str(), status.as_str()),

@@ -3,12 +3,14 @@
 #[path = "../support/mail_servers.rs"]
 mod mail_servers;
 
-// A schema of its own per test on the machine's PostgreSQL, for tests run on each backend.
+// A schema of its own per test on the machine's PostgreSQL (the store's contract test
+// shares it).
 #[allow(dead_code)]
 #[path = "../support/postgres.rs"]
 pub mod postgres;
 
 pub use mail_servers::{Mta, OpenSmtpdSetup, SmtpServer};
+use postgres::Schema;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tocsin::app::App;
@@ -47,10 +49,210 @@ macro_rules! against_each_server {
     )*};
 }
 
+/// The database the tests' apps use: `TOCSIN_TEST_BACKEND`, `sqlite` (the default) or
+/// `postgres` (the machine's server, see tests/support/postgres.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_tests() -> Backend {
+        match std::env::var("TOCSIN_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Backend::Sqlite,
+            Ok("postgres") => Backend::Postgres,
+            Ok(other) => panic!("TOCSIN_TEST_BACKEND={other:?}: sqlite or postgres"),
+        }
+    }
+
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// False, said in one line, when the tests run on another backend than SQLite: for a test of
+/// something only SQLite has (`why`).
+pub fn only_on_sqlite(why: &str) -> bool {
+    let backend = Backend::of_tests();
+    if backend == Backend::Sqlite {
+        return true;
+    }
+    eprintln!("SKIPPED on {backend:?}: {why}");
+    false
+}
+
+/// A test's database: a file in its directory, or with `TOCSIN_TEST_BACKEND=postgres` a
+/// PostgreSQL schema of its own, dropped with this (kept if the test failed).
+pub struct TestDatabase {
+    pub url: String,
+    /// Held for its drop, which drops the schema.
+    _schema: Option<Schema>,
+}
+
+impl TestDatabase {
+    /// `tocsin.db` in `dir`, or a schema.
+    pub async fn in_dir(dir: &Path) -> TestDatabase {
+        TestDatabase::named(dir, "tocsin").await
+    }
+
+    /// `NAME.db` in `dir`, or a schema: for a test with several databases.
+    pub async fn named(dir: &Path, name: &str) -> TestDatabase {
+        match Backend::of_tests() {
+            Backend::Sqlite => TestDatabase::file(dir, name),
+            Backend::Postgres => {
+                let schema = Schema::fresh()
+                    .await
+                    .expect("TOCSIN_TEST_BACKEND=postgres needs PostgreSQL");
+                TestDatabase {
+                    url: schema.url.clone(),
+                    _schema: Some(schema),
+                }
+            }
+        }
+    }
+
+    /// The database of a schema made for one test.
+    pub fn of_schema(schema: Schema) -> TestDatabase {
+        TestDatabase {
+            url: schema.url.clone(),
+            _schema: Some(schema),
+        }
+    }
+
+    /// `NAME.db` in `dir` whatever the backend: for what only SQLite has.
+    pub fn file(dir: &Path, name: &str) -> TestDatabase {
+        TestDatabase {
+            url: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+            _schema: None,
+        }
+    }
+
+    /// [`config_in`] on this database.
+    pub fn config_in(&self, dir: &Path) -> Config {
+        Config {
+            database_url: self.url.clone(),
+            ..config_in(dir)
+        }
+    }
+}
+
+/// The rows of `sql`, written in SQL that SQLite and PostgreSQL both accept, on the database
+/// `url` names: for what the store's API does not tell.
+pub async fn rows<T>(url: &str, sql: &str) -> Vec<T>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    match Backend::of_url(url) {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("open");
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.unwrap_or_else(|error| panic!("{sql}: {error}"))
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.unwrap_or_else(|error| panic!("{sql}: {error}"))
+        }
+    }
+}
+
+/// The one row `sql` gives, on the database `url` names.
+pub async fn row<T>(url: &str, sql: &str) -> T
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut found: Vec<T> = rows(url, sql).await;
+    assert_eq!(found.len(), 1, "{sql} gives one row");
+    found.remove(0)
+}
+
+/// The number `sql` (a `SELECT COUNT(*)`) gives, on the database `url` names.
+pub async fn count(url: &str, sql: &str) -> i64 {
+    let (count,): (i64,) = row(url, sql).await;
+    count
+}
+
+/// Every row of the queries, one line each, its values as text (integers written out, other
+/// types as None): for "nothing changed" on the database `url` names.
+pub async fn dump(url: &str, queries: &[&str]) -> String {
+    use sqlx::Row;
+    let mut out = String::new();
+    let mut line = |values: Vec<Option<String>>| {
+        for value in values {
+            out.push_str(&format!("{value:?}|"));
+        }
+        out.push('\n');
+    };
+    match Backend::of_url(url) {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("open");
+            for query in queries {
+                let rows = sqlx::query(query).fetch_all(&pool).await;
+                for row in rows.unwrap_or_else(|error| panic!("{query}: {error}")) {
+                    line(
+                        (0..row.len())
+                            .map(|index| {
+                                row.try_get::<Option<String>, _>(index)
+                                    .or_else(|_| {
+                                        row.try_get::<Option<i64>, _>(index)
+                                            .map(|n| n.map(|n| n.to_string()))
+                                    })
+                                    .unwrap_or_default()
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            for query in queries {
+                let rows = sqlx::query(query).fetch_all(&pool).await;
+                for row in rows.unwrap_or_else(|error| panic!("{query}: {error}")) {
+                    line(
+                        (0..row.len())
+                            .map(|index| {
+                                row.try_get::<Option<String>, _>(index)
+                                    .or_else(|_| {
+                                        row.try_get::<Option<i64>, _>(index)
+                                            .map(|n| n.map(|n| n.to_string()))
+                                    })
+                                    .or_else(|_| {
+                                        row.try_get::<Option<i32>, _>(index)
+                                            .map(|n| n.map(|n| n.to_string()))
+                                    })
+                                    .unwrap_or_default()
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            pool.close().await;
+        }
+    }
+    out
+}
+
 /// A Tocsin with its own database and outboxes in a temporary directory.
 pub struct TestApp {
     pub app: App,
     pub dir: TempDir,
+    /// Held for its drop, after `app`'s: a PostgreSQL schema goes with the test.
+    pub _database: TestDatabase,
 }
 
 /// Hospital details that are not the shipped placeholders, which `update draft`, `approve`
@@ -67,6 +269,8 @@ website = "https://crisis.azt-testwijk.be"
 /// The e-mail sender that goes with [`HOSPITAL_TOML`], as the `from` of an `[email]` table.
 pub const EMAIL_FROM: &str = "Crisiscel AZT <crisis@azt-testwijk.be>";
 
+/// A configuration whose database and outboxes are in `dir`; the database is SQLite's
+/// whatever the backend ([`TestDatabase::config_in`] follows it).
 pub fn config_in(dir: &Path) -> Config {
     let hospital = Config::parse(HOSPITAL_TOML, "HOSPITAL_TOML")
         .expect("test hospital")
@@ -88,10 +292,15 @@ pub fn config_in(dir: &Path) -> Config {
 impl TestApp {
     pub async fn new(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = config_in(dir.path());
+        let database = TestDatabase::in_dir(dir.path()).await;
+        let mut config = database.config_in(dir.path());
         adjust(&mut config);
         let app = App::open(config).await.expect("app opens");
-        TestApp { app, dir }
+        TestApp {
+            app,
+            dir,
+            _database: database,
+        }
     }
 
     pub async fn with_smtp(server: &SmtpServer) -> TestApp {

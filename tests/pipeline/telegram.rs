@@ -4,7 +4,7 @@
 //! and text that arrives exactly as the spokesperson wrote it.
 
 use crate::control::states;
-use crate::support::{config_in, patients, tocsin_command, TestApp, EMAIL_FROM, HOSPITAL_TOML};
+use crate::support::{patients, tocsin_command, TestApp, TestDatabase, EMAIL_FROM, HOSPITAL_TOML};
 use crate::telegram_api::{parse_html, ChatState, TelegramApi, BOT_ID, TOKEN};
 use std::collections::HashMap;
 use std::path::Path;
@@ -611,7 +611,8 @@ fn tocsin(dir: &Path, args: &[&str], token: &str) -> std::process::Output {
 async fn a_wrong_token_stops_the_channel_marks_nobody_undeliverable_and_send_exits_4() {
     let api = TelegramApi::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = config_in(dir.path());
+    let database = TestDatabase::in_dir(dir.path()).await;
+    let config = database.config_in(dir.path());
     std::fs::write(
         dir.path().join("tocsin.toml"),
         format!(

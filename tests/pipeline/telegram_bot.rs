@@ -3,7 +3,7 @@
 //! teloxide, and the store shows what changed. Long polling by default; webhook mode with
 //! Telegram's secret header.
 
-use crate::support::{config_in, seed, tocsin_binary, TestApp, EMAIL_FROM, HOSPITAL_TOML};
+use crate::support::{seed, tocsin_binary, TestApp, TestDatabase, EMAIL_FROM, HOSPITAL_TOML};
 use crate::telegram_api::{ApiState, TelegramApi, TelegramUser, BOT_USERNAME, TOKEN};
 use serde_json::{json, Value};
 use tocsin::app::App;
@@ -605,7 +605,8 @@ async fn in_webhook_mode_only_updates_with_the_secret_are_processed_and_each_onc
 async fn serve_refuses_to_start_when_telegram_refuses_the_token_naming_token_env() {
     let api = TelegramApi::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = config_in(dir.path());
+    let database = TestDatabase::in_dir(dir.path()).await;
+    let config = database.config_in(dir.path());
     std::fs::write(
         dir.path().join("tocsin.toml"),
         format!(

@@ -6,8 +6,8 @@
 use crate::providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN, TWILIO_FROM};
 use crate::support::postgres::Schema;
 use crate::support::{
-    config_in, seed, sms_patient, tocsin_command, Mta, SmtpServer, TestApp, EMAIL_FROM,
-    EMAIL_UPDATE, HOSPITAL_TOML,
+    config_in, seed, sms_patient, tocsin_command, Mta, SmtpServer, TestApp, TestDatabase,
+    EMAIL_FROM, EMAIL_UPDATE, HOSPITAL_TOML,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,6 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use tocsin::app::{Actor, App};
 use tocsin::config::Config;
 use tocsin::domain::UpdateState;
-use tocsin::store::StoreError;
 
 /// Where the test's database lives.
 #[derive(Debug, Clone, Copy)]
@@ -49,39 +48,24 @@ on_each_backend!(
     serve_without_dispatch_leaves_the_sending_to_the_workers,
 );
 
-/// The test's app on its backend, with what keeps its database alive.
-struct OnBackend {
-    test: TestApp,
-    /// Dropped after the test: its PostgreSQL schema with it.
-    _schema: Option<Schema>,
-}
-
 impl Backend {
     /// The test's app, on a database of its own (a file in its directory, or a fresh schema
     /// of the machine's PostgreSQL); None, said loudly, when the backend cannot be used here.
-    async fn app(self, name: &str, adjust: impl FnOnce(&mut Config)) -> Option<OnBackend> {
+    async fn app(self, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = config_in(dir.path());
-        let schema = match self {
-            Backend::Sqlite => None,
-            Backend::Postgres => {
-                let schema = Schema::fresh().await?;
-                config.database_url = schema.url.clone();
-                Some(schema)
-            }
+        let database = match self {
+            Backend::Sqlite => TestDatabase::file(dir.path(), "tocsin"),
+            Backend::Postgres => TestDatabase::of_schema(Schema::fresh().await?),
         };
+        config.database_url = database.url.clone();
         adjust(&mut config);
         match App::open(config).await {
-            Ok(app) => Some(OnBackend {
-                test: TestApp { app, dir },
-                _schema: schema,
+            Ok(app) => Some(TestApp {
+                app,
+                dir,
+                _database: database,
             }),
-            Err(tocsin::app::AppError::Store(StoreError::UnsupportedUrl(url))) => {
-                eprintln!(
-                    "\n*** SKIPPED {name} on {self:?}: store::open does not take {url} yet ***\n"
-                );
-                None
-            }
             Err(error) => panic!("the app opens: {error}"),
         }
     }
@@ -197,8 +181,8 @@ async fn two_workers_share_an_update_each_message_once(backend: Backend) {
         return;
     };
     let url = server.url();
-    let Some(OnBackend { test, _schema }) = backend
-        .app("two_workers_emails", |config| {
+    let Some(test) = backend
+        .app(|config| {
             config.email.transport = tocsin::config::EmailTransport::Smtp;
             config.email.smtp_url = url;
         })
@@ -253,7 +237,7 @@ async fn two_workers_share_a_gateways_rate(backend: Backend) {
     const PATIENTS: usize = 1_500;
     const RATE: usize = 200;
     let twilio = TwilioEmulator::start().await;
-    let Some(OnBackend { test, _schema }) = backend.app("two_workers_rate", |_| {}).await else {
+    let Some(test) = backend.app(|_| {}).await else {
         return;
     };
     let (contacts, appointments): (Vec<_>, Vec<_>) = (0..PATIENTS)
@@ -328,8 +312,8 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
         return;
     };
     let url = server.url();
-    let Some(OnBackend { test, _schema }) = backend
-        .app("worker_stopped", |config| {
+    let Some(test) = backend
+        .app(|config| {
             config.email.transport = tocsin::config::EmailTransport::Smtp;
             config.email.smtp_url = url;
         })
@@ -399,7 +383,7 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
 /// `tocsin serve --no-dispatch` takes receipts and answers pages but sends nothing: an update
 /// due now stays as it was through two of the scheduler's ticks, until a worker sends it.
 async fn serve_without_dispatch_leaves_the_sending_to_the_workers(backend: Backend) {
-    let Some(OnBackend { test, _schema }) = backend.app("serve_no_dispatch", |_| {}).await else {
+    let Some(test) = backend.app("serve_no_dispatch", |_| {}).await else {
         return;
     };
     seed(&test.app, 30).await;

@@ -73,7 +73,8 @@ pub(super) struct Pacing {
     most: usize,
     /// When each reserved slot is due, in microseconds since the epoch.
     reserved: tokio::sync::Mutex<VecDeque<i64>>,
-    /// Messages waiting for a slot: what the next reservation takes, up to `most`.
+    /// Messages waiting for a slot, not yet holding one: what the next reservation takes, up
+    /// to `most`.
     waiting: AtomicUsize,
 }
 
@@ -94,15 +95,12 @@ impl Pacing {
 
     /// Waits for this message's slot; an error when no slot could be reserved.
     pub(super) async fn turn(&self, source: &dyn SlotSource) -> Result<(), String> {
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        let turn = self.wait(source).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        turn
-    }
-
-    async fn wait(&self, source: &dyn SlotSource) -> Result<(), String> {
         loop {
-            let due = self.next_due(source, now_us()).await?;
+            let due = {
+                // Counted only until it holds a slot: a reservation is for those without.
+                let _waiting = Waiting::count(&self.waiting);
+                self.next_due(source, &now_us).await?
+            };
             let wait = due - now_us();
             if wait > 0 {
                 tokio::time::sleep(Duration::from_micros(wait as u64)).await;
@@ -118,10 +116,16 @@ impl Pacing {
         }
     }
 
-    /// The next slot not already late at `now_us`, reserving more when none is left.
-    async fn next_due(&self, source: &dyn SlotSource, now_us: i64) -> Result<i64, String> {
+    /// The next slot not already late, reserving more when none is left. `now` is read once
+    /// the queue's lock is taken: others may have held it for a reservation's round trip.
+    async fn next_due(
+        &self,
+        source: &dyn SlotSource,
+        now: &(dyn Fn() -> i64 + Sync),
+    ) -> Result<i64, String> {
         let late = LATE.as_micros() as i64;
         let mut reserved = self.reserved.lock().await;
+        let now_us = now();
         while reserved.front().is_some_and(|due| due + late < now_us) {
             reserved.pop_front();
         }
@@ -135,6 +139,22 @@ impl Pacing {
                 .extend((0..count as i64).map(|n| (start_us + n * self.spacing_us).max(now_us)));
         }
         Ok(reserved.pop_front().unwrap_or(now_us))
+    }
+}
+
+/// One message counted among those waiting for a slot, for as long as this lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Waiting<'a> {
+        waiting.fetch_add(1, Ordering::AcqRel);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -161,7 +181,7 @@ mod tests {
         let mut admitted = 0;
         let mut now = start;
         while now < start + 1_000_000 {
-            let due = pacing.next_due(&source, now).await.expect("reserved");
+            let due = pacing.next_due(&source, &|| now).await.expect("reserved");
             if due > now {
                 // Not yet: the slot waits for its time, as `turn` sleeps until it.
                 pacing.reserved.lock().await.push_front(due);
@@ -192,8 +212,8 @@ mod tests {
         for _ in 0..100 {
             a.waiting.store(20, Ordering::Release);
             b.waiting.store(20, Ordering::Release);
-            dues.push(a.next_due(&source, now).await.expect("a"));
-            dues.push(b.next_due(&source, now).await.expect("b"));
+            dues.push(a.next_due(&source, &|| now).await.expect("a"));
+            dues.push(b.next_due(&source, &|| now).await.expect("b"));
         }
         dues.sort_unstable();
         let spacing = a.spacing_us;
@@ -209,11 +229,11 @@ mod tests {
         let pacing = Pacing::new("g", nonzero(100), nonzero(1));
         pacing.waiting.store(5, Ordering::Release);
         let now = 1_000_000_000_000;
-        let first = pacing.next_due(&source, now).await.expect("first");
+        let first = pacing.next_due(&source, &|| now).await.expect("first");
         assert_eq!(first, now);
         // 40 ms later: the slots at +10.25 ms … +30.75 ms are past by more than LATE.
         let later = now + 40_000;
-        let next = pacing.next_due(&source, later).await.expect("next");
+        let next = pacing.next_due(&source, &|| later).await.expect("next");
         assert!(
             next >= later,
             "a fresh slot, not a late one: {next} < {later}"

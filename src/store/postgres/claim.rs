@@ -57,13 +57,11 @@ async fn apply_admitted(
         }
         let round = &transitions[start..end];
         let moved = apply_round(tx, round).await?;
-        let mut events: Vec<(DeliveryState, &Transition)> = Vec::with_capacity(round.len());
         let mut after_halt = Vec::new();
         let mut unmoved = Vec::new();
         for (offset, transition) in round.iter().enumerate() {
             if moved.contains(&transition.delivery_id) {
                 applied[start + offset] = true;
-                events.push((transition.from, transition));
             } else if transition.from == DeliveryState::Sending
                 && matches!(
                     transition.to,
@@ -83,20 +81,19 @@ async fn apply_admitted(
                 let transition = &round[offset];
                 if recorded.contains(&transition.delivery_id) {
                     applied[start + offset] = true;
-                    events.push((DeliveryState::Cancelled, transition));
                 } else {
                     unmoved.push(transition);
                 }
             }
         }
         keep_gateway_ids(tx, &unmoved).await?;
-        append_events(tx, &events).await?;
         start = end;
     }
     Ok(applied)
 }
 
-/// The moves of a round (one per delivery) that apply; returns their deliveries.
+/// The moves of a round (one per delivery) that apply, with their events; returns their
+/// deliveries.
 async fn apply_round(
     tx: &mut Transaction<'static, Postgres>,
     round: &[Transition],
@@ -108,8 +105,9 @@ async fn apply_round(
     };
     // A handover keeps the lease (the delivery is still being sent) and stamps
     // `handed_over_at`; an attempt that never reached a server is given back.
+    // Each move and its event in one statement.
     let moved: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries d SET state = t.to_state, \
+        "WITH moved AS (UPDATE deliveries d SET state = t.to_state, \
          next_attempt_at = CASE WHEN t.mark = 'handed-over' THEN d.next_attempt_at \
                                 ELSE t.next_attempt_at END, \
          lease_until = CASE WHEN t.mark = 'handed-over' THEN d.lease_until END, \
@@ -125,7 +123,10 @@ async fn apply_round(
                 lease_until) \
          WHERE d.id = t.id AND d.state = t.from_state \
            AND (t.lease_until IS NULL OR d.lease_until = t.lease_until) \
-         RETURNING d.id",
+         RETURNING d.id, t.at, t.from_state, t.to_state, t.detail), \
+         logged AS (INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+           SELECT * FROM moved) \
+         SELECT id FROM moved",
     )
     .bind(round.iter().map(|t| t.delivery_id).collect::<Vec<_>>())
     .bind(round.iter().map(|t| t.from.as_str()).collect::<Vec<_>>())
@@ -157,18 +158,22 @@ async fn apply_round(
 }
 
 /// Messages a gateway accepted after a halt had cancelled their deliveries (the send had
-/// started before the halt reached the worker): the record says they left. Returns the
-/// deliveries recorded so.
+/// started before the halt reached the worker): the record says they left, and their events
+/// that they left `cancelled`. Returns the deliveries recorded so.
 async fn record_after_halt(
     tx: &mut Transaction<'static, Postgres>,
     transitions: &[&Transition],
 ) -> Result<HashSet<i64>> {
     let recorded: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries d SET state = t.to_state, \
-         gateway_id = COALESCE(t.gateway_id, d.gateway_id), updated_at = t.at \
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[]) \
-           AS t(id, to_state, gateway_id, at) \
-         WHERE d.id = t.id AND d.state = 'cancelled' RETURNING d.id",
+        "WITH late AS (UPDATE deliveries d SET state = t.to_state, \
+           gateway_id = COALESCE(t.gateway_id, d.gateway_id), updated_at = t.at \
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
+           AS t(id, to_state, gateway_id, at, detail) \
+         WHERE d.id = t.id AND d.state = 'cancelled' \
+         RETURNING d.id, t.at, t.to_state, t.detail), \
+         logged AS (INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
+           SELECT id, at, 'cancelled', to_state, detail FROM late) \
+         SELECT id FROM late",
     )
     .bind(
         transitions
@@ -189,6 +194,12 @@ async fn record_after_halt(
             .collect::<Vec<_>>(),
     )
     .bind(transitions.iter().map(|t| t.at_ms).collect::<Vec<_>>())
+    .bind(
+        transitions
+            .iter()
+            .map(|t| t.detail.as_deref())
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&mut **tx)
     .await?;
     Ok(recorded.into_iter().collect())
@@ -214,48 +225,6 @@ async fn keep_gateway_ids(
     )
     .bind(ids)
     .bind(gateway_ids)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// One event per transition that applied, `from` being the state it left.
-async fn append_events(
-    tx: &mut Transaction<'static, Postgres>,
-    events: &[(DeliveryState, &Transition)],
-) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO delivery_events (delivery_id, at, from_state, to_state, detail) \
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])",
-    )
-    .bind(
-        events
-            .iter()
-            .map(|(_, t)| t.delivery_id)
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|(_, t)| t.at_ms).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|(from, _)| from.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        events
-            .iter()
-            .map(|(_, t)| t.to.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        events
-            .iter()
-            .map(|(_, t)| t.detail.as_deref())
-            .collect::<Vec<_>>(),
-    )
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -302,15 +271,26 @@ pub(super) async fn claim_due(
         apply_transitions(&mut tx, &transitions).await?;
     }
     // A claimed delivery is due again when its lease expires, so one indexed column,
-    // `next_attempt_at`, says when any open delivery is due. No ORDER BY: sorting every due
-    // row of a large broadcast on each claim costs more than any order is worth; the index
-    // scan stops at the limit, skipping the rows other claimers hold.
+    // `next_attempt_at`, says when any open delivery is due. One index range per state, in
+    // the index's order (failed, pending, expired claims; each by due time), each stopping at
+    // the limit and skipping the rows other claimers hold: never a scan of the whole table,
+    // which the planner would choose for a single `state IN (…)` on statistics that still
+    // see a broadcast unsent, and which then reads every row sent so far on each claim.
     let rows: Vec<Claimed> = sqlx::query_as(
         "WITH picked AS ( \
-           SELECT id, state FROM deliveries \
-           WHERE update_id = $1 AND state IN ('pending', 'sending', 'failed') \
-             AND next_attempt_at <= $2 AND NOT (state = 'sending' AND handed_over_at IS NOT NULL) \
-           LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'failed' AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS failed \
+           UNION ALL \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS pending \
+           UNION ALL \
+           SELECT * FROM (SELECT id, state FROM deliveries \
+             WHERE update_id = $1 AND state = 'sending' AND next_attempt_at <= $2 \
+               AND handed_over_at IS NULL \
+             ORDER BY next_attempt_at LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) AS expired \
+           LIMIT $4 \
          ), claimed AS ( \
            UPDATE deliveries d SET state = 'sending', lease_until = $3, \
              attempts = d.attempts + 1, handed_over_at = NULL, next_attempt_at = $3, \
@@ -517,6 +497,11 @@ mod tests {
             .expect("record");
         assert_eq!(applied, [false, true, false]);
         assert_eq!(events(&store, old.id).await, before);
+        let last = events(&store, other.id).await.pop().expect("an event");
+        assert_eq!(
+            (last.0.as_deref(), last.1.as_str()),
+            (Some("sending"), "sent")
+        );
         assert_eq!(
             store
                 .record(&[moved(new_one, Sent, T0 + LEASE + 2)])

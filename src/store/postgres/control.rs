@@ -3,9 +3,10 @@
 //! held back). Each is one transaction, logged in `update_events` with who asked.
 //!
 //! Workers of other processes claim and record deliveries while these run: each bulk move
-//! locks the rows it moves (`FOR UPDATE`, which in READ COMMITTED rechecks its conditions on
-//! a row's newest version after waiting for it), so a delivery a worker moved meanwhile is
-//! moved only if it still qualifies, and its event names the state it really left.
+//! locks the rows it moves (`FOR NO KEY UPDATE`, which in READ COMMITTED rechecks its
+//! conditions on a row's newest version after waiting for it), so a delivery a worker moved
+//! meanwhile is moved only if it still qualifies, and its event names the state it really
+//! left. Rows are locked in id order, as the queue's records lock theirs.
 
 use super::PostgresStore;
 use crate::domain::DeliveryState;
@@ -32,6 +33,18 @@ pub(super) async fn log(
     .bind(detail)
     .execute(connection)
     .await?;
+    Ok(())
+}
+
+/// Holds the update's row until the transaction ends, strongly enough (`FOR UPDATE`) to wait
+/// for a plan being written: each delivery it inserts holds the row `FOR KEY SHARE` (its
+/// foreign key) until the plan commits. What follows then sees the plan's deliveries and its
+/// `planned_at`, as it would on SQLite, where a plan is one write transaction.
+async fn lock_update(connection: &mut PgConnection, id: i64) -> Result<()> {
+    sqlx::query("SELECT 1 FROM updates WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(connection)
+        .await?;
     Ok(())
 }
 
@@ -75,7 +88,7 @@ struct BulkMove<'a> {
 /// Moves the deliveries `bulk` names that also meet the conditions `only` pushes (each
 /// starting with ` AND`), in one statement; returns how many moved.
 ///
-/// The rows are locked in id order before they move, and each event takes its `from_state`
+/// The rows are locked before they move, and each event takes its `from_state`
 /// from the locked row: a worker's record waiting on one of them afterwards finds it moved
 /// (its `WHERE state = …` no longer holds) and is dropped as stale; one that committed first
 /// is seen, and the row moves only if it still meets the conditions.
@@ -100,7 +113,7 @@ async fn move_deliveries<'a>(
         .push(")");
     only(&mut query);
     query
-        .push(" ORDER BY id FOR UPDATE), moved AS (UPDATE deliveries d SET state = ")
+        .push(" ORDER BY id FOR NO KEY UPDATE), moved AS (UPDATE deliveries d SET state = ")
         .push_bind(bulk.to.as_str())
         .push(", ")
         .push(bulk.set);
@@ -131,6 +144,7 @@ pub(super) async fn halt_update(
     at_ms: i64,
 ) -> Result<u64> {
     let mut tx = store.pool().begin().await?;
+    lock_update(&mut tx, id).await?;
     move_update(
         &mut tx,
         id,
@@ -209,8 +223,7 @@ pub(super) async fn revoke_approval(
     at_ms: i64,
 ) -> Result<()> {
     let mut tx = store.pool().begin().await?;
-    // A plan committed meanwhile makes this refuse: the conditions are rechecked on the
-    // row's newest version once its lock is ours.
+    lock_update(&mut tx, id).await?;
     let done = sqlx::query(
         "UPDATE updates SET state = 'draft', approved_by = NULL, approved_at = NULL, \
          send_at = NULL, start_refused = NULL, start_refused_at = NULL \
@@ -299,6 +312,7 @@ pub(super) async fn retry_deliveries(
     at_ms: i64,
 ) -> Result<u64> {
     let mut tx = store.pool().begin().await?;
+    lock_update(&mut tx, id).await?;
     move_update(
         &mut tx,
         id,
@@ -476,6 +490,7 @@ pub(super) async fn schedule_update(
     at_ms: i64,
 ) -> Result<()> {
     let mut tx = store.pool().begin().await?;
+    lock_update(&mut tx, id).await?;
     let done = sqlx::query(
         "UPDATE updates SET send_at = $1, start_refused = NULL, start_refused_at = NULL \
          WHERE id = $2 AND state = 'approved' AND planned_at IS NULL",
@@ -501,6 +516,7 @@ pub(super) async fn hold_update(
     at_ms: i64,
 ) -> Result<u64> {
     let mut tx = store.pool().begin().await?;
+    lock_update(&mut tx, id).await?;
     let reason = format!("paused by {by}");
     let done = sqlx::query(
         "UPDATE updates SET paused_at = $1, paused_reason = $2 \
@@ -602,7 +618,8 @@ pub(super) async fn start_refusal(store: &PostgresStore, id: i64) -> Result<Opti
 mod tests {
     use super::super::testing;
     use super::*;
-    use crate::domain::ChannelKind;
+    use crate::domain::{ChannelKind, Language, RenderedMessage};
+    use crate::store::{NewDelivery, QueueStore};
 
     /// An update being sent, and a contact to deliver it to.
     async fn sending_update(store: &PostgresStore) -> (i64, i64) {
@@ -804,6 +821,44 @@ mod tests {
         .await
         .expect("events");
         assert_eq!(events, cancelled_rows);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_halt_waits_for_a_plan_being_written_and_cancels_its_deliveries() {
+        let Some(store) = testing::store("halt_waits_for_plan").await else {
+            return;
+        };
+        let (update, contact) = sending_update(&store).await;
+        let mut plan = store.begin_plan(100).await.expect("plan");
+        let row = NewDelivery {
+            update_id: update,
+            contact_id: contact,
+            channel: ChannelKind::Email,
+            address: Some("a@example.org".to_string()),
+            language: Language::Nl,
+            content: RenderedMessage {
+                subject: Some("Brand".to_string()),
+                body: "Er is brand.".to_string(),
+                body_html: None,
+            },
+            state: DeliveryState::Pending,
+            detail: None,
+        };
+        assert_eq!(plan.insert(&[row]).await.expect("insert"), 1);
+        let store = std::sync::Arc::new(store);
+        let halting = {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move { halt_update(&store, update, "ann", 800).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!halting.is_finished(), "the halt waits for the plan");
+        plan.commit(update, 200).await.expect("commit the plan");
+        assert_eq!(halting.await.expect("join").expect("halt"), 1);
+        let state: String = sqlx::query_scalar("SELECT state FROM deliveries")
+            .fetch_one(store.pool())
+            .await
+            .expect("state");
+        assert_eq!(state, "cancelled");
     }
 
     #[tokio::test]

@@ -135,10 +135,12 @@ impl DirectoryStore for PostgresStore {
     }
 
     async fn booked_places(&self) -> Result<Vec<BookedPlace>> {
+        // Byte order, as SQLite sorts.
         let rows = sqlx::query(
             "SELECT campus, department, COUNT(*) AS appointments, MIN(starts_at) AS first_ms, \
              MAX(starts_at) AS last_ms FROM appointments WHERE status = 'booked' \
-             GROUP BY campus, department ORDER BY campus, department",
+             GROUP BY campus, department \
+             ORDER BY campus COLLATE \"C\", department COLLATE \"C\"",
         )
         .fetch_all(self.pool())
         .await?;
@@ -213,5 +215,115 @@ impl DirectoryStore for PostgresStore {
             recipients.extend(self.complete_page(rows, Some(selection)).await?);
         }
         Ok(recipients)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::import::tests::{appointment, patient};
+    use super::super::testing;
+    use crate::domain::{AppointmentWindow, ChannelKind, Identity, NewContact, Role, Selection};
+    use crate::store::{DirectoryStore, StoreError};
+
+    /// Every query of the directory, once, on PostgreSQL: what it says is the contract
+    /// tests' (`tests/store_contract.rs`); this shows that PostgreSQL takes the SQL.
+    #[tokio::test]
+    async fn a_selection_reads_its_recipients_with_their_appointments_gps_and_opt_outs() {
+        let Some(store) = testing::store("directory").await else {
+            return;
+        };
+        let gp = NewContact {
+            external_id: "R1".into(),
+            identities: vec![Identity::riziv("R1")],
+            role: Role::Gp,
+            language: None,
+            email: Some("Dokter@Example.be".into()),
+            ..patient("R1", "Dirk", None)
+        };
+        let mut booking = appointment("A1", "P1", "Deurne");
+        booking.gp = Some(Identity::riziv("R1"));
+        store
+            .import(
+                &[patient("P1", "Ann", None), gp, patient("P2", "Bert", None)],
+                &[booking, appointment("A2", "P2", "Wilrijk")],
+                "one.csv",
+                1,
+            )
+            .await
+            .expect("import");
+        let ann = store.find_contact("P1").await.expect("find").expect("P1");
+        assert!(store
+            .set_optout(ann.id, ChannelKind::Sms, true, Some("asked"), 2)
+            .await
+            .expect("opt out"));
+
+        let deurne = AppointmentWindow {
+            campus: Some("DEURNE".into()),
+            ..AppointmentWindow::default()
+        };
+        let patients = store
+            .recipients(&Selection::Patients(deurne.clone()), 0, 10)
+            .await
+            .expect("patients");
+        assert_eq!(patients.len(), 1);
+        assert_eq!(patients[0].contact.opted_out, [ChannelKind::Sms]);
+        assert_eq!(patients[0].appointments[0].external_id, "A1");
+
+        let gps = store
+            .recipients(&Selection::GpsOf(vec![deurne]), 0, 10)
+            .await
+            .expect("GPs");
+        assert_eq!(gps.len(), 1);
+        assert_eq!(gps[0].affected_patients[0].first_name, "Ann");
+        assert_eq!(gps[0].patients_by_language[0].patients, 1);
+        let among = store
+            .recipients_among(&Selection::AllGps, &[ann.id, gps[0].contact.id])
+            .await
+            .expect("among");
+        assert_eq!(among.len(), 1);
+        assert_eq!(
+            store.recipient(ann.id).await.expect("one").contact.id,
+            ann.id
+        );
+
+        let by_email = store.find_contact("dokter@example.BE").await.expect("find");
+        assert_eq!(by_email.map(|gp| gp.id), Some(gps[0].contact.id));
+        let places = store.booked_places().await.expect("places");
+        assert_eq!(
+            places
+                .iter()
+                .map(|place| place.campus.as_str())
+                .collect::<Vec<_>>(),
+            ["Deurne", "Wilrijk"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bare_id_two_contacts_share_is_ambiguous() {
+        let Some(store) = testing::store("directory_ambiguous").await else {
+            return;
+        };
+        let fhir = |system: &str, first: &str| NewContact {
+            identities: vec![Identity::fhir(system, "42")],
+            ..patient("42", first, None)
+        };
+        store
+            .import(
+                &[fhir("urn:a", "Ann"), fhir("urn:b", "Bert")],
+                &[],
+                "fhir.ndjson",
+                1,
+            )
+            .await
+            .expect("import");
+        assert!(matches!(
+            store.find_contact("42").await,
+            Err(StoreError::Ambiguous(_))
+        ));
+        assert!(store
+            .find_contact("fhir:urn:b|42")
+            .await
+            .expect("find")
+            .is_some());
     }
 }

@@ -21,11 +21,12 @@
 use super::PostgresStore;
 use crate::domain::{Identity, NewAppointment, NewContact};
 use crate::store::merge::{
-    contacts_to_load, decided_conflict, plan_contacts, wanted_identities, AppointmentRow, Conflict,
-    Current,
+    decided_conflict, plan_contacts, AppointmentRow, Conflict, Current, KnownOwners,
 };
-use crate::store::rows::{contact_from_row, identity_from_row, CONTACT_COLUMNS};
+use crate::store::rows::{contact_from_row, CONTACT_COLUMNS};
 use crate::store::{ImportCounts, Result, StoreError};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::{Postgres, Row, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -156,8 +157,8 @@ async fn merge_batch<'a>(
     at_ms: i64,
     accepted: Option<i64>,
 ) -> Result<Option<ImportCounts>> {
-    let known_owners = load_owners(tx, &wanted_identities(contacts, appointments)).await?;
-    let (current, versions) = load_contacts(tx, &contacts_to_load(&known_owners, accepted)).await?;
+    let known_owners = load_owners(tx, KnownOwners::of(contacts, appointments)).await?;
+    let (current, versions) = load_contacts(tx, &known_owners.contacts(accepted)).await?;
     // Below zero, apart from every id, until the sequence numbers them.
     let provisional = -i64::try_from(contacts.len()).unwrap_or(i64::MAX) - 1;
     let mut plan = plan_contacts(contacts, known_owners, current, provisional, accepted)?;
@@ -220,34 +221,22 @@ async fn merge_batch<'a>(
     Ok(Some(plan.counts))
 }
 
-/// The known owner of each of `wanted` that has one, keyed by `wanted`'s own identity.
 async fn load_owners<'a>(
     tx: &mut Transaction<'static, Postgres>,
-    wanted: &[&'a Identity],
-) -> Result<HashMap<&'a Identity, i64>> {
-    let mut values: Vec<&str> = wanted
-        .iter()
-        .map(|identity| identity.value.as_str())
-        .collect();
-    values.sort_unstable();
-    values.dedup();
-    let wanted: HashSet<&'a Identity> = wanted.iter().copied().collect();
-    let mut owners = HashMap::with_capacity(wanted.len());
+    mut known: KnownOwners<'a>,
+) -> Result<KnownOwners<'a>> {
     let rows = sqlx::query(
         "SELECT kind, system, value, contact_id FROM contact_identities WHERE value = ANY($1)",
     )
-    .bind(&values)
+    .bind(known.values())
     .fetch_all(&mut **tx)
     .await?;
     for row in &rows {
-        if let Some(&identity) = wanted.get(&identity_from_row(row)?) {
-            owners.insert(identity, row.try_get("contact_id")?);
-        }
+        known.read(row)?;
     }
-    Ok(owners)
+    Ok(known)
 }
 
-/// The contacts, and the row version each was read at.
 async fn load_contacts(
     tx: &mut Transaction<'static, Postgres>,
     ids: &[i64],
@@ -308,6 +297,24 @@ impl<'c> ContactColumns<'c> {
         }
         columns
     }
+
+    /// Binds the columns from `role` to `birth_date`, in the table's order.
+    fn bind_fields<'q>(
+        &'q self,
+        query: Query<'q, Postgres, PgArguments>,
+    ) -> Query<'q, Postgres, PgArguments> {
+        query
+            .bind(&self.roles)
+            .bind(&self.first_names)
+            .bind(&self.last_names)
+            .bind(&self.languages)
+            .bind(&self.mobiles)
+            .bind(&self.phones)
+            .bind(&self.emails)
+            .bind(&self.telegram_chat_ids)
+            .bind(&self.organisations)
+            .bind(&self.birth_dates)
+    }
 }
 
 async fn insert_contacts(
@@ -319,7 +326,7 @@ async fn insert_contacts(
         return Ok(());
     }
     let c = ContactColumns::of(contacts);
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO contacts (id, external_id, role, first_name, last_name, language, mobile, \
          phone, email, telegram_chat_id, organisation, birth_date, created_at, updated_at) \
          SELECT id, external_id, role, first_name, last_name, language, mobile, phone, email, \
@@ -330,20 +337,8 @@ async fn insert_contacts(
          telegram_chat_id, organisation, birth_date) ORDER BY id",
     )
     .bind(&c.ids)
-    .bind(&c.external_ids)
-    .bind(&c.roles)
-    .bind(&c.first_names)
-    .bind(&c.last_names)
-    .bind(&c.languages)
-    .bind(&c.mobiles)
-    .bind(&c.phones)
-    .bind(&c.emails)
-    .bind(&c.telegram_chat_ids)
-    .bind(&c.organisations)
-    .bind(&c.birth_dates)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
+    .bind(&c.external_ids);
+    c.bind_fields(query).bind(at_ms).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -363,7 +358,7 @@ async fn update_contacts(
         .iter()
         .map(|id| versions.get(id).map(String::as_str))
         .collect();
-    let updated = sqlx::query(
+    let query = sqlx::query(
         "UPDATE contacts c SET role = n.role, first_name = n.first_name, \
          last_name = n.last_name, language = n.language, mobile = n.mobile, phone = n.phone, \
          email = n.email, telegram_chat_id = n.telegram_chat_id, \
@@ -375,21 +370,13 @@ async fn update_contacts(
          WHERE c.id = n.id AND c.xmin::text = n.version",
     )
     .bind(&c.ids)
-    .bind(&seen)
-    .bind(&c.roles)
-    .bind(&c.first_names)
-    .bind(&c.last_names)
-    .bind(&c.languages)
-    .bind(&c.mobiles)
-    .bind(&c.phones)
-    .bind(&c.emails)
-    .bind(&c.telegram_chat_ids)
-    .bind(&c.organisations)
-    .bind(&c.birth_dates)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .bind(&seen);
+    let updated = c
+        .bind_fields(query)
+        .bind(at_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     Ok(updated == contacts.len() as u64)
 }
 
@@ -471,6 +458,21 @@ impl<'c> AppointmentColumns<'c> {
         }
         columns
     }
+
+    /// Binds the columns from `patient_id` to `status`, in the table's order.
+    fn bind_fields<'q>(
+        &'q self,
+        query: Query<'q, Postgres, PgArguments>,
+    ) -> Query<'q, Postgres, PgArguments> {
+        query
+            .bind(&self.patient_ids)
+            .bind(&self.gp_ids)
+            .bind(&self.starts_at)
+            .bind(&self.campuses)
+            .bind(&self.departments)
+            .bind(&self.practitioners)
+            .bind(&self.statuses)
+    }
 }
 
 async fn insert_appointments(
@@ -481,7 +483,7 @@ async fn insert_appointments(
         return Ok(());
     }
     let a = AppointmentColumns::of(appointments);
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO appointments (external_id, patient_id, gp_id, starts_at, campus, \
          department, practitioner, status) \
          SELECT external_id, patient_id, gp_id, starts_at, campus, department, practitioner, \
@@ -490,16 +492,8 @@ async fn insert_appointments(
          AS n(external_id, patient_id, gp_id, starts_at, campus, department, practitioner, \
          status, n) ORDER BY n",
     )
-    .bind(&a.external_ids)
-    .bind(&a.patient_ids)
-    .bind(&a.gp_ids)
-    .bind(&a.starts_at)
-    .bind(&a.campuses)
-    .bind(&a.departments)
-    .bind(&a.practitioners)
-    .bind(&a.statuses)
-    .execute(&mut **tx)
-    .await?;
+    .bind(&a.external_ids);
+    a.bind_fields(query).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -526,7 +520,7 @@ async fn update_appointments(
         .iter()
         .map(|key| versions.get(*key).map(String::as_str))
         .collect();
-    let updated = sqlx::query(
+    let query = sqlx::query(
         "UPDATE appointments a SET patient_id = n.patient_id, gp_id = n.gp_id, \
          starts_at = n.starts_at, campus = n.campus, department = n.department, \
          practitioner = n.practitioner, status = n.status \
@@ -537,17 +531,12 @@ async fn update_appointments(
          WHERE a.external_id = n.external_id AND a.xmin::text = n.version",
     )
     .bind(&a.external_ids)
-    .bind(&seen)
-    .bind(&a.patient_ids)
-    .bind(&a.gp_ids)
-    .bind(&a.starts_at)
-    .bind(&a.campuses)
-    .bind(&a.departments)
-    .bind(&a.practitioners)
-    .bind(&a.statuses)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .bind(&seen);
+    let updated = a
+        .bind_fields(query)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     Ok(updated == a.external_ids.len() as u64)
 }
 
@@ -605,12 +594,12 @@ async fn write_conflicts(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::testing;
     use crate::domain::{AppointmentStatus, Identity, NewAppointment, NewContact, Role};
     use crate::store::DirectoryStore;
 
-    fn patient(number: &str, first: &str, mobile: Option<&str>) -> NewContact {
+    pub(crate) fn patient(number: &str, first: &str, mobile: Option<&str>) -> NewContact {
         NewContact {
             external_id: number.into(),
             identities: vec![Identity::patient(number)],
@@ -627,7 +616,7 @@ mod tests {
         }
     }
 
-    fn appointment(external_id: &str, patient: &str, campus: &str) -> NewAppointment {
+    pub(crate) fn appointment(external_id: &str, patient: &str, campus: &str) -> NewAppointment {
         NewAppointment {
             external_id: external_id.into(),
             patient: Identity::patient(patient),

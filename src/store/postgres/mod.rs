@@ -14,6 +14,7 @@ mod messages;
 mod plan;
 mod queue;
 mod receipts;
+mod reports;
 mod selection;
 mod telegram;
 mod updates;

@@ -304,3 +304,153 @@ pub(super) async fn plan_fallback(
     writer.tx.commit().await?;
     Ok(created)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::queue::fixture::{broadcast, T0};
+    use super::super::testing;
+    use super::PostgresStore;
+    use crate::domain::{ChannelKind, DeliveryState, Language, RenderedMessage};
+    use crate::store::{FallbackPlan, FallbackRule, NewDelivery, QueueStore};
+    use std::sync::Arc;
+
+    async fn count(store: &PostgresStore, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_plans_of_the_same_rows_at_once_write_each_row_once() {
+        let Some(store) = testing::store("plans_at_once").await else {
+            return;
+        };
+        let store = Arc::new(store);
+        let update = broadcast(&store, 200).await;
+        // The same rows on another channel, planned by two processes at once.
+        let rows: Vec<NewDelivery> = sqlx::query_as::<_, (i64,)>("SELECT id FROM contacts")
+            .fetch_all(store.pool())
+            .await
+            .expect("contacts")
+            .into_iter()
+            .map(|(contact_id,)| NewDelivery {
+                update_id: update,
+                contact_id,
+                channel: ChannelKind::Telegram,
+                address: Some(format!("chat-{contact_id}")),
+                language: Language::En,
+                content: RenderedMessage {
+                    subject: None,
+                    body: "The hospital's systems are down. ".repeat(40),
+                    body_html: None,
+                },
+                state: DeliveryState::Pending,
+                detail: None,
+            })
+            .collect();
+        let rows = Arc::new(rows);
+        let planner = |store: Arc<PostgresStore>, rows: Arc<Vec<NewDelivery>>| async move {
+            let mut plan = store.begin_plan(T0).await.expect("plan");
+            let inserted = plan.insert(&rows).await.expect("insert");
+            plan.commit(update, T0).await.expect("commit");
+            inserted
+        };
+        let (first, second) = tokio::join!(
+            tokio::spawn(planner(Arc::clone(&store), Arc::clone(&rows))),
+            tokio::spawn(planner(Arc::clone(&store), Arc::clone(&rows)))
+        );
+        assert_eq!(first.expect("first") + second.expect("second"), 200);
+        let telegram = "FROM deliveries WHERE channel = 'telegram'";
+        assert_eq!(
+            count(&store, &format!("SELECT COUNT(*) {telegram}")).await,
+            200
+        );
+        let planned = format!(
+            "SELECT COUNT(*) FROM delivery_events WHERE from_state IS NULL \
+             AND delivery_id IN (SELECT id {telegram})"
+        );
+        assert_eq!(count(&store, &planned).await, 200);
+        let packed = format!(
+            "SELECT COUNT(*) FROM delivery_messages WHERE dictionary_id IS NOT NULL \
+             AND delivery_id IN (SELECT id {telegram})"
+        );
+        assert_eq!(count(&store, &packed).await, 200);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_sweeps_at_once_plan_each_fallback_once() {
+        let Some(store) = testing::store("sweeps_at_once").await else {
+            return;
+        };
+        let store = Arc::new(store);
+        let update = broadcast(&store, 3).await;
+        // An SMS to each contact, handed to a gateway at T0: two that ask for receipts.
+        sqlx::query(
+            "INSERT INTO deliveries (update_id, contact_id, channel, address, language, state, \
+             gateway_id, updated_at) \
+             SELECT update_id, contact_id, 'sms', '+3247000000' || contact_id, 'en', 'sent', \
+               CASE WHEN contact_id % 3 = 0 THEN 'twilio:' ELSE 'kannel:' END || id, $1 \
+             FROM deliveries",
+        )
+        .bind(T0)
+        .execute(store.pool())
+        .await
+        .expect("sms");
+        let rule = FallbackRule {
+            silent_since_ms: Some(T0 + 10),
+            receipt_gateways: vec!["kannel".to_string()],
+        };
+        let due = store.fallback_due(update, &rule, 0, 10).await.expect("due");
+        assert_eq!(due.len(), 2, "{due:?}");
+        assert!(due
+            .iter()
+            .all(|d| d.planned == [ChannelKind::Email] && d.state == DeliveryState::Sent));
+        let plans: Vec<FallbackPlan> = due
+            .iter()
+            .map(|d| FallbackPlan {
+                sms_delivery_id: d.delivery_id,
+                rows: vec![NewDelivery {
+                    update_id: update,
+                    contact_id: d.contact_id,
+                    channel: ChannelKind::Telegram,
+                    address: None,
+                    language: Language::En,
+                    content: RenderedMessage::default(),
+                    state: DeliveryState::Skipped,
+                    detail: Some("no Telegram chat".to_string()),
+                }],
+                note: "no receipt: the fallback follows".to_string(),
+            })
+            .collect();
+        let (rule, plans) = (Arc::new(rule), Arc::new(plans));
+        let sweep = |store: Arc<PostgresStore>,
+                     rule: Arc<FallbackRule>,
+                     plans: Arc<Vec<FallbackPlan>>| async move {
+            store
+                .plan_fallback(&rule, &plans, T0 + 20)
+                .await
+                .expect("sweep")
+        };
+        let (first, second) = tokio::join!(
+            tokio::spawn(sweep(
+                Arc::clone(&store),
+                Arc::clone(&rule),
+                Arc::clone(&plans)
+            )),
+            tokio::spawn(sweep(
+                Arc::clone(&store),
+                Arc::clone(&rule),
+                Arc::clone(&plans)
+            ))
+        );
+        assert_eq!(first.expect("first") + second.expect("second"), 2);
+        let notes = "SELECT COUNT(*) FROM delivery_events WHERE detail LIKE 'no receipt%'";
+        assert_eq!(count(&store, notes).await, 2);
+        assert!(store
+            .fallback_due(update, &rule, 0, 10)
+            .await
+            .expect("due")
+            .is_empty());
+    }
+}

@@ -186,3 +186,44 @@ pub(super) mod fixture {
         .expect("events")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{broadcast, T0};
+    use crate::store::postgres::testing;
+    use crate::store::{BreakerRecord, QueueStore};
+
+    #[tokio::test]
+    async fn the_backlog_counts_what_is_due_and_a_breaker_keeps_its_latest_change() {
+        let Some(store) = testing::store("backlog_breakers").await else {
+            return;
+        };
+        let update = broadcast(&store, 3).await;
+        let backlog = store.backlog(update).await.expect("backlog");
+        assert_eq!(
+            (backlog.open, backlog.held, backlog.next_due_ms),
+            (3, 0, Some(T0))
+        );
+        let breaker = |state: &str, since_ms: i64, last_error: Option<&str>| BreakerRecord {
+            gateway: "kannel".to_string(),
+            state: state.to_string(),
+            since_ms,
+            last_error: last_error.map(str::to_string),
+        };
+        let open = breaker("open", T0 + 2, Some("503"));
+        store.record_breaker(&open).await.expect("open");
+        store
+            .record_breaker(&breaker("closed", T0 + 1, None))
+            .await
+            .expect("an earlier change, recorded late");
+        assert_eq!(store.breakers().await.expect("breakers"), [open]);
+        store
+            .record_breaker(&breaker("half-open", T0 + 3, None))
+            .await
+            .expect("half-open");
+        assert_eq!(
+            store.breakers().await.expect("breakers"),
+            [breaker("half-open", T0 + 3, Some("503"))]
+        );
+    }
+}

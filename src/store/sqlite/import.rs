@@ -6,15 +6,14 @@
 
 use super::lists::{push_in, KEYS_PER_LOOKUP, ROWS_PER_STATEMENT};
 use super::SqliteStore;
-use crate::domain::{Identity, NewAppointment, NewContact};
+use crate::domain::{NewAppointment, NewContact};
 use crate::store::merge::{
-    contacts_to_load, decided_conflict, plan_contacts, wanted_identities, AppointmentRow, Conflict,
-    Current,
+    decided_conflict, plan_contacts, AppointmentRow, Conflict, Current, KnownOwners,
 };
-use crate::store::rows::{contact_from_row, identity_from_row, CONTACT_COLUMNS};
+use crate::store::rows::{contact_from_row, CONTACT_COLUMNS};
 use crate::store::{ImportCounts, Result, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 impl SqliteStore {
     pub(super) async fn import_batch(
@@ -80,8 +79,8 @@ async fn merge_batch<'a>(
     at_ms: i64,
     accepted: Option<i64>,
 ) -> Result<ImportCounts> {
-    let known_owners = load_owners(tx, &wanted_identities(contacts, appointments)).await?;
-    let current = load_contacts(tx, &contacts_to_load(&known_owners, accepted)).await?;
+    let known_owners = load_owners(tx, KnownOwners::of(contacts, appointments)).await?;
+    let current = load_contacts(tx, &known_owners.contacts(accepted)).await?;
     let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
         .fetch_one(&mut **tx)
         .await?;
@@ -220,31 +219,20 @@ async fn write_conflicts(
     Ok(())
 }
 
-/// The known owner of each of `wanted` that has one, keyed by `wanted`'s own identity.
 async fn load_owners<'a>(
     tx: &mut Transaction<'static, Sqlite>,
-    wanted: &[&'a Identity],
-) -> Result<HashMap<&'a Identity, i64>> {
-    let mut values: Vec<&str> = wanted
-        .iter()
-        .map(|identity| identity.value.as_str())
-        .collect();
-    values.sort_unstable();
-    values.dedup();
-    let wanted: HashSet<&'a Identity> = wanted.iter().copied().collect();
-    let mut owners = HashMap::with_capacity(wanted.len());
-    for chunk in values.chunks(KEYS_PER_LOOKUP) {
+    mut known: KnownOwners<'a>,
+) -> Result<KnownOwners<'a>> {
+    for chunk in known.values().chunks(KEYS_PER_LOOKUP) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT kind, system, value, contact_id FROM contact_identities WHERE value",
         );
         push_in(&mut query, chunk.iter().copied());
         for row in query.build().fetch_all(&mut **tx).await? {
-            if let Some(&identity) = wanted.get(&identity_from_row(&row)?) {
-                owners.insert(identity, row.try_get("contact_id")?);
-            }
+            known.read(&row)?;
         }
     }
-    Ok(owners)
+    Ok(known)
 }
 
 async fn load_contacts(
