@@ -116,10 +116,9 @@ impl Backend {
                 (schema.url.clone(), None, Some(schema))
             }
         };
-        let store = match store::open(&url, &PoolSettings::default()).await {
-            Ok(store) => store,
-            Err(error) => panic!("{self:?}: cannot open {url}: {error}"),
-        };
+        let store = store::open(&url, &PoolSettings::default())
+            .await
+            .unwrap_or_else(|error| panic!("{self:?}: cannot open {url}: {error}"));
         let place = Place {
             _dir: dir,
             _schema: schema,
@@ -2527,6 +2526,156 @@ contract!(
             store.progress_mark(9_999).await,
             Err(StoreError::NotFound(_))
         ));
+    }
+);
+
+// ---- Several processes at once ----
+
+contract!(
+    planners_running_at_once_write_each_delivery_once,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 200).await;
+        let update = draft(store).await;
+        let rows: Arc<Vec<NewDelivery>> = Arc::new(
+            people
+                .iter()
+                .flat_map(|contact| [row(update, contact, Email), row(update, contact, Sms)])
+                .collect(),
+        );
+        let mut planners = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let planner = db.reopen().await;
+            let rows = Arc::clone(&rows);
+            planners.spawn(async move { plan(&*planner, &rows, T0).await });
+        }
+        let mut new = 0;
+        while let Some(written) = planners.join_next().await {
+            new += written.expect("planner");
+        }
+        assert_eq!(new, 400, "each row written by one planner");
+        assert_eq!(store.planned_at(update).await.expect("planned"), Some(T0));
+        let claimed = claim(store, update, T0, 1_000).await;
+        assert_eq!(claimed.len(), 400);
+        for delivery in claimed.iter().step_by(37) {
+            assert_eq!(
+                events(store, delivery.id).await.len(),
+                2,
+                "planned once, claimed once"
+            );
+        }
+    }
+);
+
+contract!(
+    a_receipt_taken_by_several_instances_at_once_applies_once,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 1).await;
+        let update = draft(store).await;
+        plan(store, &[row(update, &people[0], Sms)], T0).await;
+        let delivery = claim(store, update, T0, 10).await.remove(0);
+        let sent = Transition {
+            gateway_id: Some("kannel:m-1".into()),
+            ..moved(&delivery, Sent, T0 + 1)
+        };
+        assert_eq!(record(store, &[sent]).await, [true]);
+        let mut instances = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            // A gateway that sends its report again to every instance behind the balancer.
+            let instance = db.reopen().await;
+            instances.spawn(async move {
+                instance
+                    .record_receipts(&[kannel("m-1", "1", Delivered, T0 + 10)])
+                    .await
+                    .expect("receipts")
+            });
+        }
+        let mut effects = Vec::new();
+        while let Some(effect) = instances.join_next().await {
+            effects.extend(effect.expect("instance"));
+        }
+        let applied = effects
+            .iter()
+            .filter(|effect| **effect == ReceiptEffect::Applied)
+            .count();
+        let duplicates = effects
+            .iter()
+            .filter(|effect| **effect == ReceiptEffect::Duplicate)
+            .count();
+        assert_eq!((applied, duplicates), (1, 7), "{effects:?}");
+        assert_eq!(now(store, &delivery).await.state, Delivered);
+        let delivered = events(store, delivery.id)
+            .await
+            .into_iter()
+            .filter(|(_, to, _)| to == "delivered")
+            .count();
+        assert_eq!(delivered, 1);
+    }
+);
+
+contract!(
+    fallback_sweeps_running_at_once_plan_each_fallback_once,
+    |db: Db| async move {
+        let store = &*db.store;
+        let people = contacts(store, 50).await;
+        let update = draft(store).await;
+        let rows: Vec<NewDelivery> = people.iter().map(|c| row(update, c, Sms)).collect();
+        plan(store, &rows, T0).await;
+        let claimed = claim(store, update, T0, 100).await;
+        let refused: Vec<Transition> = claimed
+            .iter()
+            .map(|delivery| moved(delivery, Undeliverable, T0 + 1))
+            .collect();
+        assert!(record(store, &refused).await.iter().all(|applied| *applied));
+        let plans: Arc<Vec<FallbackPlan>> = Arc::new(
+            claimed
+                .iter()
+                .map(|delivery| {
+                    let contact = people
+                        .iter()
+                        .find(|contact| contact.id == delivery.contact_id)
+                        .expect("a contact of ours");
+                    FallbackPlan {
+                        sms_delivery_id: delivery.id,
+                        rows: vec![row(update, contact, Email)],
+                        note: "fallback to e-mail".into(),
+                    }
+                })
+                .collect(),
+        );
+        let finals = FallbackRule {
+            silent_since_ms: None,
+            receipt_gateways: Vec::new(),
+        };
+        let mut sweeps = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let sweep = db.reopen().await;
+            let (plans, rule) = (Arc::clone(&plans), finals.clone());
+            sweeps.spawn(async move {
+                sweep
+                    .plan_fallback(&rule, &plans, T0 + 1_000)
+                    .await
+                    .expect("plan fallback")
+            });
+        }
+        let mut created = 0;
+        while let Some(rows) = sweeps.join_next().await {
+            created += rows.expect("sweep");
+        }
+        assert_eq!(created, 50, "each fallback planned by one sweep");
+        assert!(store
+            .fallback_due(update, &finals, 0, 100)
+            .await
+            .expect("fallback due")
+            .is_empty());
+        let notes = events(store, claimed[0].id)
+            .await
+            .into_iter()
+            .filter(|(_, _, detail)| detail.as_deref() == Some("fallback to e-mail"))
+            .count();
+        assert_eq!(notes, 1, "one note on the SMS");
+        assert_eq!(claim(store, update, T0 + 1_000, 100).await.len(), 50);
     }
 );
 

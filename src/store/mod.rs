@@ -2,6 +2,7 @@
 //! one trait per role, in scope through [`prelude`]), so a PostgreSQL implementation can stand
 //! beside [`sqlite::SqliteStore`] without changing them.
 
+mod control;
 mod lookup;
 mod machine;
 mod merge;

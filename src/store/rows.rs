@@ -6,7 +6,10 @@ use crate::domain::{
     Identity, Language, PublicReference, ResponseType, Severity, Update, UpdateKind, UpdateState,
     UpdateText, Urgency,
 };
-use crate::store::{BookedPlace, Result, StoreError};
+use crate::store::{
+    BookedPlace, FailureRow, Result, Review, StatusRow, StoreError, Unreached, UnreachedDelivery,
+    UpdateEvent, Verdict,
+};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -237,6 +240,85 @@ pub(super) fn update_from_row(
         fr: text(Language::Fr)?,
         en: text(Language::En)?,
     })
+}
+
+/// A row of `reviews`: update_id, at, by_whom, verdict, comment.
+pub(super) fn review_from_row(row: &impl RowExt) -> Result<Review> {
+    let update_id = row.int("update_id")?;
+    let verdict = match row.text("verdict")?.as_str() {
+        "approved" => Verdict::Approved,
+        "returned" => Verdict::Returned,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "review of update {update_id}: verdict {other:?}"
+            )))
+        }
+    };
+    Ok(Review {
+        update_id,
+        at_ms: row.int("at")?,
+        by: row.text("by_whom")?,
+        verdict,
+        comment: row.opt_text("comment")?,
+    })
+}
+
+/// A row of the status counts: state, channel, language, role, gateway, n.
+pub(super) fn status_row_from_row(row: &impl RowExt) -> Result<StatusRow> {
+    Ok(StatusRow {
+        state: parse_col(row, "state")?,
+        channel: parse_col(row, "channel")?,
+        language: parse_col(row, "language")?,
+        audience: parse_col(row, "role")?,
+        gateway: row.opt_text("gateway")?,
+        count: u64::try_from(row.int("n")?).unwrap_or_default(),
+    })
+}
+
+/// A row of the failure counts: channel, state, last_error, n.
+pub(super) fn failure_row_from_row(row: &impl RowExt) -> Result<FailureRow> {
+    Ok(FailureRow {
+        channel: parse_col(row, "channel")?,
+        state: parse_col(row, "state")?,
+        reason: row.opt_text("last_error")?,
+        count: u64::try_from(row.int("n")?).unwrap_or_default(),
+    })
+}
+
+/// A row of `update_events`: at, action, by_whom, detail.
+pub(super) fn update_event_from_row(row: &impl RowExt) -> Result<UpdateEvent> {
+    Ok(UpdateEvent {
+        at_ms: row.int("at")?,
+        action: row.text("action")?,
+        by: row.opt_text("by_whom")?,
+        detail: row.opt_text("detail")?,
+    })
+}
+
+/// The contacts no delivery reached, each with its deliveries: `rows` of `deliveries`
+/// (contact_id, channel, state, last_error) in the order they were planned.
+pub(super) fn unreached_from_rows(
+    contacts: Vec<Contact>,
+    rows: &[impl RowExt],
+) -> Result<Vec<Unreached>> {
+    let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
+    for row in rows {
+        deliveries
+            .entry(row.int("contact_id")?)
+            .or_default()
+            .push(UnreachedDelivery {
+                channel: parse_col(row, "channel")?,
+                state: parse_col(row, "state")?,
+                error: row.opt_text("last_error")?,
+            });
+    }
+    Ok(contacts
+        .into_iter()
+        .map(|contact| Unreached {
+            deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
+            contact,
+        })
+        .collect())
 }
 
 /// A time as the people reading the record think of it.

@@ -383,7 +383,7 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
 /// `tocsin serve --no-dispatch` takes receipts and answers pages but sends nothing: an update
 /// due now stays as it was through two of the scheduler's ticks, until a worker sends it.
 async fn serve_without_dispatch_leaves_the_sending_to_the_workers(backend: Backend) {
-    let Some(test) = backend.app("serve_no_dispatch", |_| {}).await else {
+    let Some(test) = backend.app(|_| {}).await else {
         return;
     };
     seed(&test.app, 30).await;

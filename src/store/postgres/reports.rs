@@ -5,15 +5,16 @@
 
 use super::messages;
 use super::PostgresStore;
-use crate::domain::{ChannelKind, UnknownChannel, UnknownState};
-use crate::store::rows::{contact_from_row, parse_col, CONTACT_COLUMNS};
+use crate::domain::ChannelKind;
+use crate::store::rows::{
+    contact_from_row, failure_row_from_row, parse_col, status_row_from_row, unreached_from_rows,
+    CONTACT_COLUMNS,
+};
 use crate::store::{
-    FailureRow, ProgressMark, ReportStore, Result, StatusRow, StoreError, StoredDelivery,
-    Unreached, UnreachedDelivery,
+    FailureRow, ProgressMark, ReportStore, Result, StatusRow, StoreError, StoredDelivery, Unreached,
 };
 use async_trait::async_trait;
 use sqlx::Row;
-use std::collections::HashMap;
 
 #[async_trait]
 impl ReportStore for PostgresStore {
@@ -136,19 +137,7 @@ async fn status(store: &PostgresStore, update_id: i64) -> Result<Vec<StatusRow>>
     .bind(update_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let count: i64 = row.try_get("n")?;
-            Ok(StatusRow {
-                state: parse_col(row, "state")?,
-                channel: parse_col(row, "channel")?,
-                language: parse_col(row, "language")?,
-                audience: parse_col(row, "role")?,
-                gateway: row.try_get("gateway")?,
-                count: u64::try_from(count).unwrap_or_default(),
-            })
-        })
-        .collect()
+    rows.iter().map(status_row_from_row).collect()
 }
 
 async fn failure_reasons(store: &PostgresStore, update_id: i64) -> Result<Vec<FailureRow>> {
@@ -162,17 +151,7 @@ async fn failure_reasons(store: &PostgresStore, update_id: i64) -> Result<Vec<Fa
     .bind(update_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let count: i64 = row.try_get("n")?;
-            Ok(FailureRow {
-                channel: parse_col(row, "channel")?,
-                state: parse_col(row, "state")?,
-                reason: row.try_get("last_error")?,
-                count: u64::try_from(count).unwrap_or_default(),
-            })
-        })
-        .collect()
+    rows.iter().map(failure_row_from_row).collect()
 }
 
 async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreached>> {
@@ -197,7 +176,7 @@ async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreache
     // are read in one query, in the order they were planned (the first channel tried, then
     // its fallback).
     let ids: Vec<i64> = contacts.iter().map(|contact| contact.id).collect();
-    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+    let deliveries = sqlx::query(
         "SELECT contact_id, channel, state, last_error FROM deliveries \
          WHERE update_id = $1 AND contact_id = ANY($2) ORDER BY contact_id, id",
     )
@@ -205,28 +184,7 @@ async fn unreached(store: &PostgresStore, update_id: i64) -> Result<Vec<Unreache
     .bind(&ids)
     .fetch_all(store.pool())
     .await?;
-    let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
-    for (contact_id, channel, state, error) in rows {
-        deliveries
-            .entry(contact_id)
-            .or_default()
-            .push(UnreachedDelivery {
-                channel: channel
-                    .parse()
-                    .map_err(|error: UnknownChannel| StoreError::Corrupt(error.to_string()))?,
-                state: state
-                    .parse()
-                    .map_err(|error: UnknownState| StoreError::Corrupt(error.to_string()))?,
-                error,
-            });
-    }
-    Ok(contacts
-        .into_iter()
-        .map(|contact| Unreached {
-            deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
-            contact,
-        })
-        .collect())
+    unreached_from_rows(contacts, &deliveries)
 }
 
 async fn events(

@@ -5,6 +5,7 @@
 use super::lists::{push_in, ROWS_PER_STATEMENT};
 use super::SqliteStore;
 use crate::domain::DeliveryState;
+use crate::store::rows::{review_from_row, update_event_from_row};
 use crate::store::{Result, RetryFilter, Review, StartRefusal, StoreError, UpdateEvent, Verdict};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
@@ -255,10 +256,7 @@ pub(super) async fn retry_deliveries(
     )
     .await?;
     unhold(&mut tx, id, at_ms).await?;
-    let mut detail = format!("sent again at the request of {by}");
-    if let Some(reason) = &filter.reason {
-        detail.push_str(&format!(" (those that failed with {reason:?})"));
-    }
+    let detail = filter.event_detail(by);
     let mut query =
         QueryBuilder::<Sqlite>::new("SELECT id, state FROM deliveries WHERE update_id = ");
     query.push_bind(id).push(" AND state");
@@ -293,35 +291,29 @@ pub(super) async fn retry_deliveries(
     )
     .await?;
     let count = retried.len() as u64;
-    let states: Vec<&str> = filter.states.iter().map(|state| state.as_str()).collect();
-    let mut what = format!("{count} deliveries ({})", states.join(", "));
-    if let Some(channel) = filter.channel {
-        what.push_str(&format!(" on {channel}"));
-    }
-    if let Some(reason) = &filter.reason {
-        what.push_str(&format!(" failing with {reason:?}"));
-    }
-    log(&mut tx, id, at_ms, "retried", Some(by), Some(&what)).await?;
+    log(
+        &mut tx,
+        id,
+        at_ms,
+        "retried",
+        Some(by),
+        Some(&filter.summary(count)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(count)
 }
 
 pub(super) async fn update_events(store: &SqliteStore, id: i64) -> Result<Vec<UpdateEvent>> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+    sqlx::query(
         "SELECT at, action, by_whom, detail FROM update_events WHERE update_id = ? ORDER BY id",
     )
     .bind(id)
     .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(at_ms, action, by, detail)| UpdateEvent {
-            at_ms,
-            action,
-            by,
-            detail,
-        })
-        .collect())
+    .await?
+    .iter()
+    .map(update_event_from_row)
+    .collect()
 }
 
 /// Appends a reviewer's verdict inside `tx`.
@@ -369,9 +361,9 @@ pub(super) async fn return_update(
 
 /// The verdicts on one update, or the last one on each update.
 pub(super) async fn reviews(store: &SqliteStore, id: Option<i64>) -> Result<Vec<Review>> {
-    let rows: Vec<(i64, i64, String, String, Option<String>)> =
+    let rows =
         match id {
-            Some(id) => sqlx::query_as(
+            Some(id) => sqlx::query(
                 "SELECT update_id, at, by_whom, verdict, comment FROM reviews WHERE update_id = ? \
              ORDER BY id",
             )
@@ -379,7 +371,7 @@ pub(super) async fn reviews(store: &SqliteStore, id: Option<i64>) -> Result<Vec<
             .fetch_all(store.pool())
             .await?,
             None => {
-                sqlx::query_as(
+                sqlx::query(
                     "SELECT update_id, at, by_whom, verdict, comment FROM reviews \
              WHERE id IN (SELECT MAX(id) FROM reviews GROUP BY update_id) ORDER BY update_id",
                 )
@@ -387,26 +379,7 @@ pub(super) async fn reviews(store: &SqliteStore, id: Option<i64>) -> Result<Vec<
                 .await?
             }
         };
-    rows.into_iter()
-        .map(|(update_id, at_ms, by, verdict, comment)| {
-            let verdict = match verdict.as_str() {
-                "approved" => Verdict::Approved,
-                "returned" => Verdict::Returned,
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "review of update {update_id}: verdict {other:?}"
-                    )))
-                }
-            };
-            Ok(Review {
-                update_id,
-                at_ms,
-                by,
-                verdict,
-                comment,
-            })
-        })
-        .collect()
+    rows.iter().map(review_from_row).collect()
 }
 
 pub(super) async fn schedule_update(

@@ -21,8 +21,9 @@ use super::lookup::owner_of_key;
 use super::merge::import_conflict_from_row;
 use super::messages::{Dictionaries, MessageRow};
 use super::rows::{
-    audiences_column, booked_place_from_row, channels_column, contact_from_row, identity_from_row,
-    parse_col, update_from_row, update_text_from_row, CONTACT_COLUMNS,
+    audiences_column, booked_place_from_row, channels_column, contact_from_row,
+    failure_row_from_row, identity_from_row, parse_col, status_row_from_row, unreached_from_rows,
+    update_from_row, update_text_from_row, CONTACT_COLUMNS,
 };
 use super::selection::{push_selection, recipients_query};
 use super::{
@@ -36,10 +37,7 @@ use super::{
     FallbackRule, ImportCounts, PlanWriter, ProgressMark, Receipt, ReceiptEffect, Recipient,
     Result, StatusRow, StoreError, StoredDelivery, Transition, Unreached,
 };
-use super::{
-    Binding, ImportConflict, RetryFilter, StartRefusal, TelegramChat, UnreachedDelivery,
-    UpdateEvent,
-};
+use super::{Binding, ImportConflict, RetryFilter, StartRefusal, TelegramChat, UpdateEvent};
 use crate::domain::{
     Certainty, ChannelKind, Contact, Identity, Language, NewAppointment, NewContact, NewUpdate,
     PublicReference, ResponseType, Selection, Severity, Update, UpdateState, Urgency,
@@ -50,7 +48,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -752,19 +749,7 @@ impl ReportStore for SqliteStore {
             .bind(update_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("n")?;
-                Ok(StatusRow {
-                    state: parse_col(row, "state")?,
-                    channel: parse_col(row, "channel")?,
-                    language: parse_col(row, "language")?,
-                    audience: parse_col(row, "role")?,
-                    gateway: row.try_get("gateway")?,
-                    count: u64::try_from(count).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(status_row_from_row).collect()
     }
 
     async fn failure_reasons(&self, update_id: i64) -> Result<Vec<FailureRow>> {
@@ -776,17 +761,7 @@ impl ReportStore for SqliteStore {
         .bind(update_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("n")?;
-                Ok(FailureRow {
-                    channel: parse_col(row, "channel")?,
-                    state: parse_col(row, "state")?,
-                    reason: row.try_get("last_error")?,
-                    count: u64::try_from(count).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(failure_row_from_row).collect()
     }
 
     async fn unreached(&self, update_id: i64) -> Result<Vec<Unreached>> {
@@ -809,7 +784,7 @@ impl ReportStore for SqliteStore {
             .collect::<Result<Vec<_>>>()?;
         // After a halt or a stopped channel the list is the whole audience: deliveries are
         // read a chunk of contacts at a time, not one contact at a time.
-        let mut deliveries: HashMap<i64, Vec<UnreachedDelivery>> = HashMap::new();
+        let mut deliveries = Vec::new();
         for chunk in contacts.chunks(KEYS_PER_LOOKUP) {
             // In the order they were planned: the first channel tried, then its fallback.
             let mut query = QueryBuilder::<Sqlite>::new(
@@ -818,34 +793,9 @@ impl ReportStore for SqliteStore {
             query.push_bind(update_id).push(" AND contact_id");
             push_in(&mut query, chunk.iter().map(|contact| contact.id));
             query.push(" ORDER BY contact_id, id");
-            let rows: Vec<(i64, String, String, Option<String>)> =
-                query.build_query_as().fetch_all(&self.pool).await?;
-            for (contact_id, channel, state, error) in rows {
-                deliveries
-                    .entry(contact_id)
-                    .or_default()
-                    .push(UnreachedDelivery {
-                        channel: channel.parse().map_err(
-                            |error: crate::domain::UnknownChannel| {
-                                StoreError::Corrupt(error.to_string())
-                            },
-                        )?,
-                        state: state
-                            .parse()
-                            .map_err(|error: crate::domain::UnknownState| {
-                                StoreError::Corrupt(error.to_string())
-                            })?,
-                        error,
-                    });
-            }
+            deliveries.extend(query.build().fetch_all(&self.pool).await?);
         }
-        Ok(contacts
-            .into_iter()
-            .map(|contact| Unreached {
-                deliveries: deliveries.remove(&contact.id).unwrap_or_default(),
-                contact,
-            })
-            .collect())
+        unreached_from_rows(contacts, &deliveries)
     }
 
     async fn events(
