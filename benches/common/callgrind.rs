@@ -139,11 +139,7 @@ fn per_item(counts: &[Count], name: &str) -> Option<f64> {
 /// included) and returns its counted phases in order; None, after saying so loudly, where
 /// valgrind cannot count.
 pub fn run_counted(arguments: &[String]) -> Result<Option<Vec<Count>>> {
-    let installed = Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) || !installed {
+    if !valgrind_installed() {
         println!();
         println!(
             "!!! NO INSTRUCTION COUNTS: valgrind is not installed (or this is not x86-64 Linux)."
@@ -200,6 +196,15 @@ pub fn run_counted(arguments: &[String]) -> Result<Option<Vec<Count>>> {
     Ok(Some(dumps.into_iter().map(|(_, count)| count).collect()))
 }
 
+/// Whether valgrind can count here: installed, on x86-64 Linux.
+pub fn valgrind_installed() -> bool {
+    cfg!(all(target_arch = "x86_64", target_os = "linux"))
+        && Command::new("valgrind")
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+}
+
 fn files(dir: &Path, prefix: &str) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -236,4 +241,15 @@ fn read_dump(path: &Path) -> Result<Option<Count>> {
             .with_context(|| format!("{}: items {items:?}", path.display()))?,
         instructions,
     }))
+}
+
+/// The total of instructions in a dump, whoever asked for it (`callgrind_control --dump` from
+/// outside the process included).
+pub fn total_in(path: &Path) -> Result<Option<u64>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix("totals: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok()))
 }

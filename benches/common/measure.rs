@@ -20,6 +20,11 @@ pub fn thread_cpu_seconds(tid: &str) -> f64 {
     cpu_in(&format!("/proc/self/task/{tid}/stat"))
 }
 
+/// CPU time another process (every thread) has used so far, in seconds; NaN once it is gone.
+pub fn process_cpu_seconds(pid: u32) -> f64 {
+    cpu_in(&format!("/proc/{pid}/stat"))
+}
+
 /// The calling thread's id, as `/proc/self/task/` names it.
 pub fn current_tid() -> String {
     std::fs::read_link("/proc/thread-self")
@@ -49,7 +54,7 @@ fn cpu_in(path: &str) -> f64 {
 }
 
 /// CPU time the whole machine has spent busy (every core, every process), from /proc/stat.
-fn machine_busy_seconds() -> f64 {
+pub fn machine_busy_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<f64> = stat
         .lines()

@@ -16,18 +16,25 @@ use std::time::Duration;
 use tocsin::dispatch::Tally;
 
 /// A benchmark's command line: `--name value` or `--name=value` for the names it takes a
-/// number for, and the switches `--counted` (this process runs under callgrind) and
-/// `--no-count` (skip that run). Anything else, such as cargo's `--bench`, is ignored.
+/// number (or a text) for, and the switches `--counted` (this process runs under callgrind)
+/// and `--no-count` (skip that run). Anything else, such as cargo's `--bench`, is ignored.
 pub struct Flags {
     numbers: std::collections::HashMap<String, usize>,
+    texts: std::collections::HashMap<String, String>,
     pub counted: bool,
     pub no_count: bool,
 }
 
 impl Flags {
     pub fn read(numbers: &[&str]) -> anyhow::Result<Flags> {
+        Flags::read_with_texts(numbers, &[])
+    }
+
+    /// As [`Flags::read`], with `texts` the names that take any text (a URL, a list).
+    pub fn read_with_texts(numbers: &[&str], texts: &[&str]) -> anyhow::Result<Flags> {
         let mut flags = Flags {
             numbers: std::collections::HashMap::new(),
+            texts: std::collections::HashMap::new(),
             counted: false,
             no_count: false,
         };
@@ -40,6 +47,15 @@ impl Flags {
             match name.as_str() {
                 callgrind::COUNTED => flags.counted = true,
                 "--no-count" => flags.no_count = true,
+                _ if texts.contains(&name.as_str()) => {
+                    let value = match inline {
+                        Some(value) => value,
+                        None => raw
+                            .next()
+                            .ok_or_else(|| anyhow::anyhow!("{name} needs a value"))?,
+                    };
+                    flags.texts.insert(name, value);
+                }
                 _ if numbers.contains(&name.as_str()) => {
                     let value = match inline {
                         Some(value) => value,
@@ -65,6 +81,11 @@ impl Flags {
     /// The number given for `name`, if it was.
     pub fn number(&self, name: &str) -> Option<usize> {
         self.numbers.get(name).copied()
+    }
+
+    /// The text given for `name`, if it was.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts.get(name).map(String::as_str)
     }
 }
 
