@@ -61,7 +61,7 @@ pub fn check(config: &Config) -> CheckReport {
                  defaults, documented in tocsin.example.toml"
             .to_string(),
     });
-    report.lines.push(database(&config.database_url));
+    database(config, &mut report);
     dispatch(config, &mut report);
     email(config, &mut report);
     sms(config, &mut report);
@@ -141,18 +141,46 @@ fn messages(config: &Config, report: &mut CheckReport) {
     }
 }
 
-fn database(url: &str) -> String {
-    let Some(path) = url
+fn database(config: &Config, report: &mut CheckReport) {
+    let url = &config.database_url;
+    if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-    else {
-        return format!("Database: {url}");
-    };
-    let path = path.split('?').next().unwrap_or(path);
-    if Path::new(path).exists() {
-        format!("Database: {url} (exists)")
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        report.lines.push(if Path::new(path).exists() {
+            format!("Database: {url} (exists)")
+        } else {
+            format!("Database: {url} (does not exist yet: tocsin import creates it)")
+        });
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        report.lines.push(format!(
+            "Database: {} (PostgreSQL, not contacted here: tocsin migrate does; up to {} \
+             connections per process, {} s to wait for one)",
+            without_password(url),
+            config.database.max_connections,
+            config.database.acquire_timeout_seconds
+        ));
     } else {
-        format!("Database: {url} (does not exist yet: tocsin import creates it)")
+        report
+            .lines
+            .push(format!("Database: {}", without_password(url)));
+        report.problems.push(format!(
+            "database_url {}: neither sqlite://FILE nor postgres://USER@HOST/DATABASE",
+            without_password(url)
+        ));
+    }
+}
+
+/// A URL as it may be shown: its password, if it has one, replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // A URL with a password has a host, so the password can always be set.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -602,6 +630,34 @@ status_callback = "https://tocsin.azt-testwijk.be/receipts/twilio"
 [sms.rates]
 twilio = 10
 "#;
+
+    #[test]
+    fn a_postgresql_database_is_shown_without_its_password_and_an_unknown_one_refuses() {
+        let mut config = Config::parse(COMPLETE, "COMPLETE").expect("complete");
+        let on_sqlite = check(&config).problems;
+        config.database_url = "postgres://tocsin:s3cret@db.example.be:5432/tocsin".into();
+        let text = check(&config).to_text();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("Database: postgres://tocsin:***@db.example.be:5432/tocsin (PostgreSQL"),
+            "{text}"
+        );
+        assert_eq!(
+            check(&config).problems,
+            on_sqlite,
+            "PostgreSQL is no problem"
+        );
+
+        config.database_url = "mysql://tocsin:s3cret@db.example.be/tocsin".into();
+        let report = check(&config);
+        assert!(!report.to_text().contains("s3cret"));
+        let refused = "database_url mysql://tocsin:***@db.example.be/tocsin: neither \
+                       sqlite://FILE nor postgres://USER@HOST/DATABASE";
+        assert_eq!(
+            report.problems,
+            [vec![refused.to_string()], on_sqlite].concat()
+        );
+    }
 
     #[test]
     fn the_defaults_are_named_as_placeholders_and_refuse() {

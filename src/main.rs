@@ -115,7 +115,7 @@ struct Cli {
     /// Configuration file (default: tocsin.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Database URL, e.g. sqlite://tocsin.db (default: database_url in the configuration).
+    /// Database URL, e.g. sqlite://tocsin.db or postgres://tocsin@db.example.be/tocsin (default: database_url in the configuration).
     /// Only `import` and `demo` create a database; every other command but `check` needs one
     /// that exists.
     #[arg(long, global = true, env = "TOCSIN_DATABASE_URL", value_name = "URL")]
@@ -386,11 +386,11 @@ enum UpdateCommand {
     },
     /// Plans and sends an approved update, and tracks it until every delivery is final.
     /// Sending a paused update again resumes the deliveries its stopped run held back.
-    /// With --at, only marks it for `tocsin serve` to start then.
+    /// With --at, only marks it for `tocsin serve` or a `tocsin worker` to start then.
     Send {
         /// The approved (or paused) update's id.
         id: i64,
-        /// When `tocsin serve` is to start it, in the hospital's time zone: "2026-12-01 09:30".
+        /// When `tocsin serve` or a `tocsin worker` is to start it, in the hospital's time zone: "2026-12-01 09:30".
         #[arg(long)]
         at: Option<String>,
         /// Who asks, with --at (kept in the update's log; default: the login name).
@@ -795,13 +795,7 @@ fn name_database(error: anyhow::Error, url: &str) -> anyhow::Error {
             || cause.is::<StoreError>()
             || matches!(cause.downcast_ref(), Some(AppError::Store(_)))
     });
-    let shown = match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    };
+    let shown = tocsin::check::without_password(url);
     if involved && !describe(&error).contains(&shown) {
         error.context(say!("error-database", url = shown))
     } else {

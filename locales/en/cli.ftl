@@ -263,7 +263,7 @@ run-stopped-refused = Refused meanwhile, to send again once fixed: tocsin update
 # $id, $by
 update-returned = Update { $id } sent back to its author by { $by }: it is still a draft.
 # $id, $at, $timezone
-update-scheduled = Update { $id } is to be sent at { $at } ({ $timezone }) by tocsin serve, which must be running then.
+update-scheduled = Update { $id } is to be sent at { $at } ({ $timezone }) by tocsin serve or a tocsin worker, one of which must be running then.
 # $id, $by, $count
 update-paused = Update { $id } paused by { $by }: { $count ->
         [one] { $count } delivery

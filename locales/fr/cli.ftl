@@ -275,7 +275,7 @@ run-stopped-refused = Refusés entre-temps, à renvoyer une fois corrigé : toc
 # $id, $by
 update-returned = Mise à jour { $id } renvoyée à son auteur par { $by } : elle reste un brouillon.
 # $id, $at, $timezone
-update-scheduled = Mise à jour { $id } à envoyer le { $at } ({ $timezone }) par tocsin serve, qui doit alors tourner.
+update-scheduled = Mise à jour { $id } à envoyer le { $at } ({ $timezone }) par tocsin serve ou un tocsin worker, dont l’un doit alors tourner.
 # $id, $by, $count
 update-paused = Mise à jour { $id } mise en pause par { $by } : { $count ->
         [one] { $count } envoi retenu

@@ -263,7 +263,7 @@ run-stopped-refused = Intussen geweigerd, opnieuw te versturen na de oplossing: 
 # $id, $by
 update-returned = Update { $id } teruggestuurd naar de auteur door { $by }: het blijft een ontwerp.
 # $id, $at, $timezone
-update-scheduled = Update { $id } wordt verstuurd op { $at } ({ $timezone }) door tocsin serve, dat dan moet draaien.
+update-scheduled = Update { $id } wordt verstuurd op { $at } ({ $timezone }) door tocsin serve of een tocsin worker, waarvan er dan een moet draaien.
 # $id, $by, $count
 update-paused = Update { $id } gepauzeerd door { $by }: { $count ->
         [one] { $count } verzending
