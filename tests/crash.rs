@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{
-    postgres, seed, tocsin_binary, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
-    HOSPITAL_TOML,
+    seed, tocsin_binary, Backend, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE, HOSPITAL_TOML,
 };
 use tocsin::app::Actor;
 use tocsin::domain::{ChannelKind, DeliveryState, UpdateState};
@@ -278,12 +277,6 @@ async fn nobody_twice_nobody_counted_sent_wrongly(
     (uncertain, uncertain_arrived)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// A `tocsin worker`, killed if the test fails while it runs.
 fn worker(config_file: &std::path::Path) -> Run {
     Run(Command::new(tocsin_binary())
@@ -308,23 +301,15 @@ async fn three_workers_one_killed(backend: Backend) {
     let Some(server) = SmtpServer::of(Mta::Aiosmtpd, &[]) else {
         return;
     };
-    let schema = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => match postgres::Schema::fresh().await {
-            Some(schema) => Some(schema),
-            None => return,
-        },
-    };
     let url = server.url();
-    let database = schema.as_ref().map(|schema| schema.url.clone());
-    let test = TestApp::new(move |config| {
+    let Some(test) = TestApp::on(backend, move |config| {
         config.email.transport = tocsin::config::EmailTransport::Smtp;
         config.email.smtp_url = url;
-        if let Some(database) = database {
-            config.database_url = database;
-        }
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     seed(&test.app, RECIPIENTS).await;
     for n in [0, RECIPIENTS - 1] {
         let contact = test
@@ -417,5 +402,4 @@ async fn three_workers_one_killed(backend: Backend) {
          server",
         uncertain - uncertain_arrived
     );
-    drop(schema);
 }

@@ -303,6 +303,25 @@ impl TestApp {
         }
     }
 
+    /// A Tocsin on `backend`, whatever `TOCSIN_TEST_BACKEND` says: for a test that runs on
+    /// each backend. None, said loudly, when PostgreSQL is missing here (under CI=true, a
+    /// failure).
+    pub async fn on(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::file(dir.path(), "tocsin"),
+            Backend::Postgres => TestDatabase::of_schema(Schema::fresh().await?),
+        };
+        let mut config = database.config_in(dir.path());
+        adjust(&mut config);
+        let app = App::open(config).await.expect("app opens");
+        Some(TestApp {
+            app,
+            dir,
+            _database: database,
+        })
+    }
+
     pub async fn with_smtp(server: &SmtpServer) -> TestApp {
         let url = server.url();
         TestApp::new(move |config| {

@@ -4,25 +4,16 @@
 //! `on_each_backend!` names.
 
 use crate::providers::{TwilioEmulator, ACCOUNT_SID, AUTH_TOKEN, TWILIO_FROM};
-use crate::support::postgres::Schema;
 use crate::support::{
-    config_in, seed, sms_patient, tocsin_command, Mta, SmtpServer, TestApp, TestDatabase,
-    EMAIL_FROM, EMAIL_UPDATE, HOSPITAL_TOML,
+    seed, sms_patient, tocsin_command, Backend, Mta, SmtpServer, TestApp, EMAIL_FROM, EMAIL_UPDATE,
+    HOSPITAL_TOML,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
-use tocsin::app::{Actor, App};
-use tocsin::config::Config;
+use tocsin::app::Actor;
 use tocsin::domain::UpdateState;
-
-/// Where the test's database lives.
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// Each test named runs once per backend, as `NAME::sqlite` and `NAME::postgres`: `NAME` is an
 /// `async fn NAME(backend: Backend)` of this module.
@@ -31,11 +22,11 @@ macro_rules! on_each_backend {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
+                super::$name($crate::support::Backend::Sqlite).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name(super::Backend::Postgres).await
+                super::$name($crate::support::Backend::Postgres).await
             }
         }
     )*};
@@ -47,29 +38,6 @@ on_each_backend!(
     a_worker_stopped_mid_run_gives_back_what_it_had_not_begun,
     serve_without_dispatch_leaves_the_sending_to_the_workers,
 );
-
-impl Backend {
-    /// The test's app, on a database of its own (a file in its directory, or a fresh schema
-    /// of the machine's PostgreSQL); None, said loudly, when the backend cannot be used here.
-    async fn app(self, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = config_in(dir.path());
-        let database = match self {
-            Backend::Sqlite => TestDatabase::file(dir.path(), "tocsin"),
-            Backend::Postgres => TestDatabase::of_schema(Schema::fresh().await?),
-        };
-        config.database_url = database.url.clone();
-        adjust(&mut config);
-        match App::open(config).await {
-            Ok(app) => Some(TestApp {
-                app,
-                dir,
-                _database: database,
-            }),
-            Err(error) => panic!("the app opens: {error}"),
-        }
-    }
-}
 
 /// A `tocsin worker` (or `serve`) process, its stderr in a file; killed if the test fails
 /// while it runs.
@@ -181,12 +149,11 @@ async fn two_workers_share_an_update_each_message_once(backend: Backend) {
         return;
     };
     let url = server.url();
-    let Some(test) = backend
-        .app(|config| {
-            config.email.transport = tocsin::config::EmailTransport::Smtp;
-            config.email.smtp_url = url;
-        })
-        .await
+    let Some(test) = TestApp::on(backend, |config| {
+        config.email.transport = tocsin::config::EmailTransport::Smtp;
+        config.email.smtp_url = url;
+    })
+    .await
     else {
         return;
     };
@@ -237,7 +204,7 @@ async fn two_workers_share_a_gateways_rate(backend: Backend) {
     const PATIENTS: usize = 1_500;
     const RATE: usize = 200;
     let twilio = TwilioEmulator::start().await;
-    let Some(test) = backend.app(|_| {}).await else {
+    let Some(test) = TestApp::on(backend, |_| {}).await else {
         return;
     };
     let (contacts, appointments): (Vec<_>, Vec<_>) = (0..PATIENTS)
@@ -312,12 +279,11 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
         return;
     };
     let url = server.url();
-    let Some(test) = backend
-        .app(|config| {
-            config.email.transport = tocsin::config::EmailTransport::Smtp;
-            config.email.smtp_url = url;
-        })
-        .await
+    let Some(test) = TestApp::on(backend, |config| {
+        config.email.transport = tocsin::config::EmailTransport::Smtp;
+        config.email.smtp_url = url;
+    })
+    .await
     else {
         return;
     };
@@ -383,7 +349,7 @@ async fn a_worker_stopped_mid_run_gives_back_what_it_had_not_begun(backend: Back
 /// `tocsin serve --no-dispatch` takes receipts and answers pages but sends nothing: an update
 /// due now stays as it was through two of the scheduler's ticks, until a worker sends it.
 async fn serve_without_dispatch_leaves_the_sending_to_the_workers(backend: Backend) {
-    let Some(test) = backend.app(|_| {}).await else {
+    let Some(test) = TestApp::on(backend, |_| {}).await else {
         return;
     };
     seed(&test.app, 30).await;
